@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import express from 'express';
+import { Api } from './http/api.ts';
+import { errorHandler, sendProblem } from './http/errors.ts';
+import { requestLog } from './http/request-log.ts';
+import { MIGRATIONS_DIR } from './db/migrate.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { fleetRoutes } from './fleet/routes.ts';
+import { tokenRoutes } from './tokens/routes.ts';
+import type { Context } from './context.ts';
+
+/** Name of the newest migration file: /readyz answers 200 only once the database has it. */
+function newestMigration(): string {
+  const names = fs
+    .readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
+  return names[names.length - 1]!.replace(/\.sql$/, '');
+}
+
+/** Express app assembly only: middleware, routes, and the error model. */
+export function createApp(ctx: Context): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
+  app.use(requestLog(ctx.log, ctx.metrics));
+  app.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }));
+
+  const router = express.Router();
+  const api = new Api(
+    router,
+    (token) => ctx.tokens.authenticate(token),
+    (reason) => ctx.metrics.authDenied.inc({ reason }),
+  );
+  const expected = newestMigration();
+
+  api.route({
+    method: 'get',
+    path: '/healthz',
+    summary: 'The process is up',
+    tag: 'health',
+    roles: 'public',
+    handler: () => ({ status: 'ok' }),
+  });
+  api.route({
+    method: 'get',
+    path: '/readyz',
+    summary: 'The database is reachable and fully migrated (200), else 503',
+    tag: 'health',
+    roles: 'public',
+    handler: async ({ res }) => {
+      try {
+        const { rows } = await ctx.pool.query<{ name: string }>(
+          'select name from pgmigrations order by name desc limit 1',
+        );
+        if (rows[0]?.name !== expected) return sendProblem(res, 503, 'database is not migrated to ' + expected);
+        return { status: 'ready', migration: expected };
+      } catch {
+        return sendProblem(res, 503, 'database is not reachable');
+      }
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of the control plane',
+    tag: 'health',
+    roles: 'public',
+    handler: async ({ res }) => {
+      res.setHeader('Content-Type', ctx.metrics.registry.contentType);
+      res.send(await ctx.metrics.registry.metrics());
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/openapi.json',
+    summary: 'This document',
+    tag: 'health',
+    roles: 'public',
+    handler: () => api.openapi({ title: 'concierge-ops control plane', version: '1' }),
+  });
+
+  tokenRoutes(api, ctx.tokens);
+  fleetRoutes(api, ctx.fleet);
+  auditRoutes(api, ctx.audit);
+
+  app.use(router);
+  app.use(api.methodNotAllowed());
+  app.use((req, res) => sendProblem(res, 404, `no route ${req.method} ${req.path}`));
+  app.use(errorHandler(ctx.log));
+  return app;
+}

@@ -1,0 +1,37 @@
+import type { Api } from '../http/api.ts';
+import type { AuditService } from './service.ts';
+
+export function auditRoutes(api: Api, audit: AuditService): void {
+  api.route<unknown, { targetType?: string; targetId?: string; limit?: number; before?: number }>({
+    method: 'get',
+    path: '/api/v1/audit',
+    summary: 'Audit log entries, newest first',
+    tag: 'audit',
+    roles: ['admin'],
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        targetType: { type: 'string', maxLength: 64 },
+        targetId: { type: 'string', maxLength: 128 },
+        limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+        before: { type: 'string', pattern: '^[0-9]{1,18}$' },
+      },
+    },
+    handler: ({ query }) =>
+      audit.list({
+        targetType: query.targetType,
+        targetId: query.targetId,
+        limit: query.limit === undefined ? undefined : Number(query.limit),
+        beforeSeq: query.before === undefined ? undefined : Number(query.before),
+      }),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/audit/verify',
+    summary: 'Checks the hash chain and names the first row that breaks it',
+    tag: 'audit',
+    roles: ['admin'],
+    handler: () => audit.verify(),
+  });
+}

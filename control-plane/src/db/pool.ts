@@ -1,0 +1,42 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export type Pool = pg.Pool;
+export type Tx = pg.PoolClient;
+export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
+
+// timestamptz as Date, bigint counts as numbers (they stay far below 2^53 here).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export function createPool(connectionString: string, log: Logger, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'concierge-ops' });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+  return pool;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/**
+ * Runs `fn` in one transaction: commit on success, rollback on error. Serialization failures and deadlocks
+ * (40001, 40P01) are retried a few times because PostgreSQL asks the client to.
+ */
+export async function withTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const tx = await pool.connect();
+    try {
+      await tx.query('begin');
+      const result = await fn(tx);
+      await tx.query('commit');
+      return result;
+    } catch (err) {
+      await tx.query('rollback').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      if (code && RETRYABLE.has(code) && attempt < 5) continue;
+      throw err;
+    } finally {
+      tx.release();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { Response } from 'express';
+import type { Api } from '../http/api.ts';
+import { READERS, STAFF } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
+import { probeTargets, scrapeTargets } from './sd.ts';
+import type { FleetService } from './service.ts';
+import type { ClientInput, ClientPatch, InstanceInput, InstancePatch } from './types.ts';
+
+type ListQuery = { status?: string; client?: string };
+
+function sdAnswer(res: Response, body: unknown) {
+  // Prometheus polls at its refresh_interval; this tells it the interval we expect.
+  res.setHeader('X-Prometheus-Refresh-Interval-Seconds', '30');
+  return body;
+}
+
+export function fleetRoutes(api: Api, fleet: FleetService): void {
+  api.route<ClientInput>({
+    method: 'post',
+    path: '/api/v1/clients',
+    summary: 'Registers a client (a healthcare practice)',
+    tag: 'fleet',
+    roles: STAFF,
+    body: schemas.createClient,
+    status: 201,
+    handler: ({ auth, req, body }) => fleet.createClient(auth, req.id, body),
+  });
+  api.route<unknown, ListQuery>({
+    method: 'get',
+    path: '/api/v1/clients',
+    summary: 'Lists clients (a client token sees only its own)',
+    tag: 'fleet',
+    roles: READERS,
+    query: schemas.listQuery,
+    handler: ({ auth, query }) => fleet.listClients(auth, query.status),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/clients/:id',
+    summary: 'A client by id or slug',
+    tag: 'fleet',
+    roles: READERS,
+    handler: ({ auth, params }) => fleet.getClient(auth, params.id!),
+  });
+  api.route<ClientPatch>({
+    method: 'patch',
+    path: '/api/v1/clients/:id',
+    summary: 'Updates a client',
+    tag: 'fleet',
+    roles: STAFF,
+    body: schemas.updateClient,
+    handler: ({ auth, req, params, body }) => fleet.updateClient(auth, req.id, params.id!, body),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/clients/:id/decommission',
+    summary: 'Stops monitoring a client and its instances, keeping their history',
+    tag: 'fleet',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => fleet.decommissionClient(auth, req.id, params.id!),
+  });
+  api.route<InstanceInput>({
+    method: 'post',
+    path: '/api/v1/instances',
+    summary: "Registers a client's concierge instance and its services",
+    tag: 'fleet',
+    roles: STAFF,
+    body: schemas.createInstance,
+    status: 201,
+    handler: ({ auth, req, body }) => fleet.createInstance(auth, req.id, body),
+  });
+  api.route<unknown, ListQuery>({
+    method: 'get',
+    path: '/api/v1/instances',
+    summary: 'Lists instances, optionally of one client',
+    tag: 'fleet',
+    roles: READERS,
+    query: schemas.listQuery,
+    handler: ({ auth, query }) => fleet.listInstances(auth, query),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/instances/:id',
+    summary: 'An instance by id or slug',
+    tag: 'fleet',
+    roles: READERS,
+    handler: ({ auth, params }) => fleet.getInstance(auth, params.id!),
+  });
+  api.route<InstancePatch>({
+    method: 'patch',
+    path: '/api/v1/instances/:id',
+    summary: 'Updates an instance (services are replaced as a whole)',
+    tag: 'fleet',
+    roles: STAFF,
+    body: schemas.updateInstance,
+    handler: ({ auth, req, params, body }) => fleet.updateInstance(auth, req.id, params.id!, body),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/instances/:id/decommission',
+    summary: 'Stops monitoring an instance, keeping its history',
+    tag: 'fleet',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => fleet.decommissionInstance(auth, req.id, params.id!),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/sd/probe-targets',
+    summary: 'Every monitored service as Prometheus http_sd target groups (for the fleet prober)',
+    tag: 'service discovery',
+    roles: ['admin', 'operator', 'prober'],
+    handler: async ({ res }) => sdAnswer(res, probeTargets(await fleet.listMonitored())),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/sd/scrape-targets',
+    summary: "The concierge runtimes' metrics endpoints as Prometheus http_sd target groups",
+    tag: 'service discovery',
+    roles: ['admin', 'operator', 'prober'],
+    handler: async ({ res }) => sdAnswer(res, scrapeTargets(await fleet.listMonitored())),
+  });
+}

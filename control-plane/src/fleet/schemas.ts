@@ -1,0 +1,107 @@
+/** JSON Schemas of the fleet API: they validate requests and make up the OpenAPI document. */
+
+const slug = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'lower-case letters, digits, -' };
+const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 };
+const email = { type: 'string', format: 'email', maxLength: 254 };
+
+const clientFields = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  timeZone: { type: 'string', format: 'iana-time-zone', description: 'IANA time zone, e.g. Europe/Berlin' },
+  slaTarget: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'monthly uptime target' },
+  reportContacts: { type: 'array', items: email, maxItems: 20, uniqueItems: true },
+};
+
+export const createClient = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['slug', 'name', 'timeZone'],
+  properties: { slug, ...clientFields, slaTarget: { ...clientFields.slaTarget, default: 0.999 } },
+} as const;
+
+export const updateClient = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: clientFields,
+} as const;
+
+const probe = {
+  type: 'object',
+  discriminator: { propertyName: 'type' },
+  required: ['type'],
+  properties: { type: { enum: ['http', 'tcp'] } },
+  oneOf: [
+    {
+      additionalProperties: false,
+      required: ['type', 'url'],
+      properties: {
+        type: { const: 'http' },
+        url: httpUrl,
+        expectStatus: { type: 'integer', minimum: 100, maximum: 599, default: 200 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+        healthJson: { type: 'boolean', default: false, description: "body is the concierge's health JSON" },
+      },
+    },
+    {
+      additionalProperties: false,
+      required: ['type', 'host', 'port'],
+      properties: {
+        type: { const: 'tcp' },
+        host: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+      },
+    },
+  ],
+} as const;
+
+export const SERVICE_KINDS = ['backend', 'database', 'frontend', 'proxy', 'dependency'] as const;
+
+const service = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'kind', 'probe'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+    kind: { enum: [...SERVICE_KINDS] },
+    probe,
+  },
+} as const;
+
+const labels = {
+  type: 'object',
+  maxProperties: 20,
+  propertyNames: { pattern: '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$' },
+  additionalProperties: { type: 'string', maxLength: 128 },
+} as const;
+
+const instanceFields = {
+  environment: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
+  baseUrl: httpUrl,
+  metricsUrl: { ...httpUrl, description: "the concierge runtime's Prometheus pull endpoint" },
+  labels,
+  services: { type: 'array', maxItems: 50, items: service },
+};
+
+export const createInstance = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['client', 'slug', 'environment', 'baseUrl', 'services'],
+  properties: { client: { type: 'string', minLength: 1, maxLength: 64 }, slug, ...instanceFields },
+} as const;
+
+export const updateInstance = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: instanceFields,
+} as const;
+
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { enum: ['active', 'decommissioned', 'all'] },
+    client: { type: 'string', maxLength: 64 },
+  },
+} as const;

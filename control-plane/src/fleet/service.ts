@@ -1,0 +1,220 @@
+import type { Pool } from '../db/pool.ts';
+import { withTx } from '../db/pool.ts';
+import type { AuditService } from '../audit/service.ts';
+import { canSeeClient, type Auth } from '../http/auth.ts';
+import { NotFoundError, ValidationError } from '../http/errors.ts';
+import * as store from './store.ts';
+import type { Client, ClientInput, ClientPatch, Instance, InstanceInput, InstancePatch, ServiceSpec } from './types.ts';
+
+export function clientView(c: store.DbClient): Client {
+  return {
+    id: c.id,
+    slug: c.slug,
+    name: c.name,
+    timeZone: c.time_zone,
+    slaTarget: c.sla_target,
+    reportContacts: c.report_contacts,
+    status: c.status,
+    decommissionedAt: c.decommissioned_at?.toISOString() ?? null,
+    createdAt: c.created_at.toISOString(),
+    updatedAt: c.updated_at.toISOString(),
+  };
+}
+
+export function instanceView(i: store.DbInstance): Instance {
+  return {
+    id: i.id,
+    client: { id: i.client_id, slug: i.client_slug },
+    slug: i.slug,
+    environment: i.environment,
+    baseUrl: i.base_url,
+    metricsUrl: i.metrics_url,
+    labels: i.labels,
+    services: i.services,
+    status: i.status,
+    decommissionedAt: i.decommissioned_at?.toISOString() ?? null,
+    createdAt: i.created_at.toISOString(),
+    updatedAt: i.updated_at.toISOString(),
+  };
+}
+
+function checkServiceNames(services: ServiceSpec[]): void {
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    if (seen.has(s.name))
+      throw new ValidationError('service names must be unique within an instance', [
+        { field: `/services/${i}/name`, message: `duplicate service name ${s.name}` },
+      ]);
+    seen.add(s.name);
+  });
+}
+
+const statusFilter = (s: string | undefined) => (s === 'all' ? null : (s ?? 'active'));
+
+/** The fleet registry: clients and their concierge instances, with the services each one runs. */
+export class FleetService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** A client visible to `auth`, or 404: a foreign client's token never learns whether it exists. */
+  async getClient(auth: Auth, idOrSlug: string): Promise<Client> {
+    const c = await store.findClient(this.pool, idOrSlug);
+    if (!c || !canSeeClient(auth, c.id)) throw new NotFoundError('client');
+    return clientView(c);
+  }
+
+  async resolveClientId(idOrSlug: string): Promise<string | undefined> {
+    return (await store.findClient(this.pool, idOrSlug))?.id;
+  }
+
+  async listClients(auth: Auth, status?: string): Promise<Client[]> {
+    const rows = await store.listClients(this.pool, { status: statusFilter(status), onlyId: auth.clientId });
+    return rows.filter((c) => canSeeClient(auth, c.id)).map(clientView);
+  }
+
+  async createClient(auth: Auth, requestId: string, input: ClientInput): Promise<Client> {
+    return withTx(this.pool, async (tx) => {
+      const row = await store.insertClient(tx, { ...input, reportContacts: input.reportContacts ?? [] });
+      const after = clientView(row);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'client.create',
+        targetType: 'client',
+        targetId: row.id,
+        after,
+      });
+      return after;
+    });
+  }
+
+  async updateClient(auth: Auth, requestId: string, idOrSlug: string, patch: ClientPatch): Promise<Client> {
+    return withTx(this.pool, async (tx) => {
+      const cur = await store.findClient(tx, idOrSlug, true);
+      if (!cur) throw new NotFoundError('client');
+      const before = clientView(cur);
+      const row = await store.updateClient(tx, cur.id, {
+        name: patch.name ?? cur.name,
+        timeZone: patch.timeZone ?? cur.time_zone,
+        slaTarget: patch.slaTarget ?? cur.sla_target,
+        reportContacts: patch.reportContacts ?? cur.report_contacts,
+      });
+      const after = clientView(row);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'client.update',
+        targetType: 'client',
+        targetId: cur.id,
+        before,
+        after,
+      });
+      return after;
+    });
+  }
+
+  /** Stops monitoring a client and its instances; rows and history stay. */
+  async decommissionClient(auth: Auth, requestId: string, idOrSlug: string): Promise<Client> {
+    return withTx(this.pool, async (tx) => {
+      const cur = await store.findClient(tx, idOrSlug, true);
+      if (!cur) throw new NotFoundError('client');
+      const row = await store.decommissionClient(tx, cur.id);
+      const instances = await store.decommissionInstances(tx, { clientId: cur.id });
+      await this.audit.record(tx, auth, requestId, {
+        action: 'client.decommission',
+        targetType: 'client',
+        targetId: cur.id,
+        before: clientView(cur),
+        after: { ...clientView(row), instancesDecommissioned: instances },
+      });
+      return clientView(row);
+    });
+  }
+
+  async getInstance(auth: Auth, idOrSlug: string): Promise<Instance> {
+    const i = await store.findInstance(this.pool, idOrSlug);
+    if (!i || !canSeeClient(auth, i.client_id)) throw new NotFoundError('instance');
+    return instanceView(i);
+  }
+
+  async listInstances(auth: Auth, f: { status?: string; client?: string }): Promise<Instance[]> {
+    let clientId = auth.clientId;
+    if (f.client !== undefined) {
+      const c = await store.findClient(this.pool, f.client);
+      if (!c || !canSeeClient(auth, c.id)) throw new NotFoundError('client');
+      clientId = c.id;
+    }
+    const rows = await store.listInstances(this.pool, { status: statusFilter(f.status), clientId });
+    return rows.filter((i) => canSeeClient(auth, i.client_id)).map(instanceView);
+  }
+
+  async listMonitored(): Promise<Instance[]> {
+    return (await store.listMonitored(this.pool)).map(instanceView);
+  }
+
+  async createInstance(auth: Auth, requestId: string, input: InstanceInput): Promise<Instance> {
+    checkServiceNames(input.services);
+    return withTx(this.pool, async (tx) => {
+      const client = await store.findClient(tx, input.client);
+      if (!client) throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+      if (client.status !== 'active')
+        throw new ValidationError('client is decommissioned', [{ field: '/client', message: 'is decommissioned' }]);
+      const id = await store.insertInstance(tx, {
+        clientId: client.id,
+        slug: input.slug,
+        environment: input.environment,
+        baseUrl: input.baseUrl,
+        metricsUrl: input.metricsUrl ?? null,
+        labels: input.labels ?? {},
+      });
+      await store.replaceServices(tx, id, input.services);
+      const after = instanceView((await store.findInstance(tx, id))!);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'instance.create',
+        targetType: 'instance',
+        targetId: id,
+        after,
+      });
+      return after;
+    });
+  }
+
+  async updateInstance(auth: Auth, requestId: string, idOrSlug: string, patch: InstancePatch): Promise<Instance> {
+    if (patch.services) checkServiceNames(patch.services);
+    return withTx(this.pool, async (tx) => {
+      const cur = await store.findInstance(tx, idOrSlug, true);
+      if (!cur) throw new NotFoundError('instance');
+      await store.updateInstance(tx, cur.id, {
+        environment: patch.environment ?? cur.environment,
+        baseUrl: patch.baseUrl ?? cur.base_url,
+        metricsUrl: patch.metricsUrl ?? cur.metrics_url,
+        labels: patch.labels ?? cur.labels,
+      });
+      if (patch.services) await store.replaceServices(tx, cur.id, patch.services);
+      const after = instanceView((await store.findInstance(tx, cur.id))!);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'instance.update',
+        targetType: 'instance',
+        targetId: cur.id,
+        before: instanceView(cur),
+        after,
+      });
+      return after;
+    });
+  }
+
+  async decommissionInstance(auth: Auth, requestId: string, idOrSlug: string): Promise<Instance> {
+    return withTx(this.pool, async (tx) => {
+      const cur = await store.findInstance(tx, idOrSlug, true);
+      if (!cur) throw new NotFoundError('instance');
+      await store.decommissionInstances(tx, { id: cur.id });
+      const after = instanceView((await store.findInstance(tx, cur.id))!);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'instance.decommission',
+        targetType: 'instance',
+        targetId: cur.id,
+        before: instanceView(cur),
+        after,
+      });
+      return after;
+    });
+  }
+}

@@ -1,0 +1,183 @@
+import type { Queryable } from '../db/pool.ts';
+import type { ServiceSpec } from './types.ts';
+
+export interface DbClient {
+  id: string;
+  slug: string;
+  name: string;
+  time_zone: string;
+  sla_target: number;
+  report_contacts: string[];
+  status: 'active' | 'decommissioned';
+  decommissioned_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DbInstance {
+  id: string;
+  client_id: string;
+  client_slug: string;
+  slug: string;
+  environment: string;
+  base_url: string;
+  metrics_url: string | null;
+  labels: Record<string, string>;
+  status: 'active' | 'decommissioned';
+  decommissioned_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  services: ServiceSpec[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `{id or slug}` in paths: a UUID matches the id column, anything else the slug. */
+const key = (idOrSlug: string) => (UUID.test(idOrSlug) ? 'id' : 'slug');
+
+export async function insertClient(
+  db: Queryable,
+  c: { slug: string; name: string; timeZone: string; slaTarget: number; reportContacts: string[] },
+): Promise<DbClient> {
+  const { rows } = await db.query<DbClient>(
+    `insert into clients (slug, name, time_zone, sla_target, report_contacts) values ($1, $2, $3, $4, $5)
+     returning *`,
+    [c.slug, c.name, c.timeZone, c.slaTarget, c.reportContacts],
+  );
+  return rows[0]!;
+}
+
+export async function findClient(db: Queryable, idOrSlug: string, forUpdate = false): Promise<DbClient | undefined> {
+  const { rows } = await db.query<DbClient>(
+    `select * from clients where ${key(idOrSlug)} = $1${forUpdate ? ' for update' : ''}`,
+    [idOrSlug],
+  );
+  return rows[0];
+}
+
+export async function listClients(
+  db: Queryable,
+  f: { status: string | null; onlyId: string | null },
+): Promise<DbClient[]> {
+  const { rows } = await db.query<DbClient>(
+    `select * from clients where ($1::text is null or status = $1) and ($2::uuid is null or id = $2) order by slug`,
+    [f.status, f.onlyId],
+  );
+  return rows;
+}
+
+export async function updateClient(
+  db: Queryable,
+  id: string,
+  c: { name: string; timeZone: string; slaTarget: number; reportContacts: string[] },
+): Promise<DbClient> {
+  const { rows } = await db.query<DbClient>(
+    `update clients set name = $2, time_zone = $3, sla_target = $4, report_contacts = $5, updated_at = now()
+     where id = $1 returning *`,
+    [id, c.name, c.timeZone, c.slaTarget, c.reportContacts],
+  );
+  return rows[0]!;
+}
+
+export async function decommissionClient(db: Queryable, id: string): Promise<DbClient> {
+  const { rows } = await db.query<DbClient>(
+    `update clients set status = 'decommissioned', decommissioned_at = coalesce(decommissioned_at, now()),
+       updated_at = now() where id = $1 returning *`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+const INSTANCE_SELECT = `
+  select i.*, c.slug as client_slug,
+    coalesce((select jsonb_agg(jsonb_build_object('name', s.name, 'kind', s.kind, 'probe', s.probe)
+                                order by s.position)
+              from services s where s.instance_id = i.id), '[]') as services
+  from instances i join clients c on c.id = i.client_id`;
+
+export async function findInstance(
+  db: Queryable,
+  idOrSlug: string,
+  forUpdate = false,
+): Promise<DbInstance | undefined> {
+  const { rows } = await db.query<DbInstance>(
+    `${INSTANCE_SELECT} where i.${key(idOrSlug)} = $1${forUpdate ? ' for update of i' : ''}`,
+    [idOrSlug],
+  );
+  return rows[0];
+}
+
+export async function listInstances(
+  db: Queryable,
+  f: { status: string | null; clientId: string | null },
+): Promise<DbInstance[]> {
+  const { rows } = await db.query<DbInstance>(
+    `${INSTANCE_SELECT} where ($1::text is null or i.status = $1) and ($2::uuid is null or i.client_id = $2)
+     order by c.slug, i.slug`,
+    [f.status, f.clientId],
+  );
+  return rows;
+}
+
+/** Active instances of active clients: what gets probed and scraped. */
+export async function listMonitored(db: Queryable): Promise<DbInstance[]> {
+  const { rows } = await db.query<DbInstance>(
+    `${INSTANCE_SELECT} where i.status = 'active' and c.status = 'active' order by c.slug, i.slug`,
+  );
+  return rows;
+}
+
+export async function insertInstance(
+  db: Queryable,
+  i: {
+    clientId: string;
+    slug: string;
+    environment: string;
+    baseUrl: string;
+    metricsUrl: string | null;
+    labels: Record<string, string>;
+  },
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into instances (client_id, slug, environment, base_url, metrics_url, labels)
+     values ($1, $2, $3, $4, $5, $6) returning id`,
+    [i.clientId, i.slug, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels)],
+  );
+  return rows[0]!.id;
+}
+
+export async function updateInstance(
+  db: Queryable,
+  id: string,
+  i: { environment: string; baseUrl: string; metricsUrl: string | null; labels: Record<string, string> },
+): Promise<void> {
+  await db.query(
+    `update instances set environment = $2, base_url = $3, metrics_url = $4, labels = $5, updated_at = now()
+     where id = $1`,
+    [id, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels)],
+  );
+}
+
+export async function replaceServices(db: Queryable, instanceId: string, services: ServiceSpec[]): Promise<void> {
+  await db.query('delete from services where instance_id = $1', [instanceId]);
+  if (services.length === 0) return;
+  await db.query(
+    `insert into services (instance_id, name, kind, probe, position)
+     select $1, s.name, s.kind, s.probe, s.position
+     from jsonb_to_recordset($2::jsonb) as s(name text, kind text, probe jsonb, position int)`,
+    [instanceId, JSON.stringify(services.map((s, position) => ({ ...s, position })))],
+  );
+}
+
+export async function decommissionInstances(
+  db: Queryable,
+  f: { id?: string; clientId?: string },
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `update instances set status = 'decommissioned', decommissioned_at = coalesce(decommissioned_at, now()),
+       updated_at = now()
+     where status = 'active' and (($1::uuid is not null and id = $1) or ($2::uuid is not null and client_id = $2))
+     returning id`,
+    [f.id ?? null, f.clientId ?? null],
+  );
+  return rows.map((r) => r.id);
+}

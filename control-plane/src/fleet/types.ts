@@ -1,0 +1,60 @@
+import type { SERVICE_KINDS } from './schemas.ts';
+
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
+export type Probe =
+  | { type: 'http'; url: string; expectStatus: number; timeoutMs: number; healthJson: boolean }
+  | { type: 'tcp'; host: string; port: number; timeoutMs: number };
+
+export interface ServiceSpec {
+  name: string;
+  kind: ServiceKind;
+  probe: Probe;
+}
+
+export interface Client {
+  id: string;
+  slug: string;
+  name: string;
+  timeZone: string;
+  slaTarget: number;
+  reportContacts: string[];
+  status: 'active' | 'decommissioned';
+  decommissionedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Instance {
+  id: string;
+  client: { id: string; slug: string };
+  slug: string;
+  environment: string;
+  baseUrl: string;
+  metricsUrl: string | null;
+  labels: Record<string, string>;
+  services: ServiceSpec[];
+  status: 'active' | 'decommissioned';
+  decommissionedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClientInput {
+  slug: string;
+  name: string;
+  timeZone: string;
+  slaTarget: number;
+  reportContacts?: string[];
+}
+export type ClientPatch = Partial<Omit<ClientInput, 'slug'>>;
+
+export interface InstanceInput {
+  client: string;
+  slug: string;
+  environment: string;
+  baseUrl: string;
+  metricsUrl?: string;
+  labels?: Record<string, string>;
+  services: ServiceSpec[];
+}
+export type InstancePatch = Partial<Omit<InstanceInput, 'client' | 'slug'>>;

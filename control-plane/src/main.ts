@@ -1,0 +1,61 @@
+/**
+ * Process entry: config -> database (embedded when DATABASE_URL is unset) -> migrations -> first admin token
+ * -> HTTP. SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the pool, stop the database.
+ */
+import type http from 'node:http';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/open.ts';
+import { createContext } from './context.ts';
+import { createApp } from './app.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+const log = pino({ level: config.logLevel, base: { service: 'control-plane' } });
+
+const db = await openDatabase(config, log);
+if (db.embedded) log.info({ dataDir: db.embedded.dataDir }, 'embedded PostgreSQL running');
+const ctx = createContext(config, log, db.pool);
+
+const first = await ctx.tokens.bootstrap(config.bootstrapAdminToken);
+if (first?.generated) {
+  // Printed once, to the terminal only (not through the logger, which may ship logs elsewhere).
+  process.stdout.write(
+    `\nFirst start: an admin token was created. It is shown only this once; keep it safe:\n\n  ${first.token}\n\n`,
+  );
+} else if (first) log.info('admin token created from BOOTSTRAP_ADMIN_TOKEN');
+
+const app = createApp(ctx);
+const server: http.Server = await new Promise((resolve) => {
+  const s = app.listen(config.port, config.host, () => resolve(s));
+});
+const addr = server.address();
+const port = typeof addr === 'object' && addr ? addr.port : config.port;
+log.info({ url: `http://localhost:${port}` }, 'control plane listening');
+process.stdout.write(`concierge-ops control plane listening on http://localhost:${port}\n`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  // In-flight requests get 10 s to finish; after that their connections are cut.
+  const force = setTimeout(() => server.closeAllConnections(), 10_000);
+  await closed;
+  clearTimeout(force);
+  await db.close();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

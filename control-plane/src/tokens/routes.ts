@@ -1,0 +1,43 @@
+import type { Api } from '../http/api.ts';
+import { ROLES, type Role } from '../http/auth.ts';
+import type { TokenService } from './service.ts';
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'role'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    role: { enum: [...ROLES] },
+    client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
+  },
+} as const;
+
+export function tokenRoutes(api: Api, tokens: TokenService): void {
+  api.route<{ name: string; role: Role; client?: string }>({
+    method: 'post',
+    path: '/api/v1/tokens',
+    summary: 'Creates an API token; the token is in this answer only',
+    tag: 'tokens',
+    roles: ['admin'],
+    body: createBody,
+    status: 201,
+    handler: ({ auth, req, body }) => tokens.create(auth, req.id, body),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/tokens',
+    summary: 'Lists tokens (never their secrets)',
+    tag: 'tokens',
+    roles: ['admin'],
+    handler: () => tokens.list(),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/tokens/:id/revoke',
+    summary: 'Revokes a token',
+    tag: 'tokens',
+    roles: ['admin'],
+    handler: ({ auth, req, params }) => tokens.revoke(auth, req.id, params.id!),
+  });
+}

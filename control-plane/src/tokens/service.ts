@@ -1,0 +1,145 @@
+import crypto from 'node:crypto';
+import type { Pool } from '../db/pool.ts';
+import { withTx } from '../db/pool.ts';
+import type { AuditService } from '../audit/service.ts';
+import { ROLES, type Auth, type Role } from '../http/auth.ts';
+import { NotFoundError, ValidationError } from '../http/errors.ts';
+import * as store from './store.ts';
+
+export interface TokenView {
+  id: string;
+  name: string;
+  role: Role;
+  client: string | null;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Resolves a client id or slug to its id (owned by the fleet domain). */
+export type ClientResolver = (idOrSlug: string) => Promise<string | undefined>;
+
+export function hashToken(token: string): Buffer {
+  return crypto.createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function newToken(): string {
+  return 'cop_' + crypto.randomBytes(32).toString('base64url');
+}
+
+function view(t: store.DbToken): TokenView {
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role as Role,
+    client: t.client_id,
+    prefix: t.prefix,
+    createdAt: t.created_at.toISOString(),
+    lastUsedAt: t.last_used_at?.toISOString() ?? null,
+    revokedAt: t.revoked_at?.toISOString() ?? null,
+  };
+}
+
+// Only a short prefix is kept in clear, so an operator can tell tokens apart without seeing them.
+const prefixOf = (token: string) => token.slice(0, 10);
+
+export class TokenService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly audit: AuditService,
+    private readonly resolveClient: ClientResolver,
+  ) {}
+
+  async authenticate(token: string): Promise<Auth | undefined> {
+    const row = await store.findActiveByHash(this.pool, hashToken(token));
+    if (!row) return undefined;
+    return { tokenId: row.id, name: row.name, role: row.role as Role, clientId: row.client_id };
+  }
+
+  /** Creates a token; the secret is in the answer once and never stored. */
+  async create(
+    auth: Auth,
+    requestId: string,
+    input: { name: string; role: Role; client?: string },
+  ): Promise<TokenView & { token: string }> {
+    let clientId: string | null = null;
+    if (input.client !== undefined) {
+      clientId = (await this.resolveClient(input.client)) ?? null;
+      if (!clientId) throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+    }
+    if (input.role === 'client' && !clientId)
+      throw new ValidationError('a client token needs a client', [
+        { field: '/client', message: 'is required for role client' },
+      ]);
+    if (clientId && input.role !== 'client' && input.role !== 'backup-agent')
+      throw new ValidationError('only client and backup-agent tokens are bound to a client', [
+        { field: '/client', message: `must be omitted for role ${input.role}` },
+      ]);
+    const token = newToken();
+    const row = await withTx(this.pool, async (tx) => {
+      const created = await store.insert(tx, {
+        name: input.name,
+        role: input.role,
+        clientId,
+        hash: hashToken(token),
+        prefix: prefixOf(token),
+      });
+      await this.audit.record(tx, auth, requestId, {
+        action: 'token.create',
+        targetType: 'token',
+        targetId: created.id,
+        after: view(created),
+      });
+      return created;
+    });
+    return { ...view(row), token };
+  }
+
+  async list(): Promise<TokenView[]> {
+    return (await store.list(this.pool)).map(view);
+  }
+
+  async revoke(auth: Auth, requestId: string, id: string): Promise<TokenView> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('token');
+    return withTx(this.pool, async (tx) => {
+      const row = await store.revoke(tx, id);
+      if (!row) throw new NotFoundError('token');
+      await this.audit.record(tx, auth, requestId, {
+        action: 'token.revoke',
+        targetType: 'token',
+        targetId: id,
+        after: view(row),
+      });
+      return view(row);
+    });
+  }
+
+  /**
+   * On an empty token table, creates the first admin token: BOOTSTRAP_ADMIN_TOKEN when given, else a new
+   * random one, returned so main can print it once. Returns undefined when tokens already exist.
+   */
+  async bootstrap(given: string | undefined): Promise<{ token: string; generated: boolean } | undefined> {
+    return withTx(this.pool, async (tx) => {
+      await store.lockBootstrap(tx);
+      if (await store.anyExists(tx)) return undefined;
+      const token = given ?? newToken();
+      const row = await store.insert(tx, {
+        name: 'bootstrap-admin',
+        role: 'admin',
+        clientId: null,
+        hash: hashToken(token),
+        prefix: prefixOf(token),
+      });
+      await this.audit.record(tx, 'system', null, {
+        action: 'token.bootstrap',
+        targetType: 'token',
+        targetId: row.id,
+        after: view(row),
+      });
+      return { token, generated: given === undefined };
+    });
+  }
+}
+
+export const TOKEN_ROLES = ROLES;

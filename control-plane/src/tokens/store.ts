@@ -1,0 +1,58 @@
+import type { Queryable } from '../db/pool.ts';
+
+export interface DbToken {
+  id: string;
+  name: string;
+  role: string;
+  client_id: string | null;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const COLUMNS = 'id, name, role, client_id, prefix, created_at, last_used_at, revoked_at';
+
+export async function insert(
+  db: Queryable,
+  t: { name: string; role: string; clientId: string | null; hash: Buffer; prefix: string },
+): Promise<DbToken> {
+  const { rows } = await db.query<DbToken>(
+    `insert into api_tokens (name, role, client_id, token_hash, prefix) values ($1, $2, $3, $4, $5)
+     returning ${COLUMNS}`,
+    [t.name, t.role, t.clientId, t.hash, t.prefix],
+  );
+  return rows[0]!;
+}
+
+export async function findActiveByHash(db: Queryable, hash: Buffer): Promise<DbToken | undefined> {
+  const { rows } = await db.query<DbToken>(
+    `select ${COLUMNS} from api_tokens where token_hash = $1 and revoked_at is null`,
+    [hash],
+  );
+  return rows[0];
+}
+
+export async function list(db: Queryable): Promise<DbToken[]> {
+  const { rows } = await db.query<DbToken>(`select ${COLUMNS} from api_tokens order by created_at`);
+  return rows;
+}
+
+export async function revoke(db: Queryable, id: string): Promise<DbToken | undefined> {
+  const { rows } = await db.query<DbToken>(
+    `update api_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 returning ${COLUMNS}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** Whether any token exists; called under the bootstrap advisory lock. */
+export async function anyExists(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query('select 1 from api_tokens limit 1');
+  return rows.length > 0;
+}
+
+export async function lockBootstrap(db: Queryable): Promise<void> {
+  // Several replicas starting on an empty database: only one creates the first admin token.
+  await db.query('select pg_advisory_xact_lock(7216400002)');
+}
