@@ -1,0 +1,99 @@
+import { hostname } from 'node:os';
+
+/** The prober's whole configuration. Only this file reads the environment. */
+export interface Config {
+  /** Base URL of the control plane, without a trailing slash. */
+  readonly controlPlaneUrl: string;
+  /** Bearer token for the control plane's SD, state and transitions endpoints. Never logged. */
+  readonly proberToken: string;
+  readonly port: number;
+  readonly probeIntervalSeconds: number;
+  readonly concurrency: number;
+  readonly downAfter: number;
+  readonly upAfter: number;
+  readonly sdRefreshSeconds: number;
+  readonly stateDir: string;
+  readonly proberId: string;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid prober configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the environment. Collects every problem before throwing so an operator fixes
+ * them all in one go. Values are never echoed back: a bad URL may carry credentials.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const raw = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const number = (
+    name: string,
+    def: number,
+    opts: { min: number; max: number; integer: boolean },
+  ): number => {
+    const v = raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
+      const kind = opts.integer ? 'an integer' : 'a number';
+      problems.push(`${name} must be ${kind} between ${opts.min} and ${opts.max}`);
+      return def;
+    }
+    return n;
+  };
+
+  let controlPlaneUrl = raw('CONTROL_PLANE_URL') ?? '';
+  if (controlPlaneUrl === '') {
+    problems.push('CONTROL_PLANE_URL is required');
+  } else if (!isHttpUrl(controlPlaneUrl)) {
+    problems.push('CONTROL_PLANE_URL must be an http(s) URL');
+  } else {
+    controlPlaneUrl = controlPlaneUrl.replace(/\/+$/, '');
+  }
+
+  const proberToken = raw('PROBER_TOKEN') ?? '';
+  if (proberToken === '') problems.push('PROBER_TOKEN is required');
+
+  const logLevel = raw('LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const config: Config = {
+    controlPlaneUrl,
+    proberToken,
+    port: number('PROBER_PORT', 9469, { min: 0, max: 65535, integer: true }),
+    // Fractional seconds are allowed so that tests and demos can probe every 200 ms.
+    probeIntervalSeconds: number('PROBE_INTERVAL_SECONDS', 15, { min: 0.05, max: 3600, integer: false }),
+    concurrency: number('PROBER_CONCURRENCY', 64, { min: 1, max: 10000, integer: true }),
+    downAfter: number('PROBER_DOWN_AFTER', 3, { min: 1, max: 1000, integer: true }),
+    upAfter: number('PROBER_UP_AFTER', 2, { min: 1, max: 1000, integer: true }),
+    sdRefreshSeconds: number('PROBER_SD_REFRESH_SECONDS', 30, { min: 0.05, max: 86400, integer: false }),
+    stateDir: raw('PROBER_STATE_DIR') ?? './data/prober',
+    proberId: raw('PROBER_ID') ?? hostname(),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,210 @@
+import { SERVICE_KINDS, type Logger, type ServiceKind, type Target } from './types.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ParsedTargets {
+  readonly targets: Target[];
+  /** One line per rejected group; a bad group never takes the others down with it. */
+  readonly errors: string[];
+}
+
+/** Parses Prometheus http_sd JSON as served by the control plane (one target group per service). */
+export function parseTargetGroups(body: unknown): ParsedTargets {
+  if (!Array.isArray(body)) return { targets: [], errors: ['response is not a JSON array'] };
+  const targets: Target[] = [];
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  body.forEach((group: unknown, i) => {
+    const parsed = parseGroup(group);
+    if (typeof parsed === 'string') {
+      errors.push(`group ${i}: ${parsed}`);
+    } else if (seen.has(parsed.key)) {
+      errors.push(`group ${i}: duplicate service ${parsed.key}`);
+    } else {
+      seen.add(parsed.key);
+      targets.push(parsed);
+    }
+  });
+  return { targets, errors };
+}
+
+function parseGroup(group: unknown): Target | string {
+  if (typeof group !== 'object' || group === null) return 'not an object';
+  const { targets, labels } = group as { targets?: unknown; labels?: unknown };
+  if (!Array.isArray(targets) || targets.length !== 1 || typeof targets[0] !== 'string') {
+    return 'targets must hold exactly one string';
+  }
+  if (typeof labels !== 'object' || labels === null) return 'labels missing';
+  const l = labels as Record<string, unknown>;
+  const str = (name: string): string | undefined =>
+    typeof l[name] === 'string' ? (l[name] as string) : undefined;
+  for (const name of ['client', 'instance', 'service', 'service_kind']) {
+    if (!str(name)) return `label ${name} missing`;
+  }
+  const serviceKind = str('service_kind') as ServiceKind;
+  if (!SERVICE_KINDS.includes(serviceKind)) return 'label service_kind invalid';
+  const instanceId = str('__meta_concierge_instance_id') ?? '';
+  if (!UUID.test(instanceId)) return 'label __meta_concierge_instance_id must be a uuid';
+  const probeType = str('__meta_concierge_probe_type');
+  if (probeType !== 'http' && probeType !== 'tcp')
+    return 'label __meta_concierge_probe_type must be http or tcp';
+  const expectStatus = intLabel(str('__meta_concierge_expect_status'), 200, 100, 599);
+  const timeoutMs = intLabel(str('__meta_concierge_timeout_ms'), 5000, 1, 600_000);
+  if (expectStatus === undefined) return 'label __meta_concierge_expect_status invalid';
+  if (timeoutMs === undefined) return 'label __meta_concierge_timeout_ms invalid';
+  const healthJson = str('__meta_concierge_health_json') === 'true';
+
+  const target: {
+    -readonly [K in keyof Target]: Target[K];
+  } = {
+    key: `${instanceId.toLowerCase()}/${str('service')}`,
+    labels: Object.freeze({
+      client: str('client')!,
+      instance: str('instance')!,
+      service: str('service')!,
+      service_kind: serviceKind,
+    }),
+    instanceId: instanceId.toLowerCase(),
+    service: str('service')!,
+    probeType,
+    expectStatus,
+    timeoutMs,
+    healthJson,
+    fingerprint: '',
+  };
+  if (probeType === 'http') {
+    const url = parseHttpUrl(str('__meta_concierge_probe_url') ?? targets[0]);
+    if (!url) return 'probe url must be an http(s) URL';
+    target.url = url;
+  } else {
+    const hp = parseHostPort(targets[0]);
+    if (!hp) return 'tcp target must be host:port';
+    target.host = hp.host;
+    target.port = hp.port;
+  }
+  const bodyRegex = str('__meta_concierge_body_regex');
+  if (bodyRegex !== undefined && bodyRegex !== '') {
+    try {
+      target.bodyRegex = new RegExp(bodyRegex);
+    } catch {
+      return 'label __meta_concierge_body_regex invalid';
+    }
+  }
+  target.fingerprint = JSON.stringify([
+    target.labels,
+    probeType,
+    target.url?.href ?? `${target.host}:${target.port}`,
+    expectStatus,
+    timeoutMs,
+    healthJson,
+    bodyRegex ?? '',
+  ]);
+  return Object.freeze(target);
+}
+
+function intLabel(v: string | undefined, def: number, min: number, max: number): number | undefined {
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+function parseHttpUrl(v: string): URL | undefined {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "host:port" or "[v6]:port". */
+export function parseHostPort(v: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export interface DiscoveryOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly refreshMs: number;
+  readonly logger: Logger;
+  /** Called with the full new list after every successful refresh. */
+  readonly onTargets: (targets: Target[]) => void;
+  readonly onError: (kind: 'sd_fetch' | 'sd_invalid') => void;
+}
+
+/**
+ * Polls the control plane's http_sd endpoint the way Prometheus does: the full list every time, and on
+ * error the last good list stays in force (nothing is called).
+ */
+export class Discovery {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly opts: DiscoveryOptions) {}
+
+  /** Runs the first refresh (its failure is logged, not thrown) and then keeps refreshing. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.inFlight;
+  }
+
+  /** One refresh now; resolves when done. */
+  refresh(): Promise<void> {
+    this.inFlight ??= this.fetchOnce().finally(() => {
+      this.inFlight = undefined;
+      if (!this.stopped) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.refresh(), this.opts.refreshMs);
+      }
+    });
+    return this.inFlight;
+  }
+
+  private async fetchOnce(): Promise<void> {
+    const { logger } = this.opts;
+    let body: unknown;
+    try {
+      const res = await fetch(this.opts.url, {
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(Math.max(1000, Math.min(this.opts.refreshMs, 10_000))),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`HTTP ${res.status}`);
+      }
+      body = await res.json();
+    } catch (err) {
+      this.opts.onError('sd_fetch');
+      logger.warn({ err: errText(err) }, 'service discovery failed; keeping the last good target list');
+      return;
+    }
+    const { targets, errors } = parseTargetGroups(body);
+    if (errors.length > 0) {
+      this.opts.onError('sd_invalid');
+      logger.warn({ errors: errors.slice(0, 20), rejected: errors.length }, 'rejected invalid target groups');
+      // A response that is not even an array is treated like a failed fetch: keep the last list.
+      if (!Array.isArray(body)) return;
+    }
+    this.opts.onTargets(targets);
+  }
+}
+
+export function errText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const cause = err.cause instanceof Error ? `: ${errText(err.cause)}` : '';
+    return `${code ?? err.name}${err.message && !code ? ` ${err.message}` : ''}${cause}`;
+  }
+  return String(err);
+}

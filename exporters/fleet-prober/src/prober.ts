@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Discovery, errText } from './discovery.ts';
+import { ProberMetrics, type ErrorKind, type TargetView } from './metrics.ts';
+import { failure } from './probes/common.ts';
+import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
+import { probeTcp } from './probes/tcp.ts';
+import { Reporter } from './reporter.ts';
+import { Scheduler } from './scheduler.ts';
+import { StateTracker } from './transitions.ts';
+import type { Logger, ProbeResult, ServiceState, Target, Transition } from './types.ts';
+
+export interface FleetProberOptions {
+  /** Control plane base URL (SD, availability state and transitions live under /api/v1). Required. */
+  readonly controlPlaneUrl: string;
+  /** Bearer token for the control plane. Required; never logged. */
+  readonly token: string;
+  /** Sent with every transition batch. Default: the host name. */
+  readonly proberId?: string;
+  /** /metrics port. Default 9469 (blackbox keeps 9115); 0 picks a free port (see `port`). */
+  readonly port?: number;
+  /** Listen address. Default: all interfaces. */
+  readonly host?: string;
+  /** Default 15. */
+  readonly probeIntervalSeconds?: number;
+  /** Probes in flight at once. Default 64. */
+  readonly concurrency?: number;
+  /** Consecutive failed probes before a service is reported down. Default 3. */
+  readonly downAfter?: number;
+  /** Consecutive probes before a service is reported up (or degraded). Default 2. */
+  readonly upAfter?: number;
+  /** Default 30. */
+  readonly sdRefreshSeconds?: number;
+  /** Holds pending-transitions.json. Default ./data/prober. */
+  readonly stateDir?: string;
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** Trust anchors for https probes; default the system store (plus NODE_EXTRA_CA_CERTS). */
+  readonly tlsCa?: string | Buffer;
+  /** Default 10000. */
+  readonly maxPendingTransitions?: number;
+  /** Transition delivery backoff: first step and cap. Default 500 ms and 30 s. */
+  readonly reportBackoffMs?: { readonly initial: number; readonly max: number };
+  /** Node process metrics (process_*, nodejs_*) in the same Registry. Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+interface View {
+  readonly target: Target;
+  result: ProbeResult | undefined;
+}
+
+const SILENT: Logger = { error() {}, warn() {}, info() {}, debug() {} };
+
+/** Probes every service the control plane lists, serves blackbox-style /metrics, reports transitions. */
+export class FleetProber {
+  readonly metrics: ProberMetrics;
+  private views = new Map<string, View>();
+  private readonly logger: Logger;
+  private readonly discovery: Discovery;
+  private readonly scheduler: Scheduler<Target>;
+  private readonly reporter: Reporter;
+  private readonly tracker: StateTracker;
+  private readonly httpOpts: HttpProbeOptions;
+  private server: http.Server | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: FleetProberOptions) {
+    const base = opts.controlPlaneUrl.replace(/\/+$/, '');
+    const intervalMs = (opts.probeIntervalSeconds ?? 15) * 1000;
+    this.logger = opts.logger ?? SILENT;
+    this.httpOpts = opts.tlsCa === undefined ? {} : { ca: opts.tlsCa };
+    this.tracker = new StateTracker(opts.downAfter ?? 3, opts.upAfter ?? 2);
+    this.metrics = new ProberMetrics(
+      {
+        targetViews: () => this.views.values() as Iterable<TargetView>,
+        pendingTransitions: () => this.reporter.pending.length,
+      },
+      { defaultMetrics: opts.defaultMetrics ?? true },
+    );
+    const onError = (kind: ErrorKind): void => void this.metrics.errors.inc({ kind });
+    this.discovery = new Discovery({
+      url: `${base}/api/v1/sd/probe-targets`,
+      token: opts.token,
+      refreshMs: (opts.sdRefreshSeconds ?? 30) * 1000,
+      logger: this.logger,
+      onTargets: (targets) => this.setTargets(targets),
+      onError,
+    });
+    this.scheduler = new Scheduler<Target>({
+      intervalMs,
+      concurrency: opts.concurrency ?? 64,
+      // 1 s at the default 15 s interval; a tenth of it for the short intervals of tests and demos.
+      lateToleranceMs: Math.min(1000, intervalMs / 10),
+      run: (target) => this.runProbe(target),
+      onLate: (n) => this.metrics.late.inc(n),
+    });
+    this.reporter = new Reporter({
+      url: `${base}/api/v1/availability/transitions`,
+      token: opts.token,
+      proberId: opts.proberId ?? hostname(),
+      file: join(opts.stateDir ?? './data/prober', 'pending-transitions.json'),
+      maxPending: opts.maxPendingTransitions ?? 10_000,
+      batchSize: 100,
+      initialBackoffMs: opts.reportBackoffMs?.initial ?? 500,
+      maxBackoffMs: opts.reportBackoffMs?.max ?? 30_000,
+      requestTimeoutMs: 10_000,
+      logger: this.logger,
+      onError,
+    });
+  }
+
+  /** The bound /metrics port (useful with port 0). */
+  get port(): number {
+    const addr = this.server?.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  async start(): Promise<void> {
+    await this.reporter.load();
+    this.server = http.createServer((req, res) => void this.serve(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject).listen(this.opts.port ?? 9469, this.opts.host, () => resolve());
+    });
+    this.reporter.start();
+    this.scheduler.start();
+    await Promise.all([this.syncState(1), this.discovery.start()]);
+    this.logger.info({ port: this.port, targets: this.views.size }, 'fleet prober started');
+  }
+
+  /** Idempotent: stops discovery and probing, waits for in-flight probes, persists pending transitions. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.syncTimer);
+    await this.discovery.stop();
+    await this.scheduler.stop();
+    await this.reporter.stop();
+    if (this.server) {
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    }
+    this.logger.info({}, 'fleet prober stopped');
+  }
+
+  private setTargets(targets: Target[]): void {
+    const next = new Map<string, View>();
+    for (const t of targets) {
+      const old = this.views.get(t.key);
+      next.set(
+        t.key,
+        old && old.target.fingerprint === t.fingerprint ? old : { target: t, result: undefined },
+      );
+    }
+    for (const key of this.views.keys()) if (!next.has(key)) this.tracker.forget(key);
+    const added = targets.filter((t) => !this.views.has(t.key)).length;
+    const removed = [...this.views.keys()].filter((k) => !next.has(k)).length;
+    this.views = next;
+    this.scheduler.setTargets([...next.values()].map((v) => v.target));
+    if (added > 0 || removed > 0) this.logger.info({ targets: next.size, added, removed }, 'targets updated');
+  }
+
+  private async runProbe(target: Target): Promise<void> {
+    const at = new Date();
+    let result: ProbeResult;
+    try {
+      result = target.probeType === 'http' ? await probeHttp(target, this.httpOpts) : await probeTcp(target);
+    } catch (err) {
+      this.metrics.errors.inc({ kind: 'probe_internal' });
+      this.logger.error({ err: errText(err), target: target.key }, 'probe crashed');
+      result = failure('probe failed', 0);
+    }
+    this.metrics.probes.inc({ type: target.probeType, result: result.success ? 'success' : 'failure' });
+    const view = this.views.get(target.key);
+    if (view?.target !== target) return; // removed or changed while the probe ran
+    view.result = result;
+    const change = this.tracker.observe(target.key, result.state, at, result.reason);
+    if (!change) return;
+    const transition: Transition = {
+      id: randomUUID(),
+      instanceId: target.instanceId,
+      service: target.service,
+      state: change.state,
+      at: change.at.toISOString(),
+      reason: change.reason,
+    };
+    this.logger.info({ ...transition, client: target.labels.client }, 'service state changed');
+    this.reporter.enqueue(transition);
+  }
+
+  /**
+   * Reads the control plane's current states so that a restart compares against them instead of inventing
+   * transitions. Until it succeeds, probes run and count but no transition is reported.
+   */
+  private async syncState(attempt: number): Promise<void> {
+    const url = `${this.opts.controlPlaneUrl.replace(/\/+$/, '')}/api/v1/availability/state`;
+    try {
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`HTTP ${res.status}`);
+      }
+      const baseline = parseStates(await res.json());
+      // Our own undelivered transitions are newer than what the control plane holds.
+      for (const t of this.reporter.pending)
+        baseline.set(`${t.instanceId.toLowerCase()}/${t.service}`, t.state);
+      this.tracker.setBaseline(baseline);
+      this.logger.info({ services: baseline.size }, 'availability state synchronised');
+    } catch (err) {
+      this.metrics.errors.inc({ kind: 'state_sync' });
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      this.logger.warn({ err: errText(err), retryInMs: delay }, 'availability state sync failed');
+      if (!this.stopped) this.syncTimer = setTimeout(() => void this.syncState(attempt + 1), delay);
+    }
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      try {
+        const body = await this.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body);
+      } catch (err) {
+        this.logger.error({ err: errText(err) }, 'metrics collection failed');
+        res.writeHead(500).end();
+      }
+    } else if (path === '/-/healthy' || path === '/-/ready') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('OK\n');
+    } else if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('concierge fleet prober: see /metrics\n');
+    } else {
+      res.writeHead(404).end();
+    }
+  }
+}
+
+function parseStates(body: unknown): Map<string, ServiceState> {
+  if (!Array.isArray(body)) throw new Error('availability state is not an array');
+  const states = new Map<string, ServiceState>();
+  for (const e of body as Array<Record<string, unknown>>) {
+    const { instanceId, service, state } = e ?? {};
+    if (typeof instanceId !== 'string' || typeof service !== 'string') continue;
+    if (state === 'up' || state === 'down' || state === 'degraded') {
+      states.set(`${instanceId.toLowerCase()}/${service}`, state);
+    }
+  }
+  return states;
+}

@@ -1,0 +1,26 @@
+import type { ProbeResult } from '../types.ts';
+
+/** An error raised by the probe itself (timeout, oversized body); its message is safe to report. */
+export class ProbeError extends Error {}
+
+export function failure(reason: string, durationSeconds: number): ProbeResult {
+  return { success: false, state: 'down', durationSeconds, reason };
+}
+
+/**
+ * A short reason safe to send and log: the error code and the step, never the error message itself
+ * (Node puts host:port and sometimes the URL in it).
+ */
+export function socketErrorReason(err: unknown, timeoutMs: number): string {
+  if (!(err instanceof Error)) return 'probe failed';
+  if (err instanceof ProbeError)
+    return err.message === 'timeout' ? `timeout after ${timeoutMs}ms` : err.message;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const syscall = (err as NodeJS.ErrnoException).syscall;
+  if (/CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS|ERR_SSL/.test(code)) return `TLS ${code}`;
+  if (code === 'ECONNRESET' || err.message === 'socket hang up') return 'connection reset';
+  if (syscall === 'connect' || code === 'ECONNREFUSED' || code === 'EHOSTUNREACH') return `connect ${code}`;
+  if (syscall === 'getaddrinfo') return `dns ${code}`;
+  if (code !== '') return code;
+  return 'probe failed';
+}

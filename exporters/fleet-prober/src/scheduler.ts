@@ -1,0 +1,157 @@
+/**
+ * Runs one probe per target per interval, each target at a stable offset inside the interval (a hash of
+ * its key, as Prometheus spreads scrapes), with at most `concurrency` probes in flight.
+ */
+
+export interface SchedulerOptions<T> {
+  readonly intervalMs: number;
+  readonly concurrency: number;
+  /** A probe starting later than this after its slot counts as late. */
+  readonly lateToleranceMs: number;
+  readonly run: (target: T, dueMs: number) => Promise<void>;
+  /** Called with how many probes were late or skipped (previous probe of the target still running). */
+  readonly onLate: (count: number) => void;
+  readonly now?: () => number;
+}
+
+interface Slot<T> {
+  readonly key: string;
+  readonly offset: number;
+  target: T;
+}
+
+interface Job<T> {
+  readonly target: T;
+  readonly key: string;
+  readonly due: number;
+}
+
+/** FNV-1a over the key, reduced into [0, intervalMs): stable across restarts and replicas. */
+export function offsetFor(key: string, intervalMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % Math.max(1, Math.floor(intervalMs));
+}
+
+export class Scheduler<T extends { readonly key: string }> {
+  private slots: Slot<T>[] = [];
+  /** Wall-clock start of the current cycle, aligned to the interval so offsets mean the same after a restart. */
+  private cycleStart = 0;
+  private cursor = 0;
+  /** Time of the last tick: slots due at or before it have been dispatched in this cycle. */
+  private watermark = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly queue: Job<T>[] = [];
+  private queueHead = 0;
+  private active = 0;
+  private readonly inFlight = new Set<string>();
+  private idleWaiters: Array<() => void> = [];
+  private readonly now: () => number;
+
+  constructor(private readonly opts: SchedulerOptions<T>) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.now();
+    this.cycleStart = now - (now % this.opts.intervalMs);
+    this.watermark = now;
+    this.cursor = this.firstSlotAfter(now);
+    this.arm();
+  }
+
+  /** Stops dispatching; resolves once in-flight probes have finished (queued ones are dropped). */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Replaces the target list; targets that keep their key keep their slot. */
+  setTargets(targets: readonly T[]): void {
+    const { intervalMs } = this.opts;
+    this.slots = targets
+      .map((target) => ({ key: target.key, offset: offsetFor(target.key, intervalMs), target }))
+      .sort((a, b) => a.offset - b.offset || (a.key < b.key ? -1 : 1));
+    if (this.running) {
+      this.cursor = this.firstSlotAfter(this.watermark);
+      this.arm();
+    }
+  }
+
+  private firstSlotAfter(t: number): number {
+    const i = this.slots.findIndex((s) => this.cycleStart + s.offset > t);
+    return i === -1 ? this.slots.length : i;
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (!this.running || this.slots.length === 0) return;
+    const next =
+      this.cursor < this.slots.length
+        ? this.cycleStart + this.slots[this.cursor]!.offset
+        : this.cycleStart + this.opts.intervalMs + this.slots[0]!.offset;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next - this.now()));
+  }
+
+  private tick(): void {
+    const { intervalMs } = this.opts;
+    const now = this.now();
+    let late = 0;
+    while (this.slots.length > 0) {
+      if (this.cursor >= this.slots.length) {
+        this.cycleStart += intervalMs;
+        this.cursor = 0;
+        // Far behind (a stalled event loop, a suspended VM): skip whole cycles rather than burst.
+        const behind = Math.floor((now - this.cycleStart) / intervalMs);
+        if (behind >= 1) {
+          late += behind * this.slots.length;
+          this.cycleStart += behind * intervalMs;
+        }
+      }
+      const slot = this.slots[this.cursor]!;
+      const due = this.cycleStart + slot.offset;
+      if (due > now) break;
+      this.cursor++;
+      if (this.inFlight.has(slot.key)) {
+        late++; // the previous probe of this target is still running: skip this slot
+        continue;
+      }
+      this.inFlight.add(slot.key);
+      this.queue.push({ target: slot.target, key: slot.key, due });
+    }
+    this.watermark = now;
+    if (late > 0) this.opts.onLate(late);
+    this.pump();
+    this.arm();
+  }
+
+  private pump(): void {
+    while (this.active < this.opts.concurrency && this.queueHead < this.queue.length) {
+      const job = this.queue[this.queueHead++]!;
+      this.active++;
+      if (this.now() - job.due > this.opts.lateToleranceMs) this.opts.onLate(1);
+      this.opts
+        .run(job.target, job.due)
+        .catch(() => undefined) // run() reports its own errors; never let one stop the loop
+        .finally(() => {
+          this.active--;
+          this.inFlight.delete(job.key);
+          if (this.running) this.pump();
+          if (this.active === 0) this.idleWaiters.splice(0).forEach((w) => w());
+        });
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+  }
+}

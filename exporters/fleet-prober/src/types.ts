@@ -1,0 +1,64 @@
+/** Types shared by the prober's parts. */
+
+export const SERVICE_KINDS = ['backend', 'database', 'frontend', 'proxy', 'dependency'] as const;
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
+
+export type ServiceState = 'up' | 'down' | 'degraded';
+
+/** The labels every per-target series carries. Bounded: one set per (instance, service). */
+export const TARGET_LABELS = ['client', 'instance', 'service', 'service_kind'] as const;
+export type TargetLabels = Readonly<Record<(typeof TARGET_LABELS)[number], string>>;
+
+/** One service to probe, as parsed from an http_sd target group. */
+export interface Target {
+  /** `${instanceId}/${service}`: identity across SD refreshes and in the control plane. */
+  readonly key: string;
+  readonly labels: TargetLabels;
+  readonly instanceId: string;
+  readonly service: string;
+  readonly probeType: 'http' | 'tcp';
+  /** For http probes. May hold credentials: never log it. */
+  readonly url?: URL;
+  /** For tcp probes. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly expectStatus: number;
+  readonly timeoutMs: number;
+  readonly healthJson: boolean;
+  readonly bodyRegex?: RegExp;
+  /** Everything above as a string, to tell whether a refresh changed the target. */
+  readonly fingerprint: string;
+}
+
+export interface ProbeResult {
+  readonly success: boolean;
+  /** What the transition logic sees: up, down, or degraded (answered, but a dependency is down). */
+  readonly state: ServiceState;
+  readonly durationSeconds: number;
+  /** Short, safe text: 'HTTP 503', 'connect ECONNREFUSED'. No URLs, no bodies. */
+  readonly reason: string;
+  readonly httpStatus?: number;
+  /** Unix seconds of the earliest notAfter in the verified chain (https only). */
+  readonly certExpiry?: number;
+  /** dependency name -> up, from the concierge health JSON. */
+  readonly dependencies?: ReadonlyMap<string, boolean>;
+}
+
+export interface Transition {
+  /** uuid v4, the control plane's idempotency key. */
+  readonly id: string;
+  readonly instanceId: string;
+  readonly service: string;
+  readonly state: ServiceState;
+  /** ISO time of the first probe that observed the new state. */
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** Minimal logger shape (pino's) so that parts do not depend on pino directly. */
+export interface Logger {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
