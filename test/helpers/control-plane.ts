@@ -1,0 +1,112 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import pg from 'pg';
+import { loadConfig } from '../../control-plane/src/config.ts';
+import { createContext, type Context } from '../../control-plane/src/context.ts';
+import { createApp } from '../../control-plane/src/app.ts';
+import { createTestDatabase, dropTestDatabase } from './db.ts';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read whatever came back
+  text: string;
+}
+
+export interface TestControlPlane {
+  url: string;
+  databaseUrl: string;
+  adminToken: string;
+  ctx: Context;
+  /** A separate pool for tests to look at rows directly. */
+  db: pg.Pool;
+  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Answer>;
+  /** Creates a token through the API and returns its secret. */
+  token(role: string, client?: string): Promise<string>;
+  count(table: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The control plane in-process on a loopback port, on its own database cloned from the template. */
+export async function startControlPlane(env: Record<string, string> = {}): Promise<TestControlPlane> {
+  const databaseUrl = await createTestDatabase();
+  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', PORT: '0', ...env });
+  const log = pino({ level: config.logLevel });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const ctx = createContext(config, log, pool);
+  const adminToken = (await ctx.tokens.bootstrap(undefined))!.token;
+  const app = createApp(ctx);
+  const server: http.Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const call: TestControlPlane['call'] = async (method, path, opts = {}) => {
+    const token = opts.token === undefined ? adminToken : opts.token;
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    } else if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(url + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  return {
+    url,
+    databaseUrl,
+    adminToken,
+    ctx,
+    db,
+    call,
+    async token(role, client) {
+      const r = await call('POST', '/api/v1/tokens', { body: { name: `test-${role}`, role, ...(client ? { client } : {}) } });
+      if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${r.text}`);
+      return r.body.token as string;
+    },
+    async count(table) {
+      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from ${table}`);
+      return rows[0]!.n;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.end();
+      await db.end();
+      await dropTestDatabase(databaseUrl);
+    },
+  };
+}
+
+/** A valid instance body for `client`, with one service of each probe type. */
+export function instanceBody(client: string, slug: string, extra: Record<string, unknown> = {}) {
+  return {
+    client,
+    slug,
+    environment: 'prod',
+    baseUrl: `https://${slug}.example.test`,
+    labels: { region: 'eu' },
+    services: [
+      { name: 'backend', kind: 'backend', probe: { type: 'http', url: `https://${slug}.example.test/health` } },
+      { name: 'proxy', kind: 'proxy', probe: { type: 'http', url: `https://${slug}.example.test/`, expectStatus: 200, timeoutMs: 3000 } },
+      { name: 'database', kind: 'database', probe: { type: 'tcp', host: '10.0.0.5', port: 5432 } },
+      { name: 'openemr', kind: 'dependency', probe: { type: 'http', url: 'https://emr.example.test/api/health' } },
+    ],
+    ...extra,
+  };
+}
+
+export function clientBody(slug: string, extra: Record<string, unknown> = {}) {
+  return { slug, name: `Practice ${slug}`, timeZone: 'America/New_York', reportContacts: [`ops@${slug}.example.test`], ...extra };
+}

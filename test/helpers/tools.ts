@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+const PACKAGES: Record<string, string> = {
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+};
+
+/** Absolute path of a binary on PATH, or an Error naming the one command that installs it. */
+export function requireTool(name: string): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not in this folder
+    }
+  }
+  const pkg = PACKAGES[name] ?? name;
+  throw new Error(`${name} is not installed: run  apt-get install -y --no-install-recommends ${pkg}`);
+}

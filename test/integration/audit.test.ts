@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+
+const run = promisify(execFile);
+
+async function verifyCli(databaseUrl: string): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run('npm', ['run', '--silent', 'audit:verify'], { env: { ...process.env, DATABASE_URL: databaseUrl } });
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+describe('audit log', () => {
+  let cp: TestControlPlane;
+  before(async () => {
+    cp = await startControlPlane();
+    for (const slug of ['a1', 'a2', 'a3']) await cp.call('POST', '/api/v1/clients', { body: clientBody(slug) });
+    await cp.call('PATCH', '/api/v1/clients/a2', { body: { name: 'Renamed practice' } });
+  });
+  after(() => cp.close());
+
+  it('records who changed what, with the request id, in a verified chain', async () => {
+    const entries = await cp.call('GET', '/api/v1/audit?limit=2', { headers: { 'x-request-id': 'req-test-000001' } });
+    assert.equal(entries.body.length, 2);
+    assert.equal(entries.body[0].action, 'client.update');
+    assert.equal(entries.body[0].after.name, 'Renamed practice');
+    const patched = await cp.call('PATCH', '/api/v1/clients/a3', {
+      body: { name: 'Third' },
+      headers: { 'x-request-id': 'req-test-000002' },
+    });
+    assert.equal(patched.headers.get('x-request-id'), 'req-test-000002');
+    const last = await cp.call('GET', '/api/v1/audit?limit=1');
+    assert.equal(last.body[0].requestId, 'req-test-000002');
+    const v = await cp.call('GET', '/api/v1/audit/verify');
+    assert.deepEqual(v.body, { ok: true, rows: 6, firstBroken: null });
+  });
+
+  it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
+    await assert.rejects(cp.db.query(`update audit_log set actor = 'me' where seq = 2`), /append-only: UPDATE refused/);
+    await assert.rejects(cp.db.query('delete from audit_log where seq = 2'), /append-only: DELETE refused/);
+    await assert.rejects(cp.db.query('truncate audit_log'), /append-only: TRUNCATE refused/);
+  });
+
+  it('names the first altered row when a row is changed behind the trigger, in the API and the CLI', async () => {
+    assert.equal((await verifyCli(cp.databaseUrl)).code, 0);
+    await cp.db.query('alter table audit_log disable trigger audit_log_no_update');
+    await cp.db.query(`update audit_log set after = jsonb_set(after, '{name}', '"Forged"') where seq = 3`);
+    await cp.db.query('alter table audit_log enable trigger audit_log_no_update');
+    const v = await cp.call('GET', '/api/v1/audit/verify');
+    assert.equal(v.body.ok, false);
+    assert.equal(v.body.firstBroken.seq, 3);
+    assert.match(v.body.firstBroken.reason, /altered/);
+    const cli = await verifyCli(cp.databaseUrl);
+    assert.equal(cli.code, 1);
+    assert.match(cli.out, /audit log BROKEN at seq 3/);
+  });
+
+  it('names the row after a deleted one', async () => {
+    const fresh = await startControlPlane();
+    try {
+      for (const slug of ['b1', 'b2', 'b3']) await fresh.call('POST', '/api/v1/clients', { body: clientBody(slug) });
+      await fresh.db.query('alter table audit_log disable trigger audit_log_no_update');
+      await fresh.db.query('delete from audit_log where seq = 2');
+      await fresh.db.query('alter table audit_log enable trigger audit_log_no_update');
+      const v = await fresh.call('GET', '/api/v1/audit/verify');
+      assert.equal(v.body.firstBroken.seq, 3);
+      assert.match(v.body.firstBroken.reason, /removed/);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
