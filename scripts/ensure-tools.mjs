@@ -22,7 +22,13 @@ const onPath = (name) =>
     }
   });
 
-const missing = [...new Set(Object.entries(NEEDED).filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg))];
+const missing = [
+  ...new Set(
+    Object.entries(NEEDED)
+      .filter(([bin]) => !onPath(bin))
+      .map(([, pkg]) => pkg),
+  ),
+];
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
@@ -30,5 +36,8 @@ if (missing.length > 0) {
     process.exit(1);
   }
   console.error(`installing ${missing.join(', ')} from Debian ...`);
-  execFileSync('sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('sh', ['-c', command], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }

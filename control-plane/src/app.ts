@@ -25,7 +25,9 @@ export function createApp(ctx: Context): express.Express {
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
   app.use(requestLog(ctx.log, ctx.metrics));
-  app.use(express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }));
+  app.use(
+    express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }),
+  );
 
   const router = express.Router();
   const api = new Api(
@@ -54,7 +56,8 @@ export function createApp(ctx: Context): express.Express {
         const { rows } = await ctx.pool.query<{ name: string }>(
           'select name from pgmigrations order by name desc limit 1',
         );
-        if (rows[0]?.name !== expected) return sendProblem(res, 503, 'database is not migrated to ' + expected);
+        if (rows[0]?.name !== expected)
+          return sendProblem(res, 503, 'database is not migrated to ' + expected);
         return { status: 'ready', migration: expected };
       } catch (err) {
         ctx.log.warn({ err: (err as Error).message }, 'readiness check: database query failed');

@@ -21,7 +21,11 @@ export interface TestControlPlane {
   ctx: Context;
   /** A separate pool for tests to look at rows directly. */
   db: pg.Pool;
-  call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Answer>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<Answer>;
   /** Creates a token through the API and returns its secret. */
   token(role: string, client?: string): Promise<string>;
   count(table: string): Promise<number>;
@@ -54,7 +58,7 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
     } else if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(url + path, { method, headers, body });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -71,7 +75,9 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
     db,
     call,
     async token(role, client) {
-      const r = await call('POST', '/api/v1/tokens', { body: { name: `test-${role}`, role, ...(client ? { client } : {}) } });
+      const r = await call('POST', '/api/v1/tokens', {
+        body: { name: `test-${role}`, role, ...(client ? { client } : {}) },
+      });
       if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${r.text}`);
       return r.body.token as string;
     },
@@ -98,15 +104,33 @@ export function instanceBody(client: string, slug: string, extra: Record<string,
     baseUrl: `https://${slug}.example.test`,
     labels: { region: 'eu' },
     services: [
-      { name: 'backend', kind: 'backend', probe: { type: 'http', url: `https://${slug}.example.test/health` } },
-      { name: 'proxy', kind: 'proxy', probe: { type: 'http', url: `https://${slug}.example.test/`, expectStatus: 200, timeoutMs: 3000 } },
+      {
+        name: 'backend',
+        kind: 'backend',
+        probe: { type: 'http', url: `https://${slug}.example.test/health` },
+      },
+      {
+        name: 'proxy',
+        kind: 'proxy',
+        probe: { type: 'http', url: `https://${slug}.example.test/`, expectStatus: 200, timeoutMs: 3000 },
+      },
       { name: 'database', kind: 'database', probe: { type: 'tcp', host: '10.0.0.5', port: 5432 } },
-      { name: 'openemr', kind: 'dependency', probe: { type: 'http', url: 'https://emr.example.test/api/health' } },
+      {
+        name: 'openemr',
+        kind: 'dependency',
+        probe: { type: 'http', url: 'https://emr.example.test/api/health' },
+      },
     ],
     ...extra,
   };
 }
 
 export function clientBody(slug: string, extra: Record<string, unknown> = {}) {
-  return { slug, name: `Practice ${slug}`, timeZone: 'America/New_York', reportContacts: [`ops@${slug}.example.test`], ...extra };
+  return {
+    slug,
+    name: `Practice ${slug}`,
+    timeZone: 'America/New_York',
+    reportContacts: [`ops@${slug}.example.test`],
+    ...extra,
+  };
 }

@@ -7,7 +7,9 @@ const run = promisify(execFile);
 
 async function verifyCli(databaseUrl: string): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run('npm', ['run', '--silent', 'audit:verify'], { env: { ...process.env, DATABASE_URL: databaseUrl } });
+    const { stdout } = await run('npm', ['run', '--silent', 'audit:verify'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    });
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -19,13 +21,16 @@ describe('audit log', () => {
   let cp: TestControlPlane;
   before(async () => {
     cp = await startControlPlane();
-    for (const slug of ['a1', 'a2', 'a3']) await cp.call('POST', '/api/v1/clients', { body: clientBody(slug) });
+    for (const slug of ['a1', 'a2', 'a3'])
+      await cp.call('POST', '/api/v1/clients', { body: clientBody(slug) });
     await cp.call('PATCH', '/api/v1/clients/a2', { body: { name: 'Renamed practice' } });
   });
   after(() => cp.close());
 
   it('records who changed what, with the request id, in a verified chain', async () => {
-    const entries = await cp.call('GET', '/api/v1/audit?limit=2', { headers: { 'x-request-id': 'req-test-000001' } });
+    const entries = await cp.call('GET', '/api/v1/audit?limit=2', {
+      headers: { 'x-request-id': 'req-test-000001' },
+    });
     assert.equal(entries.body.length, 2);
     assert.equal(entries.body[0].action, 'client.update');
     assert.equal(entries.body[0].after.name, 'Renamed practice');
@@ -41,7 +46,10 @@ describe('audit log', () => {
   });
 
   it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
-    await assert.rejects(cp.db.query(`update audit_log set actor = 'me' where seq = 2`), /append-only: UPDATE refused/);
+    await assert.rejects(
+      cp.db.query(`update audit_log set actor = 'me' where seq = 2`),
+      /append-only: UPDATE refused/,
+    );
     await assert.rejects(cp.db.query('delete from audit_log where seq = 2'), /append-only: DELETE refused/);
     await assert.rejects(cp.db.query('truncate audit_log'), /append-only: TRUNCATE refused/);
   });
@@ -63,7 +71,8 @@ describe('audit log', () => {
   it('names the row after a deleted one', async () => {
     const fresh = await startControlPlane();
     try {
-      for (const slug of ['b1', 'b2', 'b3']) await fresh.call('POST', '/api/v1/clients', { body: clientBody(slug) });
+      for (const slug of ['b1', 'b2', 'b3'])
+        await fresh.call('POST', '/api/v1/clients', { body: clientBody(slug) });
       await fresh.db.query('alter table audit_log disable trigger audit_log_no_update');
       await fresh.db.query('delete from audit_log where seq = 2');
       await fresh.db.query('alter table audit_log enable trigger audit_log_no_update');

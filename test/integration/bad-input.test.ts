@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { clientBody, instanceBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 
 const TABLES = ['clients', 'instances', 'services', 'api_tokens', 'audit_log'];
 const huge = 'x'.repeat(100_000);
@@ -13,7 +18,8 @@ interface Case {
 
 describe('bad input on every writing endpoint', () => {
   let cp: TestControlPlane;
-  const counts = async () => Object.fromEntries(await Promise.all(TABLES.map(async (t) => [t, await cp.count(t)])));
+  const counts = async () =>
+    Object.fromEntries(await Promise.all(TABLES.map(async (t) => [t, await cp.count(t)])));
 
   before(async () => {
     cp = await startControlPlane();
@@ -29,7 +35,11 @@ describe('bad input on every writing endpoint', () => {
       { name: 'unknown field', body: clientBody('c', { colour: 'red' }), field: '/colour' },
       { name: 'huge string', body: clientBody('d', { name: huge }), field: '/name' },
       { name: 'bad time zone', body: clientBody('e', { timeZone: 'Mars/Olympus' }), field: '/timeZone' },
-      { name: 'bad e-mail', body: clientBody('f', { reportContacts: ['not-an-email'] }), field: '/reportContacts/0' },
+      {
+        name: 'bad e-mail',
+        body: clientBody('f', { reportContacts: ['not-an-email'] }),
+        field: '/reportContacts/0',
+      },
       { name: 'target above 1', body: clientBody('g', { slaTarget: 1.5 }), field: '/slaTarget' },
       { name: 'bad slug', body: clientBody('Bad Slug!'), field: '/slug' },
       { name: 'not an object', body: ['x'], field: '' },
@@ -41,16 +51,65 @@ describe('bad input on every writing endpoint', () => {
       { name: 'null name', body: { name: null }, field: '/name' },
     ],
     'POST /api/v1/instances': [
-      { name: 'missing services', body: { ...instanceBody('north', 'n1'), services: undefined }, field: '/services' },
+      {
+        name: 'missing services',
+        body: { ...instanceBody('north', 'n1'), services: undefined },
+        field: '/services',
+      },
       { name: 'unknown client', body: instanceBody('nobody', 'n2'), field: '/client' },
-      { name: 'bad kind', body: instanceBody('north', 'n3', { services: [{ name: 'x', kind: 'cache', probe: { type: 'tcp', host: 'h', port: 1 } }] }), field: '/services/0/kind' },
-      { name: 'http probe without url', body: instanceBody('north', 'n4', { services: [{ name: 'x', kind: 'backend', probe: { type: 'http' } }] }), field: '/services/0/probe/url' },
-      { name: 'tcp port out of range', body: instanceBody('north', 'n5', { services: [{ name: 'x', kind: 'backend', probe: { type: 'tcp', host: 'h', port: 70000 } }] }), field: '/services/0/probe/port' },
-      { name: 'unknown probe type', body: instanceBody('north', 'n6', { services: [{ name: 'x', kind: 'backend', probe: { type: 'icmp' } }] }), field: '/services/0/probe/type' },
-      { name: 'duplicate service names', body: instanceBody('north', 'n7', { services: [{ name: 'x', kind: 'backend', probe: { type: 'tcp', host: 'h', port: 1 } }, { name: 'x', kind: 'proxy', probe: { type: 'tcp', host: 'h', port: 2 } }] }), field: '/services/1/name' },
-      { name: 'non-http base URL', body: instanceBody('north', 'n8', { baseUrl: 'ftp://x' }), field: '/baseUrl' },
-      { name: 'bad label name', body: instanceBody('north', 'n9', { labels: { 'bad-label': 'x' } }), field: '/labels' },
-      { name: 'huge label value', body: instanceBody('north', 'n10', { labels: { a: huge } }), field: '/labels/a' },
+      {
+        name: 'bad kind',
+        body: instanceBody('north', 'n3', {
+          services: [{ name: 'x', kind: 'cache', probe: { type: 'tcp', host: 'h', port: 1 } }],
+        }),
+        field: '/services/0/kind',
+      },
+      {
+        name: 'http probe without url',
+        body: instanceBody('north', 'n4', {
+          services: [{ name: 'x', kind: 'backend', probe: { type: 'http' } }],
+        }),
+        field: '/services/0/probe/url',
+      },
+      {
+        name: 'tcp port out of range',
+        body: instanceBody('north', 'n5', {
+          services: [{ name: 'x', kind: 'backend', probe: { type: 'tcp', host: 'h', port: 70000 } }],
+        }),
+        field: '/services/0/probe/port',
+      },
+      {
+        name: 'unknown probe type',
+        body: instanceBody('north', 'n6', {
+          services: [{ name: 'x', kind: 'backend', probe: { type: 'icmp' } }],
+        }),
+        field: '/services/0/probe/type',
+      },
+      {
+        name: 'duplicate service names',
+        body: instanceBody('north', 'n7', {
+          services: [
+            { name: 'x', kind: 'backend', probe: { type: 'tcp', host: 'h', port: 1 } },
+            { name: 'x', kind: 'proxy', probe: { type: 'tcp', host: 'h', port: 2 } },
+          ],
+        }),
+        field: '/services/1/name',
+      },
+      {
+        name: 'non-http base URL',
+        body: instanceBody('north', 'n8', { baseUrl: 'ftp://x' }),
+        field: '/baseUrl',
+      },
+      {
+        name: 'bad label name',
+        body: instanceBody('north', 'n9', { labels: { 'bad-label': 'x' } }),
+        field: '/labels',
+      },
+      {
+        name: 'huge label value',
+        body: instanceBody('north', 'n10', { labels: { a: huge } }),
+        field: '/labels/a',
+      },
     ],
     'PATCH /api/v1/instances/north-prod': [
       { name: 'unknown field', body: { client: 'other' }, field: '/client' },
@@ -59,7 +118,11 @@ describe('bad input on every writing endpoint', () => {
     'POST /api/v1/tokens': [
       { name: 'unknown role', body: { name: 'x', role: 'root' }, field: '/role' },
       { name: 'client role without client', body: { name: 'x', role: 'client' }, field: '/client' },
-      { name: 'operator bound to a client', body: { name: 'x', role: 'operator', client: 'north' }, field: '/client' },
+      {
+        name: 'operator bound to a client',
+        body: { name: 'x', role: 'operator', client: 'north' },
+        field: '/client',
+      },
       { name: 'unknown client', body: { name: 'x', role: 'client', client: 'nobody' }, field: '/client' },
     ],
   };
@@ -84,14 +147,20 @@ describe('bad input on every writing endpoint', () => {
   it('answers 400 to invalid JSON, 413 to an oversized body, 404 to unknown routes and 405 to wrong methods', async () => {
     const before = await counts();
     assert.equal((await cp.call('POST', '/api/v1/clients', { raw: '{"slug": ' })).status, 400);
-    const big = await cp.call('POST', '/api/v1/clients', { raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) });
+    const big = await cp.call('POST', '/api/v1/clients', {
+      raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     assert.equal(big.status, 413);
     assert.equal(big.body.status, 413);
     assert.equal((await cp.call('GET', '/api/v1/nothing-here')).status, 404);
     const wrong = await cp.call('DELETE', '/api/v1/clients/north');
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.get('allow'), 'GET, PATCH');
-    assert.equal((await cp.call('POST', '/api/v1/clients', { raw: 'slug=x', headers: { 'content-type': 'text/plain' } })).status, 400);
+    assert.equal(
+      (await cp.call('POST', '/api/v1/clients', { raw: 'slug=x', headers: { 'content-type': 'text/plain' } }))
+        .status,
+      400,
+    );
     assert.deepEqual(await counts(), before);
   });
 

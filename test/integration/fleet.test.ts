@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { clientBody, instanceBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 
 describe('fleet registry', () => {
   let cp: TestControlPlane;
@@ -83,9 +88,13 @@ describe('fleet registry', () => {
     ]);
   });
 
-  it('replaces an instance\'s services on update', async () => {
+  it("replaces an instance's services on update", async () => {
     const r = await cp.call('PATCH', '/api/v1/instances/smile-prod', {
-      body: { services: [{ name: 'backend', kind: 'backend', probe: { type: 'tcp', host: '10.0.0.9', port: 8000 } }] },
+      body: {
+        services: [
+          { name: 'backend', kind: 'backend', probe: { type: 'tcp', host: '10.0.0.9', port: 8000 } },
+        ],
+      },
     });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(
@@ -104,7 +113,9 @@ describe('fleet registry', () => {
     assert.equal(inst.body.status, 'decommissioned');
     assert.equal((await cp.call('GET', '/api/v1/instances')).body.length, 0);
     assert.equal((await cp.call('GET', '/api/v1/instances?status=all')).body.length, 1);
-    const again = await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-new') });
+    const again = await cp.call('POST', '/api/v1/instances', {
+      body: instanceBody('smile-dental', 'smile-new'),
+    });
     assert.equal(again.status, 400);
     assert.equal(again.body.errors[0].field, '/client');
   });
@@ -127,7 +138,9 @@ describe('fleet registry', () => {
   });
 
   it('creates, lists and revokes tokens; the secret is shown once and only its hash is stored', async () => {
-    const created = await cp.call('POST', '/api/v1/tokens', { body: { name: 'grafana-reader', role: 'operator' } });
+    const created = await cp.call('POST', '/api/v1/tokens', {
+      body: { name: 'grafana-reader', role: 'operator' },
+    });
     assert.equal(created.status, 201);
     assert.match(created.body.token, /^cop_[A-Za-z0-9_-]{43}$/);
     const listed = await cp.call('GET', '/api/v1/tokens');

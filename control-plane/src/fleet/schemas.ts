@@ -1,6 +1,10 @@
 /** JSON Schemas of the fleet API: they validate requests and make up the OpenAPI document. */
 
-const slug = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'lower-case letters, digits, -' };
+const slug = {
+  type: 'string',
+  pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+  description: 'lower-case letters, digits, -',
+};
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 };
 const email = { type: 'string', format: 'email', maxLength: 254 };
 

@@ -29,7 +29,10 @@ export function probeTargets(instances: Instance[]): TargetGroup[] {
         labels.__meta_concierge_health_json = String(s.probe.healthJson);
         return { targets: [s.probe.url], labels };
       }
-      return { targets: [`${s.probe.host.includes(':') ? `[${s.probe.host}]` : s.probe.host}:${s.probe.port}`], labels };
+      return {
+        targets: [`${s.probe.host.includes(':') ? `[${s.probe.host}]` : s.probe.host}:${s.probe.port}`],
+        labels,
+      };
     }),
   );
 }

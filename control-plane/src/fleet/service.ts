@@ -4,7 +4,15 @@ import type { AuditService } from '../audit/service.ts';
 import { canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError } from '../http/errors.ts';
 import * as store from './store.ts';
-import type { Client, ClientInput, ClientPatch, Instance, InstanceInput, InstancePatch, ServiceSpec } from './types.ts';
+import type {
+  Client,
+  ClientInput,
+  ClientPatch,
+  Instance,
+  InstanceInput,
+  InstancePatch,
+  ServiceSpec,
+} from './types.ts';
 
 export function clientView(c: store.DbClient): Client {
   return {
@@ -154,9 +162,12 @@ export class FleetService {
     checkServiceNames(input.services);
     return withTx(this.pool, async (tx) => {
       const client = await store.findClient(tx, input.client);
-      if (!client) throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+      if (!client)
+        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
       if (client.status !== 'active')
-        throw new ValidationError('client is decommissioned', [{ field: '/client', message: 'is decommissioned' }]);
+        throw new ValidationError('client is decommissioned', [
+          { field: '/client', message: 'is decommissioned' },
+        ]);
       const id = await store.insertInstance(tx, {
         clientId: client.id,
         slug: input.slug,
@@ -177,7 +188,12 @@ export class FleetService {
     });
   }
 
-  async updateInstance(auth: Auth, requestId: string, idOrSlug: string, patch: InstancePatch): Promise<Instance> {
+  async updateInstance(
+    auth: Auth,
+    requestId: string,
+    idOrSlug: string,
+    patch: InstancePatch,
+  ): Promise<Instance> {
     if (patch.services) checkServiceNames(patch.services);
     return withTx(this.pool, async (tx) => {
       const cur = await store.findInstance(tx, idOrSlug, true);

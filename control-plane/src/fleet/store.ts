@@ -46,7 +46,11 @@ export async function insertClient(
   return rows[0]!;
 }
 
-export async function findClient(db: Queryable, idOrSlug: string, forUpdate = false): Promise<DbClient | undefined> {
+export async function findClient(
+  db: Queryable,
+  idOrSlug: string,
+  forUpdate = false,
+): Promise<DbClient | undefined> {
   const { rows } = await db.query<DbClient>(
     `select * from clients where ${key(idOrSlug)} = $1${forUpdate ? ' for update' : ''}`,
     [idOrSlug],
@@ -157,7 +161,11 @@ export async function updateInstance(
   );
 }
 
-export async function replaceServices(db: Queryable, instanceId: string, services: ServiceSpec[]): Promise<void> {
+export async function replaceServices(
+  db: Queryable,
+  instanceId: string,
+  services: ServiceSpec[],
+): Promise<void> {
   await db.query('delete from services where instance_id = $1', [instanceId]);
   if (services.length === 0) return;
   await db.query(

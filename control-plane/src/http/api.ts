@@ -102,7 +102,11 @@ export class Api {
         .map((r) => r.spec.method.toUpperCase());
       if (allowed.length === 0) return next();
       res.setHeader('Allow', [...new Set(allowed)].join(', '));
-      return sendProblem(res, 405, `${req.method} is not allowed here; use ${[...new Set(allowed)].join(', ')}`);
+      return sendProblem(
+        res,
+        405,
+        `${req.method} is not allowed here; use ${[...new Set(allowed)].join(', ')}`,
+      );
     };
   }
 
@@ -126,15 +130,22 @@ export class Api {
         tags: [spec.tag],
         ...(secured ? { security: [{ bearer: [] }], 'x-roles': spec.roles } : {}),
         parameters: [...params, ...queryParams],
-        ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+        ...(spec.body
+          ? { requestBody: { required: true, content: { 'application/json': { schema: spec.body } } } }
+          : {}),
         responses: {
           [String(spec.status ?? 200)]: {
             description: 'success',
-            ...(spec.responseSchema ? { content: { 'application/json': { schema: spec.responseSchema } } } : {}),
+            ...(spec.responseSchema
+              ? { content: { 'application/json': { schema: spec.responseSchema } } }
+              : {}),
           },
           ...(spec.body ? { '400': { $ref: '#/components/responses/Problem' } } : {}),
           ...(secured
-            ? { '401': { $ref: '#/components/responses/Problem' }, '403': { $ref: '#/components/responses/Problem' } }
+            ? {
+                '401': { $ref: '#/components/responses/Problem' },
+                '403': { $ref: '#/components/responses/Problem' },
+              }
             : {}),
         },
       };

@@ -66,7 +66,10 @@ function fromPg(err: { code?: string; constraint?: string; detail?: string }): A
     case '23505':
       return new ConflictError(`already exists (${err.constraint ?? 'unique constraint'})`, err);
     case '23P01':
-      return new ConflictError(`overlaps an existing entry (${err.constraint ?? 'exclusion constraint'})`, err);
+      return new ConflictError(
+        `overlaps an existing entry (${err.constraint ?? 'exclusion constraint'})`,
+        err,
+      );
     case '23503':
       return new ConflictError(`refers to something that does not exist or is still in use`, err);
     default:
@@ -74,7 +77,12 @@ function fromPg(err: { code?: string; constraint?: string; detail?: string }): A
   }
 }
 
-export function sendProblem(res: Response, status: number, detail: string, extra: Record<string, unknown> = {}) {
+export function sendProblem(
+  res: Response,
+  status: number,
+  detail: string,
+  extra: Record<string, unknown> = {},
+) {
   res
     .status(status)
     .type('application/problem+json')
@@ -92,7 +100,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const bodyErr = err as { type?: string; status?: number };
     if (bodyErr.type === 'entity.too.large') return sendProblem(res, 413, 'request body is too large');
-    if (bodyErr.type === 'entity.parse.failed') return sendProblem(res, 400, 'request body is not valid JSON');
+    if (bodyErr.type === 'entity.parse.failed')
+      return sendProblem(res, 400, 'request body is not valid JSON');
     if (bodyErr.type === 'encoding.unsupported' || bodyErr.type === 'charset.unsupported')
       return sendProblem(res, 415, 'unsupported body encoding');
     const appErr = err instanceof AppError ? err : fromPg(err as object);

@@ -4,10 +4,17 @@ import { IANAZone } from 'luxon';
 import { ValidationError, type FieldError } from './errors.ts';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats =
+  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
 /** The one Ajv instance: schemas are compiled once, at module load, and reused. */
-export const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false, discriminator: true });
+export const ajv = new Ajv({
+  allErrors: true,
+  strict: true,
+  useDefaults: true,
+  coerceTypes: false,
+  discriminator: true,
+});
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 ajv.addFormat('iana-time-zone', {
   type: 'string',
@@ -15,7 +22,8 @@ ajv.addFormat('iana-time-zone', {
 });
 
 function field(e: ErrorObject): string {
-  if (e.keyword === 'required') return `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`;
+  if (e.keyword === 'required')
+    return `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`;
   if (e.keyword === 'additionalProperties')
     return `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`;
   return e.instancePath;
@@ -36,7 +44,8 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
     const f = field(e);
     if (!out.has(f)) out.set(f, { field: f, message: message(e) });
   }
-  if (out.size === 0 && errors?.length) out.set('', { field: '', message: errors[0]!.message ?? 'is invalid' });
+  if (out.size === 0 && errors?.length)
+    out.set('', { field: '', message: errors[0]!.message ?? 'is invalid' });
   return [...out.values()];
 }
 

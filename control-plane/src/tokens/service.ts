@@ -66,7 +66,8 @@ export class TokenService {
     let clientId: string | null = null;
     if (input.client !== undefined) {
       clientId = (await this.resolveClient(input.client)) ?? null;
-      if (!clientId) throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+      if (!clientId)
+        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
     }
     if (input.role === 'client' && !clientId)
       throw new ValidationError('a client token needs a client', [
