@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../exporters/fleet-prober/src/config.ts';
+
+describe('fleet prober config', () => {
+  it('applies the documented defaults when only the required variables are set', () => {
+    const c = loadConfig({ CONTROL_PLANE_URL: 'http://cp:8080/', PROBER_TOKEN: 'x', PROBER_ID: 'p1' });
+    assert.deepEqual(c, {
+      controlPlaneUrl: 'http://cp:8080',
+      proberToken: 'x',
+      port: 9469,
+      probeIntervalSeconds: 15,
+      concurrency: 64,
+      downAfter: 3,
+      upAfter: 2,
+      sdRefreshSeconds: 30,
+      stateDir: './data/prober',
+      proberId: 'p1',
+      logLevel: 'info',
+    });
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('names every bad variable in one error without echoing values', () => {
+    const err = (() => {
+      try {
+        loadConfig({
+          CONTROL_PLANE_URL: 'ftp://user:hunter2@cp',
+          PROBER_PORT: '70000',
+          PROBE_INTERVAL_SECONDS: 'soon',
+          PROBER_DOWN_AFTER: '1.5',
+          LOG_LEVEL: 'loud',
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof ConfigError);
+    const names = [
+      'CONTROL_PLANE_URL',
+      'PROBER_TOKEN',
+      'PROBER_PORT',
+      'PROBE_INTERVAL_SECONDS',
+      'PROBER_DOWN_AFTER',
+      'LOG_LEVEL',
+    ];
+    assert.equal(err.problems.length, names.length);
+    for (const name of names) assert.match(err.message, new RegExp(`\\b${name}\\b`));
+    assert.doesNotMatch(err.message, /hunter2/);
+  });
+
+  it('accepts fractional intervals for short test and demo cycles', () => {
+    const c = loadConfig({
+      CONTROL_PLANE_URL: 'https://cp',
+      PROBER_TOKEN: 't',
+      PROBE_INTERVAL_SECONDS: '0.2',
+    });
+    assert.equal(c.probeIntervalSeconds, 0.2);
+  });
+});
