@@ -1,0 +1,53 @@
+import type { Api } from '../http/api.ts';
+import { READERS, STAFF } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
+import type { AvailabilityService } from './service.ts';
+import type { CorrectionInput, TransitionsInput } from './types.ts';
+
+export function availabilityRoutes(api: Api, availability: AvailabilityService): void {
+  api.route<TransitionsInput>({
+    method: 'post',
+    path: '/api/v1/availability/transitions',
+    summary: "The prober's state transitions (idempotent on each transition id; all or nothing)",
+    tag: 'availability',
+    roles: ['prober'],
+    body: schemas.transitions,
+    handler: ({ body }) => availability.applyTransitions(body),
+  });
+  api.route<{ prober: string }>({
+    method: 'post',
+    path: '/api/v1/availability/heartbeat',
+    summary: 'The prober is alive and probing: extends its coverage (time outside coverage is unknown)',
+    tag: 'availability',
+    roles: ['prober'],
+    body: schemas.heartbeat,
+    handler: ({ body }) => availability.heartbeat(body.prober),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/availability/state',
+    summary: 'Services currently down or degraded (the prober resynchronises from this)',
+    tag: 'availability',
+    roles: ['prober', ...STAFF],
+    handler: () => availability.currentState(),
+  });
+  api.route<CorrectionInput>({
+    method: 'post',
+    path: '/api/v1/availability/intervals',
+    summary: "An operator's correction: it replaces recorded time in its range (audited with its reason)",
+    tag: 'availability',
+    roles: STAFF,
+    body: schemas.correction,
+    status: 201,
+    handler: ({ auth, req, body }) => availability.correct(auth, req.id, body),
+  });
+  api.route<unknown, { from?: string; to?: string }>({
+    method: 'get',
+    path: '/api/v1/instances/:id/availability',
+    summary: 'Down and degraded intervals of an instance overlapping from..to (default the last 30 days)',
+    tag: 'availability',
+    roles: READERS,
+    query: schemas.rangeQuery,
+    handler: ({ auth, params, query }) => availability.listForInstance(auth, params.id!, query),
+  });
+}
