@@ -7,6 +7,9 @@ import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { fleetRoutes } from './fleet/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
+import { availabilityRoutes } from './availability/routes.ts';
+import { maintenanceRoutes } from './maintenance/routes.ts';
+import { slaRoutes } from './sla/routes.ts';
 import type { Context } from './context.ts';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
@@ -88,6 +91,9 @@ export function createApp(ctx: Context): express.Express {
   tokenRoutes(api, ctx.tokens);
   fleetRoutes(api, ctx.fleet);
   auditRoutes(api, ctx.audit);
+  availabilityRoutes(api, ctx.availability);
+  maintenanceRoutes(api, ctx.maintenance);
+  slaRoutes(api, ctx.sla);
 
   app.use(router);
   app.use(api.methodNotAllowed());

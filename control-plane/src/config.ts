@@ -11,6 +11,37 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly publicUrl: string;
   readonly maxBodyBytes: number;
+  /** Incidents, escalation and paging (Twilio, SMTP, job runner): see pagingConfig. */
+  readonly paging: PagingConfig;
+  /** Alertmanager to keep maintenance silences in; unset disables the silence sync. */
+  readonly alertmanagerUrl: string | undefined;
+  readonly alertmanagerSilenceSyncSeconds: number;
+  /** A prober's sign of life covers this long after it; longer gaps are unknown time in the SLA. */
+  readonly proberGraceSeconds: number;
+  /** SLA credit tiers, highest percent first: uptime below `below` ('target' = the client's) earns `percent`. */
+  readonly slaCreditTiers: readonly CreditTier[];
+}
+
+export interface CreditTier {
+  readonly below: number | 'target';
+  readonly percent: number;
+}
+
+/** `SLA_CREDIT_TIERS` is `below:percent,...`, e.g. `target:10,0.99:25,0.95:50`. */
+function creditTiers(raw: string | undefined, problems: string[]): CreditTier[] {
+  const text = raw || 'target:10,0.99:25,0.95:50';
+  const tiers: CreditTier[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(target|0?\.\d+|1(?:\.0*)?)\s*:\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m || Number(m[2]) > 100) {
+      problems.push(
+        'SLA_CREDIT_TIERS must be a list like target:10,0.99:25,0.95:50 (uptime below : percent)',
+      );
+      return [];
+    }
+    tiers.push({ below: m[1] === 'target' ? 'target' : Number(m[1]), percent: Number(m[2]) });
+  }
+  return tiers.sort((a, b) => b.percent - a.percent);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -72,7 +103,63 @@ export function loadConfig(env: Env = process.env): Config {
       '',
     ),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems) ?? 1024 * 1024,
+    paging: pagingConfig(env, problems),
+    alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
+    alertmanagerSilenceSyncSeconds:
+      int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems) ?? 30,
+    proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems) ?? 120,
+    slaCreditTiers: creditTiers(env.SLA_CREDIT_TIERS, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+export interface PagingConfig {
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly twilio:
+    { readonly accountSid: string; readonly authToken: string; readonly fromNumber: string } | undefined;
+  /** A Twilio-compatible base URL that replaces https://api.twilio.com (a stand-in, another region). */
+  readonly twilioApiUrl: string | undefined;
+  /** HMAC key of e-mail acknowledge links; random per process when unset (links then die on restart). */
+  readonly ackLinkSecret: string | undefined;
+  readonly ackLinkTtlSeconds: number;
+  readonly deadmanSwitchSeconds: number;
+  readonly sendMaxAttempts: number;
+  readonly sendRetryBaseMs: number;
+  readonly workerConcurrency: number;
+  readonly workerPollIntervalMs: number;
+}
+
+function pagingConfig(env: Env, problems: string[]): PagingConfig {
+  const sid = env.TWILIO_ACCOUNT_SID || undefined;
+  const token = env.TWILIO_AUTH_TOKEN || undefined;
+  const from = env.TWILIO_FROM_NUMBER || undefined;
+  const twilioSet = [sid, token, from].filter((v) => v !== undefined).length;
+  if (twilioSet > 0 && twilioSet < 3)
+    problems.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER must be set together');
+  if (sid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(sid))
+    problems.push('TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits');
+  if (from !== undefined && !/^\+[1-9][0-9]{6,14}$/.test(from))
+    problems.push('TWILIO_FROM_NUMBER must be an E.164 number like +15005550006');
+  const secret = env.ACK_LINK_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32)
+    problems.push('ACK_LINK_SECRET must be at least 32 characters');
+  const mailFrom = env.MAIL_FROM || 'concierge-ops <pager@concierge-ops.invalid>';
+  if (!/^[^\r\n]{3,254}$/.test(mailFrom) || !mailFrom.includes('@'))
+    problems.push('MAIL_FROM must be an address like "concierge-ops <pager@example.com>"');
+  return Object.freeze({
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:'], problems),
+    mailFrom,
+    twilio:
+      twilioSet === 3 ? Object.freeze({ accountSid: sid!, authToken: token!, fromNumber: from! }) : undefined,
+    twilioApiUrl: url(env, 'TWILIO_API_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
+    ackLinkSecret: secret,
+    ackLinkTtlSeconds: int(env, 'ACK_LINK_TTL_SECONDS', 86400, 60, 30 * 86400, problems) ?? 86400,
+    deadmanSwitchSeconds: int(env, 'DEADMAN_SWITCH_SECONDS', 300, 5, 86400, problems) ?? 300,
+    sendMaxAttempts: int(env, 'SEND_MAX_ATTEMPTS', 5, 1, 50, problems) ?? 5,
+    sendRetryBaseMs: int(env, 'SEND_RETRY_BASE_MS', 5000, 10, 3_600_000, problems) ?? 5000,
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 100, problems) ?? 8,
+    workerPollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 50, 60_000, problems) ?? 1000,
+  });
 }

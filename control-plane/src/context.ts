@@ -5,6 +5,11 @@ import { AuditService } from './audit/service.ts';
 import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
+import { AvailabilityService } from './availability/service.ts';
+import { MaintenanceService } from './maintenance/service.ts';
+import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
+import { SlaService } from './sla/service.ts';
+import { registerSlaMetrics } from './sla/metrics.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -15,6 +20,11 @@ export interface Context {
   readonly audit: AuditService;
   readonly fleet: FleetService;
   readonly tokens: TokenService;
+  readonly availability: AvailabilityService;
+  readonly maintenance: MaintenanceService;
+  readonly sla: SlaService;
+  /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
+  readonly silences: SilenceSync | undefined;
 }
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
@@ -22,5 +32,17 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   const audit = new AuditService(pool);
   const fleet = new FleetService(pool, audit);
   const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
-  return { config, log, pool, metrics, audit, fleet, tokens };
+  const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
+  const maintenance = new MaintenanceService(pool, audit, fleet);
+  const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers);
+  registerSlaMetrics(metrics.registry, sla, fleet);
+  const silences = config.alertmanagerUrl
+    ? new SilenceSync(
+        pool,
+        new AlertmanagerClient(config.alertmanagerUrl),
+        config.alertmanagerSilenceSyncSeconds,
+        log,
+      )
+    : undefined;
+  return { config, log, pool, metrics, audit, fleet, tokens, availability, maintenance, sla, silences };
 }

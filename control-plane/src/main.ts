@@ -40,6 +40,7 @@ const server: http.Server = await new Promise((resolve) => {
 const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
 log.info({ url: `http://localhost:${port}` }, 'control plane listening');
+ctx.silences?.start();
 process.stdout.write(`concierge-ops control plane listening on http://localhost:${port}\n`);
 
 let stopping = false;
@@ -53,6 +54,7 @@ async function shutdown(signal: string) {
   const force = setTimeout(() => server.closeAllConnections(), 10_000);
   await closed;
   clearTimeout(force);
+  await ctx.silences?.stop();
   await db.close();
   log.info('stopped');
   process.exit(0);

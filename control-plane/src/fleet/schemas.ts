@@ -13,6 +13,14 @@ const clientFields = {
   timeZone: { type: 'string', format: 'iana-time-zone', description: 'IANA time zone, e.g. Europe/Berlin' },
   slaTarget: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'monthly uptime target' },
   reportContacts: { type: 'array', items: email, maxItems: 20, uniqueItems: true },
+  slaServices: {
+    type: ['array', 'null'],
+    items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
+    minItems: 1,
+    maxItems: 50,
+    uniqueItems: true,
+    description: 'service names or kinds whose downtime counts in the SLA; null: backend and proxy',
+  },
 };
 
 export const createClient = {

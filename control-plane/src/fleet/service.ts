@@ -22,6 +22,7 @@ export function clientView(c: store.DbClient): Client {
     timeZone: c.time_zone,
     slaTarget: c.sla_target,
     reportContacts: c.report_contacts,
+    slaServices: c.sla_services,
     status: c.status,
     decommissionedAt: c.decommissioned_at?.toISOString() ?? null,
     createdAt: c.created_at.toISOString(),
@@ -84,7 +85,11 @@ export class FleetService {
 
   async createClient(auth: Auth, requestId: string, input: ClientInput): Promise<Client> {
     return withTx(this.pool, async (tx) => {
-      const row = await store.insertClient(tx, { ...input, reportContacts: input.reportContacts ?? [] });
+      const row = await store.insertClient(tx, {
+        ...input,
+        reportContacts: input.reportContacts ?? [],
+        slaServices: input.slaServices ?? null,
+      });
       const after = clientView(row);
       await this.audit.record(tx, auth, requestId, {
         action: 'client.create',
@@ -106,6 +111,7 @@ export class FleetService {
         timeZone: patch.timeZone ?? cur.time_zone,
         slaTarget: patch.slaTarget ?? cur.sla_target,
         reportContacts: patch.reportContacts ?? cur.report_contacts,
+        slaServices: patch.slaServices !== undefined ? patch.slaServices : cur.sla_services,
       });
       const after = clientView(row);
       await this.audit.record(tx, auth, requestId, {

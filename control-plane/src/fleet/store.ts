@@ -8,6 +8,7 @@ export interface DbClient {
   time_zone: string;
   sla_target: number;
   report_contacts: string[];
+  sla_services: string[] | null;
   status: 'active' | 'decommissioned';
   decommissioned_at: Date | null;
   created_at: Date;
@@ -36,12 +37,19 @@ const key = (idOrSlug: string) => (UUID.test(idOrSlug) ? 'id' : 'slug');
 
 export async function insertClient(
   db: Queryable,
-  c: { slug: string; name: string; timeZone: string; slaTarget: number; reportContacts: string[] },
+  c: {
+    slug: string;
+    name: string;
+    timeZone: string;
+    slaTarget: number;
+    reportContacts: string[];
+    slaServices: string[] | null;
+  },
 ): Promise<DbClient> {
   const { rows } = await db.query<DbClient>(
-    `insert into clients (slug, name, time_zone, sla_target, report_contacts) values ($1, $2, $3, $4, $5)
-     returning *`,
-    [c.slug, c.name, c.timeZone, c.slaTarget, c.reportContacts],
+    `insert into clients (slug, name, time_zone, sla_target, report_contacts, sla_services)
+     values ($1, $2, $3, $4, $5, $6) returning *`,
+    [c.slug, c.name, c.timeZone, c.slaTarget, c.reportContacts, c.slaServices],
   );
   return rows[0]!;
 }
@@ -72,12 +80,19 @@ export async function listClients(
 export async function updateClient(
   db: Queryable,
   id: string,
-  c: { name: string; timeZone: string; slaTarget: number; reportContacts: string[] },
+  c: {
+    name: string;
+    timeZone: string;
+    slaTarget: number;
+    reportContacts: string[];
+    slaServices: string[] | null;
+  },
 ): Promise<DbClient> {
   const { rows } = await db.query<DbClient>(
-    `update clients set name = $2, time_zone = $3, sla_target = $4, report_contacts = $5, updated_at = now()
+    `update clients set name = $2, time_zone = $3, sla_target = $4, report_contacts = $5, sla_services = $6,
+       updated_at = now()
      where id = $1 returning *`,
-    [id, c.name, c.timeZone, c.slaTarget, c.reportContacts],
+    [id, c.name, c.timeZone, c.slaTarget, c.reportContacts, c.slaServices],
   );
   return rows[0]!;
 }

@@ -18,6 +18,7 @@ export interface Client {
   timeZone: string;
   slaTarget: number;
   reportContacts: string[];
+  slaServices: string[] | null;
   status: 'active' | 'decommissioned';
   decommissionedAt: string | null;
   createdAt: string;
@@ -45,6 +46,7 @@ export interface ClientInput {
   timeZone: string;
   slaTarget: number;
   reportContacts?: string[];
+  slaServices?: string[] | null;
 }
 export type ClientPatch = Partial<Omit<ClientInput, 'slug'>>;
 

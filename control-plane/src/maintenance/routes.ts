@@ -1,0 +1,37 @@
+import type { Api } from '../http/api.ts';
+import { READERS, STAFF } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
+import type { MaintenanceService, WindowInput } from './service.ts';
+
+type ListQuery = { client?: string; from?: string; to?: string };
+
+export function maintenanceRoutes(api: Api, maintenance: MaintenanceService): void {
+  api.route<WindowInput>({
+    method: 'post',
+    path: '/api/v1/maintenance-windows',
+    summary:
+      "A maintenance window of a client or an instance, one-off or recurring in the client's time zone",
+    tag: 'maintenance',
+    roles: STAFF,
+    body: schemas.createWindow,
+    status: 201,
+    handler: ({ auth, req, body }) => maintenance.create(auth, req.id, body),
+  });
+  api.route<unknown, ListQuery>({
+    method: 'get',
+    path: '/api/v1/maintenance-windows',
+    summary: 'Live maintenance windows with their occurrences from..to (default the next 30 days)',
+    tag: 'maintenance',
+    roles: READERS,
+    query: schemas.listQuery,
+    handler: ({ auth, query }) => maintenance.list(auth, query),
+  });
+  api.route({
+    method: 'delete',
+    path: '/api/v1/maintenance-windows/:id',
+    summary: 'Deletes a maintenance window (audited); its Alertmanager silence is expired by the next sync',
+    tag: 'maintenance',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => maintenance.remove(auth, req.id, params.id!),
+  });
+}

@@ -1,0 +1,140 @@
+import type { Pool } from '../db/pool.ts';
+import { withTx } from '../db/pool.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { FleetService } from '../fleet/service.ts';
+import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
+import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
+import { occurrences, type Range, type Recurrence } from './recurrence.ts';
+import * as store from './store.ts';
+
+export interface WindowInput {
+  client?: string;
+  instance?: string;
+  start: string;
+  end?: string;
+  reason: string;
+  recurrence?: Recurrence;
+}
+
+export interface MaintenanceRange extends Range {
+  windowId: string;
+  clientId: string;
+  /** null: the whole client */
+  instanceId: string | null;
+}
+
+export function windowView(w: store.DbWindow, from: Date, to: Date) {
+  return {
+    id: w.id,
+    client: { id: w.client_id, slug: w.client_slug },
+    instance: w.instance_id ? { id: w.instance_id, slug: w.instance_slug } : null,
+    start: w.starts_at.toISOString(),
+    end: w.ends_at?.toISOString() ?? null,
+    recurrence: w.recurrence,
+    reason: w.reason,
+    timeZone: w.time_zone,
+    alertmanagerSilenceId: w.alertmanager_silence_id,
+    createdBy: w.created_by,
+    createdAt: w.created_at.toISOString(),
+    occurrences: occurrences(spec(w), w.time_zone, from, to).map((o) => ({
+      start: o.start.toISOString(),
+      end: o.end.toISOString(),
+    })),
+  };
+}
+
+export const spec = (w: store.DbWindow) => ({ start: w.starts_at, end: w.ends_at, recurrence: w.recurrence });
+
+const DAY = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Maintenance windows of a client or one instance: one-off or recurring in the client's time zone. */
+export class MaintenanceService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly audit: AuditService,
+    private readonly fleet: FleetService,
+  ) {}
+
+  async create(auth: Auth, requestId: string, input: WindowInput) {
+    const errors: FieldError[] = [];
+    if ((input.client === undefined) === (input.instance === undefined))
+      errors.push({ field: '/client', message: 'give exactly one of client or instance' });
+    if (!input.recurrence && input.end === undefined) errors.push({ field: '/end', message: 'is required' });
+    if (input.end !== undefined && Date.parse(input.end) <= Date.parse(input.start))
+      errors.push({ field: '/end', message: 'must be after start' });
+    let clientId: string | undefined;
+    let instanceId: string | null = null;
+    if (errors.length === 0 && input.instance !== undefined) {
+      const i = await this.fleet.getInstance(auth, input.instance).catch(() => undefined);
+      if (!i) errors.push({ field: '/instance', message: 'no such instance' });
+      else [clientId, instanceId] = [i.client.id, i.id];
+    } else if (errors.length === 0) {
+      clientId = await this.fleet.resolveClientId(input.client!);
+      if (!clientId) errors.push({ field: '/client', message: 'no such client' });
+    }
+    if (errors.length > 0) throw new ValidationError('maintenance window is invalid', errors);
+    return withTx(this.pool, async (tx) => {
+      const id = await store.insert(tx, {
+        clientId: clientId!,
+        instanceId,
+        start: input.start,
+        end: input.end ?? null,
+        recurrence: input.recurrence ?? null,
+        reason: input.reason,
+        createdBy: actorName(auth),
+      });
+      const now = new Date();
+      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY));
+      await this.audit.record(tx, auth, requestId, {
+        action: 'maintenance.create',
+        targetType: 'maintenance_window',
+        targetId: id,
+        after,
+      });
+      return after;
+    });
+  }
+
+  /** Live windows with their occurrences in [from, to) (default: the next 30 days); clients see their own. */
+  async list(auth: Auth, q: { client?: string; from?: string; to?: string }) {
+    const from = q.from ? new Date(q.from) : new Date();
+    const to = q.to ? new Date(q.to) : new Date(from.getTime() + 30 * DAY);
+    if (from >= to)
+      throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+    let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
+    if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
+    const rows = await store.listLive(this.pool, { clientIds, from, to });
+    return rows.filter((w) => canSeeClient(auth, w.client_id)).map((w) => windowView(w, from, to));
+  }
+
+  async remove(auth: Auth, requestId: string, id: string) {
+    if (!UUID.test(id)) throw new NotFoundError('maintenance window');
+    return withTx(this.pool, async (tx) => {
+      const w = await store.find(tx, id, true);
+      if (!w || w.deleted_at) throw new NotFoundError('maintenance window');
+      await store.markDeleted(tx, id);
+      const now = new Date();
+      await this.audit.record(tx, auth, requestId, {
+        action: 'maintenance.delete',
+        targetType: 'maintenance_window',
+        targetId: id,
+        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)),
+      });
+      // The silence, if any, is expired by the next sync, which sees the window deleted.
+    });
+  }
+
+  /** Concrete maintenance time in [from, to) of the given clients (null: every client). */
+  async ranges(clientIds: string[] | null, from: Date, to: Date): Promise<MaintenanceRange[]> {
+    const rows = await store.listLive(this.pool, { clientIds, from, to });
+    return rows.flatMap((w) =>
+      occurrences(spec(w), w.time_zone, from, to).map((o) => ({
+        ...o,
+        windowId: w.id,
+        clientId: w.client_id,
+        instanceId: w.instance_id,
+      })),
+    );
+  }
+}

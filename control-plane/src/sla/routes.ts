@@ -1,0 +1,39 @@
+import type { Api } from '../http/api.ts';
+import { READERS } from '../http/auth.ts';
+import type { SlaQuery, SlaService } from './service.ts';
+
+const isoTime = { type: 'string', format: 'date-time', maxLength: 40 };
+const query = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    month: {
+      type: 'string',
+      pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$',
+      description: "YYYY-MM in the client's zone",
+    },
+    from: isoTime,
+    to: isoTime,
+  },
+} as const;
+
+export function slaRoutes(api: Api, sla: SlaService): void {
+  api.route<unknown, SlaQuery>({
+    method: 'get',
+    path: '/api/v1/clients/:id/sla',
+    summary: "A client's SLA per instance and their time-weighted mean (default: this month, client's zone)",
+    tag: 'sla',
+    roles: READERS,
+    query,
+    handler: ({ auth, params, query: q }) => sla.forClient(auth, params.id!, q),
+  });
+  api.route<unknown, SlaQuery>({
+    method: 'get',
+    path: '/api/v1/instances/:id/sla',
+    summary: "An instance's SLA (default: this month in the client's time zone)",
+    tag: 'sla',
+    roles: READERS,
+    query,
+    handler: ({ auth, params, query: q }) => sla.forInstance(auth, params.id!, q),
+  });
+}

@@ -1,0 +1,196 @@
+import { DateTime } from 'luxon';
+import type { CreditTier } from '../config.ts';
+import type { Pool } from '../db/pool.ts';
+import type { FleetService } from '../fleet/service.ts';
+import type { Client, Instance } from '../fleet/types.ts';
+import type { Auth } from '../http/auth.ts';
+import { ValidationError } from '../http/errors.ts';
+import type { MaintenanceService } from '../maintenance/service.ts';
+import * as store from './store.ts';
+
+export const DEFAULT_SLA_SERVICES = ['backend', 'proxy'];
+
+export interface SlaQuery {
+  month?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface SlaFigures {
+  from: string;
+  to: string;
+  periodSeconds: number;
+  downtimeSeconds: number;
+  maintenanceSeconds: number;
+  unknownSeconds: number;
+  degradedSeconds: number;
+  measuredSeconds: number;
+  uptime: number | null;
+  noData: boolean;
+  target: number;
+  met: boolean | null;
+  errorBudgetSeconds: number;
+  errorBudgetUsedSeconds: number;
+  errorBudgetRemainingSeconds: number;
+  /** percent of the monthly fee credited, per the deployment's tiers; null without data */
+  credit: number | null;
+}
+
+const bad = (field: string, message: string) =>
+  new ValidationError('query string is invalid', [{ field, message }]);
+
+/**
+ * The period asked for, in the client's time zone: `month=YYYY-MM`, or `from`/`to`, or by default the current
+ * calendar month. The end is clipped to now: time not yet lived is neither up nor unknown.
+ */
+export function period(q: SlaQuery, zone: string, now = new Date()): { from: Date; to: Date } {
+  let from: Date;
+  let to: Date;
+  if (q.month !== undefined) {
+    if (q.from !== undefined || q.to !== undefined) throw bad('/month', 'give month or from/to, not both');
+    const start = DateTime.fromFormat(q.month, 'yyyy-MM', { zone });
+    if (!start.isValid) throw bad('/month', 'must be YYYY-MM');
+    [from, to] = [start.toJSDate(), start.plus({ months: 1 }).toJSDate()];
+  } else if (q.from !== undefined || q.to !== undefined) {
+    if (q.from === undefined) throw bad('/from', 'is required with to');
+    from = new Date(q.from);
+    to = q.to === undefined ? now : new Date(q.to);
+    if (to <= from) throw bad('/to', 'must be after from');
+  } else {
+    const start = DateTime.fromJSDate(now, { zone }).startOf('month');
+    [from, to] = [start.toJSDate(), start.plus({ months: 1 }).toJSDate()];
+  }
+  if (to > now) to = now < from ? from : now;
+  return { from, to };
+}
+
+/** The credit due: the highest tier whose threshold the uptime fell below (0 when none). */
+export function creditFor(
+  uptime: number | null,
+  target: number,
+  tiers: readonly CreditTier[],
+): number | null {
+  if (uptime === null) return null;
+  for (const t of tiers) if (uptime < (t.below === 'target' ? target : t.below)) return t.percent;
+  return 0;
+}
+
+/** Monthly uptime per instance and client, maintenance and unknown time excluded, exact to the second. */
+export class SlaService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly fleet: FleetService,
+    private readonly maintenance: MaintenanceService,
+    private readonly tiers: readonly CreditTier[],
+  ) {}
+
+  figures(row: store.DbSlaRow | undefined, from: Date, to: Date, target: number): SlaFigures {
+    const r = row ?? { period_s: 0, maint_s: 0, unknown_s: 0, down_s: 0, degraded_s: 0, measurable_s: 0 };
+    const noData = r.measurable_s <= 0;
+    const uptime = noData ? null : 1 - r.down_s / r.measurable_s;
+    const budget = (1 - target) * r.measurable_s;
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      periodSeconds: r.period_s,
+      downtimeSeconds: r.down_s,
+      maintenanceSeconds: r.maint_s,
+      unknownSeconds: r.unknown_s,
+      degradedSeconds: r.degraded_s,
+      measuredSeconds: r.measurable_s,
+      uptime,
+      noData,
+      target,
+      met: uptime === null ? null : uptime >= target,
+      errorBudgetSeconds: budget,
+      errorBudgetUsedSeconds: r.down_s,
+      errorBudgetRemainingSeconds: budget - r.down_s,
+      credit: creditFor(uptime, target, this.tiers),
+    };
+  }
+
+  /**
+   * Figures of the given clients' instances over each client's period, in one query. Client-wide
+   * maintenance windows apply to each of the client's instances.
+   */
+  async computeFor(
+    clients: Client[],
+    instances: Instance[],
+    periodOf: (c: Client) => { from: Date; to: Date },
+  ): Promise<Map<string, SlaFigures>> {
+    const byId = new Map(clients.map((c) => [c.id, { client: c, ...periodOf(c) }]));
+    const mine = instances.filter((i) => byId.has(i.client.id));
+    if (mine.length === 0) return new Map();
+    const lo = new Date(Math.min(...[...byId.values()].map((p) => p.from.getTime())));
+    const hi = new Date(Math.max(...[...byId.values()].map((p) => p.to.getTime())));
+    const windows = lo < hi ? await this.maintenance.ranges([...byId.keys()], lo, hi) : [];
+    const maintenance = mine.flatMap((i) =>
+      windows
+        .filter((w) => w.clientId === i.client.id && (w.instanceId === null || w.instanceId === i.id))
+        .map((w) => ({ instanceId: i.id, from: w.start, to: w.end })),
+    );
+    const requests = mine.map((i) => {
+      const p = byId.get(i.client.id)!;
+      return {
+        instanceId: i.id,
+        from: p.from,
+        to: p.to,
+        services: p.client.slaServices ?? DEFAULT_SLA_SERVICES,
+      };
+    });
+    const rows = new Map(
+      (await store.compute(this.pool, requests, maintenance)).map((r) => [r.instance_id, r]),
+    );
+    return new Map(
+      mine.map((i) => {
+        const p = byId.get(i.client.id)!;
+        return [i.id, this.figures(rows.get(i.id), p.from, p.to, p.client.slaTarget)];
+      }),
+    );
+  }
+
+  async forInstance(auth: Auth, idOrSlug: string, q: SlaQuery) {
+    const instance = await this.fleet.getInstance(auth, idOrSlug);
+    const client = await this.fleet.getClient(auth, instance.client.id);
+    const p = period(q, client.timeZone);
+    const figures = (await this.computeFor([client], [instance], () => p)).get(instance.id)!;
+    return {
+      instance: { id: instance.id, slug: instance.slug },
+      client: { id: client.id, slug: client.slug },
+      ...figures,
+    };
+  }
+
+  /** A client's SLA: each instance's, and their mean weighted by measured time. */
+  async forClient(auth: Auth, idOrSlug: string, q: SlaQuery) {
+    const client = await this.fleet.getClient(auth, idOrSlug);
+    const p = period(q, client.timeZone);
+    // Instances retired before the period have nothing to say about it.
+    const instances = (await this.fleet.listInstances(auth, { client: client.id, status: 'all' })).filter(
+      (i) => i.decommissionedAt === null || new Date(i.decommissionedAt) > p.from,
+    );
+    const per = await this.computeFor([client], instances, () => p);
+    const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...per.get(i.id)! }));
+    const sum = (k: keyof SlaFigures) => list.reduce((a, x) => a + (x[k] as number), 0);
+    const total = this.figures(
+      {
+        instance_id: '',
+        period_s: sum('periodSeconds'),
+        maint_s: sum('maintenanceSeconds'),
+        unknown_s: sum('unknownSeconds'),
+        down_s: sum('downtimeSeconds'),
+        degraded_s: sum('degradedSeconds'),
+        measurable_s: sum('measuredSeconds'),
+      },
+      p.from,
+      p.to,
+      client.slaTarget,
+    );
+    return {
+      client: { id: client.id, slug: client.slug },
+      timeZone: client.timeZone,
+      ...total,
+      instances: list,
+    };
+  }
+}
