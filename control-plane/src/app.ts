@@ -5,6 +5,7 @@ import { errorHandler, sendProblem } from './http/errors.ts';
 import { requestLog } from './http/request-log.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { backupRoutes } from './backups/routes.ts';
 import { fleetRoutes } from './fleet/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { availabilityRoutes } from './availability/routes.ts';
@@ -91,6 +92,7 @@ export function createApp(ctx: Context): express.Express {
   tokenRoutes(api, ctx.tokens);
   fleetRoutes(api, ctx.fleet);
   auditRoutes(api, ctx.audit);
+  backupRoutes(api, ctx.backups);
   availabilityRoutes(api, ctx.availability);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
+import { BackupService } from './backups/service.ts';
 import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
@@ -23,6 +24,7 @@ export interface Context {
   readonly availability: AvailabilityService;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
+  readonly backups: BackupService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
 }
@@ -44,5 +46,18 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
         log,
       )
     : undefined;
-  return { config, log, pool, metrics, audit, fleet, tokens, availability, maintenance, sla, silences };
+  return {
+    config,
+    log,
+    pool,
+    metrics,
+    audit,
+    fleet,
+    tokens,
+    availability,
+    maintenance,
+    sla,
+    silences,
+    backups: new BackupService(pool, fleet, audit),
+  };
 }
