@@ -18,7 +18,15 @@ const RUNBOOK_BASE = 'https://github.com/concierge-ops/concierge-ops/blob/main/d
 /** The placeholder secret path in prometheus.yml that a deploy mounts and this test renders. */
 const TOKEN_PLACEHOLDER = '/etc/concierge-ops/secrets/prometheus.token';
 /** Labels an annotation may print: identifiers of clients, instances and components, never patient data. */
-const PRINTABLE_LABELS = new Set(['client', 'instance', 'service', 'service_kind', 'dependency', 'kind', 'job']);
+const PRINTABLE_LABELS = new Set([
+  'client',
+  'instance',
+  'service',
+  'service_kind',
+  'dependency',
+  'kind',
+  'job',
+]);
 const SEVERITIES = new Set(['critical', 'warning', 'info', 'none']);
 
 const run = promisify(execFile);
@@ -190,7 +198,8 @@ describe('prometheus configuration and rules (promtool)', function () {
       if (!own.some((c) => c.firing)) problems.push(`${name}: no test where it fires`);
       // An always-firing alert (Watchdog) has no silent case by design.
       const alwaysFiring = rules.filter((r) => r.alert === name).every((r) => r.expr.trim() === 'vector(1)');
-      if (!alwaysFiring && !own.some((c) => !c.firing)) problems.push(`${name}: no test where it stays silent`);
+      if (!alwaysFiring && !own.some((c) => !c.firing))
+        problems.push(`${name}: no test where it stays silent`);
     }
     assert.deepEqual(problems, []);
   });
@@ -214,7 +223,8 @@ describe('prometheus configuration and rules (promtool)', function () {
     const problems: string[] = [];
     for (const r of rules) {
       const where = `${r.file} ${r.alert}`;
-      if (!SEVERITIES.has(r.labels.severity ?? '')) problems.push(`${where}: severity "${r.labels.severity}"`);
+      if (!SEVERITIES.has(r.labels.severity ?? ''))
+        problems.push(`${where}: severity "${r.labels.severity}"`);
       if (!r.annotations.summary) problems.push(`${where}: no summary`);
       if (!r.annotations.description) problems.push(`${where}: no description`);
       if (r.annotations.runbook_url !== `${RUNBOOK_BASE}${r.alert}.md`) {
@@ -235,7 +245,8 @@ describe('prometheus configuration and rules (promtool)', function () {
           if (!PRINTABLE_LABELS.has(m[1]!)) problems.push(`${r.alert} ${key} prints label ${m[1]}`);
         }
         // Whole label sets (range over $labels) would print whatever a runtime attached.
-        if (/range\s+\$labels|\$labels\s*}}/.test(text)) problems.push(`${r.alert} ${key} prints every label`);
+        if (/range\s+\$labels|\$labels\s*}}/.test(text))
+          problems.push(`${r.alert} ${key} prints every label`);
       }
     }
     assert.deepEqual(problems, []);
