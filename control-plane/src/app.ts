@@ -11,6 +11,8 @@ import { tokenRoutes } from './tokens/routes.ts';
 import { availabilityRoutes } from './availability/routes.ts';
 import { maintenanceRoutes } from './maintenance/routes.ts';
 import { slaRoutes } from './sla/routes.ts';
+import { incidentRoutes } from './incidents/routes.ts';
+import { notifyRoutes } from './notify/routes.ts';
 import type { Context } from './context.ts';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
@@ -31,7 +33,8 @@ export function createApp(ctx: Context): express.Express {
   app.use(requestLog(ctx.log, ctx.metrics));
   app.use(
     express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }),
-  );
+  ); // Twilio posts its webhooks form-encoded.
+  app.use('/api/v1/twilio', express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
 
   const router = express.Router();
   const api = new Api(
@@ -96,6 +99,9 @@ export function createApp(ctx: Context): express.Express {
   availabilityRoutes(api, ctx.availability);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla);
+  // notify first: its /api/v1/incidents/ack-link must win over /api/v1/incidents/:id.
+  notifyRoutes(api, ctx.paging.notify);
+  incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
 
   app.use(router);
   app.use(api.methodNotAllowed());

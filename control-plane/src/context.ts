@@ -6,6 +6,7 @@ import { BackupService } from './backups/service.ts';
 import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
+import { createPaging, type Paging } from './paging.ts';
 import { AvailabilityService } from './availability/service.ts';
 import { MaintenanceService } from './maintenance/service.ts';
 import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
@@ -21,6 +22,8 @@ export interface Context {
   readonly audit: AuditService;
   readonly fleet: FleetService;
   readonly tokens: TokenService;
+  /** Incidents, escalation and paging; main.ts starts and stops its workers. */
+  readonly paging: Paging;
   readonly availability: AvailabilityService;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
@@ -34,6 +37,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   const audit = new AuditService(pool);
   const fleet = new FleetService(pool, audit);
   const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
+  const paging = createPaging(config, log, pool, metrics, audit, fleet);
   const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
   const maintenance = new MaintenanceService(pool, audit, fleet);
   const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers);
@@ -54,6 +58,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     audit,
     fleet,
     tokens,
+    paging,
     availability,
     maintenance,
     sla,

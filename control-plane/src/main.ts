@@ -33,6 +33,8 @@ if (first?.generated) {
   );
 } else if (first) log.info('admin token created from BOOTSTRAP_ADMIN_TOKEN');
 
+// The job schema must exist before the first webhook adds an escalation job in its transaction.
+await ctx.paging.workers.migrate();
 const app = createApp(ctx);
 const server: http.Server = await new Promise((resolve) => {
   const s = app.listen(config.port, config.host, () => resolve(s));
@@ -41,6 +43,7 @@ const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
 log.info({ url: `http://localhost:${port}` }, 'control plane listening');
 ctx.silences?.start();
+await ctx.paging.workers.start();
 process.stdout.write(`concierge-ops control plane listening on http://localhost:${port}\n`);
 
 let stopping = false;
@@ -55,6 +58,8 @@ async function shutdown(signal: string) {
   await closed;
   clearTimeout(force);
   await ctx.silences?.stop();
+  // Running jobs finish (a page in flight is sent and recorded) before the pool closes.
+  await ctx.paging.workers.stop();
   await db.close();
   log.info('stopped');
   process.exit(0);

@@ -41,6 +41,8 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const ctx = createContext(config, log, pool);
   const adminToken = (await ctx.tokens.bootstrap(undefined))!.token;
+  await ctx.paging.workers.migrate();
+  if (env.WORKERS !== 'off') await ctx.paging.workers.start();
   const app = createApp(ctx);
   const server: http.Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -88,6 +90,7 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ctx.paging.workers.stop();
       await pool.end();
       await db.end();
       await dropTestDatabase(databaseUrl);

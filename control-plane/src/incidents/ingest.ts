@@ -1,0 +1,177 @@
+import { withTx, type Queryable } from '../db/pool.ts';
+import type { FleetService } from '../fleet/service.ts';
+import type { AlertmanagerAlert, AlertmanagerPayload } from './schemas.ts';
+import type { IncidentService } from './service.ts';
+import * as store from './store.ts';
+
+const ACTOR = 'alertmanager';
+const DEADMAN_GROUP = 'concierge-ops:deadmans-switch';
+const SEVERITIES: store.Severity[] = ['info', 'warning', 'critical'];
+// Alertmanager sends this zero time as endsAt while an alert is firing.
+const ZERO_TIME = /^0001-01-01/;
+
+function severityOf(alerts: AlertmanagerAlert[]): store.Severity {
+  let best = 0;
+  for (const a of alerts) {
+    const i = SEVERITIES.indexOf(a.labels.severity as store.Severity);
+    // An alert without a known severity still pages: it counts as a warning rather than being dropped.
+    best = Math.max(best, i < 0 ? 1 : i);
+  }
+  return SEVERITIES[best]!;
+}
+
+function toRow(a: AlertmanagerAlert): store.AlertRow {
+  return {
+    fingerprint: a.fingerprint,
+    status: a.status,
+    alertname: a.labels.alertname ?? null,
+    labels: a.labels,
+    annotations: a.annotations,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt && !ZERO_TIME.test(a.endsAt) ? a.endsAt : null,
+  };
+}
+
+export interface IngestResult {
+  incident: string | null;
+  opened: boolean;
+  alertsChanged: number;
+  resolved: boolean;
+}
+
+/**
+ * Alertmanager's webhook into incidents, in one transaction: the caller answers 2xx only after it commits.
+ * Replays and the same group from several clustered Alertmanagers meet on the open-group unique index.
+ */
+export class AlertIngest {
+  constructor(
+    private readonly incidents: IncidentService,
+    private readonly fleet: FleetService,
+  ) {}
+
+  async ingest(p: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
+    const firing = p.alerts.filter((a) => a.status === 'firing');
+    const common = { ...(p.commonLabels ?? {}) };
+    const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
+    const clientId = labels.client ? ((await this.fleet.resolveClientId(labels.client)) ?? null) : null;
+    return withTx(this.incidents.pool, async (tx) => {
+      let inc = await store.lockOpenByGroup(tx, p.groupKey);
+      let opened = false;
+      if (!inc && firing.length > 0) {
+        const over = await store.resolvedOccurrences(tx, p.groupKey, firing.map(toRow));
+        const fresh = firing.filter((a) => !over.has(a.fingerprint));
+        if (fresh.length > 0) {
+          const summary = p.commonAnnotations?.summary ?? fresh[0]!.annotations.summary ?? '';
+          const id = await store.insertForGroup(tx, {
+            clientId,
+            unassigned: clientId === null,
+            instance: labels.instance ?? null,
+            service: labels.service ?? null,
+            severity: severityOf(fresh),
+            groupKey: p.groupKey,
+            source: 'alertmanager',
+            title: labels.alertname ?? 'alert',
+            summary: summary.slice(0, 2000),
+            publicSummary: null,
+            autoResolve: true,
+          });
+          // Lost the race to a concurrent delivery of the same group: join the incident it opened.
+          inc = await store.lockOpenByGroup(tx, p.groupKey);
+          opened = id !== undefined && inc?.id === id;
+        }
+      }
+      if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
+      if (opened) {
+        await this.incidents.record(tx, inc, ACTOR, requestId, {
+          kind: 'opened',
+          detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
+          internal: false,
+        });
+        await this.incidents.hooks.opened(tx, inc);
+      }
+      const changed = await this.applyAlerts(tx, inc, p.alerts, requestId);
+      let resolved = false;
+      if (changed > 0 && inc.auto_resolve && (await store.countFiring(tx, inc.id)) === 0) {
+        await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
+        resolved = true;
+      }
+      return { incident: inc.code, opened, alertsChanged: changed, resolved };
+    });
+  }
+
+  private async applyAlerts(
+    tx: Queryable,
+    inc: store.DbIncident,
+    alerts: AlertmanagerAlert[],
+    requestId: string | null,
+  ): Promise<number> {
+    let changed = 0;
+    let top = SEVERITIES.indexOf(inc.severity);
+    for (const a of alerts) {
+      const r = await store.upsertAlert(tx, inc.id, toRow(a));
+      if (!r) continue;
+      changed++;
+      await this.incidents.record(tx, inc, ACTOR, requestId, {
+        kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
+        detail: { fingerprint: a.fingerprint, alertname: a.labels.alertname, status: r.status },
+      });
+      const sev = SEVERITIES.indexOf(a.labels.severity as store.Severity);
+      if (a.status === 'firing' && sev > top) {
+        top = sev;
+        await store.raiseSeverity(tx, inc.id, SEVERITIES[sev]!);
+        await this.incidents.record(tx, inc, ACTOR, requestId, {
+          kind: 'severity_raised',
+          detail: { severity: SEVERITIES[sev] },
+          internal: false,
+        });
+      }
+    }
+    return changed;
+  }
+
+  /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */
+  async heartbeat(requestId: string | null): Promise<void> {
+    await withTx(this.incidents.pool, async (tx) => {
+      await store.touchHeartbeat(tx, 'watchdog');
+      const inc = await store.lockOpenByGroup(tx, DEADMAN_GROUP);
+      if (inc) await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'watchdog returned' });
+    });
+  }
+
+  async heartbeatAge(): Promise<number | null> {
+    return store.heartbeatAge(this.incidents.pool, 'watchdog');
+  }
+
+  /**
+   * The dead man's switch: when Watchdog has not arrived for `maxAgeSeconds`, the monitoring pipeline is
+   * broken and ops are paged through a critical incident (one at a time, by the same unique index).
+   */
+  async checkDeadman(maxAgeSeconds: number): Promise<boolean> {
+    const age = await this.heartbeatAge();
+    // Never seen: the switch arms on the first heartbeat, so a fresh install does not page at once.
+    if (age === null || age <= maxAgeSeconds) return true;
+    await withTx(this.incidents.pool, async (tx) => {
+      const id = await store.insertForGroup(tx, {
+        clientId: null,
+        unassigned: false,
+        instance: null,
+        service: 'monitoring',
+        severity: 'critical',
+        groupKey: DEADMAN_GROUP,
+        source: 'deadman',
+        title: 'Monitoring pipeline broken: Alertmanager Watchdog not received',
+        summary: `No Watchdog heartbeat for ${Math.round(age)} s; alerts may not be reaching anyone.`,
+        publicSummary: null,
+        autoResolve: false,
+      });
+      if (!id) return;
+      const inc = (await store.find(tx, id))!;
+      await this.incidents.record(tx, inc, 'deadmans-switch', null, {
+        kind: 'opened',
+        detail: { severity: 'critical', heartbeatAgeSeconds: Math.round(age) },
+      });
+      await this.incidents.hooks.opened(tx, inc);
+    });
+    return false;
+  }
+}

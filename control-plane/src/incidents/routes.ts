@@ -1,0 +1,93 @@
+import type { Api } from '../http/api.ts';
+import { READERS, STAFF } from '../http/auth.ts';
+import type { AlertIngest } from './ingest.ts';
+import * as schemas from './schemas.ts';
+import type { IncidentService } from './service.ts';
+
+export function incidentRoutes(api: Api, incidents: IncidentService, ingest: AlertIngest): void {
+  api.route<schemas.AlertmanagerPayload>({
+    method: 'post',
+    path: '/api/v1/alertmanager/webhook',
+    summary: "Alertmanager's webhook (v4): opens, joins and resolves incidents; 2xx only once committed",
+    tag: 'incidents',
+    roles: ['alertmanager', 'admin'],
+    body: schemas.alertmanagerWebhook,
+    handler: ({ req, body }) => ingest.ingest(body, req.id),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/alertmanager/watchdog',
+    summary: "Alertmanager's always-firing Watchdog: the dead man's switch heartbeat",
+    tag: 'incidents',
+    roles: ['alertmanager', 'admin'],
+    handler: async ({ req }) => {
+      await ingest.heartbeat(req.id);
+      return { status: 'ok' };
+    },
+  });
+  api.route<unknown, schemas.ListQuery>({
+    method: 'get',
+    path: '/api/v1/incidents',
+    summary: 'Lists incidents, newest first (a client token sees only its own)',
+    tag: 'incidents',
+    roles: READERS,
+    query: schemas.listQuery,
+    handler: ({ auth, query }) => incidents.list(auth, query),
+  });
+  api.route<schemas.OpenIncidentInput>({
+    method: 'post',
+    path: '/api/v1/incidents',
+    summary: 'Opens an incident by hand; escalation starts at once',
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.openIncident,
+    status: 201,
+    handler: ({ auth, req, body }) => incidents.open(auth, req.id, body),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/incidents/:id',
+    summary: 'An incident by id or code (INC-000123)',
+    tag: 'incidents',
+    roles: READERS,
+    handler: ({ auth, params }) => incidents.get(auth, params.id!),
+  });
+  api.route<{ note?: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/ack',
+    summary: 'Acknowledges: escalation stops, the SLA clock does not',
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.transition,
+    handler: ({ auth, req, params, body }) =>
+      incidents.acknowledge(auth, req.id, params.id!, 'api', body.note),
+  });
+  api.route<{ note?: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/resolve',
+    summary: 'Resolves: all paging stops',
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.transition,
+    handler: ({ auth, req, params, body }) => incidents.resolve(auth, req.id, params.id!, 'api', body.note),
+  });
+  api.route<{ text: string; visibility: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/notes',
+    summary: 'Adds a note: internal (staff only) or public (also sets the public summary)',
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.note,
+    status: 201,
+    handler: ({ auth, req, params, body }) =>
+      incidents.addNote(auth, req.id, params.id!, body.text, body.visibility),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/incidents/:id/timeline',
+    summary: "The incident's events, oldest first (client tokens do not see internal ones)",
+    tag: 'incidents',
+    roles: READERS,
+    handler: ({ auth, params }) => incidents.timeline(auth, params.id!),
+  });
+}

@@ -1,0 +1,205 @@
+import type { Histogram } from 'prom-client';
+import type { AuditService } from '../audit/service.ts';
+import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import type { FleetService } from '../fleet/service.ts';
+import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
+import { NotFoundError, ValidationError } from '../http/errors.ts';
+import type { ListQuery, OpenIncidentInput } from './schemas.ts';
+import * as store from './store.ts';
+import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
+
+export interface IncidentMetrics {
+  timeToAck: Histogram<'severity'>;
+  timeToResolve: Histogram<'severity'>;
+}
+
+const actorText = (a: Actor) => (typeof a === 'string' ? a : actorName(a));
+const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator';
+
+/** Incidents: opening, acknowledging, resolving, notes and the timeline. Every change is an event and audited. */
+export class IncidentService {
+  constructor(
+    readonly pool: Pool,
+    private readonly audit: AuditService,
+    private readonly fleet: FleetService,
+    readonly hooks: IncidentHooks,
+    private readonly metrics: IncidentMetrics,
+  ) {}
+
+  /** Appends to the timeline and the audit log in the caller's transaction. */
+  async record(
+    tx: Queryable,
+    inc: store.DbIncident,
+    actor: Actor,
+    requestId: string | null,
+    e: { kind: string; detail?: object; internal?: boolean },
+  ): Promise<void> {
+    const detail = e.detail ?? {};
+    await store.insertEvent(tx, {
+      incidentId: inc.id,
+      kind: e.kind,
+      actor: actorText(actor),
+      detail,
+      internal: e.internal ?? true,
+    });
+    await this.audit.record(tx, actor, requestId, {
+      action: `incident.${e.kind}`,
+      targetType: 'incident',
+      targetId: inc.id,
+      after: { code: inc.code, ...detail },
+    });
+  }
+
+  /** A visible incident or 404: a client token never learns that another client's incident exists. */
+  private async visible(auth: Auth, idOrCode: string): Promise<store.DbIncident> {
+    const inc = await store.find(this.pool, idOrCode);
+    if (!inc || !this.sees(auth, inc)) throw new NotFoundError('incident');
+    return inc;
+  }
+
+  private sees(auth: Auth, inc: store.DbIncident): boolean {
+    if (inc.client_id === null) return isStaff(auth);
+    return canSeeClient(auth, inc.client_id);
+  }
+
+  async get(auth: Auth, idOrCode: string): Promise<Incident> {
+    return incidentView(await this.visible(auth, idOrCode));
+  }
+
+  async list(auth: Auth, q: ListQuery): Promise<Incident[]> {
+    let clientId = auth.clientId;
+    if (q.client !== undefined) {
+      const id = await this.fleet.resolveClientId(q.client);
+      if (!id || !canSeeClient(auth, id)) throw new NotFoundError('client');
+      clientId = id;
+    }
+    const rows = await store.list(this.pool, {
+      clientId,
+      instance: q.instance ?? null,
+      status: q.status ?? null,
+      severity: q.severity ?? null,
+      from: q.from ?? null,
+      to: q.to ?? null,
+      limit: Number(q.limit ?? 100),
+    });
+    return rows.filter((i) => this.sees(auth, i)).map(incidentView);
+  }
+
+  async timeline(auth: Auth, idOrCode: string): Promise<TimelineEvent[]> {
+    const inc = await this.visible(auth, idOrCode);
+    const rows = await store.listEvents(this.pool, inc.id, isStaff(auth));
+    return rows.map((e) => ({
+      at: e.at.toISOString(),
+      kind: e.kind,
+      actor: isStaff(auth) ? e.actor : 'concierge-ops',
+      detail: e.detail,
+      internal: e.internal,
+    }));
+  }
+
+  async open(auth: Auth, requestId: string, input: OpenIncidentInput): Promise<Incident> {
+    let clientId: string | null = null;
+    if (input.client !== undefined) {
+      clientId = (await this.fleet.resolveClientId(input.client)) ?? null;
+      if (!clientId)
+        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+    }
+    return withTx(this.pool, async (tx) => {
+      const id = await store.insert(tx, {
+        clientId,
+        unassigned: clientId === null,
+        instance: input.instance ?? null,
+        service: input.service ?? null,
+        severity: input.severity,
+        groupKey: null,
+        source: 'manual',
+        title: input.title,
+        summary: input.summary,
+        publicSummary: input.publicSummary ?? null,
+        autoResolve: false,
+      });
+      const inc = (await store.find(tx, id))!;
+      await this.record(tx, inc, auth, requestId, {
+        kind: 'opened',
+        detail: { severity: inc.severity, title: inc.title },
+        internal: false,
+      });
+      await this.hooks.opened(tx, inc);
+      return incidentView(inc);
+    });
+  }
+
+  /** Acknowledges an open incident (idempotent): escalation stops, the SLA clock does not. */
+  async acknowledge(actor: Actor, requestId: string | null, idOrCode: string, via: string, note?: string) {
+    if (typeof actor !== 'string') await this.visible(actor, idOrCode);
+    const result = await withTx(this.pool, async (tx) => {
+      const inc = await store.find(tx, idOrCode, true);
+      if (!inc) throw new NotFoundError('incident');
+      if (inc.status !== 'open') return { inc, changed: false };
+      await store.acknowledge(tx, inc.id, actorText(actor));
+      await this.record(tx, inc, actor, requestId, {
+        kind: 'acknowledged',
+        detail: { via, ...(note ? { note } : {}) },
+        internal: false,
+      });
+      await this.hooks.stopped(tx, inc, 'acknowledged');
+      return { inc: (await store.find(tx, inc.id))!, changed: true };
+    });
+    if (result.changed) this.observe(this.metrics.timeToAck, result.inc, result.inc.acknowledged_at!);
+    return incidentView(result.inc);
+  }
+
+  async resolve(actor: Actor, requestId: string | null, idOrCode: string, via: string, note?: string) {
+    if (typeof actor !== 'string') await this.visible(actor, idOrCode);
+    const inc = await withTx(this.pool, async (tx) => {
+      const cur = await store.find(tx, idOrCode, true);
+      if (!cur) throw new NotFoundError('incident');
+      return this.resolveLocked(tx, cur, actor, requestId, { via, ...(note ? { note } : {}) });
+    });
+    return incidentView(inc);
+  }
+
+  /** Resolves a locked incident row inside the caller's transaction; a resolved one is left as it is. */
+  async resolveLocked(
+    tx: Queryable,
+    cur: store.DbIncident,
+    actor: Actor,
+    requestId: string | null,
+    detail: object,
+  ): Promise<store.DbIncident> {
+    if (cur.status === 'resolved') return cur;
+    await store.resolve(tx, cur.id, actorText(actor));
+    await this.record(tx, cur, actor, requestId, { kind: 'resolved', detail, internal: false });
+    await this.hooks.stopped(tx, cur, 'resolved');
+    const after = (await store.find(tx, cur.id))!;
+    this.observe(this.metrics.timeToResolve, after, after.resolved_at!);
+    return after;
+  }
+
+  async addNote(auth: Auth, requestId: string, idOrCode: string, text: string, visibility: string) {
+    const inc = await this.visible(auth, idOrCode);
+    await withTx(this.pool, async (tx) => {
+      const locked = (await store.find(tx, inc.id, true))!;
+      if (visibility === 'public') await store.setPublicSummary(tx, inc.id, text);
+      await this.record(tx, locked, auth, requestId, {
+        kind: 'note',
+        detail: { text, visibility },
+        internal: visibility !== 'public',
+      });
+    });
+    return this.timeline(auth, inc.id);
+  }
+
+  private observe(h: Histogram<'severity'>, inc: store.DbIncident, at: Date) {
+    h.observe({ severity: inc.severity }, Math.max(0, (at.getTime() - inc.opened_at.getTime()) / 1000));
+  }
+
+  /** The incident locked for the rest of `tx`, for jobs that act on it (escalation, paging). */
+  async findLocked(tx: Queryable, idOrCode: string): Promise<store.DbIncident | undefined> {
+    return store.find(tx, idOrCode, true);
+  }
+
+  async openCounts() {
+    return store.openCounts(this.pool);
+  }
+}

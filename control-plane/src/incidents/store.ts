@@ -1,0 +1,264 @@
+import type { Queryable } from '../db/pool.ts';
+
+export type Severity = 'critical' | 'warning' | 'info';
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface DbIncident {
+  id: string;
+  code: string;
+  client_id: string | null;
+  client_slug: string | null;
+  unassigned: boolean;
+  instance: string | null;
+  service: string | null;
+  severity: Severity;
+  status: IncidentStatus;
+  group_key: string | null;
+  source: 'alertmanager' | 'manual' | 'deadman';
+  title: string;
+  summary: string;
+  public_summary: string | null;
+  policy_id: string | null;
+  auto_resolve: boolean;
+  opened_at: Date;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+}
+
+export interface DbEvent {
+  id: number;
+  at: Date;
+  kind: string;
+  actor: string;
+  detail: Record<string, unknown>;
+  internal: boolean;
+}
+
+export interface NewIncident {
+  clientId: string | null;
+  unassigned: boolean;
+  instance: string | null;
+  service: string | null;
+  severity: Severity;
+  groupKey: string | null;
+  source: DbIncident['source'];
+  title: string;
+  summary: string;
+  publicSummary: string | null;
+  autoResolve: boolean;
+}
+
+export interface AlertRow {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  alertname: string | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string | null;
+}
+
+const SELECT = `select i.*, c.slug as client_slug from incidents i left join clients c on c.id = i.client_id`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function values(n: NewIncident) {
+  return [
+    n.clientId,
+    n.unassigned,
+    n.instance,
+    n.service,
+    n.severity,
+    n.groupKey,
+    n.source,
+    n.title,
+    n.summary,
+    n.publicSummary,
+    n.autoResolve,
+  ];
+}
+const INSERT = `insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
+  summary, public_summary, auto_resolve) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+
+/** Opens the group's incident unless one is open: the partial unique index decides between racing webhooks. */
+export async function insertForGroup(db: Queryable, n: NewIncident): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `${INSERT} on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
+     returning id`,
+    values(n),
+  );
+  return rows[0]?.id;
+}
+
+export async function insert(db: Queryable, n: NewIncident): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(`${INSERT} returning id`, values(n));
+  return rows[0]!.id;
+}
+
+export async function lockOpenByGroup(db: Queryable, groupKey: string): Promise<DbIncident | undefined> {
+  const { rows } = await db.query<DbIncident>(
+    `select i.*, null::text as client_slug from incidents i
+     where group_key = $1 and status <> 'resolved' for update`,
+    [groupKey],
+  );
+  return rows[0];
+}
+
+/** By id or code (INC-000123); `forUpdate` locks the row for the rest of the transaction. */
+export async function find(
+  db: Queryable,
+  idOrCode: string,
+  forUpdate = false,
+): Promise<DbIncident | undefined> {
+  const col = UUID.test(idOrCode) ? 'i.id' : 'i.code';
+  const { rows } = await db.query<DbIncident>(
+    `${SELECT} where ${col} = $1${forUpdate ? ' for update of i' : ''}`,
+    [idOrCode],
+  );
+  return rows[0];
+}
+
+export interface ListFilter {
+  clientId: string | null;
+  instance: string | null;
+  status: string | null;
+  severity: string | null;
+  from: string | null;
+  to: string | null;
+  limit: number;
+}
+
+export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> {
+  const { rows } = await db.query<DbIncident>(
+    `${SELECT} where ($1::uuid is null or i.client_id = $1) and ($2::text is null or i.instance = $2)
+       and ($3::text is null or i.status = $3) and ($4::text is null or i.severity = $4)
+       and ($5::timestamptz is null or i.opened_at >= $5) and ($6::timestamptz is null or i.opened_at < $6)
+     order by i.opened_at desc limit $7`,
+    [f.clientId, f.instance, f.status, f.severity, f.from, f.to, f.limit],
+  );
+  return rows;
+}
+
+/**
+ * Firing alerts whose very occurrence (fingerprint and start) already resolved in this group: a late
+ * duplicate from another Alertmanager must not reopen what is over.
+ */
+export async function resolvedOccurrences(db: Queryable, groupKey: string, alerts: AlertRow[]) {
+  const { rows } = await db.query<{ fingerprint: string }>(
+    `select a.fingerprint from incident_alerts a join incidents i on i.id = a.incident_id
+     join jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+       on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
+     where i.group_key = $1 and a.status = 'resolved'`,
+    [groupKey, JSON.stringify(alerts.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
+  );
+  return new Set(rows.map((r) => r.fingerprint));
+}
+
+/**
+ * Inserts or moves an alert forward. A resolved alert goes back to firing only for a later occurrence
+ * (startsAt), so replays and out-of-order duplicates change nothing. Returns the new status when it changed.
+ */
+export async function upsertAlert(db: Queryable, incidentId: string, a: AlertRow) {
+  const { rows } = await db.query<{ status: string; inserted: boolean }>(
+    `insert into incident_alerts as t (incident_id, fingerprint, status, alertname, labels, annotations,
+       starts_at, ends_at) values ($1, $2, $3, $4, $5, $6, $7, $8)
+     on conflict (incident_id, fingerprint) do update
+       set status = excluded.status, labels = excluded.labels, annotations = excluded.annotations,
+           starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
+       where excluded.starts_at > t.starts_at or (t.status = 'firing' and excluded.status = 'resolved')
+     returning status, (xmax = 0) as inserted`,
+    [
+      incidentId,
+      a.fingerprint,
+      a.status,
+      a.alertname,
+      JSON.stringify(a.labels),
+      JSON.stringify(a.annotations),
+      a.startsAt,
+      a.endsAt,
+    ],
+  );
+  return rows[0];
+}
+
+export async function countFiring(db: Queryable, incidentId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from incident_alerts where incident_id = $1 and status = 'firing'`,
+    [incidentId],
+  );
+  return rows[0]!.n;
+}
+
+export async function acknowledge(db: Queryable, id: string, by: string): Promise<void> {
+  await db.query(
+    `update incidents set status = 'acknowledged', acknowledged_at = now(), acknowledged_by = $2,
+       updated_at = now() where id = $1`,
+    [id, by],
+  );
+}
+
+export async function resolve(db: Queryable, id: string, by: string): Promise<void> {
+  await db.query(
+    `update incidents set status = 'resolved', resolved_at = now(), resolved_by = $2, updated_at = now()
+     where id = $1`,
+    [id, by],
+  );
+}
+
+export async function raiseSeverity(db: Queryable, id: string, severity: Severity): Promise<void> {
+  await db.query(`update incidents set severity = $2, updated_at = now() where id = $1`, [id, severity]);
+}
+
+export async function setPublicSummary(db: Queryable, id: string, text: string): Promise<void> {
+  await db.query(`update incidents set public_summary = $2, updated_at = now() where id = $1`, [id, text]);
+}
+
+export async function insertEvent(
+  db: Queryable,
+  e: { incidentId: string; kind: string; actor: string; detail: object; internal: boolean },
+): Promise<void> {
+  await db.query(
+    `insert into incident_events (incident_id, kind, actor, detail, internal) values ($1, $2, $3, $4, $5)`,
+    [e.incidentId, e.kind, e.actor, JSON.stringify(e.detail), e.internal],
+  );
+}
+
+export async function listEvents(
+  db: Queryable,
+  incidentId: string,
+  withInternal: boolean,
+): Promise<DbEvent[]> {
+  const { rows } = await db.query<DbEvent>(
+    `select id, at, kind, actor, detail, internal from incident_events
+     where incident_id = $1 and ($2 or not internal) order by id`,
+    [incidentId, withInternal],
+  );
+  return rows;
+}
+
+/** Open (unresolved) incidents by client slug and severity, for the /metrics gauge. */
+export async function openCounts(db: Queryable) {
+  const { rows } = await db.query<{ client: string | null; severity: string; n: number }>(
+    `select c.slug as client, i.severity, count(*)::int as n from incidents i
+     left join clients c on c.id = i.client_id where i.status <> 'resolved' group by 1, 2`,
+  );
+  return rows;
+}
+
+export async function touchHeartbeat(db: Queryable, name: string): Promise<void> {
+  await db.query(
+    `insert into heartbeats (name, last_at) values ($1, now())
+     on conflict (name) do update set last_at = now()`,
+    [name],
+  );
+}
+
+/** Seconds since the heartbeat last arrived (by the database clock); null if it never has. */
+export async function heartbeatAge(db: Queryable, name: string): Promise<number | null> {
+  const { rows } = await db.query<{ age: number }>(
+    `select extract(epoch from now() - last_at)::float8 as age from heartbeats where name = $1`,
+    [name],
+  );
+  return rows[0]?.age ?? null;
+}

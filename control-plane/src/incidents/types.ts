@@ -1,0 +1,62 @@
+import type { Queryable } from '../db/pool.ts';
+import type { Auth } from '../http/auth.ts';
+import type { DbIncident, IncidentStatus, Severity } from './store.ts';
+
+export interface Incident {
+  id: string;
+  code: string;
+  client: { id: string; slug: string | null } | null;
+  unassigned: boolean;
+  instance: string | null;
+  service: string | null;
+  severity: Severity;
+  status: IncidentStatus;
+  source: DbIncident['source'];
+  title: string;
+  summary: string;
+  publicSummary: string | null;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface TimelineEvent {
+  at: string;
+  kind: string;
+  actor: string;
+  detail: Record<string, unknown>;
+  internal: boolean;
+}
+
+/** Who changed something: a caller's token, or a named system actor (an SMS reply, the escalation job). */
+export type Actor = Auth | string;
+
+/** What other domains need to hear, inside the transaction that made the change. */
+export interface IncidentHooks {
+  opened(tx: Queryable, incident: DbIncident): Promise<void>;
+  stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
+}
+
+export function incidentView(i: DbIncident): Incident {
+  return {
+    id: i.id,
+    code: i.code,
+    client: i.client_id ? { id: i.client_id, slug: i.client_slug } : null,
+    unassigned: i.unassigned,
+    instance: i.instance,
+    service: i.service,
+    severity: i.severity,
+    status: i.status,
+    source: i.source,
+    title: i.title,
+    summary: i.summary,
+    publicSummary: i.public_summary,
+    openedAt: i.opened_at.toISOString(),
+    acknowledgedAt: i.acknowledged_at?.toISOString() ?? null,
+    acknowledgedBy: i.acknowledged_by,
+    resolvedAt: i.resolved_at?.toISOString() ?? null,
+    resolvedBy: i.resolved_by,
+  };
+}

@@ -1,0 +1,30 @@
+import type { Queryable } from '../db/pool.ts';
+
+export interface AddJob {
+  task: string;
+  payload: object;
+  /** A job with the same key is not added twice while it waits (graphile-worker's job_key). */
+  jobKey: string;
+  runAt?: Date;
+  /** 'preserve_run_at' keeps the first schedule when the same step is added again (a replayed webhook). */
+  mode?: 'replace' | 'preserve_run_at';
+  maxAttempts?: number;
+}
+
+/** Adds a graphile-worker job inside the caller's transaction: it exists exactly when the change commits. */
+export async function addJob(db: Queryable, j: AddJob): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, $2::json, run_at := coalesce($3::timestamptz, now()), job_key := $4,
+       job_key_mode := $5, max_attempts := $6)`,
+    [j.task, JSON.stringify(j.payload), j.runAt ?? null, j.jobKey, j.mode ?? 'replace', j.maxAttempts ?? 25],
+  );
+}
+
+/** Seconds the oldest runnable job has waited past its run_at: the queue's lag. */
+export async function queueLagSeconds(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ lag: number }>(
+    `select coalesce(extract(epoch from now() - min(run_at)), 0)::float8 as lag from graphile_worker.jobs
+     where locked_at is null and run_at <= now() and attempts < max_attempts`,
+  );
+  return rows[0]?.lag ?? 0;
+}

@@ -1,0 +1,67 @@
+import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
+import type { Logger } from 'pino';
+import type { Pool } from '../db/pool.ts';
+import type { PagingConfig } from '../config.ts';
+import type { EscalateJob, EscalationService } from '../escalation/service.ts';
+import type { AlertIngest } from '../incidents/ingest.ts';
+import type { NotifyService } from '../notify/service.ts';
+import { addJob } from './store.ts';
+
+export interface Workers {
+  /** Creates graphile-worker's schema (webhooks add jobs in their own transactions, so it must exist first). */
+  migrate(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const DEADMAN_KEY = 'deadman-check';
+
+/** The durable job runner: escalation steps, page sends and the dead man's switch check. */
+export function createWorkers(
+  pool: Pool,
+  config: PagingConfig,
+  log: Logger,
+  s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest },
+): Workers {
+  let runner: Runner | undefined;
+  // How often to look at the heartbeat: a fifth of the allowed silence, at most once a minute.
+  const checkEvery = Math.min(60, Math.max(1, Math.floor(config.deadmanSwitchSeconds / 5)));
+  const taskList: TaskList = {
+    escalate: async (payload) => s.escalation.runStep(payload as EscalateJob),
+    send: async (payload) => s.notify.send((payload as { notificationId: string }).notificationId),
+    [DEADMAN_KEY]: async () => {
+      await s.ingest.checkDeadman(config.deadmanSwitchSeconds);
+      // Re-adds itself: the next check is a job too, so a restart never forgets it.
+      await addJob(pool, {
+        task: DEADMAN_KEY,
+        payload: {},
+        jobKey: DEADMAN_KEY,
+        runAt: new Date(Date.now() + checkEvery * 1000),
+      });
+    },
+  };
+  const logger = new WorkerLogger((scope) => (level, message, meta) => {
+    const fn = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
+    log[fn]({ worker: scope.workerId, task: scope.taskIdentifier, ...(meta ?? {}) }, message);
+  });
+  return {
+    async migrate() {
+      await runMigrations({ pgPool: pool, logger });
+    },
+    async start() {
+      runner = await run({
+        pgPool: pool,
+        concurrency: config.workerConcurrency,
+        pollInterval: config.workerPollIntervalMs,
+        noHandleSignals: true,
+        logger,
+        taskList,
+      });
+      await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
+    },
+    async stop() {
+      await runner?.stop();
+      runner = undefined;
+    },
+  };
+}

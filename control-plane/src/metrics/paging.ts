@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const OPEN_LABELS = ['client', 'severity'] as const;
+const SEVERITY = ['severity'] as const;
+const NOTIFY_LABELS = ['channel', 'status'] as const;
+const CHANNEL = ['channel'] as const;
+const LEVEL = ['level'] as const;
+// Seconds: a page is acknowledged within minutes, an incident resolved within hours.
+const ACK_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+const RESOLVE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200];
+
+export interface PagingSources {
+  openIncidents(): Promise<{ client: string | null; severity: string; n: number }[]>;
+  heartbeatOk(): Promise<boolean>;
+  queueLagSeconds(): Promise<number>;
+}
+
+/**
+ * Incident and paging metrics. Gauges read the database at scrape time, so every replica reports the same
+ * truth; labels are bounded (client slugs, severities, channels), never incident ids or phone numbers.
+ */
+export function createPagingMetrics(registry: Registry, sources: () => PagingSources) {
+  const log = (err: unknown) => void err; // a failed scrape query leaves the gauge empty rather than failing /metrics
+  new Gauge({
+    name: 'concierge_ops_incidents_open',
+    help: 'Incidents not yet resolved, by client (slug, "unassigned" when unknown) and severity.',
+    labelNames: OPEN_LABELS,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const r of await sources().openIncidents())
+          this.set({ client: r.client ?? 'unassigned', severity: r.severity }, r.n);
+      } catch (err) {
+        log(err);
+      }
+    },
+  });
+  new Gauge({
+    name: 'concierge_ops_deadmans_switch_ok',
+    help: "1 while Alertmanager's Watchdog heartbeat keeps arriving (or has never been armed), else 0.",
+    registers: [registry],
+    async collect() {
+      try {
+        this.set((await sources().heartbeatOk()) ? 1 : 0);
+      } catch (err) {
+        log(err);
+      }
+    },
+  });
+  new Gauge({
+    name: 'concierge_ops_job_queue_lag_seconds',
+    help: 'How long the oldest runnable job (escalation step, page send) has waited past its due time.',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await sources().queueLagSeconds());
+      } catch (err) {
+        log(err);
+      }
+    },
+  });
+  return {
+    timeToAck: new Histogram({
+      name: 'concierge_ops_incident_time_to_acknowledge_seconds',
+      help: 'From an incident opening to its acknowledgement.',
+      labelNames: SEVERITY,
+      buckets: ACK_BUCKETS,
+      registers: [registry],
+    }),
+    timeToResolve: new Histogram({
+      name: 'concierge_ops_incident_time_to_resolve_seconds',
+      help: 'From an incident opening to its resolution.',
+      labelNames: SEVERITY,
+      buckets: RESOLVE_BUCKETS,
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: 'concierge_ops_notifications_total',
+      help: 'Page send outcomes by channel (sms, voice, email) and status (sent, retrying, failed, delivered).',
+      labelNames: NOTIFY_LABELS,
+      registers: [registry],
+    }),
+    sendDuration: new Histogram({
+      name: 'concierge_ops_notification_send_duration_seconds',
+      help: 'Time for the provider (Twilio API, SMTP) to accept a page.',
+      labelNames: CHANNEL,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    levelsReached: new Counter({
+      name: 'concierge_ops_escalation_levels_reached_total',
+      help: 'Escalation steps that paged, by level.',
+      labelNames: LEVEL,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,64 @@
+import type { DbPage } from './store.ts';
+
+/** What a page says. Built only from incident fields, never from alert payloads beyond the summary. */
+const SEV: Record<string, string> = { critical: 'CRIT', warning: 'WARN', info: 'INFO' };
+
+// GSM-7 keeps an SMS at 160 characters; one non-GSM character would drop it to 70 (UCS-2).
+const toGsm = (s: string) =>
+  s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9 .,:;!?()'"/+\-_=%&#@*<>]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+export function where(p: Pick<DbPage, 'client_slug' | 'unassigned' | 'instance' | 'service'>): string {
+  const client = p.client_slug ?? (p.unassigned ? 'unassigned' : 'ops');
+  return [client, p.instance, p.service].filter(Boolean).join('/');
+}
+
+/** One SMS segment (160 GSM-7 characters): the summary is cut to fit, the code and the ack hint never. */
+export function smsText(p: DbPage): string {
+  const head = `[${SEV[p.severity]}] ${p.code} ${toGsm(where(p))}: `;
+  const tail = ` Reply ACK ${p.code}`;
+  const room = 160 - head.length - tail.length;
+  let body = toGsm(p.summary || p.title);
+  if (body.length > room) body = body.slice(0, Math.max(0, room - 3)).trimEnd() + '...';
+  return head + body + tail;
+}
+
+const xml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** TwiML for the voice call: reads the page twice and asks for 1 to acknowledge. */
+export function voiceTwiml(p: DbPage, gatherUrl: string): string {
+  const code = p.code.replace(/^INC-0*/, '');
+  const say = xml(
+    `concierge ops ${p.severity} page. Incident ${code}. ${toGsm(where(p)).replace(/\//g, ', ')}. ` +
+      `${toGsm(p.summary || p.title).slice(0, 300)}.`,
+  );
+  return (
+    `<Response><Gather numDigits="1" timeout="10" action="${xml(gatherUrl)}" method="POST">` +
+    `<Say>${say}</Say><Say>Press 1 to acknowledge.</Say><Say>${say}</Say>` +
+    `<Say>Press 1 to acknowledge.</Say></Gather><Say>Not acknowledged. Goodbye.</Say></Response>`
+  );
+}
+
+export function mailContent(p: DbPage, ackUrl: string) {
+  const subject = `[${p.severity.toUpperCase()}] ${p.code} ${where(p)}: ${p.title}`.slice(0, 200);
+  const text = [
+    `${p.code} (${p.severity}) ${p.title}`,
+    `Client/instance/service: ${where(p)}`,
+    `Summary: ${p.summary || p.title}`,
+    '',
+    `Acknowledge: ${ackUrl}`,
+    `or reply ACK ${p.code} to the SMS page.`,
+    p.fallback_of ? '\nThe SMS page to you could not be delivered; this e-mail replaces it.' : '',
+  ].join('\n');
+  const html =
+    `<h2>${xml(p.code)} (${xml(p.severity)}) ${xml(p.title)}</h2>` +
+    `<p><b>Client/instance/service:</b> ${xml(where(p))}</p><p><b>Summary:</b> ${xml(p.summary || p.title)}</p>` +
+    `<p><a href="${xml(ackUrl)}">Acknowledge ${xml(p.code)}</a> or reply ACK ${xml(p.code)} to the SMS.</p>` +
+    (p.fallback_of ? '<p>The SMS page to you could not be delivered; this e-mail replaces it.</p>' : '');
+  return { subject, text, html };
+}

@@ -1,0 +1,100 @@
+import type { Request, Response } from 'express';
+import type { Api } from '../http/api.ts';
+import { sendProblem } from '../http/errors.ts';
+import type { NotifyService } from './service.ts';
+
+const twiml = (res: Response, inner: string) =>
+  res.type('text/xml').send(`<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`);
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Twilio's form-encoded webhook parameters (every value a string; anything else is not Twilio). */
+function params(req: Request): Record<string, string> | undefined {
+  const body = req.body as unknown;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (typeof v !== 'string') return undefined;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A forged or unsigned request is refused before anything is read or changed. */
+function signed(notify: NotifyService, req: Request, res: Response): Record<string, string> | undefined {
+  const p = params(req);
+  if (p && notify.validSignature(req.header('x-twilio-signature'), req.originalUrl, p)) return p;
+  sendProblem(res, 403, 'X-Twilio-Signature does not match this request');
+  return undefined;
+}
+
+export function notifyRoutes(api: Api, notify: NotifyService): void {
+  api.route({
+    method: 'post',
+    path: '/api/v1/twilio/status',
+    summary: "Twilio's message and call status callback (signed)",
+    tag: 'paging',
+    roles: 'custom',
+    handler: async ({ req, res }) => {
+      const p = signed(notify, req, res);
+      if (!p) return;
+      await notify.providerStatus(p);
+      res.status(204).end();
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/twilio/inbound',
+    summary: 'Incoming SMS (signed): "ACK INC-000123" acknowledges',
+    tag: 'paging',
+    roles: 'custom',
+    handler: async ({ req, res }) => {
+      const p = signed(notify, req, res);
+      if (!p) return;
+      const reply = await notify.inboundSms(p.From ?? '', p.Body ?? '');
+      twiml(res, `<Message>${xml(reply)}</Message>`);
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/twilio/voice',
+    summary: 'Digits pressed during a voice page (signed): 1 acknowledges',
+    tag: 'paging',
+    roles: 'custom',
+    handler: async ({ req, res }) => {
+      const p = signed(notify, req, res);
+      if (!p) return;
+      const n = typeof req.query.n === 'string' ? req.query.n : '';
+      const ok = /^[0-9a-f-]{36}$/.test(n) && (await notify.voiceDigits(n, p.Digits ?? ''));
+      twiml(res, `<Say>${ok ? 'Acknowledged. Thank you.' : 'Not acknowledged.'}</Say>`);
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/incidents/ack-link',
+    summary: 'The e-mail acknowledge link: a confirmation page (mail scanners that follow links ack nothing)',
+    tag: 'paging',
+    roles: 'public',
+    handler: ({ req, res }) => {
+      const t = typeof req.query.t === 'string' ? req.query.t.slice(0, 200) : '';
+      res
+        .type('html')
+        .send(
+          `<!doctype html><title>Acknowledge</title><form method="post" action="?t=${encodeURIComponent(t)}">` +
+            `<button type="submit">Acknowledge the incident</button></form>`,
+        );
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/incidents/ack-link',
+    summary: 'Acknowledges through a signed, single-use, expiring e-mail link',
+    tag: 'paging',
+    roles: 'public',
+    handler: async ({ req, res }) => {
+      const t = typeof req.query.t === 'string' ? req.query.t : '';
+      const r = await notify.ackByLink(t);
+      if (!r.ok) return sendProblem(res, 403, 'this link is invalid, expired or already used');
+      return { status: 'acknowledged', incident: r.code };
+    },
+  });
+}

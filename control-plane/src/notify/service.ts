@@ -1,0 +1,244 @@
+import twilio from 'twilio';
+import type { Logger } from 'pino';
+import type { Counter, Histogram } from 'prom-client';
+import type { PagingConfig } from '../config.ts';
+import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import type { IncidentService } from '../incidents/service.ts';
+import type { DbIncident } from '../incidents/store.ts';
+import * as jobs from '../jobs/store.ts';
+import { AckLinks } from './ack-link.ts';
+import { mailContent, smsText, voiceTwiml } from './page.ts';
+import type { MailSender, SmsSender } from './providers.ts';
+import * as store from './store.ts';
+
+export type Channel = store.Channel;
+
+export interface NotifyMetrics {
+  notifications: Counter<'channel' | 'status'>;
+  sendDuration: Histogram<'channel'>;
+}
+
+interface Target {
+  id: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+}
+
+class PermanentError extends Error {}
+
+/** 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx and timeouts may. */
+function isPermanent(err: unknown): boolean {
+  const status = (err as { status?: number }).status;
+  return err instanceof PermanentError || (typeof status === 'number' && status >= 400 && status < 500);
+}
+
+/** Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP, each send a durable, retried job. */
+export class NotifyService {
+  readonly ackLinks: AckLinks;
+  constructor(
+    private readonly pool: Pool,
+    private readonly config: PagingConfig,
+    private readonly publicUrl: string,
+    private readonly incidents: () => IncidentService,
+    private readonly responderByPhone: (phone: string) => Promise<Target | undefined>,
+    private readonly providers: { twilio: SmsSender | undefined; mail: MailSender | undefined },
+    private readonly metrics: NotifyMetrics,
+    private readonly log: Logger,
+  ) {
+    this.ackLinks = new AckLinks(config.ackLinkSecret, config.ackLinkTtlSeconds);
+    if (!config.ackLinkSecret) log.warn('ACK_LINK_SECRET is unset: e-mail ack links stop working on restart');
+  }
+
+  /** Outbox rows for one escalation step and a `send` job for each new one; returns how many were new. */
+  async enqueue(
+    tx: Queryable,
+    inc: DbIncident,
+    step: { level: number; repeat: number },
+    responders: Target[],
+    channels: Channel[],
+  ): Promise<number> {
+    const rows: store.NewNotification[] = [];
+    for (const r of responders)
+      for (const channel of channels) {
+        if ((channel === 'email' ? r.email : r.phone) === null) continue;
+        const idempotencyKey = `${inc.id}:${step.level}:${step.repeat}:${r.id}:${channel}`;
+        rows.push({
+          incidentId: inc.id,
+          ...step,
+          responderId: r.id,
+          channel,
+          idempotencyKey,
+          fallbackOf: null,
+        });
+      }
+    const created = await store.insertNew(tx, rows);
+    for (const n of created)
+      await jobs.addJob(tx, { task: 'send', payload: { notificationId: n.id }, jobKey: n.idempotency_key });
+    return created.length;
+  }
+
+  async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
+    await store.cancelQueued(tx, incidentId);
+  }
+
+  /** The `send` job: claims the row (so it runs once), sends, and records the attempt and the outcome. */
+  async send(notificationId: string): Promise<void> {
+    const page = await store.claim(this.pool, notificationId);
+    if (!page) return;
+    const started = Date.now();
+    try {
+      const providerId = await this.deliver(page);
+      const ms = Date.now() - started;
+      this.metrics.sendDuration.observe({ channel: page.channel }, ms / 1000);
+      await withTx(this.pool, async (tx) => {
+        await store.markSent(tx, page.id, providerId);
+        await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'sent', ms });
+      });
+      this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
+    } catch (err) {
+      const error = (err as Error).message || 'send failed';
+      const ms = Date.now() - started;
+      const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
+      this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');
+      await withTx(this.pool, async (tx) => {
+        await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'failed', error, ms });
+        await store.markFailed(tx, page.id, retry ? 'queued' : 'failed', error);
+        if (retry) {
+          await jobs.addJob(tx, {
+            task: 'send',
+            payload: { notificationId: page.id },
+            jobKey: `${page.idempotency_key}:retry:${page.attempts}`,
+            runAt: new Date(Date.now() + this.backoffMs(page.attempts)),
+          });
+        } else await this.failedForGood(tx, page, error);
+      });
+      this.metrics.notifications.inc({ channel: page.channel, status: retry ? 'retrying' : 'failed' });
+    }
+  }
+
+  /** Exponential backoff with jitter: base * 2^(n-1), scaled by a random 50..100% so replicas spread out. */
+  backoffMs(attempt: number): number {
+    const exp = this.config.sendRetryBaseMs * 2 ** Math.min(attempt - 1, 10);
+    return Math.round(exp * (0.5 + Math.random() * 0.5));
+  }
+
+  private async deliver(p: store.DbPage): Promise<string | null> {
+    const cb = `${this.publicUrl}/api/v1/twilio/status`;
+    if (p.channel === 'email') {
+      if (!this.providers.mail || !p.email) throw new PermanentError('e-mail is not configured (SMTP_URL)');
+      const link = `${this.publicUrl}/api/v1/incidents/ack-link?t=${this.ackLinks.sign(p.id)}`;
+      return this.providers.mail.send({ to: p.email, ...mailContent(p, link) });
+    }
+    if (!this.providers.twilio || !p.phone) throw new PermanentError('Twilio is not configured');
+    if (p.channel === 'sms') return this.providers.twilio.sms(p.phone, smsText(p), cb);
+    const gather = `${this.publicUrl}/api/v1/twilio/voice?n=${p.id}`;
+    return this.providers.twilio.call(p.phone, voiceTwiml(p, gather), cb);
+  }
+
+  /** An SMS that cannot be delivered becomes an e-mail to the same responder, noted on the incident. */
+  private async failedForGood(tx: Queryable, p: store.DbPage, error: string): Promise<void> {
+    if (p.channel !== 'sms' || !p.email) return;
+    const key = `${p.idempotency_key}:fallback`;
+    const created = await store.insertNew(tx, [
+      {
+        incidentId: p.incident_id,
+        level: p.level,
+        repeat: p.repeat,
+        responderId: p.responder_id,
+        channel: 'email',
+        idempotencyKey: key,
+        fallbackOf: p.id,
+      },
+    ]);
+    if (created.length === 0) return;
+    await store.setStatus(tx, p.id, 'fallback');
+    await jobs.addJob(tx, { task: 'send', payload: { notificationId: created[0]!.id }, jobKey: key });
+    const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
+    await this.incidents().record(tx, inc, 'paging', null, {
+      kind: 'page_fallback',
+      detail: {
+        level: p.level,
+        responder: p.responder_name,
+        from: 'sms',
+        to: 'email',
+        error: error.slice(0, 200),
+      },
+    });
+  }
+
+  /** True when the request really came from Twilio (signed with our auth token over the public URL). */
+  validSignature(signature: string | undefined, path: string, params: Record<string, string>): boolean {
+    if (!signature || !this.config.twilio) return false;
+    return twilio.validateRequest(this.config.twilio.authToken, signature, this.publicUrl + path, params);
+  }
+
+  /** Twilio's status callback: records the provider status; an SMS that failed falls back to e-mail. */
+  async providerStatus(params: Record<string, string>): Promise<void> {
+    const sid = params.MessageSid ?? params.CallSid;
+    const status = (params.MessageStatus ?? params.CallStatus ?? '').toLowerCase();
+    if (!sid || !status) return;
+    await withTx(this.pool, async (tx) => {
+      const n = await store.findByProviderId(tx, sid);
+      if (!n) return;
+      await store.insertAttempt(tx, {
+        id: n.id,
+        attempt: n.attempts,
+        outcome: 'callback',
+        providerStatus: status,
+      });
+      if (n.status !== 'sent' && n.status !== 'delivered') return;
+      if (status === 'delivered' || status === 'completed') {
+        await store.setStatus(tx, n.id, 'delivered');
+        this.metrics.notifications.inc({ channel: n.channel, status: 'delivered' });
+      } else if (['failed', 'undelivered', 'busy', 'no-answer', 'canceled'].includes(status)) {
+        await store.setStatus(tx, n.id, 'failed');
+        this.metrics.notifications.inc({ channel: n.channel, status: 'failed' });
+        if (n.channel === 'sms') {
+          const page = await store.pageById(tx, n.id);
+          if (page) await this.failedForGood(tx, page, `provider status ${status}`);
+        }
+      }
+    });
+  }
+
+  /** "ACK INC-000123" (or a bare "ACK": the latest open incident paged to this phone). Returns the reply. */
+  async inboundSms(from: string, body: string): Promise<string> {
+    const m = /^\s*(?:ACK|OK|1)\s*(INC-\d{1,12})?\s*$/i.exec(body);
+    if (!m) return 'Reply ACK <incident code> to acknowledge, e.g. ACK INC-000123.';
+    const responder = await this.responderByPhone(from);
+    if (!responder) return 'This number is not a known responder.';
+    const code = m[1]?.toUpperCase() ?? (await store.latestOpenPagedTo(this.pool, responder.id));
+    if (!code) return 'No open incident paged to you.';
+    try {
+      const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, null, code, 'sms');
+      return `${inc.code} acknowledged by ${responder.name}.`;
+    } catch {
+      return `Unknown incident ${code}.`;
+    }
+  }
+
+  /** Digits pressed during the voice page: 1 acknowledges the incident that call was about. */
+  async voiceDigits(notificationId: string, digits: string): Promise<boolean> {
+    if (digits.trim() !== '1') return false;
+    const n = await store.responderName(this.pool, notificationId);
+    if (!n) return false;
+    await this.incidents().acknowledge(`${n.name} (voice)`, null, n.incident_id, 'voice');
+    return true;
+  }
+
+  /** The e-mail link, once: verifies signature and expiry, uses the link up, acknowledges. */
+  async ackByLink(token: string): Promise<{ ok: boolean; code?: string }> {
+    const id = this.ackLinks.verify(token);
+    if (!id) return { ok: false };
+    const n = await store.responderName(this.pool, id);
+    if (!n) return { ok: false };
+    return withTx(this.pool, async (tx) => {
+      if (!(await store.useAckLink(tx, id))) return { ok: false };
+      return { ok: true, code: n.code };
+    }).then(async (r) => {
+      if (r.ok) await this.incidents().acknowledge(`${n.name} (e-mail link)`, null, n.incident_id, 'email');
+      return r;
+    });
+  }
+}

@@ -1,0 +1,167 @@
+import type { Queryable } from '../db/pool.ts';
+
+export type Channel = 'sms' | 'voice' | 'email';
+
+export interface NewNotification {
+  incidentId: string;
+  level: number;
+  repeat: number;
+  responderId: string;
+  channel: Channel;
+  idempotencyKey: string;
+  fallbackOf: string | null;
+}
+
+/** One page to send, with what the page says and where it goes (read only to send it). */
+export interface DbPage {
+  id: string;
+  incident_id: string;
+  level: number;
+  repeat: number;
+  channel: Channel;
+  idempotency_key: string;
+  attempts: number;
+  fallback_of: string | null;
+  responder_id: string;
+  responder_name: string;
+  phone: string | null;
+  email: string | null;
+  code: string;
+  severity: 'critical' | 'warning' | 'info';
+  incident_status: string;
+  title: string;
+  summary: string;
+  client_slug: string | null;
+  unassigned: boolean;
+  instance: string | null;
+  service: string | null;
+}
+
+/** Outbox rows that do not exist yet; a replayed escalation step returns none and so pages no one. */
+export async function insertNew(db: Queryable, rows: NewNotification[]) {
+  if (rows.length === 0) return [];
+  const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
+    `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
+     select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
+       "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
+     on conflict (idempotency_key) do nothing returning id, idempotency_key`,
+    [JSON.stringify(rows)],
+  );
+  return out;
+}
+
+/**
+ * Claims a queued page for sending. Only one worker (of any replica) wins the update, so a page is handed to
+ * the provider at most once per attempt.
+ */
+export async function claim(db: Queryable, id: string): Promise<DbPage | undefined> {
+  const { rows } = await db.query<DbPage>(
+    `with c as (
+       update notifications set status = 'sending', attempts = attempts + 1, updated_at = now()
+       where id = $1 and status = 'queued' returning *)
+     ${PAGE_SELECT}`,
+    [id],
+  );
+  return rows[0];
+}
+
+export async function pageById(db: Queryable, id: string): Promise<DbPage | undefined> {
+  const { rows } = await db.query<DbPage>(
+    `with c as (select * from notifications where id = $1) ${PAGE_SELECT}`,
+    [id],
+  );
+  return rows[0];
+}
+
+const PAGE_SELECT = `
+     select c.id, c.incident_id, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts, c.fallback_of,
+       r.id as responder_id, r.name as responder_name, r.phone, r.email, i.code, i.severity,
+       i.status as incident_status, i.title, i.summary, cl.slug as client_slug, i.unassigned, i.instance,
+       i.service
+     from c join responders r on r.id = c.responder_id join incidents i on i.id = c.incident_id
+       left join clients cl on cl.id = i.client_id`;
+
+export async function markSent(db: Queryable, id: string, providerId: string | null): Promise<void> {
+  await db.query(
+    `update notifications set status = 'sent', provider_id = $2, last_error = null, updated_at = now()
+     where id = $1`,
+    [id, providerId],
+  );
+}
+
+/** Back to queued (for a retry) or failed for good. */
+export async function markFailed(db: Queryable, id: string, status: 'queued' | 'failed', error: string) {
+  await db.query(`update notifications set status = $2, last_error = $3, updated_at = now() where id = $1`, [
+    id,
+    status,
+    error.slice(0, 500),
+  ]);
+}
+
+export async function setStatus(db: Queryable, id: string, status: string): Promise<void> {
+  await db.query(`update notifications set status = $2, updated_at = now() where id = $1`, [id, status]);
+}
+
+export async function insertAttempt(
+  db: Queryable,
+  a: { id: string; attempt: number; outcome: string; providerStatus?: string; error?: string; ms?: number },
+): Promise<void> {
+  await db.query(
+    `insert into notification_attempts (notification_id, attempt, outcome, provider_status, error, duration_ms)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [a.id, a.attempt, a.outcome, a.providerStatus ?? null, a.error?.slice(0, 500) ?? null, a.ms ?? null],
+  );
+}
+
+export async function cancelQueued(db: Queryable, incidentId: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `update notifications set status = 'cancelled', updated_at = now()
+     where incident_id = $1 and status = 'queued'`,
+    [incidentId],
+  );
+  return rowCount ?? 0;
+}
+
+export async function findByProviderId(db: Queryable, providerId: string) {
+  const { rows } = await db.query<{
+    id: string;
+    incident_id: string;
+    status: string;
+    channel: Channel;
+    level: number;
+    repeat: number;
+    responder_id: string;
+    idempotency_key: string;
+    attempts: number;
+  }>(`select * from notifications where provider_id = $1 for update`, [providerId]);
+  return rows[0];
+}
+
+/** Marks an e-mail acknowledge link used; false when it already was (links are single-use). */
+export async function useAckLink(db: Queryable, id: string): Promise<{ incident_id: string } | undefined> {
+  const { rows } = await db.query<{ incident_id: string }>(
+    `update notifications set ack_link_used_at = now() where id = $1 and ack_link_used_at is null
+     returning incident_id`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** The incident most recently paged to a responder that is still open (for a bare "ACK" reply). */
+export async function latestOpenPagedTo(db: Queryable, responderId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ code: string }>(
+    `select i.code from notifications n join incidents i on i.id = n.incident_id
+     where n.responder_id = $1 and i.status = 'open' order by n.created_at desc limit 1`,
+    [responderId],
+  );
+  return rows[0]?.code;
+}
+
+export async function responderName(db: Queryable, notificationId: string) {
+  const { rows } = await db.query<{ name: string; incident_id: string; code: string }>(
+    `select r.name, n.incident_id, i.code from notifications n join responders r on r.id = n.responder_id
+     join incidents i on i.id = n.incident_id where n.id = $1`,
+    [notificationId],
+  );
+  return rows[0];
+}

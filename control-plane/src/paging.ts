@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { AuditService } from './audit/service.ts';
+import type { Config } from './config.ts';
+import type { Pool } from './db/pool.ts';
+import { EscalationService } from './escalation/service.ts';
+import type { FleetService } from './fleet/service.ts';
+import { AlertIngest } from './incidents/ingest.ts';
+import { IncidentService } from './incidents/service.ts';
+import { queueLagSeconds } from './jobs/store.ts';
+import { createWorkers, type Workers } from './jobs/workers.ts';
+import { createPagingMetrics } from './metrics/paging.ts';
+import type { Metrics } from './metrics/registry.ts';
+import { createMailer, createTwilio } from './notify/providers.ts';
+import { NotifyService } from './notify/service.ts';
+
+/** The alert-to-page path: incidents, escalation, paging and the job runner that drives them. */
+export interface Paging {
+  readonly incidents: IncidentService;
+  readonly ingest: AlertIngest;
+  readonly escalation: EscalationService;
+  readonly notify: NotifyService;
+  /** main.ts (and the test helper) migrate and start these, and stop them on shutdown. */
+  readonly workers: Workers;
+}
+
+export function createPaging(
+  config: Config,
+  log: Logger,
+  pool: Pool,
+  metrics: Metrics,
+  audit: AuditService,
+  fleet: FleetService,
+): Paging {
+  const c = config.paging;
+  // The domains call each other (an escalation step records on the incident, an incident opening schedules
+  // escalation): getters break the construction cycle.
+  const m = createPagingMetrics(metrics.registry, () => ({
+    openIncidents: () => incidents.openCounts(),
+    heartbeatOk: async () => {
+      const age = await ingest.heartbeatAge();
+      return age === null || age <= c.deadmanSwitchSeconds;
+    },
+    queueLagSeconds: () => queueLagSeconds(pool),
+  }));
+  const notify: NotifyService = new NotifyService(
+    pool,
+    c,
+    config.publicUrl,
+    () => incidents,
+    (phone: string) => escalation.responderByPhone(phone),
+    { twilio: createTwilio(c), mail: createMailer(c) },
+    m,
+    log,
+  );
+  const escalation: EscalationService = new EscalationService(pool, () => incidents, notify, m.levelsReached);
+  const incidents: IncidentService = new IncidentService(
+    pool,
+    audit,
+    fleet,
+    { opened: (tx, inc) => escalation.opened(tx, inc), stopped: (tx, inc) => escalation.stopped(tx, inc) },
+    m,
+  );
+  const ingest = new AlertIngest(incidents, fleet);
+  const workers = createWorkers(pool, c, log, { escalation, notify, ingest });
+  return { incidents, ingest, escalation, notify, workers };
+}
