@@ -91,12 +91,15 @@ export class AvailabilityService {
         open = undefined;
       }
       if (t.state === 'up' || open) continue;
+      // Older than recorded history (a late replay): kept in the transition log, but it may not reopen the
+      // past, where it would have no matching "up" and stay open for ever.
       const lastEnd = await store.lastClosedEnd(tx, instanceId, service);
+      if (lastEnd && lastEnd > at) continue;
       open = await store.insertInterval(tx, {
         instanceId,
         service,
         state: t.state,
-        start: lastEnd && lastEnd > at ? lastEnd : at,
+        start: at,
         end: null,
         source: 'prober',
         reason: t.reason,

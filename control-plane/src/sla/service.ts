@@ -88,7 +88,8 @@ export class SlaService {
     const r = row ?? { period_s: 0, maint_s: 0, unknown_s: 0, down_s: 0, degraded_s: 0, measurable_s: 0 };
     const noData = r.measurable_s <= 0;
     const uptime = noData ? null : 1 - r.down_s / r.measurable_s;
-    const budget = (1 - target) * r.measurable_s;
+    // Rounded to the millisecond: (1 - 0.999) is not exact in binary floating point.
+    const budget = Math.round((1 - target) * r.measurable_s * 1000) / 1000;
     return {
       from: from.toISOString(),
       to: to.toISOString(),
@@ -104,7 +105,7 @@ export class SlaService {
       met: uptime === null ? null : uptime >= target,
       errorBudgetSeconds: budget,
       errorBudgetUsedSeconds: r.down_s,
-      errorBudgetRemainingSeconds: budget - r.down_s,
+      errorBudgetRemainingSeconds: Math.round((budget - r.down_s) * 1000) / 1000,
       credit: creditFor(uptime, target, this.tiers),
     };
   }
