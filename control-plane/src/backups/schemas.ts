@@ -1,6 +1,6 @@
 /** JSON Schemas of the backups API: they validate agents' reports and make up the OpenAPI document. */
 
-const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$' };
+const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$' };
 const time = { type: 'string', format: 'date-time' };
 const instance = { type: 'string', minLength: 1, maxLength: 64, description: 'instance id or slug' };
 

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { RecordSource } from '../exporter.ts';
+import { parsePgbackrestInfo, type StanzaTarget } from './pgbackrest.ts';
+import { parseResticSnapshots } from './restic.ts';
+
+const run = promisify(execFile);
+
+/**
+ * `restic snapshots --json` against a repository (restic reads RESTIC_PASSWORD or RESTIC_PASSWORD_FILE from
+ * the environment it inherits), or a file holding that output when the backup host writes it for us.
+ */
+export function resticSource(opts: { repository?: string; file?: string; restic?: string }): RecordSource {
+  return {
+    name: 'restic',
+    async read() {
+      const text = opts.file
+        ? await readFile(opts.file, 'utf8')
+        : (
+            await run(opts.restic ?? 'restic', ['--no-lock', '-r', opts.repository!, 'snapshots', '--json'], {
+              maxBuffer: 64 << 20,
+            })
+          ).stdout;
+      return parseResticSnapshots(text, opts.repository ?? opts.file!).records;
+    },
+  };
+}
+
+/** `pgbackrest info --output=json` (all stanzas of the host's pgbackrest.conf), or a file holding it. */
+export function pgbackrestSource(opts: {
+  targets: ReadonlyMap<string, StanzaTarget>;
+  file?: string;
+  pgbackrest?: string;
+}): RecordSource {
+  return {
+    name: 'pgbackrest',
+    async read() {
+      const text = opts.file
+        ? await readFile(opts.file, 'utf8')
+        : (await run(opts.pgbackrest ?? 'pgbackrest', ['info', '--output=json'], { maxBuffer: 64 << 20 }))
+            .stdout;
+      return parsePgbackrestInfo(text, opts.targets).records;
+    },
+  };
+}
