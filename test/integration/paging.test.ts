@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import twilio from 'twilio';
+import { alertPayload, waitFor } from '../helpers/alerts.ts';
+import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import { SmtpSink } from '../helpers/smtp-sink.ts';
+import { TwilioStandIn } from '../helpers/twilio-standin.ts';
+
+const SID = 'AC' + '0123456789abcdef'.repeat(2);
+const AUTH = 'twilio-auth-token-for-tests-0123456789';
+const PUBLIC = 'https://ops.example.test';
+const OLIVIA = { phone: '+15551230001', email: 'olivia@ops.example.test' };
+const DEV = { phone: '+15551230002', email: 'dev@ops.example.test' };
+const LEVEL2_DELAY_S = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('escalation and paging', () => {
+  let cp: TestControlPlane;
+  let tw: TwilioStandIn;
+  let smtp: SmtpSink;
+  let am: string;
+
+  before(async () => {
+    tw = await new TwilioStandIn().start();
+    smtp = await new SmtpSink().start();
+    cp = await startControlPlane({
+      TWILIO_ACCOUNT_SID: SID,
+      TWILIO_AUTH_TOKEN: AUTH,
+      TWILIO_FROM_NUMBER: '+15005550006',
+      TWILIO_API_URL: tw.url,
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'concierge-ops <pager@ops.example.test>',
+      PUBLIC_URL: PUBLIC,
+      ACK_LINK_SECRET: 'ack-link-secret-for-tests-0123456789abcdef',
+      WORKER_POLL_INTERVAL_MS: '100',
+      SEND_RETRY_BASE_MS: '100',
+      SEND_MAX_ATTEMPTS: '3',
+    });
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') });
+    am = await cp.token('alertmanager');
+    await cp.db.query(
+      `insert into responders (name, role, phone, email) values
+         ('Olivia', 'oncall-engineer', $1, $2), ('Dev', 'devops-lead', $3, $4)`,
+      [OLIVIA.phone, OLIVIA.email, DEV.phone, DEV.email],
+    );
+    // The shipped ladder (0, 5, 10, 15 minutes) with level 2 after a few seconds, so the test can wait for it.
+    await cp.db.query(`update escalation_levels set delay_seconds = $1 where level = 2`, [LEVEL2_DELAY_S]);
+  });
+  after(async () => {
+    await cp.close();
+    await tw.stop();
+    await smtp.stop();
+  });
+
+  const hook = (body: unknown) => cp.call('POST', '/api/v1/alertmanager/webhook', { token: am, body });
+  const smsFor = (code: string, to?: string) => tw.messages(to).filter((m) => m.params.Body?.includes(code));
+  const mailFor = (code: string, to: string) => smtp.to(to).filter((m) => m.subject?.includes(code));
+  const form = (path: string, params: Record<string, string>, signature?: string) =>
+    cp.call('POST', path, {
+      token: null,
+      raw: new URLSearchParams(params).toString(),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': signature ?? twilio.getExpectedTwilioSignature(AUTH, PUBLIC + path, params),
+      },
+    });
+
+  it('pages level 1 once by SMS, voice and e-mail for 3 concurrent deliveries, then level 2 when nobody acks', async () => {
+    const body = alertPayload({ groupKey: 'g-page' });
+    const answers = await Promise.all([hook(body), hook(body), hook(body)]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    const code = answers.find((a) => a.body.opened)!.body.incident as string;
+    await waitFor('level 1 SMS, call and e-mail', () =>
+      smsFor(code, OLIVIA.phone).length && tw.calls(OLIVIA.phone).length && mailFor(code, OLIVIA.email).length
+        ? true
+        : undefined,
+    );
+    const sms = smsFor(code, OLIVIA.phone)[0]!;
+    assert.equal(sms.accountSid, SID);
+    assert.equal(sms.params.From, '+15005550006');
+    assert.equal(sms.params.StatusCallback, `${PUBLIC}/api/v1/twilio/status`);
+    const text = sms.params.Body!;
+    assert.ok(text.length <= 160, `SMS is ${text.length} characters: ${text}`);
+    for (const part of [
+      '[CRIT]',
+      code,
+      'smile-dental/smile-prod/backend',
+      'not answering',
+      `Reply ACK ${code}`,
+    ])
+      assert.ok(text.includes(part), `${part} missing from ${text}`);
+    const call = tw.calls(OLIVIA.phone)[0]!;
+    assert.match(call.params.Twiml!, /<Gather numDigits="1".*Press 1 to acknowledge/);
+    const mail = mailFor(code, OLIVIA.email)[0]!;
+    assert.match(mail.text!, /Acknowledge: https:\/\/ops\.example\.test\/api\/v1\/incidents\/ack-link\?t=/);
+    assert.match(String(mail.html), /<a href="https:\/\/ops\.example\.test\/api\/v1\/incidents\/ack-link/);
+
+    await waitFor(
+      'level 2 SMS to the DevOps lead',
+      () => (smsFor(code, DEV.phone).length ? true : undefined),
+      10000,
+    );
+    await sleep(500);
+    assert.equal(smsFor(code, OLIVIA.phone).length, 1);
+    assert.equal(tw.calls(OLIVIA.phone).length, 1);
+    assert.equal(mailFor(code, OLIVIA.email).length, 1);
+    assert.equal(smsFor(code, DEV.phone).length, 1);
+    const tl = await cp.call('GET', `/api/v1/incidents/${code}/timeline`);
+    const steps = tl.body.filter((e: { kind: string }) => e.kind === 'escalated');
+    assert.deepEqual(
+      steps.map((e: { detail: { level: number; responders: string[] } }) => [
+        e.detail.level,
+        e.detail.responders,
+      ]),
+      [
+        [1, ['Olivia']],
+        [2, ['Dev']],
+      ],
+    );
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it('stops escalating when level 1 acknowledges through the API', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-api-ack', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    assert.equal(tw.calls(OLIVIA.phone).filter((c) => c.params.Twiml?.includes(code.slice(-3))).length, 0);
+    const ack = await cp.call('POST', `/api/v1/incidents/${code}/ack`, { body: {} });
+    assert.equal(ack.body.status, 'acknowledged');
+    await sleep((LEVEL2_DELAY_S + 1.5) * 1000);
+    assert.equal(smsFor(code, DEV.phone).length, 0, 'level 2 was paged after the acknowledgement');
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it('acknowledges by a signed SMS reply and refuses a forged one with 403, changing nothing', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-sms-ack', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    const params = { From: OLIVIA.phone, To: '+15005550006', Body: `ack ${code}`, MessageSid: 'SMx' };
+    const forged = await form('/api/v1/twilio/inbound', params, 'bm90IGEgc2lnbmF0dXJl');
+    assert.equal(forged.status, 403);
+    const unsigned = await cp.call('POST', '/api/v1/twilio/inbound', {
+      token: null,
+      raw: new URLSearchParams(params).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(unsigned.status, 403);
+    assert.equal((await cp.call('GET', `/api/v1/incidents/${code}`)).body.status, 'open');
+    const ok = await form('/api/v1/twilio/inbound', params);
+    assert.equal(ok.status, 200);
+    assert.match(ok.text, new RegExp(`<Message>${code} acknowledged by Olivia.</Message>`));
+    const inc = await cp.call('GET', `/api/v1/incidents/${code}`);
+    assert.equal(inc.body.status, 'acknowledged');
+    assert.equal(inc.body.acknowledgedBy, 'Olivia (sms)');
+    await sleep((LEVEL2_DELAY_S + 1.5) * 1000);
+    assert.equal(smsFor(code, DEV.phone).length, 0);
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it('acknowledges once through the signed e-mail link; a reused or altered link gets 403', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-mail-ack', severity: 'warning' }));
+    const code = r.body.incident as string;
+    const mail = await waitFor('level 1 e-mail', () => mailFor(code, OLIVIA.email)[0]);
+    const link = /(https:\/\/ops\.example\.test\/api\/v1\/incidents\/ack-link\?t=\S+)/.exec(mail.text!)![1]!;
+    const path = link.slice(PUBLIC.length);
+    const page = await cp.call('GET', path, { token: null });
+    assert.equal(page.status, 200);
+    assert.equal((await cp.call('GET', `/api/v1/incidents/${code}`)).body.status, 'open', 'GET must not ack');
+    const altered = await cp.call('POST', path.slice(0, -2) + (path.endsWith('AA') ? 'BB' : 'AA'), {
+      token: null,
+    });
+    assert.equal(altered.status, 403);
+    const ok = await cp.call('POST', path, { token: null });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.incident, code);
+    const inc = await cp.call('GET', `/api/v1/incidents/${code}`);
+    assert.equal(inc.body.status, 'acknowledged');
+    assert.equal(inc.body.acknowledgedBy, 'Olivia (e-mail link)');
+    assert.equal((await cp.call('POST', path, { token: null })).status, 403);
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it('retries an SMS that Twilio answers with 5xx, then falls back to e-mail and says so on the timeline', async () => {
+    tw.fail(3, 503);
+    const r = await hook(alertPayload({ groupKey: 'g-twilio-down', severity: 'warning' }));
+    const code = r.body.incident as string;
+    const fallback = await waitFor('fallback e-mail', () =>
+      mailFor(code, OLIVIA.email).find((m) => m.text?.includes('could not be delivered')),
+    );
+    assert.ok(fallback.text!.includes(code));
+    const { rows } = await cp.db.query(
+      `select n.status, n.attempts, array_agg(a.outcome order by a.id) as outcomes,
+         array_agg(extract(epoch from a.at) order by a.id) as ats
+       from notifications n join incidents i on i.id = n.incident_id
+       join notification_attempts a on a.notification_id = n.id
+       where i.code = $1 and n.channel = 'sms' group by n.id`,
+      [code],
+    );
+    assert.equal(rows[0].status, 'fallback');
+    assert.equal(rows[0].attempts, 3);
+    assert.deepEqual(rows[0].outcomes, ['failed', 'failed', 'failed']);
+    // Three requests reached the API, each answered 503; retries waited (backoff with jitter, base 100 ms).
+    assert.equal(smsFor(code, OLIVIA.phone).length, 3);
+    const ats = (rows[0].ats as number[]).map(Number);
+    assert.ok(ats[1]! - ats[0]! >= 0.04 && ats[2]! - ats[1]! >= 0.04, `attempts at ${ats.join(', ')}`);
+    const tl = await cp.call('GET', `/api/v1/incidents/${code}/timeline`);
+    const fb = tl.body.find((e: { kind: string }) => e.kind === 'page_fallback');
+    assert.equal(fb.detail.from, 'sms');
+    assert.equal(fb.detail.to, 'email');
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it("records Twilio's signed delivery status and refuses a forged status callback", async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-status', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    const { rows } = await waitFor('provider id', async () => {
+      const q = await cp.db.query(
+        `select n.id, n.provider_id from notifications n join incidents i on i.id = n.incident_id
+         where i.code = $1 and n.channel = 'sms' and n.provider_id is not null`,
+        [code],
+      );
+      return q.rows.length ? q : undefined;
+    });
+    const sid = rows[0].provider_id as string;
+    assert.match(sid, /^SM[0-9a-f]{32}$/);
+    const params = { MessageSid: sid, MessageStatus: 'undelivered', AccountSid: SID };
+    assert.equal((await form('/api/v1/twilio/status', params, 'Zm9yZ2Vk')).status, 403);
+    const still = await cp.db.query(`select status from notifications where id = $1`, [rows[0].id]);
+    assert.equal(still.rows[0].status, 'sent');
+    const ok = await form('/api/v1/twilio/status', { ...params, MessageStatus: 'delivered' });
+    assert.equal(ok.status, 204);
+    const after = await cp.db.query(`select status from notifications where id = $1`, [rows[0].id]);
+    assert.equal(after.rows[0].status, 'delivered');
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
+  it('exposes paging metrics without phone numbers or incident codes', async () => {
+    const text = (await cp.call('GET', '/metrics')).text;
+    assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="sent"\} \d+$/m);
+    assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="retrying"\} 2$/m);
+    assert.match(text, /^concierge_ops_escalation_levels_reached_total\{level="2"\} 1$/m);
+    assert.match(text, /^concierge_ops_incident_time_to_acknowledge_seconds_count\{severity="warning"\} 3$/m);
+    assert.match(text, /^concierge_ops_job_queue_lag_seconds \d/m);
+    assert.ok(!text.includes('+1555'), 'a phone number is in /metrics');
+    assert.ok(!/INC-\d/.test(text), 'an incident code is in /metrics');
+  });
+});
