@@ -199,6 +199,16 @@ describe('availability: prober transitions, state, operator corrections', () => 
     );
   });
 
+  it('logs a late replay older than the recorded history without reopening the past', async () => {
+    const rows = await intervals();
+    const r = await post([
+      { id: uuid(), instanceId: inst, service: 'backend', state: 'down', at: '2026-03-01T09:00:00Z' },
+      { id: uuid(), instanceId: inst, service: 'backend', state: 'up', at: '2026-03-01T09:30:00Z' },
+    ]);
+    assert.deepEqual(r.body, { applied: 2, duplicates: 0 });
+    assert.deepEqual(await intervals(), rows);
+  });
+
   it("lists an instance's intervals: its client sees them, another client gets 404", async () => {
     const q = '?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z';
     const own = await cp.call('GET', `/api/v1/instances/${inst}/availability${q}`, { token: alphaToken });
