@@ -141,14 +141,14 @@ export class BackupExporter {
   }
 
   /** Restores the newest pg_dump archive of each instance into a throwaway PostgreSQL and reports the result. */
-  async runRestoreTests(): Promise<RestoreResult[]> {
+  async runRestoreTests(): Promise<(RestoreResult & { instance: string })[]> {
     const newest = new Map<string, DumpArchive>();
     for (const a of this.archives) {
       const cur = newest.get(key(a.record));
       if (!cur || Date.parse(a.record.finishedAt) > Date.parse(cur.record.finishedAt))
         newest.set(key(a.record), a);
     }
-    const results: RestoreResult[] = [];
+    const results: (RestoreResult & { instance: string })[] = [];
     for (const a of newest.values()) {
       const result = await restoreTest(a, { pgRestore: this.opts.pgRestore, log: this.opts.logger });
       this.tests.set(key(a.record), { client: a.record.client, instance: a.record.instance, result });
@@ -164,7 +164,7 @@ export class BackupExporter {
         detail: result.detail,
       });
       this.metrics.reports.inc({ endpoint: 'restore_tests', result: delivery });
-      results.push(result);
+      results.push({ instance: a.record.instance, ...result });
     }
     return results;
   }
