@@ -13,6 +13,7 @@ describe('fleet prober config', () => {
       downAfter: 3,
       upAfter: 2,
       sdRefreshSeconds: 30,
+      heartbeatSeconds: 30,
       stateDir: './data/prober',
       proberId: 'p1',
       logLevel: 'info',

@@ -12,6 +12,7 @@ export interface Config {
   readonly downAfter: number;
   readonly upAfter: number;
   readonly sdRefreshSeconds: number;
+  readonly heartbeatSeconds: number;
   readonly stateDir: string;
   readonly proberId: string;
   readonly logLevel: string;
@@ -81,6 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     downAfter: number('PROBER_DOWN_AFTER', 3, { min: 1, max: 1000, integer: true }),
     upAfter: number('PROBER_UP_AFTER', 2, { min: 1, max: 1000, integer: true }),
     sdRefreshSeconds: number('PROBER_SD_REFRESH_SECONDS', 30, { min: 0.05, max: 86400, integer: false }),
+    heartbeatSeconds: number('PROBER_HEARTBEAT_SECONDS', 30, { min: 0.05, max: 3600, integer: false }),
     stateDir: raw('PROBER_STATE_DIR') ?? './data/prober',
     proberId: raw('PROBER_ID') ?? hostname(),
     logLevel,

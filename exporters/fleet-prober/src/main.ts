@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     downAfter: config.downAfter,
     upAfter: config.upAfter,
     sdRefreshSeconds: config.sdRefreshSeconds,
+    heartbeatSeconds: config.heartbeatSeconds,
     stateDir: config.stateDir,
     logger,
   });

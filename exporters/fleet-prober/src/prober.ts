@@ -7,6 +7,7 @@ import { ProberMetrics, type ErrorKind, type TargetView } from './metrics.ts';
 import { failure } from './probes/common.ts';
 import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
 import { probeTcp } from './probes/tcp.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { Reporter } from './reporter.ts';
 import { Scheduler } from './scheduler.ts';
 import { StateTracker } from './transitions.ts';
@@ -41,6 +42,8 @@ export interface FleetProberOptions {
   readonly tlsCa?: string | Buffer;
   /** Default 10000. */
   readonly maxPendingTransitions?: number;
+  /** How often to tell the control plane that probing goes on (its SLA counts uncovered time as unknown). Default 30. */
+  readonly heartbeatSeconds?: number;
   /** Transition delivery backoff: first step and cap. Default 500 ms and 30 s. */
   readonly reportBackoffMs?: { readonly initial: number; readonly max: number };
   /** Node process metrics (process_*, nodejs_*) in the same Registry. Default true. */
@@ -62,6 +65,8 @@ export class FleetProber {
   private readonly discovery: Discovery;
   private readonly scheduler: Scheduler<Target>;
   private readonly reporter: Reporter;
+  private readonly heartbeat: Heartbeat;
+  private probesDone = 0;
   private readonly tracker: StateTracker;
   private readonly httpOpts: HttpProbeOptions;
   private server: http.Server | undefined;
@@ -112,6 +117,14 @@ export class FleetProber {
       logger: this.logger,
       onError,
     });
+    this.heartbeat = new Heartbeat({
+      url: `${base}/api/v1/availability/heartbeat`,
+      token: opts.token,
+      proberId: opts.proberId ?? hostname(),
+      intervalMs: (opts.heartbeatSeconds ?? 30) * 1000,
+      logger: this.logger,
+      probesDone: () => this.probesDone,
+    });
   }
 
   /** The bound /metrics port (useful with port 0). */
@@ -128,6 +141,7 @@ export class FleetProber {
     });
     this.reporter.start();
     this.scheduler.start();
+    this.heartbeat.start();
     await Promise.all([this.syncState(1), this.discovery.start()]);
     this.logger.info({ port: this.port, targets: this.views.size }, 'fleet prober started');
   }
@@ -141,6 +155,7 @@ export class FleetProber {
   private async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.syncTimer);
+    this.heartbeat.stop();
     await this.discovery.stop();
     await this.scheduler.stop();
     await this.reporter.stop();
@@ -179,6 +194,7 @@ export class FleetProber {
       result = failure('probe failed', 0);
     }
     this.metrics.probes.inc({ type: target.probeType, result: result.success ? 'success' : 'failure' });
+    this.probesDone++;
     const view = this.views.get(target.key);
     if (view?.target !== target) return; // removed or changed while the probe ran
     view.result = result;
