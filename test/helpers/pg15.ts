@@ -21,9 +21,9 @@ const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * A PostgreSQL 15 server from Debian's packages (pg_dump 15 refuses to dump the embedded 17), run by the
- * `postgres` system user with trust auth on loopback in a temporary folder. `extraConf` goes to postgresql.conf.
+ * `postgres` system user with trust auth on loopback in a temporary folder. `extraConf(dir)` goes to postgresql.conf.
  */
-export async function startPg15(extraConf = ''): Promise<Pg15> {
+export async function startPg15(extraConf: (dir: string) => string = () => ''): Promise<Pg15> {
   for (const bin of ['initdb', 'pg_ctl', 'postgres'])
     await fs.access(path.join(PG15_BIN, bin)).catch(() => {
       throw new Error(
@@ -40,7 +40,7 @@ export async function startPg15(extraConf = ''): Promise<Pg15> {
   await asPostgres(`${PG15_BIN}/initdb -D ${sh(data)} -A trust -U postgres >/dev/null`);
   await fs.appendFile(
     path.join(data, 'postgresql.conf'),
-    `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ${sh(dir)}\n${extraConf}\n`,
+    `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ${sh(dir)}\n${extraConf(dir)}\n`,
   );
   await asPostgres(`${PG15_BIN}/pg_ctl -D ${sh(data)} -l ${sh(dir + '/log')} -w start >/dev/null`);
   return {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { BackupExporter } from '../../exporters/backup-exporter/src/exporter.ts';
-import { resticSource } from '../../exporters/backup-exporter/src/sources/commands.ts';
+import { pgbackrestSource, resticSource } from '../../exporters/backup-exporter/src/sources/commands.ts';
 import {
   clientBody,
   instanceBody,
@@ -216,6 +216,50 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
     } finally {
       await fs.rm(repo, { recursive: true, force: true });
       await fs.rm(data, { recursive: true, force: true });
+    }
+  });
+
+  it('turns a real pgBackRest stanza (full and incremental backup) into runs the control plane accepts', async () => {
+    requireTool('pgbackrest');
+    // The stanza's server must archive WAL through pgBackRest, so it gets its own PostgreSQL 15.
+    const conf = (dir: string, port: number) =>
+      `[global]\nrepo1-path=${dir}/repo\nlog-level-console=warn\nlog-level-file=off\nlock-path=${dir}/lock\n` +
+      `start-fast=y\nrepo1-retention-full=2\n[demo]\npg1-path=${dir}/data\npg1-port=${port}\npg1-socket-path=${dir}\n`;
+    let server: Pg15 | undefined;
+    try {
+      // pgBackRest finds its config through PGBACKREST_CONFIG, in archive_command as in the commands below.
+      const env = (dir: string) => `PGBACKREST_CONFIG=${dir}/pgbackrest.conf`;
+      server = await startPg15(
+        (dir) =>
+          `archive_mode = on\nwal_level = replica\narchive_command = '${env(dir)} pgbackrest --stanza=demo archive-push %p'`,
+      );
+      const file = path.join(server.dir, 'pgbackrest.conf');
+      await fs.writeFile(file, conf(server.dir, server.port));
+      for (const cmd of ['stanza-create', '--type=full backup', '--type=incr backup'])
+        await server.asPostgres(`${env(server.dir)} pgbackrest --stanza=demo ${cmd} 2>/dev/null`);
+      process.env.PGBACKREST_CONFIG = file;
+      const records = await pgbackrestSource({
+        targets: new Map([['demo', { client: 'alpha', instance: 'alpha-good' }]]),
+      }).read();
+      delete process.env.PGBACKREST_CONFIG;
+      assert.deepEqual(
+        records.map((r) => [r.tool, r.kind, r.status]),
+        [
+          ['pgbackrest', 'full', 'success'],
+          ['pgbackrest', 'incremental', 'success'],
+        ],
+      );
+      const token = await cp.token('backup-agent', 'alpha');
+      for (const r of records) {
+        const body = Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'client'));
+        const res = await cp.call('POST', '/api/v1/backups/runs', { token, body });
+        assert.equal(res.status, 201, res.text);
+      }
+      const runs = (await cp.call('GET', '/api/v1/instances/alpha-good/backups')).body.runs;
+      assert.equal(runs.filter((r: { tool: string }) => r.tool === 'pgbackrest').length, 2);
+    } finally {
+      delete process.env.PGBACKREST_CONFIG;
+      await server?.stop();
     }
   });
 });
