@@ -86,10 +86,17 @@ export class AlertIngest {
           kind: 'opened',
           detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
           internal: false,
+          audit: false,
         });
         await this.incidents.hooks.opened(tx, inc);
       }
-      const changed = await this.applyAlerts(tx, inc, p.alerts, requestId);
+      const changes = await this.applyAlerts(tx, inc, p.alerts, requestId);
+      const changed = changes.length;
+      if (opened || changed > 0)
+        await this.incidents.auditChange(tx, ACTOR, requestId, inc, opened ? 'opened' : 'alerts_changed', {
+          severity: inc.severity,
+          alerts: changes,
+        });
       let resolved = false;
       if (changed > 0 && inc.auto_resolve && (await store.countFiring(tx, inc.id)) === 0) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
@@ -104,29 +111,32 @@ export class AlertIngest {
     inc: store.DbIncident,
     alerts: AlertmanagerAlert[],
     requestId: string | null,
-  ): Promise<number> {
-    let changed = 0;
+  ): Promise<object[]> {
+    // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
+    const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
+    const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
+    if (changed.length === 0) return [];
+    const events = changed.map((r) => ({
+      kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
+      detail: { fingerprint: r.fingerprint, alertname: r.alertname, status: r.status },
+      internal: true,
+    }));
+    await this.incidents.addEvents(tx, inc, ACTOR, events);
     let top = SEVERITIES.indexOf(inc.severity);
-    for (const a of alerts) {
-      const r = await store.upsertAlert(tx, inc.id, toRow(a));
-      if (!r) continue;
-      changed++;
-      await this.incidents.record(tx, inc, ACTOR, requestId, {
-        kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
-        detail: { fingerprint: a.fingerprint, alertname: a.labels.alertname, status: r.status },
-      });
-      const sev = SEVERITIES.indexOf(a.labels.severity as store.Severity);
-      if (a.status === 'firing' && sev > top) {
-        top = sev;
-        await store.raiseSeverity(tx, inc.id, SEVERITIES[sev]!);
-        await this.incidents.record(tx, inc, ACTOR, requestId, {
-          kind: 'severity_raised',
-          detail: { severity: SEVERITIES[sev] },
-          internal: false,
-        });
-      }
+    for (const r of changed) {
+      const sev = SEVERITIES.indexOf(byFingerprint.get(r.fingerprint)!.labels.severity as store.Severity);
+      if (r.status === 'firing' && sev > top) top = sev;
     }
-    return changed;
+    if (top > SEVERITIES.indexOf(inc.severity)) {
+      await store.raiseSeverity(tx, inc.id, SEVERITIES[top]!);
+      await this.incidents.record(tx, inc, ACTOR, requestId, {
+        kind: 'severity_raised',
+        detail: { severity: SEVERITIES[top] },
+        internal: false,
+        audit: false,
+      });
+    }
+    return events.map((e) => e.detail);
   }
 
   /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */

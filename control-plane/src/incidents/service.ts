@@ -32,7 +32,7 @@ export class IncidentService {
     inc: store.DbIncident,
     actor: Actor,
     requestId: string | null,
-    e: { kind: string; detail?: object; internal?: boolean },
+    e: { kind: string; detail?: object; internal?: boolean; audit?: boolean },
   ): Promise<void> {
     const detail = e.detail ?? {};
     await store.insertEvent(tx, {
@@ -42,11 +42,42 @@ export class IncidentService {
       detail,
       internal: e.internal ?? true,
     });
+    if (e.audit === false) return;
     await this.audit.record(tx, actor, requestId, {
       action: `incident.${e.kind}`,
       targetType: 'incident',
       targetId: inc.id,
       after: { code: inc.code, ...detail },
+    });
+  }
+
+  /** Many timeline events at once (a webhook's alert updates); the caller audits them in one record. */
+  async addEvents(
+    tx: Queryable,
+    inc: store.DbIncident,
+    actor: string,
+    events: { kind: string; detail: object; internal: boolean }[],
+  ): Promise<void> {
+    await store.insertEvents(tx, inc.id, actor, events);
+  }
+
+  /**
+   * One audit record for a whole change. Callers write it last in their transaction: the audit chain takes
+   * a global lock until commit, so writing it early would serialise everything after it.
+   */
+  async auditChange(
+    tx: Queryable,
+    actor: Actor,
+    requestId: string | null,
+    inc: store.DbIncident,
+    action: string,
+    after: object,
+  ) {
+    await this.audit.record(tx, actor, requestId, {
+      action: `incident.${action}`,
+      targetType: 'incident',
+      targetId: inc.id,
+      after: { code: inc.code, ...after },
     });
   }
 

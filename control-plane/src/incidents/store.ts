@@ -182,6 +182,43 @@ export async function upsertAlert(db: Queryable, incidentId: string, a: AlertRow
   return rows[0];
 }
 
+/** The same as upsertAlert for many alerts in one statement (fingerprints must be unique in `alerts`). */
+export async function upsertAlerts(db: Queryable, incidentId: string, alerts: AlertRow[]) {
+  const { rows } = await db.query<{
+    fingerprint: string;
+    alertname: string | null;
+    status: string;
+    inserted: boolean;
+  }>(
+    `insert into incident_alerts as t (incident_id, fingerprint, status, alertname, labels, annotations,
+       starts_at, ends_at)
+     select $1, x.fingerprint, x.status, x.alertname, x.labels, x.annotations, x."startsAt", x."endsAt"
+     from jsonb_to_recordset($2::jsonb) as x(fingerprint text, status text, alertname text, labels jsonb,
+       annotations jsonb, "startsAt" timestamptz, "endsAt" timestamptz)
+     on conflict (incident_id, fingerprint) do update
+       set status = excluded.status, labels = excluded.labels, annotations = excluded.annotations,
+           starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
+       where excluded.starts_at > t.starts_at or (t.status = 'firing' and excluded.status = 'resolved')
+     returning fingerprint, alertname, status, (xmax = 0) as inserted`,
+    [incidentId, JSON.stringify(alerts)],
+  );
+  return rows;
+}
+
+export async function insertEvents(
+  db: Queryable,
+  incidentId: string,
+  actor: string,
+  events: { kind: string; detail: object; internal: boolean }[],
+): Promise<void> {
+  await db.query(
+    `insert into incident_events (incident_id, kind, actor, detail, internal)
+     select $1, x.kind, $2, x.detail, x.internal
+     from jsonb_to_recordset($3::jsonb) as x(kind text, detail jsonb, internal boolean)`,
+    [incidentId, actor, JSON.stringify(events)],
+  );
+}
+
 export async function countFiring(db: Queryable, incidentId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `select count(*)::int as n from incident_alerts where incident_id = $1 and status = 'firing'`,

@@ -1,0 +1,108 @@
+/**
+ * bench/alert-ingest: sustained Alertmanager webhooks (1 to 50 alerts each, new groups and repeats of
+ * earlier ones) posted over HTTP to an in-process control plane on a throwaway embedded PostgreSQL, beside
+ * the raw single-row-insert rate of the same database measured in the same run with the same concurrency.
+ * Last line: `bench alert-ingest: alerts_per_s=.. raw_inserts_per_s=.. ratio=.. p50_ms=.. p99_ms=..`.
+ * Targets: ratio >= 0.25 and >= 2,000 alerts/s.
+ */
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import fs from 'node:fs/promises';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createApp } from '../control-plane/src/app.ts';
+import { loadConfig } from '../control-plane/src/config.ts';
+import { createContext } from '../control-plane/src/context.ts';
+import { startEmbeddedPostgres } from '../control-plane/src/db/embedded.ts';
+import { migrate } from '../control-plane/src/db/migrate.ts';
+import { alertPayload } from '../test/helpers/alerts.ts';
+import { reachableTempDir } from '../test/helpers/process.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const log = pino({ level: 'silent' });
+
+const pct = (xs: number[], p: number) =>
+  xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+async function loop(fn: () => Promise<number>): Promise<{ units: number; seconds: number; lat: number[] }> {
+  const end = Date.now() + SECONDS * 1000;
+  const lat: number[] = [];
+  let units = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < end) {
+        const t = performance.now();
+        const n = await fn();
+        units += n;
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return { units, seconds: (Date.now() - started) / 1000, lat };
+}
+
+const dir = await reachableTempDir('bench-ingest-');
+const db = await startEmbeddedPostgres(dir, log);
+try {
+  await migrate(db.url);
+  const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', PORT: '0' });
+  const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY + 4 });
+  const ctx = createContext(config, log, pool);
+  await ctx.paging.workers.migrate();
+  const token = (await ctx.tokens.bootstrap(undefined))!.token;
+  const server = createApp(ctx).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/alertmanager/webhook`;
+
+  // Baseline: the same database's autocommit single-row insert rate, at the same concurrency.
+  await pool.query('create table bench_raw (id bigserial primary key, body jsonb not null)');
+  const one = JSON.stringify(alertPayload().alerts[0]);
+  const raw = await loop(async () => {
+    await pool.query('insert into bench_raw (body) values ($1)', [one]);
+    return 1;
+  });
+
+  // Half the deliveries repeat a group already sent (Alertmanager's group_interval and HA duplicates).
+  const sent: object[] = [];
+  let g = 0;
+  const ingest = await loop(async () => {
+    let body: { alerts: unknown[] };
+    if (sent.length > 0 && Math.random() < 0.5) body = sent[Math.floor(Math.random() * sent.length)] as never;
+    else {
+      const n = 1 + Math.floor(Math.random() * 50);
+      body = alertPayload({
+        groupKey: `bench-${g++}`,
+        severity: 'warning',
+        fingerprints: Array.from({ length: n }, () => crypto.randomBytes(8).toString('hex')),
+      });
+      sent.push(body);
+    }
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+    return body.alerts.length;
+  });
+  server.closeAllConnections();
+  server.close();
+  await pool.end();
+
+  const alertsPerS = ingest.units / ingest.seconds;
+  const rawPerS = raw.units / raw.seconds;
+  console.log(
+    `deliveries=${ingest.lat.length} alerts=${ingest.units} groups=${g} concurrency=${CONCURRENCY}`,
+  );
+  console.log(
+    `bench alert-ingest: alerts_per_s=${alertsPerS.toFixed(0)} raw_inserts_per_s=${rawPerS.toFixed(0)} ` +
+      `ratio=${(alertsPerS / rawPerS).toFixed(2)} p50_ms=${pct(ingest.lat, 0.5).toFixed(1)} ` +
+      `p99_ms=${pct(ingest.lat, 0.99).toFixed(1)}`,
+  );
+} finally {
+  await db.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+}
