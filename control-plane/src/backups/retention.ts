@@ -65,15 +65,34 @@ function lowerBound(xs: readonly number[], x: number): number {
   return lo;
 }
 
+/** The periods a policy looks at, at one instant in one zone: shared by every instance of a client. */
+export interface RetentionCalendar {
+  day: { n: number; periods: Period[] };
+  week: { n: number; periods: Period[] };
+  month: { n: number; periods: Period[] };
+}
+
+export function retentionCalendar(
+  policy: Pick<RetentionPolicy, 'keepDaily' | 'keepWeekly' | 'keepMonthly'>,
+  timeZone: string,
+  nowMs: number,
+): RetentionCalendar {
+  const now = DateTime.fromMillis(nowMs, { zone: timeZone });
+  const of = (unit: Unit, n: number) => ({ n, periods: n === 0 ? [] : periods(unit, n, now) });
+  return {
+    day: of('day', policy.keepDaily),
+    week: of('week', policy.keepWeekly),
+    month: of('month', policy.keepMonthly),
+  };
+}
+
 function slots(
-  unit: Unit,
-  n: number,
-  now: DateTime,
+  cal: { n: number; periods: Period[] },
   times: readonly number[],
   notBefore: number,
 ): SlotResult {
+  const { n, periods: ps } = cal;
   if (n === 0) return { required: 0, missing: [] };
-  const ps = periods(unit, n, now);
   const has = (p: Period) => {
     const i = lowerBound(times, p.start);
     return i < times.length && times[i]! < p.end;
@@ -98,11 +117,19 @@ export function evaluateRetention(
   nowMs: number,
   notBeforeMs = Number.NEGATIVE_INFINITY,
 ): RetentionResult {
+  return evaluateOnCalendar(successTimes, retentionCalendar(policy, timeZone, nowMs), notBeforeMs);
+}
+
+/** evaluateRetention with the calendar computed once for many instances (the zone arithmetic is the cost). */
+export function evaluateOnCalendar(
+  successTimes: readonly number[],
+  cal: RetentionCalendar,
+  notBeforeMs = Number.NEGATIVE_INFINITY,
+): RetentionResult {
   const times = [...successTimes].sort((a, b) => a - b);
-  const now = DateTime.fromMillis(nowMs, { zone: timeZone });
-  const daily = slots('day', policy.keepDaily, now, times, notBeforeMs);
-  const weekly = slots('week', policy.keepWeekly, now, times, notBeforeMs);
-  const monthly = slots('month', policy.keepMonthly, now, times, notBeforeMs);
+  const daily = slots(cal.day, times, notBeforeMs);
+  const weekly = slots(cal.week, times, notBeforeMs);
+  const monthly = slots(cal.month, times, notBeforeMs);
   const compliant = daily.missing.length + weekly.missing.length + monthly.missing.length === 0;
   return { compliant, daily, weekly, monthly };
 }

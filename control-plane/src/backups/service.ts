@@ -5,7 +5,7 @@ import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, ValidationError, type FieldError } from '../http/errors.ts';
-import { DEFAULT_POLICY, type RetentionPolicy } from './retention.ts';
+import { DEFAULT_POLICY, retentionCalendar, type RetentionPolicy } from './retention.ts';
 import { instanceStatus, type InstanceBackupStatus } from './status.ts';
 import type { BackupRunInput, PolicyPatch, RestoreTestInput } from './schemas.ts';
 import * as store from './store.ts';
@@ -212,6 +212,7 @@ export class BackupService {
     ]);
     const byInstance = new Map<string, store.DbBackupRun[]>();
     for (const r of runs) byInstance.set(r.instance_id, [...(byInstance.get(r.instance_id) ?? []), r]);
+    const calendar = retentionCalendar(policy, client.timeZone, nowMs);
     const out: InstanceBackupStatus[] = instances.map((i) =>
       instanceStatus({
         instance: i,
@@ -221,6 +222,7 @@ export class BackupService {
         policy,
         timeZone: client.timeZone,
         nowMs,
+        calendar,
       }),
     );
     return {

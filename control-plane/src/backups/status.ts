@@ -1,6 +1,8 @@
 import type { Instance } from '../fleet/types.ts';
 import {
-  evaluateRetention,
+  evaluateOnCalendar,
+  retentionCalendar,
+  type RetentionCalendar,
   pitrWindow,
   type PitrWindow,
   type RetentionPolicy,
@@ -39,6 +41,8 @@ export function instanceStatus(a: {
   policy: RetentionPolicy;
   timeZone: string;
   nowMs: number;
+  /** Pass one calendar for all instances of a client: it is the same for each of them. */
+  calendar?: RetentionCalendar;
 }): InstanceBackupStatus {
   const { runs, policy, nowMs } = a;
   // Only a verified-or-unchecked full backup counts for retention: one known to be corrupt holds no slot.
@@ -47,7 +51,11 @@ export function instanceStatus(a: {
   // Slots before the instance existed are not owed; backups imported from before its registration still count.
   const firstRun = runs.length ? runs[0]!.started_at.getTime() : Number.POSITIVE_INFINITY;
   const notBefore = Math.min(Date.parse(a.instance.createdAt), firstRun);
-  const retention = evaluateRetention(fullTimes, policy, a.timeZone, nowMs, notBefore);
+  const retention = evaluateOnCalendar(
+    fullTimes,
+    a.calendar ?? retentionCalendar(policy, a.timeZone, nowMs),
+    notBefore,
+  );
   const newestFull = fullTimes.length ? Math.max(...fullTimes) : undefined;
   const fullBackupFresh = newestFull !== undefined && nowMs - newestFull <= policy.maxFullAgeHours * 3600_000;
   const t = a.lastRestoreTest;
