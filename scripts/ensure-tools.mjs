@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Before the tests: Prometheus, promtool, Alertmanager and amtool must be on PATH (the stack tests run them).
+// Before the tests: Prometheus, promtool, Alertmanager and amtool (stack tests), pg_dump, pg_restore, restic and
+// pgbackrest (backup tests) must be on PATH.
 // Missing ones are installed from Debian when we are root; otherwise this stops at once naming the command.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +11,11 @@ const NEEDED = {
   promtool: 'prometheus',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
+  // backup tests: real dumps, restores and backup tools
+  pg_dump: 'postgresql-client-15',
+  pg_restore: 'postgresql-client-15',
+  restic: 'restic',
+  pgbackrest: 'pgbackrest',
 };
 
 const onPath = (name) =>

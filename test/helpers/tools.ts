@@ -6,6 +6,11 @@ const PACKAGES: Record<string, string> = {
   promtool: 'prometheus',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
+  // backup tests: real dumps, restores and backup tools
+  pg_dump: 'postgresql-client-15',
+  pg_restore: 'postgresql-client-15',
+  restic: 'restic',
+  pgbackrest: 'pgbackrest',
 };
 
 /** Absolute path of a binary on PATH, or an Error naming the one command that installs it. */
