@@ -43,6 +43,7 @@ export class BackupExporter {
   private readonly tests = new Map<string, { client: string; instance: string; result: RestoreResult }>();
   /** Run ids the control plane has accepted (or refused for good) in this process's life. */
   private readonly delivered = new Set<string>();
+  private readonly hashes = new Map<string, string>();
   private server: http.Server | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
@@ -110,7 +111,7 @@ export class BackupExporter {
     const records: BackupRecord[] = [];
     if (this.opts.dumpDir) {
       try {
-        this.archives = await scanDumpFolder(this.opts.dumpDir);
+        this.archives = await scanDumpFolder(this.opts.dumpDir, this.hashes);
         records.push(...this.archives.map((a) => a.record));
       } catch (err) {
         this.metrics.scanErrors.inc({ source: 'pg_dump' });

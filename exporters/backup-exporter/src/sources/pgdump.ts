@@ -63,9 +63,14 @@ export function sha256File(file: string): Promise<string> {
  * Reads every `*.manifest.json` in `dir`, checks the archive it names against its sha256, and returns one
  * record per archive. A missing archive is a failed run; a checksum mismatch a run that failed verification.
  */
-export async function scanDumpFolder(dir: string): Promise<DumpArchive[]> {
+export async function scanDumpFolder(
+  dir: string,
+  /** Hashes by `path:size:mtime`: archives are large and rarely change, so each is hashed once. */
+  hashes: Map<string, string> = new Map(),
+): Promise<DumpArchive[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.manifest.json')).sort();
   const out: DumpArchive[] = [];
+  const seen = new Set<string>();
   for (const name of names) {
     const manifest = parseManifest(await readFile(path.join(dir, name), 'utf8'));
     const file = path.join(dir, manifest.file);
@@ -80,11 +85,8 @@ export async function scanDumpFolder(dir: string): Promise<DumpArchive[]> {
       checksum: `sha256:${manifest.sha256}`,
       location: file,
     };
-    const size = await stat(file).then(
-      (s) => s.size,
-      () => undefined,
-    );
-    if (size === undefined) {
+    const st = await stat(file).catch(() => undefined);
+    if (st === undefined) {
       out.push({
         manifest,
         path: file,
@@ -92,7 +94,12 @@ export async function scanDumpFolder(dir: string): Promise<DumpArchive[]> {
       });
       continue;
     }
-    const verified = (await sha256File(file)) === manifest.sha256;
+    const size = st.size;
+    const cacheKey = `${file}:${st.size}:${st.mtimeMs}`;
+    const hash = hashes.get(cacheKey) ?? (await sha256File(file));
+    hashes.set(cacheKey, hash);
+    seen.add(cacheKey);
+    const verified = hash === manifest.sha256;
     out.push({
       manifest,
       path: file,
@@ -105,5 +112,7 @@ export async function scanDumpFolder(dir: string): Promise<DumpArchive[]> {
       },
     });
   }
+  // Archives deleted by retention leave the cache with them.
+  for (const k of hashes.keys()) if (!seen.has(k)) hashes.delete(k);
   return out;
 }
