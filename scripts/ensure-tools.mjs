@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Before the tests: Prometheus, promtool, Alertmanager and amtool (stack tests), pg_dump, pg_restore, restic and
-// pgbackrest (backup tests) must be on PATH.
+// pgbackrest and a PostgreSQL 15 server (backup tests) must be installed.
 // Missing ones are installed from Debian when we are root; otherwise this stops at once naming the command.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,18 +16,22 @@ const NEEDED = {
   pg_restore: 'postgresql-client-15',
   restic: 'restic',
   pgbackrest: 'pgbackrest',
+  // backup tests: a PostgreSQL 15 server for pg_dump 15 and pgBackRest (Debian keeps it off PATH)
+  '/usr/lib/postgresql/15/bin/initdb': 'postgresql-15',
 };
 
+// A bare name is looked up on PATH, an absolute path where it is.
 const onPath = (name) =>
-  (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-
+  (path.isAbsolute(name) ? [path.dirname(name)] : (process.env.PATH ?? '').split(path.delimiter)).some(
+    (dir) => {
+      try {
+        fs.accessSync(path.join(dir, path.basename(name)), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  );
 const missing = [
   ...new Set(
     Object.entries(NEEDED)
