@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
 import { BackupService } from './backups/service.ts';
+import { registerBackupMetrics } from './backups/metrics.ts';
 import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
@@ -63,6 +64,6 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     maintenance,
     sla,
     silences,
-    backups: new BackupService(pool, fleet, audit),
+    backups: registerBackupMetrics(metrics.registry, new BackupService(pool, fleet, audit), fleet),
   };
 }

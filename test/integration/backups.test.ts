@@ -274,6 +274,22 @@ describe('backups API', () => {
     assert.ok(s.problems.includes(`daily slots missing: ${gap}`));
   });
 
+  it("exports each instance's compliance, newest-success age and restore test on /metrics", async () => {
+    const res = await fetch(cp.url + '/metrics');
+    const text = await res.text();
+    const sample = (name: string, instance: string) => {
+      const m = new RegExp(`^${name}\\{client="[a-z]+",instance="${instance}"\\} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    assert.equal(sample('concierge_ops_backup_compliant', 'beta-prod'), 0);
+    const age = sample('concierge_ops_backup_last_success_age_seconds', 'beta-prod')!;
+    assert.ok(age >= 110 && age < 900, String(age));
+    assert.equal(sample('concierge_ops_backup_restore_test_success', 'beta-prod'), 0);
+    // alpha-prod's one restore test passed, but one nightly run does not fill its slots
+    assert.equal(sample('concierge_ops_backup_restore_test_success', 'alpha-prod'), 1);
+    assert.equal(sample('concierge_ops_backup_compliant', 'alpha-prod'), 0);
+  });
+
   it('applies a changed policy: no daily slots, and the gap is no longer named', async () => {
     const patched = await cp.call('PATCH', '/api/v1/clients/beta/backups/policy', { body: { keepDaily: 0 } });
     assert.equal(patched.status, 200, patched.text);
