@@ -50,6 +50,9 @@ export class EscalationService {
     const first = policy.levels[0];
     if (!first) return;
     const step = { incidentId: inc.id, level: first.level, repeat: 0 };
+    // A level due at once is taken in the opening transaction itself: one job hop less between the alert
+    // and the page, and it still commits (or not) together with the incident.
+    if (first.delay_seconds === 0) return this.stepIn(tx, inc, step);
     await jobs.addJob(tx, {
       task: 'escalate',
       payload: step,
@@ -73,38 +76,46 @@ export class EscalationService {
       const inc = await this.incidents().findLocked(tx, step.incidentId);
       // Acknowledged or resolved: escalation is over, and no later step is scheduled.
       if (!inc || inc.status !== 'open') return;
-      const policy = await store.policyFor(tx, inc.client_id, inc.severity);
-      const level = policy.levels.find((l) => l.level === step.level);
-      if (level) {
-        const responders = await store.respondersFor(tx, level.target_roles, level.target_responders);
-        const channels = (level.channels[inc.severity] ?? []).filter((c): c is Channel =>
-          CHANNELS.includes(c as Channel),
-        );
-        const created = await this.notify.enqueue(tx, inc, step, responders, channels);
-        if (created > 0 || responders.length === 0) {
-          this.levelsReached.inc({ level: String(step.level) });
-          await this.incidents().record(tx, inc, 'escalation', null, {
-            kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
-            detail: {
-              level: step.level,
-              repeat: step.repeat,
-              responders: responders.map((r) => r.name),
-              channels,
-              pages: created,
-            },
-          });
-        }
+      await this.stepIn(tx, inc, step);
+    });
+  }
+
+  /** One step inside `tx` (the incident row locked and open): outbox rows, send jobs, the next step. */
+  private async stepIn(tx: Queryable, inc: DbIncident, step: EscalateJob): Promise<void> {
+    const policy = await store.policyFor(tx, inc.client_id, inc.severity);
+    const level = policy.levels.find((l) => l.level === step.level);
+    if (level) {
+      const responders = await store.respondersFor(tx, level.target_roles, level.target_responders);
+      const channels = (level.channels[inc.severity] ?? []).filter((c): c is Channel =>
+        CHANNELS.includes(c as Channel),
+      );
+      const created = await this.notify.enqueue(tx, inc, step, responders, channels);
+      if (created > 0 || responders.length === 0) {
+        this.levelsReached.inc({ level: String(step.level) });
+        await this.incidents().record(tx, inc, 'escalation', null, {
+          kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
+          detail: {
+            level: step.level,
+            repeat: step.repeat,
+            responders: responders.map((r) => r.name),
+            channels,
+            pages: created,
+          },
+          // A system step, not a person's change: the timeline holds it, and keeping it out of the
+          // serialised audit chain keeps escalation from queueing behind webhooks.
+          audit: false,
+        });
       }
-      const next = nextStep(policy, step.level, step.repeat);
-      if (!next) return;
-      const job = { incidentId: inc.id, ...next };
-      await jobs.addJob(tx, {
-        task: 'escalate',
-        payload: job,
-        jobKey: jobKey(job),
-        runAt: stepDue(policy, inc.opened_at, next.level, next.repeat),
-        mode: 'preserve_run_at',
-      });
+    }
+    const next = nextStep(policy, step.level, step.repeat);
+    if (!next) return;
+    const job = { incidentId: inc.id, ...next };
+    await jobs.addJob(tx, {
+      task: 'escalate',
+      payload: job,
+      jobKey: jobKey(job),
+      runAt: stepDue(policy, inc.opened_at, next.level, next.repeat),
+      mode: 'preserve_run_at',
     });
   }
 }
