@@ -152,7 +152,10 @@ describe('incidents from Alertmanager webhooks', () => {
           } else if (r.body.opened) {
             const b = body as { groupKey: unknown; alerts: { labels: Record<string, string> }[] };
             assert.equal(typeof b.groupKey, 'string', shown);
-            assert.ok(b.alerts.some((a) => a.labels.alertname), `opened without an alertname: ${shown}`);
+            assert.ok(
+              b.alerts.some((a) => a.labels.alertname),
+              `opened without an alertname: ${shown}`,
+            );
             opened.add(r.body.incident);
           }
         },
