@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireTool } from '../test/helpers/tools.ts';
 import { ControlPlaneStandIn, samples, sdGroup } from '../exporters/fleet-prober/testing/stand-ins.ts';
 
 const N = Number(process.env.BENCH_TARGETS ?? 1000);
@@ -20,7 +21,8 @@ const INTERVAL_S = Number(process.env.BENCH_INTERVAL_SECONDS ?? 10);
 const WINDOW_S = Number(process.env.BENCH_SECONDS ?? 60);
 const TOKEN = 'bench-token';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
+// Named at once, with the command that installs it, when Debian's blackbox exporter is missing.
+const BLACKBOX = requireTool('prometheus-blackbox-exporter');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,6 +6,8 @@ const PACKAGES: Record<string, string> = {
   promtool: 'prometheus',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
+  // bench:prober's baseline
+  'prometheus-blackbox-exporter': 'prometheus-blackbox-exporter',
   // backup tests: real dumps, restores and backup tools
   pg_dump: 'postgresql-client-15',
   pg_restore: 'postgresql-client-15',
