@@ -13,6 +13,8 @@ import { maintenanceRoutes } from './maintenance/routes.ts';
 import { slaRoutes } from './sla/routes.ts';
 import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
+import { faroReceiver, faroRoutes } from './faro/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
 import type { Context } from './context.ts';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
@@ -31,6 +33,8 @@ export function createApp(ctx: Context): express.Express {
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
   app.use(requestLog(ctx.log, ctx.metrics));
+  // Before the JSON parser: Faro payloads get the app key, origin and rate checks first, then their own limit.
+  app.use(faroReceiver(ctx.faro, ctx.config.faro));
   app.use(
     express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }),
   ); // Twilio posts its webhooks form-encoded.
@@ -102,6 +106,8 @@ export function createApp(ctx: Context): express.Express {
   // notify first: its /api/v1/incidents/ack-link must win over /api/v1/incidents/:id.
   notifyRoutes(api, ctx.paging.notify);
   incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
+  faroRoutes(api, ctx.faro);
+  reportRoutes(api, ctx.reports);
 
   app.use(router);
   app.use(api.methodNotAllowed());

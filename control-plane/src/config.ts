@@ -20,6 +20,10 @@ export interface Config {
   readonly proberGraceSeconds: number;
   /** SLA credit tiers, highest percent first: uptime below `below` ('target' = the client's) earns `percent`. */
   readonly slaCreditTiers: readonly CreditTier[];
+  /** The Faro receiver's limits (POST /api/v1/faro/collect/{appKey}). */
+  readonly faro: FaroConfig;
+  /** Prometheus to read concierge performance from for reports; unset: reports say "not available". */
+  readonly prometheusUrl: string | undefined;
 }
 
 export interface CreditTier {
@@ -109,6 +113,8 @@ export function loadConfig(env: Env = process.env): Config {
       int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems) ?? 30,
     proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems) ?? 120,
     slaCreditTiers: creditTiers(env.SLA_CREDIT_TIERS, problems),
+    faro: faroConfig(env, problems),
+    prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -161,5 +167,21 @@ function pagingConfig(env: Env, problems: string[]): PagingConfig {
     sendRetryBaseMs: int(env, 'SEND_RETRY_BASE_MS', 5000, 10, 3_600_000, problems) ?? 5000,
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 100, problems) ?? 8,
     workerPollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 50, 60_000, problems) ?? 1000,
+  });
+}
+
+export interface FaroConfig {
+  /** Largest Faro payload (after gzip inflation); larger gets 413. */
+  readonly maxBodyBytes: number;
+  /** Per app key: payloads per second on average, and the burst allowed above it; beyond: 429. */
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+}
+
+function faroConfig(env: Env, problems: string[]): FaroConfig {
+  return Object.freeze({
+    maxBodyBytes: int(env, 'FARO_MAX_BODY_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024, problems) ?? 256 * 1024,
+    ratePerSecond: int(env, 'FARO_RATE_LIMIT_PER_SECOND', 20, 1, 10_000, problems) ?? 20,
+    rateBurst: int(env, 'FARO_RATE_LIMIT_BURST', 100, 1, 100_000, problems) ?? 100,
   });
 }

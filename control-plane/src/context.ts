@@ -13,6 +13,10 @@ import { MaintenanceService } from './maintenance/service.ts';
 import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
 import { SlaService } from './sla/service.ts';
 import { registerSlaMetrics } from './sla/metrics.ts';
+import { FaroService } from './faro/service.ts';
+import { createFaroMetrics } from './faro/metrics.ts';
+import { ReportService } from './reports/service.ts';
+import { PrometheusPerformance } from './reports/performance.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -29,6 +33,9 @@ export interface Context {
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
   readonly backups: BackupService;
+  /** Faro app keys and the web-page metrics they feed. */
+  readonly faro: FaroService;
+  readonly reports: ReportService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
 }
@@ -51,6 +58,16 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
         log,
       )
     : undefined;
+  const backups = registerBackupMetrics(metrics.registry, new BackupService(pool, fleet, audit), fleet);
+  const reports = new ReportService({
+    fleet,
+    sla,
+    maintenance,
+    incidents: paging.incidents,
+    backups,
+    performance: new PrometheusPerformance(config.prometheusUrl),
+    tiers: config.slaCreditTiers,
+  });
   return {
     config,
     log,
@@ -64,6 +81,8 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     maintenance,
     sla,
     silences,
-    backups: registerBackupMetrics(metrics.registry, new BackupService(pool, fleet, audit), fleet),
+    faro: new FaroService(pool, audit, fleet, createFaroMetrics(metrics.registry)),
+    backups,
+    reports,
   };
 }

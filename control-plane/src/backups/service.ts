@@ -1,11 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
+import { DateTime } from 'luxon';
 import type { Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, ValidationError, type FieldError } from '../http/errors.ts';
-import { DEFAULT_POLICY, retentionCalendar, type RetentionPolicy } from './retention.ts';
+import { DEFAULT_POLICY, pitrWindow, retentionCalendar, type RetentionPolicy } from './retention.ts';
 import { instanceStatus, type InstanceBackupStatus } from './status.ts';
 import type { BackupRunInput, PolicyPatch, RestoreTestInput } from './schemas.ts';
 import * as store from './store.ts';
@@ -194,6 +195,91 @@ export class BackupService {
       });
     });
     return after;
+  }
+
+  /**
+   * A period's backup evidence for a report: per instance, each calendar day of [from, to) in the client's zone
+   * (the daily retention slots) with its full backups, verification results, the newest restore test finished
+   * by `to`, and the PITR window that the period's WAL covers. A day is held by a successful full backup not
+   * known to be corrupt; days before the instance (or its first backup) existed are not owed.
+   */
+  async evidence(auth: Auth, clientIdOrSlug: string, from: Date, to: Date) {
+    const client = await this.fleet.getClient(auth, clientIdOrSlug);
+    const instances = (await this.fleet.listInstances(auth, { client: client.id, status: 'all' })).filter(
+      (i) => i.decommissionedAt === null || new Date(i.decommissionedAt) > from,
+    );
+    const ids = instances.map((i) => i.id);
+    const [runs, tests, firsts] = await Promise.all([
+      store.runsBetween(this.pool, ids, from, to),
+      store.latestRestoreTestsBefore(this.pool, ids, to),
+      store.firstRuns(this.pool, ids),
+    ]);
+    const days: { label: string; start: number; end: number }[] = [];
+    for (let d = DateTime.fromJSDate(from, { zone: client.timeZone }); d.toMillis() < to.getTime();) {
+      const next = d.plus({ days: 1 }).startOf('day');
+      days.push({
+        label: d.toFormat('yyyy-MM-dd'),
+        start: d.toMillis(),
+        end: Math.min(next.toMillis(), +to),
+      });
+      d = next;
+    }
+    return instances.map((i) => {
+      const mine = runs.filter((r) => r.instance_id === i.id);
+      const first = firsts.find((f) => f.instance_id === i.id)?.first.getTime() ?? Infinity;
+      const notBefore = Math.min(Date.parse(i.createdAt), first);
+      const fulls = mine.filter((r) => r.kind === 'full');
+      const slots = days
+        .filter((d) => d.end > notBefore)
+        .map((d) => {
+          const inDay = fulls.filter((r) => {
+            const t = (r.finished_at ?? r.started_at).getTime();
+            return t >= d.start && t < d.end;
+          });
+          const ok = inDay.filter((r) => r.status === 'success');
+          return {
+            day: d.label,
+            fullBackups: ok.length,
+            verified: ok.filter((r) => r.verified === true).length,
+            failedVerification: ok.filter((r) => r.verified === false).length,
+            failedRuns: inDay.filter((r) => r.status === 'failed').length,
+            held: ok.some((r) => r.verified !== false),
+          };
+        });
+      const t = tests.find((x) => x.instance_id === i.id);
+      const wal = mine
+        .filter((r) => r.kind === 'wal' && r.status === 'success' && r.wal_start && r.wal_end)
+        .map((r) => ({
+          start: Math.max(r.wal_start!.getTime(), +from),
+          end: Math.min(r.wal_end!.getTime(), +to),
+        }))
+        .filter((r) => r.start <= r.end);
+      return {
+        instance: { id: i.id, slug: i.slug },
+        runs: {
+          total: mine.length,
+          success: mine.filter((r) => r.status === 'success').length,
+          failed: mine.filter((r) => r.status === 'failed').length,
+        },
+        verification: {
+          verified: mine.filter((r) => r.verified === true).length,
+          failed: mine.filter((r) => r.verified === false).length,
+          unchecked: mine.filter((r) => r.status === 'success' && r.verified === null).length,
+        },
+        slots,
+        missedSlots: slots.filter((s) => !s.held).map((s) => s.day),
+        latestRestoreTest: t
+          ? {
+              testId: t.test_id,
+              startedAt: t.started_at.toISOString(),
+              finishedAt: t.finished_at.toISOString(),
+              success: t.success,
+              durationSeconds: t.duration_seconds,
+            }
+          : null,
+        pitr: pitrWindow(wal),
+      };
+    });
   }
 
   /** Per instance of the client: newest success, verification, restore test, retention, PITR window. */

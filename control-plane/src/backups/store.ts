@@ -191,3 +191,33 @@ export async function upsertPolicy(db: Queryable, clientId: string, p: DbPolicy)
   );
   return rows[0]!;
 }
+
+/** Runs of the instances that started in [from, to), oldest first (a report's month of evidence). */
+export async function runsBetween(db: Queryable, instanceIds: string[], from: Date, to: Date) {
+  const { rows } = await db.query<DbBackupRun>(
+    `select * from backup_runs where instance_id = any($1::uuid[]) and started_at >= $2 and started_at < $3
+     order by started_at, run_id`,
+    [instanceIds, from, to],
+  );
+  return rows;
+}
+
+/** Each instance's newest restore test that finished before `to`. */
+export async function latestRestoreTestsBefore(db: Queryable, instanceIds: string[], to: Date) {
+  const { rows } = await db.query<DbRestoreTest>(
+    `select distinct on (instance_id) * from backup_restore_tests
+     where instance_id = any($1::uuid[]) and finished_at < $2 order by instance_id, started_at desc`,
+    [instanceIds, to],
+  );
+  return rows;
+}
+
+/** Each instance's first run ever: backups imported from before registration still count. */
+export async function firstRuns(db: Queryable, instanceIds: string[]) {
+  const { rows } = await db.query<{ instance_id: string; first: Date }>(
+    `select instance_id, min(started_at) as first from backup_runs where instance_id = any($1::uuid[])
+     group by 1`,
+    [instanceIds],
+  );
+  return rows;
+}

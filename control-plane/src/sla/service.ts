@@ -150,6 +150,28 @@ export class SlaService {
     );
   }
 
+  /**
+   * One client's downtime episodes (the time `computeFor` counts as down, as start/end stretches with the
+   * services down in each) and measured/down seconds per instance per day range of `days`.
+   */
+  async detail(
+    client: Client,
+    instances: Instance[],
+    p: { from: Date; to: Date },
+    days: { from: Date; to: Date }[],
+  ) {
+    const mine = instances.filter((i) => i.client.id === client.id);
+    const windows = p.from < p.to ? await this.maintenance.ranges([client.id], p.from, p.to) : [];
+    const maintenance = mine.flatMap((i) =>
+      windows
+        .filter((w) => w.instanceId === null || w.instanceId === i.id)
+        .map((w) => ({ instanceId: i.id, from: w.start, to: w.end })),
+    );
+    const services = client.slaServices ?? DEFAULT_SLA_SERVICES;
+    const requests = mine.map((i) => ({ instanceId: i.id, from: p.from, to: p.to, services }));
+    return store.detail(this.pool, requests, maintenance, days);
+  }
+
   async forInstance(auth: Auth, idOrSlug: string, q: SlaQuery) {
     const instance = await this.fleet.getInstance(auth, idOrSlug);
     const client = await this.fleet.getClient(auth, instance.client.id);

@@ -93,3 +93,121 @@ export async function compute(
   );
   return rows;
 }
+
+export interface DbDowntime {
+  instance_id: string;
+  start: Date;
+  end: Date;
+  services: string[];
+}
+
+export interface DbDaily {
+  instance_id: string;
+  day: number;
+  measured_s: number;
+  down_s: number;
+}
+
+/**
+ * The downtime that `compute` counts, as episodes (maximal down stretches inside measured time, with the
+ * counting services down during each), and measured/down seconds per day of `days` (ranges in the period).
+ * The same arithmetic as `compute`, so episodes add up to its down_s exactly.
+ */
+export async function detail(
+  db: Queryable,
+  requests: SlaRequest[],
+  maintenance: { instanceId: string; from: Date; to: Date }[],
+  days: { from: Date; to: Date }[],
+): Promise<{ downtimes: DbDowntime[]; daily: DbDaily[] }> {
+  if (requests.length === 0) return { downtimes: [], daily: [] };
+  const { rows } = await db.query<{
+    instance_id: string;
+    kind: 'e' | 'd';
+    lo: Date | null;
+    hi: Date | null;
+    services: string[] | null;
+    day: number | null;
+    measured_s: number | null;
+    down_s: number | null;
+  }>(
+    `with req as (
+       select r.instance_id, tstzrange(r.from_ts, r.to_ts, '[)') as period, r.services
+       from jsonb_to_recordset($1::jsonb) as r(instance_id uuid, from_ts timestamptz, to_ts timestamptz,
+                                                services text[])),
+     counted as (
+       select r.instance_id, unnest(r.services) as service from req r
+       union
+       select s.instance_id, s.name from req r join services s on s.instance_id = r.instance_id
+       where s.kind = any(r.services)),
+     cov as (
+       select coalesce(range_agg(c.during), '{}') as mr from prober_coverage c
+       where c.during && tstzrange((select min(lower(period)) from req), (select max(upper(period)) from req))),
+     maint as (
+       select m.instance_id, range_agg(tstzrange(m.from_ts, m.to_ts, '[)')) as mr
+       from jsonb_to_recordset($2::jsonb) as m(instance_id uuid, from_ts timestamptz, to_ts timestamptz)
+       group by 1),
+     iv as (
+       select a.instance_id,
+         range_agg(a.during * r.period) filter (where a.state = 'down') as down_mr,
+         range_agg(a.during * r.period) filter (where a.source = 'operator') as op_mr
+       from req r
+       join counted k on k.instance_id = r.instance_id
+       join availability_intervals a on a.instance_id = r.instance_id and a.service = k.service
+         and a.during && r.period
+       group by 1),
+     calc as (
+       select r.instance_id,
+         (tstzmultirange(r.period) - coalesce(maint.mr, '{}')) * ((select mr from cov) + coalesce(iv.op_mr, '{}'))
+           as meas,
+         coalesce(iv.down_mr, '{}') as d
+       from req r left join maint using (instance_id) left join iv using (instance_id)),
+     days as (
+       select x.day, tstzrange(x.from_ts, x.to_ts, '[)') as r
+       from jsonb_to_recordset($3::jsonb) as x(day int, from_ts timestamptz, to_ts timestamptz))
+     select c.instance_id, 'e' as kind, lower(e) as lo, upper(e) as hi,
+       (select array_agg(distinct a.service order by a.service) from availability_intervals a
+        join counted k on k.instance_id = a.instance_id and k.service = a.service
+        where a.instance_id = c.instance_id and a.state = 'down' and a.during && e) as services,
+       null::int as day, null::float8 as measured_s, null::float8 as down_s
+     from calc c, unnest(c.d * c.meas) e
+     union all
+     select c.instance_id, 'd', null, null, null, days.day,
+       multirange_seconds(c.meas * tstzmultirange(days.r)),
+       multirange_seconds(c.d * c.meas * tstzmultirange(days.r))
+     from calc c, days
+     order by 1, 2, 3, 6`,
+    [
+      JSON.stringify(
+        requests.map((r) => ({
+          instance_id: r.instanceId,
+          from_ts: r.from.toISOString(),
+          to_ts: r.to.toISOString(),
+          services: r.services,
+        })),
+      ),
+      JSON.stringify(
+        maintenance.map((m) => ({
+          instance_id: m.instanceId,
+          from_ts: m.from.toISOString(),
+          to_ts: m.to.toISOString(),
+        })),
+      ),
+      JSON.stringify(
+        days.map((d, day) => ({ day, from_ts: d.from.toISOString(), to_ts: d.to.toISOString() })),
+      ),
+    ],
+  );
+  return {
+    downtimes: rows
+      .filter((r) => r.kind === 'e')
+      .map((r) => ({ instance_id: r.instance_id, start: r.lo!, end: r.hi!, services: r.services ?? [] })),
+    daily: rows
+      .filter((r) => r.kind === 'd')
+      .map((r) => ({
+        instance_id: r.instance_id,
+        day: r.day!,
+        measured_s: r.measured_s!,
+        down_s: r.down_s!,
+      })),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Concierge performance over a report's month from Prometheus's HTTP API: request latency p50/p95 and the
+ * error rate of the client's concierge runtime (OpenTelemetry's http.server.request.duration histogram, which
+ * the Prometheus exporter names http_server_request_duration_seconds). Without PROMETHEUS_URL, or when
+ * Prometheus has no such series, the report says "not available" rather than inventing a figure.
+ */
+import type { Performance } from './types.ts';
+
+export interface PerformanceSource {
+  forClient(slug: string, from: Date, to: Date): Promise<Performance>;
+}
+
+const METRIC = 'http_server_request_duration_seconds';
+
+export class PrometheusPerformance implements PerformanceSource {
+  constructor(
+    private readonly baseUrl: string | undefined,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private async scalar(query: string, at: Date): Promise<number | null> {
+    const u = new URL(this.baseUrl + '/api/v1/query');
+    u.searchParams.set('query', query);
+    u.searchParams.set('time', (at.getTime() / 1000).toFixed(3));
+    const res = await fetch(u, { signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw new Error(`Prometheus answered ${res.status}`);
+    const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
+    const v = body.data?.result?.[0]?.value?.[1];
+    if (v === undefined) return null;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : null;
+  }
+
+  async forClient(slug: string, from: Date, to: Date): Promise<Performance> {
+    if (!this.baseUrl) return { available: false, reason: 'PROMETHEUS_URL is not configured' };
+    // Slugs are [a-z0-9-]: safe inside a PromQL string literal.
+    const sel = `{client="${slug}"}`;
+    const range = `${Math.max(60, Math.round((to.getTime() - from.getTime()) / 1000))}s`;
+    const q = (p: number) =>
+      `histogram_quantile(${p}, sum by (le) (increase(${METRIC}_bucket${sel}[${range}])))`;
+    try {
+      const [p50, p95, total, errors] = await Promise.all([
+        this.scalar(q(0.5), to),
+        this.scalar(q(0.95), to),
+        this.scalar(`sum(increase(${METRIC}_count${sel}[${range}]))`, to),
+        this.scalar(
+          `sum(increase(${METRIC}_count{client="${slug}",http_response_status_code=~"5.."}[${range}]))`,
+          to,
+        ),
+      ]);
+      if (total === null || total === 0)
+        return { available: false, reason: 'Prometheus holds no request data for this month' };
+      return {
+        available: true,
+        source: 'prometheus',
+        p50Seconds: p50,
+        p95Seconds: p95,
+        errorRate: (errors ?? 0) / total,
+        requests: Math.round(total),
+      };
+    } catch (err) {
+      return { available: false, reason: `Prometheus could not be queried (${(err as Error).message})` };
+    }
+  }
+}

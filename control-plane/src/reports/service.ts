@@ -1,0 +1,19 @@
+import type { Auth } from '../http/auth.ts';
+import type { FleetService } from '../fleet/service.ts';
+import { composeReport, type ComposeDeps } from './compose.ts';
+import type { MonthlyReport } from './types.ts';
+
+/** Monthly client reports: composed from the database, rendered, stored once sent, and mailed. */
+export class ReportService {
+  constructor(
+    private readonly deps: ComposeDeps,
+    private readonly fleet: FleetService = deps.fleet,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The report of any month, composed now (a preview: nothing is stored). */
+  async preview(auth: Auth, clientIdOrSlug: string, month: string): Promise<MonthlyReport> {
+    const client = await this.fleet.getClient(auth, clientIdOrSlug);
+    return composeReport(this.deps, client, month, this.now());
+  }
+}

@@ -1,0 +1,122 @@
+import type { CreditTier } from '../config.ts';
+
+/** SLA figures of one instance or of the whole client over the report's month. */
+export interface SlaSummary {
+  uptime: number | null;
+  met: boolean | null;
+  measuredSeconds: number;
+  downtimeSeconds: number;
+  maintenanceSeconds: number;
+  unknownSeconds: number;
+  errorBudgetSeconds: number;
+  errorBudgetUsedSeconds: number;
+  /** share of the error budget used (1 = all of it; above 1 = overspent); null without measured time */
+  errorBudgetUsedRatio: number | null;
+  /** percent of the monthly fee credited per the deployment's tiers; null without data */
+  creditPercent: number | null;
+}
+
+export interface Downtime {
+  instance: string;
+  start: string;
+  end: string;
+  durationSeconds: number;
+  services: string[];
+  /** the incident it belongs to, with the operator's public summary only (never internal notes) */
+  incident: { code: string; severity: string; publicSummary: string | null } | null;
+}
+
+export interface ReportIncident {
+  code: string;
+  severity: 'critical' | 'warning' | 'info';
+  instance: string | null;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  timeToAcknowledgeSeconds: number | null;
+  timeToResolveSeconds: number | null;
+  publicSummary: string | null;
+}
+
+export interface SeverityStats {
+  count: number;
+  acknowledged: number;
+  resolved: number;
+  meanTimeToAcknowledgeSeconds: number | null;
+  maxTimeToAcknowledgeSeconds: number | null;
+  meanTimeToResolveSeconds: number | null;
+  maxTimeToResolveSeconds: number | null;
+}
+
+export type Performance =
+  | { available: false; reason: string }
+  | {
+      available: true;
+      source: 'prometheus';
+      p50Seconds: number | null;
+      p95Seconds: number | null;
+      errorRate: number | null;
+      requests: number | null;
+    };
+
+export interface BackupEvidence {
+  instance: { id: string; slug: string };
+  runs: { total: number; success: number; failed: number };
+  verification: { verified: number; failed: number; unchecked: number };
+  slots: {
+    day: string;
+    fullBackups: number;
+    verified: number;
+    failedVerification: number;
+    failedRuns: number;
+    held: boolean;
+  }[];
+  missedSlots: string[];
+  latestRestoreTest: {
+    testId: string;
+    startedAt: string;
+    finishedAt: string;
+    success: boolean;
+    durationSeconds: number;
+  } | null;
+  pitr: { earliest: string; latest: string; gaps: { from: string; to: string }[] } | null;
+}
+
+export interface TimelineEntry {
+  at: string;
+  kind:
+    | 'downtime-start'
+    | 'downtime-end'
+    | 'maintenance-start'
+    | 'maintenance-end'
+    | 'incident-opened'
+    | 'incident-acknowledged'
+    | 'incident-resolved';
+  text: string;
+}
+
+/** The monthly report as the API serves it (JSON) and as HTML and PDF render it. */
+export interface MonthlyReport {
+  schemaVersion: 1;
+  client: { id: string; slug: string; name: string; timeZone: string };
+  month: string;
+  period: { from: string; to: string; periodSeconds: number; complete: boolean };
+  generatedAt: string;
+  target: number;
+  creditTiers: readonly CreditTier[];
+  overall: SlaSummary;
+  instances: (SlaSummary & { instance: { id: string; slug: string } })[];
+  downtimes: Downtime[];
+  maintenance: {
+    start: string;
+    end: string;
+    durationSeconds: number;
+    instance: string | null;
+    reason: string;
+  }[];
+  incidents: { bySeverity: Record<'critical' | 'warning' | 'info', SeverityStats>; list: ReportIncident[] };
+  backups: BackupEvidence[];
+  performance: Performance;
+  daily: { date: string; uptime: number | null; measuredSeconds: number; downtimeSeconds: number }[];
+  timeline: TimelineEntry[];
+}
