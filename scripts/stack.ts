@@ -1,0 +1,418 @@
+/**
+ * `npm run stack [-- --ha]`: docker-compose's topology from local binaries, each on a free loopback port.
+ *
+ *   PostgreSQL (embedded, or DATABASE_URL) <- control plane (x2 with --ha) <- fleet prober, backup exporter
+ *   Prometheus (the repo's rules; scrapes all of them; http_sd from the control plane) -> Alertmanager
+ *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio (TWILIO_* passed through) / SMTP sink
+ *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists.
+ *
+ * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
+ * stops every child (each in its own process group) and then the database.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../control-plane/src/db/embedded.ts';
+import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
+import { startMailSink, type MailSink } from './stack/mail.ts';
+import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
+import { createServiceTokens } from './stack/tokens.ts';
+
+const USAGE = 'usage: npm run stack [-- --ha]';
+const args = process.argv.slice(2);
+for (const a of args)
+  if (a !== '--ha') {
+    console.error(`unknown option ${a}\n${USAGE}`);
+    process.exit(2);
+  }
+const ha = args.includes('--ha');
+
+const dataDir = path.resolve(process.env.DATA_DIR || path.join(REPO, '.stack'));
+const dirs = {
+  logs: path.join(dataDir, 'logs'),
+  secrets: path.join(dataDir, 'secrets'),
+  mail: path.join(dataDir, 'mail'),
+};
+fs.mkdirSync(dirs.logs, { recursive: true });
+fs.mkdirSync(dirs.secrets, { recursive: true, mode: 0o700 });
+
+const NODE = [process.execPath, '--import', 'tsx'];
+// Every child carries STACK_DIR, so a leftover process can be traced back to this stack by its environment.
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dataDir };
+delete baseEnv.DATA_DIR;
+delete baseEnv.DATABASE_URL;
+
+const children: Child[] = [];
+let database: Child | undefined;
+let mail: MailSink | undefined;
+let stopping = false;
+
+function which(bin: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, bin);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function need(bin: string, pkg: string): string {
+  const p = which(bin);
+  if (!p) throw new Error(`${bin} is not installed: run  apt-get install -y --no-install-recommends ${pkg}`);
+  return p;
+}
+
+function spawnChild(spec: Omit<ChildSpec, 'cwd' | 'logDir'>): Child {
+  const child = startChild({ cwd: REPO, logDir: dirs.logs, ...spec });
+  children.push(child);
+  void child.exited.then((code) => {
+    if (stopping) return;
+    console.error(
+      `\n${child.name} exited (${code}); stopping the stack. Its last output (${child.logFile}):`,
+    );
+    console.error(child.tail());
+    void shutdown(1);
+  });
+  return child;
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping the stack ...');
+  // Everything but the database at once (each finishes its in-flight work), then the database.
+  await Promise.all(children.map((c) => c.stop()));
+  if (database) await database.stop(30_000);
+  await mail?.stop();
+  console.log('stopped');
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+/** Starts the embedded PostgreSQL as a child and returns its URL (DATABASE_URL wins when set). */
+async function startDatabase(): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const dir = path.join(dataDir, 'postgres');
+  const urlFile = path.join(dir, 'database.url');
+  fs.rmSync(urlFile, { force: true });
+  let ready: () => void;
+  const printed = new Promise<void>((r) => (ready = r));
+  database = startChild({
+    name: 'postgres',
+    command: NODE[0]!,
+    args: [...NODE.slice(1), path.join(REPO, 'scripts/stack/postgres.ts'), dir],
+    env: baseEnv,
+    cwd: REPO,
+    logDir: dirs.logs,
+    onStdout: (chunk) => /^ready$/m.test(chunk) && ready(),
+  });
+  const code = await Promise.race([printed.then(() => undefined), database.exited]);
+  if (code !== undefined)
+    throw new Error(`PostgreSQL did not start (${database.logFile}):\n${database.tail()}`);
+  void database.exited.then((c) => {
+    if (stopping) return;
+    console.error(`\nPostgreSQL exited (${c}); stopping the stack.`);
+    void shutdown(1);
+  });
+  return fs.readFileSync(urlFile, 'utf8').trim();
+}
+
+function adminToken(): string {
+  const file = path.join(dirs.secrets, 'admin.token');
+  if (process.env.BOOTSTRAP_ADMIN_TOKEN) return process.env.BOOTSTRAP_ADMIN_TOKEN;
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const token = 'cop_' + crypto.randomBytes(32).toString('base64url');
+  fs.writeFileSync(file, token, { mode: 0o600 });
+  return token;
+}
+
+function writeFile(file: string, text: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+interface Entry {
+  name: string;
+  url: string;
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  const prometheusBin = need('prometheus', 'prometheus');
+  const alertmanagerBin = need('prometheus-alertmanager', 'prometheus-alertmanager');
+  const loop = async () => `127.0.0.1:${await freePort()}`;
+  const cpCount = ha ? 2 : 1;
+  const amCount = ha ? 3 : 1;
+  const cps = await Promise.all(Array.from({ length: cpCount }, loop));
+  const ams = await Promise.all(Array.from({ length: amCount }, loop));
+  const gossip = ha ? await Promise.all(Array.from({ length: amCount }, loop)) : [];
+  const [prom, prober, backup] = [await loop(), await loop(), await loop()];
+  const url = (hostPort: string) => `http://${hostPort}`;
+  const entries: Entry[] = [];
+
+  let smtpUrl = process.env.SMTP_URL;
+  let smarthost: string;
+  if (smtpUrl) {
+    const u = new URL(smtpUrl);
+    smarthost = `${u.hostname}:${u.port || 25}`;
+  } else {
+    mail = await startMailSink(dirs.mail);
+    smtpUrl = `smtp://127.0.0.1:${mail.port}?tls=none`;
+    smarthost = `127.0.0.1:${mail.port}`;
+    entries.push({ name: 'SMTP sink', url: `smtp://${smarthost}`, note: `messages in ${dirs.mail}` });
+  }
+
+  const databaseUrl = await startDatabase();
+  const admin = adminToken();
+
+  // Replica 1 migrates the database; replica 2 starts once it is ready, so they never race on migrations.
+  const cpUrls = cps.map(url);
+  for (let i = 0; i < cpCount; i++) {
+    const [host, port] = cps[i]!.split(':');
+    const cp = spawnChild({
+      name: `control-plane-${i + 1}`,
+      command: NODE[0]!,
+      args: [...NODE.slice(1), 'control-plane/src/main.ts'],
+      env: {
+        ...baseEnv,
+        HOST: host,
+        PORT: port,
+        DATABASE_URL: databaseUrl,
+        BOOTSTRAP_ADMIN_TOKEN: admin,
+        DATA_DIR: path.join(dataDir, `control-plane-${i + 1}`),
+        PUBLIC_URL: process.env.PUBLIC_URL || cpUrls[0],
+        ALERTMANAGER_URL: url(ams[0]!),
+        SMTP_URL: smtpUrl,
+      },
+    });
+    await waitReady(cp, `${cpUrls[i]}/readyz`);
+    entries.push({
+      name: cpCount > 1 ? `control plane ${i + 1}` : 'control plane',
+      url: cpUrls[i]!,
+      note:
+        i === 0
+          ? `API docs /api/v1/openapi.json; admin token in ${path.join(dirs.secrets, 'admin.token')}`
+          : 'same database',
+    });
+  }
+  const tokens = await createServiceTokens(cpUrls[0]!, admin, dirs.secrets);
+
+  const proberChild = spawnChild({
+    name: 'fleet-prober',
+    command: NODE[0]!,
+    args: [...NODE.slice(1), 'exporters/fleet-prober/src/main.ts'],
+    env: {
+      ...baseEnv,
+      CONTROL_PLANE_URL: cpUrls[0],
+      PROBER_TOKEN: tokens.prober.token,
+      PROBER_PORT: prober.split(':')[1],
+      PROBER_STATE_DIR: path.join(dataDir, 'prober'),
+      PROBER_ID: 'stack-prober',
+    },
+  });
+  const backupDir = path.join(dataDir, 'backups');
+  fs.mkdirSync(backupDir, { recursive: true });
+  const backupChild = spawnChild({
+    name: 'backup-exporter',
+    command: NODE[0]!,
+    args: [...NODE.slice(1), 'exporters/backup-exporter/src/main.ts'],
+    env: {
+      ...baseEnv,
+      CONTROL_PLANE_URL: cpUrls[0],
+      BACKUP_AGENT_TOKEN: tokens['backup-agent'].token,
+      BACKUP_EXPORTER_PORT: backup.split(':')[1],
+      BACKUP_DUMP_DIR: backupDir,
+    },
+  });
+
+  const amChildren: Child[] = [];
+  for (let i = 0; i < amCount; i++) {
+    const dir = path.join(dataDir, `alertmanager-${i + 1}`);
+    const config = writeFile(
+      path.join(dir, 'alertmanager.yml'),
+      // With two replicas, members deliver to alternate replicas: both take webhooks, one database decides.
+      await alertmanagerConfig({
+        controlPlaneUrl: cpUrls[i % cpCount]!,
+        tokenFile: tokens.alertmanager.file,
+        smarthost,
+      }),
+    );
+    const cluster = ha
+      ? [
+          `--cluster.listen-address=${gossip[i]}`,
+          ...gossip.filter((_, j) => j !== i).map((p) => `--cluster.peer=${p}`),
+          '--cluster.peer-timeout=3s',
+        ]
+      : ['--cluster.listen-address='];
+    amChildren.push(
+      spawnChild({
+        name: `alertmanager-${i + 1}`,
+        command: alertmanagerBin,
+        args: [
+          `--config.file=${config}`,
+          `--storage.path=${path.join(dir, 'data')}`,
+          `--web.listen-address=${ams[i]}`,
+          `--web.external-url=${url(ams[i]!)}`,
+          ...cluster,
+        ],
+        env: baseEnv,
+      }),
+    );
+  }
+
+  const promDir = path.join(dataDir, 'prometheus');
+  const promConfig = writeFile(
+    path.join(promDir, 'prometheus.yml'),
+    await prometheusConfig({
+      self: prom,
+      alertmanagers: ams,
+      controlPlanes: cps,
+      prober,
+      backupExporter: backup,
+      sdUrl: cpUrls[0]!,
+      tokenFile: tokens.prometheus.file,
+    }),
+  );
+  const promChild = spawnChild({
+    name: 'prometheus',
+    command: prometheusBin,
+    args: [
+      `--config.file=${promConfig}`,
+      `--storage.tsdb.path=${path.join(promDir, 'data')}`,
+      // The rules look back 3d and the SLO dashboards 30d: keep a month (as docker-compose does).
+      '--storage.tsdb.retention.time=31d',
+      `--web.listen-address=${prom}`,
+      `--web.external-url=${url(prom)}`,
+      '--web.enable-lifecycle',
+    ],
+    env: baseEnv,
+  });
+
+  await waitReady(proberChild, `${url(prober)}/metrics`);
+  await waitReady(backupChild, `${url(backup)}/metrics`);
+  for (const [i, am] of amChildren.entries()) {
+    await waitReady(am, `${url(ams[i]!)}/-/ready`);
+    entries.push({
+      name: amCount > 1 ? `alertmanager ${i + 1}` : 'alertmanager',
+      url: url(ams[i]!),
+      note: amCount > 1 ? `gossip ${gossip[i]}, webhooks to control plane ${(i % cpCount) + 1}` : undefined,
+    });
+  }
+  await waitReady(promChild, `${url(prom)}/-/ready`);
+  entries.push({ name: 'prometheus', url: url(prom), note: 'alerts /alerts, targets /targets' });
+  entries.push({ name: 'fleet prober', url: `${url(prober)}/metrics` });
+  entries.push({
+    name: 'backup exporter',
+    url: `${url(backup)}/metrics`,
+    note: `pg_dump archives from ${backupDir}`,
+  });
+
+  const skipped: string[] = [];
+  const grafanaBin = which('grafana-server') ?? which('grafana');
+  if (grafanaBin) entries.push(await startGrafana(grafanaBin, url(prom), url(ams[0]!)));
+  else skipped.push('grafana         skipped: grafana-server is not installed (docker-compose runs it)');
+
+  const demo = await startDemo(cpUrls[0]!, admin, url(prom));
+  if (typeof demo === 'string') skipped.push(`demo fleet      skipped: ${demo}`);
+  else entries.push(demo);
+
+  fs.writeFileSync(
+    path.join(dataDir, 'stack.json'),
+    // Holds the database URL (with its password): readable by this user only.
+    JSON.stringify(
+      { ha, dataDir, databaseUrl, services: entries, pids: children.map((c) => c.pid) },
+      null,
+      2,
+    ),
+    { mode: 0o600 },
+  );
+  const width = Math.max(...entries.map((e) => e.name.length)) + 2;
+  console.log(`\nconcierge-ops stack is up${ha ? ' (HA)' : ''}; data, logs and tokens in ${dataDir}\n`);
+  for (const e of entries) console.log(`  ${e.name.padEnd(width)}${e.url}${e.note ? `   (${e.note})` : ''}`);
+  for (const s of skipped) console.log(`  ${s}`);
+  console.log(`\nLogs: ${dirs.logs}/<service>.log. Ctrl-C stops everything.`);
+}
+
+async function startGrafana(bin: string, prometheusUrl: string, alertmanagerUrl: string): Promise<Entry> {
+  const dir = path.join(dataDir, 'grafana');
+  const port = await freePort();
+  writeFile(
+    path.join(dir, 'provisioning/datasources/datasources.yml'),
+    await grafanaDatasources(prometheusUrl, alertmanagerUrl),
+  );
+  writeFile(
+    path.join(dir, 'provisioning/dashboards/dashboards.yml'),
+    fs
+      .readFileSync(path.join(REPO, 'grafana/provisioning/dashboards/dashboards.yml'), 'utf8')
+      .replace('/var/lib/grafana/dashboards', path.join(REPO, 'grafana/dashboards')),
+  );
+  const home = ['/usr/share/grafana', path.resolve(path.dirname(bin), '..', 'share/grafana')].find((p) =>
+    fs.existsSync(path.join(p, 'conf/defaults.ini')),
+  );
+  const password = crypto.randomBytes(12).toString('base64url');
+  fs.writeFileSync(path.join(dirs.secrets, 'grafana-admin.password'), password, { mode: 0o600 });
+  const child = spawnChild({
+    name: 'grafana',
+    command: bin,
+    args: [...(bin.endsWith('/grafana') ? ['server'] : []), ...(home ? [`--homepath=${home}`] : [])],
+    env: {
+      ...baseEnv,
+      GF_SERVER_HTTP_ADDR: '127.0.0.1',
+      GF_SERVER_HTTP_PORT: String(port),
+      GF_PATHS_DATA: path.join(dir, 'data'),
+      GF_PATHS_LOGS: dirs.logs,
+      GF_PATHS_PROVISIONING: path.join(dir, 'provisioning'),
+      GF_SECURITY_ADMIN_PASSWORD: password,
+      GF_AUTH_ANONYMOUS_ENABLED: 'false',
+      GF_ANALYTICS_REPORTING_ENABLED: 'false',
+    },
+  });
+  await waitReady(child, `http://127.0.0.1:${port}/api/health`, 120_000);
+  return {
+    name: 'grafana',
+    url: `http://127.0.0.1:${port}`,
+    note: `admin / ${path.join(dirs.secrets, 'grafana-admin.password')}`,
+  };
+}
+
+/** The demo fleet (`npm run demo`, exporters/concierge-demo) when it exists; otherwise why it was skipped. */
+async function startDemo(
+  controlPlaneUrl: string,
+  admin: string,
+  prometheusUrl: string,
+): Promise<Entry | string> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  if (!fs.existsSync(path.join(REPO, 'exporters/concierge-demo')))
+    return 'exporters/concierge-demo does not exist';
+  if (!pkg.scripts?.demo) return 'package.json has no "demo" script';
+  let printed: string | undefined;
+  const child = spawnChild({
+    name: 'demo',
+    command: 'npm',
+    args: ['run', '--silent', 'demo'],
+    env: {
+      ...baseEnv,
+      CONTROL_PLANE_URL: controlPlaneUrl,
+      CONTROL_PLANE_TOKEN: admin,
+      PROMETHEUS_URL: prometheusUrl,
+      DEMO_STATE_DIR: path.join(dataDir, 'demo'),
+    },
+    onStdout: (chunk) => (printed ??= /https?:\/\/127\.0\.0\.1:\d+\S*/.exec(chunk)?.[0]),
+  });
+  // The demo registers its instances itself; give it a moment to fail loudly (bad config) before going on.
+  await Promise.race([child.exited, new Promise((r) => setTimeout(r, 3000))]);
+  return { name: 'demo fleet', url: printed ?? '(see its log)', note: child.logFile };
+}
+
+main().catch((err: unknown) => {
+  console.error(`\nthe stack did not start: ${err instanceof Error ? err.message : String(err)}`);
+  void shutdown(1);
+});
