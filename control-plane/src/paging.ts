@@ -57,10 +57,14 @@ export function createPaging(
     pool,
     audit,
     fleet,
-    { opened: (tx, inc) => escalation.opened(tx, inc), stopped: (tx, inc) => escalation.stopped(tx, inc) },
+    {
+      transaction: (fn) => notify.withOutbox(fn),
+      opened: (tx, inc) => escalation.opened(tx, inc),
+      stopped: (tx, inc) => escalation.stopped(tx, inc),
+    },
     m,
   );
-  const ingest = new AlertIngest(incidents, fleet);
+  const ingest = new AlertIngest(incidents);
   const workers = createWorkers(pool, c, log, { escalation, notify, ingest });
   return { incidents, ingest, escalation, notify, workers };
 }

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import * as jobs from '../jobs/store.ts';
@@ -46,13 +46,13 @@ export class EscalationService {
 
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */
   async opened(tx: Queryable, inc: DbIncident): Promise<void> {
-    const policy = await store.policyFor(tx, inc.client_id, inc.severity);
+    const policy = await store.policyWithResponders(tx, inc.client_id, inc.severity);
     const first = policy.levels[0];
     if (!first) return;
     const step = { incidentId: inc.id, level: first.level, repeat: 0 };
     // A level due at once is taken in the opening transaction itself: one job hop less between the alert
     // and the page, and it still commits (or not) together with the incident.
-    if (first.delay_seconds === 0) return this.stepIn(tx, inc, step);
+    if (first.delay_seconds === 0) return this.stepIn(tx, inc, step, policy);
     await jobs.addJob(tx, {
       task: 'escalate',
       payload: step,
@@ -72,7 +72,8 @@ export class EscalationService {
 
   /** The `escalate` job. Idempotent: a second run finds the outbox rows already there and pages no one. */
   async runStep(step: EscalateJob): Promise<void> {
-    await withTx(this.pool, async (tx) => {
+    // The step's pages go out straight after commit, from this worker.
+    await this.notify.withOutbox(async (tx) => {
       const inc = await this.incidents().findLocked(tx, step.incidentId);
       // Acknowledged or resolved: escalation is over, and no later step is scheduled.
       if (!inc || inc.status !== 'open') return;
@@ -80,20 +81,32 @@ export class EscalationService {
     });
   }
 
-  /** One step inside `tx` (the incident row locked and open): outbox rows, send jobs, the next step. */
-  private async stepIn(tx: Queryable, inc: DbIncident, step: EscalateJob): Promise<void> {
-    const policy = await store.policyFor(tx, inc.client_id, inc.severity);
+  /**
+   * One step inside `tx` (the incident row locked and open): outbox rows and their send jobs, the timeline
+   * event and the next step's job, in three statements.
+   */
+  private async stepIn(
+    tx: Queryable,
+    inc: DbIncident,
+    step: EscalateJob,
+    known?: store.PolicyWithResponders,
+  ): Promise<void> {
+    const policy = known ?? (await store.policyWithResponders(tx, inc.client_id, inc.severity));
     const level = policy.levels.find((l) => l.level === step.level);
+    let event: { kind: string; actor: string; detail: object } | null = null;
     if (level) {
-      const responders = await store.respondersFor(tx, level.target_roles, level.target_responders);
+      const responders = level.responders;
       const channels = (level.channels[inc.severity] ?? []).filter((c): c is Channel =>
         CHANNELS.includes(c as Channel),
       );
       const created = await this.notify.enqueue(tx, inc, step, responders, channels);
       if (created > 0 || responders.length === 0) {
         this.levelsReached.inc({ level: String(step.level) });
-        await this.incidents().record(tx, inc, 'escalation', null, {
+        // A system step, not a person's change: the timeline holds it, and keeping it out of the serialised
+        // audit chain keeps escalation from queueing behind webhooks.
+        event = {
           kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
+          actor: 'escalation',
           detail: {
             level: step.level,
             repeat: step.repeat,
@@ -101,21 +114,18 @@ export class EscalationService {
             channels,
             pages: created,
           },
-          // A system step, not a person's change: the timeline holds it, and keeping it out of the
-          // serialised audit chain keeps escalation from queueing behind webhooks.
-          audit: false,
-        });
+        };
       }
     }
-    const next = nextStep(policy, step.level, step.repeat);
-    if (!next) return;
-    const job = { incidentId: inc.id, ...next };
-    await jobs.addJob(tx, {
-      task: 'escalate',
-      payload: job,
-      jobKey: jobKey(job),
-      runAt: stepDue(policy, inc.opened_at, next.level, next.repeat),
-      mode: 'preserve_run_at',
+    const after = nextStep(policy, step.level, step.repeat);
+    const job = after && { incidentId: inc.id, ...after };
+    if (!event && !job) return;
+    await store.finishStep(tx, {
+      incidentId: inc.id,
+      event,
+      next: job
+        ? { payload: job, jobKey: jobKey(job), runAt: stepDue(policy, inc.opened_at, job.level, job.repeat) }
+        : null,
     });
   }
 }

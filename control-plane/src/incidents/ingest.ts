@@ -1,5 +1,4 @@
 import { withTx, type Queryable } from '../db/pool.ts';
-import type { FleetService } from '../fleet/service.ts';
 import type { AlertmanagerAlert, AlertmanagerPayload } from './schemas.ts';
 import type { IncidentService } from './service.ts';
 import * as store from './store.ts';
@@ -44,27 +43,23 @@ export interface IngestResult {
  * Replays and the same group from several clustered Alertmanagers meet on the open-group unique index.
  */
 export class AlertIngest {
-  constructor(
-    private readonly incidents: IncidentService,
-    private readonly fleet: FleetService,
-  ) {}
+  constructor(private readonly incidents: IncidentService) {}
 
   async ingest(p: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
     const firing = p.alerts.filter((a) => a.status === 'firing');
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
-    const clientId = labels.client ? ((await this.fleet.resolveClientId(labels.client)) ?? null) : null;
-    return withTx(this.incidents.pool, async (tx) => {
-      let inc = await store.lockOpenByGroup(tx, p.groupKey);
+    // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
+    return this.incidents.hooks.transaction(async (tx) => {
+      const found = await store.lockOpenOrResolved(tx, p.groupKey, firing.map(toRow));
+      let inc = found.incident;
       let opened = false;
       if (!inc && firing.length > 0) {
-        const over = await store.resolvedOccurrences(tx, p.groupKey, firing.map(toRow));
-        const fresh = firing.filter((a) => !over.has(a.fingerprint));
+        const fresh = firing.filter((a) => !found.over.has(a.fingerprint));
         if (fresh.length > 0) {
           const summary = p.commonAnnotations?.summary ?? fresh[0]!.annotations.summary ?? '';
-          const id = await store.insertForGroup(tx, {
-            clientId,
-            unassigned: clientId === null,
+          inc = await store.openForGroup(tx, {
+            client: labels.client ?? null,
             instance: labels.instance ?? null,
             service: labels.service ?? null,
             severity: severityOf(fresh),
@@ -75,22 +70,15 @@ export class AlertIngest {
             publicSummary: null,
             autoResolve: true,
           });
+          opened = inc !== undefined;
           // Lost the race to a concurrent delivery of the same group: join the incident it opened.
-          inc = await store.lockOpenByGroup(tx, p.groupKey);
-          opened = id !== undefined && inc?.id === id;
+          if (!inc) inc = await store.lockOpenByGroup(tx, p.groupKey);
         }
       }
       if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
-      if (opened) {
-        await this.incidents.record(tx, inc, ACTOR, requestId, {
-          kind: 'opened',
-          detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
-          internal: false,
-          audit: false,
-        });
-        await this.incidents.hooks.opened(tx, inc);
-      }
-      const changes = await this.applyAlerts(tx, inc, p.alerts, requestId);
+      const { changes, firingAfter } = await this.applyAlerts(tx, inc, p.alerts, requestId, opened);
+      // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
+      if (opened) await this.incidents.hooks.opened(tx, inc);
       const changed = changes.length;
       if (opened || changed > 0)
         await this.incidents.auditChange(tx, ACTOR, requestId, inc, opened ? 'opened' : 'alerts_changed', {
@@ -98,7 +86,7 @@ export class AlertIngest {
           alerts: changes,
         });
       let resolved = false;
-      if (changed > 0 && inc.auto_resolve && (await store.countFiring(tx, inc.id)) === 0) {
+      if (changed > 0 && inc.auto_resolve && !firingAfter && (await store.countFiring(tx, inc.id)) === 0) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
         resolved = true;
       }
@@ -106,22 +94,39 @@ export class AlertIngest {
     });
   }
 
+  /**
+   * Upserts the alerts and writes the timeline in one statement per table: the "opened" event (for a new
+   * incident) first, then one event per changed alert. `firingAfter` is true when an alert of this delivery
+   * is known to be firing now, so the incident cannot auto-resolve.
+   */
   private async applyAlerts(
     tx: Queryable,
     inc: store.DbIncident,
     alerts: AlertmanagerAlert[],
     requestId: string | null,
-  ): Promise<object[]> {
+    opened: boolean,
+  ): Promise<{ changes: object[]; firingAfter: boolean }> {
     // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
-    if (changed.length === 0) return [];
     const events = changed.map((r) => ({
       kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
       detail: { fingerprint: r.fingerprint, alertname: r.alertname, status: r.status },
       internal: true,
     }));
-    await this.incidents.addEvents(tx, inc, ACTOR, events);
+    const timeline = opened
+      ? [
+          {
+            kind: 'opened',
+            detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
+            internal: false,
+          },
+          ...events,
+        ]
+      : events;
+    if (timeline.length > 0) await this.incidents.addEvents(tx, inc, ACTOR, timeline);
+    const firingAfter = changed.some((r) => r.status === 'firing');
+    if (changed.length === 0) return { changes: [], firingAfter };
     let top = SEVERITIES.indexOf(inc.severity);
     for (const r of changed) {
       const sev = SEVERITIES.indexOf(byFingerprint.get(r.fingerprint)!.labels.severity as store.Severity);
@@ -136,7 +141,7 @@ export class AlertIngest {
         audit: false,
       });
     }
-    return events.map((e) => e.detail);
+    return { changes: events.map((e) => e.detail), firingAfter };
   }
 
   /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */
@@ -160,7 +165,7 @@ export class AlertIngest {
     const age = await this.heartbeatAge();
     // Never seen: the switch arms on the first heartbeat, so a fresh install does not page at once.
     if (age === null || age <= maxAgeSeconds) return true;
-    await withTx(this.incidents.pool, async (tx) => {
+    await this.incidents.hooks.transaction(async (tx) => {
       const id = await store.insertForGroup(tx, {
         clientId: null,
         unassigned: false,

@@ -135,7 +135,7 @@ export class IncidentService {
       if (!clientId)
         throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
     }
-    return withTx(this.pool, async (tx) => {
+    return this.hooks.transaction(async (tx) => {
       const id = await store.insert(tx, {
         clientId,
         unassigned: clientId === null,

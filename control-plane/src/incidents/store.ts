@@ -91,6 +91,65 @@ export async function insertForGroup(db: Queryable, n: NewIncident): Promise<str
   return rows[0]?.id;
 }
 
+/**
+ * `insertForGroup` in one round trip with what the webhook path needs: the client (by id or slug, unknown
+ * means unassigned) resolved in the statement, and the whole new row back (already locked: this transaction
+ * inserted it). Undefined when another delivery's incident is open for the group.
+ */
+export async function openForGroup(
+  db: Queryable,
+  n: Omit<NewIncident, 'clientId' | 'unassigned'> & { client: string | null },
+): Promise<DbIncident | undefined> {
+  const byId = n.client !== null && UUID.test(n.client);
+  const { rows } = await db.query<DbIncident>(
+    `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
+     insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
+       summary, public_summary, auto_resolve)
+     select c.id, c.id is null, $3, $4, $5, $6, $7, $8, $9, $10, $11 from c
+     on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
+     returning *, null::text as client_slug`,
+    [
+      byId ? n.client : null,
+      byId ? null : n.client,
+      n.instance,
+      n.service,
+      n.severity,
+      n.groupKey,
+      n.source,
+      n.title,
+      n.summary,
+      n.publicSummary,
+      n.autoResolve,
+    ],
+  );
+  return rows[0];
+}
+
+/**
+ * The group's open incident, locked; when there is none, also the firing alerts whose very occurrence
+ * already resolved in this group (`resolvedOccurrences`), in the same round trip.
+ */
+export async function lockOpenOrResolved(
+  db: Queryable,
+  groupKey: string,
+  firing: AlertRow[],
+): Promise<{ incident: DbIncident | undefined; over: Set<string> }> {
+  const { rows } = await db.query<DbIncident & { over_fingerprints: string[] | null }>(
+    `with o as (
+       select i.*, null::text as client_slug from incidents i
+       where group_key = $1 and status <> 'resolved' for update)
+     select o.*, case when o.id is null and $2::jsonb <> '[]'::jsonb then array(
+         select a.fingerprint from incident_alerts a join incidents r on r.id = a.incident_id
+         join jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+           on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
+         where r.group_key = $1 and a.status = 'resolved') end as over_fingerprints
+     from (select 1) one left join o on true`,
+    [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
+  );
+  const { over_fingerprints: over, ...row } = rows[0]!;
+  return { incident: row.id ? (row as DbIncident) : undefined, over: new Set(over ?? []) };
+}
+
 export async function insert(db: Queryable, n: NewIncident): Promise<string> {
   const { rows } = await db.query<{ id: string }>(`${INSERT} returning id`, values(n));
   return rows[0]!.id;

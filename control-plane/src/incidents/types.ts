@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import type { Queryable, Tx } from '../db/pool.ts';
 import type { Auth } from '../http/auth.ts';
 import type { DbIncident, IncidentStatus, Severity } from './store.ts';
 
@@ -35,6 +35,8 @@ export type Actor = Auth | string;
 
 /** What other domains need to hear, inside the transaction that made the change. */
 export interface IncidentHooks {
+  /** One transaction whose pages (enqueued by `opened`) are sent straight after it commits. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   opened(tx: Queryable, incident: DbIncident): Promise<void>;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
 }

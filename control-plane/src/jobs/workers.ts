@@ -58,8 +58,12 @@ export function createWorkers(
         taskList,
       });
       await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
+      // With workers here, this process sends the pages it commits itself, straight after commit.
+      s.notify.setDirectSend(true);
     },
     async stop() {
+      s.notify.setDirectSend(false);
+      await s.notify.drain();
       await runner?.stop();
       runner = undefined;
     },

@@ -2,7 +2,7 @@ import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import type { PagingConfig } from '../config.ts';
-import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import { withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import * as jobs from '../jobs/store.ts';
@@ -27,6 +27,14 @@ interface Target {
 
 class PermanentError extends Error {}
 
+/**
+ * How long a new page's `send` job is held back when the committing process sends the page itself. The job
+ * is the guarantee: it fires only when that send never happened (the process died between commit and send).
+ */
+export const DIRECT_SEND_GRACE_MS = 10_000;
+/** Pages sent straight after commit at once; more wait in memory for a free place (their jobs stay durable). */
+const DIRECT_SEND_CONCURRENCY = 32;
+
 /** 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx and timeouts may. */
 function isPermanent(err: unknown): boolean {
   const status = (err as { status?: number }).status;
@@ -36,6 +44,12 @@ function isPermanent(err: unknown): boolean {
 /** Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP, each send a durable, retried job. */
 export class NotifyService {
   readonly ackLinks: AckLinks;
+  /** Pages enqueued in each open `withOutbox` transaction, sent once it commits. */
+  private readonly pending = new WeakMap<Queryable, string[]>();
+  private direct = false;
+  private inFlight = 0;
+  private readonly waiting: string[] = [];
+  private readonly idle = new Set<() => void>();
   constructor(
     private readonly pool: Pool,
     private readonly config: PagingConfig,
@@ -48,6 +62,64 @@ export class NotifyService {
   ) {
     this.ackLinks = new AckLinks(config.ackLinkSecret, config.ackLinkTtlSeconds);
     if (!config.ackLinkSecret) log.warn('ACK_LINK_SECRET is unset: e-mail ack links stop working on restart');
+  }
+
+  /**
+   * Sends new pages from this process straight after their transaction commits (set while the workers run,
+   * so a process without workers leaves paging to the ones with them).
+   */
+  setDirectSend(on: boolean): void {
+    this.direct = on;
+  }
+
+  /**
+   * Runs `fn` in one transaction; the pages it enqueues are sent straight after commit, without waiting for
+   * a worker to pick up their jobs. The held-back jobs stay as the durable guarantee, and the claim in
+   * `send` keeps each page to one send whoever gets there first.
+   */
+  async withOutbox<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let sends: string[] = [];
+    const result = await withTx(this.pool, async (tx) => {
+      sends = [];
+      this.pending.set(tx, sends);
+      try {
+        return await fn(tx);
+      } finally {
+        this.pending.delete(tx);
+      }
+    });
+    for (const id of sends) this.waiting.push(id);
+    this.pump();
+    return result;
+  }
+
+  private pump(): void {
+    while (this.inFlight < DIRECT_SEND_CONCURRENCY && this.waiting.length > 0) {
+      const id = this.waiting.shift()!;
+      this.inFlight++;
+      this.send(id, true)
+        .catch((err: unknown) =>
+          // The row stays queued and its job sends it after the grace period.
+          this.log.warn({ err: (err as Error).message }, 'direct page send failed; its job will retry'),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
+    if (this.inFlight === 0) for (const done of this.idle) done();
+  }
+
+  /** Resolves once no page is being sent straight after commit (shutdown waits for these). */
+  async drain(): Promise<void> {
+    if (this.inFlight === 0 && this.waiting.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.idle.delete(done);
+        resolve();
+      };
+      this.idle.add(done);
+    });
   }
 
   /** Outbox rows for one escalation step and a `send` job for each new one; returns how many were new. */
@@ -72,9 +144,9 @@ export class NotifyService {
           fallbackOf: null,
         });
       }
-    const created = await store.insertNew(tx, rows);
-    for (const n of created)
-      await jobs.addJob(tx, { task: 'send', payload: { notificationId: n.id }, jobKey: n.idempotency_key });
+    const sends = this.direct ? this.pending.get(tx) : undefined;
+    const created = await store.insertNewWithJobs(tx, rows, sends ? DIRECT_SEND_GRACE_MS : 0);
+    if (sends) for (const n of created) sends.push(n.id);
     return created.length;
   }
 
@@ -82,18 +154,26 @@ export class NotifyService {
     await store.cancelQueued(tx, incidentId);
   }
 
-  /** The `send` job: claims the row (so it runs once), sends, and records the attempt and the outcome. */
-  async send(notificationId: string): Promise<void> {
+  /**
+   * The `send` job, and the send straight after commit (`direct`): claims the row (so it runs once), sends,
+   * and records the attempt and the outcome. A direct send also removes the row's held-back job.
+   */
+  async send(notificationId: string, direct = false): Promise<void> {
     const page = await store.claim(this.pool, notificationId);
     if (!page) return;
     const started = Date.now();
+    // Only a first attempt has the held-back job (retries are jobs of their own).
+    const removeJobKey = direct && page.attempts === 1 ? page.idempotency_key : null;
     try {
       const providerId = await this.deliver(page);
       const ms = Date.now() - started;
       this.metrics.sendDuration.observe({ channel: page.channel }, ms / 1000);
-      await withTx(this.pool, async (tx) => {
-        await store.markSent(tx, page.id, providerId);
-        await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'sent', ms });
+      await store.recordSent(this.pool, {
+        id: page.id,
+        providerId,
+        attempt: page.attempts,
+        ms,
+        removeJobKey,
       });
       this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
     } catch (err) {
@@ -102,6 +182,7 @@ export class NotifyService {
       const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
       this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');
       await withTx(this.pool, async (tx) => {
+        if (removeJobKey) await store.removeSendJob(tx, removeJobKey);
         await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'failed', error, ms });
         await store.markFailed(tx, page.id, retry ? 'queued' : 'failed', error);
         if (retry) {

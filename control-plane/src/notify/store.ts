@@ -51,6 +51,52 @@ export async function insertNew(db: Queryable, rows: NewNotification[]) {
 }
 
 /**
+ * Outbox rows that do not exist yet, each with its `send` job (keyed by the row's idempotency key), in one
+ * statement. `runAfterMs` > 0 holds the job back: the process that commits the rows sends them at once, and
+ * the job is the guarantee that fires only if that send never happened (a crash between commit and send).
+ */
+export async function insertNewWithJobs(db: Queryable, rows: NewNotification[], runAfterMs: number) {
+  if (rows.length === 0) return [];
+  const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
+    `with n as (
+       insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
+       select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
+         "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
+       on conflict (idempotency_key) do nothing returning id, idempotency_key)
+     select n.id, n.idempotency_key from n
+       cross join lateral graphile_worker.add_job('send', json_build_object('notificationId', n.id),
+         run_at := now() + $2 * interval '1 millisecond', job_key := n.idempotency_key, max_attempts := 25) j`,
+    [JSON.stringify(rows), runAfterMs],
+  );
+  return out;
+}
+
+/**
+ * A page the provider accepted, in one statement: the row marked sent, the attempt recorded and, when
+ * `removeJobKey` is set (the page was sent straight after commit), its held-back `send` job removed.
+ */
+export async function recordSent(
+  db: Queryable,
+  a: { id: string; providerId: string | null; attempt: number; ms: number; removeJobKey: string | null },
+): Promise<void> {
+  await db.query(
+    `with s as (
+       update notifications set status = 'sent', provider_id = $2, last_error = null, updated_at = now()
+       where id = $1 returning id),
+     a as (
+       insert into notification_attempts (notification_id, attempt, outcome, duration_ms)
+       select id, $3, 'sent', $4 from s)
+     select j.id from s left join lateral graphile_worker.remove_job($5::text) j on true`,
+    [a.id, a.providerId, a.attempt, a.ms, a.removeJobKey],
+  );
+}
+
+/** Removes a held-back `send` job by its key (a no-op when it already ran or never existed). */
+export async function removeSendJob(db: Queryable, jobKey: string): Promise<void> {
+  await db.query(`select graphile_worker.remove_job($1::text)`, [jobKey]);
+}
+
+/**
  * Claims a queued page for sending. Only one worker (of any replica) wins the update, so a page is handed to
  * the provider at most once per attempt.
  */
@@ -80,14 +126,6 @@ const PAGE_SELECT = `
        i.service
      from c join responders r on r.id = c.responder_id join incidents i on i.id = c.incident_id
        left join clients cl on cl.id = i.client_id`;
-
-export async function markSent(db: Queryable, id: string, providerId: string | null): Promise<void> {
-  await db.query(
-    `update notifications set status = 'sent', provider_id = $2, last_error = null, updated_at = now()
-     where id = $1`,
-    [id, providerId],
-  );
-}
 
 /** Back to queued (for a retry) or failed for good. */
 export async function markFailed(db: Queryable, id: string, status: 'queued' | 'failed', error: string) {
