@@ -1,5 +1,6 @@
 import { IANAZone } from 'luxon';
 import type { StanzaTarget } from './sources/pgbackrest.ts';
+import { ConfigError } from '../../shared/process.ts';
 
 /** The backup exporter's whole configuration. Only this file reads the environment. */
 export interface Config {
@@ -28,12 +29,7 @@ export interface Config {
   readonly logLevel: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid backup exporter configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 const SLUG = '[a-z0-9][a-z0-9-]{0,62}';
@@ -87,6 +83,6 @@ export function loadConfig(env: Env = process.env): Config {
     timeZone,
     logLevel,
   };
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError('backup exporter', problems);
   return Object.freeze(config);
 }

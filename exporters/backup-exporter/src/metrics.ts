@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_POLICY, evaluateRetention } from '../../../control-plane/src/backups/retention.ts';
 import type { RestoreResult } from './restore.ts';
 import { metricKind, type BackupRecord } from './sources/types.ts';
+import { collectProcessMetrics } from '../../shared/metrics.ts';
 
 export const LABELS = ['client', 'instance', 'kind'] as const;
 type Labels = Record<(typeof LABELS)[number], string>;
@@ -143,14 +144,7 @@ export class ExporterMetrics {
       registers,
     });
     if (opts.defaultMetrics) {
-      collectDefaultMetrics({ register: this.registry });
-      // prom-client names these gauges *_total, which promtool rejects; the rest is worth keeping.
-      for (const name of [
-        'nodejs_active_handles_total',
-        'nodejs_active_requests_total',
-        'nodejs_active_resources_total',
-      ])
-        this.registry.removeSingleMetric(name);
+      collectProcessMetrics(this.registry);
     }
   }
 }

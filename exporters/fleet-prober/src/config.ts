@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { ConfigError } from '../../shared/process.ts';
 
 /** The prober's whole configuration. Only this file reads the environment. */
 export interface Config {
@@ -18,12 +19,7 @@ export interface Config {
   readonly logLevel: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid prober configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -87,7 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
     proberId: raw('PROBER_ID') ?? hostname(),
     logLevel,
   };
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError('prober', problems);
   return Object.freeze(config);
 }
 

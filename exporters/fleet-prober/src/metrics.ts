@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { TARGET_LABELS, type ProbeResult, type Target } from './types.ts';
+import { collectProcessMetrics } from '../../shared/metrics.ts';
 
 export interface TargetView {
   readonly target: Target;
@@ -129,15 +130,7 @@ export class ProberMetrics {
       },
     });
     if (opts.defaultMetrics) {
-      collectDefaultMetrics({ register: this.registry });
-      // prom-client names these gauges *_total, which promtool rejects; the rest is worth keeping.
-      for (const name of [
-        'nodejs_active_handles_total',
-        'nodejs_active_requests_total',
-        'nodejs_active_resources_total',
-      ]) {
-        this.registry.removeSingleMetric(name);
-      }
+      collectProcessMetrics(this.registry);
     }
   }
 }

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+
+/** Every bad environment variable at once, named; the process prints it and exits 2. */
+export class ConfigError extends Error {
+  constructor(
+    what: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid ${what} configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Running {
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * An exporter's process entry: configuration (exit 2 naming what is wrong), start (exit 1 on failure), and
+ * SIGTERM/SIGINT stopping gracefully, or exiting 1 after `stopTimeoutMs` if something hangs.
+ */
+export function runProcess<C>(
+  name: string,
+  loadConfig: () => C,
+  start: (config: C) => Promise<Running>,
+  stopTimeoutMs: number,
+): void {
+  const main = async () => {
+    let config: C;
+    try {
+      config = loadConfig();
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const running = await start(config);
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.info({ signal }, 'stopping');
+      setTimeout(() => {
+        running.logger.error({}, 'graceful stop timed out');
+        process.exit(1);
+      }, stopTimeoutMs).unref();
+      running.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          running.logger.error({ err }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  };
+  main().catch((err: unknown) => {
+    process.stderr.write(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
