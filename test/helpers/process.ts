@@ -65,3 +65,15 @@ export async function postgresPidsUnder(dir: string): Promise<number[]> {
   }
   return pids;
 }
+
+/** Pids of processes whose environment holds `name=value` (e.g. the STACK_DIR every `npm run stack` child has). */
+export async function pidsWithEnv(name: string, value: string): Promise<number[]> {
+  const pids: number[] = [];
+  const wanted = `${name}=${value}`;
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const env = await fs.readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (env.split('\0').includes(wanted)) pids.push(Number(entry));
+  }
+  return pids;
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run stack -- --ha` as a user runs it: two control-plane replicas on one embedded PostgreSQL, three
+ * clustered Alertmanagers, Prometheus, the prober and the backup exporter. An alert posted to one Alertmanager
+ * opens exactly one incident and pages once per step (the real twilio SDK against a Twilio stand-in); SIGTERM
+ * stops every process the stack started.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { waitFor } from '../helpers/alerts.ts';
+import { clientBody } from '../helpers/control-plane.ts';
+import { pidsWithEnv, postgresPidsUnder, reachableTempDir } from '../helpers/process.ts';
+import { requireTool } from '../helpers/tools.ts';
+import { TwilioStandIn } from '../helpers/twilio-standin.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const OLIVIA = '+15551230002';
+
+describe('npm run stack -- --ha', function () {
+  this.timeout(240_000);
+  let tw: TwilioStandIn;
+  let dir: string;
+  let child: ChildProcess;
+  let out = '';
+  let exited: Promise<number | null>;
+  let admin: string;
+  const urls: Record<string, string> = {};
+
+  const api = async (base: string, method: string, url: string, body?: unknown) => {
+    const res = await fetch(base + url, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  before(async () => {
+    requireTool('prometheus');
+    requireTool('prometheus-alertmanager');
+    tw = await new TwilioStandIn().start();
+    dir = await reachableTempDir('stack-cmd-');
+    child = spawn('npm', ['run', 'stack', '--', '--ha'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATA_DIR: dir,
+        TWILIO_ACCOUNT_SID: 'AC' + 'ef'.repeat(16),
+        TWILIO_AUTH_TOKEN: 'twilio-auth-token-for-tests-0123456789',
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_URL: tw.url,
+        WORKER_POLL_INTERVAL_MS: '100',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the stack did not print its URLs in time:\n${out}`)),
+        180_000,
+      );
+      child.stdout!.on('data', () => {
+        if (/Ctrl-C stops everything/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`the stack exited with ${code}:\n${out}`));
+      });
+    });
+    for (const m of out.matchAll(/^ {2}(\S.*?\S) {2,}(https?:\/\/127\.0\.0\.1:\d+)/gm)) urls[m[1]!] = m[2]!;
+    admin = (await fs.readFile(path.join(dir, 'secrets/admin.token'), 'utf8')).trim();
+  });
+
+  after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await tw.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints the URL of both control planes, three Alertmanagers, Prometheus and the exporters', () => {
+    assert.deepEqual(Object.keys(urls).sort(), [
+      'alertmanager 1',
+      'alertmanager 2',
+      'alertmanager 3',
+      'backup exporter',
+      'control plane 1',
+      'control plane 2',
+      'fleet prober',
+      'prometheus',
+    ]);
+    assert.match(out, /grafana +skipped: grafana-server is not installed/);
+  });
+
+  it('runs the Alertmanagers as one cluster that Prometheus sends to, and scrapes every part', async () => {
+    for (const n of [1, 2, 3]) {
+      const peers = await waitFor(
+        `alertmanager ${n} sees three members`,
+        async () => {
+          const s = (await (await fetch(`${urls[`alertmanager ${n}`]}/api/v2/status`)).json()) as {
+            cluster: { status: string; peers: unknown[] };
+          };
+          return s.cluster.status === 'ready' && s.cluster.peers.length === 3 ? s.cluster.peers : undefined;
+        },
+        30_000,
+      );
+      assert.equal(peers.length, 3);
+    }
+    const prom = urls.prometheus!;
+    const ams = (await (await fetch(`${prom}/api/v1/alertmanagers`)).json()) as {
+      data: { activeAlertmanagers: { url: string }[] };
+    };
+    assert.deepEqual(
+      ams.data.activeAlertmanagers.map((a) => new URL(a.url).origin).sort(),
+      [1, 2, 3].map((n) => urls[`alertmanager ${n}`]).sort(),
+    );
+    const health = await waitFor(
+      'every target scraped once',
+      async () => {
+        const t = (await (await fetch(`${prom}/api/v1/targets`)).json()) as {
+          data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+        };
+        const list = t.data.activeTargets
+          .map((x) => `${x.labels.job} ${x.health} ${x.lastError}`.trim())
+          .sort();
+        return list.every((l) => !l.includes(' unknown')) ? list : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(health, [
+      'alertmanager up',
+      'alertmanager up',
+      'alertmanager up',
+      'backup-exporter up',
+      'control-plane up',
+      'control-plane up',
+      'fleet-prober up',
+      'prometheus up',
+    ]);
+  });
+
+  it('opens one incident and pages once per step for an alert posted to one Alertmanager', async () => {
+    const cp1 = urls['control plane 1']!;
+    assert.equal((await api(cp1, 'POST', '/api/v1/clients', clientBody('bright-smiles'))).status, 201);
+    // No API for responders yet: the on-call engineer goes straight into the stack's database.
+    const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
+      databaseUrl: string;
+    };
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query(
+      `insert into responders (name, role, phone, email) values ('Olivia', 'oncall-engineer', $1, null)`,
+      [OLIVIA],
+    );
+    await db.end();
+
+    // Alertmanager 2 delivers to control plane 2: the replica that did not migrate takes the webhook.
+    const res = await fetch(`${urls['alertmanager 2']}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          labels: {
+            alertname: 'InstanceDown',
+            severity: 'critical',
+            client: 'bright-smiles',
+            instance: 'bright-prod',
+            service: 'backend',
+          },
+          annotations: { summary: 'Concierge instance bright-prod is down.' },
+          startsAt: new Date().toISOString(),
+        },
+      ]),
+    });
+    assert.equal(res.status, 200);
+    const sms = await waitFor('the SMS page', () => tw.messages(OLIVIA)[0], 60_000);
+    assert.match(
+      sms.params.Body!,
+      /^\[CRIT\] INC-\d{6} bright-smiles\/bright-prod\/backend: Concierge instance/,
+    );
+    // Both replicas poll the same job queue; give a second sender time to show up if there were one.
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const cp of [cp1, urls['control plane 2']!]) {
+      const list = await api(cp, 'GET', '/api/v1/incidents?client=bright-smiles');
+      assert.equal(list.status, 200);
+      assert.equal(list.body.length, 1, `one incident seen from ${cp}`);
+      assert.equal(list.body[0].status, 'open');
+    }
+    assert.equal(tw.messages(OLIVIA).length, 1);
+    assert.equal(tw.calls(OLIVIA).length, 1);
+  });
+
+  it('stops every process it started on SIGTERM, the database last', async () => {
+    const before = await pidsWithEnv('STACK_DIR', dir);
+    assert.ok(before.length >= 9, `stack children found: ${before.length}`);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /stopping the stack \.\.\.\nstopped/);
+    assert.deepEqual(await pidsWithEnv('STACK_DIR', dir), []);
+    assert.deepEqual(await postgresPidsUnder(dir), []);
+  });
+});
