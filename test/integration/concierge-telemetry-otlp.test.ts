@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- OTLP JSON bodies are read field by field */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { inspect } from 'node:util';
@@ -33,7 +34,6 @@ async function startReceiver() {
     url,
     received,
     /** Decoded JSON bodies sent to `path`. */
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- OTLP JSON, read field by field
     json(path: string): any[] {
       return received
         .filter((r) => r.path === path)
@@ -108,7 +108,7 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
     assert.equal(resource.client, 'acme');
     const metrics = new Map<string, any>(
       rm.scopeMetrics.flatMap((s: any) => s.metrics).map((m: any) => [m.name, m]),
-    ); // eslint-disable-line @typescript-eslint/no-explicit-any
+    );
 
     const requests = metrics.get('concierge.requests');
     assert.equal(requests.unit, '{request}');
@@ -135,7 +135,7 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
 
     const spans = receiver
       .json('/v1/traces')
-      .flatMap((b) => b.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      .flatMap((b) => b.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans)));
     const turnSpan = spans.find((s) => s.name === 'concierge.turn');
     const childSpan = spans.find((s) => s.name === 'openemr.appointments.search');
     assert.ok(turnSpan && childSpan, `spans: ${spans.map((s) => s.name).join(', ')}`);
@@ -147,7 +147,7 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
 
     const records = receiver
       .json('/v1/logs')
-      .flatMap((b) => b.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      .flatMap((b) => b.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords)));
     assert.equal(records.length, 1);
     assert.equal(records[0].body.stringValue, 'dependency.timeout');
     assert.equal(records[0].severityNumber, SeverityNumber.WARN);
@@ -285,7 +285,7 @@ describe('concierge-telemetry: redaction', function () {
     // What is allowed still gets through, so the scan above is not vacuous.
     const spans = receiver
       .json('/v1/traces')
-      .flatMap((b) => b.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      .flatMap((b) => b.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans)));
     assert.deepEqual(spans.map((s) => s.name).sort(), ['openemr.patient.lookup', 'redacted', 'redacted']);
     const call = spans.find((s) => s.events?.length > 0);
     const callAttrs = attrs(call.attributes);
@@ -314,7 +314,7 @@ describe('concierge-telemetry: redaction', function () {
 
     const records = receiver
       .json('/v1/logs')
-      .flatMap((b) => b.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords))); // eslint-disable-line @typescript-eslint/no-explicit-any
+      .flatMap((b) => b.resourceLogs.flatMap((r: any) => r.scopeLogs.flatMap((s: any) => s.logRecords)));
     assert.equal(records.length, 4);
     assert.match(records[0].body.stringValue, /^hmac:/);
     assert.equal(records[3].body.stringValue, 'appointment.booked');
