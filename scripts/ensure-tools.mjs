@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Before the tests: Prometheus, promtool, Alertmanager and amtool (stack tests), pg_dump, pg_restore, restic and
-// pgbackrest and a PostgreSQL 15 server (backup tests) must be installed.
+// pgbackrest and a PostgreSQL 15 server (backup tests), and Chromium (Faro tests) must be installed.
 // Missing ones are installed from Debian when we are root; otherwise this stops at once naming the command.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,11 @@ const NEEDED = {
   pg_restore: 'postgresql-client-15',
   restic: 'restic',
   pgbackrest: 'pgbackrest',
+  // report tests: the PDF turned to text and to page images
+  pdftotext: 'poppler-utils',
+  pdftoppm: 'poppler-utils',
+  // Faro tests: a real browser loads the instrumented demo page
+  '/usr/bin/chromium': 'chromium',
   // backup tests: a PostgreSQL 15 server for pg_dump 15 and pgBackRest (Debian keeps it off PATH)
   '/usr/lib/postgresql/15/bin/initdb': 'postgresql-15',
 };

@@ -13,6 +13,11 @@ const PACKAGES: Record<string, string> = {
   pg_restore: 'postgresql-client-15',
   restic: 'restic',
   pgbackrest: 'pgbackrest',
+  // report tests: the PDF turned to text and to page images
+  pdftotext: 'poppler-utils',
+  pdftoppm: 'poppler-utils',
+  // Faro tests: a real browser loads the instrumented demo page
+  chromium: 'chromium',
 };
 
 /** Absolute path of a binary on PATH, or an Error naming the one command that installs it. */
