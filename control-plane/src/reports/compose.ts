@@ -222,7 +222,14 @@ export async function composeReport(
   const timeline: TimelineEntry[] = [
     ...downtimes.flatMap((x): TimelineEntry[] => [
       { at: x.start, kind: 'downtime-start', text: `${x.instance} down (${x.services.join(', ')})` },
-      { at: x.end, kind: 'downtime-end', text: `${x.instance} back up` },
+      {
+        at: x.end,
+        kind: 'downtime-end',
+        text:
+          x.end === p.to.toISOString()
+            ? `${x.instance} still down as the month ends`
+            : `${x.instance} back up`,
+      },
     ]),
     ...maintenance.flatMap((m): TimelineEntry[] => [
       {

@@ -1,7 +1,8 @@
 /**
  * Concierge performance over a report's month from Prometheus's HTTP API: request latency p50/p95 and the
- * error rate of the client's concierge runtime (OpenTelemetry's http.server.request.duration histogram, which
- * the Prometheus exporter names http_server_request_duration_seconds). Without PROMETHEUS_URL, or when
+ * error rate of the client's concierge runtime, from exporters/concierge-telemetry's instruments: response
+ * latency is concierge_ai_turn_duration_seconds (message in to reply ready), the error rate is
+ * concierge_requests_total{outcome="error"} over all requests. Without PROMETHEUS_URL, or when
  * Prometheus has no such series, the report says "not available" rather than inventing a figure.
  */
 import type { Performance } from './types.ts';
@@ -10,7 +11,8 @@ export interface PerformanceSource {
   forClient(slug: string, from: Date, to: Date): Promise<Performance>;
 }
 
-const METRIC = 'http_server_request_duration_seconds';
+const LATENCY = 'concierge_ai_turn_duration_seconds';
+const REQUESTS = 'concierge_requests_total';
 
 export class PrometheusPerformance implements PerformanceSource {
   constructor(
@@ -37,16 +39,13 @@ export class PrometheusPerformance implements PerformanceSource {
     const sel = `{client="${slug}"}`;
     const range = `${Math.max(60, Math.round((to.getTime() - from.getTime()) / 1000))}s`;
     const q = (p: number) =>
-      `histogram_quantile(${p}, sum by (le) (increase(${METRIC}_bucket${sel}[${range}])))`;
+      `histogram_quantile(${p}, sum by (le) (increase(${LATENCY}_bucket${sel}[${range}])))`;
     try {
       const [p50, p95, total, errors] = await Promise.all([
         this.scalar(q(0.5), to),
         this.scalar(q(0.95), to),
-        this.scalar(`sum(increase(${METRIC}_count${sel}[${range}]))`, to),
-        this.scalar(
-          `sum(increase(${METRIC}_count{client="${slug}",http_response_status_code=~"5.."}[${range}]))`,
-          to,
-        ),
+        this.scalar(`sum(increase(${REQUESTS}${sel}[${range}]))`, to),
+        this.scalar(`sum(increase(${REQUESTS}{client="${slug}",outcome="error"}[${range}]))`, to),
       ]);
       if (total === null || total === 0)
         return { available: false, reason: 'Prometheus holds no request data for this month' };

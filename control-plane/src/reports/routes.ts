@@ -1,7 +1,11 @@
 import type { Api } from '../http/api.ts';
 import { READERS } from '../http/auth.ts';
 import { ValidationError } from '../http/errors.ts';
+import type { Response } from 'express';
+import { renderHtml } from './html.ts';
+import { renderPdf } from './pdf.ts';
 import type { ReportService } from './service.ts';
+import type { MonthlyReport } from './types.ts';
 
 export type Format = 'json' | 'html' | 'pdf';
 
@@ -20,7 +24,24 @@ export function parseMonthParam(raw: string, accept: string | undefined): { mont
   return { month: m[1]!, format };
 }
 
+async function send(res: Response, format: Format, r: MonthlyReport) {
+  if (format === 'json') return r;
+  const file = `${r.client.slug}-${r.month}.${format}`;
+  res.setHeader('Content-Disposition', `${format === 'pdf' ? 'attachment' : 'inline'}; filename="${file}"`);
+  if (format === 'html') res.type('html').send(renderHtml(r));
+  else res.type('application/pdf').send(await renderPdf(r));
+  return undefined;
+}
+
 export function reportRoutes(api: Api, reports: ReportService): void {
+  api.route({
+    method: 'get',
+    path: '/api/v1/clients/:id/reports',
+    summary: "A client's stored (sent or pending) monthly reports, newest first",
+    tag: 'reports',
+    roles: READERS,
+    handler: ({ auth, params }) => reports.list(auth, params.id!),
+  });
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id/reports/:month',
@@ -28,9 +49,9 @@ export function reportRoutes(api: Api, reports: ReportService): void {
       "A client's monthly report (YYYY-MM, client's zone) as JSON, HTML or PDF (.json/.html/.pdf or Accept)",
     tag: 'reports',
     roles: READERS,
-    handler: async ({ auth, params, req }) => {
-      const { month } = parseMonthParam(params.month!, req.header('accept'));
-      return reports.preview(auth, params.id!, month);
+    handler: async ({ auth, params, req, res }) => {
+      const { month, format } = parseMonthParam(params.month!, req.header('accept'));
+      return send(res, format, await reports.preview(auth, params.id!, month));
     },
   });
 }

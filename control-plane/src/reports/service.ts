@@ -11,6 +11,12 @@ export class ReportService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Stored reports of a client, newest first (none until the first is generated and stored). */
+  async list(auth: Auth, clientIdOrSlug: string) {
+    const client = await this.fleet.getClient(auth, clientIdOrSlug);
+    return { client: { id: client.id, slug: client.slug }, reports: [] as unknown[] };
+  }
+
   /** The report of any month, composed now (a preview: nothing is stored). */
   async preview(auth: Auth, clientIdOrSlug: string, month: string): Promise<MonthlyReport> {
     const client = await this.fleet.getClient(auth, clientIdOrSlug);
