@@ -16,6 +16,8 @@ const NEEDED = {
   pg_restore: 'postgresql-client-15',
   restic: 'restic',
   pgbackrest: 'pgbackrest',
+  // compose test: Debian's docker-compose validates docker-compose.yml offline
+  'docker-compose': 'docker-compose',
   // report tests: the PDF turned to text and to page images
   pdftotext: 'poppler-utils',
   pdftoppm: 'poppler-utils',
