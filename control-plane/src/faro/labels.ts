@@ -26,7 +26,8 @@ export function routeProblem(template: string): string | undefined {
   const parts = template.slice(1).split('/');
   for (const [i, p] of parts.entries()) {
     if (p === '*' && i === parts.length - 1 && i > 0) continue;
-    if (p === '*') return 'may end in /* only after at least one segment';
+    if (p === '*' && i > 0) return '* may only be the final segment';
+    if (p === '*') return '/* alone would match every page: start with a segment, e.g. /help/*';
     if (!LITERAL.test(p) && !PARAM.test(p))
       return `segment "${p}" must be a literal ([A-Za-z0-9._~-]), a :param or a final *`;
   }
