@@ -313,13 +313,17 @@ async function main(): Promise<void> {
     note: `pg_dump archives from ${backupDir}`,
   });
 
-  const skipped: string[] = [];
+  const skipped: Entry[] = [];
   const grafanaBin = which('grafana-server') ?? which('grafana');
   if (grafanaBin) entries.push(await startGrafana(grafanaBin, url(prom), url(ams[0]!)));
-  else skipped.push('grafana         skipped: grafana-server is not installed (docker-compose runs it)');
+  else
+    skipped.push({
+      name: 'grafana',
+      url: 'skipped: grafana-server is not installed (docker-compose runs it)',
+    });
 
   const demo = await startDemo(cpUrls[0]!, admin, url(prom));
-  if (typeof demo === 'string') skipped.push(`demo fleet      skipped: ${demo}`);
+  if (typeof demo === 'string') skipped.push({ name: 'demo fleet', url: `skipped: ${demo}` });
   else entries.push(demo);
 
   fs.writeFileSync(
@@ -332,10 +336,10 @@ async function main(): Promise<void> {
     ),
     { mode: 0o600 },
   );
-  const width = Math.max(...entries.map((e) => e.name.length)) + 2;
+  const width = Math.max(...[...entries, ...skipped].map((e) => e.name.length)) + 2;
   console.log(`\nconcierge-ops stack is up${ha ? ' (HA)' : ''}; data, logs and tokens in ${dataDir}\n`);
   for (const e of entries) console.log(`  ${e.name.padEnd(width)}${e.url}${e.note ? `   (${e.note})` : ''}`);
-  for (const s of skipped) console.log(`  ${s}`);
+  for (const s of skipped) console.log(`  ${s.name.padEnd(width)}${s.url}`);
   console.log(`\nLogs: ${dirs.logs}/<service>.log. Ctrl-C stops everything.`);
 }
 
