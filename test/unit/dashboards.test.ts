@@ -67,10 +67,8 @@ function knownMetrics(): Set<string> {
       // An exporter without a README documents its metrics in source only.
     }
   }
-  const sources = [
-    join(ROOT, 'control-plane', 'src'),
-    ...readdirSync(exporters).map((n) => join(exporters, n, 'src')),
-  ];
+  // Every TypeScript file under control-plane/src and exporters/ (shared code and src/ folders alike).
+  const sources = [join(ROOT, 'control-plane', 'src'), exporters];
   for (const dir of sources) {
     for (const file of filesUnder(dir, '.ts')) {
       for (const m of readFileSync(file, 'utf8').matchAll(
