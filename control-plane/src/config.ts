@@ -24,6 +24,43 @@ export interface Config {
   readonly faro: FaroConfig;
   /** Prometheus to read concierge performance from for reports; unset: reports say "not available". */
   readonly prometheusUrl: string | undefined;
+  /** Reports and the operators' morning mail (REPORT_*, OPS_DAILY_*). */
+  readonly reports: ReportsConfig;
+}
+
+export interface ReportsConfig {
+  /** false (REPORT_SCHEDULER=off): no monthly tick; reports go out only from the CLI or API. */
+  readonly scheduler: boolean;
+  /** Local time (HH:MM) of the operators' morning report, in opsDailyTimeZone. */
+  readonly opsDailyAt: string;
+  readonly opsDailyTimeZone: string;
+  /** Who receives the morning report by e-mail; empty: it is only served at GET /api/v1/ops/daily. */
+  readonly opsDailyTo: readonly string[];
+}
+
+function reportsConfig(env: Env, problems: string[]): ReportsConfig {
+  const scheduler = env.REPORT_SCHEDULER || 'on';
+  if (!['on', 'off'].includes(scheduler)) problems.push('REPORT_SCHEDULER must be on or off');
+  const at = env.OPS_DAILY_AT || '07:00';
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(at)) problems.push('OPS_DAILY_AT must be HH:MM (24-hour)');
+  const zone = env.OPS_DAILY_TIME_ZONE || 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    problems.push('OPS_DAILY_TIME_ZONE must be an IANA time zone such as Europe/London');
+  }
+  const to = (env.OPS_DAILY_TO ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (to.some((x) => !/^[^@\s,]+@[^@\s,]+$/.test(x)))
+    problems.push('OPS_DAILY_TO must be a comma-separated list of e-mail addresses');
+  return Object.freeze({
+    scheduler: scheduler === 'on',
+    opsDailyAt: at,
+    opsDailyTimeZone: zone,
+    opsDailyTo: to,
+  });
 }
 
 export interface CreditTier {
@@ -115,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     slaCreditTiers: creditTiers(env.SLA_CREDIT_TIERS, problems),
     faro: faroConfig(env, problems),
     prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
+    reports: reportsConfig(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

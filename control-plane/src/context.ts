@@ -17,6 +17,8 @@ import { FaroService } from './faro/service.ts';
 import { createFaroMetrics } from './faro/metrics.ts';
 import { ReportService } from './reports/service.ts';
 import { PrometheusPerformance } from './reports/performance.ts';
+import { registerReportJobs } from './reports/jobs.ts';
+import { createMailer } from './notify/providers.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -67,7 +69,13 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     backups,
     performance: new PrometheusPerformance(config.prometheusUrl),
     tiers: config.slaCreditTiers,
+    pool,
+    audit,
+    mail: createMailer(config.paging),
+    log,
+    sendMaxAttempts: config.paging.sendMaxAttempts,
   });
+  registerReportJobs(paging.workers, pool, reports, config.reports.scheduler);
   return {
     config,
     log,

@@ -18,6 +18,12 @@ describe('reports tenant matrix: a client token never reads another client’s r
     mine = await cp.token('client', 'fixture');
     theirs = await cp.token('client', 'other');
     operator = await cp.token('operator');
+    // Both clients' October reports stored as sent (no workers here: nothing is mailed).
+    assert.deepEqual(await cp.ctx.reports.runMonthly(new Date('2026-11-01T08:00:00Z')), { generated: 2 });
+    const { rows } = await cp.db.query<{ slug: string; id: string }>(
+      'select c.slug, r.id from reports r join clients c on c.id = r.client_id',
+    );
+    for (const r of rows) ids[`report:${r.slug}`] = r.id;
   });
   after(() => cp.close());
 
@@ -27,18 +33,25 @@ describe('reports tenant matrix: a client token never reads another client’s r
     `/api/v1/clients/${c}/reports/2026-09.json`,
     `/api/v1/clients/${c}/reports/2027-01.json`,
   ];
+  const byId = (slug: string) =>
+    ['', '.json', '.html', '.pdf'].map((f) => `/api/v1/reports/${ids[`report:${slug}`]}${f}`);
 
   it('a client reads its own reports by slug and by id, in every format', async () => {
     for (const c of ['fixture', ids.fixture!])
-      for (const p of paths(c)) {
+      for (const p of [...paths(c), ...byId('fixture')]) {
         const r = await cp.call('GET', p, { token: mine });
         assert.equal(r.status, 200, `${p}: ${r.text.slice(0, 200)}`);
       }
+    const list = await cp.call('GET', '/api/v1/clients/fixture/reports', { token: mine });
+    assert.deepEqual(
+      list.body.reports.map((r: { id: string }) => r.id),
+      [ids['report:fixture']],
+    );
   });
 
   it('the other client gets 404 for every path, by slug, id or month guessing, and learns nothing', async () => {
     for (const c of ['fixture', ids.fixture!])
-      for (const p of paths(c)) {
+      for (const p of [...paths(c), ...byId('fixture'), '/api/v1/reports/not-a-report']) {
         const r = await cp.call('GET', p, { token: theirs });
         assert.equal(r.status, 404, p);
         assert.ok(!r.text.includes('fixture-main'), `${p} leaked an instance name`);

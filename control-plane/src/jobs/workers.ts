@@ -12,6 +12,8 @@ export interface Workers {
   migrate(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Another domain's tasks (reports), registered before start; `onStart` schedules its first recurring job. */
+  register(tasks: TaskList, onStart?: () => Promise<void>): void;
 }
 
 const DEADMAN_KEY = 'deadman-check';
@@ -40,6 +42,7 @@ export function createWorkers(
       });
     },
   };
+  const starters: (() => Promise<void>)[] = [];
   const logger = new WorkerLogger((scope) => (level, message, meta) => {
     const fn = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
     log[fn]({ worker: scope.workerId, task: scope.taskIdentifier, ...(meta ?? {}) }, message);
@@ -58,8 +61,13 @@ export function createWorkers(
         taskList,
       });
       await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
+      for (const f of starters) await f();
       // With workers here, this process sends the pages it commits itself, straight after commit.
       s.notify.setDirectSend(true);
+    },
+    register(tasks, onStart) {
+      Object.assign(taskList, tasks);
+      if (onStart) starters.push(onStart);
     },
     async stop() {
       s.notify.setDirectSend(false);

@@ -17,7 +17,13 @@ export interface SmsSender {
   call(to: string, twiml: string, statusCallback: string): Promise<string>;
 }
 export interface MailSender {
-  send(m: { to: string; subject: string; text: string; html: string }): Promise<string>;
+  send(m: {
+    to: string;
+    subject: string;
+    text: string;
+    html: string;
+    attachments?: { filename: string; content: Buffer; contentType: string }[];
+  }): Promise<string>;
 }
 
 export function createTwilio(c: PagingConfig): SmsSender | undefined {
