@@ -223,6 +223,63 @@ export function clientDetail(): dashboard.DashboardBuilder {
         ],
       }),
     )
+    .withRow(row('Web pages (Faro)'))
+    .withPanel(
+      timeseriesPanel({
+        title: 'Loading and responsiveness (p75)',
+        description:
+          "The patient web chat's Core Web Vitals at the 75th percentile, as Google rates them: LCP good under 2.5s, INP under 200ms.",
+        queries: [
+          {
+            expr: `histogram_quantile(0.75, sum by (le) (rate(concierge_ops_web_vitals_lcp_seconds_bucket{job="control-plane", ${SEL}}[$__rate_interval])))`,
+            legend: 'LCP',
+          },
+          {
+            expr: `histogram_quantile(0.75, sum by (le) (rate(concierge_ops_web_vitals_inp_seconds_bucket{job="control-plane", ${SEL}}[$__rate_interval])))`,
+            legend: 'INP',
+          },
+          {
+            expr: `histogram_quantile(0.75, sum by (le) (rate(concierge_ops_web_vitals_ttfb_seconds_bucket{job="control-plane", ${SEL}}[$__rate_interval])))`,
+            legend: 'TTFB',
+          },
+        ],
+        unit: 's',
+        width: 8,
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Layout shift (CLS, p75)',
+        description: 'Cumulative layout shift of the web chat at the 75th percentile (good under 0.1).',
+        queries: [
+          {
+            expr: `histogram_quantile(0.75, sum by (le) (rate(concierge_ops_web_vitals_cls_bucket{job="control-plane", ${SEL}}[$__rate_interval])))`,
+            legend: 'CLS',
+          },
+        ],
+        width: 8,
+        thresholds: [
+          [null, 'green'],
+          [0.1, 'orange'],
+          [0.25, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'JavaScript errors per session',
+        description: 'Errors the web chat reported to Faro, by error type, per new session.',
+        queries: [
+          {
+            expr:
+              `sum by (type) (rate(concierge_ops_web_errors_total{job="control-plane", ${SEL}}[$__rate_interval]))` +
+              ` / scalar(sum(rate(concierge_ops_web_sessions_total{job="control-plane", ${SEL}}[$__rate_interval])))`,
+            legend: '{{type}}',
+          },
+        ],
+        width: 8,
+      }),
+    )
     .withRow(row('Backups'))
     .withPanel(
       timeseriesPanel({
