@@ -299,6 +299,13 @@ export class ReportService {
     });
   }
 
+  /** Delivers every queued mail of a report now (the CLI's --send); returns how many went out. */
+  async deliverAll(reportId: string): Promise<number> {
+    const list = await store.deliveries(this.d.pool, [reportId]);
+    for (const d of list) if (d.status !== 'sent') await this.deliver(reportId, d.contact);
+    return (await store.deliveries(this.d.pool, [reportId])).filter((d) => d.status === 'sent').length;
+  }
+
   private async visibleRow(auth: Auth, id: string) {
     const r = UUID.test(id) ? await store.find(this.d.pool, id) : undefined;
     if (!r || !canSeeClient(auth, r.client_id)) throw new NotFoundError('report');
