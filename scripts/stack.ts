@@ -143,7 +143,49 @@ interface Entry {
   note?: string;
 }
 
+/**
+ * A stack whose supervisor was killed (SIGKILL, a closed terminal) leaves its detached children running. They
+ * carry STACK_DIR=<this data folder>, so the next start finds and stops them (the database by its own pid
+ * file, in startEmbeddedPostgres).
+ */
+async function stopLeftovers(): Promise<void> {
+  if (!fs.existsSync('/proc')) return;
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let env: string;
+    try {
+      env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (env.split('\0').includes(`STACK_DIR=${dataDir}`)) found.push(Number(entry));
+  }
+  if (found.length === 0) return;
+  console.log(`stopping ${found.length} processes an earlier run of this stack left behind`);
+  for (const pid of found) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 15_000;
+  const alive = () =>
+    found.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  for (const pid of alive()) process.kill(pid, 'SIGKILL');
+}
+
 async function main(): Promise<void> {
+  await stopLeftovers();
   const prometheusBin = need('prometheus', 'prometheus');
   const alertmanagerBin = need('prometheus-alertmanager', 'prometheus-alertmanager');
   const loop = async () => `127.0.0.1:${await freePort()}`;
