@@ -15,6 +15,7 @@ import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
 import { faroReceiver, faroRoutes } from './faro/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
@@ -108,6 +109,7 @@ export function createApp(ctx: Context): express.Express {
   incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
   faroRoutes(api, ctx.faro);
   reportRoutes(api, ctx.reports);
+  opsRoutes(api, ctx.ops);
 
   app.use(router);
   app.use(api.methodNotAllowed());

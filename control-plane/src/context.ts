@@ -19,6 +19,8 @@ import { ReportService } from './reports/service.ts';
 import { PrometheusPerformance } from './reports/performance.ts';
 import { registerReportJobs } from './reports/jobs.ts';
 import { createMailer } from './notify/providers.ts';
+import { OpsService } from './ops/service.ts';
+import { registerOpsJobs } from './ops/jobs.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -38,6 +40,7 @@ export interface Context {
   /** Faro app keys and the web-page metrics they feed. */
   readonly faro: FaroService;
   readonly reports: ReportService;
+  readonly ops: OpsService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
 }
@@ -61,6 +64,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
       )
     : undefined;
   const backups = registerBackupMetrics(metrics.registry, new BackupService(pool, fleet, audit), fleet);
+  const mail = createMailer(config.paging);
   const reports = new ReportService({
     fleet,
     sla,
@@ -71,11 +75,22 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     tiers: config.slaCreditTiers,
     pool,
     audit,
-    mail: createMailer(config.paging),
+    mail,
     log,
     sendMaxAttempts: config.paging.sendMaxAttempts,
   });
   registerReportJobs(paging.workers, pool, reports, config.reports.scheduler);
+  const ops = new OpsService({
+    fleet,
+    availability,
+    incidents: paging.incidents,
+    backups,
+    sla,
+    audit,
+    metrics,
+    prometheusUrl: config.prometheusUrl,
+  });
+  registerOpsJobs(paging.workers, pool, ops, config.reports, mail, log);
   return {
     config,
     log,
@@ -92,5 +107,6 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     faro: new FaroService(pool, audit, fleet, createFaroMetrics(metrics.registry)),
     backups,
     reports,
+    ops,
   };
 }

@@ -1,0 +1,99 @@
+import { duration, pct } from '../reports/format.ts';
+import type { OpsDaily } from './service.ts';
+
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The morning checklist as sections of lines: the same words in the text and the HTML mail. */
+export function sections(d: OpsDaily): { title: string; ok: boolean; lines: string[] }[] {
+  return [
+    {
+      title: 'Instances not healthy now',
+      ok: d.unhealthy.length === 0,
+      lines: d.unhealthy.map((u) => `${u.client}/${u.instance} ${u.service} ${u.state} since ${u.since}`),
+    },
+    {
+      title: 'Incidents and pages in the last 24 h',
+      ok: d.incidents.length === 0,
+      lines: d.incidents.map(
+        (i) =>
+          `${i.code} ${i.severity} ${i.client ?? 'unassigned'}/${i.instance ?? '-'} opened ${i.openedAt}, ${i.status}; ` +
+          (i.acknowledgedBy
+            ? `acknowledged by ${i.acknowledgedBy} after ${duration(i.timeToAcknowledgeSeconds)}`
+            : 'not acknowledged') +
+          `; ${i.escalations} escalation step(s)`,
+      ),
+    },
+    {
+      title: 'Backups not completed in the last 24 h or failing verification',
+      ok: d.backups.length === 0,
+      lines: d.backups.map((b) => `${b.client}/${b.instance}: ${b.problem}`),
+    },
+    {
+      title: 'Restore tests overdue',
+      ok: d.restoreTestsOverdue.length === 0,
+      lines: d.restoreTestsOverdue.map(
+        (r) => `${r.client}/${r.instance}: last test ${r.lastTest ?? 'never'}`,
+      ),
+    },
+    {
+      title: 'Certificates expiring within 21 days',
+      ok: d.certificates.available && d.certificates.expiring.length === 0,
+      lines: d.certificates.available
+        ? d.certificates.expiring.map((c) => `${c.client}/${c.instance} ${c.service}: expires ${c.expiresAt}`)
+        : [`not available: ${d.certificates.reason}`],
+    },
+    {
+      title: 'Month-to-date SLA at risk',
+      ok: d.slaAtRisk.length === 0,
+      lines: d.slaAtRisk.map(
+        (s) =>
+          `${s.client}: uptime ${pct(s.uptime)} (target ${pct(s.target, 2)}), ${duration(s.budgetUsedSeconds)} of the ` +
+          `month's ${duration(s.monthBudgetSeconds)} budget used (${pct(s.burn, 1)})`,
+      ),
+    },
+    {
+      title: 'Audit log chain',
+      ok: d.audit.verified,
+      lines: [
+        d.audit.verified
+          ? `verified: ${d.audit.rows} rows, chain intact`
+          : `BROKEN at seq ${d.audit.firstBroken?.seq}: ${d.audit.firstBroken?.reason}`,
+      ],
+    },
+    {
+      title: 'Failed logins and denied requests',
+      ok: !d.deniedRequests.available || d.deniedRequests.unauthenticated + d.deniedRequests.forbidden === 0,
+      lines: d.deniedRequests.available
+        ? [
+            `${d.deniedRequests.unauthenticated} without a valid token, ${d.deniedRequests.forbidden} forbidden (${d.deniedRequests.window})`,
+          ]
+        : [`not recorded: ${d.deniedRequests.reason}`],
+    },
+  ];
+}
+
+export function renderOpsMail(d: OpsDaily): { subject: string; text: string; html: string } {
+  const s = sections(d);
+  const attention = s.filter((x) => !x.ok).length;
+  const subject = `concierge-ops morning report ${d.generatedAt.slice(0, 10)}: ${
+    attention ? `${attention} item(s) need attention` : 'all clear'
+  }`;
+  const text = s
+    .map(
+      (x) =>
+        `${x.ok ? '[ok]' : '[!!]'} ${x.title}\n${(x.lines.length ? x.lines : ['none']).map((l) => `  - ${l}`).join('\n')}`,
+    )
+    .join('\n\n');
+  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(subject)}</title></head><body><main><h1>${esc(
+    subject,
+  )}</h1>${s
+    .map(
+      (x) =>
+        `<h2>${x.ok ? 'OK' : 'Attention'}: ${esc(x.title)}</h2><ul>${(x.lines.length ? x.lines : ['none'])
+          .map((l) => `<li>${esc(l)}</li>`)
+          .join('')}</ul>`,
+    )
+    .join('')}</main></body></html>`;
+  return { subject, text, html };
+}

@@ -1,0 +1,258 @@
+import { DateTime } from 'luxon';
+import type { AuditService } from '../audit/service.ts';
+import type { AvailabilityService } from '../availability/service.ts';
+import type { BackupService } from '../backups/service.ts';
+import type { FleetService } from '../fleet/service.ts';
+import type { Auth } from '../http/auth.ts';
+import type { IncidentService } from '../incidents/service.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { period, type SlaService } from '../sla/service.ts';
+
+const SYSTEM: Auth = { tokenId: '00000000-opsdaily', name: 'ops daily', role: 'admin', clientId: null };
+const CERT_DAYS = 21;
+// A client is "at risk" once it has burnt half of the whole month's error budget (or missed already).
+const RISK_BURN = 0.5;
+
+type NotAvailable = { available: false; reason: string };
+
+export interface OpsDaily {
+  generatedAt: string;
+  since: string;
+  unhealthy: { client: string; instance: string; service: string; state: string; since: string }[];
+  incidents: {
+    code: string;
+    client: string | null;
+    instance: string | null;
+    severity: string;
+    status: string;
+    openedAt: string;
+    acknowledgedBy: string | null;
+    timeToAcknowledgeSeconds: number | null;
+    escalations: number;
+  }[];
+  backups: { client: string; instance: string; problem: string }[];
+  restoreTestsOverdue: { client: string; instance: string; lastTest: string | null }[];
+  certificates:
+    | NotAvailable
+    | {
+        available: true;
+        expiring: { client: string; instance: string; service: string; expiresAt: string }[];
+      };
+  slaAtRisk: {
+    client: string;
+    uptime: number | null;
+    target: number;
+    budgetUsedSeconds: number;
+    monthBudgetSeconds: number;
+    burn: number;
+  }[];
+  audit: { verified: boolean; rows: number; firstBroken: { seq: number; reason: string } | null };
+  deniedRequests:
+    | NotAvailable
+    | {
+        available: true;
+        source: 'prometheus' | 'process';
+        window: string;
+        unauthenticated: number;
+        forbidden: number;
+      };
+}
+
+async function promVector(
+  base: string,
+  query: string,
+): Promise<{ metric: Record<string, string>; value: number }[]> {
+  const u = new URL(base + '/api/v1/query');
+  u.searchParams.set('query', query);
+  const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`Prometheus answered ${res.status}`);
+  const body = (await res.json()) as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+export interface OpsDeps {
+  fleet: FleetService;
+  availability: AvailabilityService;
+  incidents: IncidentService;
+  backups: BackupService;
+  sla: SlaService;
+  audit: AuditService;
+  metrics: Metrics;
+  prometheusUrl: string | undefined;
+}
+
+/** The operators' morning checklist, from live data; what cannot be known is said to be "not available". */
+export class OpsService {
+  constructor(private readonly d: OpsDeps) {}
+
+  async daily(now = new Date()): Promise<OpsDaily> {
+    const since = new Date(now.getTime() - 24 * 3600_000);
+    const [clients, instances, states, recent, audit] = await Promise.all([
+      this.d.fleet.listClients(SYSTEM, 'active'),
+      this.d.fleet.listMonitored(),
+      this.d.availability.currentState(),
+      this.d.incidents.list(SYSTEM, { from: since.toISOString(), limit: '1000' }),
+      this.d.audit.verify(),
+    ]);
+    const inst = new Map(instances.map((i) => [i.id, i]));
+    const unhealthy = states
+      .filter((s) => inst.has(s.instanceId))
+      .map((s) => ({
+        client: inst.get(s.instanceId)!.client.slug,
+        instance: inst.get(s.instanceId)!.slug,
+        service: s.service,
+        state: s.state,
+        since: s.since,
+      }))
+      .sort((a, b) => a.client.localeCompare(b.client) || a.instance.localeCompare(b.instance));
+
+    const incidents = await Promise.all(
+      recent
+        .sort((a, b) => a.openedAt.localeCompare(b.openedAt))
+        .map(async (i) => ({
+          code: i.code,
+          client: i.client?.slug ?? null,
+          instance: i.instance,
+          severity: i.severity,
+          status: i.status,
+          openedAt: i.openedAt,
+          acknowledgedBy: i.acknowledgedBy,
+          timeToAcknowledgeSeconds: i.acknowledgedAt
+            ? (Date.parse(i.acknowledgedAt) - Date.parse(i.openedAt)) / 1000
+            : null,
+          escalations: (await this.d.incidents.timeline(SYSTEM, i.id)).filter((e) => e.kind === 'escalated')
+            .length,
+        })),
+    );
+
+    const backups: OpsDaily['backups'] = [];
+    const restoreTestsOverdue: OpsDaily['restoreTestsOverdue'] = [];
+    for (const c of clients) {
+      const s = await this.d.backups.clientStatus(SYSTEM, c.id);
+      for (const i of s.instances) {
+        const newest = i.newestSuccess;
+        if (!newest || Date.parse(newest.finishedAt) < since.getTime())
+          backups.push({
+            client: c.slug,
+            instance: i.instance.slug,
+            problem: 'no backup completed in the last 24 h',
+          });
+        if (i.newestRun?.status === 'failed' && Date.parse(i.newestRun.startedAt) >= since.getTime())
+          backups.push({
+            client: c.slug,
+            instance: i.instance.slug,
+            problem: `run ${i.newestRun.runId} failed: ${i.newestRun.error ?? 'no error given'}`,
+          });
+        if (newest?.verified === false)
+          backups.push({
+            client: c.slug,
+            instance: i.instance.slug,
+            problem: `backup ${newest.runId} failed verification`,
+          });
+        if (!i.restoreTestRecent)
+          restoreTestsOverdue.push({
+            client: c.slug,
+            instance: i.instance.slug,
+            lastTest: i.lastRestoreTest?.startedAt ?? null,
+          });
+      }
+    }
+
+    const mtd = await this.d.sla.computeFor(clients, instances, (c) => period({}, c.timeZone, now));
+    const slaAtRisk: OpsDaily['slaAtRisk'] = [];
+    for (const c of clients) {
+      const mine = instances.filter((i) => i.client.id === c.id && mtd.has(i.id)).map((i) => mtd.get(i.id)!);
+      if (mine.length === 0) continue;
+      const down = mine.reduce((a, f) => a + f.downtimeSeconds, 0);
+      const measured = mine.reduce((a, f) => a + f.measuredSeconds, 0);
+      const start = DateTime.fromJSDate(now, { zone: c.timeZone }).startOf('month');
+      const monthSeconds = start.plus({ months: 1 }).diff(start).as('seconds') * mine.length;
+      const monthBudget = (1 - c.slaTarget) * monthSeconds;
+      const burn = monthBudget > 0 ? down / monthBudget : 0;
+      const uptime = measured > 0 ? 1 - down / measured : null;
+      if (burn >= RISK_BURN || (uptime !== null && uptime < c.slaTarget))
+        slaAtRisk.push({
+          client: c.slug,
+          uptime,
+          target: c.slaTarget,
+          budgetUsedSeconds: down,
+          monthBudgetSeconds: Math.round(monthBudget * 1000) / 1000,
+          burn,
+        });
+    }
+    slaAtRisk.sort((a, b) => b.burn - a.burn);
+
+    return {
+      generatedAt: now.toISOString(),
+      since: since.toISOString(),
+      unhealthy,
+      incidents,
+      backups,
+      restoreTestsOverdue,
+      certificates: await this.certificates(now),
+      slaAtRisk,
+      audit: { verified: audit.ok, rows: audit.rows, firstBroken: audit.firstBroken },
+      deniedRequests: await this.denied(),
+    };
+  }
+
+  private async certificates(now: Date): Promise<OpsDaily['certificates']> {
+    if (!this.d.prometheusUrl)
+      return {
+        available: false,
+        reason: 'PROMETHEUS_URL is not configured, so the prober’s certificate expiry is not readable',
+      };
+    try {
+      const rows = await promVector(
+        this.d.prometheusUrl,
+        `min by (client, instance, service) (probe_ssl_earliest_cert_expiry) < ${Math.floor(now.getTime() / 1000) + CERT_DAYS * 86400}`,
+      );
+      return {
+        available: true,
+        expiring: rows
+          .map((r) => ({
+            client: r.metric.client ?? '',
+            instance: r.metric.instance ?? '',
+            service: r.metric.service ?? '',
+            expiresAt: new Date(r.value * 1000).toISOString(),
+          }))
+          .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt)),
+      };
+    } catch (err) {
+      return { available: false, reason: `Prometheus could not be queried (${(err as Error).message})` };
+    }
+  }
+
+  private async denied(): Promise<OpsDaily['deniedRequests']> {
+    if (this.d.prometheusUrl) {
+      try {
+        const rows = await promVector(
+          this.d.prometheusUrl,
+          'sum by (reason) (increase(concierge_ops_auth_denied_total[24h]))',
+        );
+        const of = (reason: string) => Math.round(rows.find((r) => r.metric.reason === reason)?.value ?? 0);
+        return {
+          available: true,
+          source: 'prometheus',
+          window: 'last 24 h',
+          unauthenticated: of('unauthenticated'),
+          forbidden: of('forbidden'),
+        };
+      } catch {
+        // fall through to this process's own counter
+      }
+    }
+    const values = (await this.d.metrics.authDenied.get()).values;
+    const of = (reason: string) =>
+      values.filter((v) => v.labels.reason === reason).reduce((a, v) => a + v.value, 0);
+    return {
+      available: true,
+      source: 'process',
+      window: 'since this control-plane process started (not kept across restarts or replicas)',
+      unauthenticated: of('unauthenticated'),
+      forbidden: of('forbidden'),
+    };
+  }
+}
