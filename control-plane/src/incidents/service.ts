@@ -62,8 +62,9 @@ export class IncidentService {
   }
 
   /**
-   * One audit record for a whole change. Callers write it last in their transaction: the audit chain takes
-   * a global lock until commit, so writing it early would serialise everything after it.
+   * One audit record for a whole change, joined to the hash chain when `tx` commits (a deferred trigger):
+   * the chain's global lock is then held only inside COMMIT, so webhooks do not queue behind each other's
+   * round trips. Same record, same transaction, same chain as `AuditService.record`.
    */
   async auditChange(
     tx: Queryable,
@@ -73,11 +74,13 @@ export class IncidentService {
     action: string,
     after: object,
   ) {
-    await this.audit.record(tx, actor, requestId, {
+    await store.auditAtCommit(tx, {
+      actor: actorText(actor),
       action: `incident.${action}`,
       targetType: 'incident',
       targetId: inc.id,
       after: { code: inc.code, ...after },
+      requestId,
     });
   }
 

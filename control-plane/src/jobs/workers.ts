@@ -17,6 +17,9 @@ export interface Workers {
 }
 
 const DEADMAN_KEY = 'deadman-check';
+const SWEEP_KEY = 'outbox-sweep';
+/** How often a page that its committing process never sent is looked for (see DIRECT_SEND_GRACE_MS). */
+const SWEEP_EVERY_MS = 5_000;
 
 /** The durable job runner: escalation steps, page sends and the dead man's switch check. */
 export function createWorkers(
@@ -28,7 +31,19 @@ export function createWorkers(
   let runner: Runner | undefined;
   // How often to look at the heartbeat: a fifth of the allowed silence, at most once a minute.
   const checkEvery = Math.min(60, Math.max(1, Math.floor(config.deadmanSwitchSeconds / 5)));
+  const addSweep = (runAt?: Date) =>
+    addJob(pool, { task: SWEEP_KEY, payload: {}, jobKey: SWEEP_KEY, runAt, mode: 'preserve_run_at' });
   const taskList: TaskList = {
+    [SWEEP_KEY]: async () => {
+      await s.notify.sweep();
+      // Re-adds itself (the job key keeps one sweep at a time across processes).
+      await addJob(pool, {
+        task: SWEEP_KEY,
+        payload: {},
+        jobKey: SWEEP_KEY,
+        runAt: new Date(Date.now() + SWEEP_EVERY_MS),
+      });
+    },
     escalate: async (payload) => s.escalation.runStep(payload as EscalateJob),
     send: async (payload) => s.notify.send((payload as { notificationId: string }).notificationId),
     [DEADMAN_KEY]: async () => {
@@ -61,6 +76,8 @@ export function createWorkers(
         taskList,
       });
       await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
+      // At once on start: pages a crashed process committed but never sent go out on restart.
+      await addSweep();
       for (const f of starters) await f();
       // With workers here, this process sends the pages it commits itself, straight after commit.
       s.notify.setDirectSend(true);

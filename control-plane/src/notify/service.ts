@@ -28,11 +28,12 @@ interface Target {
 class PermanentError extends Error {}
 
 /**
- * How long a new page's `send` job is held back when the committing process sends the page itself. The job
- * is the guarantee: it fires only when that send never happened (the process died between commit and send).
+ * A page the committing process sends itself straight after commit has no job of its own: the `outbox-sweep`
+ * job sends any page still untried this long after its commit (the process died between commit and send, or
+ * is far behind), whichever process runs it. The claim in `send` keeps each page to one send.
  */
 export const DIRECT_SEND_GRACE_MS = 10_000;
-/** Pages sent straight after commit at once; more wait in memory for a free place (their jobs stay durable). */
+/** Pages sent straight after commit at once; more wait in memory (the sweep is their guarantee). */
 const DIRECT_SEND_CONCURRENCY = 32;
 
 /** 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx and timeouts may. */
@@ -73,9 +74,8 @@ export class NotifyService {
   }
 
   /**
-   * Runs `fn` in one transaction; the pages it enqueues are sent straight after commit, without waiting for
-   * a worker to pick up their jobs. The held-back jobs stay as the durable guarantee, and the claim in
-   * `send` keeps each page to one send whoever gets there first.
+   * Runs `fn` in one transaction; the pages it enqueues are sent straight after commit, without a job hop.
+   * The committed outbox rows are the durable record: `sweep` sends any that this process never got to.
    */
   async withOutbox<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     let sends: string[] = [];
@@ -88,7 +88,7 @@ export class NotifyService {
         this.pending.delete(tx);
       }
     });
-    for (const id of sends) this.waiting.push(id);
+    for (const d of sends) this.waiting.push(d);
     this.pump();
     return result;
   }
@@ -97,9 +97,9 @@ export class NotifyService {
     while (this.inFlight < DIRECT_SEND_CONCURRENCY && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       this.inFlight++;
-      this.send(id, true)
+      this.send(id)
         .catch((err: unknown) =>
-          // The row stays queued and its job sends it after the grace period.
+          // The row stays queued and untried: the sweep sends it after the grace period.
           this.log.warn({ err: (err as Error).message }, 'direct page send failed; its job will retry'),
         )
         .finally(() => {
@@ -145,7 +145,8 @@ export class NotifyService {
         });
       }
     const sends = this.direct ? this.pending.get(tx) : undefined;
-    const created = await store.insertNewWithJobs(tx, rows, sends ? DIRECT_SEND_GRACE_MS : 0);
+    // Sent straight after commit: no job per page (the sweep is the guarantee); else a `send` job each.
+    const created = sends ? await store.insertNew(tx, rows) : await store.insertNewWithJobs(tx, rows);
     if (sends) for (const n of created) sends.push(n.id);
     return created.length;
   }
@@ -155,15 +156,24 @@ export class NotifyService {
   }
 
   /**
-   * The `send` job, and the send straight after commit (`direct`): claims the row (so it runs once), sends,
-   * and records the attempt and the outcome. A direct send also removes the row's held-back job.
+   * The `outbox-sweep` job: sends the pages committed over DIRECT_SEND_GRACE_MS ago that no one has tried
+   * (their process died before its send straight after commit). Returns how many it found.
    */
-  async send(notificationId: string, direct = false): Promise<void> {
+  async sweep(limit = 500): Promise<number> {
+    const ids = await store.unsentSince(this.pool, DIRECT_SEND_GRACE_MS, limit);
+    if (ids.length > 0) this.log.warn({ pages: ids.length }, 'sending pages left unsent after commit');
+    for (const id of ids) await this.send(id);
+    return ids.length;
+  }
+
+  /**
+   * The `send` job, the sweep and the send straight after commit: claims the row (so it is sent once,
+   * whoever gets there first), sends, and records the attempt and the outcome.
+   */
+  async send(notificationId: string): Promise<void> {
     const page = await store.claim(this.pool, notificationId);
     if (!page) return;
     const started = Date.now();
-    // Only a first attempt has the held-back job (retries are jobs of their own).
-    const removeJobKey = direct && page.attempts === 1 ? page.idempotency_key : null;
     try {
       const providerId = await this.deliver(page);
       const ms = Date.now() - started;
@@ -173,7 +183,6 @@ export class NotifyService {
         providerId,
         attempt: page.attempts,
         ms,
-        removeJobKey,
       });
       this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
     } catch (err) {
@@ -182,7 +191,6 @@ export class NotifyService {
       const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
       this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');
       await withTx(this.pool, async (tx) => {
-        if (removeJobKey) await store.removeSendJob(tx, removeJobKey);
         await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'failed', error, ms });
         await store.markFailed(tx, page.id, retry ? 'queued' : 'failed', error);
         if (retry) {

@@ -52,10 +52,9 @@ export async function insertNew(db: Queryable, rows: NewNotification[]) {
 
 /**
  * Outbox rows that do not exist yet, each with its `send` job (keyed by the row's idempotency key), in one
- * statement. `runAfterMs` > 0 holds the job back: the process that commits the rows sends them at once, and
- * the job is the guarantee that fires only if that send never happened (a crash between commit and send).
+ * statement: for a transaction whose pages no process sends straight after commit.
  */
-export async function insertNewWithJobs(db: Queryable, rows: NewNotification[], runAfterMs: number) {
+export async function insertNewWithJobs(db: Queryable, rows: NewNotification[]) {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
     `with n as (
@@ -65,19 +64,20 @@ export async function insertNewWithJobs(db: Queryable, rows: NewNotification[], 
        on conflict (idempotency_key) do nothing returning id, idempotency_key)
      select n.id, n.idempotency_key from n
        cross join lateral graphile_worker.add_job('send', json_build_object('notificationId', n.id),
-         run_at := now() + $2 * interval '1 millisecond', job_key := n.idempotency_key, max_attempts := 25) j`,
-    [JSON.stringify(rows), runAfterMs],
+         job_key := n.idempotency_key, max_attempts := 25) j`,
+    [JSON.stringify(rows)],
   );
   return out;
 }
 
 /**
- * A page the provider accepted, in one statement: the row marked sent, the attempt recorded and, when
- * `removeJobKey` is set (the page was sent straight after commit), its held-back `send` job removed.
+ * A page the provider accepted, in one statement: the row marked sent and the attempt recorded, with an
+ * asynchronous commit. Losing it in a crash leaves the row 'sending' (the claim was durable before the send),
+ * which no one sends again, so it cannot page twice; it spares the page path one WAL flush wait per page.
  */
 export async function recordSent(
   db: Queryable,
-  a: { id: string; providerId: string | null; attempt: number; ms: number; removeJobKey: string | null },
+  a: { id: string; providerId: string | null; attempt: number; ms: number },
 ): Promise<void> {
   await db.query(
     `with s as (
@@ -85,15 +85,24 @@ export async function recordSent(
        where id = $1 returning id),
      a as (
        insert into notification_attempts (notification_id, attempt, outcome, duration_ms)
-       select id, $3, 'sent', $4 from s)
-     select j.id from s left join lateral graphile_worker.remove_job($5::text) j on true`,
-    [a.id, a.providerId, a.attempt, a.ms, a.removeJobKey],
+       select id, $3, 'sent', $4 from s),
+     cfg as (select set_config('synchronous_commit', 'off', true))
+     select count(*) from s, cfg`,
+    [a.id, a.providerId, a.attempt, a.ms],
   );
 }
 
-/** Removes a held-back `send` job by its key (a no-op when it already ran or never existed). */
-export async function removeSendJob(db: Queryable, jobKey: string): Promise<void> {
-  await db.query(`select graphile_worker.remove_job($1::text)`, [jobKey]);
+/**
+ * Pages committed at least `graceMs` ago that nobody has tried to send: the committing process died before
+ * its send straight after commit (or is far behind). Oldest first.
+ */
+export async function unsentSince(db: Queryable, graceMs: number, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from notifications where status = 'queued' and attempts = 0
+       and created_at < now() - $1 * interval '1 millisecond' order by created_at limit $2`,
+    [graceMs, limit],
+  );
+  return rows.map((r) => r.id);
 }
 
 /**
