@@ -17,6 +17,7 @@ import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const OLIVIA = '+15551230002';
+const DEV = '+15551230003';
 
 describe('npm run stack -- --ha', function () {
   this.timeout(240_000);
@@ -151,16 +152,19 @@ describe('npm run stack -- --ha', function () {
   it('opens one incident and pages once per step for an alert posted to one Alertmanager', async () => {
     const cp1 = urls['control plane 1']!;
     assert.equal((await api(cp1, 'POST', '/api/v1/clients', clientBody('bright-smiles'))).status, 201);
-    // No API for responders yet: the on-call engineer goes straight into the stack's database.
+    // No API for responders yet: the rota goes straight into the stack's database, and level 2 of the shipped
+    // ladder (0, 5, 10, 15 minutes) comes after a few seconds so the test can watch it.
     const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
       databaseUrl: string;
     };
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     await db.query(
-      `insert into responders (name, role, phone, email) values ('Olivia', 'oncall-engineer', $1, null)`,
-      [OLIVIA],
+      `insert into responders (name, role, phone, email) values
+         ('Olivia', 'oncall-engineer', $1, 'olivia@ops.example.test'), ('Dev', 'devops-lead', $2, 'dev@ops.example.test')`,
+      [OLIVIA, DEV],
     );
+    await db.query(`update escalation_levels set delay_seconds = 6 where level = 2`);
     await db.end();
 
     // Alertmanager 2 delivers to control plane 2: the replica that did not migrate takes the webhook.
@@ -182,11 +186,12 @@ describe('npm run stack -- --ha', function () {
       ]),
     });
     assert.equal(res.status, 200);
-    const sms = await waitFor('the SMS page', () => tw.messages(OLIVIA)[0], 60_000);
+    const sms = await waitFor('the level 1 SMS', () => tw.messages(OLIVIA)[0], 60_000);
     assert.match(
       sms.params.Body!,
       /^\[CRIT\] INC-\d{6} bright-smiles\/bright-prod\/backend: Concierge instance/,
     );
+    await waitFor('the level 2 SMS', () => tw.messages(DEV)[0], 60_000);
     // Both replicas poll the same job queue; give a second sender time to show up if there were one.
     await new Promise((r) => setTimeout(r, 5000));
     for (const cp of [cp1, urls['control plane 2']!]) {
@@ -195,8 +200,29 @@ describe('npm run stack -- --ha', function () {
       assert.equal(list.body.length, 1, `one incident seen from ${cp}`);
       assert.equal(list.body[0].status, 'open');
     }
-    assert.equal(tw.messages(OLIVIA).length, 1);
-    assert.equal(tw.calls(OLIVIA).length, 1);
+    // One SMS and one call per level (critical), each to that level's responder.
+    assert.deepEqual(
+      [tw.messages(OLIVIA).length, tw.calls(OLIVIA).length, tw.messages(DEV).length, tw.calls(DEV).length],
+      [1, 1, 1, 1],
+    );
+    assert.equal(tw.requests.length, 4);
+    // E-mail lands in the stack's SMTP sink: one page per level from the control plane, and Alertmanager's
+    // fallback mail for critical alerts that does not depend on the control plane.
+    const recipients = await waitFor(
+      'the e-mails',
+      async () => {
+        const to: string[] = [];
+        for (const f of await fs.readdir(path.join(dir, 'mail')))
+          to.push(/^To: (.*)$/im.exec(await fs.readFile(path.join(dir, 'mail', f), 'utf8'))![1]!.trim());
+        return to.length >= 3 ? to.sort() : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(recipients, [
+      'dev@ops.example.test',
+      'olivia@ops.example.test',
+      'oncall@concierge-ops.invalid',
+    ]);
   });
 
   it('stops every process it started on SIGTERM, the database last', async () => {
