@@ -46,6 +46,7 @@ const children: Child[] = [];
 let database: Child | undefined;
 let mail: MailSink | undefined;
 let stopping = false;
+let claimed: string | undefined;
 
 function which(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -88,6 +89,7 @@ async function shutdown(code: number): Promise<void> {
   await Promise.all(children.map((c) => c.stop()));
   if (database) await database.stop(30_000);
   await mail?.stop();
+  if (claimed) fs.rmSync(claimed, { force: true });
   console.log('stopped');
   process.exit(code);
 }
@@ -184,7 +186,31 @@ async function stopLeftovers(): Promise<void> {
   for (const pid of alive()) process.kill(pid, 'SIGKILL');
 }
 
+/** One stack per data folder: a second `npm run stack` on the same folder stops here instead of taking over. */
+function claimFolder(): void {
+  const pidFile = path.join(dataDir, 'stack.pid');
+  const other = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (Number.isInteger(other) && other !== process.pid) {
+    // A pid file outlives a killed run and pids get reused: only a live `scripts/stack.ts` counts.
+    let cmdline = '';
+    try {
+      cmdline = fs.readFileSync(`/proc/${other}/cmdline`, 'utf8');
+    } catch {
+      // not running
+    }
+    if (cmdline.includes('scripts/stack.ts')) {
+      console.error(
+        `a stack is already running from ${dataDir} (pid ${other}); stop it first, or set DATA_DIR to another folder`,
+      );
+      process.exit(1);
+    }
+  }
+  fs.writeFileSync(pidFile, String(process.pid));
+  claimed = pidFile;
+}
+
 async function main(): Promise<void> {
+  claimFolder();
   await stopLeftovers();
   const prometheusBin = need('prometheus', 'prometheus');
   const alertmanagerBin = need('prometheus-alertmanager', 'prometheus-alertmanager');
