@@ -8,13 +8,13 @@
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import fs from 'node:fs/promises';
-import pg from 'pg';
 import { pino } from 'pino';
 import { createApp } from '../control-plane/src/app.ts';
 import { loadConfig } from '../control-plane/src/config.ts';
 import { createContext } from '../control-plane/src/context.ts';
 import { startEmbeddedPostgres } from '../control-plane/src/db/embedded.ts';
 import { migrate } from '../control-plane/src/db/migrate.ts';
+import { createPool } from '../control-plane/src/db/pool.ts';
 import { alertPayload } from '../test/helpers/alerts.ts';
 import { reachableTempDir } from '../test/helpers/process.ts';
 
@@ -45,11 +45,15 @@ async function loop(fn: () => Promise<number>): Promise<{ units: number; seconds
 
 const dir = await reachableTempDir('bench-ingest-');
 const db = await startEmbeddedPostgres(dir, log);
+// Ended before the database stops, in every case; its 'error' handler keeps a connection that the stopping
+// server terminates (57P01) from crashing the bench.
+let pool: ReturnType<typeof createPool> | undefined;
 try {
   await migrate(db.url);
   const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', PORT: '0' });
-  const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY + 4 });
-  const ctx = createContext(config, log, pool);
+  const benchPool = createPool(db.url, log, CONCURRENCY + 4);
+  pool = benchPool;
+  const ctx = createContext(config, log, benchPool);
   await ctx.paging.workers.migrate();
   const token = (await ctx.tokens.bootstrap(undefined))!.token;
   const server = createApp(ctx).listen(0, '127.0.0.1');
@@ -60,7 +64,7 @@ try {
   await pool.query('create table bench_raw (id bigserial primary key, body jsonb not null)');
   const one = JSON.stringify(alertPayload().alerts[0]);
   const raw = await loop(async () => {
-    await pool.query('insert into bench_raw (body) values ($1)', [one]);
+    await benchPool.query('insert into bench_raw (body) values ($1)', [one]);
     return 1;
   });
 
@@ -91,6 +95,7 @@ try {
   server.closeAllConnections();
   server.close();
   await pool.end();
+  pool = undefined;
 
   const alertsPerS = ingest.units / ingest.seconds;
   const rawPerS = raw.units / raw.seconds;
@@ -103,6 +108,7 @@ try {
       `p99_ms=${pct(ingest.lat, 0.99).toFixed(1)}`,
   );
 } finally {
+  await pool?.end().catch(() => undefined);
   await db.stop();
   await fs.rm(dir, { recursive: true, force: true });
 }

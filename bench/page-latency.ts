@@ -176,6 +176,9 @@ async function main(): Promise<void> {
     db = await startEmbeddedPostgres(dir, log);
   }
   const child = fork(fileURLToPath(import.meta.url), ['driver'], { stdio: 'inherit' });
+  // Workers, server and pool end before the database stops, also when the run fails; the pool's 'error'
+  // handler (createPool) keeps a connection that the stopping server terminates (57P01) from crashing it.
+  let stopControlPlane: (() => Promise<void>) | undefined;
   try {
     const { twilioUrl } = await ask(child, 'ready');
     await migrate(db.url);
@@ -202,6 +205,13 @@ async function main(): Promise<void> {
     const server = createApp(ctx).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/alertmanager/webhook`;
+    stopControlPlane = async () => {
+      stopControlPlane = undefined;
+      await ctx.paging.workers.stop();
+      server.closeAllConnections();
+      server.close();
+      await pool.end();
+    };
 
     // Baseline: the SDK (as the control plane configures it) straight to the stand-in, same rate.
     const sms = createTwilio(config.paging)!;
@@ -297,11 +307,18 @@ async function main(): Promise<void> {
          from pg_stat_statements order by total_exec_time desc limit 30`,
       );
       for (const r of rows) console.log(r.calls, r.total_ms, r.mean_ms, r.q);
+      const ps = await pool.query(`select pid, backend_type from pg_stat_activity`);
+      const kinds = new Map(
+        ps.rows.map((r: { pid: number; backend_type: string }) => [r.pid, r.backend_type]),
+      );
+      for (const d of await fs.readdir('/proc')) {
+        const st = await fs.readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        if (kinds.has(Number(d)))
+          console.log(kinds.get(Number(d)), d, (Number(f[11]) + Number(f[12])) * 10, 'ms');
+      }
     }
-    await ctx.paging.workers.stop();
-    server.closeAllConnections();
-    server.close();
-    await pool.end();
+    await stopControlPlane();
 
     const p99 = pct(load.lat, 0.99);
     const baseP99 = pct(base, 0.99);
@@ -319,6 +336,7 @@ async function main(): Promise<void> {
         `baseline_p99_ms=${baseP99.toFixed(1)} ratio=${(p99 / baseP99).toFixed(2)}`,
     );
   } finally {
+    await stopControlPlane?.().catch(() => undefined);
     if (child.connected) child.disconnect();
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     await db.stop();

@@ -134,6 +134,33 @@ describe('escalation and paging', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
 
+  it('sends a page whose process died between commit and send once, through the outbox sweep', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-sweep', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    // Resolved, so no later level pages (and the metrics test's counts stay as they are).
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    // A warning pages by SMS only; this voice page was committed 11 s ago by a process that then died (no
+    // job, never tried), as a SIGKILL right after a webhook's commit leaves it.
+    await cp.db.query(
+      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, created_at)
+       select i.id, 1, 0, r.id, 'voice', i.id || ':crashed', now() - interval '11 seconds'
+       from incidents i, responders r where i.code = $1 and r.phone = $2`,
+      [code, OLIVIA.phone],
+    );
+    const spoken = `Incident ${Number(code.slice(4))}.`;
+    const callsFor = () => tw.calls(OLIVIA.phone).filter((c) => c.params.Twiml?.includes(spoken));
+    await waitFor('the swept voice page', () => (callsFor().length ? true : undefined), 15000);
+    await sleep(6000); // one more sweep: it must not send the page again
+    assert.equal(callsFor().length, 1);
+    const { rows } = await cp.db.query(
+      `select n.status, n.attempts from notifications n join incidents i on i.id = n.incident_id
+       where i.code = $1 and n.channel = 'voice'`,
+      [code],
+    );
+    assert.deepEqual(rows, [{ status: 'sent', attempts: 1 }]);
+  });
+
   it('acknowledges by a signed SMS reply and refuses a forged one with 403, changing nothing', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-sms-ack', severity: 'warning' }));
     const code = r.body.incident as string;

@@ -1,5 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
 
+/** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
+const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
+
 export interface DbLevel {
   level: number;
   delay_seconds: number;
@@ -54,7 +57,9 @@ export async function policyWithResponders(
   severity: string,
 ): Promise<PolicyWithResponders> {
   const { rows } = await db.query<PolicyWithResponders>(
-    `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds,
+    prepared(
+      'escalation.policyWithResponders',
+      `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds,
        (select jsonb_agg((to_jsonb(l) - 'policy_id') || jsonb_build_object('responders', coalesce(
           (select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role, 'phone', r.phone,
              'email', r.email) order by r.name, r.id) from responders r
@@ -66,7 +71,8 @@ export async function policyWithResponders(
         or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities)))
      order by (p.client_id is not null) desc, (p.severities is not null) desc, p.is_default
      limit 1`,
-    [clientId, severity],
+      [clientId, severity],
+    ),
   );
   return { ...rows[0]!, levels: rows[0]!.levels ?? [] };
 }
@@ -84,21 +90,24 @@ export async function finishStep(
   },
 ): Promise<void> {
   await db.query(
-    `with e as (
+    prepared(
+      'escalation.finishStep',
+      `with e as (
        insert into incident_events (incident_id, kind, actor, detail, internal)
        select $1, $2, $3, $4::jsonb, true where $2::text is not null)
      select case when $7::text is not null then (graphile_worker.add_job('escalate', $5::json,
        run_at := $6::timestamptz, job_key := $7::text, job_key_mode := 'preserve_run_at', max_attempts := 25)).id
      end as job`,
-    [
-      s.incidentId,
-      s.event?.kind ?? null,
-      s.event?.actor ?? null,
-      s.event ? JSON.stringify(s.event.detail) : null,
-      s.next ? JSON.stringify(s.next.payload) : null,
-      s.next?.runAt ?? null,
-      s.next?.jobKey ?? null,
-    ],
+      [
+        s.incidentId,
+        s.event?.kind ?? null,
+        s.event?.actor ?? null,
+        s.event ? JSON.stringify(s.event.detail) : null,
+        s.next ? JSON.stringify(s.next.payload) : null,
+        s.next?.runAt ?? null,
+        s.next?.jobKey ?? null,
+      ],
+    ),
   );
 }
 

@@ -1,5 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
 
+/** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
+const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
+
 export type Severity = 'critical' | 'warning' | 'info';
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -102,25 +105,28 @@ export async function openForGroup(
 ): Promise<DbIncident | undefined> {
   const byId = n.client !== null && UUID.test(n.client);
   const { rows } = await db.query<DbIncident>(
-    `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
+    prepared(
+      'incidents.openForGroup',
+      `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
      insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
        summary, public_summary, auto_resolve)
      select c.id, c.id is null, $3, $4, $5, $6, $7, $8, $9, $10, $11 from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug`,
-    [
-      byId ? n.client : null,
-      byId ? null : n.client,
-      n.instance,
-      n.service,
-      n.severity,
-      n.groupKey,
-      n.source,
-      n.title,
-      n.summary,
-      n.publicSummary,
-      n.autoResolve,
-    ],
+      [
+        byId ? n.client : null,
+        byId ? null : n.client,
+        n.instance,
+        n.service,
+        n.severity,
+        n.groupKey,
+        n.source,
+        n.title,
+        n.summary,
+        n.publicSummary,
+        n.autoResolve,
+      ],
+    ),
   );
   return rows[0];
 }
@@ -135,7 +141,9 @@ export async function lockOpenOrResolved(
   firing: AlertRow[],
 ): Promise<{ incident: DbIncident | undefined; over: Set<string> }> {
   const { rows } = await db.query<DbIncident & { over_fingerprints: string[] | null }>(
-    `with o as (
+    prepared(
+      'incidents.lockOpenOrResolved',
+      `with o as (
        select i.*, null::text as client_slug from incidents i
        where group_key = $1 and status <> 'resolved' for update)
      select o.*, case when o.id is null and $2::jsonb <> '[]'::jsonb then array(
@@ -144,7 +152,8 @@ export async function lockOpenOrResolved(
            on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
          where r.group_key = $1 and a.status = 'resolved') end as over_fingerprints
      from (select 1) one left join o on true`,
-    [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
+      [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
+    ),
   );
   const { over_fingerprints: over, ...row } = rows[0]!;
   return { incident: row.id ? (row as DbIncident) : undefined, over: new Set(over ?? []) };
@@ -157,9 +166,12 @@ export async function insert(db: Queryable, n: NewIncident): Promise<string> {
 
 export async function lockOpenByGroup(db: Queryable, groupKey: string): Promise<DbIncident | undefined> {
   const { rows } = await db.query<DbIncident>(
-    `select i.*, null::text as client_slug from incidents i
+    prepared(
+      'incidents.lockOpenByGroup',
+      `select i.*, null::text as client_slug from incidents i
      where group_key = $1 and status <> 'resolved' for update`,
-    [groupKey],
+      [groupKey],
+    ),
   );
   return rows[0];
 }
@@ -249,7 +261,9 @@ export async function upsertAlerts(db: Queryable, incidentId: string, alerts: Al
     status: string;
     inserted: boolean;
   }>(
-    `insert into incident_alerts as t (incident_id, fingerprint, status, alertname, labels, annotations,
+    prepared(
+      'incidents.upsertAlerts',
+      `insert into incident_alerts as t (incident_id, fingerprint, status, alertname, labels, annotations,
        starts_at, ends_at)
      select $1, x.fingerprint, x.status, x.alertname, x.labels, x.annotations, x."startsAt", x."endsAt"
      from jsonb_to_recordset($2::jsonb) as x(fingerprint text, status text, alertname text, labels jsonb,
@@ -259,7 +273,8 @@ export async function upsertAlerts(db: Queryable, incidentId: string, alerts: Al
            starts_at = excluded.starts_at, ends_at = excluded.ends_at, updated_at = now()
        where excluded.starts_at > t.starts_at or (t.status = 'firing' and excluded.status = 'resolved')
      returning fingerprint, alertname, status, (xmax = 0) as inserted`,
-    [incidentId, JSON.stringify(alerts)],
+      [incidentId, JSON.stringify(alerts)],
+    ),
   );
   return rows;
 }
@@ -271,10 +286,13 @@ export async function insertEvents(
   events: { kind: string; detail: object; internal: boolean }[],
 ): Promise<void> {
   await db.query(
-    `insert into incident_events (incident_id, kind, actor, detail, internal)
+    prepared(
+      'incidents.insertEvents',
+      `insert into incident_events (incident_id, kind, actor, detail, internal)
      select $1, x.kind, $2, x.detail, x.internal
      from jsonb_to_recordset($3::jsonb) as x(kind text, detail jsonb, internal boolean)`,
-    [incidentId, actor, JSON.stringify(events)],
+      [incidentId, actor, JSON.stringify(events)],
+    ),
   );
 }
 
@@ -315,8 +333,11 @@ export async function insertEvent(
   e: { incidentId: string; kind: string; actor: string; detail: object; internal: boolean },
 ): Promise<void> {
   await db.query(
-    `insert into incident_events (incident_id, kind, actor, detail, internal) values ($1, $2, $3, $4, $5)`,
-    [e.incidentId, e.kind, e.actor, JSON.stringify(e.detail), e.internal],
+    prepared(
+      'incidents.insertEvent',
+      `insert into incident_events (incident_id, kind, actor, detail, internal) values ($1, $2, $3, $4, $5)`,
+      [e.incidentId, e.kind, e.actor, JSON.stringify(e.detail), e.internal],
+    ),
   );
 }
 
@@ -372,8 +393,11 @@ export async function auditAtCommit(
   },
 ): Promise<void> {
   await db.query(
-    `insert into audit_log_at_commit (actor, action, target_type, target_id, after, request_id)
+    prepared(
+      'incidents.auditAtCommit',
+      `insert into audit_log_at_commit (actor, action, target_type, target_id, after, request_id)
      values ($1, $2, $3, $4, $5, $6)`,
-    [e.actor, e.action, e.targetType, e.targetId, JSON.stringify(e.after), e.requestId],
+      [e.actor, e.action, e.targetType, e.targetId, JSON.stringify(e.after), e.requestId],
+    ),
   );
 }

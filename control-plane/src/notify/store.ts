@@ -1,5 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
 
+/** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
+const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
+
 export type Channel = 'sms' | 'voice' | 'email';
 
 export interface NewNotification {
@@ -41,11 +44,14 @@ export interface DbPage {
 export async function insertNew(db: Queryable, rows: NewNotification[]) {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
-    `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
+    prepared(
+      'notify.insertNew',
+      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
      select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
        "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
      on conflict (idempotency_key) do nothing returning id, idempotency_key`,
-    [JSON.stringify(rows)],
+      [JSON.stringify(rows)],
+    ),
   );
   return out;
 }
@@ -57,7 +63,9 @@ export async function insertNew(db: Queryable, rows: NewNotification[]) {
 export async function insertNewWithJobs(db: Queryable, rows: NewNotification[]) {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
-    `with n as (
+    prepared(
+      'notify.insertNewWithJobs',
+      `with n as (
        insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
        select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
          "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
@@ -65,7 +73,8 @@ export async function insertNewWithJobs(db: Queryable, rows: NewNotification[]) 
      select n.id, n.idempotency_key from n
        cross join lateral graphile_worker.add_job('send', json_build_object('notificationId', n.id),
          job_key := n.idempotency_key, max_attempts := 25) j`,
-    [JSON.stringify(rows)],
+      [JSON.stringify(rows)],
+    ),
   );
   return out;
 }
@@ -80,7 +89,9 @@ export async function recordSent(
   a: { id: string; providerId: string | null; attempt: number; ms: number },
 ): Promise<void> {
   await db.query(
-    `with s as (
+    prepared(
+      'notify.recordSent',
+      `with s as (
        update notifications set status = 'sent', provider_id = $2, last_error = null, updated_at = now()
        where id = $1 returning id),
      a as (
@@ -88,7 +99,8 @@ export async function recordSent(
        select id, $3, 'sent', $4 from s),
      cfg as (select set_config('synchronous_commit', 'off', true))
      select count(*) from s, cfg`,
-    [a.id, a.providerId, a.attempt, a.ms],
+      [a.id, a.providerId, a.attempt, a.ms],
+    ),
   );
 }
 
@@ -111,11 +123,14 @@ export async function unsentSince(db: Queryable, graceMs: number, limit: number)
  */
 export async function claim(db: Queryable, id: string): Promise<DbPage | undefined> {
   const { rows } = await db.query<DbPage>(
-    `with c as (
+    prepared(
+      'notify.claim',
+      `with c as (
        update notifications set status = 'sending', attempts = attempts + 1, updated_at = now()
        where id = $1 and status = 'queued' returning *)
      ${PAGE_SELECT}`,
-    [id],
+      [id],
+    ),
   );
   return rows[0];
 }
