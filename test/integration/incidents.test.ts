@@ -43,6 +43,14 @@ describe('incidents from Alertmanager webhooks', () => {
     const kinds = tl.body.map((e: { kind: string }) => e.kind);
     assert.equal(kinds[0], 'opened');
     assert.ok(kinds.includes('alert_added'), kinds.join());
+    // Audited in the webhook's transaction (the record joins the hash chain at commit), and the chain holds.
+    const audit = await cp.call('GET', `/api/v1/audit?targetType=incident&targetId=${inc.body.id}`);
+    assert.deepEqual(
+      audit.body.map((a: { action: string; actor: string }) => [a.action, a.actor]),
+      [['incident.opened', 'alertmanager']],
+    );
+    assert.equal((await cp.call('GET', '/api/v1/audit/verify')).body.ok, true);
+    assert.equal(await cp.count('audit_log_at_commit'), 0);
   });
 
   it('keeps one incident and changes nothing when 3 HA Alertmanagers deliver the same group at once', async () => {
