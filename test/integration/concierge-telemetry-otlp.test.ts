@@ -64,6 +64,7 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
       prometheus: false,
       otlp: { endpoint: receiver.url, metricsIntervalMs: 60_000, batchDelayMs: 60_000 },
       registerGlobal: false,
+      traceSampleRatio: 1,
     });
   });
 
@@ -200,6 +201,7 @@ describe('concierge-telemetry: redaction', function () {
       prometheus: { port: 0, host: '127.0.0.1' },
       otlp: { endpoint: receiver.url, metricsIntervalMs: 60_000, batchDelayMs: 60_000 },
       registerGlobal: false,
+      traceSampleRatio: 1,
       redaction: { hashKey: 'test-key' },
     });
   });

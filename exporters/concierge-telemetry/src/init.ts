@@ -75,7 +75,11 @@ export interface TelemetryOptions {
   /** OTLP over HTTP (JSON); `false` or absent for none. */
   otlp?: false | OtlpOptions;
   redaction?: RedactorOptions;
-  /** Share of new traces kept (parent-based). Default 1. */
+  /**
+   * Share of new traces kept (head sampling, parent-based). Default 0.1: metrics count every request, so
+   * one trace in ten is plenty to investigate with, and an unsampled span costs next to nothing
+   * (bench:telemetry-overhead prints both figures). Set 1 to keep every trace.
+   */
   traceSampleRatio?: number;
   /** Register as the global providers (what `@opentelemetry/api` returns). Default true. */
   registerGlobal?: boolean;
@@ -100,6 +104,7 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+export const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const SCOPE = 'concierge-telemetry';
 const VERSION = '0.1.0';
@@ -192,7 +197,9 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   const tracesUrl = otlp && otlpUrl(otlp, 'traces');
   const tracerProvider = new NodeTracerProvider({
     resource: resource as never,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.traceSampleRatio ?? 1) }),
+    sampler: new ParentBasedSampler({
+      root: new TraceIdRatioBasedSampler(options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO),
+    }),
     spanProcessors: tracesUrl
       ? [
           new BatchSpanProcessor(

@@ -55,7 +55,10 @@ const WRITTEN_DATE =
 
 /** True if the text holds something that looks like a phone number, an e-mail address or a date. */
 export function looksPersonal(text: string): boolean {
-  return EMAIL.test(text) || PHONE.test(text) || DATE.test(text) || WRITTEN_DATE.test(text);
+  // Cheap guards first: the patterns backtrack, and most values hold neither '@' nor a digit.
+  if (text.includes('@') && EMAIL.test(text)) return true;
+  if (!/\d/.test(text)) return false;
+  return PHONE.test(text) || DATE.test(text) || WRITTEN_DATE.test(text);
 }
 
 export interface RedactorOptions {
@@ -81,9 +84,19 @@ export class Redactor {
     this.metricValues = new Map(Object.entries(METRIC_LABEL_VALUES).map(([k, v]) => [k, new Set(v)]));
   }
 
+  /** Recent hashes: the same conversation id is hashed on every span of the conversation. */
+  private readonly hashes = new Map<string, string>();
+
   /** `hmac:` and 16 hex digits of HMAC-SHA256: stable for one key, useless without it. */
   hash(value: string): string {
-    return 'hmac:' + createHmac('sha256', this.key).update(value).digest('hex').slice(0, 16);
+    let h = this.hashes.get(value);
+    if (h === undefined) {
+      h = 'hmac:' + createHmac('sha256', this.key).update(value).digest('hex').slice(0, 16);
+      // A bounded cache (cleared, not evicted one by one: cheap, and a miss only costs one HMAC).
+      if (this.hashes.size >= 10_000) this.hashes.clear();
+      this.hashes.set(value, h);
+    }
+    return h;
   }
 
   /** Span and log attributes: allowlisted keys whose values fit their rule; the rest are dropped. */
@@ -111,6 +124,7 @@ export class Redactor {
 
   /** Metric labels: only known label keys, each value inside its bounded set (else `other`). */
   metricAttributes(input: Attributes): Attributes {
+    if (this.metricAttributesClean(input)) return input; // the usual case: no copy on the hot path
     const out: Attributes = {};
     for (const key of Object.keys(input)) {
       const allowed = this.metricValues.get(key);
@@ -119,6 +133,14 @@ export class Redactor {
       out[key] = typeof v === 'string' && allowed.has(v) ? v : 'other';
     }
     return out;
+  }
+
+  private metricAttributesClean(input: Attributes): boolean {
+    for (const key in input) {
+      const v = input[key];
+      if (typeof v !== 'string' || this.metricValues.get(key)?.has(v) !== true) return false;
+    }
+    return true;
   }
 
   /** Span names, event names, log event names: identifiers or `METHOD /route` templates pass. */
