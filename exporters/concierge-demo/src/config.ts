@@ -1,0 +1,79 @@
+/** The demo's configuration. Only this file reads the environment. */
+
+export interface DemoConfig {
+  /** Control plane base URL, no trailing slash. */
+  readonly controlPlaneUrl: string;
+  /** Staff (admin or operator) token: the demo registers clients and instances. Never logged. */
+  readonly controlPlaneToken: string;
+  /** Where the running demo leaves `control.json` (its control API's address) for break/heal. */
+  readonly stateDir: string;
+  /** Simulated client instances, 1-10. */
+  readonly instances: number;
+  /** Simulated patient turns per second per instance. */
+  readonly rps: number;
+  /** Interface every demo server listens on. */
+  readonly host: string;
+  /** Seed of the traffic simulation (same seed, same traffic). */
+  readonly seed: number;
+}
+
+export class DemoConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid demo configuration: ${problems.join('; ')}`);
+    this.name = 'DemoConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The state folder alone (break/heal need nothing else). */
+export function stateDir(env: Env = process.env): string {
+  return env.DEMO_STATE_DIR?.trim() || './data/demo';
+}
+
+/** Reads and validates everything `npm run demo` needs; names every bad variable at once. */
+export function loadDemoConfig(env: Env = process.env): DemoConfig {
+  const problems: string[] = [];
+  const raw = (name: string) => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const number = (name: string, def: number, min: number, max: number, integer: boolean) => {
+    const v = raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      problems.push(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`);
+      return def;
+    }
+    return n;
+  };
+  let url = raw('CONTROL_PLANE_URL') ?? '';
+  if (!url) problems.push('CONTROL_PLANE_URL is required (the control plane the demo registers with)');
+  else {
+    let ok: boolean;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push('CONTROL_PLANE_URL must be an http(s) URL');
+    url = url.replace(/\/+$/, '');
+  }
+  const token = raw('CONTROL_PLANE_TOKEN') ?? '';
+  if (!token) problems.push('CONTROL_PLANE_TOKEN is required (an admin or operator token)');
+  const host = raw('DEMO_HOST') ?? '127.0.0.1';
+  if (!/^[0-9a-fA-F.:]+$|^localhost$/.test(host))
+    problems.push('DEMO_HOST must be an IP address or localhost');
+  const config: DemoConfig = {
+    controlPlaneUrl: url,
+    controlPlaneToken: token,
+    stateDir: stateDir(env),
+    instances: number('DEMO_INSTANCES', 3, 1, 10, true),
+    rps: number('DEMO_RPS', 5, 0.1, 500, false),
+    host,
+    seed: number('DEMO_SEED', 1, 0, 2 ** 31, true),
+  };
+  if (problems.length > 0) throw new DemoConfigError(problems);
+  return Object.freeze(config);
+}
