@@ -390,7 +390,7 @@ async function main(): Promise<void> {
       url: 'skipped: grafana-server is not installed (docker-compose runs it)',
     });
 
-  const demo = await startDemo(cpUrls[0]!, admin, url(prom));
+  const demo = await startDemo(cpUrls[0]!, tokens.demo.token, url(prom));
   if (typeof demo === 'string') skipped.push({ name: 'demo fleet', url: `skipped: ${demo}` });
   else entries.push(demo);
 
@@ -456,7 +456,7 @@ async function startGrafana(bin: string, prometheusUrl: string, alertmanagerUrl:
 /** The demo fleet (`npm run demo`, exporters/concierge-demo) when it exists; otherwise why it was skipped. */
 async function startDemo(
   controlPlaneUrl: string,
-  admin: string,
+  token: string,
   prometheusUrl: string,
 ): Promise<Entry | string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
@@ -465,7 +465,10 @@ async function startDemo(
   if (!fs.existsSync(path.join(REPO, 'exporters/concierge-demo')))
     return 'exporters/concierge-demo does not exist';
   if (!pkg.scripts?.demo) return 'package.json has no "demo" script';
-  let printed: string | undefined;
+  const stateDir = path.join(dataDir, 'demo');
+  let out = '';
+  let ready: () => void;
+  const printed = new Promise<void>((r) => (ready = r));
   const child = spawnChild({
     name: 'demo',
     command: 'npm',
@@ -473,15 +476,28 @@ async function startDemo(
     env: {
       ...baseEnv,
       CONTROL_PLANE_URL: controlPlaneUrl,
-      CONTROL_PLANE_TOKEN: admin,
+      CONTROL_PLANE_TOKEN: token,
       PROMETHEUS_URL: prometheusUrl,
-      DEMO_STATE_DIR: path.join(dataDir, 'demo'),
+      DEMO_STATE_DIR: stateDir,
     },
-    onStdout: (chunk) => (printed ??= /https?:\/\/127\.0\.0\.1:\d+\S*/.exec(chunk)?.[0]),
+    onStdout: (chunk) => {
+      out += chunk;
+      if (/^demo ready/m.test(out)) ready();
+    },
   });
-  // The demo registers its instances itself; give it a moment to fail loudly (bad config) before going on.
-  await Promise.race([child.exited, new Promise((r) => setTimeout(r, 3000))]);
-  return { name: 'demo fleet', url: printed ?? '(see its log)', note: child.logFile };
+  // It registers its clients and instances first; the prober and Prometheus find them by service discovery.
+  const timer = new Promise((r) => setTimeout(r, 120_000));
+  await Promise.race([printed, child.exited, timer]);
+  const web = /^(\S+)\s+web (http:\/\/\S+)/m.exec(out);
+  const count = /^demo ready: (\d+) instances/m.exec(out)?.[1];
+  if (!web || !count) return { name: 'demo fleet', url: '(starting; see its log)', note: child.logFile };
+  return {
+    name: 'demo fleet',
+    url: web[2]!,
+    note:
+      `${count} instances, the first's web chat; break one: ` +
+      `DEMO_STATE_DIR=${stateDir} npm run demo -- break ${web[1]} openemr`,
+  };
 }
 
 main().catch((err: unknown) => {

@@ -8,6 +8,8 @@ export const SERVICE_TOKENS = {
   alertmanager: 'alertmanager',
   // Prometheus reads /api/v1/sd/scrape-targets, which the prober role may read; it needs nothing more.
   prometheus: 'prober',
+  // The demo fleet registers clients and instances: staff work, but not admin.
+  demo: 'operator',
 } as const;
 export type ServiceName = keyof typeof SERVICE_TOKENS;
 
