@@ -266,9 +266,10 @@ export class ReportService {
   async deliver(reportId: string, contact: string, lastAttempt = false): Promise<void> {
     if (!this.d.mail) throw new Error('SMTP_URL is not configured: report mails cannot be sent');
     const mail = this.d.mail;
-    await withTx(this.d.pool, async (tx) => {
+    // A failed send is recorded and committed, then thrown so that graphile-worker retries with backoff.
+    const failure = await withTx(this.d.pool, async (tx): Promise<Error | undefined> => {
       const d = await store.claimDelivery(tx, reportId, contact);
-      if (!d) return;
+      if (!d) return undefined;
       const r = (await store.find(tx, reportId))!;
       const report = JSON.parse(r.json) as MonthlyReport;
       const title = `${report.client.name}: service report for ${monthTitle(report.month)}`;
@@ -289,14 +290,16 @@ export class ReportService {
           ],
         });
         await store.deliveryDone(tx, reportId, contact, { messageId });
+        return undefined;
       } catch (err) {
         await store.deliveryDone(tx, reportId, contact, {
           error: (err as Error).message,
           final: lastAttempt,
         });
-        throw err;
+        return err as Error;
       }
     });
+    if (failure) throw failure;
   }
 
   /** Delivers every queued mail of a report now (the CLI's --send); returns how many went out. */
