@@ -112,7 +112,10 @@ describe('npm run demo: the demo fleet', function () {
     assert.equal(check.status, 0, check.stdout + check.stderr);
     const web = await fetch(riverside.services.find((s) => s.name === 'proxy')!.probe.url + 'chat');
     assert.equal(web.status, 200);
-    assert.match(await web.text(), /<html/i);
+    // The Faro-instrumented chat page, configured with this instance's app key on the control plane.
+    const page = await web.text();
+    assert.match(page, /<script src="\/app\.js"/);
+    assert.ok(page.includes(`${cp.url}/api/v1/faro/collect/`), 'the page reports to the control plane');
   });
 
   it('is scraped by a real Prometheus through the control plane and probed by the fleet prober', async () => {

@@ -66,7 +66,7 @@ async function start(): Promise<void> {
       await cp.ensureClient(spec.client, spec.clientName, spec.timeZone);
       const id = await cp.upsertInstance(inst);
       if (build) {
-        const key = await cp.faroKey(id, inst.urls.frontend);
+        const key = await cp.faroKey(id, [inst.urls.proxy, inst.urls.frontend]);
         if (key)
           inst.setPage(await build(`${config.controlPlaneUrl}/api/v1/faro/collect/${key}`, spec.clientName));
       }

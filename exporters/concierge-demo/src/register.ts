@@ -97,14 +97,15 @@ export class ControlPlane {
   }
 
   /**
-   * A Faro app key for the instance's web page, if the control plane has the Faro receiver; undefined
+   * A Faro app key for the instance's web page (opened through the proxy or the frontend directly), if the control plane has the Faro receiver; undefined
    * otherwise (the page is then served without it).
    */
-  async faroKey(instanceId: string, origin: string): Promise<string | undefined> {
-    const r = await this.call('POST', `/api/v1/instances/${instanceId}/faro-keys`, {
-      allowedOrigins: [origin],
-      pageRoutes: ['/', '/chat', '/appointments/:id'],
-    });
+  async faroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
+    const body = { allowedOrigins: origins, pageRoutes: ['/', '/chat', '/appointments/:id'] };
+    let r = await this.call('POST', `/api/v1/instances/${instanceId}/faro-keys`, body);
+    // A key from an earlier run exists (and was shown once, then): rotate to get one for this run's origin.
+    if (r.status === 409)
+      r = await this.call('POST', `/api/v1/instances/${instanceId}/faro-keys/rotate`, body);
     return r.status === 201 && typeof r.body?.key === 'string' ? (r.body.key as string) : undefined;
   }
 }
