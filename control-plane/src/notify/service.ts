@@ -42,7 +42,11 @@ function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (typeof status === 'number' && status >= 400 && status < 500);
 }
 
-/** Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP, each send a durable, retried job. */
+/**
+ * Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP. A page is sent straight after the
+ * transaction that created it commits (or by a `send` job where no process does that), retries are jobs, and
+ * the `outbox-sweep` job sends what a process that died after commit left untried.
+ */
 export class NotifyService {
   readonly ackLinks: AckLinks;
   /** Pages enqueued in each open `withOutbox` transaction, sent once it commits. */
@@ -100,7 +104,10 @@ export class NotifyService {
       this.send(id)
         .catch((err: unknown) =>
           // The row stays queued and untried: the sweep sends it after the grace period.
-          this.log.warn({ err: (err as Error).message }, 'direct page send failed; its job will retry'),
+          this.log.warn(
+            { err: (err as Error).message },
+            'page send after commit failed; the sweep retries it',
+          ),
         )
         .finally(() => {
           this.inFlight--;
