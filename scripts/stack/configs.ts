@@ -58,6 +58,8 @@ export async function prometheusConfig(t: PrometheusTargets): Promise<string> {
     if (job.authorization?.credentials_file === SECRET) job.authorization.credentials_file = t.tokenFile;
     for (const sd of job.http_sd_configs ?? []) {
       sd.url = sd.url.replace('http://control-plane:8080', t.sdUrl);
+      // A local stack is for watching: a new instance shows up within 15 s rather than a minute.
+      (sd as { refresh_interval?: string }).refresh_interval = '15s';
       if (sd.authorization?.credentials_file === SECRET) sd.authorization.credentials_file = t.tokenFile;
     }
   }
