@@ -85,8 +85,21 @@ async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping the stack ...');
-  // Everything but the database at once (each finishes its in-flight work), then the database.
-  await Promise.all(children.map((c) => c.stop()));
+  // Downstream first, so nothing calls a part that is already gone: the demo, Grafana and Prometheus; then the
+  // Alertmanagers one at a time (a member leaving a cluster waits for a live peer to take its goodbye, up to
+  // 10 s if they all leave at once); then the exporters; then the control planes; the database last.
+  const stage = (c: Child) =>
+    /^(demo|grafana|prometheus)$/.test(c.name)
+      ? 0
+      : c.name.startsWith('alertmanager-')
+        ? 1
+        : c.name.startsWith('control-plane-')
+          ? 3
+          : 2;
+  await Promise.all(children.filter((c) => stage(c) === 0).map((c) => c.stop()));
+  for (const am of children.filter((c) => stage(c) === 1).reverse()) await am.stop();
+  await Promise.all(children.filter((c) => stage(c) === 2).map((c) => c.stop()));
+  await Promise.all(children.filter((c) => stage(c) === 3).map((c) => c.stop()));
   if (database) await database.stop(30_000);
   await mail?.stop();
   if (claimed) fs.rmSync(claimed, { force: true });
