@@ -182,8 +182,9 @@ async function main(): Promise<void> {
   try {
     const { twilioUrl } = await ask(child, 'ready');
     await migrate(db.url);
+    const dbUrl = db.url;
     const config = loadConfig({
-      DATABASE_URL: db.url,
+      DATABASE_URL: dbUrl,
       LOG_LEVEL: 'silent',
       PORT: '0',
       TWILIO_ACCOUNT_SID: 'AC' + 'ef'.repeat(16),
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
       WORKER_CONCURRENCY: process.env.BENCH_WORKERS ?? '8',
       WORKER_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? '1000',
     });
-    const pool = createPool(db.url, log, Number(process.env.BENCH_POOL ?? 20));
+    const pool = createPool(dbUrl, log, Number(process.env.BENCH_POOL ?? 20));
     const ctx = createContext(config, log, pool);
     await ctx.paging.workers.migrate();
     await ctx.paging.workers.start();
