@@ -13,6 +13,9 @@ export interface DemoConfig {
   readonly rps: number;
   /** Interface every demo server listens on. */
   readonly host: string;
+  /** Host name the prober and Prometheus reach the demo by (DEMO_PUBLIC_HOST; default the listening address, or
+   * 127.0.0.1 when that is a wildcard). In docker-compose it is the service name. */
+  readonly publicHost: string;
   /** Seed of the traffic simulation (same seed, same traffic). */
   readonly seed: number;
 }
@@ -65,6 +68,9 @@ export function loadDemoConfig(env: Env = process.env): DemoConfig {
   const host = raw('DEMO_HOST') ?? '127.0.0.1';
   if (!/^[0-9a-fA-F.:]+$|^localhost$/.test(host))
     problems.push('DEMO_HOST must be an IP address or localhost');
+  const publicHost = raw('DEMO_PUBLIC_HOST') ?? (['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host);
+  if (!/^[0-9a-fA-F.:]+$|^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/.test(publicHost))
+    problems.push('DEMO_PUBLIC_HOST must be a host name or an IP address');
   const config: DemoConfig = {
     controlPlaneUrl: url,
     controlPlaneToken: token,
@@ -72,6 +78,7 @@ export function loadDemoConfig(env: Env = process.env): DemoConfig {
     instances: number('DEMO_INSTANCES', 3, 1, 10, true),
     rps: number('DEMO_RPS', 5, 0.1, 500, false),
     host,
+    publicHost,
     seed: number('DEMO_SEED', 1, 0, 2 ** 31, true),
   };
   if (problems.length > 0) throw new DemoConfigError(problems);

@@ -62,6 +62,7 @@ export class DemoInstance {
   constructor(
     readonly spec: InstanceSpec,
     private readonly host: string,
+    private readonly publicHost: string = host,
   ) {
     this.backend = http.createServer((req, res) => this.onBackend(req, res));
     this.frontend = http.createServer((req, res) => this.onFrontend(req, res));
@@ -77,12 +78,15 @@ export class DemoInstance {
       prometheus: { port: 0, host: this.host },
       registerGlobal: false, // several runtimes share this process
     });
-    const base = `http://${this.host.includes(':') ? `[${this.host}]` : this.host}`;
+    const h = this.publicHost;
+    const base = `http://${h.includes(':') ? `[${h}]` : h}`;
     this.urls.backend = `${base}:${await listen(this.backend, this.host)}`;
     this.urls.frontend = `${base}:${await listen(this.frontend, this.host)}`;
     this.proxyPort = await listen(this.proxy, this.host);
     this.urls.proxy = `${base}:${this.proxyPort}`;
-    this.urls.metrics = this.telemetry.metricsUrl!;
+    const metrics = new URL(this.telemetry.metricsUrl!);
+    metrics.hostname = h.includes(':') ? `[${h}]` : h;
+    this.urls.metrics = metrics.toString();
     this.traffic = new Traffic(this.telemetry, { isBroken: (t) => this.broken.has(t as Target) }, seed);
     this.traffic.start(rps);
   }

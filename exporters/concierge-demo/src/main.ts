@@ -60,7 +60,7 @@ async function start(): Promise<void> {
   try {
     const build = await loadWebBuilder();
     for (const [i, spec] of practices(config.instances).entries()) {
-      const inst = new DemoInstance(spec, config.host);
+      const inst = new DemoInstance(spec, config.host, config.publicHost);
       instances.set(spec.instance, inst);
       await inst.start(config.rps, config.seed + i);
       await cp.ensureClient(spec.client, spec.clientName, spec.timeZone);
