@@ -136,23 +136,7 @@ export async function composeReport(
   ]);
 
   const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...summary(per.get(i.id)!) }));
-  const sum = (k: keyof SlaFigures) => [...per.values()].reduce((a, f) => a + (f[k] as number), 0);
-  const overall = summary(
-    d.sla.figures(
-      {
-        instance_id: '',
-        period_s: sum('periodSeconds'),
-        maint_s: sum('maintenanceSeconds'),
-        unknown_s: sum('unknownSeconds'),
-        down_s: sum('downtimeSeconds'),
-        degraded_s: sum('degradedSeconds'),
-        measurable_s: sum('measuredSeconds'),
-      },
-      p.from,
-      p.to,
-      client.slaTarget,
-    ),
-  );
+  const overall = summary(d.sla.combined([...per.values()], p.from, p.to, client.slaTarget));
 
   const inMonth = (i: Incident) =>
     Date.parse(i.openedAt) < p.to.getTime() && (i.resolvedAt === null || Date.parse(i.resolvedAt) > +p.from);

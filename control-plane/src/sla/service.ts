@@ -84,6 +84,25 @@ export class SlaService {
     private readonly tiers: readonly CreditTier[],
   ) {}
 
+  /** A client's figures: its instances' seconds summed (instance-seconds), the uptime weighted by measured time. */
+  combined(list: SlaFigures[], from: Date, to: Date, target: number): SlaFigures {
+    const sum = (k: keyof SlaFigures) => list.reduce((a, x) => a + (x[k] as number), 0);
+    return this.figures(
+      {
+        instance_id: '',
+        period_s: sum('periodSeconds'),
+        maint_s: sum('maintenanceSeconds'),
+        unknown_s: sum('unknownSeconds'),
+        down_s: sum('downtimeSeconds'),
+        degraded_s: sum('degradedSeconds'),
+        measurable_s: sum('measuredSeconds'),
+      },
+      from,
+      to,
+      target,
+    );
+  }
+
   figures(row: store.DbSlaRow | undefined, from: Date, to: Date, target: number): SlaFigures {
     const r = row ?? { period_s: 0, maint_s: 0, unknown_s: 0, down_s: 0, degraded_s: 0, measurable_s: 0 };
     const noData = r.measurable_s <= 0;
@@ -194,21 +213,7 @@ export class SlaService {
     );
     const per = await this.computeFor([client], instances, () => p);
     const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...per.get(i.id)! }));
-    const sum = (k: keyof SlaFigures) => list.reduce((a, x) => a + (x[k] as number), 0);
-    const total = this.figures(
-      {
-        instance_id: '',
-        period_s: sum('periodSeconds'),
-        maint_s: sum('maintenanceSeconds'),
-        unknown_s: sum('unknownSeconds'),
-        down_s: sum('downtimeSeconds'),
-        degraded_s: sum('degradedSeconds'),
-        measurable_s: sum('measuredSeconds'),
-      },
-      p.from,
-      p.to,
-      client.slaTarget,
-    );
+    const total = this.combined(list, p.from, p.to, client.slaTarget);
     return {
       client: { id: client.id, slug: client.slug },
       timeZone: client.timeZone,

@@ -19,20 +19,10 @@ export interface DbSlaRow {
 }
 
 /**
- * Every instance's figures in one statement, exactly, with multirange arithmetic:
- *   P = period, M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
- *   unknown = P - M - measured, down = union(down of counting services) * measured,
- *   degraded = (union(degraded) - union(down)) * measured.
- * Operator corrections count as measured: an operator who records an outage knows what happened.
+ * The measured-time CTEs both queries share, ending in `calc` (instance_id, p period, m maintenance, d down,
+ * g degraded, op operator-recorded, meas measured), over $1 (requests) and $2 (maintenance) of `slaParams`.
  */
-export async function compute(
-  db: Queryable,
-  requests: SlaRequest[],
-  maintenance: { instanceId: string; from: Date; to: Date }[],
-): Promise<DbSlaRow[]> {
-  if (requests.length === 0) return [];
-  const { rows } = await db.query<DbSlaRow>(
-    `with req as (
+const MEASURED = `with req as (
        select r.instance_id, tstzrange(r.from_ts, r.to_ts, '[)') as period, r.services
        from jsonb_to_recordset($1::jsonb) as r(instance_id uuid, from_ts timestamptz, to_ts timestamptz,
                                                 services text[])),
@@ -64,7 +54,46 @@ export async function compute(
          coalesce(iv.down_mr, '{}') as d, coalesce(iv.deg_mr, '{}') as g, coalesce(iv.op_mr, '{}') as op
        from req r left join maint using (instance_id) left join iv using (instance_id)),
      calc as (
-       select b.*, (b.p - b.m) * ((select mr from cov) + b.op) as meas from base b)
+       select b.*, (b.p - b.m) * ((select mr from cov) + b.op) as meas from base b)`;
+
+function slaParams(
+  requests: SlaRequest[],
+  maintenance: { instanceId: string; from: Date; to: Date }[],
+): [string, string] {
+  return [
+    JSON.stringify(
+      requests.map((r) => ({
+        instance_id: r.instanceId,
+        from_ts: r.from.toISOString(),
+        to_ts: r.to.toISOString(),
+        services: r.services,
+      })),
+    ),
+    JSON.stringify(
+      maintenance.map((m) => ({
+        instance_id: m.instanceId,
+        from_ts: m.from.toISOString(),
+        to_ts: m.to.toISOString(),
+      })),
+    ),
+  ];
+}
+
+/**
+ * Every instance's figures in one statement, exactly, with multirange arithmetic:
+ *   P = period, M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
+ *   unknown = P - M - measured, down = union(down of counting services) * measured,
+ *   degraded = (union(degraded) - union(down)) * measured.
+ * Operator corrections count as measured: an operator who records an outage knows what happened.
+ */
+export async function compute(
+  db: Queryable,
+  requests: SlaRequest[],
+  maintenance: { instanceId: string; from: Date; to: Date }[],
+): Promise<DbSlaRow[]> {
+  if (requests.length === 0) return [];
+  const { rows } = await db.query<DbSlaRow>(
+    `${MEASURED}
      select instance_id,
        multirange_seconds(p) as period_s,
        multirange_seconds(m) as maint_s,
@@ -73,23 +102,7 @@ export async function compute(
        multirange_seconds((g - d) * meas) as degraded_s,
        multirange_seconds(meas) as measurable_s
      from calc`,
-    [
-      JSON.stringify(
-        requests.map((r) => ({
-          instance_id: r.instanceId,
-          from_ts: r.from.toISOString(),
-          to_ts: r.to.toISOString(),
-          services: r.services,
-        })),
-      ),
-      JSON.stringify(
-        maintenance.map((m) => ({
-          instance_id: m.instanceId,
-          from_ts: m.from.toISOString(),
-          to_ts: m.to.toISOString(),
-        })),
-      ),
-    ],
+    slaParams(requests, maintenance),
   );
   return rows;
 }
@@ -130,37 +143,7 @@ export async function detail(
     measured_s: number | null;
     down_s: number | null;
   }>(
-    `with req as (
-       select r.instance_id, tstzrange(r.from_ts, r.to_ts, '[)') as period, r.services
-       from jsonb_to_recordset($1::jsonb) as r(instance_id uuid, from_ts timestamptz, to_ts timestamptz,
-                                                services text[])),
-     counted as (
-       select r.instance_id, unnest(r.services) as service from req r
-       union
-       select s.instance_id, s.name from req r join services s on s.instance_id = r.instance_id
-       where s.kind = any(r.services)),
-     cov as (
-       select coalesce(range_agg(c.during), '{}') as mr from prober_coverage c
-       where c.during && tstzrange((select min(lower(period)) from req), (select max(upper(period)) from req))),
-     maint as (
-       select m.instance_id, range_agg(tstzrange(m.from_ts, m.to_ts, '[)')) as mr
-       from jsonb_to_recordset($2::jsonb) as m(instance_id uuid, from_ts timestamptz, to_ts timestamptz)
-       group by 1),
-     iv as (
-       select a.instance_id,
-         range_agg(a.during * r.period) filter (where a.state = 'down') as down_mr,
-         range_agg(a.during * r.period) filter (where a.source = 'operator') as op_mr
-       from req r
-       join counted k on k.instance_id = r.instance_id
-       join availability_intervals a on a.instance_id = r.instance_id and a.service = k.service
-         and a.during && r.period
-       group by 1),
-     calc as (
-       select r.instance_id,
-         (tstzmultirange(r.period) - coalesce(maint.mr, '{}')) * ((select mr from cov) + coalesce(iv.op_mr, '{}'))
-           as meas,
-         coalesce(iv.down_mr, '{}') as d
-       from req r left join maint using (instance_id) left join iv using (instance_id)),
+    `${MEASURED},
      days as (
        select x.day, tstzrange(x.from_ts, x.to_ts, '[)') as r
        from jsonb_to_recordset($3::jsonb) as x(day int, from_ts timestamptz, to_ts timestamptz))
@@ -177,21 +160,7 @@ export async function detail(
      from calc c, days
      order by 1, 2, 3, 6`,
     [
-      JSON.stringify(
-        requests.map((r) => ({
-          instance_id: r.instanceId,
-          from_ts: r.from.toISOString(),
-          to_ts: r.to.toISOString(),
-          services: r.services,
-        })),
-      ),
-      JSON.stringify(
-        maintenance.map((m) => ({
-          instance_id: m.instanceId,
-          from_ts: m.from.toISOString(),
-          to_ts: m.to.toISOString(),
-        })),
-      ),
+      ...slaParams(requests, maintenance),
       JSON.stringify(
         days.map((d, day) => ({ day, from_ts: d.from.toISOString(), to_ts: d.to.toISOString() })),
       ),
