@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 
-/** prom-client's process and Node.js metrics, without the gauges it names *_total (promtool rejects them). */
+/** (Shared by the exporters and the control plane.) prom-client's process and Node.js metrics, without the gauges it names *_total (promtool rejects them). */
 export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
   for (const name of [

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../../exporters/shared/metrics.ts';
 
 const HTTP_LABELS = ['method', 'route', 'status'] as const;
 const DENIED_LABELS = ['reason'] as const;
@@ -6,14 +7,7 @@ const DENIED_LABELS = ['reason'] as const;
 /** The control plane's own Registry and the HTTP-level metrics every request updates. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // prom-client names these gauges *_total, which promtool check metrics rejects: counters only.
-  for (const name of [
-    'nodejs_active_handles_total',
-    'nodejs_active_requests_total',
-    'nodejs_active_resources_total',
-  ])
-    registry.removeSingleMetric(name);
+  collectProcessMetrics(registry);
   return {
     registry,
     httpRequests: new Counter({
