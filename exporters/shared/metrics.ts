@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 
-/** (Shared by the exporters and the control plane.) prom-client's process and Node.js metrics, without the gauges it names *_total (promtool rejects them). */
+/**
+ * prom-client's process and Node.js metrics, without the gauges it names *_total (promtool rejects them);
+ * the exporters and the control plane all serve this set.
+ */
 export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
   for (const name of [
