@@ -7,7 +7,8 @@
  *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists.
  *
  * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
- * stops every child (each in its own process group) and then the database.
+ * stops every child (each in its own process group) and then the database. STACK_SCRAPE_INTERVAL (e.g. 2s, for
+ * tests) gives Prometheus one scrape, rule-evaluation and service-discovery interval instead of the repo's.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -26,6 +27,13 @@ for (const a of args)
     process.exit(2);
   }
 const ha = args.includes('--ha');
+let scrapeEvery: string | undefined;
+try {
+  scrapeEvery = scrapeInterval();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 
 const dataDir = path.resolve(process.env.DATA_DIR || path.join(REPO, '.stack'));
 const dirs = {
@@ -150,6 +158,16 @@ function writeFile(file: string, text: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** STACK_SCRAPE_INTERVAL: Prometheus's one interval for a test (`1s`..`60s`); unset keeps the repo's. */
+function scrapeInterval(): string | undefined {
+  const v = process.env.STACK_SCRAPE_INTERVAL?.trim();
+  if (!v) return undefined;
+  const m = /^(\d+)s$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 60)
+    throw new Error(`STACK_SCRAPE_INTERVAL must be whole seconds from 1s to 60s, like 2s (got ${v})`);
+  return v;
 }
 
 interface Entry {
@@ -358,6 +376,7 @@ async function main(): Promise<void> {
       backupExporter: backup,
       sdUrl: cpUrls[0]!,
       tokenFile: tokens.prometheus.file,
+      scrapeInterval: scrapeEvery,
     }),
   );
   const promChild = spawnChild({

@@ -19,6 +19,11 @@ export interface PrometheusTargets {
   sdUrl: string;
   /** File holding the token (role prober) for /api/v1/sd/scrape-targets and the concierge scrapes. */
   tokenFile: string;
+  /**
+   * STACK_SCRAPE_INTERVAL (e.g. `2s`): one scrape, evaluation and service-discovery interval for every job, so
+   * a test sees rate() and the recording rules within seconds. Unset: the repo's intervals.
+   */
+  scrapeInterval?: string;
 }
 
 interface ScrapeConfig {
@@ -47,9 +52,15 @@ export async function prometheusConfig(t: PrometheusTargets): Promise<string> {
   doc.alerting.alertmanagers = [
     { scheme: 'http', api_version: 'v2', static_configs: [{ targets: t.alertmanagers }] },
   ];
+  if (t.scrapeInterval) {
+    doc.global.scrape_interval = t.scrapeInterval;
+    doc.global.evaluation_interval = t.scrapeInterval;
+    doc.global.scrape_timeout = t.scrapeInterval;
+  }
   const seen = new Set<string>();
   for (const job of doc.scrape_configs as ScrapeConfig[]) {
     seen.add(job.job_name);
+    if (t.scrapeInterval) delete job.scrape_interval;
     const targets = statics[job.job_name];
     if (targets) {
       delete job.file_sd_configs;
@@ -59,7 +70,7 @@ export async function prometheusConfig(t: PrometheusTargets): Promise<string> {
     for (const sd of job.http_sd_configs ?? []) {
       sd.url = sd.url.replace('http://control-plane:8080', t.sdUrl);
       // A local stack is for watching: a new instance shows up within 15 s rather than a minute.
-      (sd as { refresh_interval?: string }).refresh_interval = '15s';
+      (sd as { refresh_interval?: string }).refresh_interval = t.scrapeInterval ?? '15s';
       if (sd.authorization?.credentials_file === SECRET) sd.authorization.credentials_file = t.tokenFile;
     }
   }

@@ -1,269 +1,388 @@
 /**
- * Runs every dashboard query whose data comes from the fleet prober, Prometheus or Alertmanager against a real
- * Prometheus that scraped a real FleetProber (probing loopback services) and a real Alertmanager, with the
- * project's rule files loaded. A query that comes back empty fails, naming dashboard, panel and query.
+ * Every Grafana panel query and variable query, run against the Prometheus of a real `npm run stack`: it scrapes
+ * the demo fleet (concierge-telemetry), the fleet prober, the backup exporter, the control plane, itself and
+ * Alertmanager, with the project's rules. The test makes what the panels show happen: a demo instance's backend
+ * broken and another's OpenEMR, a real pg_dump archive with its manifest for the backup exporter (verified and
+ * restore-tested), two alerts through Alertmanager that open incidents and page by SMS and call (Twilio
+ * stand-in), acknowledged and resolved through the API, Faro payloads with web vitals, errors and sessions sent
+ * with an app key made through the API, and an https service so certificate expiry is measured.
  *
- * Queries that read the backup exporter, the concierge runtime or the control plane are NOT checked here
- * (those processes are not started); the test lists them so nobody mistakes them for passed.
+ * A query that returns nothing (or only NaN, which Grafana shows as no value) fails, naming dashboard, panel and
+ * query. ALLOWED lists the panels that cannot have data in a few minutes, each with its reason.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FleetProber } from '../../exporters/fleet-prober/src/prober.ts';
-import {
-  ControlPlaneStandIn,
-  sdGroup,
-  selfSignedCert,
-  waitFor,
-} from '../../exporters/fleet-prober/testing/stand-ins.ts';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { selfSignedCert } from '../../exporters/fleet-prober/testing/stand-ins.ts';
 import { buildDashboards } from '../../grafana/src/dashboards.ts';
-import { metricNames, queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
+import { waitFor } from '../helpers/alerts.ts';
+import { queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
+import { reachableTempDir } from '../helpers/process.ts';
+import { startPg15 } from '../helpers/pg15.ts';
 import { requireTool } from '../helpers/tools.ts';
+import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const TOKEN = 'dashboards-stack-test-token';
-const HEALTHY = JSON.stringify({
-  status: 'ok',
-  components: { openemr: { status: 'up' }, twilio: { status: 'up' }, voice_ai: { status: 'up' } },
-});
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+const OLIVIA = '+15551230002';
+const DEV = '+15551230003';
+const ORIGIN = 'http://dashboards-test.example.test';
+// The demo's first instance: the client detail dashboard is checked for it.
+const CLIENT = 'demo-riverside';
+const INSTANCE = 'riverside-prod';
 
-type Source =
-  'fleet prober' | 'prometheus' | 'alertmanager' | 'backup exporter' | 'control plane' | 'concierge runtime';
-const STARTED = new Set<Source>(['fleet prober', 'prometheus', 'alertmanager']);
-
-/** Which process produces a metric (recorded slo:* series are computed from the prober's probe_success). */
-function sourceOf(metric: string): Source {
-  if (/^(probe_|prober_|slo:)/.test(metric)) return 'fleet prober';
-  if (/^(up|scrape_duration_seconds|ALERTS|prometheus_.*)$/.test(metric)) return 'prometheus';
-  if (metric.startsWith('alertmanager_')) return 'alertmanager';
-  if (metric.startsWith('backup_')) return 'backup exporter';
-  if (metric.startsWith('concierge_ops_')) return 'control plane';
-  return 'concierge runtime';
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function serve(status: number, body: string, tls?: { key: string; cert: string }): Promise<http.Server> {
-  const handler: http.RequestListener = (_req, res) =>
-    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
-}
-
-function portOf(s: http.Server): number {
-  return (s.address() as net.AddressInfo).port;
-}
+/** Panels that cannot have data within a test's minutes, each with why. Keep it short. */
+const ALLOWED: Record<string, string> = {};
 
 interface PromResponse {
   status: string;
   error?: string;
-  data?: { resultType: string; result: unknown[] | [number, string] };
+  data?: { resultType: string; result: unknown };
 }
 
-describe('dashboards against a real Prometheus (prober, Prometheus, Alertmanager)', function () {
-  this.timeout(120_000);
-  const dir = mkdtempSync(join(tmpdir(), 'dashboards-stack-'));
-  const procs: ChildProcess[] = [];
-  const servers: http.Server[] = [];
-  let cp: ControlPlaneStandIn;
-  let prober: FleetProber;
-  let promUrl = '';
-  const procLog: string[] = [];
+/** Data as a panel would show it: at least one sample that is a number (NaN is Grafana's "no value"). */
+function hasData(r: PromResponse): boolean {
+  if (r.status !== 'success' || !r.data) return false;
+  if (r.data.resultType === 'scalar') return !Number.isNaN(Number((r.data.result as [number, string])[1]));
+  return (r.data.result as { value: [number, string] }[]).some((s) => !Number.isNaN(Number(s.value[1])));
+}
 
-  async function promQuery(expr: string): Promise<PromResponse> {
-    const res = await fetch(`${promUrl}/api/v1/query`, {
+describe('dashboards against the Prometheus of a running stack', function () {
+  this.timeout(240_000);
+  let tw: TwilioStandIn;
+  let dir: string;
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
+  let out = '';
+  let admin = '';
+  let tls: https.Server | undefined;
+  let faroTimer: NodeJS.Timeout | undefined;
+  const urls: Record<string, string> = {};
+
+  const prom = async (expr: string): Promise<PromResponse> => {
+    const res = await fetch(`${urls.prometheus}/api/v1/query`, {
       method: 'POST',
       body: new URLSearchParams({ query: expr }),
     });
     return (await res.json()) as PromResponse;
-  }
-
-  function start(bin: string, args: string[]): void {
-    const p = spawn(requireTool(bin), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout?.on('data', (d: Buffer) => procLog.push(d.toString()));
-    p.stderr?.on('data', (d: Buffer) => procLog.push(d.toString()));
-    procs.push(p);
-  }
+  };
+  const api = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(urls['control plane'] + url, {
+      method,
+      headers: {
+        authorization: `Bearer ${admin}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, body: json, text };
+  };
 
   before(async () => {
-    requireTool('prometheus');
-    requireTool('prometheus-alertmanager');
-    // Two client instances: acme healthy (its backend over https, so certificate expiry is measured, with
-    // OpenEMR, Twilio and voice AI in its health JSON); globex with a failing proxy, so burn-rate alerts fire.
+    for (const t of ['prometheus', 'prometheus-alertmanager', 'pg_dump', 'pg_restore']) requireTool(t);
+    tw = await new TwilioStandIn().start();
+    dir = await reachableTempDir('dashboards-stack-');
+    // An https service for the demo's first instance, with a certificate the prober trusts (NODE_EXTRA_CA_CERTS).
     const pem = selfSignedCert(dir, 30);
-    const acmeBackend = await serve(200, HEALTHY, pem);
-    const acmeProxy = await serve(200, 'ok');
-    const globexBackend = await serve(200, HEALTHY);
-    const globexProxy = await serve(503, 'unavailable');
-    servers.push(acmeBackend, acmeProxy, globexBackend, globexProxy);
-    cp = new ControlPlaneStandIn(TOKEN);
-    await cp.start();
-    cp.groups = [
-      sdGroup({
-        instanceId: randomUUID(),
-        service: 'backend',
-        target: `https://127.0.0.1:${portOf(acmeBackend)}/health`,
-        healthJson: true,
-      }),
-      sdGroup({
-        instanceId: randomUUID(),
-        service: 'proxy',
-        kind: 'proxy',
-        target: `http://127.0.0.1:${portOf(acmeProxy)}/`,
-      }),
-      sdGroup({
-        instanceId: randomUUID(),
-        client: 'globex',
-        service: 'backend',
-        target: `http://127.0.0.1:${portOf(globexBackend)}/health`,
-        healthJson: true,
-      }),
-      sdGroup({
-        instanceId: randomUUID(),
-        client: 'globex',
-        service: 'proxy',
-        kind: 'proxy',
-        target: `http://127.0.0.1:${portOf(globexProxy)}/`,
-      }),
-      // A malformed group, as a broken SD entry would be: the prober skips it and counts an sd_invalid error,
-      // which is what the "Prober errors" panel shows.
-      { targets: [], labels: { client: 'broken' } },
-    ];
-    const quiet = (): void => undefined;
-    prober = new FleetProber({
-      controlPlaneUrl: cp.url,
-      token: TOKEN,
-      proberId: 'dashboards-stack',
-      port: 0,
-      host: '127.0.0.1',
-      probeIntervalSeconds: 0.5,
-      sdRefreshSeconds: 0.5,
-      stateDir: join(dir, 'prober'),
-      tlsCa: pem.cert,
-      logger: { error: quiet, warn: quiet, info: quiet, debug: quiet },
-    });
-    await prober.start();
-
-    const amPort = await freePort();
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
-      'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n',
-    );
-    start('prometheus-alertmanager', [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'am-data')}`,
-      `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=',
-    ]);
-
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    const rules = readdirSync(join(ROOT, 'prometheus', 'rules'))
-      .filter((f) => f.endsWith('.yml'))
-      .map((f) => `  - ${join(ROOT, 'prometheus', 'rules', f)}`);
-    // 1s scrape and evaluation: rate() over the dashboards' 1m $__rate_interval has plenty of samples in seconds.
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      [
-        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-        'rule_files:',
-        ...rules,
-        'alerting:',
-        `  alertmanagers: [{static_configs: [{targets: ['127.0.0.1:${amPort}']}]}]`,
-        'scrape_configs:',
-        `  - {job_name: prometheus, static_configs: [{targets: ['127.0.0.1:${promPort}']}]}`,
-        `  - {job_name: alertmanager, static_configs: [{targets: ['127.0.0.1:${amPort}']}]}`,
-        `  - {job_name: fleet-prober, honor_labels: true, static_configs: [{targets: ['127.0.0.1:${prober.port}']}]}`,
-        '',
-      ].join('\n'),
-    );
-    start('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'prom-data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ]);
-    // Ready when every source has been scraped a few times and the burn alert (no `for:`) fires.
-    await waitFor(
-      'Prometheus to scrape the prober, itself and Alertmanager, and evaluate the rules',
-      async () => {
-        const up = await promQuery('count(up == 1) == 3 and count(count_over_time(probe_success[1m]) > 5)');
-        const firing = await promQuery('ALERTS{alertname="ConciergeErrorBudgetBurn", alertstate="firing"}');
-        const sent = await promQuery('sum(prometheus_notifications_sent_total) > 0');
-        return [up, firing, sent].every((r) => Array.isArray(r.data?.result) && r.data.result.length > 0);
+    await fs.writeFile(path.join(dir, 'ca.pem'), pem.cert);
+    tls = https.createServer({ key: pem.key, cert: pem.cert }, (_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((r) => tls!.listen(0, '127.0.0.1', () => r()));
+    // A real pg_dump archive (PostgreSQL 15, as the exporter's pg_restore reads) with its manifest, for
+    // riverside, in the folder the stack's backup exporter scans; it verifies it and restore-tests it.
+    const pg15 = await startPg15();
+    try {
+      const db15 = new pg.Client({
+        host: '127.0.0.1',
+        port: pg15.port,
+        user: 'postgres',
+        database: 'postgres',
+      });
+      await db15.connect();
+      await db15.query(`create table appointments (id int primary key, at timestamptz);
+        insert into appointments select g, now() - g * interval '1 hour' from generate_series(1, 120) g;`);
+      await db15.end();
+      const backups = path.join(dir, 'backups');
+      await fs.mkdir(backups, { recursive: true });
+      const startedAt = new Date().toISOString();
+      const file = path.join(backups, 'riverside.dump');
+      await run('pg_dump', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pg15.port),
+        '-U',
+        'postgres',
+        '-Fc',
+        '-f',
+        file,
+        'postgres',
+      ]);
+      const archive = await fs.readFile(file);
+      await fs.writeFile(
+        `${file}.manifest.json`,
+        JSON.stringify({
+          version: 1,
+          file: 'riverside.dump',
+          client: CLIENT,
+          instance: INSTANCE,
+          kind: 'full',
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          sha256: createHash('sha256').update(archive).digest('hex'),
+          tables: { 'public.appointments': 120 },
+        }),
+      );
+    } finally {
+      await pg15.stop();
+    }
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATA_DIR: dir,
+        STACK_SCRAPE_INTERVAL: '2s',
+        PROBE_INTERVAL_SECONDS: '1',
+        PROBER_SD_REFRESH_SECONDS: '2',
+        BACKUP_SCAN_INTERVAL_SECONDS: '2',
+        BACKUP_RESTORE_TEST_INTERVAL_SECONDS: '5',
+        WORKER_POLL_INTERVAL_MS: '100',
+        NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem'),
+        TWILIO_ACCOUNT_SID: 'AC' + 'ef'.repeat(16),
+        TWILIO_AUTH_TOKEN: 'twilio-auth-token-for-tests-0123456789',
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_URL: tw.url,
       },
-      60_000,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${procLog.join('').slice(-3000)}`);
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(
+      'the stack to print its URLs',
+      () => /Ctrl-C stops everything/.test(out) || undefined,
+      150_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${out}`);
+    });
+    for (const m of out.matchAll(/^ {2}(\S.*?\S) {2,}(https?:\/\/127\.0\.0\.1:\d+)/gm)) urls[m[1]!] = m[2]!;
+    assert.ok(urls['demo fleet'], `the stack did not start the demo fleet:\n${out}`);
+    admin = (await fs.readFile(path.join(dir, 'secrets/admin.token'), 'utf8')).trim();
+    const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
+      databaseUrl: string;
+    };
+
+    // Down and error panels: lakeview's backend fails; riverside's OpenEMR is down (errors, escalations).
+    const control = JSON.parse(await fs.readFile(path.join(dir, 'demo/control.json'), 'utf8')) as {
+      url: string;
+    };
+    for (const [instance, target] of [
+      ['lakeview-prod', 'backend'],
+      [INSTANCE, 'openemr'],
+    ]) {
+      const r = await fetch(`${control.url}/break`, {
+        method: 'POST',
+        body: JSON.stringify({ instance, target }),
+      });
+      assert.equal(r.status, 200, await r.text());
+    }
+
+    // The https service, beside the demo's own services of riverside.
+    const inst = await api('GET', `/api/v1/instances/${INSTANCE}`);
+    assert.equal(inst.status, 200, inst.text);
+    const services = (inst.body.services as { name: string; kind: string; probe: unknown }[]).map(
+      ({ name, kind, probe }) => ({ name, kind, probe }),
+    );
+    const port = (tls.address() as AddressInfo).port;
+    services.push({
+      name: 'edge-tls',
+      kind: 'frontend',
+      probe: { type: 'http', url: `https://127.0.0.1:${port}/` },
+    });
+    const patched = await api('PATCH', `/api/v1/instances/${INSTANCE}`, { services });
+    assert.equal(patched.status, 200, patched.text);
+
+    // Faro: a new app key for riverside (the demo's key keeps working through the grace period), then a page's
+    // payloads every second: web vitals, a JavaScript error and a session start.
+    const key = await api('POST', `/api/v1/instances/${INSTANCE}/faro-keys/rotate`, {
+      allowedOrigins: [ORIGIN],
+      pageRoutes: ['/', '/chat'],
+      graceSeconds: 3600,
+    });
+    assert.equal(key.status, 201, key.text);
+    let n = 0;
+    const sendFaro = async () => {
+      const now = new Date().toISOString();
+      n++;
+      const r = await api(
+        'POST',
+        `/api/v1/faro/collect/${key.body.key}`,
+        {
+          meta: {
+            sdk: { name: '@grafana/faro-web-sdk', version: '2.12.1' },
+            app: { name: 'concierge-web-chat', version: '1.0.0', environment: 'test' },
+            session: { id: `dash${n}`, attributes: {} },
+            page: { url: `${ORIGIN}/chat`, id: 'p1' },
+            view: { name: 'default' },
+          },
+          measurements: [
+            {
+              type: 'web-vitals',
+              values: { lcp: 1800 + n, inp: 120 + n, ttfb: 200 + n, cls: 0.05, fcp: 900 },
+              timestamp: now,
+            },
+          ],
+          exceptions: [
+            { type: 'TypeError', value: 'x is undefined', timestamp: now, stacktrace: { frames: [] } },
+          ],
+          events: [{ name: 'session_start', timestamp: now }],
+        },
+        { origin: ORIGIN },
+      );
+      assert.ok(r.status < 300, `faro collect answered ${r.status}: ${r.text}`);
+    };
+    await sendFaro();
+    faroTimer = setInterval(() => void sendFaro().catch(() => undefined), 1000);
+
+    // A responder rota; level 2 of the ladder after 3 s, so both levels page while the test watches.
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query(
+      `insert into responders (name, role, phone, email) values
+         ('Olivia', 'oncall-engineer', $1, 'olivia@ops.example.test'), ('Dev', 'devops-lead', $2, 'dev@ops.example.test')`,
+      [OLIVIA, DEV],
+    );
+    await db.query(`update escalation_levels set delay_seconds = 3 where level = 2`);
+    await db.end();
+
+    // Two alerts through Alertmanager: two incidents, each paging level 1 (Olivia) and then level 2 (Dev).
+    for (const [alertname, instance, client] of [
+      ['DashboardsTestA', INSTANCE, CLIENT],
+      ['DashboardsTestB', 'hillcrest-prod', 'demo-hillcrest'],
+    ]) {
+      const res = await fetch(`${urls.alertmanager}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          {
+            labels: { alertname, severity: 'critical', client, instance, service: 'backend' },
+            annotations: { summary: `Dashboards test alert for ${instance}.` },
+            startsAt: new Date().toISOString(),
+          },
+        ]),
+      });
+      assert.equal(res.status, 200);
+    }
+    const sms = await waitFor(
+      'level 1 and level 2 SMS pages',
+      () => (tw.messages(OLIVIA).length >= 2 && tw.messages(DEV).length >= 2 ? true : undefined),
+      60_000,
+    );
+    assert.ok(sms);
+    // A request with a token the control plane does not know: the auth-denied series.
+    const denied = await fetch(`${urls['control plane']}/api/v1/incidents`, {
+      headers: { authorization: 'Bearer cop_not-a-token' },
+    });
+    assert.equal(denied.status, 401);
+    const incidents = await waitFor(
+      'the two incidents',
+      async () => {
+        const list = await api('GET', '/api/v1/incidents');
+        const mine = (list.body as { id: string; title?: string; alertname?: string }[]).filter((i) =>
+          /DashboardsTest/.test(JSON.stringify(i)),
+        );
+        return mine.length >= 2 ? mine : undefined;
+      },
+      30_000,
+    );
+    // Acknowledged and resolved one after the other, scrapes apart: the time-to-ack and time-to-resolve
+    // histograms then grow between two scrapes, which is what rate() needs.
+    const pause = () => new Promise((r) => setTimeout(r, 4500));
+    for (const step of ['ack', 'resolve'])
+      for (const i of incidents) {
+        const r = await api('POST', `/api/v1/incidents/${i.id}/${step}`, { note: 'dashboards test' });
+        assert.equal(r.status, 200, r.text);
+        await pause();
+      }
   });
 
   after(async () => {
-    await prober?.stop();
-    await cp?.stop();
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
+    if (faroTimer) clearInterval(faroTimer);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
     }
-    for (const p of procs) {
-      p.kill('SIGTERM');
-      if (p.exitCode === null) await new Promise((r) => p.once('exit', r));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    tls?.closeAllConnections();
+    await new Promise((r) => (tls ? tls.close(r) : r(undefined)));
+    await tw?.stop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('resolves the client detail variables from what Prometheus scraped', async () => {
     const d = buildDashboards()['client-detail']!;
     const vars: Record<string, string> = {};
+    const want: Record<string, string> = { client: CLIENT, instance: INSTANCE };
     for (const v of variablesOf(d)) {
       const sel = variableSelector(v);
       assert.ok(sel, `variable ${v.name} is not a label_values query`);
       const label = /,\s*([a-zA-Z_]\w*)\)$/.exec(String(v.query))![1]!;
-      const url = `${promUrl}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': substitute(sel, vars) })}`;
-      const values = ((await (await fetch(url)).json()) as { data: string[] }).data;
-      assert.ok(values.length > 0, `client-detail / variable ${v.name}: no values`);
-      vars[v.name] = values[0]!;
+      const url = `${urls.prometheus}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': substitute(sel, vars) })}`;
+      const values = await waitFor(
+        `client-detail / variable ${v.name}: ${want[v.name]} among its values`,
+        async () => {
+          const got = ((await (await fetch(url)).json()) as { data: string[] }).data;
+          return got.includes(want[v.name]!) ? got : undefined;
+        },
+        30_000,
+      );
+      vars[v.name] = want[v.name]!;
+      if (v.name === 'instance') assert.deepEqual(values, [INSTANCE], 'instances of one client');
     }
-    assert.deepEqual(vars, { client: 'acme', instance: 'acme-prod' });
+    assert.deepEqual(vars, want);
   });
 
-  it('returns data for every panel query whose sources run in this test, and lists the rest as not checked', async () => {
-    const dashboards = buildDashboards();
-    const vars = { client: 'acme', instance: 'acme-prod' };
-    const failures: string[] = [];
-    const notChecked: string[] = [];
-    let checked = 0;
-    for (const [name, d] of Object.entries(dashboards)) {
-      for (const q of queriesOf(name, d)) {
+  it('returns data for every panel query', async () => {
+    const vars = { client: CLIENT, instance: INSTANCE };
+    const queries = Object.entries(buildDashboards()).flatMap(([name, d]) => queriesOf(name, d));
+    const where = (q: (typeof queries)[number]) => `${q.dashboard} / ${q.panel} / ${q.refId}`;
+    const checked = queries.filter((q) => !(where(q) in ALLOWED));
+    // Data arrives over a few scrapes (rate() needs two samples, a histogram an increase between two): poll
+    // until every query has returned data once, as a panel over the last minutes would show it.
+    const pending = new Map(checked.map((q) => [where(q), q]));
+    assert.equal(pending.size, checked.length, 'dashboard / panel / refId names every query once');
+    const last = new Map<string, string>();
+    const started = Date.now();
+    const deadline = started + 90_000;
+    for (;;) {
+      for (const [k, q] of pending) {
         const expr = substitute(q.expr, vars);
-        const where = `${q.dashboard} / ${q.panel} / ${q.refId}`;
-        const missing = [...new Set(metricNames(expr).map(sourceOf))].filter((s) => !STARTED.has(s));
-        if (missing.length) {
-          notChecked.push(`${where} (needs ${missing.join(', ')})`);
-          continue;
-        }
-        checked++;
-        const r = await promQuery(expr);
-        if (r.status !== 'success') failures.push(`${where}: ${r.error ?? r.status}`);
-        else if (r.data?.resultType === 'vector' && (r.data.result as unknown[]).length === 0)
-          failures.push(`${where}: no data for ${expr}`);
+        const r = await prom(expr);
+        if (hasData(r)) pending.delete(k);
+        else last.set(k, r.status === 'success' ? `no data for ${expr}` : `${r.error ?? r.status}`);
       }
+      if (pending.size === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 2000));
     }
-    console.log(`      ${checked} queries checked against Prometheus and returned data.`);
-    console.log(`      ${notChecked.length} queries NOT checked (their source is not started in this test):`);
-    for (const n of notChecked) console.log(`        - ${n}`);
+    const failures = [...pending.keys()].map((k) => `${k}: ${last.get(k)}`);
+    console.log(
+      `      ${checked.length - failures.length} of ${queries.length} panel queries returned data ` +
+        `(${Math.round((Date.now() - started) / 1000)} s after the setup); allowlisted: ${Object.keys(ALLOWED).length}`,
+    );
+    for (const [k, why] of Object.entries(ALLOWED)) console.log(`        - ${k}: ${why}`);
     assert.deepEqual(failures, []);
-    assert.ok(checked >= 30, `only ${checked} queries checked`);
+    assert.ok(checked.length >= 80, `only ${checked.length} queries checked`);
   });
 });
