@@ -27,29 +27,14 @@ export interface DbResponder {
   email: string | null;
 }
 
-/** The most specific policy for a client and severity: client and severity, then client, severity, default. */
-export async function policyFor(db: Queryable, clientId: string | null, severity: string): Promise<DbPolicy> {
-  const { rows } = await db.query<DbPolicy>(
-    `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds,
-       (select jsonb_agg(to_jsonb(l) - 'policy_id' order by l.level) from escalation_levels l
-        where l.policy_id = p.id) as levels
-     from escalation_policies p
-     where p.is_default
-        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities)))
-     order by (p.client_id is not null) desc, (p.severities is not null) desc, p.is_default
-     limit 1`,
-    [clientId, severity],
-  );
-  return { ...rows[0]!, levels: rows[0]!.levels ?? [] };
-}
-
 export interface PolicyWithResponders extends DbPolicy {
   levels: (DbLevel & { responders: DbResponder[] })[];
 }
 
 /**
- * `policyFor` with each level's active responders (`responders`), in one round trip: an escalation step
- * inside a webhook's transaction needs both.
+ * The most specific policy for a client and severity (client and severity, then client, severity, default),
+ * with each level's active responders (`responders`), in one round trip: an escalation step inside a
+ * webhook's transaction needs both.
  */
 export async function policyWithResponders(
   db: Queryable,
@@ -109,15 +94,6 @@ export async function finishStep(
       ],
     ),
   );
-}
-
-export async function respondersFor(db: Queryable, roles: string[], ids: string[]): Promise<DbResponder[]> {
-  const { rows } = await db.query<DbResponder>(
-    `select id, name, role, phone, email from responders
-     where active and (role = any ($1::text[]) or id = any ($2::uuid[])) order by name, id`,
-    [roles, ids],
-  );
-  return rows;
 }
 
 export async function findResponderByPhone(db: Queryable, phone: string): Promise<DbResponder | undefined> {
