@@ -1,17 +1,18 @@
-import { duration, local, metText, monthTitle, pct } from './format.ts';
+import { duration, metText, monthTitle, pct } from './format.ts';
+import { sections, type TableData } from './sections.ts';
 import type { MonthlyReport } from './types.ts';
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function table(caption: string, head: string[], rows: string[][], empty: string): string {
-  if (rows.length === 0) return `<p>${esc(empty)}</p>`;
+function table({ caption, head, rows, empty }: TableData): string {
+  if (rows.length === 0) return empty ? `<p>${esc(empty)}</p>` : '';
   return `<table><caption>${esc(caption)}</caption><thead><tr>${head
     .map((h) => `<th scope="col">${esc(h)}</th>`)
     .join('')}</tr></thead><tbody>${rows
     .map(
       (r) =>
-        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td>${c}</td>`)).join('')}</tr>`,
+        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
 }
@@ -41,10 +42,9 @@ function chart(r: MonthlyReport): string {
 /** The e-mail body: semantic HTML with inline styles, readable without images and with a screen reader. */
 export function renderHtml(r: MonthlyReport): string {
   const z = r.client.timeZone;
-  const t = (iso: string) => esc(local(iso, z));
+  const x = sections(r);
+  const t = (iso: string) => esc(x.t(iso));
   const o = r.overall;
-  const perf = r.performance;
-  const sev = r.incidents.bySeverity;
   const body = `
 <h1>${esc(r.client.name)}: service report for ${esc(monthTitle(r.month))}</h1>
 <p>Period ${t(r.period.from)} to ${t(r.period.to)} (time zone ${esc(z)})${
@@ -55,137 +55,24 @@ export function renderHtml(r: MonthlyReport): string {
     o.met,
   )}</strong>. Error budget used: ${esc(duration(o.errorBudgetUsedSeconds))} of ${esc(
     duration(o.errorBudgetSeconds),
-  )} (${o.errorBudgetUsedRatio === null ? 'no data' : pct(o.errorBudgetUsedRatio, 1)}). Credit due: <strong>${
-    o.creditPercent === null ? 'no data' : `${o.creditPercent} %`
-  }</strong> of the monthly fee.</p>
+  )} (${esc(x.budgetUsed)}). Credit due: <strong>${esc(x.creditDue)}</strong> of the monthly fee.</p>
 <h2>Uptime per instance</h2>
-${table(
-  'Uptime per instance (maintenance excluded)',
-  ['Instance', 'Uptime', 'Target', 'Result', 'Downtime', 'Maintenance', 'Budget used', 'Credit'],
-  [
-    ...r.instances.map((i) => [
-      esc(i.instance.slug),
-      pct(i.uptime),
-      pct(r.target, 2),
-      metText(i.met),
-      esc(duration(i.downtimeSeconds)),
-      esc(duration(i.maintenanceSeconds)),
-      i.errorBudgetUsedRatio === null ? 'no data' : pct(i.errorBudgetUsedRatio, 1),
-      i.creditPercent === null ? 'no data' : `${i.creditPercent} %`,
-    ]),
-    [
-      'All instances',
-      pct(o.uptime),
-      pct(r.target, 2),
-      metText(o.met),
-      esc(duration(o.downtimeSeconds)),
-      esc(duration(o.maintenanceSeconds)),
-      o.errorBudgetUsedRatio === null ? 'no data' : pct(o.errorBudgetUsedRatio, 1),
-      o.creditPercent === null ? 'no data' : `${o.creditPercent} %`,
-    ],
-  ],
-  'No instances.',
-)}
-<p>Credit tiers: ${r.creditTiers
-    .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
-    .join('; ')}.</p>
+${table(x.tables.instances)}
+<p>${esc(x.creditTiers)}</p>
 <h2>Downtime</h2>
-${table(
-  'Every downtime counted in the month',
-  ['Start', 'End', 'Duration', 'Instance', 'Services', 'Incident', 'What happened'],
-  r.downtimes.map((d) => [
-    t(d.start),
-    t(d.end),
-    esc(duration(d.durationSeconds)),
-    esc(d.instance),
-    esc(d.services.join(', ')),
-    d.incident ? esc(`${d.incident.code} (${d.incident.severity})`) : '-',
-    esc(d.incident?.publicSummary ?? 'Summary to follow.'),
-  ]),
-  'No downtime this month.',
-)}
+${table(x.tables.downtimes)}
 <h2>Planned maintenance (excluded from uptime)</h2>
-${table(
-  'Maintenance windows',
-  ['Start', 'End', 'Duration', 'Scope', 'Reason'],
-  r.maintenance.map((m) => [
-    t(m.start),
-    t(m.end),
-    esc(duration(m.durationSeconds)),
-    esc(m.instance ?? 'all instances'),
-    esc(m.reason),
-  ]),
-  'No maintenance this month.',
-)}
+${table(x.tables.maintenance)}
 <h2>Incidents</h2>
-${table(
-  'Incidents by severity',
-  ['Severity', 'Count', 'Acknowledged', 'Mean time to acknowledge', 'Mean time to resolve'],
-  (['critical', 'warning', 'info'] as const).map((s) => [
-    s,
-    String(sev[s].count),
-    String(sev[s].acknowledged),
-    esc(duration(sev[s].meanTimeToAcknowledgeSeconds)),
-    esc(duration(sev[s].meanTimeToResolveSeconds)),
-  ]),
-  '',
-)}
-${table(
-  'Incidents opened this month',
-  ['Incident', 'Severity', 'Opened', 'Acknowledged after', 'Resolved after', 'Summary'],
-  r.incidents.list.map((i) => [
-    esc(i.code),
-    i.severity,
-    t(i.openedAt),
-    esc(duration(i.timeToAcknowledgeSeconds)),
-    esc(duration(i.timeToResolveSeconds)),
-    esc(i.publicSummary ?? 'Summary to follow.'),
-  ]),
-  'No incidents this month.',
-)}
+${table(x.tables.severities)}
+${table(x.tables.incidents)}
 <h2>Backups</h2>
-${table(
-  'Backup evidence per instance',
-  [
-    'Instance',
-    'Daily slots held',
-    'Missed slots',
-    'Runs (failed)',
-    'Verified (failed)',
-    'Latest restore test',
-    'Point-in-time recovery',
-  ],
-  r.backups.map((b) => [
-    esc(b.instance.slug),
-    `${b.slots.length - b.missedSlots.length} of ${b.slots.length}`,
-    esc(b.missedSlots.join(', ') || 'none'),
-    `${b.runs.total} (${b.runs.failed})`,
-    `${b.verification.verified} (${b.verification.failed})`,
-    b.latestRestoreTest
-      ? `${t(b.latestRestoreTest.finishedAt)}: ${b.latestRestoreTest.success ? 'passed' : 'FAILED'}`
-      : 'none on record',
-    b.pitr
-      ? `${t(b.pitr.earliest)} to ${t(b.pitr.latest)}${b.pitr.gaps.length ? `, ${b.pitr.gaps.length} gap(s): ${b.pitr.gaps.map((g) => `${t(g.from)} to ${t(g.to)}`).join('; ')}` : ''}`
-      : 'not available',
-  ]),
-  'No instances.',
-)}
+${table(x.tables.backups)}
 <h2>Concierge performance</h2>
-${
-  perf.available
-    ? `<p>Response latency p50 ${perf.p50Seconds === null ? 'not available' : `${perf.p50Seconds.toFixed(3)} s`}, p95 ${
-        perf.p95Seconds === null ? 'not available' : `${perf.p95Seconds.toFixed(3)} s`
-      }; error rate ${perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)} of ${perf.requests ?? 0} requests.</p>`
-    : `<p>Response latency and error rate: not available (${esc(perf.reason)}).</p>`
-}
+<p>${esc(x.performance)}</p>
 <h2>Daily uptime</h2>
 ${chart(r)}
-${table(
-  'Daily uptime',
-  ['Day', 'Uptime', 'Downtime'],
-  r.daily.map((d) => [d.date, pct(d.uptime, 3), esc(duration(d.downtimeSeconds))]),
-  '',
-)}
+${table(x.tables.daily)}
 <h2>Timeline</h2>
 ${
   r.timeline.length

@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
-import { duration, local, metText, monthTitle, pct } from './format.ts';
+import { duration, metText, monthTitle, pct } from './format.ts';
+import { sections, type TableData } from './sections.ts';
 import type { MonthlyReport } from './types.ts';
 
 const MARGIN = 50;
@@ -133,8 +134,13 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
     doc.on('error', reject);
   });
   const z = r.client.timeZone;
-  const t = (iso: string) => local(iso, z);
+  const x = sections(r);
+  const t = x.t;
   const o = r.overall;
+  const draw = (d: TableData, widths: number[]) => {
+    if (d.rows.length > 0) table(doc, d.head, widths, d.rows);
+    else if (d.empty) para(doc, d.empty);
+  };
 
   doc.font('Helvetica-Bold').fontSize(17).text(`${r.client.name}: service report`, MARGIN);
   doc.font('Helvetica').fontSize(11).text(monthTitle(r.month));
@@ -148,143 +154,23 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
     doc,
     `Uptime ${pct(o.uptime)} against a target of ${pct(r.target, 2)}: ${metText(o.met)}. Error budget used: ${duration(
       o.errorBudgetUsedSeconds,
-    )} of ${duration(o.errorBudgetSeconds)} (${
-      o.errorBudgetUsedRatio === null ? 'no data' : pct(o.errorBudgetUsedRatio, 1)
-    }). Credit due: ${o.creditPercent === null ? 'no data' : `${o.creditPercent} %`} of the monthly fee.`,
+    )} of ${duration(o.errorBudgetSeconds)} (${x.budgetUsed}). Credit due: ${x.creditDue} of the monthly fee.`,
   );
   heading(doc, 'Uptime per instance');
-  table(
-    doc,
-    ['Instance', 'Uptime', 'Result', 'Downtime', 'Maintenance', 'Budget used', 'Credit'],
-    [3, 2, 1.3, 2, 2, 1.7, 1.2],
-    [
-      ...r.instances.map((i) => [
-        i.instance.slug,
-        pct(i.uptime),
-        metText(i.met),
-        duration(i.downtimeSeconds),
-        duration(i.maintenanceSeconds),
-        i.errorBudgetUsedRatio === null ? 'no data' : pct(i.errorBudgetUsedRatio, 1),
-        i.creditPercent === null ? 'no data' : `${i.creditPercent} %`,
-      ]),
-      [
-        'All instances',
-        pct(o.uptime),
-        metText(o.met),
-        duration(o.downtimeSeconds),
-        duration(o.maintenanceSeconds),
-        o.errorBudgetUsedRatio === null ? 'no data' : pct(o.errorBudgetUsedRatio, 1),
-        o.creditPercent === null ? 'no data' : `${o.creditPercent} %`,
-      ],
-    ],
-  );
-  para(
-    doc,
-    `Credit tiers: ${r.creditTiers
-      .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
-      .join('; ')}.`,
-  );
+  draw(x.tables.instances, [3, 2, 1.6, 1.3, 2, 2, 1.7, 1.2]);
+  para(doc, x.creditTiers);
   heading(doc, 'Downtime');
-  if (r.downtimes.length === 0) para(doc, 'No downtime this month.');
-  else
-    table(
-      doc,
-      ['Start', 'End', 'Duration', 'Instance', 'Services', 'Incident', 'What happened'],
-      [2.2, 2.2, 1.5, 2, 1.5, 1.7, 3.5],
-      r.downtimes.map((d) => [
-        t(d.start),
-        t(d.end),
-        duration(d.durationSeconds),
-        d.instance,
-        d.services.join(', '),
-        d.incident ? `${d.incident.code} (${d.incident.severity})` : '-',
-        d.incident?.publicSummary ?? 'Summary to follow.',
-      ]),
-    );
+  draw(x.tables.downtimes, [2.2, 2.2, 1.5, 2, 1.5, 1.7, 3.5]);
   heading(doc, 'Planned maintenance (excluded from uptime)');
-  if (r.maintenance.length === 0) para(doc, 'No maintenance this month.');
-  else
-    table(
-      doc,
-      ['Start', 'End', 'Duration', 'Scope', 'Reason'],
-      [2, 2, 1.5, 2, 3],
-      r.maintenance.map((m) => [
-        t(m.start),
-        t(m.end),
-        duration(m.durationSeconds),
-        m.instance ?? 'all instances',
-        m.reason,
-      ]),
-    );
+  draw(x.tables.maintenance, [2, 2, 1.5, 2, 3]);
   heading(doc, 'Incidents');
-  const sev = r.incidents.bySeverity;
-  table(
-    doc,
-    ['Severity', 'Count', 'Acknowledged', 'Mean time to acknowledge', 'Mean time to resolve'],
-    [1.5, 1, 1.5, 2.5, 2.5],
-    (['critical', 'warning', 'info'] as const).map((s) => [
-      s,
-      String(sev[s].count),
-      String(sev[s].acknowledged),
-      duration(sev[s].meanTimeToAcknowledgeSeconds),
-      duration(sev[s].meanTimeToResolveSeconds),
-    ]),
-  );
-  if (r.incidents.list.length)
-    table(
-      doc,
-      ['Incident', 'Severity', 'Opened', 'Acknowledged after', 'Resolved after', 'Summary'],
-      [1.6, 1.2, 2.2, 1.6, 1.6, 4],
-      r.incidents.list.map((i) => [
-        i.code,
-        i.severity,
-        t(i.openedAt),
-        duration(i.timeToAcknowledgeSeconds),
-        duration(i.timeToResolveSeconds),
-        i.publicSummary ?? 'Summary to follow.',
-      ]),
-    );
+  draw(x.tables.severities, [1.5, 1, 1.5, 2.5, 2.5]);
+  // The severity table already says when there were none.
+  if (r.incidents.list.length) draw(x.tables.incidents, [1.6, 1.2, 2.2, 1.6, 1.6, 4]);
   heading(doc, 'Backups');
-  table(
-    doc,
-    [
-      'Instance',
-      'Daily slots held',
-      'Missed slots',
-      'Runs (failed)',
-      'Verified (failed)',
-      'Latest restore test',
-      'Point-in-time recovery',
-    ],
-    [2, 1.3, 1.8, 1.2, 1.3, 2.2, 3],
-    r.backups.map((b) => [
-      b.instance.slug,
-      `${b.slots.length - b.missedSlots.length} of ${b.slots.length}`,
-      b.missedSlots.join(', ') || 'none',
-      `${b.runs.total} (${b.runs.failed})`,
-      `${b.verification.verified} (${b.verification.failed})`,
-      b.latestRestoreTest
-        ? `${t(b.latestRestoreTest.finishedAt)}: ${b.latestRestoreTest.success ? 'passed' : 'FAILED'}`
-        : 'none on record',
-      b.pitr
-        ? `${t(b.pitr.earliest)} to ${t(b.pitr.latest)}${
-            b.pitr.gaps.length
-              ? `; gaps: ${b.pitr.gaps.map((g) => `${t(g.from)} to ${t(g.to)}`).join('; ')}`
-              : ''
-          }`
-        : 'not available',
-    ]),
-  );
+  draw(x.tables.backups, [2, 1.3, 1.8, 1.2, 1.3, 2.2, 3]);
   heading(doc, 'Concierge performance');
-  const perf = r.performance;
-  para(
-    doc,
-    perf.available
-      ? `Response latency p50 ${perf.p50Seconds === null ? 'not available' : `${perf.p50Seconds.toFixed(3)} s`}, p95 ${
-          perf.p95Seconds === null ? 'not available' : `${perf.p95Seconds.toFixed(3)} s`
-        }; error rate ${perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)} of ${perf.requests ?? 0} requests.`
-      : `Response latency and error rate: not available (${perf.reason}).`,
-  );
+  para(doc, x.performance);
   heading(doc, 'Daily uptime');
   chart(doc, r);
   heading(doc, 'Timeline');

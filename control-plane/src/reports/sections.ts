@@ -1,0 +1,143 @@
+import { duration, local, metText, pct } from './format.ts';
+import type { MonthlyReport } from './types.ts';
+
+/** One table of the report as plain text; the HTML and the PDF each draw it their own way. */
+export interface TableData {
+  caption: string;
+  head: string[];
+  rows: string[][];
+  /** said instead of an empty table; '' draws nothing */
+  empty: string;
+}
+
+const budget = (ratio: number | null) => (ratio === null ? 'no data' : pct(ratio, 1));
+const credit = (percent: number | null) => (percent === null ? 'no data' : `${percent} %`);
+const SUMMARY_TO_FOLLOW = 'Summary to follow.';
+
+/** The report's tables and sentences, written once for both formats. */
+export function sections(r: MonthlyReport) {
+  const t = (iso: string) => local(iso, r.client.timeZone);
+  const o = r.overall;
+  const sev = r.incidents.bySeverity;
+  const perf = r.performance;
+  const uptimeRow = (name: string, f: typeof o) => [
+    name,
+    pct(f.uptime),
+    pct(r.target, 2),
+    metText(f.met),
+    duration(f.downtimeSeconds),
+    duration(f.maintenanceSeconds),
+    budget(f.errorBudgetUsedRatio),
+    credit(f.creditPercent),
+  ];
+  const tables = {
+    instances: {
+      caption: 'Uptime per instance (maintenance excluded)',
+      head: ['Instance', 'Uptime', 'Target', 'Result', 'Downtime', 'Maintenance', 'Budget used', 'Credit'],
+      rows: [...r.instances.map((i) => uptimeRow(i.instance.slug, i)), uptimeRow('All instances', o)],
+      empty: 'No instances.',
+    },
+    downtimes: {
+      caption: 'Every downtime counted in the month',
+      head: ['Start', 'End', 'Duration', 'Instance', 'Services', 'Incident', 'What happened'],
+      rows: r.downtimes.map((d) => [
+        t(d.start),
+        t(d.end),
+        duration(d.durationSeconds),
+        d.instance,
+        d.services.join(', '),
+        d.incident ? `${d.incident.code} (${d.incident.severity})` : '-',
+        d.incident?.publicSummary ?? SUMMARY_TO_FOLLOW,
+      ]),
+      empty: 'No downtime this month.',
+    },
+    maintenance: {
+      caption: 'Maintenance windows',
+      head: ['Start', 'End', 'Duration', 'Scope', 'Reason'],
+      rows: r.maintenance.map((m) => [
+        t(m.start),
+        t(m.end),
+        duration(m.durationSeconds),
+        m.instance ?? 'all instances',
+        m.reason,
+      ]),
+      empty: 'No maintenance this month.',
+    },
+    severities: {
+      caption: 'Incidents by severity',
+      head: ['Severity', 'Count', 'Acknowledged', 'Mean time to acknowledge', 'Mean time to resolve'],
+      rows: (['critical', 'warning', 'info'] as const).map((s) => [
+        s,
+        String(sev[s].count),
+        String(sev[s].acknowledged),
+        duration(sev[s].meanTimeToAcknowledgeSeconds),
+        duration(sev[s].meanTimeToResolveSeconds),
+      ]),
+      empty: '',
+    },
+    incidents: {
+      caption: 'Incidents opened this month',
+      head: ['Incident', 'Severity', 'Opened', 'Acknowledged after', 'Resolved after', 'Summary'],
+      rows: r.incidents.list.map((i) => [
+        i.code,
+        i.severity,
+        t(i.openedAt),
+        duration(i.timeToAcknowledgeSeconds),
+        duration(i.timeToResolveSeconds),
+        i.publicSummary ?? SUMMARY_TO_FOLLOW,
+      ]),
+      empty: 'No incidents this month.',
+    },
+    backups: {
+      caption: 'Backup evidence per instance',
+      head: [
+        'Instance',
+        'Daily slots held',
+        'Missed slots',
+        'Runs (failed)',
+        'Verified (failed)',
+        'Latest restore test',
+        'Point-in-time recovery',
+      ],
+      rows: r.backups.map((b) => [
+        b.instance.slug,
+        `${b.slots.length - b.missedSlots.length} of ${b.slots.length}`,
+        b.missedSlots.join(', ') || 'none',
+        `${b.runs.total} (${b.runs.failed})`,
+        `${b.verification.verified} (${b.verification.failed})`,
+        b.latestRestoreTest
+          ? `${t(b.latestRestoreTest.finishedAt)}: ${b.latestRestoreTest.success ? 'passed' : 'FAILED'}`
+          : 'none on record',
+        b.pitr
+          ? `${t(b.pitr.earliest)} to ${t(b.pitr.latest)}${
+              b.pitr.gaps.length
+                ? `, ${b.pitr.gaps.length} gap(s): ${b.pitr.gaps.map((g) => `${t(g.from)} to ${t(g.to)}`).join('; ')}`
+                : ''
+            }`
+          : 'not available',
+      ]),
+      empty: 'No instances.',
+    },
+    daily: {
+      caption: 'Daily uptime',
+      head: ['Day', 'Uptime', 'Downtime'],
+      rows: r.daily.map((d) => [d.date, pct(d.uptime, 3), duration(d.downtimeSeconds)]),
+      empty: '',
+    },
+  } satisfies Record<string, TableData>;
+  const seconds = (s: number | null) => (s === null ? 'not available' : `${s.toFixed(3)} s`);
+  return {
+    t,
+    tables,
+    budgetUsed: budget(o.errorBudgetUsedRatio),
+    creditDue: credit(o.creditPercent),
+    creditTiers: `Credit tiers: ${r.creditTiers
+      .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
+      .join('; ')}.`,
+    performance: perf.available
+      ? `Response latency p50 ${seconds(perf.p50Seconds)}, p95 ${seconds(perf.p95Seconds)}; error rate ${
+          perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)
+        } of ${perf.requests ?? 0} requests.`
+      : `Response latency and error rate: not available (${perf.reason}).`,
+  };
+}
