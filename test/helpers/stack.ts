@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort } from '../../control-plane/src/db/embedded.ts';
 import { requireTool } from './tools.ts';
 
@@ -109,4 +110,28 @@ export async function query(
   const body = (await res.json()) as { status: string; error?: string; data: { result: never[] } };
   if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
   return body.data.result;
+}
+
+/**
+ * A responder rota in a stack's database (there is no responders API yet): Olivia on call at `phones[0]`,
+ * Dev the DevOps lead at `phones[1]`, both with e-mail; level 2 of the shipped ladder after `level2Seconds`
+ * so a test can watch both levels page.
+ */
+export async function seedRota(
+  databaseUrl: string,
+  phones: [string, string],
+  level2Seconds: number,
+): Promise<void> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    await db.query(
+      `insert into responders (name, role, phone, email) values
+         ('Olivia', 'oncall-engineer', $1, 'olivia@ops.example.test'), ('Dev', 'devops-lead', $2, 'dev@ops.example.test')`,
+      phones,
+    );
+    await db.query(`update escalation_levels set delay_seconds = $1 where level = 2`, [level2Seconds]);
+  } finally {
+    await db.end();
+  }
 }

@@ -25,6 +25,7 @@ import { waitFor } from '../helpers/alerts.ts';
 import { queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
 import { reachableTempDir } from '../helpers/process.ts';
 import { startPg15 } from '../helpers/pg15.ts';
+import { seedRota } from '../helpers/stack.ts';
 import { requireTool } from '../helpers/tools.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
@@ -258,15 +259,7 @@ describe('dashboards against the Prometheus of a running stack', function () {
     faroTimer = setInterval(() => void sendFaro().catch(() => undefined), 1000);
 
     // A responder rota; level 2 of the ladder after 3 s, so both levels page while the test watches.
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    await db.query(
-      `insert into responders (name, role, phone, email) values
-         ('Olivia', 'oncall-engineer', $1, 'olivia@ops.example.test'), ('Dev', 'devops-lead', $2, 'dev@ops.example.test')`,
-      [OLIVIA, DEV],
-    );
-    await db.query(`update escalation_levels set delay_seconds = 3 where level = 2`);
-    await db.end();
+    await seedRota(databaseUrl, [OLIVIA, DEV], 3);
 
     // Two alerts through Alertmanager: two incidents, each paging level 1 (Olivia) and then level 2 (Dev).
     for (const [alertname, instance, client] of [

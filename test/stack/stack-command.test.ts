@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { waitFor } from '../helpers/alerts.ts';
 import { clientBody } from '../helpers/control-plane.ts';
 import { pidsWithEnv, postgresPidsUnder, reachableTempDir } from '../helpers/process.ts';
+import { seedRota } from '../helpers/stack.ts';
 import { requireTool } from '../helpers/tools.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
@@ -172,15 +172,7 @@ describe('npm run stack -- --ha', function () {
     const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
       databaseUrl: string;
     };
-    const db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    await db.query(
-      `insert into responders (name, role, phone, email) values
-         ('Olivia', 'oncall-engineer', $1, 'olivia@ops.example.test'), ('Dev', 'devops-lead', $2, 'dev@ops.example.test')`,
-      [OLIVIA, DEV],
-    );
-    await db.query(`update escalation_levels set delay_seconds = 6 where level = 2`);
-    await db.end();
+    await seedRota(databaseUrl, [OLIVIA, DEV], 6);
 
     // Alertmanager 2 delivers to control plane 2: the replica that did not migrate takes the webhook.
     const res = await fetch(`${urls['alertmanager 2']}/api/v2/alerts`, {
