@@ -39,6 +39,14 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   const log = pino({ level: config.logLevel });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // Dropping the database at close terminates what is still connected (57P01): expected then, and only then.
+  let closing = false;
+  for (const p of [pool, db])
+    p.on('connect', (client) =>
+      client.on('error', (err: Error & { code?: string }) => {
+        if (!(closing && err.code === '57P01')) throw err;
+      }),
+    );
   const ctx = createContext(config, log, pool);
   const adminToken = (await ctx.tokens.bootstrap(undefined))!.token;
   await ctx.paging.workers.migrate();
@@ -88,6 +96,7 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
       return rows[0]!.n;
     },
     async close() {
+      closing = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ctx.paging.workers.stop();
