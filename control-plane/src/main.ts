@@ -42,11 +42,15 @@ const server: http.Server = await new Promise((resolve) => {
 const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
 log.info({ url: `http://localhost:${port}` }, 'control plane listening');
+let stopping = false;
 ctx.silences?.start();
-await ctx.paging.workers.start();
+// Signals are handled from here on, also while the workers are still starting: /readyz already answers.
+const workersStarted = ctx.paging.workers.start();
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+await workersStarted;
 process.stdout.write(`concierge-ops control plane listening on http://localhost:${port}\n`);
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
@@ -59,10 +63,9 @@ async function shutdown(signal: string) {
   clearTimeout(force);
   await ctx.silences?.stop();
   // Running jobs finish (a page in flight is sent and recorded) before the pool closes.
+  await workersStarted.catch(() => undefined);
   await ctx.paging.workers.stop();
   await db.close();
   log.info('stopped');
   process.exit(0);
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
