@@ -181,7 +181,9 @@ describe('fleet prober (loopback services and control plane)', function () {
     await new Promise<void>((r) => tcp.close(() => r()));
     await waitFor('tcp down', () => cp.transitions.some((t) => t.instanceId === b));
     assert.deepEqual(cp.transitions.at(-1)!.state, 'down');
-    assert.equal(cp.transitions.at(-1)!.reason, 'connect ECONNREFUSED');
+    // The transition carries the first failure's reason: a probe whose connection the kernel had queued as the
+    // server closed is reset; every later one is refused.
+    assert.match(cp.transitions.at(-1)!.reason!, /^(connect ECONNREFUSED|connection reset)$/);
   });
 
   it('sees a server that stopped accepting connections even while a keep-alive connection still answers', async () => {
