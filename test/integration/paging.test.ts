@@ -134,6 +134,55 @@ describe('escalation and paging', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
 
+  it('runs the ladder again up to its repeat count when nobody acknowledges, then stops', async () => {
+    // A client of its own with a short two-level ladder repeated once: 0 s, 1 s, then again from 2 s.
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('repeat-clinic') });
+    await cp.db.query(
+      `with p as (
+         insert into escalation_policies (name, client_id, repeat_count, repeat_interval_seconds)
+         select 'repeat-clinic once more', id, 1, 1 from clients where slug = 'repeat-clinic' returning id)
+       insert into escalation_levels (policy_id, level, delay_seconds, target_roles, channels)
+       select p.id, l, l - 1, array[r], '{"warning": ["sms"]}' from p,
+         (values (1, 'oncall-engineer'), (2, 'devops-lead')) as x(l, r)`,
+    );
+    const r = await hook(
+      alertPayload({
+        groupKey: 'g-repeat',
+        client: 'repeat-clinic',
+        instance: 'rc-prod',
+        severity: 'warning',
+      }),
+    );
+    const code = r.body.incident as string;
+    await waitFor(
+      'the repeated level 2',
+      () => (smsFor(code, DEV.phone).length >= 2 ? true : undefined),
+      10000,
+    );
+    await sleep(3000); // a further cycle would have paged level 1 by now
+    assert.equal(smsFor(code, OLIVIA.phone).length, 2);
+    assert.equal(smsFor(code, DEV.phone).length, 2);
+    const tl = await cp.call('GET', `/api/v1/incidents/${code}/timeline`);
+    assert.deepEqual(
+      tl.body
+        .filter((e: { kind: string }) => e.kind === 'escalated')
+        .map((e: { detail: { level: number; repeat: number } }) => [e.detail.level, e.detail.repeat]),
+      [
+        [1, 0],
+        [2, 0],
+        [1, 1],
+        [2, 1],
+      ],
+    );
+    const left = await cp.db.query(
+      `select count(*)::int as n from escalation_steps s join incidents i on i.id = s.incident_id
+       where i.code = $1`,
+      [code],
+    );
+    assert.equal(left.rows[0].n, 0, 'a step is still scheduled after the last repeat');
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+  });
+
   it('sends a page whose process died between commit and send once, through the outbox sweep', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-sweep', severity: 'warning' }));
     const code = r.body.incident as string;
@@ -268,7 +317,8 @@ describe('escalation and paging', () => {
     const text = (await cp.call('GET', '/metrics')).text;
     assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="sent"\} \d+$/m);
     assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="retrying"\} 2$/m);
-    assert.match(text, /^concierge_ops_escalation_levels_reached_total\{level="2"\} 1$/m);
+    // Level 2 was reached once by the first test and twice by the repeated ladder.
+    assert.match(text, /^concierge_ops_escalation_levels_reached_total\{level="2"\} 3$/m);
     assert.match(text, /^concierge_ops_incident_time_to_acknowledge_seconds_count\{severity="warning"\} 3$/m);
     assert.match(text, /^concierge_ops_job_queue_lag_seconds \d/m);
     assert.ok(!text.includes('+1555'), 'a phone number is in /metrics');

@@ -2,7 +2,6 @@ import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
-import * as jobs from '../jobs/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import * as store from './store.ts';
 
@@ -13,7 +12,8 @@ export interface EscalateJob {
 }
 
 const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email'];
-const jobKey = (j: EscalateJob) => `escalate:${j.incidentId}:${j.level}:${j.repeat}`;
+/** A step that failed is tried again after 1 s, 2 s, 4 s ... up to a minute. */
+const retryMs = (attempts: number) => Math.min(60_000, 1000 * 2 ** Math.min(attempts, 6));
 
 /** When step (level, repeat) is due: the ladder's delays, shifted by one whole cycle per repeat. */
 export function stepDue(policy: store.DbPolicy, openedAt: Date, level: number, repeat: number): Date {
@@ -33,8 +33,9 @@ export function nextStep(policy: store.DbPolicy, level: number, repeat: number) 
 }
 
 /**
- * Escalation: each step is a durable job keyed by (incident, level, repeat). A step pages its level's
- * responders through the outbox and schedules the next one; acknowledging or resolving ends the chain.
+ * Escalation: each step to come is a row of escalation_steps keyed by (incident, level, repeat), run once
+ * when due by whichever control plane takes it first (`runDue`). A step pages its level's responders through
+ * the outbox and schedules the next one; acknowledging or resolving ends the chain (later rows run as no-ops).
  */
 export class EscalationService {
   constructor(
@@ -53,13 +54,41 @@ export class EscalationService {
     // A level due at once is taken in the opening transaction itself: one job hop less between the alert
     // and the page, and it still commits (or not) together with the incident.
     if (first.delay_seconds === 0) return this.stepIn(tx, inc, step, policy);
-    await jobs.addJob(tx, {
-      task: 'escalate',
-      payload: step,
-      jobKey: jobKey(step),
-      runAt: stepDue(policy, inc.opened_at, first.level, 0),
-      mode: 'preserve_run_at',
-    });
+    await store.scheduleStep(tx, { ...step, dueAt: stepDue(policy, inc.opened_at, first.level, 0) });
+  }
+
+  /**
+   * Runs the steps due now, one transaction each (the step's row is taken and removed in the transaction
+   * that does its work); stops after `max`. A step that fails stays, tried again with backoff.
+   */
+  async runDue(max = 100): Promise<number> {
+    let ran = 0;
+    while (ran < max) {
+      let taken: store.DueStep | undefined;
+      try {
+        // The step's pages go out straight after commit, from this process.
+        await this.notify.withOutbox(async (tx) => {
+          taken = await store.takeDueStep(tx);
+          if (!taken) return;
+          const inc = await this.incidents().findLocked(tx, taken.incident_id);
+          // Acknowledged or resolved: escalation is over, and no later step is scheduled.
+          if (!inc || inc.status !== 'open') return;
+          await this.stepIn(tx, inc, { incidentId: inc.id, level: taken.level, repeat: taken.repeat });
+        });
+      } catch (err) {
+        if (!taken) throw err;
+        // Rolled back: the row is there again; it waits before the next try.
+        await store.postponeStep(this.pool, taken, retryMs(taken.attempts), (err as Error).message);
+      }
+      if (!taken) break;
+      ran++;
+    }
+    return ran;
+  }
+
+  /** Milliseconds until the next step is due (0: one is due now); undefined when none waits. */
+  async msUntilNextStep(): Promise<number | undefined> {
+    return store.msUntilNextStep(this.pool);
   }
 
   async responderByPhone(phone: string): Promise<store.DbResponder | undefined> {
@@ -70,7 +99,10 @@ export class EscalationService {
     await this.notify.cancelQueued(tx, inc.id);
   }
 
-  /** The `escalate` job. Idempotent: a second run finds the outbox rows already there and pages no one. */
+  /**
+   * The `escalate` job, for steps scheduled as graphile-worker jobs by an earlier version. Idempotent: a
+   * second run finds the outbox rows already there and pages no one.
+   */
   async runStep(step: EscalateJob): Promise<void> {
     // The step's pages go out straight after commit, from this worker.
     await this.notify.withOutbox(async (tx) => {
@@ -82,8 +114,8 @@ export class EscalationService {
   }
 
   /**
-   * One step inside `tx` (the incident row locked and open): outbox rows and their send jobs, the timeline
-   * event and the next step's job, in three statements.
+   * One step inside `tx` (the incident row locked and open): outbox rows (and their send jobs where no
+   * process sends straight after commit), the timeline event and the next step's row, in three statements.
    */
   private async stepIn(
     tx: Queryable,
@@ -123,9 +155,7 @@ export class EscalationService {
     await store.finishStep(tx, {
       incidentId: inc.id,
       event,
-      next: job
-        ? { payload: job, jobKey: jobKey(job), runAt: stepDue(policy, inc.opened_at, job.level, job.repeat) }
-        : null,
+      next: job ? { ...after, dueAt: stepDue(policy, inc.opened_at, job.level, job.repeat) } : null,
     });
   }
 }

@@ -64,14 +64,14 @@ export async function policyWithResponders(
 
 /**
  * The end of an escalation step in one statement: its timeline event (when it paged or found no one) and
- * the next step's job (when the ladder goes on).
+ * the next step's row (when the ladder goes on; a step already scheduled keeps its due time).
  */
 export async function finishStep(
   db: Queryable,
   s: {
     incidentId: string;
     event: { kind: string; actor: string; detail: object } | null;
-    next: { payload: object; jobKey: string; runAt: Date } | null;
+    next: { level: number; repeat: number; dueAt: Date } | null;
   },
 ): Promise<void> {
   await db.query(
@@ -80,20 +80,74 @@ export async function finishStep(
       `with e as (
        insert into incident_events (incident_id, kind, actor, detail, internal)
        select $1, $2, $3, $4::jsonb, true where $2::text is not null)
-     select case when $7::text is not null then (graphile_worker.add_job('escalate', $5::json,
-       run_at := $6::timestamptz, job_key := $7::text, job_key_mode := 'preserve_run_at', max_attempts := 25)).id
-     end as job`,
+     insert into escalation_steps (incident_id, level, repeat, due_at)
+     select $1, $5, $6, $7 where $5::int is not null
+     on conflict do nothing`,
       [
         s.incidentId,
         s.event?.kind ?? null,
         s.event?.actor ?? null,
         s.event ? JSON.stringify(s.event.detail) : null,
-        s.next ? JSON.stringify(s.next.payload) : null,
-        s.next?.runAt ?? null,
-        s.next?.jobKey ?? null,
+        s.next?.level ?? null,
+        s.next?.repeat ?? null,
+        s.next?.dueAt ?? null,
       ],
     ),
   );
+}
+
+/** Schedules a step (a step already scheduled keeps its due time: a replayed opening changes nothing). */
+export async function scheduleStep(
+  db: Queryable,
+  s: { incidentId: string; level: number; repeat: number; dueAt: Date },
+): Promise<void> {
+  await db.query(
+    `insert into escalation_steps (incident_id, level, repeat, due_at) values ($1, $2, $3, $4)
+     on conflict do nothing`,
+    [s.incidentId, s.level, s.repeat, s.dueAt],
+  );
+}
+
+export interface DueStep {
+  incident_id: string;
+  level: number;
+  repeat: number;
+  attempts: number;
+}
+
+/**
+ * Takes one due step and removes it, inside the caller's transaction: the row stays locked (other
+ * processes skip it) until the step's work commits with its removal, or comes back when that rolls back.
+ */
+export async function takeDueStep(db: Queryable): Promise<DueStep | undefined> {
+  const { rows } = await db.query<DueStep>(
+    prepared(
+      'escalation.takeDueStep',
+      `delete from escalation_steps where (incident_id, level, repeat) = (
+       select incident_id, level, repeat from escalation_steps where due_at <= now()
+       order by due_at limit 1 for update skip locked)
+     returning incident_id, level, repeat, attempts`,
+      [],
+    ),
+  );
+  return rows[0];
+}
+
+/** A step that failed: tried again after `delayMs`, with the error kept. */
+export async function postponeStep(db: Queryable, step: DueStep, delayMs: number, error: string) {
+  await db.query(
+    `update escalation_steps set due_at = now() + $4 * interval '1 millisecond', attempts = attempts + 1,
+       last_error = $5 where incident_id = $1 and level = $2 and repeat = $3`,
+    [step.incident_id, step.level, step.repeat, delayMs, error.slice(0, 500)],
+  );
+}
+
+/** Milliseconds until the next step is due (0 when one is due now), or undefined when none waits. */
+export async function msUntilNextStep(db: Queryable): Promise<number | undefined> {
+  const { rows } = await db.query<{ ms: number | null }>(
+    `select greatest(0, extract(epoch from min(due_at) - now()) * 1000)::float8 as ms from escalation_steps`,
+  );
+  return rows[0]?.ms ?? undefined;
 }
 
 export async function findResponderByPhone(db: Queryable, phone: string): Promise<DbResponder | undefined> {

@@ -20,11 +20,13 @@ export async function addJob(db: Queryable, j: AddJob): Promise<void> {
   );
 }
 
-/** Seconds the oldest runnable job has waited past its run_at: the queue's lag. */
+/** Seconds the oldest runnable job or escalation step has waited past its due time: the queue's lag. */
 export async function queueLagSeconds(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ lag: number }>(
-    `select coalesce(extract(epoch from now() - min(run_at)), 0)::float8 as lag from graphile_worker.jobs
-     where locked_at is null and run_at <= now() and attempts < max_attempts`,
+    `select greatest(0, extract(epoch from now() - least(
+       (select min(run_at) from graphile_worker.jobs
+        where locked_at is null and run_at <= now() and attempts < max_attempts),
+       (select min(due_at) from escalation_steps where due_at <= now()))))::float8 as lag`,
   );
   return rows[0]?.lag ?? 0;
 }

@@ -21,7 +21,10 @@ const SWEEP_KEY = 'outbox-sweep';
 /** How often a page that its committing process never sent is looked for (see DIRECT_SEND_GRACE_MS). */
 const SWEEP_EVERY_MS = 5_000;
 
-/** The durable job runner: escalation steps, page sends and the dead man's switch check. */
+/**
+ * The durable job runner: page sends and retries, the outbox sweep, the dead man's switch check (graphile-worker
+ * jobs) and the escalation steps (rows of escalation_steps, taken when due by the loop below).
+ */
 export function createWorkers(
   pool: Pool,
   config: PagingConfig,
@@ -29,6 +32,7 @@ export function createWorkers(
   s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest },
 ): Workers {
   let runner: Runner | undefined;
+  const steps = stepLoop(s.escalation, config.workerPollIntervalMs, log);
   // How often to look at the heartbeat: a fifth of the allowed silence, at most once a minute.
   const checkEvery = Math.min(60, Math.max(1, Math.floor(config.deadmanSwitchSeconds / 5)));
   const addSweep = (runAt?: Date) =>
@@ -81,16 +85,53 @@ export function createWorkers(
       for (const f of starters) await f();
       // With workers here, this process sends the pages it commits itself, straight after commit.
       s.notify.setDirectSend(true);
+      steps.start();
     },
     register(tasks, onStart) {
       Object.assign(taskList, tasks);
       if (onStart) starters.push(onStart);
     },
     async stop() {
+      await steps.stop();
       s.notify.setDirectSend(false);
       await s.notify.drain();
       await runner?.stop();
       runner = undefined;
+    },
+  };
+}
+
+/**
+ * Runs escalation steps as they fall due: after each pass it sleeps until the next known step is due, at
+ * most `pollMs` (steps other processes schedule are seen by then). The rows are the durable schedule; this
+ * timer only decides when to look.
+ */
+function stepLoop(escalation: EscalationService, pollMs: number, log: Logger) {
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> | undefined;
+  let running = false;
+  const schedule = (ms: number) => {
+    if (running) timer = setTimeout(() => (pass = once()), Math.max(0, Math.min(ms, pollMs)));
+  };
+  const once = async () => {
+    let next = pollMs;
+    try {
+      while ((await escalation.runDue(100)) === 100 && running);
+      next = (await escalation.msUntilNextStep()) ?? pollMs;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'escalation steps: pass failed; trying again');
+    }
+    schedule(next);
+  };
+  return {
+    start() {
+      running = true;
+      pass = once();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await pass;
     },
   };
 }
