@@ -47,7 +47,9 @@ export interface Context {
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
   const metrics = createMetrics();
-  const audit = new AuditService(pool);
+  const audit = new AuditService(pool, (err) =>
+    log.warn({ err: err.message }, 'audit: chaining staged records failed; the next pass retries'),
+  );
   const fleet = new FleetService(pool, audit);
   const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
   const paging = createPaging(config, log, pool, metrics, audit, fleet);

@@ -65,6 +65,6 @@ export function createPaging(
     m,
   );
   const ingest = new AlertIngest(incidents);
-  const workers = createWorkers(pool, c, log, { escalation, notify, ingest });
+  const workers = createWorkers(pool, c, log, { escalation, notify, ingest, audit });
   return { incidents, ingest, escalation, notify, workers };
 }

@@ -16,9 +16,22 @@ export interface VerifyResult {
   firstBroken: { seq: number; reason: string } | null;
 }
 
-/** The append-only, hash-chained record of every change. Write it in the same transaction as the change. */
+/** Staged records moved into the chain per transaction. */
+const CHAIN_BATCH = 500;
+
+/**
+ * The append-only, hash-chained record of every change. Write it in the same transaction as the change:
+ * `record` chains it at once (holding the chain's lock until that transaction ends), `stage` for hot paths
+ * writes it beside the change and it joins the chain just after commit (`chainSoon`); the log's readers and
+ * the periodic sweep chain whatever is still staged first, so no record is ever missing from what they see.
+ */
 export class AuditService {
-  constructor(private readonly pool: Pool) {}
+  private chaining: Promise<void> | undefined;
+  private again = false;
+  constructor(
+    private readonly pool: Pool,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {}
 
   async record(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<number> {
     return store.insert(tx, {
@@ -32,7 +45,47 @@ export class AuditService {
     });
   }
 
+  /** Like `record`, for a hot path: the record joins the chain after `tx` commits (call `chainSoon` then). */
+  async stage(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<void> {
+    await store.stage(tx, {
+      actor: typeof who === 'string' ? who : actorName(who),
+      action: change.action,
+      targetType: change.targetType,
+      targetId: change.targetId,
+      before: change.before ?? null,
+      after: change.after ?? null,
+      requestId,
+    });
+  }
+
+  /**
+   * Chains staged records soon, without waiting: calls while a pass runs make one more pass, so under load
+   * each pass (one transaction) takes everything committed since the last.
+   */
+  chainSoon(): void {
+    if (this.chaining) {
+      this.again = true;
+      return;
+    }
+    this.chaining = (async () => {
+      do {
+        this.again = false;
+        while ((await store.chainPending(this.pool, CHAIN_BATCH)) === CHAIN_BATCH);
+      } while (this.again);
+    })()
+      // Left staged: the next pass, a reader or the sweep chains it.
+      .catch((err: unknown) => this.onError(err as Error))
+      .finally(() => (this.chaining = undefined));
+  }
+
+  /** Chains everything staged and committed so far (readers call this first). */
+  async flush(): Promise<void> {
+    await this.chaining;
+    while ((await store.chainPending(this.pool, CHAIN_BATCH)) === CHAIN_BATCH);
+  }
+
   async list(f: { targetType?: string; targetId?: string; limit?: number; beforeSeq?: number }) {
+    await this.flush();
     const rows = await store.list(this.pool, { ...f, limit: Math.min(f.limit ?? 100, 1000) });
     return rows.map((r) => ({
       seq: r.seq,
@@ -49,6 +102,7 @@ export class AuditService {
   }
 
   async verify(): Promise<VerifyResult> {
+    await this.flush();
     const { broken, rows } = await store.firstBroken(this.pool);
     return {
       ok: broken === null,

@@ -41,6 +41,44 @@ export async function insert(db: Queryable, e: AuditEntry): Promise<number> {
   return rows[0]!.seq;
 }
 
+/** A record that joins the hash chain after its transaction commits (see `chainPending`). */
+export async function stage(db: Queryable, e: AuditEntry): Promise<void> {
+  await db.query({
+    name: 'audit.stage',
+    text: `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
+     values ($1, $2, $3, $4, $5, $6, $7)`,
+    values: [
+      e.actor,
+      e.action,
+      e.targetType,
+      e.targetId,
+      e.before === undefined || e.before === null ? null : JSON.stringify(e.before),
+      e.after === undefined || e.after === null ? null : JSON.stringify(e.after),
+      e.requestId,
+    ],
+  });
+}
+
+/**
+ * Moves up to `max` committed staged records into the chain, oldest first, in one transaction (the chain
+ * trigger sets seq and the hashes; `at` stays the change's time). Rows another process is moving are skipped.
+ * Returns how many moved.
+ */
+export async function chainPending(db: Queryable, max: number): Promise<number> {
+  const r = await db.query({
+    name: 'audit.chainPending',
+    text: `with m as (
+       delete from audit_pending where id in (
+         select id from audit_pending order by id limit $1 for update skip locked)
+       returning *)
+     insert into audit_log (seq, at, actor, action, target_type, target_id, before, after, request_id,
+       prev_hash, hash)
+     select 0, at, actor, action, target_type, target_id, before, after, request_id, '', '' from m order by id`,
+    values: [max],
+  });
+  return r.rowCount ?? 0;
+}
+
 export async function list(
   db: Queryable,
   f: { targetType?: string; targetId?: string; limit: number; beforeSeq?: number },

@@ -50,7 +50,7 @@ export class AlertIngest {
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
     // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
-    return this.incidents.hooks.transaction(async (tx) => {
+    const result = await this.incidents.hooks.transaction(async (tx) => {
       const found = await store.lockOpenOrResolved(tx, p.groupKey, firing.map(toRow));
       let inc = found.incident;
       let opened = false;
@@ -92,6 +92,8 @@ export class AlertIngest {
       }
       return { incident: inc.code, opened, alertsChanged: changed, resolved };
     });
+    if (result.opened || result.alertsChanged > 0) this.incidents.auditCommitted();
+    return result;
   }
 
   /**

@@ -62,9 +62,9 @@ export class IncidentService {
   }
 
   /**
-   * One audit record for a whole change, joined to the hash chain when `tx` commits (a deferred trigger):
-   * the chain's global lock is then held only inside COMMIT, so webhooks do not queue behind each other's
-   * round trips. Same record, same transaction, same chain as `AuditService.record`.
+   * One audit record for a whole change, written in `tx` and joined to the hash chain just after it commits
+   * (call `auditCommitted` then): webhooks never wait for the chain's global lock. Same record, same
+   * transaction, same chain as `AuditService.record`.
    */
   async auditChange(
     tx: Queryable,
@@ -74,14 +74,17 @@ export class IncidentService {
     action: string,
     after: object,
   ) {
-    await store.auditAtCommit(tx, {
-      actor: actorText(actor),
+    await this.audit.stage(tx, actorText(actor), requestId, {
       action: `incident.${action}`,
       targetType: 'incident',
       targetId: inc.id,
       after: { code: inc.code, ...after },
-      requestId,
     });
+  }
+
+  /** After a transaction that called `auditChange` committed: its records join the hash chain. */
+  auditCommitted(): void {
+    this.audit.chainSoon();
   }
 
   /** A visible incident or 404: a client token never learns that another client's incident exists. */

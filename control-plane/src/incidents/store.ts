@@ -379,25 +379,3 @@ export async function heartbeatAge(db: Queryable, name: string): Promise<number 
   );
   return rows[0]?.age ?? null;
 }
-
-/** An audit record that joins the hash chain when the transaction commits (audit_log_at_commit). */
-export async function auditAtCommit(
-  db: Queryable,
-  e: {
-    actor: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    after: object;
-    requestId: string | null;
-  },
-): Promise<void> {
-  await db.query(
-    prepared(
-      'incidents.auditAtCommit',
-      `insert into audit_log_at_commit (actor, action, target_type, target_id, after, request_id)
-     values ($1, $2, $3, $4, $5, $6)`,
-      [e.actor, e.action, e.targetType, e.targetId, JSON.stringify(e.after), e.requestId],
-    ),
-  );
-}

@@ -1,5 +1,6 @@
 import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
 import type { Logger } from 'pino';
+import type { AuditService } from '../audit/service.ts';
 import type { Pool } from '../db/pool.ts';
 import type { PagingConfig } from '../config.ts';
 import type { EscalateJob, EscalationService } from '../escalation/service.ts';
@@ -29,7 +30,7 @@ export function createWorkers(
   pool: Pool,
   config: PagingConfig,
   log: Logger,
-  s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest },
+  s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest; audit: AuditService },
 ): Workers {
   let runner: Runner | undefined;
   const steps = stepLoop(s.escalation, config.workerPollIntervalMs, log);
@@ -40,6 +41,8 @@ export function createWorkers(
   const taskList: TaskList = {
     [SWEEP_KEY]: async () => {
       await s.notify.sweep();
+      // Audit records a process staged but did not chain before it died.
+      await s.audit.flush();
       // Re-adds itself (the job key keeps one sweep at a time across processes).
       await addJob(pool, {
         task: SWEEP_KEY,
@@ -95,6 +98,7 @@ export function createWorkers(
       await steps.stop();
       s.notify.setDirectSend(false);
       await s.notify.drain();
+      await s.audit.flush();
       await runner?.stop();
       runner = undefined;
     },
