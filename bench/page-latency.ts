@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { createApp } from '../control-plane/src/app.ts';
 import { loadConfig } from '../control-plane/src/config.ts';
 import { createContext } from '../control-plane/src/context.ts';
-import { startEmbeddedPostgres } from '../control-plane/src/db/embedded.ts';
+import { overSocket, startEmbeddedPostgres } from '../control-plane/src/db/embedded.ts';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import { createPool } from '../control-plane/src/db/pool.ts';
 import { createTwilio } from '../control-plane/src/notify/providers.ts';
@@ -182,7 +182,10 @@ async function main(): Promise<void> {
   try {
     const { twilioUrl } = await ask(child, 'ready');
     await migrate(db.url);
-    const dbUrl = db.url;
+    // As `npm start` on its embedded database: through the server's unix socket (BENCH_DB_TCP=1: loopback
+    // TCP, as with a DATABASE_URL on another host).
+    const tcp = !!process.env.BENCH_DB_TCP;
+    const dbUrl = tcp ? db.url : overSocket(db.url, db.socketDir);
     const config = loadConfig({
       DATABASE_URL: dbUrl,
       LOG_LEVEL: 'silent',
@@ -330,7 +333,8 @@ async function main(): Promise<void> {
     );
     console.log(
       `alerts=${load.posted} failed_posts=${load.failed} pages=${load.pages} offered_rate=${load.offeredRate.toFixed(0)}/s ` +
-        `warmup_s=${WARMUP_SECONDS} baseline_sms=${base.length} baseline_p50_ms=${pct(base, 0.5).toFixed(1)}`,
+        `warmup_s=${WARMUP_SECONDS} baseline_sms=${base.length} baseline_p50_ms=${pct(base, 0.5).toFixed(1)} ` +
+        `db=${tcp ? 'tcp' : 'unix-socket'}`,
     );
     console.log(
       `bench page-latency: rate=${RATE} p50_ms=${pct(load.lat, 0.5).toFixed(1)} p99_ms=${p99.toFixed(1)} ` +

