@@ -13,8 +13,11 @@
  *            the parent) and OTLP over HTTP for metrics, traces and logs (to a receiver in the parent, so
  *            the receiver's CPU is not counted but the child's serialisation and sending are). Every request
  *            makes a turn span and one per dependency call, four to six metric records, every tenth a log.
- *            Traces are sampled as the library's default (traceSampleRatio 0.1); the same comparison with
- *            every trace kept runs first and is printed too (BENCH_TRACE_RATIO=x runs only ratio x).
+ *            Traces are sampled as the library's default (traceSampleRatio 0.1). The handler hands each
+ *            span's parent on itself, as the concierge runtime does, so it runs with contextPropagation
+ *            'explicit' (no AsyncLocalStorage context manager). Printed before the headline, each from its
+ *            own comparison: every trace kept, and the library's default context manager on (async).
+ *            BENCH_TRACE_RATIO=x or BENCH_CONTEXT=async|explicit runs only that one comparison.
  * Modes alternate BENCH_ROUNDS (3) times; cpu_ratio is the median of the per-round ratios
  * (CPU per request with / without). Target: below 1.05.
  */
@@ -75,6 +78,7 @@ function serve(instrumented: boolean) {
         prometheus: { port: 0, host: '127.0.0.1' },
         otlp: { endpoint: process.env.OTLP_URL!, metricsIntervalMs: 5000, batchDelayMs: 1000 },
         traceSampleRatio: Number(process.env.TRACE_RATIO),
+        contextPropagation: process.env.CONTEXT as 'async' | 'explicit',
       }).then((t) => {
         m = t.metrics;
         tracer = t.tracer;
@@ -233,14 +237,17 @@ async function standIn(answer: (body: string) => string): Promise<{ url: string;
 
 const SLOTS = JSON.stringify({ slots: [1767603600000, 1767604500000, 1767606300000] });
 
+type Propagation = 'async' | 'explicit';
+
 async function round(
   mode: 'with' | 'without',
   env: Record<string, string>,
   traceRatio: number,
+  propagation: Propagation,
 ): Promise<{ cpuPerRequestUs: number; rps: number }> {
   const child = fork(import.meta.filename, ['--serve', mode], {
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
-    env: { ...process.env, ...env, TRACE_RATIO: String(traceRatio) },
+    env: { ...process.env, ...env, TRACE_RATIO: String(traceRatio), CONTEXT: propagation },
   });
   const { port, metricsUrl } = await new Promise<{ port: number; metricsUrl?: string }>((resolve) =>
     child.once('message', (m) => resolve(m as { port: number; metricsUrl?: string })),
@@ -324,17 +331,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function compare(
   env: Record<string, string>,
   traceRatio: number,
+  propagation: Propagation,
 ): Promise<{ ratio: number; rps: number }> {
   const ratios: number[] = [];
   const rates: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const without = await round('without', env, traceRatio);
-    const withTel = await round('with', env, traceRatio);
+    const without = await round('without', env, traceRatio, propagation);
+    const withTel = await round('with', env, traceRatio, propagation);
     const ratio = withTel.cpuPerRequestUs / without.cpuPerRequestUs;
     ratios.push(ratio);
     rates.push(without.rps, withTel.rps);
     console.log(
-      `traces ${traceRatio * 100}% round ${i + 1}: without ${without.cpuPerRequestUs.toFixed(1)} us/req at ` +
+      `traces ${traceRatio * 100}%, context ${propagation}, round ${i + 1}: without ${without.cpuPerRequestUs.toFixed(1)} us/req at ` +
         `${without.rps.toFixed(0)} rps, with ${withTel.cpuPerRequestUs.toFixed(1)} us/req at ` +
         `${withTel.rps.toFixed(0)} rps, ratio ${ratio.toFixed(3)}`,
     );
@@ -356,12 +364,20 @@ async function main() {
   const openemr = await standIn(() => SLOTS);
   const env = { OTLP_URL: otlp.url, DEPS: JSON.stringify({ voiceAi: voiceAi.url, openemr: openemr.url }) };
   const ratioSetting = Number(process.env.BENCH_TRACE_RATIO ?? DEFAULT_TRACE_SAMPLE_RATIO);
-  const extra = process.env.BENCH_TRACE_RATIO === undefined ? await compare(env, 1) : undefined;
-  const main = await compare(env, ratioSetting);
+  // The handler hands each span's parent on itself, as the concierge runtime does: contextPropagation
+  // 'explicit'. BENCH_CONTEXT=async measures the library's default instead.
+  const propagation = (process.env.BENCH_CONTEXT ?? 'explicit') as Propagation;
+  const alone = process.env.BENCH_TRACE_RATIO !== undefined || process.env.BENCH_CONTEXT !== undefined;
+  const everyTrace = alone ? undefined : await compare(env, 1, propagation);
+  const asyncContext = alone ? undefined : await compare(env, ratioSetting, 'async');
+  const main = await compare(env, ratioSetting, propagation);
   for (const s of [otlp, voiceAi, openemr]) s.close();
-  if (extra) console.log(`every trace kept: cpu_ratio=${extra.ratio.toFixed(3)}`);
+  if (everyTrace) console.log(`every trace kept: cpu_ratio=${everyTrace.ratio.toFixed(3)}`);
+  if (asyncContext)
+    console.log(`context manager on (contextPropagation async): cpu_ratio=${asyncContext.ratio.toFixed(3)}`);
   console.log(
-    `bench telemetry-overhead: rps=${Math.round(main.rps)} cpu_ratio=${main.ratio.toFixed(3)} trace_ratio=${ratioSetting}`,
+    `bench telemetry-overhead: rps=${Math.round(main.rps)} cpu_ratio=${main.ratio.toFixed(3)} ` +
+      `trace_ratio=${ratioSetting} context=${propagation}`,
   );
 }
 

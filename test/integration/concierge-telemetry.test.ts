@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { context, trace } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -185,6 +186,36 @@ describe('concierge-telemetry: Prometheus pull endpoint', function () {
     assert.doesNotMatch(text, /caller|someone|fax|pigeon/);
   });
 
+  it('carries the active span across an await by default, and leaves that to the caller with contextPropagation explicit', async () => {
+    for (const [mode, carried] of [
+      ['async', true],
+      ['explicit', false],
+    ] as const) {
+      const t = await initTelemetry({
+        client: 'acme',
+        instance: 'acme-prod',
+        prometheus: false,
+        traceSampleRatio: 1,
+        contextPropagation: mode,
+      });
+      try {
+        const parent = t.tracer.startSpan('concierge.turn');
+        const seen = await context.with(trace.setSpan(context.active(), parent), async () => {
+          await new Promise((r) => setTimeout(r, 1));
+          return trace.getSpan(context.active());
+        });
+        parent.end();
+        assert.equal(seen === parent, carried, `contextPropagation ${mode}`);
+        // Handed on explicitly, the parent reaches the child in either mode.
+        const child = t.tracer.startSpan('openemr.request', {}, trace.setSpan(context.active(), parent));
+        assert.equal(child.spanContext().traceId, parent.spanContext().traceId);
+        child.end();
+      } finally {
+        await t.shutdown();
+      }
+    }
+  });
+
   it('names every bad option at once and starts nothing', async () => {
     await assert.rejects(
       initTelemetry({
@@ -193,13 +224,15 @@ describe('concierge-telemetry: Prometheus pull endpoint', function () {
         prometheus: { port: 70000 },
         otlp: { endpoint: 'ftp://x' },
         registerGlobal: false,
+        contextPropagation: 'implicit' as 'async',
       }),
       (e: Error) =>
         e instanceof TypeError &&
         /client must be a slug/.test(e.message) &&
         /instance must be a slug/.test(e.message) &&
         /prometheus\.port/.test(e.message) &&
-        /otlp\.endpoint must be an http\(s\) URL/.test(e.message),
+        /otlp\.endpoint must be an http\(s\) URL/.test(e.message) &&
+        /contextPropagation must be async or explicit/.test(e.message),
     );
   });
 });

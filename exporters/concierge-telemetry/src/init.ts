@@ -5,6 +5,7 @@
  * providers so that the rest of the runtime uses `@opentelemetry/api` (and `@opentelemetry/api-logs`) only.
  */
 import {
+  context,
   metrics,
   trace,
   type Meter,
@@ -83,6 +84,16 @@ export interface TelemetryOptions {
   traceSampleRatio?: number;
   /** Register as the global providers (what `@opentelemetry/api` returns). Default true. */
   registerGlobal?: boolean;
+  /**
+   * How a span's parent reaches its children. `async` (default) registers the AsyncLocalStorage context
+   * manager, so `startActiveSpan` and `context.with` carry the active span across awaits. On Node 20 that
+   * manager, once any `context.with` ran (the exporters run one per export), puts an async hook on every
+   * promise and async resource of the process: about a tenth of a concierge request handler's CPU in
+   * bench:telemetry-overhead. `explicit` registers none: the runtime hands the parent on itself
+   * (`tracer.startSpan(name, opts, trace.setSpan(ctx, parent))`, as the concierge runtime and the demo do),
+   * and `context.active()` is always the root context.
+   */
+  contextPropagation?: 'async' | 'explicit';
 }
 
 export interface Telemetry {
@@ -120,6 +131,8 @@ export function validateOptions(o: TelemetryOptions): void {
     problems.push('environment must be a short slug');
   if (o.traceSampleRatio !== undefined && !(o.traceSampleRatio >= 0 && o.traceSampleRatio <= 1))
     problems.push('traceSampleRatio must be between 0 and 1');
+  if (o.contextPropagation !== undefined && !['async', 'explicit'].includes(o.contextPropagation))
+    problems.push('contextPropagation must be async or explicit');
   if (o.prometheus) {
     const p = o.prometheus.port;
     if (p !== undefined && !(Number.isInteger(p) && p >= 0 && p <= 65535))
@@ -234,7 +247,8 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   const global = options.registerGlobal ?? true;
   if (global) {
     metrics.setGlobalMeterProvider(meterProvider);
-    tracerProvider.register();
+    // null: no context manager at all (contextPropagation 'explicit').
+    tracerProvider.register(options.contextPropagation === 'explicit' ? { contextManager: null } : {});
     logs.setGlobalLoggerProvider(loggerProvider);
   }
   const meter = meterProvider.getMeter(SCOPE, VERSION);
@@ -267,6 +281,8 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
         metrics.disable();
         trace.disable();
         logs.disable();
+        // The context manager register() set (none with contextPropagation 'explicit').
+        context.disable();
       }
     },
   };
