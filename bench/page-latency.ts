@@ -220,6 +220,10 @@ async function main(): Promise<void> {
     // Baseline: the SDK (as the control plane configures it) straight to the stand-in, same rate.
     const sms = createTwilio(config.paging)!;
     const calledAt = new Map<string, number>();
+    // Warmed up first, as the control plane is by the warm-up run below.
+    await openLoop(RATE, 2, async (i) => {
+      await sms.sms('+15551230009', `[WARN] WARM-${i} baseline page`, 'https://ops.example.test/status');
+    });
     await openLoop(RATE, BASELINE_SECONDS, async (i) => {
       calledAt.set(`BASE-${i}`, Date.now());
       await sms.sms('+15551230009', `[WARN] BASE-${i} baseline page`, 'https://ops.example.test/status');

@@ -1,14 +1,102 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
 import type { PagingConfig } from '../config.ts';
 
-/** The SDK has no base-URL option: a custom httpClient rewrites api.twilio.com to TWILIO_API_URL. */
+type TwilioRequest = Parameters<twilio.RequestClient['request']>[0];
+
+/**
+ * The twilio SDK's HTTP client, lean: node's own http/https with keep-alive connections instead of axios
+ * (about a millisecond of CPU less per page; bench:page-latency), and TWILIO_API_URL in place of
+ * https://api.twilio.com when set (the SDK has no base-URL option). Same contract as the SDK's RequestClient:
+ * Basic auth, form bodies with repeated keys for lists, query parameters, a per-request timeout, and any
+ * status handed back to the SDK, which raises RestException for non-2xx. Behind HTTP_PROXY the SDK's own
+ * client is used instead (it knows the proxy); TWILIO_CA_BUNDLE is honoured like the SDK does.
+ */
+export class TwilioHttpClient {
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  constructor(
+    private readonly base: string | undefined,
+    private readonly timeoutMs = 10_000,
+  ) {
+    const ca = process.env.TWILIO_CA_BUNDLE ? fs.readFileSync(process.env.TWILIO_CA_BUNDLE) : undefined;
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+      https: new https.Agent({ keepAlive: true, maxSockets: 64, ...(ca ? { ca } : {}) }),
+    };
+  }
+
+  request(
+    opts: TwilioRequest,
+  ): Promise<{ statusCode: number; body: string; headers: http.IncomingHttpHeaders }> {
+    const url = new URL(this.base ? opts.uri.replace(/^https:\/\/api\.twilio\.com/, this.base) : opts.uri);
+    if (opts.params)
+      for (const [k, v] of formPairs(opts.params as Record<string, unknown>)) url.searchParams.append(k, v);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    if (opts.username && opts.password)
+      headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    let body: string | undefined;
+    if (opts.data !== undefined && opts.data !== null) {
+      const json = /application\/json/i.test(headers['Content-Type'] ?? '');
+      body = json
+        ? JSON.stringify(opts.data)
+        : new URLSearchParams(formPairs(opts.data as Record<string, unknown>)).toString();
+      if (!json) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
+    const secure = url.protocol === 'https:';
+    const timeout = opts.timeout ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        url,
+        { method: opts.method.toUpperCase(), headers, agent: secure ? this.agents.https : this.agents.http },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            });
+          });
+          res.on('error', reject);
+        },
+      );
+      // The whole request, answer included, within `timeout` (as the SDK's client does).
+      const timer = setTimeout(() => req.destroy(new Error(`timeout of ${timeout}ms exceeded`)), timeout);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+}
+
+/** Form pairs as the SDK encodes them: a list repeats its key, undefined is left out. */
+function formPairs(data: Record<string, unknown>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(data)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v])
+      out.push([k, item instanceof Date ? item.toISOString() : String(item)]);
+  }
+  return out;
+}
+
+/** Behind HTTP_PROXY: the SDK's own client, with TWILIO_API_URL in place of api.twilio.com when set. */
 class RewritingRequestClient extends twilio.RequestClient {
-  constructor(private readonly base: string) {
+  constructor(private readonly base: string | undefined) {
     super({ timeout: 10_000 });
   }
-  override request<T>(opts: Parameters<twilio.RequestClient['request']>[0] & { data?: T }) {
-    return super.request<T>({ ...opts, uri: opts.uri.replace(/^https:\/\/api\.twilio\.com/, this.base) });
+  override request<T>(opts: TwilioRequest & { data?: T }) {
+    const uri = this.base ? opts.uri.replace(/^https:\/\/api\.twilio\.com/, this.base) : opts.uri;
+    return super.request<T>({ ...opts, uri });
   }
 }
 
@@ -29,9 +117,10 @@ export interface MailSender {
 export function createTwilio(c: PagingConfig): SmsSender | undefined {
   if (!c.twilio) return undefined;
   const { accountSid, authToken, fromNumber } = c.twilio;
-  const client = twilio(accountSid, authToken, {
-    ...(c.twilioApiUrl ? { httpClient: new RewritingRequestClient(c.twilioApiUrl) } : {}),
-  });
+  const httpClient = process.env.HTTP_PROXY
+    ? new RewritingRequestClient(c.twilioApiUrl)
+    : (new TwilioHttpClient(c.twilioApiUrl) as unknown as twilio.RequestClient);
+  const client = twilio(accountSid, authToken, { httpClient });
   return {
     async sms(to, body, statusCallback) {
       return (await client.messages.create({ to, from: fromNumber, body, statusCallback })).sid;
