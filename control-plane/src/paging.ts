@@ -52,7 +52,13 @@ export function createPaging(
     m,
     log,
   );
-  const escalation: EscalationService = new EscalationService(pool, () => incidents, notify, m.levelsReached);
+  const escalation: EscalationService = new EscalationService(
+    pool,
+    () => incidents,
+    notify,
+    m.levelsReached,
+    log,
+  );
   const incidents: IncidentService = new IncidentService(
     pool,
     audit,

@@ -183,6 +183,64 @@ describe('escalation and paging', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
 
+  it('keeps a step that failed and runs it again later, paging once', async () => {
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('retry-clinic') });
+    await cp.db.query(
+      `with p as (
+         insert into escalation_policies (name, client_id)
+         select 'retry-clinic two levels', id from clients where slug = 'retry-clinic' returning id)
+       insert into escalation_levels (policy_id, level, delay_seconds, target_roles, channels)
+       select p.id, l, l - 1, array[r], '{"warning": ["sms"]}' from p,
+         (values (1, 'oncall-engineer'), (2, 'devops-lead')) as x(l, r)`,
+    );
+    // Level 2 of this client's incidents cannot write its outbox rows until the trigger is gone.
+    await cp.db.query(`
+      create function test_fail_level2() returns trigger language plpgsql as $$
+      begin
+        if new.level = 2 and exists (select 1 from incidents i join clients c on c.id = i.client_id
+                                     where i.id = new.incident_id and c.slug = 'retry-clinic') then
+          raise exception 'outbox unavailable (test)';
+        end if;
+        return new;
+      end $$;
+      create trigger test_fail_level2 before insert on notifications
+        for each row execute function test_fail_level2();`);
+    try {
+      const r = await hook(
+        alertPayload({
+          groupKey: 'g-retry',
+          client: 'retry-clinic',
+          instance: 'rt-prod',
+          severity: 'warning',
+        }),
+      );
+      const code = r.body.incident as string;
+      const failed = await waitFor('the failed level 2 step', async () => {
+        const { rows } = await cp.db.query(
+          `select s.attempts, s.last_error from escalation_steps s join incidents i on i.id = s.incident_id
+           where i.code = $1 and s.level = 2 and s.attempts > 0`,
+          [code],
+        );
+        return rows[0] as { attempts: number; last_error: string } | undefined;
+      });
+      assert.match(failed.last_error, /outbox unavailable \(test\)/);
+      assert.equal(smsFor(code, DEV.phone).length, 0);
+      await cp.db.query('drop trigger test_fail_level2 on notifications; drop function test_fail_level2()');
+      await waitFor(
+        'level 2 after the retry',
+        () => (smsFor(code, DEV.phone).length ? true : undefined),
+        10000,
+      );
+      await sleep(1500);
+      assert.equal(smsFor(code, DEV.phone).length, 1);
+      assert.equal(smsFor(code, OLIVIA.phone).length, 1);
+      await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    } finally {
+      await cp.db.query('drop trigger if exists test_fail_level2 on notifications');
+      await cp.db.query('drop function if exists test_fail_level2()');
+    }
+  });
+
   it('sends a page whose process died between commit and send once, through the outbox sweep', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-sweep', severity: 'warning' }));
     const code = r.body.incident as string;
@@ -317,8 +375,8 @@ describe('escalation and paging', () => {
     const text = (await cp.call('GET', '/metrics')).text;
     assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="sent"\} \d+$/m);
     assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="retrying"\} 2$/m);
-    // Level 2 was reached once by the first test and twice by the repeated ladder.
-    assert.match(text, /^concierge_ops_escalation_levels_reached_total\{level="2"\} 3$/m);
+    // Level 2 was reached once by the first test, twice by the repeated ladder and once after a retry.
+    assert.match(text, /^concierge_ops_escalation_levels_reached_total\{level="2"\} 4$/m);
     assert.match(text, /^concierge_ops_incident_time_to_acknowledge_seconds_count\{severity="warning"\} 3$/m);
     assert.match(text, /^concierge_ops_job_queue_lag_seconds \d/m);
     assert.ok(!text.includes('+1555'), 'a phone number is in /metrics');

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
@@ -43,6 +44,7 @@ export class EscalationService {
     private readonly incidents: () => IncidentService,
     private readonly notify: NotifyService,
     private readonly levelsReached: Counter<'level'>,
+    private readonly log?: Logger,
   ) {}
 
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */
@@ -78,7 +80,18 @@ export class EscalationService {
       } catch (err) {
         if (!taken) throw err;
         // Rolled back: the row is there again; it waits before the next try.
-        await store.postponeStep(this.pool, taken, retryMs(taken.attempts), (err as Error).message);
+        const wait = retryMs(taken.attempts);
+        this.log?.warn(
+          {
+            level: taken.level,
+            repeat: taken.repeat,
+            attempt: taken.attempts + 1,
+            retryInMs: wait,
+            err: (err as Error).message,
+          },
+          'escalation step failed; it stays scheduled and runs again',
+        );
+        await store.postponeStep(this.pool, taken, wait, (err as Error).message);
       }
       if (!taken) break;
       ran++;
