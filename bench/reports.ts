@@ -40,8 +40,9 @@ try {
     [CLIENTS, ZONES],
   );
   await pool.query(
-    `insert into instances (client_id, slug, environment, base_url, created_at)
-     select c.id, c.slug || '-i' || g, 'prod', 'https://x.test', '2026-01-01' from clients c, generate_series(1, $1) g`,
+    `insert into instances (client_id, slug, environment, base_url, created_at, monitored_since)
+     select c.id, c.slug || '-i' || g, 'prod', 'https://x.test', '2026-01-01', '2026-01-01'
+     from clients c, generate_series(1, $1) g`,
     [PER_CLIENT],
   );
   await pool.query(

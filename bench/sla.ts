@@ -44,8 +44,9 @@ try {
     [ZONE, CLIENTS],
   );
   await pool.query(
-    `insert into instances (client_id, slug, environment, base_url)
-     select c.id, c.slug || '-i' || g, 'prod', 'https://x.test' from clients c, generate_series(1, $1) g`,
+    `insert into instances (client_id, slug, environment, base_url, monitored_since)
+     select c.id, c.slug || '-i' || g, 'prod', 'https://x.test', '2026-01-01'
+     from clients c, generate_series(1, $1) g`,
     [INSTANCES / CLIENTS],
   );
   await pool.query(

@@ -107,7 +107,10 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   };
 }
 
-/** A valid instance body for `client`, with one service of each probe type. */
+/**
+ * A valid instance body for `client`, with one service of each probe type, monitored since the start of 2026
+ * (the tests' outages and months lie in 2026, before the test registers the instance).
+ */
 export function instanceBody(client: string, slug: string, extra: Record<string, unknown> = {}) {
   return {
     client,
@@ -115,6 +118,7 @@ export function instanceBody(client: string, slug: string, extra: Record<string,
     environment: 'prod',
     baseUrl: `https://${slug}.example.test`,
     labels: { region: 'eu' },
+    monitoredSince: '2026-01-01T00:00:00Z',
     services: [
       {
         name: 'backend',

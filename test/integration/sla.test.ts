@@ -117,12 +117,61 @@ describe('SLA: uptime per instance and client, maintenance and unknown time excl
   });
 
   it('answers no data, never 100%, when nothing was measured', async () => {
-    const r = await cp.call('GET', '/api/v1/instances/alpha-prod/sla?month=2025-06');
+    // Monitored since 1 January, but the prober's coverage starts in February.
+    const r = await cp.call(
+      'GET',
+      '/api/v1/instances/alpha-prod/sla?from=2026-01-05T00:00:00Z&to=2026-01-25T00:00:00Z',
+    );
     assert.equal(r.body.uptime, null);
     assert.equal(r.body.noData, true);
     assert.equal(r.body.met, null);
     assert.equal(r.body.credit, null);
-    assert.equal(r.body.unknownSeconds, 30 * 86400);
+    assert.equal(r.body.unknownSeconds, 20 * 86400);
+  });
+
+  it("counts only the instance's monitored lifetime: from monitoredSince to its decommissioning", async () => {
+    // A registration without monitoredSince starts monitoring now.
+    const plain = await cp.call('POST', '/api/v1/instances', {
+      body: { ...instanceBody('alpha', 'alpha-plain'), monitoredSince: undefined },
+    });
+    assert.equal(plain.status, 201, plain.text);
+    assert.ok(
+      Math.abs(Date.parse(plain.body.monitoredSince) - Date.now()) < 60_000,
+      plain.body.monitoredSince,
+    );
+    const none = await cp.call('GET', '/api/v1/instances/alpha-plain/sla?month=2026-03');
+    assert.equal(none.body.periodSeconds, 0);
+    assert.equal(none.body.noData, true);
+    const future = await cp.call('PATCH', '/api/v1/instances/alpha-plain', {
+      body: { monitoredSince: new Date(Date.now() + 86_400_000).toISOString() },
+    });
+    assert.equal(future.status, 400);
+    assert.equal(future.body.errors[0].field, '/monitoredSince');
+
+    // Onboarded on 11 March 04:00Z (00:00 in New York), in the middle of the month.
+    const late = await cp.call('POST', '/api/v1/instances', {
+      body: instanceBody('alpha', 'alpha-late', { monitoredSince: '2026-03-11T04:00:00Z' }),
+    });
+    assert.equal(late.status, 201, late.text);
+    const maint = 7200; // alpha's window on 15 March
+    let r = await cp.call('GET', '/api/v1/instances/alpha-late/sla?month=2026-03');
+    assert.equal(r.body.periodSeconds, 21 * 86400);
+    assert.equal(r.body.unknownSeconds, 0, 'the unknown hour of 10 March is before it');
+    assert.equal(r.body.measuredSeconds, 21 * 86400 - maint);
+    assert.equal(r.body.uptime, 1);
+    // Retired on 21 March 04:00Z: the rest of the month is not its time either.
+    await cp.db.query(
+      `update instances set status = 'decommissioned', decommissioned_at = '2026-03-21T04:00Z'
+       where slug = 'alpha-late'`,
+    );
+    r = await cp.call('GET', '/api/v1/instances/alpha-late/sla?month=2026-03');
+    assert.equal(r.body.periodSeconds, 10 * 86400);
+    assert.equal(r.body.measuredSeconds, 10 * 86400 - maint);
+    await cp.db.query(
+      `delete from services where instance_id in (select id from instances where slug = any($1))`,
+      [['alpha-plain', 'alpha-late']],
+    );
+    await cp.db.query(`delete from instances where slug = any($1)`, [['alpha-plain', 'alpha-late']]);
   });
 
   it('counts the services the client chose', async () => {

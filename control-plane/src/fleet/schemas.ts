@@ -92,6 +92,11 @@ const instanceFields = {
   baseUrl: httpUrl,
   metricsUrl: { ...httpUrl, description: "the concierge runtime's Prometheus pull endpoint" },
   labels,
+  monitoredSince: {
+    type: 'string',
+    format: 'date-time',
+    description: "when monitoring began: the instance's SLA period starts here (default: registration)",
+  },
   services: { type: 'array', maxItems: 50, items: service },
 };
 

@@ -42,9 +42,18 @@ export function instanceView(i: store.DbInstance): Instance {
     services: i.services,
     status: i.status,
     decommissionedAt: i.decommissioned_at?.toISOString() ?? null,
+    monitoredSince: i.monitored_since.toISOString(),
     createdAt: i.created_at.toISOString(),
     updatedAt: i.updated_at.toISOString(),
   };
+}
+
+/** Monitoring cannot have begun in the future. */
+function checkMonitoredSince(at: string | undefined): void {
+  if (at !== undefined && Date.parse(at) > Date.now())
+    throw new ValidationError('monitoredSince is in the future', [
+      { field: '/monitoredSince', message: 'must not be in the future' },
+    ]);
 }
 
 function checkServiceNames(services: ServiceSpec[]): void {
@@ -166,6 +175,7 @@ export class FleetService {
 
   async createInstance(auth: Auth, requestId: string, input: InstanceInput): Promise<Instance> {
     checkServiceNames(input.services);
+    checkMonitoredSince(input.monitoredSince);
     return withTx(this.pool, async (tx) => {
       const client = await store.findClient(tx, input.client);
       if (!client)
@@ -181,6 +191,7 @@ export class FleetService {
         baseUrl: input.baseUrl,
         metricsUrl: input.metricsUrl ?? null,
         labels: input.labels ?? {},
+        monitoredSince: input.monitoredSince ?? null,
       });
       await store.replaceServices(tx, id, input.services);
       const after = instanceView((await store.findInstance(tx, id))!);
@@ -201,6 +212,7 @@ export class FleetService {
     patch: InstancePatch,
   ): Promise<Instance> {
     if (patch.services) checkServiceNames(patch.services);
+    checkMonitoredSince(patch.monitoredSince);
     return withTx(this.pool, async (tx) => {
       const cur = await store.findInstance(tx, idOrSlug, true);
       if (!cur) throw new NotFoundError('instance');
@@ -209,6 +221,7 @@ export class FleetService {
         baseUrl: patch.baseUrl ?? cur.base_url,
         metricsUrl: patch.metricsUrl ?? cur.metrics_url,
         labels: patch.labels ?? cur.labels,
+        monitoredSince: patch.monitoredSince ?? cur.monitored_since,
       });
       if (patch.services) await store.replaceServices(tx, cur.id, patch.services);
       const after = instanceView((await store.findInstance(tx, cur.id))!);

@@ -26,6 +26,7 @@ export interface DbInstance {
   labels: Record<string, string>;
   status: 'active' | 'decommissioned';
   decommissioned_at: Date | null;
+  monitored_since: Date;
   created_at: Date;
   updated_at: Date;
   services: ServiceSpec[];
@@ -154,12 +155,13 @@ export async function insertInstance(
     baseUrl: string;
     metricsUrl: string | null;
     labels: Record<string, string>;
+    monitoredSince: string | null;
   },
 ): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into instances (client_id, slug, environment, base_url, metrics_url, labels)
-     values ($1, $2, $3, $4, $5, $6) returning id`,
-    [i.clientId, i.slug, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels)],
+    `insert into instances (client_id, slug, environment, base_url, metrics_url, labels, monitored_since)
+     values ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now())) returning id`,
+    [i.clientId, i.slug, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels), i.monitoredSince],
   );
   return rows[0]!.id;
 }
@@ -167,12 +169,19 @@ export async function insertInstance(
 export async function updateInstance(
   db: Queryable,
   id: string,
-  i: { environment: string; baseUrl: string; metricsUrl: string | null; labels: Record<string, string> },
+  i: {
+    environment: string;
+    baseUrl: string;
+    metricsUrl: string | null;
+    labels: Record<string, string>;
+    monitoredSince: Date | string;
+  },
 ): Promise<void> {
   await db.query(
-    `update instances set environment = $2, base_url = $3, metrics_url = $4, labels = $5, updated_at = now()
+    `update instances set environment = $2, base_url = $3, metrics_url = $4, labels = $5, monitored_since = $6,
+       updated_at = now()
      where id = $1`,
-    [id, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels)],
+    [id, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels), i.monitoredSince],
   );
 }
 

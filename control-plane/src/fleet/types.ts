@@ -36,6 +36,8 @@ export interface Instance {
   services: ServiceSpec[];
   status: 'active' | 'decommissioned';
   decommissionedAt: string | null;
+  /** When monitoring began: the instance's SLA period starts here (default: registration). */
+  monitoredSince: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -57,6 +59,7 @@ export interface InstanceInput {
   baseUrl: string;
   metricsUrl?: string;
   labels?: Record<string, string>;
+  monitoredSince?: string;
   services: ServiceSpec[];
 }
 export type InstancePatch = Partial<Omit<InstanceInput, 'client' | 'slug'>>;

@@ -23,9 +23,14 @@ export interface DbSlaRow {
  * g degraded, op operator-recorded, meas measured), over $1 (requests) and $2 (maintenance) of `slaParams`.
  */
 const MEASURED = `with req as (
-       select r.instance_id, tstzrange(r.from_ts, r.to_ts, '[)') as period, r.services
+       -- The period asked for, within the instance's monitored lifetime.
+       select r.instance_id, r.services,
+         tstzrange(r.from_ts, r.to_ts, '[)') * tstzrange(i.monitored_since,
+           case when i.decommissioned_at is not null then greatest(i.decommissioned_at, i.monitored_since) end,
+           '[)') as period
        from jsonb_to_recordset($1::jsonb) as r(instance_id uuid, from_ts timestamptz, to_ts timestamptz,
-                                                services text[])),
+                                                services text[])
+       join instances i on i.id = r.instance_id),
      counted as (
        select r.instance_id, unnest(r.services) as service from req r
        union
@@ -81,7 +86,7 @@ function slaParams(
 
 /**
  * Every instance's figures in one statement, exactly, with multirange arithmetic:
- *   P = period, M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
+ *   P = period * the instance's monitored lifetime (monitored_since to decommissioned_at), M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
  *   unknown = P - M - measured, down = union(down of counting services) * measured,
  *   degraded = (union(degraded) - union(down)) * measured.
  * Operator corrections count as measured: an operator who records an outage knows what happened.
