@@ -16,6 +16,18 @@ export interface VerifyResult {
   firstBroken: { seq: number; reason: string } | null;
 }
 
+function entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
+  return {
+    actor: typeof who === 'string' ? who : actorName(who),
+    action: change.action,
+    targetType: change.targetType,
+    targetId: change.targetId,
+    before: change.before ?? null,
+    after: change.after ?? null,
+    requestId,
+  };
+}
+
 /** Staged records moved into the chain per transaction. */
 const CHAIN_BATCH = 500;
 /** How long a chaining pass waits for more records to take along. */
@@ -36,28 +48,12 @@ export class AuditService {
   ) {}
 
   async record(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<number> {
-    return store.insert(tx, {
-      actor: typeof who === 'string' ? who : actorName(who),
-      action: change.action,
-      targetType: change.targetType,
-      targetId: change.targetId,
-      before: change.before ?? null,
-      after: change.after ?? null,
-      requestId,
-    });
+    return store.insert(tx, entry(who, requestId, change));
   }
 
   /** Like `record`, for a hot path: the record joins the chain after `tx` commits (call `chainSoon` then). */
   async stage(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<void> {
-    await store.stage(tx, {
-      actor: typeof who === 'string' ? who : actorName(who),
-      action: change.action,
-      targetType: change.targetType,
-      targetId: change.targetId,
-      before: change.before ?? null,
-      after: change.after ?? null,
-      requestId,
-    });
+    await store.stage(tx, entry(who, requestId, change));
   }
 
   /**
