@@ -62,8 +62,9 @@ describe('SLA property: multirange arithmetic agrees with a minute-by-minute ora
   before(async () => {
     cp = await startControlPlane();
     await cp.call('POST', '/api/v1/clients', { body: clientBody('prop', { timeZone: ZONE }) });
-    instanceId = (await cp.call('POST', '/api/v1/instances', { body: instanceBody('prop', 'prop-prod') }))
-      .body.id;
+    // Monitored since before every month the property draws (from November 2025).
+    const body = instanceBody('prop', 'prop-prod', { monitoredSince: '2025-01-01T00:00:00Z' });
+    instanceId = (await cp.call('POST', '/api/v1/instances', { body })).body.id;
   });
   after(() => cp.close());
 
