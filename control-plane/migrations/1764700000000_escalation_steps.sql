@@ -17,17 +17,20 @@ create table escalation_steps (
 create index escalation_steps_due_idx on escalation_steps (due_at);
 
 -- Steps already waiting as graphile-worker jobs move here (graphile_worker's schema exists only once a
--- control plane with workers has run).
+-- control plane with workers has run). The jobs were keyed `escalate:<incident>:<level>:<repeat>`; one with
+-- another key stays a job (the `escalate` task still runs such jobs), one whose incident is gone just ends.
 do $$
 begin
   if to_regclass('graphile_worker.jobs') is not null then
+    create temporary table escalate_jobs on commit drop as
+      select id, run_at, (regexp_match(key, '^escalate:([0-9a-f-]{36}):(\d+):(\d+)$')) as k
+      from graphile_worker.jobs
+      where task_identifier = 'escalate' and key ~ '^escalate:[0-9a-f-]{36}:\d+:\d+$';
     insert into escalation_steps (incident_id, level, repeat, due_at)
-      select (payload ->> 'incidentId')::uuid, (payload ->> 'level')::int, (payload ->> 'repeat')::int, run_at
-      from graphile_worker.jobs j
-      where task_identifier = 'escalate'
-        and exists (select 1 from incidents i where i.id = (j.payload ->> 'incidentId')::uuid)
+      select k[1]::uuid, k[2]::int, k[3]::int, run_at from escalate_jobs j
+      where exists (select 1 from incidents i where i.id = j.k[1]::uuid)
       on conflict do nothing;
-    perform graphile_worker.complete_jobs(array(select id from graphile_worker.jobs where task_identifier = 'escalate'));
+    perform graphile_worker.complete_jobs(array(select id from escalate_jobs));
   end if;
 end $$;
 
