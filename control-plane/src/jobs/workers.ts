@@ -120,8 +120,11 @@ function stepLoop(escalation: EscalationService, pollMs: number, log: Logger) {
   const once = async () => {
     let next = pollMs;
     try {
-      while ((await escalation.runDue(100)) === 100 && running);
+      let ran = 0;
+      while ((ran = await escalation.runDue(100)) === 100 && running);
       next = (await escalation.msUntilNextStep()) ?? pollMs;
+      // Due but not taken: another process holds it (skip locked). Look again shortly, not at once.
+      if (ran === 0 && next === 0) next = Math.min(pollMs, 100);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'escalation steps: pass failed; trying again');
     }
