@@ -41,7 +41,9 @@ const CHAIN_DELAY_MS = 20;
  */
 export class AuditService {
   private chaining: Promise<void> | undefined;
+  /** A record committed after the running pass began its first batch: take one more. */
   private again = false;
+  private passStarted = false;
   constructor(
     private readonly pool: Pool,
     private readonly onError: (err: Error) => void = () => {},
@@ -63,11 +65,14 @@ export class AuditService {
    */
   chainSoon(): void {
     if (this.chaining) {
-      this.again = true;
+      // Still waiting out the delay, the coming pass takes this record too.
+      if (this.passStarted) this.again = true;
       return;
     }
+    this.passStarted = false;
     this.chaining = (async () => {
       await new Promise((r) => setTimeout(r, CHAIN_DELAY_MS));
+      this.passStarted = true;
       do {
         this.again = false;
         while ((await store.chainPending(this.pool, CHAIN_BATCH)) === CHAIN_BATCH);
@@ -75,7 +80,14 @@ export class AuditService {
     })()
       // Left staged: the next pass, a reader or the sweep chains it.
       .catch((err: unknown) => this.onError(err as Error))
-      .finally(() => (this.chaining = undefined));
+      .finally(() => {
+        this.chaining = undefined;
+        // Asked for after the last batch had looked: that record still needs a pass.
+        if (this.again) {
+          this.again = false;
+          this.chainSoon();
+        }
+      });
   }
 
   /** Chains everything staged and committed so far (readers call this first). */

@@ -23,20 +23,18 @@ export interface DbAuditRow {
   hash: Buffer;
 }
 
+/** An entry's columns as parameters $1-$7: actor, action, target_type, target_id, before, after, request_id. */
+function entryValues(e: AuditEntry): unknown[] {
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+  return [e.actor, e.action, e.targetType, e.targetId, json(e.before), json(e.after), e.requestId];
+}
+
 export async function insert(db: Queryable, e: AuditEntry): Promise<number> {
   // seq, prev_hash and hash are set by the audit_log_chain trigger.
   const { rows } = await db.query<{ seq: number }>(
     `insert into audit_log (seq, actor, action, target_type, target_id, before, after, request_id, prev_hash, hash)
      values (0, $1, $2, $3, $4, $5, $6, $7, '', '') returning seq`,
-    [
-      e.actor,
-      e.action,
-      e.targetType,
-      e.targetId,
-      e.before === undefined ? null : JSON.stringify(e.before),
-      e.after === undefined ? null : JSON.stringify(e.after),
-      e.requestId,
-    ],
+    entryValues(e),
   );
   return rows[0]!.seq;
 }
@@ -47,15 +45,7 @@ export async function stage(db: Queryable, e: AuditEntry): Promise<void> {
     name: 'audit.stage',
     text: `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
      values ($1, $2, $3, $4, $5, $6, $7)`,
-    values: [
-      e.actor,
-      e.action,
-      e.targetType,
-      e.targetId,
-      e.before === undefined || e.before === null ? null : JSON.stringify(e.before),
-      e.after === undefined || e.after === null ? null : JSON.stringify(e.after),
-      e.requestId,
-    ],
+    values: entryValues(e),
   });
 }
 

@@ -71,11 +71,12 @@ export class EscalationService {
         // The step's pages go out straight after commit, from this process.
         await this.notify.withOutbox(async (tx) => {
           taken = await store.takeDueStep(tx);
-          if (!taken) return;
-          const inc = await this.incidents().findLocked(tx, taken.incident_id);
-          // Acknowledged or resolved: escalation is over, and no later step is scheduled.
-          if (!inc || inc.status !== 'open') return;
-          await this.stepIn(tx, inc, { incidentId: inc.id, level: taken.level, repeat: taken.repeat });
+          if (taken)
+            await this.stepIfOpen(tx, {
+              incidentId: taken.incident_id,
+              level: taken.level,
+              repeat: taken.repeat,
+            });
         });
       } catch (err) {
         if (!taken) throw err;
@@ -118,12 +119,15 @@ export class EscalationService {
    */
   async runStep(step: EscalateJob): Promise<void> {
     // The step's pages go out straight after commit, from this worker.
-    await this.notify.withOutbox(async (tx) => {
-      const inc = await this.incidents().findLocked(tx, step.incidentId);
-      // Acknowledged or resolved: escalation is over, and no later step is scheduled.
-      if (!inc || inc.status !== 'open') return;
-      await this.stepIn(tx, inc, step);
-    });
+    await this.notify.withOutbox((tx) => this.stepIfOpen(tx, step));
+  }
+
+  /** The step, with the incident row locked, unless the incident is gone, acknowledged or resolved. */
+  private async stepIfOpen(tx: Queryable, step: EscalateJob): Promise<void> {
+    const inc = await this.incidents().findLocked(tx, step.incidentId);
+    // Acknowledged or resolved: escalation is over, and no later step is scheduled.
+    if (!inc || inc.status !== 'open') return;
+    await this.stepIn(tx, inc, step);
   }
 
   /**

@@ -86,7 +86,8 @@ function slaParams(
 
 /**
  * Every instance's figures in one statement, exactly, with multirange arithmetic:
- *   P = period * the instance's monitored lifetime (monitored_since to decommissioned_at), M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
+ *   P = period * the instance's monitored lifetime (monitored_since to decommissioned_at),
+ *   M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
  *   unknown = P - M - measured, down = union(down of counting services) * measured,
  *   degraded = (union(degraded) - union(down)) * measured.
  * Operator corrections count as measured: an operator who records an outage knows what happened.
