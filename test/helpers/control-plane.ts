@@ -40,13 +40,15 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   // Dropping the database at close terminates what is still connected (57P01): expected then, and only then.
+  // A pool passes an idle client's error on as its own 'error' event, so both get the same listener.
   let closing = false;
-  for (const p of [pool, db])
-    p.on('connect', (client) =>
-      client.on('error', (err: Error & { code?: string }) => {
-        if (!(closing && err.code === '57P01')) throw err;
-      }),
-    );
+  const onError = (err: Error & { code?: string }) => {
+    if (!(closing && err.code === '57P01')) throw err;
+  };
+  for (const p of [pool, db]) {
+    p.on('error', onError);
+    p.on('connect', (client) => client.on('error', onError));
+  }
   const ctx = createContext(config, log, pool);
   const adminToken = (await ctx.tokens.bootstrap(undefined))!.token;
   await ctx.paging.workers.migrate();

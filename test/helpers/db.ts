@@ -33,7 +33,27 @@ export async function createTestDatabase(template: string | null = TEMPLATE): Pr
   return databaseUrl(name);
 }
 
+/**
+ * Drops a test database once nothing is connected to it any more. pg's `pool.end()` resolves when it has asked
+ * its clients to end, before the server has closed their sessions; dropping `with (force)` at that moment
+ * terminates those sessions (57P01) and the clients see an error after their end. So this waits (up to 5 s) for
+ * the sessions to go, and forces only what is still there after that.
+ */
 export async function dropTestDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
-  await adminQuery(`drop database if exists ${name} with (force)`);
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    for (let waited = 0; waited < 5000; waited += 25) {
+      const { rows } = await client.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        [name],
+      );
+      if (rows[0]!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
 }
