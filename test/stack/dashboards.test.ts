@@ -283,7 +283,13 @@ describe('dashboards against the Prometheus of a running stack', function () {
       'level 1 and level 2 SMS pages',
       () => (tw.messages(OLIVIA).length >= 2 && tw.messages(DEV).length >= 2 ? true : undefined),
       60_000,
-    );
+    ).catch(async (err: unknown) => {
+      const list = await api('GET', '/api/v1/incidents').catch(() => undefined);
+      throw new Error(
+        `${String(err)}: SMS to level 1 ${tw.messages(OLIVIA).length}, to level 2 ${tw.messages(DEV).length}\n` +
+          `incidents: ${list?.text}\nstack output (last 6000 characters):\n${out.slice(-6000)}`,
+      );
+    });
     assert.ok(sms);
     // A request with a token the control plane does not know: the auth-denied series.
     const denied = await fetch(`${urls['control plane']}/api/v1/incidents`, {
