@@ -371,6 +371,45 @@ describe('escalation and paging', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
 
+  it('pages through a send job per page when the committing process does not send after commit', async () => {
+    // As on a replica that takes webhooks but leaves sending to the processes running the workers.
+    cp.ctx.paging.notify.setDirectSend(false);
+    try {
+      const answer = await hook(alertPayload({ groupKey: 'g-jobs' }));
+      assert.equal(answer.status, 200);
+      const code = answer.body.incident as string;
+      // The level 1 rows (SMS, call and e-mail to Olivia) committed with a job each, keyed by the row.
+      const { rows } = await cp.db.query<{ channel: string; job: string | null }>(
+        `select n.channel, (select j.key from graphile_worker.jobs j where j.key = n.idempotency_key) as job
+         from notifications n join incidents i on i.id = n.incident_id where i.code = $1 order by n.channel`,
+        [code],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.channel, r.job !== null]),
+        [
+          ['email', true],
+          ['sms', true],
+          ['voice', true],
+        ],
+      );
+      await waitFor('the jobs to page level 1', () =>
+        smsFor(code, OLIVIA.phone).length &&
+        tw.calls(OLIVIA.phone).length &&
+        mailFor(code, OLIVIA.email).length
+          ? true
+          : undefined,
+      );
+      assert.equal(smsFor(code, OLIVIA.phone).length, 1);
+      const tl = await cp.call('GET', `/api/v1/incidents/${code}/timeline`);
+      const escalated = tl.body.filter((e: { kind: string }) => e.kind === 'escalated');
+      assert.equal(escalated.length, 1);
+      assert.equal(escalated[0].detail.pages, 3);
+      await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    } finally {
+      cp.ctx.paging.notify.setDirectSend(true);
+    }
+  });
+
   it('exposes paging metrics without phone numbers or incident codes', async () => {
     const text = (await cp.call('GET', '/metrics')).text;
     assert.match(text, /^concierge_ops_notifications_total\{channel="sms",status="sent"\} \d+$/m);

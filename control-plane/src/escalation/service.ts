@@ -131,8 +131,8 @@ export class EscalationService {
   }
 
   /**
-   * One step inside `tx` (the incident row locked and open): outbox rows (and their send jobs where no
-   * process sends straight after commit), the timeline event and the next step's row, in three statements.
+   * One step inside `tx` (the incident row locked and open), in one statement: outbox rows (and their send
+   * jobs where no process sends straight after commit), the timeline event and the next step's row.
    */
   private async stepIn(
     tx: Queryable,
@@ -142,37 +142,25 @@ export class EscalationService {
   ): Promise<void> {
     const policy = known ?? (await store.policyWithResponders(tx, inc.client_id, inc.severity));
     const level = policy.levels.find((l) => l.level === step.level);
-    let event: { kind: string; actor: string; detail: object } | null = null;
-    if (level) {
-      const responders = level.responders;
-      const channels = (level.channels[inc.severity] ?? []).filter((c): c is Channel =>
-        CHANNELS.includes(c as Channel),
-      );
-      const created = await this.notify.enqueue(tx, inc, step, responders, channels);
-      if (created > 0 || responders.length === 0) {
-        this.levelsReached.inc({ level: String(step.level) });
-        // A system step, not a person's change: the timeline holds it, and keeping it out of the serialised
-        // audit chain keeps escalation from queueing behind webhooks.
-        event = {
-          kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
-          actor: 'escalation',
-          detail: {
-            level: step.level,
-            repeat: step.repeat,
-            responders: responders.map((r) => r.name),
-            channels,
-            pages: created,
-          },
-        };
-      }
-    }
+    const responders = level?.responders ?? [];
+    const channels = (level?.channels[inc.severity] ?? []).filter((c): c is Channel =>
+      CHANNELS.includes(c as Channel),
+    );
     const after = nextStep(policy, step.level, step.repeat);
-    const job = after && { incidentId: inc.id, ...after };
-    if (!event && !job) return;
-    await store.finishStep(tx, {
-      incidentId: inc.id,
-      event,
-      next: job ? { ...after, dueAt: stepDue(policy, inc.opened_at, job.level, job.repeat) } : null,
-    });
+    const next = after && { ...after, dueAt: stepDue(policy, inc.opened_at, after.level, after.repeat) };
+    if (!level && !next) return;
+    // A system step, not a person's change: the timeline holds it (when it paged someone or found no one),
+    // and keeping it out of the serialised audit chain keeps escalation from queueing behind webhooks.
+    const event = level && {
+      kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
+      actor: 'escalation',
+      detail: { level: step.level, repeat: step.repeat, responders: responders.map((r) => r.name), channels },
+      evenWithoutPages: responders.length === 0,
+    };
+    const created = await this.notify.enqueue(tx, inc, step, responders, channels, (db, rows, sendJobs) =>
+      store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event, next }),
+    );
+    if (level && (created > 0 || responders.length === 0))
+      this.levelsReached.inc({ level: String(step.level) });
   }
 }

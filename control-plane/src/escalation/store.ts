@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
+import type { NewNotification } from '../notify/store.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
@@ -63,37 +64,56 @@ export async function policyWithResponders(
 }
 
 /**
- * The end of an escalation step in one statement: its timeline event (when it paged or found no one) and
- * the next step's row (when the ladder goes on; a step already scheduled keeps its due time).
+ * One escalation step's writes in one statement: its outbox rows (those that do not exist yet, each with a
+ * `send` job when `sendJobs`), its timeline event (when it paged someone, or found no one to page; the
+ * event's detail gets `pages`, how many rows are new) and the next step's row (when the ladder goes on; a
+ * step already scheduled keeps its due time). Returns the new outbox rows: none for a replayed step.
  */
-export async function finishStep(
+export async function writeStep(
   db: Queryable,
   s: {
     incidentId: string;
-    event: { kind: string; actor: string; detail: object } | null;
-    next: { level: number; repeat: number; dueAt: Date } | null;
+    rows: NewNotification[];
+    sendJobs: boolean;
+    event?: { kind: string; actor: string; detail: object; evenWithoutPages: boolean } | null;
+    next?: { level: number; repeat: number; dueAt: Date } | null;
   },
-): Promise<void> {
-  await db.query(
+): Promise<{ id: string; idempotency_key: string }[]> {
+  const { rows } = await db.query<{ id: string; idempotency_key: string }>(
     prepared(
-      'escalation.finishStep',
-      `with e as (
+      'escalation.writeStep',
+      `with n as (
+       insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
+       select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
+         "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
+       on conflict (idempotency_key) do nothing returning id, idempotency_key),
+     j as (
+       select graphile_worker.add_job('send', json_build_object('notificationId', n.id),
+         job_key := n.idempotency_key, max_attempts := 25) from n where $2::bool),
+     e as (
        insert into incident_events (incident_id, kind, actor, detail, internal)
-       select $1, $2, $3, $4::jsonb, true where $2::text is not null)
-     insert into escalation_steps (incident_id, level, repeat, due_at)
-     select $1, $5, $6, $7 where $5::int is not null
-     on conflict do nothing`,
+       select $3, $4, $5, $6::jsonb || jsonb_build_object('pages', (select count(*) from n)), true
+       where $4::text is not null and ($7::bool or exists (select 1 from n))),
+     s as (
+       insert into escalation_steps (incident_id, level, repeat, due_at)
+       select $3, $8, $9, $10 where $8::int is not null
+       on conflict do nothing)
+     select n.id, n.idempotency_key, (select count(*) from j) as jobs from n`,
       [
+        JSON.stringify(s.rows),
+        s.sendJobs,
         s.incidentId,
         s.event?.kind ?? null,
         s.event?.actor ?? null,
         s.event ? JSON.stringify(s.event.detail) : null,
+        s.event?.evenWithoutPages ?? false,
         s.next?.level ?? null,
         s.next?.repeat ?? null,
         s.next?.dueAt ?? null,
       ],
     ),
   );
+  return rows;
 }
 
 /** Schedules a step (a step already scheduled keeps its due time: a replayed opening changes nothing). */

@@ -129,13 +129,18 @@ export class NotifyService {
     });
   }
 
-  /** Outbox rows for one escalation step and a `send` job for each new one; returns how many were new. */
+  /**
+   * Outbox rows for one escalation step; returns how many were new. `write` inserts `rows` (those that do not
+   * exist yet, each with a `send` job when `sendJobs`: no process sends them straight after commit), with
+   * whatever else the step writes in the same statement, and returns the new ones.
+   */
   async enqueue(
     tx: Queryable,
     inc: DbIncident,
     step: { level: number; repeat: number },
     responders: Target[],
     channels: Channel[],
+    write: (tx: Queryable, rows: store.NewNotification[], sendJobs: boolean) => Promise<{ id: string }[]>,
   ): Promise<number> {
     const rows: store.NewNotification[] = [];
     for (const r of responders)
@@ -153,7 +158,7 @@ export class NotifyService {
       }
     const sends = this.direct ? this.pending.get(tx) : undefined;
     // Sent straight after commit: no job per page (the sweep is the guarantee); else a `send` job each.
-    const created = sends ? await store.insertNew(tx, rows) : await store.insertNewWithJobs(tx, rows);
+    const created = await write(tx, rows, !sends);
     if (sends) for (const n of created) sends.push(n.id);
     return created.length;
   }

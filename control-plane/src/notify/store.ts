@@ -57,29 +57,6 @@ export async function insertNew(db: Queryable, rows: NewNotification[]) {
 }
 
 /**
- * Outbox rows that do not exist yet, each with its `send` job (keyed by the row's idempotency key), in one
- * statement: for a transaction whose pages no process sends straight after commit.
- */
-export async function insertNewWithJobs(db: Queryable, rows: NewNotification[]) {
-  if (rows.length === 0) return [];
-  const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
-    prepared(
-      'notify.insertNewWithJobs',
-      `with n as (
-       insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
-       select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
-         "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
-       on conflict (idempotency_key) do nothing returning id, idempotency_key)
-     select n.id, n.idempotency_key from n
-       cross join lateral graphile_worker.add_job('send', json_build_object('notificationId', n.id),
-         job_key := n.idempotency_key, max_attempts := 25) j`,
-      [JSON.stringify(rows)],
-    ),
-  );
-  return out;
-}
-
-/**
  * A page the provider accepted, in one statement: the row marked sent and the attempt recorded, with an
  * asynchronous commit. Losing it in a crash leaves the row 'sending' (the claim was durable before the send),
  * which no one sends again, so it cannot page twice; it spares the page path one WAL flush wait per page.
