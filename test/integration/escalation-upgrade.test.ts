@@ -59,6 +59,7 @@ describe('upgrading to escalation_steps', () => {
       '1764700000000_escalation_steps',
       '1764800000000_audit_pending',
       '1764900000000_instance_lifetime',
+      '1765000000000_incidents_group_key_index',
     ]);
     const steps = await pool.query(
       `select incident_id, level, repeat, due_at, attempts from escalation_steps order by level`,
