@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.ts';
-import type { NewNotification } from '../notify/store.ts';
+import { INSERT_NEW, type NewNotification } from '../notify/store.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
@@ -82,11 +82,7 @@ export async function writeStep(
   const { rows } = await db.query<{ id: string; idempotency_key: string }>(
     prepared(
       'escalation.writeStep',
-      `with n as (
-       insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
-       select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
-         "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
-       on conflict (idempotency_key) do nothing returning id, idempotency_key),
+      `with n as (${INSERT_NEW}),
      j as (
        select graphile_worker.add_job('send', json_build_object('notificationId', n.id),
          job_key := n.idempotency_key, max_attempts := 25) from n where $2::bool),
@@ -98,6 +94,7 @@ export async function writeStep(
        insert into escalation_steps (incident_id, level, repeat, due_at)
        select $3, $8, $9, $10 where $8::int is not null
        on conflict do nothing)
+     -- j is read here because PostgreSQL skips a CTE that is not data-modifying unless something reads it.
      select n.id, n.idempotency_key, (select count(*) from j) as jobs from n`,
       [
         JSON.stringify(s.rows),

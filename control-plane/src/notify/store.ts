@@ -40,18 +40,22 @@ export interface DbPage {
   service: string | null;
 }
 
-/** Outbox rows that do not exist yet; a replayed escalation step returns none and so pages no one. */
+/**
+ * SQL inserting the outbox rows of `$1` (a JSON array of NewNotification) that do not exist yet, returning
+ * the new ones: a replayed escalation step returns none and so pages no one. Also the first part of the
+ * escalation step's own statement (escalation/store.ts `writeStep`).
+ */
+export const INSERT_NEW = `insert into notifications (incident_id, level, repeat, responder_id, channel,
+    idempotency_key, fallback_of)
+  select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
+    "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
+  on conflict (idempotency_key) do nothing returning id, idempotency_key`;
+
+/** Outbox rows that do not exist yet (see INSERT_NEW). */
 export async function insertNew(db: Queryable, rows: NewNotification[]) {
   if (rows.length === 0) return [];
   const { rows: out } = await db.query<{ id: string; idempotency_key: string }>(
-    prepared(
-      'notify.insertNew',
-      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
-     select * from jsonb_to_recordset($1::jsonb) as x("incidentId" uuid, level int, repeat int,
-       "responderId" uuid, channel text, "idempotencyKey" text, "fallbackOf" uuid)
-     on conflict (idempotency_key) do nothing returning id, idempotency_key`,
-      [JSON.stringify(rows)],
-    ),
+    prepared('notify.insertNew', INSERT_NEW, [JSON.stringify(rows)]),
   );
   return out;
 }
