@@ -18,6 +18,7 @@ import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from '
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
 import { createServiceTokens } from './stack/tokens.ts';
+import { errorMessage } from '../exporters/shared/errors.ts';
 
 const USAGE = 'usage: npm run stack [-- --ha]';
 const args = process.argv.slice(2);
@@ -31,7 +32,7 @@ let scrapeEvery: string | undefined;
 try {
   scrapeEvery = scrapeInterval();
 } catch (err) {
-  console.error((err as Error).message);
+  console.error(errorMessage(err));
   process.exit(2);
 }
 

@@ -17,6 +17,7 @@ import { faroReceiver, faroRoutes } from './faro/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
+import { errorMessage } from '../../exporters/shared/errors.ts';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
 function newestMigration(): string {
@@ -72,7 +73,7 @@ export function createApp(ctx: Context): express.Express {
           return sendProblem(res, 503, 'database is not migrated to ' + expected);
         return { status: 'ready', migration: expected };
       } catch (err) {
-        ctx.log.warn({ err: (err as Error).message }, 'readiness check: database query failed');
+        ctx.log.warn({ err: errorMessage(err) }, 'readiness check: database query failed');
         return sendProblem(res, 503, 'database is not reachable');
       }
     },

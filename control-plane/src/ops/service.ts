@@ -7,6 +7,7 @@ import type { Auth } from '../http/auth.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { period, type SlaService } from '../sla/service.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 const SYSTEM: Auth = { tokenId: '00000000-opsdaily', name: 'ops daily', role: 'admin', clientId: null };
 const CERT_DAYS = 21;
@@ -221,7 +222,7 @@ export class OpsService {
           .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt)),
       };
     } catch (err) {
-      return { available: false, reason: `Prometheus could not be queried (${(err as Error).message})` };
+      return { available: false, reason: `Prometheus could not be queried (${errorMessage(err)})` };
     }
   }
 

@@ -16,6 +16,7 @@ import type { Auth } from '../http/auth.ts';
 import { MONTH } from './compose.ts';
 import { pct } from './format.ts';
 import type { Rendered } from './service.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 const CLI: Auth = { tokenId: '00000000-cli', name: 'report cli', role: 'admin', clientId: null };
 const USAGE = 'usage: npm run report -- (--client <slug> | --all) --month YYYY-MM [--send] [--out dir]';
@@ -38,7 +39,7 @@ try {
     strict: true,
   }).values;
 } catch (err) {
-  usage((err as Error).message);
+  usage(errorMessage(err));
 }
 if (!args.client === !args.all) usage('give --client <slug> or --all (one of them)');
 if (!args.month || !MONTH.test(args.month)) usage('--month must be YYYY-MM, e.g. --month 2026-10');
@@ -70,7 +71,7 @@ try {
   const config = loadConfig();
   db = await openDatabase(config, log);
 } catch (err) {
-  console.error(`report: could not open the database: ${(err as Error).message}`);
+  console.error(`report: could not open the database: ${errorMessage(err)}`);
   process.exit(2);
 }
 try {
@@ -109,7 +110,7 @@ try {
       );
     } catch (err) {
       code = 1;
-      lines.push(`${c.slug} ${month}: FAILED: ${(err as Error).message}`);
+      lines.push(`${c.slug} ${month}: FAILED: ${errorMessage(err)}`);
     }
     tick(++n, c.slug);
   }
@@ -119,7 +120,7 @@ try {
       `${clients.length - lines.filter((l) => l.includes('FAILED')).length}/${clients.length} reports written to ${args.out}`,
     );
 } catch (err) {
-  console.error(`report: ${(err as Error).message}`);
+  console.error(`report: ${errorMessage(err)}`);
   code = code || 2;
 } finally {
   await db.close();

@@ -6,6 +6,7 @@
  * Prometheus has no such series, the report says "not available" rather than inventing a figure.
  */
 import type { Performance } from './types.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export interface PerformanceSource {
   forClient(slug: string, from: Date, to: Date): Promise<Performance>;
@@ -58,7 +59,7 @@ export class PrometheusPerformance implements PerformanceSource {
         requests: Math.round(total),
       };
     } catch (err) {
-      return { available: false, reason: `Prometheus could not be queried (${(err as Error).message})` };
+      return { available: false, reason: `Prometheus could not be queried (${errorMessage(err)})` };
     }
   }
 }

@@ -14,6 +14,7 @@ import { renderHtml } from './html.ts';
 import { renderPdf } from './pdf.ts';
 import * as store from './store.ts';
 import type { MonthlyReport } from './types.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export const SEND_TASK = 'report-send';
 export const MONTHLY_TASK = 'reports-monthly';
@@ -256,7 +257,7 @@ export class ReportService {
         if (await this.generate(c, month, 'monthly report job', { review })) generated++;
       } catch (err) {
         // One client's failure must not hold back the others; the next tick tries it again.
-        this.d.log.error({ client: c.slug, month, err: (err as Error).message }, 'monthly report failed');
+        this.d.log.error({ client: c.slug, month, err: errorMessage(err) }, 'monthly report failed');
       }
     }
     return { generated };
@@ -293,7 +294,7 @@ export class ReportService {
         return undefined;
       } catch (err) {
         await store.deliveryDone(tx, reportId, contact, {
-          error: (err as Error).message,
+          error: errorMessage(err),
           final: lastAttempt,
         });
         return err as Error;

@@ -6,6 +6,7 @@ import { Reporter } from './reporter.ts';
 import { restoreTest, type RestoreResult } from './restore.ts';
 import { scanDumpFolder, type DumpArchive } from './sources/pgdump.ts';
 import type { BackupRecord } from './sources/types.ts';
+import { errorMessage } from '../../shared/errors.ts';
 
 /** A source of backup records other than the dump folder (restic, pgBackRest). */
 export interface RecordSource {
@@ -97,7 +98,7 @@ export class BackupExporter {
       this.running = this.running
         .then(work)
         .catch((err: unknown) =>
-          this.opts.logger.error({ err: (err as Error).message }, 'backup exporter cycle failed'),
+          this.opts.logger.error({ err: errorMessage(err) }, 'backup exporter cycle failed'),
         );
       void this.running.then(() => {
         if (!this.stopped) this.timers.push(setTimeout(tick, everySeconds * 1000));
@@ -115,7 +116,7 @@ export class BackupExporter {
         records.push(...this.archives.map((a) => a.record));
       } catch (err) {
         this.metrics.scanErrors.inc({ source: 'pg_dump' });
-        this.opts.logger.error({ err: (err as Error).message }, 'cannot read the pg_dump folder');
+        this.opts.logger.error({ err: errorMessage(err) }, 'cannot read the pg_dump folder');
       }
     }
     for (const s of this.opts.sources) {
@@ -123,10 +124,7 @@ export class BackupExporter {
         records.push(...(await s.read()));
       } catch (err) {
         this.metrics.scanErrors.inc({ source: s.name });
-        this.opts.logger.error(
-          { source: s.name, err: (err as Error).message },
-          'cannot read a backup source',
-        );
+        this.opts.logger.error({ source: s.name, err: errorMessage(err) }, 'cannot read a backup source');
       }
     }
     this.records = records;
@@ -151,7 +149,20 @@ export class BackupExporter {
     }
     const results: (RestoreResult & { instance: string })[] = [];
     for (const a of newest.values()) {
-      const result = await restoreTest(a, { pgRestore: this.opts.pgRestore, log: this.opts.logger });
+      let result: RestoreResult;
+      try {
+        result = await restoreTest(a, { pgRestore: this.opts.pgRestore, log: this.opts.logger });
+      } catch (err) {
+        // The test could not run here (its scratch PostgreSQL did not start, say): that says nothing about
+        // the backup, so nothing is reported; the previous result stays and its timestamp ages, which
+        // RestoreTestOverdue alerts on if it keeps failing. The other instances are still tested.
+        this.metrics.restoreTestErrors.inc();
+        this.opts.logger.error(
+          { instance: a.record.instance, err: errorMessage(err) },
+          'restore test could not run',
+        );
+        continue;
+      }
       this.tests.set(key(a.record), { client: a.record.client, instance: a.record.instance, result });
       this.opts.logger.info({ instance: a.record.instance, ...result }, 'restore test finished');
       const delivery = await this.reporter.post('/api/v1/backups/restore-tests', {

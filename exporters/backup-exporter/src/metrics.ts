@@ -44,6 +44,7 @@ export class ExporterMetrics {
   readonly registry = new Registry();
   readonly reports: Counter<'endpoint' | 'result'>;
   readonly scanErrors: Counter<'source'>;
+  readonly restoreTestErrors: Counter;
 
   constructor(
     source: MetricsSource,
@@ -141,6 +142,11 @@ export class ExporterMetrics {
       name: 'backup_exporter_scan_errors_total',
       help: 'Sources that could not be read or parsed, by source.',
       labelNames: ['source'] as const,
+      registers,
+    });
+    this.restoreTestErrors = new Counter({
+      name: 'backup_exporter_restore_test_errors_total',
+      help: 'Restore tests that could not run (not failed: nothing was learnt about the backup).',
       registers,
     });
     if (opts.defaultMetrics) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from '../../shared/errors.ts';
 
 export interface ReporterOptions {
   /** Base URL of the control plane, no trailing slash. */
@@ -39,7 +40,7 @@ export class Reporter {
         }
         this.opts.logger.warn({ path, status: res.status, attempt }, 'control plane busy; retrying');
       } catch (err) {
-        this.opts.logger.warn({ path, err: (err as Error).message, attempt }, 'report failed; retrying');
+        this.opts.logger.warn({ path, err: errorMessage(err), attempt }, 'report failed; retrying');
       }
       if (attempt < this.opts.attempts) {
         // Jitter keeps a fleet of exporters from retrying in lockstep after a control-plane restart.

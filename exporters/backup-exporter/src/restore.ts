@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { ensureDatabase, startEmbeddedPostgres } from '../../../control-plane/src/db/embedded.ts';
 import type { DumpArchive } from './sources/pgdump.ts';
+import { errorMessage } from '../../shared/errors.ts';
 
 const run = promisify(execFile);
 
@@ -99,7 +100,7 @@ export async function restoreTest(
           { env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) }, maxBuffer: 16 << 20 },
         );
       } catch (err) {
-        const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
+        const stderr = String((err as { stderr?: string }).stderr ?? errorMessage(err)).trim();
         return finish(
           false,
           `pg_restore failed: ${stderr.split('\n').slice(-3).join(' ')}`,

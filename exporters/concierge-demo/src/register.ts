@@ -6,6 +6,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the API's JSON answers are read field by field */
 import type { DemoInstance } from './instance.ts';
+import { errorMessage } from '../../shared/errors.ts';
 
 export class ControlPlaneError extends Error {}
 
@@ -29,7 +30,7 @@ export class ControlPlane {
       });
     } catch (err) {
       throw new ControlPlaneError(
-        `cannot reach the control plane at CONTROL_PLANE_URL (${(err as Error).message})`,
+        `cannot reach the control plane at CONTROL_PLANE_URL (${errorMessage(err)})`,
       );
     }
     const text = await res.text();
