@@ -20,20 +20,18 @@ import {
   PeriodicExportingMetricReader,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { AggregatedInstruments } from './aggregated.ts';
+import { DeferredLoggerProvider } from './deferred-logs.ts';
 import { ConciergeMetrics } from './instruments.ts';
 import { PullEndpoint, type PullEndpointOptions } from './prometheus.ts';
 import { Redactor, type RedactorOptions } from './redaction.ts';
+import { HeadSamplingTracerProvider } from './sampling.ts';
 import {
   RedactingLogExporter,
   RedactingSpanExporter,
@@ -183,10 +181,13 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   const timeoutMillis = otlp?.timeoutMs ?? 10_000;
   const headers = otlp?.headers ?? {};
 
+  // The concierge's own instruments are aggregated in place and reach every reader through its producer.
+  const aggregated = new AggregatedInstruments({ name: SCOPE, version: VERSION });
+  const metricProducers = [aggregated.producer];
   const readers: MetricReader[] = [];
   let pull: PullEndpoint | undefined;
   if (options.prometheus !== false) {
-    pull = new PullEndpoint();
+    pull = new PullEndpoint(metricProducers);
     readers.push(pull.reader as unknown as MetricReader);
   }
   const metricsUrl = otlp && otlpUrl(otlp, 'metrics');
@@ -196,6 +197,7 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
         exporter: new OTLPMetricExporter({ url: metricsUrl, headers, timeoutMillis }) as never,
         exportIntervalMillis: otlp?.metricsIntervalMs ?? 15_000,
         exportTimeoutMillis: Math.min(timeoutMillis, otlp?.metricsIntervalMs ?? 15_000),
+        metricProducers,
       }),
     );
   }
@@ -208,11 +210,12 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   });
 
   const tracesUrl = otlp && otlpUrl(otlp, 'traces');
-  const tracerProvider = new NodeTracerProvider({
+  // Parent-based head sampling at traceSampleRatio, decided before the SDK builds a span (sampling.ts): the
+  // SDK only sees the roots already chosen, so its own root sampler keeps them all.
+  const tracerProvider = new HeadSamplingTracerProvider({
+    ratio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
     resource: resource as never,
-    sampler: new ParentBasedSampler({
-      root: new TraceIdRatioBasedSampler(options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO),
-    }),
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: tracesUrl
       ? [
           new BatchSpanProcessor(
@@ -227,7 +230,7 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   });
 
   const logsUrl = otlp && otlpUrl(otlp, 'logs');
-  const loggerProvider = new LoggerProvider({
+  const sdkLoggerProvider = new LoggerProvider({
     resource,
     processors: logsUrl
       ? [
@@ -242,6 +245,11 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
         ]
       : [],
   });
+  // Records reach the SDK in batches, at most a second (or the batch delay) after emit (deferred-logs.ts).
+  const loggerProvider = new DeferredLoggerProvider(
+    sdkLoggerProvider,
+    Math.min(1000, otlp?.batchDelayMs ?? 5000),
+  );
 
   const url = pull ? await pull.start(options.prometheus || {}) : undefined;
   const global = options.registerGlobal ?? true;
@@ -254,7 +262,7 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   const meter = meterProvider.getMeter(SCOPE, VERSION);
   let stopped = false;
   return {
-    metrics: new ConciergeMetrics(meter),
+    metrics: new ConciergeMetrics(aggregated),
     meter,
     tracer: tracerProvider.getTracer(SCOPE, VERSION),
     logger: loggerProvider.getLogger(SCOPE, VERSION),

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { UNIT_SUFFIXES } from './catalog.ts';
 
 /** `name` with Prometheus's unit suffix; annotation units (`{call}`) add none. */
@@ -49,9 +49,13 @@ export class PullEndpoint {
   private readonly serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   private readonly server: http.Server;
 
-  constructor() {
+  constructor(metricProducers: MetricProducer[] = []) {
     // The exporter's own server is not started: ours adds the unit suffixes.
-    this.reader = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+    this.reader = new PrometheusExporter({
+      preventServerStart: true,
+      withoutScopeInfo: true,
+      metricProducers,
+    });
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') {

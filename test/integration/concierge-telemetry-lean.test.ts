@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import {
+  ROOT_CONTEXT,
+  TraceFlags,
+  trace,
+  type Context,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOnSampler,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  CHANNELS,
+  ConciergeMetrics,
+  PullEndpoint,
+  Redactor,
+  initTelemetry,
+} from '../../exporters/concierge-telemetry/src/index.ts';
+import { metricAttributesProcessor } from '../../exporters/concierge-telemetry/src/redacting-exporters.ts';
+import { HeadSamplingTracerProvider } from '../../exporters/concierge-telemetry/src/sampling.ts';
+
+/** A varied sequence, with values the catalog does not allow and values the SDK drops. */
+function record(m: ConciergeMetrics) {
+  for (const channel of CHANNELS) {
+    for (let i = 0; i < 7; i++) m.request(channel, i % 3 === 0 ? 'error' : 'ok');
+    m.conversationStarted(channel);
+    for (const s of [0.05, 0.1, 0.1000001, 0.3, 2, 12]) m.aiTurn(channel, 'ok', s);
+    m.crisisResponded(channel, 0.05);
+    m.crisisResponded(channel, 0.2);
+    m.escalated(channel, 'crisis');
+    m.appointment('booked', channel);
+  }
+  m.conversationEnded('voice', 'resolved', 95);
+  m.conversationEnded('sms', 'escalated');
+  m.conversationEnded('web', 'abandoned');
+  m.dependencyRequest('openemr', 'ok', 0.01);
+  m.dependencyRequest('twilio', 'error', 0.3);
+  m.dependencyRequest('voice_ai', 'timeout', 50);
+  m.escalated('sms', 'billing');
+  // Outside the catalog: every one of these becomes `other`, and so share one series per metric.
+  m.request('+16175550123' as never, 'ok');
+  m.request('carrier-pigeon' as never, 'jane@example.com' as never);
+  m.dependencyRequest('Jane Doe' as never, 'ok', 0.2);
+  // Dropped, as the SDK drops them: a negative count, a negative or NaN duration.
+  m.request('sms', 'ok');
+  m.aiTurn('sms', 'ok', -1);
+  m.aiTurn('sms', 'ok', NaN);
+  m.appointment('cancelled', 'web');
+}
+
+/** The concierge series of an exposition, as sorted lines (the order of series is not part of the format). */
+const series = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => /^(# (HELP|TYPE) )?concierge_/.test(l))
+    .sort();
+
+describe('concierge-telemetry: aggregated instruments', () => {
+  it('expose exactly what the same records through SDK instruments would', async () => {
+    const telemetry = await initTelemetry({
+      client: 'acme',
+      instance: 'acme-prod',
+      prometheus: { port: 0, host: '127.0.0.1' },
+      registerGlobal: false,
+    });
+    // The SDK path: API instruments on a MeterProvider with the redaction View, read by the same endpoint.
+    const pull = new PullEndpoint();
+    const provider = new MeterProvider({
+      readers: [pull.reader as never],
+      views: [{ instrumentName: '*', attributesProcessors: [metricAttributesProcessor(new Redactor())] }],
+    });
+    try {
+      record(telemetry.metrics);
+      record(new ConciergeMetrics(provider.getMeter('concierge-telemetry', '0.1.0')));
+      const aggregated = series(await telemetry.prometheusText());
+      const sdk = series(await pull.metrics());
+      assert.ok(sdk.length > 100, `the SDK path exposed ${sdk.length} lines`);
+      assert.deepEqual(aggregated, sdk);
+      // and what the comparison covers: `other` in place of what the catalog does not allow
+      assert.ok(aggregated.includes('concierge_requests_total{channel="other",outcome="ok"} 1'));
+      assert.ok(aggregated.includes('concierge_requests_total{channel="other",outcome="other"} 1'));
+      assert.ok(aggregated.includes('concierge_requests_total{channel="sms",outcome="ok"} 5'));
+      assert.ok(
+        aggregated.includes(
+          'concierge_ai_turn_duration_seconds_bucket{channel="sms",outcome="ok",le="0.1"} 2',
+        ),
+      );
+      assert.doesNotMatch(aggregated.join('\n'), /6175550123|jane|Jane/);
+    } finally {
+      await provider.shutdown();
+      await telemetry.shutdown();
+    }
+  });
+});
+
+describe('concierge-telemetry: head sampling', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = (ratio: number) =>
+    new HeadSamplingTracerProvider({
+      ratio,
+      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+  const within = (parent: Span | SpanContext): Context =>
+    'spanContext' in parent
+      ? trace.setSpan(ROOT_CONTEXT, parent)
+      : trace.setSpanContext(ROOT_CONTEXT, parent);
+  afterEach(() => exporter.reset());
+
+  it('keeps the given share of traces, each whole: a kept root keeps its children, a dropped one drops them', () => {
+    const tracer = provider(0.25).getTracer('test');
+    const dropped: Array<{ root: SpanContext; child: SpanContext }> = [];
+    for (let i = 0; i < 4000; i++) {
+      const root = tracer.startSpan('turn', { attributes: { channel: 'sms' } });
+      const child = tracer.startSpan('dependency', {}, within(root));
+      if (!root.isRecording()) dropped.push({ root: root.spanContext(), child: child.spanContext() });
+      assert.equal(child.isRecording(), root.isRecording());
+      child.end();
+      root.end();
+    }
+    const spans = exporter.getFinishedSpans();
+    const roots = spans.filter((s) => s.name === 'turn');
+    const children = spans.filter((s) => s.name === 'dependency');
+    // 1000 expected; the binomial's standard deviation is 27, so this bound is more than 7 of them away
+    assert.ok(roots.length > 800 && roots.length < 1200, `${roots.length} of 4000 roots kept`);
+    assert.equal(children.length, roots.length);
+    const kept = new Set(roots.map((r) => r.spanContext().spanId));
+    for (const c of children) assert.ok(kept.has(c.parentSpanContext!.spanId));
+    // A dropped trace still has ids (what it calls downstream carries "not sampled" on that trace).
+    assert.equal(dropped.length, 4000 - roots.length);
+    for (const { root, child } of dropped.slice(0, 50)) {
+      assert.ok(trace.isSpanContextValid(root) && trace.isSpanContextValid(child));
+      assert.equal(root.traceFlags, TraceFlags.NONE);
+      assert.equal(child.traceId, root.traceId);
+      assert.notEqual(child.spanId, root.spanId);
+    }
+    assert.equal(new Set(dropped.map((d) => d.root.traceId)).size, dropped.length);
+  });
+
+  it('follows a remote parent: sampled is recorded under it, unsampled is not', () => {
+    const tracer = provider(0).getTracer('test');
+    const remote = (flags: TraceFlags): SpanContext => ({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: flags,
+      isRemote: true,
+    });
+    const kept = tracer.startSpan('turn', {}, within(remote(TraceFlags.SAMPLED)));
+    kept.end();
+    const dropped = tracer.startSpan('turn', {}, within(remote(TraceFlags.NONE)));
+    dropped.end();
+    assert.equal(dropped.isRecording(), false);
+    assert.equal(dropped.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    const [span, ...more] = exporter.getFinishedSpans();
+    assert.equal(more.length, 0);
+    assert.equal(span!.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(span!.parentSpanContext?.spanId, '00f067aa0ba902b7');
+  });
+
+  it('takes a root asked for under a kept parent as a root (ratio 0: dropped), and 1 keeps every one', () => {
+    const keepAll = provider(1).getTracer('test');
+    const parent = keepAll.startSpan('parent');
+    const never = provider(0).getTracer('test');
+    assert.equal(never.startSpan('child', {}, within(parent)).isRecording(), true);
+    assert.equal(never.startSpan('root', { root: true }, within(parent)).isRecording(), false);
+    for (let i = 0; i < 100; i++) assert.equal(keepAll.startSpan('x').isRecording(), true);
+  });
+
+  it('startActiveSpan passes the span, options and parent context on, and returns what fn returns', () => {
+    const tracer = provider(1).getTracer('test');
+    const parent = tracer.startSpan('parent');
+    const out = tracer.startActiveSpan(
+      'child',
+      { attributes: { channel: 'web' } },
+      within(parent),
+      (span) => {
+        span.end();
+        return 42;
+      },
+    );
+    assert.equal(out, 42);
+    assert.equal(
+      tracer.startActiveSpan('bare', (span) => (span.end(), 'ok')),
+      'ok',
+    );
+    const child = exporter.getFinishedSpans().find((s) => s.name === 'child')!;
+    assert.equal(child.parentSpanContext?.spanId, parent.spanContext().spanId);
+    assert.equal(child.attributes.channel, 'web');
+  });
+
+  it('is what initTelemetry sets up, also for tracers the runtime took from the API before it', async () => {
+    const early = trace.getTracer('concierge');
+    const telemetry = await initTelemetry({
+      client: 'acme',
+      instance: 'acme-prod',
+      prometheus: false,
+      traceSampleRatio: 0.5,
+    });
+    try {
+      // The SDK underneath keeps every root it is handed: a tracer that went around the head sampling
+      // would record all of them.
+      for (const t of [early, trace.getTracer('concierge'), telemetry.tracer]) {
+        let recording = 0;
+        for (let i = 0; i < 2000; i++) {
+          const span = t.startSpan('turn');
+          if (span.isRecording()) recording++;
+          assert.ok(trace.isSpanContextValid(span.spanContext()));
+        }
+        // 1000 expected, standard deviation 22
+        assert.ok(recording > 800 && recording < 1200, `${recording} of 2000 recorded`);
+      }
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+});
