@@ -18,7 +18,7 @@
  *            'explicit' (no AsyncLocalStorage context manager). Printed before the headline, each from its
  *            own comparison: every trace kept, and the library's default context manager on (async).
  *            BENCH_TRACE_RATIO=x or BENCH_CONTEXT=async|explicit runs only that one comparison.
- * Modes alternate BENCH_ROUNDS (3) times; cpu_ratio is the median of the per-round ratios
+ * Modes alternate BENCH_ROUNDS (5) times; cpu_ratio is the median of the per-round ratios
  * (CPU per request with / without). Target: below 1.05.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -39,7 +39,7 @@ import {
 const RPS = Number(process.env.BENCH_RPS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 // ---------------------------------------------------------------- the handler (child process)
 

@@ -7,6 +7,7 @@ import {
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOnSampler,
@@ -21,6 +22,7 @@ import {
   Redactor,
   initTelemetry,
 } from '../../exporters/concierge-telemetry/src/index.ts';
+import { DeferredLoggerProvider } from '../../exporters/concierge-telemetry/src/deferred-logs.ts';
 import { metricAttributesProcessor } from '../../exporters/concierge-telemetry/src/redacting-exporters.ts';
 import { HeadSamplingTracerProvider } from '../../exporters/concierge-telemetry/src/sampling.ts';
 
@@ -217,5 +219,65 @@ describe('concierge-telemetry: head sampling', () => {
     } finally {
       await telemetry.shutdown();
     }
+  });
+});
+
+describe('concierge-telemetry: log records handed over in batches', () => {
+  it('keeps what emit was given at that moment: time, trace context, attributes; and delivers them within the delay', async () => {
+    const exporter = new InMemoryLogRecordExporter();
+    const sdk = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+    const provider = new DeferredLoggerProvider(sdk, 200);
+    const logger = provider.getLogger('test');
+    const parent: SpanContext = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+    };
+    const attributes: Record<string, string> = { channel: 'sms' };
+    const before = Date.now();
+    logger.emit({
+      body: 'concierge.turn.done',
+      attributes,
+      context: trace.setSpanContext(ROOT_CONTEXT, parent),
+    });
+    attributes.channel = 'voice'; // changed after emit: the record keeps what it was given
+    assert.equal(exporter.getFinishedLogRecords().length, 0, 'not built at emit');
+    await new Promise((r) => setTimeout(r, 150));
+    const afterWait = Date.now();
+    await new Promise((r) => setTimeout(r, 250));
+    const [rec, ...more] = exporter.getFinishedLogRecords();
+    assert.equal(more.length, 0);
+    assert.equal(rec!.body, 'concierge.turn.done');
+    assert.equal(rec!.attributes.channel, 'sms');
+    assert.equal(rec!.spanContext?.traceId, parent.traceId);
+    const ms = rec!.hrTime[0] * 1000 + rec!.hrTime[1] / 1e6;
+    assert.ok(ms >= before - 1 && ms < afterWait, `stamped at emit (${ms - before} ms after it)`);
+    await provider.shutdown();
+  });
+
+  it('hands the queue over on forceFlush, drops beyond 2048 waiting records, and takes nothing after shutdown', async () => {
+    const bodies: unknown[] = [];
+    const provider = new DeferredLoggerProvider(
+      new LoggerProvider({
+        processors: [
+          {
+            onEmit: (r) => void bodies.push(r.body),
+            forceFlush: () => Promise.resolve(),
+            shutdown: () => Promise.resolve(),
+          },
+        ],
+      }),
+      60_000,
+    );
+    const logger = provider.getLogger('test');
+    for (let i = 0; i < 2100; i++) logger.emit({ body: `record.${i}` });
+    assert.equal(provider.dropped, 52);
+    await provider.forceFlush();
+    assert.equal(bodies.length, 2048);
+    assert.equal(bodies[2047], 'record.2047');
+    await provider.shutdown();
+    logger.emit({ body: 'late' });
+    assert.equal(logger.enabled(), false);
+    assert.equal(bodies.length, 2048);
   });
 });
