@@ -154,8 +154,8 @@ export class BackupExporter {
         result = await restoreTest(a, { pgRestore: this.opts.pgRestore, log: this.opts.logger });
       } catch (err) {
         // The test could not run here (its scratch PostgreSQL did not start, say): that says nothing about
-        // the backup, so nothing is reported; the previous result stays and its timestamp ages, which
-        // RestoreTestOverdue alerts on if it keeps failing. The other instances are still tested.
+        // the backup, so nothing is reported. RestoreTestCannotRun alerts on the count at once; the previous
+        // result stays and ages until RestoreTestOverdue. The other instances are still tested.
         this.metrics.restoreTestErrors.inc();
         this.opts.logger.error(
           { instance: a.record.instance, err: errorMessage(err) },
