@@ -53,6 +53,11 @@ export class AuditService {
     return store.insert(tx, entry(who, requestId, change));
   }
 
+  /** The record `stage` writes, for a statement that stages it along with its own writes. */
+  entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
+    return entry(who, requestId, change);
+  }
+
   /** Like `record`, for a hot path: the record joins the chain after `tx` commits (call `chainSoon` then). */
   async stage(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<void> {
     await store.stage(tx, entry(who, requestId, change));

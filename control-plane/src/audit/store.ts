@@ -24,7 +24,7 @@ export interface DbAuditRow {
 }
 
 /** An entry's columns as parameters $1-$7: actor, action, target_type, target_id, before, after, request_id. */
-function entryValues(e: AuditEntry): unknown[] {
+export function entryValues(e: AuditEntry): unknown[] {
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
   return [e.actor, e.action, e.targetType, e.targetId, json(e.before), json(e.after), e.requestId];
 }
@@ -40,13 +40,16 @@ export async function insert(db: Queryable, e: AuditEntry): Promise<number> {
 }
 
 /** A record that joins the hash chain after its transaction commits (see `chainPending`). */
+/**
+ * SQL staging one record whose `entryValues` are parameters $first .. $first+6; also part of the webhook's
+ * timeline statement (incidents/store.ts `insertEvents`), which stages its audit record in the same round trip.
+ */
+export const stageSql = (first: number) =>
+  `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
+     values (${Array.from({ length: 7 }, (_, i) => `$${first + i}`).join(', ')})`;
+
 export async function stage(db: Queryable, e: AuditEntry): Promise<void> {
-  await db.query({
-    name: 'audit.stage',
-    text: `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
-     values ($1, $2, $3, $4, $5, $6, $7)`,
-    values: entryValues(e),
-  });
+  await db.query({ name: 'audit.stage', text: stageSql(1), values: entryValues(e) });
 }
 
 /**

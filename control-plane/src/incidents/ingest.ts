@@ -80,11 +80,6 @@ export class AlertIngest {
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc);
       const changed = changes.length;
-      if (opened || changed > 0)
-        await this.incidents.auditChange(tx, ACTOR, requestId, inc, opened ? 'opened' : 'alerts_changed', {
-          severity: inc.severity,
-          alerts: changes,
-        });
       let resolved = false;
       if (changed > 0 && inc.auto_resolve && !firingAfter && (await store.countFiring(tx, inc.id)) === 0) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
@@ -126,7 +121,13 @@ export class AlertIngest {
           ...events,
         ]
       : events;
-    if (timeline.length > 0) await this.incidents.addEvents(tx, inc, ACTOR, timeline);
+    // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
+    if (timeline.length > 0)
+      await this.incidents.addEvents(tx, inc, ACTOR, timeline, {
+        requestId,
+        action: opened ? 'opened' : 'alerts_changed',
+        after: { severity: inc.severity, alerts: events.map((e) => e.detail) },
+      });
     const firingAfter = changed.some((r) => r.status === 'firing');
     if (changed.length === 0) return { changes: [], firingAfter };
     let top = SEVERITIES.indexOf(inc.severity);

@@ -51,38 +51,30 @@ export class IncidentService {
     });
   }
 
-  /** Many timeline events at once (a webhook's alert updates); the caller audits them in one record. */
+  /**
+   * Many timeline events at once (a webhook's alert updates), with the one audit record of the whole change
+   * when `audit` is given: staged in the same statement, it joins the hash chain just after `tx` commits
+   * (call `auditCommitted` then), so webhooks never wait for the chain's global lock.
+   */
   async addEvents(
     tx: Queryable,
     inc: store.DbIncident,
     actor: string,
     events: { kind: string; detail: object; internal: boolean }[],
+    audit?: { requestId: string | null; action: string; after: object },
   ): Promise<void> {
-    await store.insertEvents(tx, inc.id, actor, events);
+    const entry =
+      audit &&
+      this.audit.entry(actorText(actor), audit.requestId, {
+        action: `incident.${audit.action}`,
+        targetType: 'incident',
+        targetId: inc.id,
+        after: { code: inc.code, ...audit.after },
+      });
+    await store.insertEvents(tx, inc.id, actor, events, entry);
   }
 
-  /**
-   * One audit record for a whole change, written in `tx` and joined to the hash chain just after it commits
-   * (call `auditCommitted` then): webhooks never wait for the chain's global lock. Same record, same
-   * transaction, same chain as `AuditService.record`.
-   */
-  async auditChange(
-    tx: Queryable,
-    actor: Actor,
-    requestId: string | null,
-    inc: store.DbIncident,
-    action: string,
-    after: object,
-  ) {
-    await this.audit.stage(tx, actorText(actor), requestId, {
-      action: `incident.${action}`,
-      targetType: 'incident',
-      targetId: inc.id,
-      after: { code: inc.code, ...after },
-    });
-  }
-
-  /** After a transaction that called `auditChange` committed: its records join the hash chain. */
+  /** After a transaction that staged audit records (`addEvents`) committed: they join the hash chain. */
   auditCommitted(): void {
     this.audit.chainSoon();
   }

@@ -1,3 +1,4 @@
+import { entryValues, stageSql, type AuditEntry } from '../audit/store.ts';
 import type { Queryable } from '../db/pool.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
@@ -279,20 +280,28 @@ export async function upsertAlerts(db: Queryable, incidentId: string, alerts: Al
   return rows;
 }
 
+/**
+ * Timeline events of one incident, and with them (when given) the audit record of the change staged in the
+ * same statement: a webhook's alert updates cost one round trip, not two.
+ */
 export async function insertEvents(
   db: Queryable,
   incidentId: string,
   actor: string,
   events: { kind: string; detail: object; internal: boolean }[],
+  audit?: AuditEntry,
 ): Promise<void> {
-  await db.query(
-    prepared(
-      'incidents.insertEvents',
-      `insert into incident_events (incident_id, kind, actor, detail, internal)
+  const insert = `insert into incident_events (incident_id, kind, actor, detail, internal)
      select $1, x.kind, $2, x.detail, x.internal
-     from jsonb_to_recordset($3::jsonb) as x(kind text, detail jsonb, internal boolean)`,
-      [incidentId, actor, JSON.stringify(events)],
-    ),
+     from jsonb_to_recordset($3::jsonb) as x(kind text, detail jsonb, internal boolean)`;
+  const values = [incidentId, actor, JSON.stringify(events)];
+  await db.query(
+    audit
+      ? prepared('incidents.insertEventsAudited', `with e as (${insert}) ${stageSql(4)}`, [
+          ...values,
+          ...entryValues(audit),
+        ])
+      : prepared('incidents.insertEvents', insert, values),
   );
 }
 
