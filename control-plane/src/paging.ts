@@ -65,7 +65,7 @@ export function createPaging(
     fleet,
     {
       transaction: (fn) => notify.withOutbox(fn),
-      opened: (tx, inc) => escalation.opened(tx, inc),
+      opened: (tx, inc, configVersion) => escalation.opened(tx, inc, configVersion),
       stopped: (tx, inc) => escalation.stopped(tx, inc),
     },
     m,

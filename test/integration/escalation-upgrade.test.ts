@@ -60,6 +60,7 @@ describe('upgrading to escalation_steps', () => {
       '1764800000000_audit_pending',
       '1764900000000_instance_lifetime',
       '1765000000000_incidents_group_key_index',
+      '1765100000000_paging_config_version',
     ]);
     const steps = await pool.query(
       `select incident_id, level, repeat, due_at, attempts from escalation_steps order by level`,

@@ -134,6 +134,34 @@ describe('escalation and paging', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
 
+  it('pages responders as they are now, after another session changed them since the last incident', async () => {
+    // The first incident's policy read may be reused by the next (same client and severity) only while
+    // paging_config_version holds; this change, made outside the control plane, moves it.
+    const first = (await hook(alertPayload({ groupKey: 'g-config-1', severity: 'warning' }))).body
+      .incident as string;
+    await waitFor('level 1 SMS of the first', () => (smsFor(first, OLIVIA.phone).length ? true : undefined));
+    // Olivia goes off call and Nadia takes her place.
+    const NADIA = '+15551230077';
+    await cp.db.query(`update responders set active = false where name = 'Olivia'`);
+    await cp.db.query(`insert into responders (name, role, phone) values ('Nadia', 'oncall-engineer', $1)`, [
+      NADIA,
+    ]);
+    try {
+      const second = (await hook(alertPayload({ groupKey: 'g-config-2', severity: 'warning' }))).body
+        .incident as string;
+      await waitFor('level 1 SMS of the second', () => (smsFor(second).length ? true : undefined));
+      await sleep(300);
+      assert.deepEqual(
+        smsFor(second).map((m) => m.params.To),
+        [NADIA],
+      );
+      for (const code of [first, second])
+        await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    } finally {
+      await cp.db.query(`update responders set active = (name = 'Olivia') where name in ('Olivia', 'Nadia')`);
+    }
+  });
+
   it('runs the ladder again up to its repeat count when nobody acknowledges, then stops', async () => {
     // A client of its own with a short two-level ladder repeated once: 0 s, 1 s, then again from 2 s.
     await cp.call('POST', '/api/v1/clients', { body: clientBody('repeat-clinic') });

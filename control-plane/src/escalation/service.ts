@@ -48,9 +48,33 @@ export class EscalationService {
     private readonly log?: Logger,
   ) {}
 
+  /** Policies with responders read for earlier incidents, valid while paging_config_version is `version`. */
+  private readonly policies = { version: '', byKey: new Map<string, store.PolicyWithResponders>() };
+
+  /**
+   * The policy with responders for `inc`: read in `tx`, or, when the caller read paging_config_version in
+   * `tx` and it has not moved since a read for the same client and severity, that read again (the version
+   * moves with every change to policies, levels or responders, by any process: migration 1765100000000).
+   */
+  private async policyFor(tx: Queryable, inc: DbIncident, configVersion?: string) {
+    if (configVersion === undefined) return store.policyWithResponders(tx, inc.client_id, inc.severity);
+    const cache = this.policies;
+    if (cache.version !== configVersion || cache.byKey.size >= 10_000) {
+      cache.version = configVersion;
+      cache.byKey.clear();
+    }
+    const key = `${inc.client_id ?? ''}:${inc.severity}`;
+    let policy = cache.byKey.get(key);
+    if (!policy) {
+      policy = await store.policyWithResponders(tx, inc.client_id, inc.severity);
+      cache.byKey.set(key, policy);
+    }
+    return policy;
+  }
+
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */
-  async opened(tx: Queryable, inc: DbIncident): Promise<void> {
-    const policy = await store.policyWithResponders(tx, inc.client_id, inc.severity);
+  async opened(tx: Queryable, inc: DbIncident, configVersion?: string): Promise<void> {
+    const policy = await this.policyFor(tx, inc, configVersion);
     const first = policy.levels[0];
     if (!first) return;
     const step = { incidentId: inc.id, level: first.level, repeat: 0 };

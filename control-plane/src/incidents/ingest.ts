@@ -78,7 +78,7 @@ export class AlertIngest {
       if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
       const { changes, firingAfter } = await this.applyAlerts(tx, inc, p.alerts, requestId, opened);
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
-      if (opened) await this.incidents.hooks.opened(tx, inc);
+      if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
       const changed = changes.length;
       let resolved = false;
       if (changed > 0 && inc.auto_resolve && !firingAfter && (await store.countFiring(tx, inc.id)) === 0) {

@@ -140,8 +140,10 @@ export async function lockOpenOrResolved(
   db: Queryable,
   groupKey: string,
   firing: AlertRow[],
-): Promise<{ incident: DbIncident | undefined; over: Set<string> }> {
-  const { rows } = await db.query<DbIncident & { over_fingerprints: string[] | null }>(
+): Promise<{ incident: DbIncident | undefined; over: Set<string>; configVersion: string }> {
+  const { rows } = await db.query<
+    DbIncident & { over_fingerprints: string[] | null; paging_config_version: string }
+  >(
     prepared(
       'incidents.lockOpenOrResolved',
       `with o as (
@@ -151,13 +153,14 @@ export async function lockOpenOrResolved(
          select a.fingerprint from incident_alerts a join incidents r on r.id = a.incident_id
          join jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
            on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
-         where r.group_key = $1 and a.status = 'resolved') end as over_fingerprints
+         where r.group_key = $1 and a.status = 'resolved') end as over_fingerprints,
+       (select v from paging_config_version) as paging_config_version
      from (select 1) one left join o on true`,
       [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
     ),
   );
-  const { over_fingerprints: over, ...row } = rows[0]!;
-  return { incident: row.id ? (row as DbIncident) : undefined, over: new Set(over ?? []) };
+  const { over_fingerprints: over, paging_config_version: configVersion, ...row } = rows[0]!;
+  return { incident: row.id ? (row as DbIncident) : undefined, over: new Set(over ?? []), configVersion };
 }
 
 export async function insert(db: Queryable, n: NewIncident): Promise<string> {

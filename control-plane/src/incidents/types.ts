@@ -37,7 +37,11 @@ export type Actor = Auth | string;
 export interface IncidentHooks {
   /** One transaction whose pages (enqueued by `opened`) are sent straight after it commits. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  opened(tx: Queryable, incident: DbIncident): Promise<void>;
+  /**
+   * A new incident's escalation, in its opening transaction. `configVersion` (paging_config_version, when the
+   * caller read it in this transaction) lets a policy read for an earlier incident be reused while it holds.
+   */
+  opened(tx: Queryable, incident: DbIncident, configVersion?: string): Promise<void>;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
 }
 
