@@ -152,4 +152,21 @@ describe('fleet registry', () => {
     assert.ok(revoked.body.revokedAt);
     assert.equal((await cp.call('GET', '/api/v1/clients', { token: created.body.token })).status, 401);
   });
+
+  it('refuses a token revoked by another replica (here: in the database) within 5 seconds', async () => {
+    const created = await cp.call('POST', '/api/v1/tokens', {
+      body: { name: 'elsewhere', role: 'operator' },
+    });
+    const use = async () => (await cp.call('GET', '/api/v1/clients', { token: created.body.token })).status;
+    assert.equal(await use(), 200);
+    await cp.db.query('update api_tokens set revoked_at = now() where id = $1', [created.body.id]);
+    const revokedAt = Date.now();
+    let status = await use();
+    while (status === 200 && Date.now() - revokedAt < 7_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await use();
+    }
+    assert.equal(status, 401);
+    assert.ok(Date.now() - revokedAt <= 5_500, `still accepted ${Date.now() - revokedAt} ms after`);
+  });
 });

@@ -44,6 +44,15 @@ function view(t: store.DbToken): TokenView {
 // Only a short prefix is kept in clear, so an operator can tell tokens apart without seeing them.
 const prefixOf = (token: string) => token.slice(0, 10);
 
+/**
+ * A valid token's caller is remembered this long: Alertmanager's webhooks, the prober's reports and every
+ * scrape then skip a database round trip. Revoking forgets it at once in the process that revoked; other
+ * replicas refuse the token within this time (as Faro keys, faro/service.ts). Unknown tokens are never
+ * remembered: every try of a wrong one reaches the database and the denied-requests metric.
+ */
+const CACHE_MS = 5_000;
+const CACHE_MAX = 10_000;
+
 export class TokenService {
   constructor(
     private readonly pool: Pool,
@@ -51,10 +60,27 @@ export class TokenService {
     private readonly resolveClient: ClientResolver,
   ) {}
 
+  private readonly cache = new Map<string, { auth: Auth; until: number }>();
+  /** Revocations by this process: a look-up that a revocation overtook is not remembered. */
+  private revocations = 0;
+
   async authenticate(token: string): Promise<Auth | undefined> {
-    const row = await store.findActiveByHash(this.pool, hashToken(token));
-    if (!row) return undefined;
-    return { tokenId: row.id, name: row.name, role: row.role as Role, clientId: row.client_id };
+    const hash = hashToken(token);
+    const key = hash.toString('base64');
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.auth;
+    const epoch = this.revocations;
+    const row = await store.findActiveByHash(this.pool, hash);
+    if (!row) {
+      this.cache.delete(key);
+      return undefined;
+    }
+    const auth: Auth = { tokenId: row.id, name: row.name, role: row.role as Role, clientId: row.client_id };
+    if (epoch !== this.revocations) return auth;
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(key, { auth, until: now + CACHE_MS });
+    return auth;
   }
 
   /** Creates a token; the secret is in the answer once and never stored. */
@@ -103,7 +129,7 @@ export class TokenService {
 
   async revoke(auth: Auth, requestId: string, id: string): Promise<TokenView> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('token');
-    return withTx(this.pool, async (tx) => {
+    const revoked = await withTx(this.pool, async (tx) => {
       const row = await store.revoke(tx, id);
       if (!row) throw new NotFoundError('token');
       await this.audit.record(tx, auth, requestId, {
@@ -114,6 +140,10 @@ export class TokenService {
       });
       return view(row);
     });
+    // Refused from now on in this process (other replicas: within CACHE_MS).
+    this.revocations++;
+    for (const [key, entry] of this.cache) if (entry.auth.tokenId === id) this.cache.delete(key);
+    return revoked;
   }
 
   /**
