@@ -35,8 +35,9 @@ const CHAIN_DELAY_MS = 20;
 
 /**
  * The append-only, hash-chained record of every change. Write it in the same transaction as the change:
- * `record` chains it at once (holding the chain's lock until that transaction ends), `stage` for hot paths
- * writes it beside the change and it joins the chain just after commit (`chainSoon`); the log's readers and
+ * `record` chains it at once (holding the chain's lock until that transaction ends); a hot path stages the
+ * record (`entry`) in a statement of its own, beside the change (audit/store.ts `stageSql`: the webhook's
+ * timeline statement), and it joins the chain just after commit (`chainSoon`); the log's readers and
  * the periodic sweep chain whatever is still staged first, so no record is ever missing from what they see.
  */
 export class AuditService {
@@ -53,14 +54,12 @@ export class AuditService {
     return store.insert(tx, entry(who, requestId, change));
   }
 
-  /** The record `stage` writes, for a statement that stages it along with its own writes. */
+  /**
+   * The record for a hot path's own statement to stage (audit/store.ts `stageSql`): it joins the chain after
+   * that transaction commits (call `chainSoon` then).
+   */
   entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
     return entry(who, requestId, change);
-  }
-
-  /** Like `record`, for a hot path: the record joins the chain after `tx` commits (call `chainSoon` then). */
-  async stage(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<void> {
-    await store.stage(tx, entry(who, requestId, change));
   }
 
   /**

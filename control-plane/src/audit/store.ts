@@ -39,18 +39,14 @@ export async function insert(db: Queryable, e: AuditEntry): Promise<number> {
   return rows[0]!.seq;
 }
 
-/** A record that joins the hash chain after its transaction commits (see `chainPending`). */
 /**
- * SQL staging one record whose `entryValues` are parameters $first .. $first+6; also part of the webhook's
- * timeline statement (incidents/store.ts `insertEvents`), which stages its audit record in the same round trip.
+ * SQL staging one record, whose `entryValues` are parameters $first .. $first+6, to join the hash chain after
+ * its transaction commits (see `chainPending`). Part of the statement of the change it records (the webhook's
+ * timeline statement, incidents/store.ts `insertEvents`), so staging costs no round trip of its own.
  */
 export const stageSql = (first: number) =>
   `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
      values (${Array.from({ length: 7 }, (_, i) => `$${first + i}`).join(', ')})`;
-
-export async function stage(db: Queryable, e: AuditEntry): Promise<void> {
-  await db.query({ name: 'audit.stage', text: stageSql(1), values: entryValues(e) });
-}
 
 /**
  * Moves up to `max` committed staged records into the chain, oldest first, in one transaction (the chain

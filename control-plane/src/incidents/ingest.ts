@@ -76,10 +76,9 @@ export class AlertIngest {
         }
       }
       if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
-      const { changes, firingAfter } = await this.applyAlerts(tx, inc, p.alerts, requestId, opened);
+      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p.alerts, requestId, opened);
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
-      const changed = changes.length;
       let resolved = false;
       if (changed > 0 && inc.auto_resolve && !firingAfter && (await store.countFiring(tx, inc.id)) === 0) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
@@ -93,8 +92,9 @@ export class AlertIngest {
 
   /**
    * Upserts the alerts and writes the timeline in one statement per table: the "opened" event (for a new
-   * incident) first, then one event per changed alert. `firingAfter` is true when an alert of this delivery
-   * is known to be firing now, so the incident cannot auto-resolve.
+   * incident) first, then one event per changed alert, with the change's audit record. Returns how many alerts
+   * changed; `firingAfter` is true when an alert of this delivery is known to be firing now, so the incident
+   * cannot auto-resolve.
    */
   private async applyAlerts(
     tx: Queryable,
@@ -102,7 +102,7 @@ export class AlertIngest {
     alerts: AlertmanagerAlert[],
     requestId: string | null,
     opened: boolean,
-  ): Promise<{ changes: object[]; firingAfter: boolean }> {
+  ): Promise<{ changed: number; firingAfter: boolean }> {
     // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
@@ -129,7 +129,7 @@ export class AlertIngest {
         after: { severity: inc.severity, alerts: events.map((e) => e.detail) },
       });
     const firingAfter = changed.some((r) => r.status === 'firing');
-    if (changed.length === 0) return { changes: [], firingAfter };
+    if (changed.length === 0) return { changed: 0, firingAfter };
     let top = SEVERITIES.indexOf(inc.severity);
     for (const r of changed) {
       const sev = SEVERITIES.indexOf(byFingerprint.get(r.fingerprint)!.labels.severity as store.Severity);
@@ -144,7 +144,7 @@ export class AlertIngest {
         audit: false,
       });
     }
-    return { changes: events.map((e) => e.detail), firingAfter };
+    return { changed: changed.length, firingAfter };
   }
 
   /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */

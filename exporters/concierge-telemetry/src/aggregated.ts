@@ -56,7 +56,7 @@ class Aggregate {
       // As the SDK: a counter takes no negative value, a histogram none below zero, nobody NaN.
       if (!(value >= 0) && (monotonic || Number.isNaN(value))) return;
       const key = b === undefined ? a : `${a}\u0000${b}`;
-      const cell = this.cells.get(key) ?? this.cell(key, a, b);
+      const cell = this.cells.get(key) ?? this.cell(a, b);
       cell.sum += value;
       cell.count++;
       if (histogram) {
@@ -70,8 +70,11 @@ class Aggregate {
     };
   }
 
-  /** The cell of a key not seen yet: under the values as given when all are allowed, else under `other`. */
-  private cell(key: string, ...given: (string | undefined)[]): Cell {
+  /**
+   * The cell of a key not seen yet: under the values as given when all are allowed, else under `other`. Only
+   * clean keys are kept, so the map stays as small as the catalog (a bad value is cleaned on every record).
+   */
+  private cell(...given: (string | undefined)[]): Cell {
     const values = this.spec.labels.map((_, i) => {
       const v = given[i];
       return typeof v === 'string' && this.allowed[i]?.has(v) ? v : 'other';
@@ -90,14 +93,12 @@ class Aggregate {
       };
       this.cells.set(clean, cell);
     }
-    // Only keys made of allowed values are remembered as they came: the map stays as small as the catalog.
-    if (clean === key) this.cells.set(key, cell);
     return cell;
   }
 
   data(startTime: HrTime, endTime: HrTime): MetricData | undefined {
-    const cells = new Set(this.cells.values());
-    if (cells.size === 0) return undefined;
+    const cells = [...this.cells.values()];
+    if (cells.length === 0) return undefined;
     const descriptor = {
       name: this.spec.name,
       description: this.spec.description,
@@ -110,7 +111,7 @@ class Aggregate {
         descriptor,
         aggregationTemporality: temporality,
         dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: [...cells].map((c) => ({
+        dataPoints: cells.map((c) => ({
           startTime,
           endTime,
           attributes: c.attributes,
@@ -128,7 +129,7 @@ class Aggregate {
       aggregationTemporality: temporality,
       dataPointType: DataPointType.SUM,
       isMonotonic: this.spec.kind === 'counter',
-      dataPoints: [...cells].map((c) => ({ startTime, endTime, attributes: c.attributes, value: c.sum })),
+      dataPoints: cells.map((c) => ({ startTime, endTime, attributes: c.attributes, value: c.sum })),
     };
   }
 }
