@@ -4,29 +4,49 @@
  * A concierge request handler runs in a child process behind node:http, doing what the runtime does for an
  * incoming SMS webhook: check the X-Twilio-Signature (HMAC-SHA1), parse the form body, classify intent and
  * crisis, ask the voice AI for the reply and, for bookings, ask OpenEMR for free slots (both over loopback
- * HTTP to stand-ins in the parent), and answer with TwiML. The parent drives it open-loop at BENCH_RPS (1000) requests per second over keep-alive
- * connections and reads the child's process.cpuUsage() over a BENCH_SECONDS (10) window after a warm-up.
- * The same handler code runs in two modes:
+ * HTTP to stand-ins in the parent), and answer with TwiML. The same handler code runs in two modes:
  *   without: initTelemetry is never called, so `@opentelemetry/api` is the no-op it is in an uninstrumented
  *            runtime;
- *   with:    initTelemetry with redaction (always on), the Prometheus pull endpoint (scraped every second by
- *            the parent) and OTLP over HTTP for metrics, traces and logs (to a receiver in the parent, so
- *            the receiver's CPU is not counted but the child's serialisation and sending are). Every request
- *            makes a turn span and one per dependency call, four to six metric records, every tenth a log.
- *            Traces are sampled as the library's default (traceSampleRatio 0.1). The handler hands each
- *            span's parent on itself, as the concierge runtime does, so it runs with contextPropagation
- *            'explicit' (no AsyncLocalStorage context manager). Printed before the headline, each from its
- *            own comparison: every trace kept, and the library's default context manager on (async).
- *            BENCH_TRACE_RATIO=x or BENCH_CONTEXT=async|explicit runs only that one comparison.
- * Modes alternate BENCH_ROUNDS (5) times; cpu_ratio is the median of the per-round ratios
- * (CPU per request with / without). Target: below 1.05.
+ *   with:    initTelemetry with redaction (always on), the Prometheus pull endpoint (scraped every
+ *            BENCH_SCRAPE_S, default 15 s: prometheus/prometheus.yml's scrape_interval) and OTLP over HTTP for
+ *            metrics, traces and logs at the library's default intervals (to a receiver in the parent, so the
+ *            receiver's CPU is not counted but the child's serialisation and sending are). Every request makes
+ *            a turn span and one per dependency call, four to six metric records, every tenth a log. Traces
+ *            are sampled as the library's default (traceSampleRatio 0.1). The handler hands each span's parent
+ *            on itself, as the concierge runtime does, so it runs with contextPropagation 'explicit' (no
+ *            AsyncLocalStorage context manager).
+ * Each round starts one child of each mode and drives both at the same time, open-loop at BENCH_RPS (1000)
+ * requests per second each over keep-alive connections, so that whatever else the machine does in the window
+ * (the VM's CPU steal, the load generator's pauses) falls on both alike. After a warm-up of
+ * BENCH_WARMUP_SECONDS (20: the steady state of a runtime that has been up for a while; code that runs once
+ * per export interval is still being compiled after a few seconds), process.cpuUsage() of each child (all its
+ * threads) is read over the same BENCH_SECONDS (10) window; the round's ratio is CPU per request with /
+ * without. cpu_ratio is the median of BENCH_ROUNDS (5) rounds. Target: below 1.05.
+ * Printed before the headline, each the median of BENCH_SIDE_ROUNDS (2) rounds of its own: every trace kept,
+ * and the library's default context manager on (async). BENCH_TRACE_RATIO=x or BENCH_CONTEXT=async|explicit
+ * runs only that one comparison.
+ * Diagnostics: BENCH_DEBUG=1 prints each child's CPU by thread (main, V8/libuv workers) and its GCs;
+ * BENCH_SKIP=spans,metrics,logs leaves those calls as no-ops in the instrumented child (what each costs in
+ * place); BENCH_PRESENCE_ONLY=1 initialises the library but makes no call (what its presence costs);
+ * BENCH_NODE_ARGS_WITH / BENCH_NODE_ARGS_WITHOUT / BENCH_CHILD_NODE_ARGS add node flags (--cpu-prof,
+ * --trace-deopt; "MARK" is printed where the window starts) to one or both children; BENCH_OTLP_SIGNALS
+ * (e.g. metrics), BENCH_OTLP_METRICS_MS and BENCH_BATCH_MS change what is pushed and how often.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createHmac } from 'node:crypto';
-import { metrics, trace, context, SpanStatusCode, type Context } from '@opentelemetry/api';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  metrics,
+  trace,
+  context,
+  SpanStatusCode,
+  INVALID_SPAN_CONTEXT,
+  createNoopMeter,
+  type Context,
+} from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import {
   ConciergeMetrics,
@@ -34,12 +54,15 @@ import {
   initTelemetry,
   type Channel,
   type Dependency,
+  type Signal,
 } from '../exporters/concierge-telemetry/src/index.ts';
 
 const RPS = Number(process.env.BENCH_RPS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 2);
+const SCRAPE_S = Number(process.env.BENCH_SCRAPE_S ?? 15);
 
 // ---------------------------------------------------------------- the handler (child process)
 
@@ -60,6 +83,18 @@ function twilioSignature(params: URLSearchParams): string {
   return createHmac('sha1', AUTH_TOKEN).update(data).digest('base64');
 }
 
+/** BENCH_DEBUG: CPU ticks (1/100 s) of this process's main thread and of its other threads (V8, libuv). */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+    const name = t === String(process.pid) ? 'main' : `+${Number(t) - process.pid}`;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+  }
+  return out;
+}
+
 function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -76,13 +111,30 @@ function serve(instrumented: boolean) {
         client: 'bench',
         instance: 'bench-1',
         prometheus: { port: 0, host: '127.0.0.1' },
-        otlp: { endpoint: process.env.OTLP_URL!, metricsIntervalMs: 5000, batchDelayMs: 1000 },
+        otlp: {
+          endpoint: process.env.OTLP_URL!,
+          signals: process.env.BENCH_OTLP_SIGNALS?.split(',') as Signal[] | undefined,
+          metricsIntervalMs: process.env.BENCH_OTLP_METRICS_MS
+            ? Number(process.env.BENCH_OTLP_METRICS_MS)
+            : undefined,
+          batchDelayMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined,
+        },
         traceSampleRatio: Number(process.env.TRACE_RATIO),
         contextPropagation: process.env.CONTEXT as 'async' | 'explicit',
+        registerGlobal: !process.env.BENCH_PRESENCE_ONLY,
       }).then((t) => {
-        m = t.metrics;
-        tracer = t.tracer;
-        logger = t.logger;
+        if (process.env.BENCH_PRESENCE_ONLY) return t.metricsUrl;
+        const skip = process.env.BENCH_SKIP ?? '';
+        if (!skip.includes('metrics')) m = t.metrics;
+        else m = new ConciergeMetrics(createNoopMeter());
+        if (!skip.includes('spans')) tracer = t.tracer;
+        else
+          tracer = {
+            startSpan: () => trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
+            startActiveSpan: () => undefined,
+          } as never;
+        if (!skip.includes('logs')) logger = t.logger;
+        else logger = { emit() {} } as never;
         return t.metricsUrl;
       })
     : Promise.resolve(undefined);
@@ -190,14 +242,36 @@ function serve(instrumented: boolean) {
       process.send!({ port: (server.address() as AddressInfo).port, metricsUrl });
     }),
   );
-  let mark = { cpu: process.cpuUsage(), requests: 0 };
+  let mark = { cpu: process.cpuUsage(), requests: 0, threads: threadTicks() };
+  const gc = new Map<number, { n: number; ms: number }>();
+  if (process.env.BENCH_DEBUG)
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
+        const g = gc.get(kind) ?? { n: 0, ms: 0 };
+        g.n++;
+        g.ms += e.duration;
+        gc.set(kind, g);
+      }
+    }).observe({ entryTypes: ['gc'] });
   process.on('message', (cmd: string) => {
     if (cmd === 'mark') {
-      mark = { cpu: process.cpuUsage(), requests };
+      mark = { cpu: process.cpuUsage(), requests, threads: threadTicks() };
+      gc.clear();
+      if (process.env.BENCH_DEBUG) console.log(`MARK ${instrumented ? 'with' : 'without'}`);
       process.send!({ marked: true });
     }
     if (cmd === 'read') {
       const cpu = process.cpuUsage(mark.cpu);
+      if (process.env.BENCH_DEBUG) {
+        const now = threadTicks();
+        const by = [...now]
+          .map(([k, v]) => [k, (v - (mark.threads.get(k) ?? 0)) * 10] as const)
+          .filter(([, ms]) => ms > 0)
+          .map(([k, ms]) => `${k}=${ms}ms`);
+        const gcs = [...gc].map(([k, g]) => `kind${k}: ${g.n}x ${g.ms.toFixed(0)}ms`);
+        console.error(`${instrumented ? 'with' : 'without'} threads: ${by.join(' ')} gc ${gcs.join(', ')}`);
+      }
       process.send!({ cpuUs: cpu.user + cpu.system, requests: requests - mark.requests });
     }
     if (cmd === 'exit') process.exit(0);
@@ -239,19 +313,30 @@ const SLOTS = JSON.stringify({ slots: [1767603600000, 1767604500000, 17676063000
 
 type Propagation = 'async' | 'explicit';
 
-async function round(
+/** A child serving `mode`, ready for load. */
+async function spawn(
   mode: 'with' | 'without',
   env: Record<string, string>,
   traceRatio: number,
   propagation: Propagation,
-): Promise<{ cpuPerRequestUs: number; rps: number }> {
+): Promise<{ child: ChildProcess; port: number; metricsUrl?: string }> {
   const child = fork(import.meta.filename, ['--serve', mode], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...(process.env[`BENCH_NODE_ARGS_${mode.toUpperCase()}`]?.split(' ').filter(Boolean) ?? []),
+    ],
     env: { ...process.env, ...env, TRACE_RATIO: String(traceRatio), CONTEXT: propagation },
   });
   const { port, metricsUrl } = await new Promise<{ port: number; metricsUrl?: string }>((resolve) =>
     child.once('message', (m) => resolve(m as { port: number; metricsUrl?: string })),
   );
+  return { child, port, metricsUrl };
+}
+
+/** Open-loop load on one child at RPS (a batch every 10 ms), and its Prometheus scrape every second. */
+function drive(port: number, metricsUrl: string | undefined) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let seq = 0;
   let failed = 0;
@@ -290,7 +375,6 @@ async function round(
     req.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
     req.end(params.toString());
   };
-  // Open loop: a batch every 10 ms keeps the rate whatever the latency.
   const perTick = RPS / 100;
   let owed = 0;
   const load = setInterval(() => {
@@ -304,26 +388,66 @@ async function round(
             (r) => r.text(),
             () => '',
           ),
-        1000,
+        SCRAPE_S * 1000,
       )
     : undefined;
+  return {
+    failed: () => failed,
+    reasons: () => JSON.stringify([...reasons]),
+    stop() {
+      clearInterval(load);
+      if (scrape) clearInterval(scrape);
+      agent.destroy();
+    },
+  };
+}
+
+interface Measured {
+  cpuPerRequestUs: number;
+  rps: number;
+}
+
+/**
+ * One round: a child without and a child with telemetry, started afresh and loaded at the same time, each
+ * at RPS, so that whatever else the machine does in the window (CPU steal of the VM, the load generator's
+ * own pauses) falls on both alike; their CPU per request is read over the same window.
+ */
+async function round(
+  env: Record<string, string>,
+  traceRatio: number,
+  propagation: Propagation,
+): Promise<{ without: Measured; with: Measured }> {
+  const children = {
+    without: await spawn('without', env, traceRatio, propagation),
+    with: await spawn('with', env, traceRatio, propagation),
+  };
+  const loads = {
+    without: drive(children.without.port, undefined),
+    with: drive(children.with.port, children.with.metricsUrl),
+  };
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
-  await ask(child, 'mark');
+  await Promise.all([ask(children.without.child, 'mark'), ask(children.with.child, 'mark')]);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const { cpuUs, requests } = await ask<{ cpuUs: number; requests: number }>(child, 'read');
+  const read = await Promise.all([
+    ask<{ cpuUs: number; requests: number }>(children.without.child, 'read'),
+    ask<{ cpuUs: number; requests: number }>(children.with.child, 'read'),
+  ]);
   const elapsed = (performance.now() - t0) / 1000;
-  // Requests still in flight when the child exits are reset: only failures up to now count.
-  const failedInRun = failed;
-  clearInterval(load);
-  if (scrape) clearInterval(scrape);
-  child.send('exit');
-  await new Promise((r) => child.once('exit', r));
-  agent.destroy();
-  // A few resets of keep-alive sockets under an overloaded machine are noise; more is a broken handler.
-  if (failedInRun > requests * 0.01)
-    throw new Error(`${failedInRun} requests failed in mode ${mode}: ${JSON.stringify([...reasons])}`);
-  return { cpuPerRequestUs: cpuUs / requests, rps: requests / elapsed };
+  const out = {} as { without: Measured; with: Measured };
+  for (const [i, mode] of (['without', 'with'] as const).entries()) {
+    // Requests still in flight when the child exits are reset: only failures up to now count.
+    const failedInRun = loads[mode].failed();
+    loads[mode].stop();
+    children[mode].child.send('exit');
+    await new Promise((r) => children[mode].child.once('exit', r));
+    const { cpuUs, requests } = read[i]!;
+    // A few resets of keep-alive sockets under an overloaded machine are noise; more is a broken handler.
+    if (failedInRun > requests * 0.01)
+      throw new Error(`${failedInRun} requests failed in mode ${mode}: ${loads[mode].reasons()}`);
+    out[mode] = { cpuPerRequestUs: cpuUs / requests, rps: requests / elapsed };
+  }
+  return out;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -332,12 +456,12 @@ async function compare(
   env: Record<string, string>,
   traceRatio: number,
   propagation: Propagation,
+  rounds: number,
 ): Promise<{ ratio: number; rps: number }> {
   const ratios: number[] = [];
   const rates: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const without = await round('without', env, traceRatio, propagation);
-    const withTel = await round('with', env, traceRatio, propagation);
+  for (let i = 0; i < rounds; i++) {
+    const { without, with: withTel } = await round(env, traceRatio, propagation);
     const ratio = withTel.cpuPerRequestUs / without.cpuPerRequestUs;
     ratios.push(ratio);
     rates.push(without.rps, withTel.rps);
@@ -368,9 +492,9 @@ async function main() {
   // 'explicit'. BENCH_CONTEXT=async measures the library's default instead.
   const propagation = (process.env.BENCH_CONTEXT ?? 'explicit') as Propagation;
   const alone = process.env.BENCH_TRACE_RATIO !== undefined || process.env.BENCH_CONTEXT !== undefined;
-  const everyTrace = alone ? undefined : await compare(env, 1, propagation);
-  const asyncContext = alone ? undefined : await compare(env, ratioSetting, 'async');
-  const main = await compare(env, ratioSetting, propagation);
+  const everyTrace = alone ? undefined : await compare(env, 1, propagation, SIDE_ROUNDS);
+  const asyncContext = alone ? undefined : await compare(env, ratioSetting, 'async', SIDE_ROUNDS);
+  const main = await compare(env, ratioSetting, propagation, ROUNDS);
   for (const s of [otlp, voiceAi, openemr]) s.close();
   if (everyTrace) console.log(`every trace kept: cpu_ratio=${everyTrace.ratio.toFixed(3)}`);
   if (asyncContext)
