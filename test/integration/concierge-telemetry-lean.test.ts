@@ -144,6 +144,29 @@ describe('concierge-telemetry: head sampling', () => {
     assert.equal(new Set(dropped.map((d) => d.root.traceId)).size, dropped.length);
   });
 
+  it('gives a dropped trace one trace id whichever span is read first, and serialises its contexts whole', () => {
+    const tracer = provider(0).getTracer('test');
+    const root = tracer.startSpan('turn');
+    const child = tracer.startSpan('dependency', {}, within(root));
+    const grandchild = tracer.startSpan('query', {}, within(child));
+    // Read from the bottom up: the ids are drawn when first read, and still agree.
+    const traceId = grandchild.spanContext().traceId;
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    assert.equal(child.spanContext().traceId, traceId);
+    assert.equal(root.spanContext().traceId, traceId);
+    const spanIds = [root, child, grandchild].map((s) => s.spanContext().spanId);
+    for (const id of spanIds) assert.match(id, /^[0-9a-f]{16}$/);
+    assert.equal(new Set(spanIds).size, 3);
+    // Stable once read, and whole when serialised (a log line or a header carrying the context).
+    assert.equal(child.spanContext().spanId, spanIds[1]);
+    assert.deepEqual(JSON.parse(JSON.stringify(child.spanContext())), {
+      traceId,
+      spanId: spanIds[1],
+      traceFlags: TraceFlags.NONE,
+    });
+    assert.equal(exporter.getFinishedSpans().length, 0);
+  });
+
   it('follows a remote parent: sampled is recorded under it, unsampled is not', () => {
     const tracer = provider(0).getTracer('test');
     const remote = (flags: TraceFlags): SpanContext => ({

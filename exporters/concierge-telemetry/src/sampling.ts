@@ -4,7 +4,8 @@
  * ten that are then dropped; in bench:telemetry-overhead that was the larger part of what telemetry cost a
  * request. Here the decision comes first, with the SDK's parent-based rules:
  *   - a child of an unsampled parent (local or remote) is not sampled: a non-recording span with the parent's
- *     trace id and state and a span id of its own, as the SDK would return, without asking the SDK;
+ *     trace id and state and a span id of its own, as the SDK would return, without asking the SDK (the ids
+ *     are drawn when first read: UnsampledSpanContext);
  *   - a child of a sampled parent goes to the SDK;
  *   - a root is kept with probability `ratio` (then the SDK records it: its own root sampler is AlwaysOn, so the
  *     ratio applies once), else it gets a fresh trace id, unsampled, so that what it calls downstream carries
@@ -18,9 +19,11 @@ import {
   TraceFlags,
   type Context,
   type Span,
+  type SpanContext,
   type SpanOptions,
   type Tracer,
   type TracerOptions,
+  type TraceState,
 } from '@opentelemetry/api';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
@@ -40,6 +43,40 @@ function randomId(bytes: number): string {
   }
 }
 
+/**
+ * An unsampled span's context. Its ids are drawn when something first reads them (a propagator injecting
+ * traceparent, a log record taking the trace context): most unsampled spans are never propagated, so most
+ * never need them. A child reads its trace id from its parent, so a trace keeps one trace id however late it is
+ * drawn. Reads as a plain SpanContext (getters; toJSON for serialisation).
+ */
+class UnsampledSpanContext implements SpanContext {
+  readonly traceFlags = TraceFlags.NONE;
+  private trace: string | undefined;
+  private span: string | undefined;
+
+  constructor(
+    private readonly parent: SpanContext | undefined,
+    readonly traceState: TraceState | undefined,
+  ) {}
+
+  get traceId(): string {
+    return (this.trace ??= this.parent ? this.parent.traceId : randomId(16));
+  }
+
+  get spanId(): string {
+    return (this.span ??= randomId(8));
+  }
+
+  toJSON(): SpanContext {
+    return {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      traceFlags: this.traceFlags,
+      traceState: this.traceState,
+    };
+  }
+}
+
 export class HeadSamplingTracer implements Tracer {
   constructor(
     private readonly sdk: Tracer,
@@ -48,18 +85,16 @@ export class HeadSamplingTracer implements Tracer {
 
   startSpan(name: string, options?: SpanOptions, ctx: Context = contextApi.active()): Span {
     const parent = options?.root ? undefined : trace.getSpanContext(ctx);
+    // Under a span decided unsampled here: valid and unsampled by construction (its ids may not exist yet).
+    if (parent instanceof UnsampledSpanContext)
+      return trace.wrapSpanContext(new UnsampledSpanContext(parent, parent.traceState));
     if (parent && trace.isSpanContextValid(parent)) {
       if ((parent.traceFlags & TraceFlags.SAMPLED) !== 0) return this.sdk.startSpan(name, options, ctx);
-      return trace.wrapSpanContext({
-        traceId: parent.traceId,
-        spanId: randomId(8),
-        traceFlags: TraceFlags.NONE,
-        traceState: parent.traceState,
-      });
+      return trace.wrapSpanContext(new UnsampledSpanContext(parent, parent.traceState));
     }
     if (this.ratio >= 1 || (this.ratio > 0 && Math.random() < this.ratio))
       return this.sdk.startSpan(name, options, ctx);
-    return trace.wrapSpanContext({ traceId: randomId(16), spanId: randomId(8), traceFlags: TraceFlags.NONE });
+    return trace.wrapSpanContext(new UnsampledSpanContext(undefined, undefined));
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
