@@ -296,6 +296,66 @@ describe('escalation and paging', () => {
     assert.deepEqual(rows, [{ status: 'sent', attempts: 1 }]);
   });
 
+  it('marks a page whose sender died mid-send "unknown" on the timeline and in /metrics, and never sends it', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-stuck', severity: 'warning' }));
+    const code = r.body.incident as string;
+    // A warning pages by SMS and e-mail.
+    await waitFor('level 1 SMS and e-mail', () =>
+      smsFor(code, OLIVIA.phone).length && mailFor(code, OLIVIA.email).length ? true : undefined,
+    );
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    const spoken = `Incident ${Number(code.slice(4))}.`;
+    const calls = () => tw.calls(OLIVIA.phone).filter((c) => c.params.Twiml?.includes(spoken)).length;
+    const sent = { calls: calls(), mails: mailFor(code, OLIVIA.email).length };
+    // Claimed (durably 'sending') by processes that then died before Twilio or SMTP answered: a voice page 3
+    // minutes ago and an e-mail 16 minutes ago are past what a send can take; a voice page 30 s ago and an
+    // e-mail 3 minutes ago (SMTP timeouts run to minutes) may still be on their way.
+    await cp.db.query(
+      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, status,
+         attempts, created_at, updated_at)
+       select i.id, 1, 0, r.id, s.channel, i.id || ':' || s.key, 'sending', 1, now() - s.age, now() - s.age
+       from incidents i, responders r,
+         (values ('voice', 'old-call', interval '3 minutes'), ('voice', 'new-call', interval '30 seconds'),
+                 ('email', 'old-mail', interval '16 minutes'), ('email', 'new-mail', interval '3 minutes'))
+           as s (channel, key, age)
+       where i.code = $1 and r.phone = $2`,
+      [code, OLIVIA.phone],
+    );
+    const status = async () =>
+      Object.fromEntries(
+        (
+          await cp.db.query<{ key: string; status: string }>(
+            `select split_part(n.idempotency_key, ':', 2) as key, n.status from notifications n
+             join incidents i on i.id = n.incident_id where i.code = $1 and n.status <> 'sent'`,
+            [code],
+          )
+        ).rows.map((x) => [x.key, x.status]),
+      );
+    await waitFor('the sweep', async () => ((await status())['old-call'] === 'unknown' ? true : undefined));
+    assert.deepEqual(await status(), {
+      'old-call': 'unknown',
+      'new-call': 'sending',
+      'old-mail': 'unknown',
+      'new-mail': 'sending',
+    });
+    const tl = await cp.call('GET', `/api/v1/incidents/${code}/timeline`);
+    const unknown = (tl.body as Array<{ kind: string; detail: object }>).filter(
+      (e) => e.kind === 'page_unknown',
+    );
+    assert.deepEqual(
+      unknown.map((e) => e.detail).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        { level: 1, responder: 'Olivia', channel: 'email' },
+        { level: 1, responder: 'Olivia', channel: 'voice' },
+      ],
+    );
+    const text = (await cp.call('GET', '/metrics')).text;
+    assert.match(text, /^concierge_ops_notifications_total\{channel="voice",status="unknown"\} 1$/m);
+    assert.match(text, /^concierge_ops_notifications_total\{channel="email",status="unknown"\} 1$/m);
+    // Not sent again: the provider may have taken them before their process died.
+    assert.deepEqual({ calls: calls(), mails: mailFor(code, OLIVIA.email).length }, sent);
+  });
+
   it('acknowledges by a signed SMS reply and refuses a forged one with 403, changing nothing', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-sms-ack', severity: 'warning' }));
     const code = r.body.incident as string;

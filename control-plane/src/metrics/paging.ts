@@ -60,6 +60,14 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
       }
     },
   });
+  const notifications = new Counter({
+    name: 'concierge_ops_notifications_total',
+    help: 'Page send outcomes by channel (sms, voice, email) and status (sent, retrying, failed, delivered; unknown: its sending process stopped before the provider answered).',
+    labelNames: NOTIFY_LABELS,
+    registers: [registry],
+  });
+  // Present at 0 from the start, so that the first page of unknown outcome is an increase (PageOutcomeUnknown).
+  for (const channel of ['sms', 'voice', 'email']) notifications.inc({ channel, status: 'unknown' }, 0);
   return {
     timeToAck: new Histogram({
       name: 'concierge_ops_incident_time_to_acknowledge_seconds',
@@ -75,12 +83,7 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
       buckets: RESOLVE_BUCKETS,
       registers: [registry],
     }),
-    notifications: new Counter({
-      name: 'concierge_ops_notifications_total',
-      help: 'Page send outcomes by channel (sms, voice, email) and status (sent, retrying, failed, delivered).',
-      labelNames: NOTIFY_LABELS,
-      registers: [registry],
-    }),
+    notifications,
     sendDuration: new Histogram({
       name: 'concierge_ops_notification_send_duration_seconds',
       help: 'Time for the provider (Twilio API, SMTP) to accept a page.',

@@ -34,6 +34,10 @@ class PermanentError extends Error {}
  * is far behind), whichever process runs it. The claim in `send` keeps each page to one send.
  */
 export const DIRECT_SEND_GRACE_MS = 10_000;
+/** A page 'sending' this long has lost its sender (a Twilio request times out after 10 s). */
+export const SENDING_STALE_MS = 2 * 60_000;
+/** The same for e-mail: nodemailer's SMTP timeouts run to minutes. */
+export const EMAIL_SENDING_STALE_MS = 15 * 60_000;
 /** Pages sent straight after commit at once; more wait in memory (the sweep is their guarantee). */
 const DIRECT_SEND_CONCURRENCY = 32;
 
@@ -173,7 +177,37 @@ export class NotifyService {
     const ids = await store.unsentSince(this.pool, DIRECT_SEND_GRACE_MS, limit);
     if (ids.length > 0) this.log.warn({ pages: ids.length }, 'sending pages left unsent after commit');
     for (const id of ids) await this.send(id);
+    // After the sends: pages that can still go out come first.
+    await this.markUnknown();
     return ids.length;
+  }
+
+  /**
+   * Part of the sweep: a page claimed by a process that stopped before the provider answered stays 'sending'
+   * and is never sent again (it may have gone out; a page must not go out twice). Once it has been sending far
+   * longer than a send can take (SENDING_STALE_MS; e-mail, whose SMTP timeouts are longer,
+   * EMAIL_SENDING_STALE_MS), it becomes 'unknown', with a `page_unknown` event on its incident's timeline and
+   * `notifications_total{status="unknown"}`, so that operators know this responder may not have been reached.
+   * Escalation is not affected. Returns how many.
+   */
+  async markUnknown(): Promise<number> {
+    return withTx(this.pool, async (tx) => {
+      const pages = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
+      for (const p of pages) {
+        const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
+        await this.incidents().record(tx, inc, 'paging', null, {
+          kind: 'page_unknown',
+          detail: { level: p.level, responder: p.responder_name, channel: p.channel },
+        });
+        this.metrics.notifications.inc({ channel: p.channel, status: 'unknown' });
+      }
+      if (pages.length > 0)
+        this.log.warn(
+          { pages: pages.length },
+          'pages whose sending process stopped mid-send: outcome unknown',
+        );
+      return pages.length;
+    });
   }
 
   /**

@@ -99,6 +99,38 @@ export async function unsentSince(db: Queryable, graceMs: number, limit: number)
 }
 
 /**
+ * Pages left 'sending' longer than a send can take (`staleMs` for SMS and voice, `emailStaleMs` for e-mail):
+ * the process that claimed them stopped before it recorded the provider's answer. They are not sent again
+ * (the provider may have taken them); they become 'unknown', and are returned for the timeline.
+ */
+export async function markStaleSendingUnknown(
+  db: Queryable,
+  staleMs: number,
+  emailStaleMs: number,
+): Promise<
+  Array<{ id: string; incident_id: string; level: number; channel: string; responder_name: string }>
+> {
+  const { rows } = await db.query<{
+    id: string;
+    incident_id: string;
+    level: number;
+    channel: string;
+    responder_name: string;
+  }>(
+    `with u as (
+       update notifications set status = 'unknown', updated_at = now(),
+         last_error = 'the process sending it stopped before the provider answered'
+       where status = 'sending'
+         and updated_at < now() - (case when channel = 'email' then $2::float8 else $1::float8 end) * interval '1 millisecond'
+       returning id, incident_id, level, channel, responder_id)
+     select u.id, u.incident_id, u.level, u.channel, r.name as responder_name
+     from u join responders r on r.id = u.responder_id order by u.incident_id, u.level`,
+    [staleMs, emailStaleMs],
+  );
+  return rows;
+}
+
+/**
  * Claims a queued page for sending. Only one worker (of any replica) wins the update, so a page is handed to
  * the provider at most once per attempt.
  */
