@@ -191,23 +191,22 @@ export class NotifyService {
    * Escalation is not affected. Returns how many.
    */
   async markUnknown(): Promise<number> {
-    return withTx(this.pool, async (tx) => {
-      const pages = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
-      for (const p of pages) {
+    const pages = await withTx(this.pool, async (tx) => {
+      const stale = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
+      for (const p of stale) {
         const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
         await this.incidents().record(tx, inc, 'paging', null, {
           kind: 'page_unknown',
           detail: { level: p.level, responder: p.responder_name, channel: p.channel },
         });
-        this.metrics.notifications.inc({ channel: p.channel, status: 'unknown' });
       }
-      if (pages.length > 0)
-        this.log.warn(
-          { pages: pages.length },
-          'pages whose sending process stopped mid-send: outcome unknown',
-        );
-      return pages.length;
+      return stale;
     });
+    // Counted once committed: a sweep whose transaction failed leaves them to the next one, uncounted.
+    for (const p of pages) this.metrics.notifications.inc({ channel: p.channel, status: 'unknown' });
+    if (pages.length > 0)
+      this.log.warn({ pages: pages.length }, 'pages whose sending process stopped mid-send: outcome unknown');
+    return pages.length;
   }
 
   /**

@@ -98,6 +98,14 @@ export async function unsentSince(db: Queryable, graceMs: number, limit: number)
   return rows.map((r) => r.id);
 }
 
+export interface StalePage {
+  id: string;
+  incident_id: string;
+  level: number;
+  channel: string;
+  responder_name: string;
+}
+
 /**
  * Pages left 'sending' longer than a send can take (`staleMs` for SMS and voice, `emailStaleMs` for e-mail):
  * the process that claimed them stopped before it recorded the provider's answer. They are not sent again
@@ -107,16 +115,8 @@ export async function markStaleSendingUnknown(
   db: Queryable,
   staleMs: number,
   emailStaleMs: number,
-): Promise<
-  Array<{ id: string; incident_id: string; level: number; channel: string; responder_name: string }>
-> {
-  const { rows } = await db.query<{
-    id: string;
-    incident_id: string;
-    level: number;
-    channel: string;
-    responder_name: string;
-  }>(
+): Promise<StalePage[]> {
+  const { rows } = await db.query<StalePage>(
     `with u as (
        update notifications set status = 'unknown', updated_at = now(),
          last_error = 'the process sending it stopped before the provider answered'
