@@ -30,8 +30,12 @@ function entry(who: Auth | string, requestId: string | null, change: Change): st
 
 /** Staged records moved into the chain per transaction. */
 const CHAIN_BATCH = 500;
-/** How long a chaining pass waits for more records to take along. */
-const CHAIN_DELAY_MS = 20;
+/**
+ * How long a chaining pass waits for more records to take along (a reader does not wait for it). At 150
+ * webhooks/s, 20 ms gave passes of 3 records at 0.29 ms of database time per webhook; 200 ms gives passes of 20
+ * at 0.13 ms, and 85% fewer chaining transactions (bench:page-latency with BENCH_PGSS=1).
+ */
+const CHAIN_DELAY_MS = 200;
 
 /**
  * The append-only, hash-chained record of every change. Write it in the same transaction as the change:
@@ -45,6 +49,8 @@ export class AuditService {
   /** A record committed after the running pass began its first batch: take one more. */
   private again = false;
   private passStarted = false;
+  /** Ends the wait of a pass still waiting out CHAIN_DELAY_MS. */
+  private wake: (() => void) | undefined;
   constructor(
     private readonly pool: Pool,
     private readonly onError: (err: Error) => void = () => {},
@@ -75,7 +81,15 @@ export class AuditService {
     }
     this.passStarted = false;
     this.chaining = (async () => {
-      await new Promise((r) => setTimeout(r, CHAIN_DELAY_MS));
+      // A reader (flush) cuts the wait short.
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, CHAIN_DELAY_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      this.wake = undefined;
       this.passStarted = true;
       do {
         this.again = false;
@@ -96,6 +110,7 @@ export class AuditService {
 
   /** Chains everything staged and committed so far (readers call this first). */
   async flush(): Promise<void> {
+    this.wake?.();
     await this.chaining;
     while ((await store.chainPending(this.pool, CHAIN_BATCH)) === CHAIN_BATCH);
   }
