@@ -171,7 +171,8 @@ export class NotifyService {
 
   /**
    * The `outbox-sweep` job: sends the pages committed over DIRECT_SEND_GRACE_MS ago that no one has tried
-   * (their process died before its send straight after commit). Returns how many it found.
+   * (their process died before its send straight after commit), then marks pages of unknown outcome
+   * (`markUnknown`). Returns how many untried pages it found.
    */
   async sweep(limit = 500): Promise<number> {
     const ids = await store.unsentSince(this.pool, DIRECT_SEND_GRACE_MS, limit);
