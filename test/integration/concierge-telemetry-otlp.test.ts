@@ -94,6 +94,9 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
     turn.end();
     telemetry.logger.emit({
       severityNumber: SeverityNumber.WARN,
+      severityText: 'WARN',
+      eventName: 'concierge.dependency.timeout',
+      timestamp: new Date('2026-01-05T10:00:00Z'),
       body: 'dependency.timeout',
       attributes: { dependency: 'openemr' },
     });
@@ -152,6 +155,11 @@ describe('concierge-telemetry: OTLP over HTTP', function () {
     assert.equal(records.length, 1);
     assert.equal(records[0].body.stringValue, 'dependency.timeout');
     assert.equal(records[0].severityNumber, SeverityNumber.WARN);
+    // Every field of the emitted record reaches the export (the logger copies records field by field).
+    assert.equal(records[0].severityText, 'WARN');
+    assert.equal(records[0].eventName, 'concierge.dependency.timeout');
+    assert.equal(String(records[0].timeUnixNano), String(Date.UTC(2026, 0, 5, 10) * 1e6));
+    assert.ok(Number(records[0].observedTimeUnixNano) > Date.UTC(2026, 0, 5, 10) * 1e6);
     assert.deepEqual(attrs(records[0].attributes), { dependency: 'openemr' });
   });
 });
