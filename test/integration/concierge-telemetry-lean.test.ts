@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import {
   ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
   TraceFlags,
   trace,
+  type Tracer,
   type Context,
   type Span,
   type SpanContext,
@@ -10,11 +13,12 @@ import {
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
-  AlwaysOnSampler,
+  BasicTracerProvider,
   InMemorySpanExporter,
-  ParentBasedSampler,
   SimpleSpanProcessor,
+  type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   CHANNELS,
   ConciergeMetrics,
@@ -105,7 +109,6 @@ describe('concierge-telemetry: head sampling', () => {
   const provider = (ratio: number) =>
     new HeadSamplingTracerProvider({
       ratio,
-      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
       spanProcessors: [new SimpleSpanProcessor(exporter)],
     });
   const within = (parent: Span | SpanContext): Context =>
@@ -242,6 +245,138 @@ describe('concierge-telemetry: head sampling', () => {
     } finally {
       await telemetry.shutdown();
     }
+  });
+});
+
+/** The same calls on a span of `tracer`, fixed times only, including ones the SDK ignores or limits. */
+function script(tracer: Tracer, parent: Context, error: Error) {
+  const t0 = new Date('2026-03-02T09:00:00.000Z').getTime();
+  const span = tracer.startSpan(
+    'concierge.turn',
+    {
+      kind: SpanKind.SERVER,
+      startTime: new Date(t0),
+      attributes: { channel: 'sms', list: ['a', 'b'], bad: { nested: 1 } as never, '': 'empty key' },
+      links: [
+        {
+          context: { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceFlags: 1 },
+          attributes: { n: 1 },
+        },
+      ],
+    },
+    parent,
+  );
+  span.setAttribute('concierge.intent', 'book');
+  span.setAttribute('skipped', undefined as never);
+  span.setAttributes({ 'concierge.turn.index': 3, 'concierge.crisis': false });
+  for (let i = 0; i < 130; i++) span.setAttribute(`k${i}`, i); // 128 kept in all, 7 dropped
+  span.addEvent('started', { step: 1 }, [1772442000, 5]);
+  span.addEvent('timed', t0 + 5);
+  for (let i = 0; i < 129; i++) span.addEvent(`e${i}`, t0 + 10 + i); // the oldest are shifted out
+  span.addLink({ context: { traceId: 'ef'.repeat(16), spanId: '01'.repeat(8), traceFlags: 0 } });
+  span.recordException(error, t0 + 200);
+  span.recordException('plain text', t0 + 201);
+  span.recordException({} as Error); // nothing to record: a warning, no event
+  span.setStatus({ code: SpanStatusCode.UNSET, message: 'ignored' });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: 'timeout' });
+  span.updateName('concierge.turn.sms');
+  span.end(t0 + 250);
+  span.setAttribute('late', 1);
+  span.addEvent('late');
+  span.setStatus({ code: SpanStatusCode.OK });
+  span.end(t0 + 999); // a second end: refused
+  const ok = tracer.startSpan('ok', { startTime: t0 }, parent);
+  ok.setStatus({ code: SpanStatusCode.OK });
+  ok.setStatus({ code: SpanStatusCode.ERROR, message: 'after OK: ignored' });
+  ok.end(t0 - 1000); // before its start: duration 0
+  return [span, ok];
+}
+
+/** Everything a processor or exporter reads of a finished span, but the span's own id. */
+function shape(s: ReadableSpan) {
+  return {
+    name: s.name,
+    kind: s.kind,
+    traceFlags: s.spanContext().traceFlags,
+    parent: s.parentSpanContext?.spanId,
+    startTime: s.startTime,
+    endTime: s.endTime,
+    duration: s.duration,
+    ended: s.ended,
+    status: s.status,
+    attributes: s.attributes,
+    links: s.links,
+    events: s.events,
+    dropped: [s.droppedAttributesCount, s.droppedEventsCount, s.droppedLinksCount],
+    resource: s.resource.attributes,
+    scope: s.instrumentationScope,
+  };
+}
+
+describe('concierge-telemetry: kept spans recorded without the SDK tracer', () => {
+  const resource = resourceFromAttributes({ 'service.name': 'concierge', client: 'acme' });
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: TraceFlags.SAMPLED,
+  });
+
+  it('finish as spans of the SDK do, call for call: limits, status rules, exceptions, times', () => {
+    // One error for both (its stack is part of the exception event).
+    const error = Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
+    const run = (
+      provider: { getTracer(name: string, version: string): Tracer },
+      exporter: InMemorySpanExporter,
+    ) => {
+      const spans = script(provider.getTracer('concierge-telemetry', '0.1.0'), parent, error);
+      assert.deepEqual(
+        spans.map((s) => s.isRecording()),
+        [false, false],
+      );
+      return exporter.getFinishedSpans().map(shape);
+    };
+    const sdkOut = new InMemorySpanExporter();
+    const oursOut = new InMemorySpanExporter();
+    const sdk = run(
+      new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(sdkOut)] }),
+      sdkOut,
+    );
+    const ours = run(
+      new HeadSamplingTracerProvider({
+        ratio: 0,
+        resource,
+        spanProcessors: [new SimpleSpanProcessor(oursOut)],
+      }),
+      oursOut,
+    );
+    assert.equal(sdk.length, 2);
+    assert.equal(sdk[0]!.events.length, 128, 'the script reaches the limits');
+    assert.equal(sdk[0]!.dropped[0], 7);
+    assert.deepEqual(ours, sdk);
+  });
+
+  it('take their times from the clock as the SDK does: wall-clock start, monotonic duration', async () => {
+    const out = new InMemorySpanExporter();
+    const tracer = new HeadSamplingTracerProvider({
+      ratio: 1,
+      spanProcessors: [new SimpleSpanProcessor(out)],
+    }).getTracer('test');
+    const before = Date.now();
+    const span = tracer.startSpan('wait');
+    const child = tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, span));
+    await new Promise((r) => setTimeout(r, 30));
+    child.end();
+    span.end();
+    const after = Date.now();
+    const [c, s] = out.getFinishedSpans();
+    const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+    assert.ok(ms(s!.startTime) >= before && ms(s!.startTime) <= after);
+    assert.ok(ms(s!.duration) >= 29 && ms(s!.duration) <= after - before + 1, `${ms(s!.duration)} ms`);
+    assert.ok(Math.abs(ms(s!.endTime) - ms(s!.startTime) - ms(s!.duration)) < 0.001);
+    assert.equal(c!.spanContext().traceId, s!.spanContext().traceId);
+    assert.equal(c!.parentSpanContext?.spanId, s!.spanContext().spanId);
+    assert.match(s!.spanContext().spanId, /^[0-9a-f]{16}$/);
+    assert.equal(s!.resource.attributes['service.name'] !== undefined, true);
   });
 });
 

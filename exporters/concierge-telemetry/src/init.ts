@@ -20,7 +20,7 @@ import {
   PeriodicExportingMetricReader,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -210,12 +210,11 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   });
 
   const tracesUrl = otlp && otlpUrl(otlp, 'traces');
-  // Parent-based head sampling at traceSampleRatio, decided before the SDK builds a span (sampling.ts): the
-  // SDK only sees the roots already chosen, so its own root sampler keeps them all.
+  // Parent-based head sampling at traceSampleRatio, decided before a span is built (sampling.ts); kept spans
+  // are recorded there (recording-span.ts) and reach the SDK's BatchSpanProcessor as the SDK's own would.
   const tracerProvider = new HeadSamplingTracerProvider({
     ratio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
     resource: resource as never,
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: tracesUrl
       ? [
           new BatchSpanProcessor(
