@@ -355,7 +355,7 @@ describe('concierge-telemetry: kept spans recorded without the SDK tracer', () =
     assert.deepEqual(ours, sdk);
   });
 
-  it('take their times from the clock as the SDK does: wall-clock start, monotonic duration', async () => {
+  it('take their times from the clock as the SDK does (wall-clock start, monotonic duration), and ids when read', async () => {
     const out = new InMemorySpanExporter();
     const tracer = new HeadSamplingTracerProvider({
       ratio: 1,
@@ -368,6 +368,14 @@ describe('concierge-telemetry: kept spans recorded without the SDK tracer', () =
     child.end();
     span.end();
     const after = Date.now();
+    // Ids are drawn when first read; read from the child up, a kept trace still has one trace id.
+    assert.equal(child.spanContext().traceId, span.spanContext().traceId);
+    assert.match(span.spanContext().traceId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(JSON.parse(JSON.stringify(child.spanContext())), {
+      traceId: span.spanContext().traceId,
+      spanId: child.spanContext().spanId,
+      traceFlags: TraceFlags.SAMPLED,
+    });
     const [c, s] = out.getFinishedSpans();
     const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
     assert.ok(ms(s!.startTime) >= before && ms(s!.startTime) <= after);

@@ -76,21 +76,23 @@ const EMPTY_DURATION: HrTime = [-1, -1];
 
 export class RecordingSpan implements Span, ReadableSpan {
   readonly kind: SpanKind;
-  readonly startTime: HrTime;
   readonly attributes: Attributes = {};
   readonly links: Link[] = [];
   readonly events: TimedEvent[] = [];
   status: SpanStatus = { code: SpanStatusCode.UNSET };
-  endTime: HrTime = [0, 0];
-  duration: HrTime = EMPTY_DURATION;
   ended = false;
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
   droppedLinksCount = 0;
   private attributeCount = 0;
+  /** Wall clock (ms) and monotonic clock at the start; the HrTimes are made from them when first read. */
+  private readonly startMs: number;
   private readonly perfStart: number;
-  /** Wall clock minus monotonic clock at the start (what a performance.now() time is shifted by). */
-  private readonly perfOffset: number;
+  /** The monotonic clock at end(), when the end time was not given (else -1). */
+  private perfEnd = -1;
+  private start: HrTime | undefined;
+  private finish: HrTime | undefined;
+  private span: HrTime | undefined;
   private readonly startProvided: boolean;
 
   constructor(
@@ -101,15 +103,30 @@ export class RecordingSpan implements Span, ReadableSpan {
     private readonly scope: RecordingScope,
     parentContext: Context,
   ) {
-    const now = Date.now();
+    this.startMs = Date.now();
     this.perfStart = otperformance.now();
-    this.perfOffset = now - (this.perfStart + otperformance.timeOrigin);
     this.startProvided = options.startTime != null;
     this.kind = options.kind ?? 0; // SpanKind.INTERNAL
-    this.startTime = this.time(options.startTime ?? now);
+    if (this.startProvided) this.start = this.time(options.startTime);
     if (options.links) for (const link of options.links) this.addLink(link);
     if (options.attributes) this.setAttributes(options.attributes);
     for (const p of scope.processors) p.onStart(this as never, parentContext);
+  }
+
+  get startTime(): HrTime {
+    return (this.start ??= millisToHrTime(this.startMs));
+  }
+
+  get endTime(): HrTime {
+    if (this.finish === undefined && this.perfEnd >= 0)
+      this.finish = addHrTimes(this.startTime, millisToHrTime(this.perfEnd - this.perfStart));
+    return this.finish ?? [0, 0];
+  }
+
+  get duration(): HrTime {
+    if (this.span === undefined && this.perfEnd >= 0)
+      this.span = hrTimeDuration(this.startTime, this.endTime);
+    return this.span ?? EMPTY_DURATION;
   }
 
   get resource(): Resource {
@@ -243,12 +260,17 @@ export class RecordingSpan implements Span, ReadableSpan {
       );
       return;
     }
-    this.endTime = this.time(endTime);
-    this.duration = hrTimeDuration(this.startTime, this.endTime);
-    if (this.duration[0] < 0) {
-      diag.warn('Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.');
-      this.endTime = this.startTime.slice() as HrTime;
-      this.duration = [0, 0];
+    if (endTime === undefined && !this.startProvided) {
+      // Start plus the monotonic clock's duration, made into HrTimes when read (never negative).
+      this.perfEnd = otperformance.now();
+    } else {
+      this.finish = this.time(endTime);
+      this.span = hrTimeDuration(this.startTime, this.finish);
+      if (this.span[0] < 0) {
+        diag.warn('Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.');
+        this.finish = this.startTime.slice() as HrTime;
+        this.span = [0, 0];
+      }
     }
     if (this.droppedEventsCount > 0)
       diag.warn(`Dropped ${this.droppedEventsCount} events because eventCountLimit reached`);
@@ -262,8 +284,11 @@ export class RecordingSpan implements Span, ReadableSpan {
 
   /** A time as the SDK's span takes it (a number up to performance.now() is a monotonic-clock time). */
   private time(input?: TimeInput): HrTime {
+    // A monotonic-clock time moves by the wall clock's lead over it at the start, as the SDK's span does.
     if (typeof input === 'number')
-      return input <= otperformance.now() ? hrTime(input + this.perfOffset) : millisToHrTime(input);
+      return input <= otperformance.now()
+        ? hrTime(input + this.startMs - (this.perfStart + otperformance.timeOrigin))
+        : millisToHrTime(input);
     if (input instanceof Date) return millisToHrTime(input.getTime());
     if (isTimeInputHrTime(input)) return input;
     if (this.startProvided) return millisToHrTime(Date.now());

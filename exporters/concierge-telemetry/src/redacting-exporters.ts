@@ -49,7 +49,11 @@ export class RedactingSpanExporter implements SpanExporter {
       endTime: s.endTime,
       status,
       attributes: r.attributes(s.attributes),
-      links: s.links.map((l): Link => ({ context: l.context, attributes: r.attributes(l.attributes) })),
+      links: s.links.map((l): Link => ({
+        context: l.context,
+        attributes: r.attributes(l.attributes),
+        droppedAttributesCount: l.droppedAttributesCount,
+      })),
       events: s.events.map((e) => this.event(e)),
       duration: s.duration,
       ended: s.ended,

@@ -1,21 +1,23 @@
 /**
- * Head sampling before the SDK. The SDK's Tracer builds every span it is asked for up to its sampling
- * decision (ids, a sanitised copy of the attributes, the sampler call, its own span metrics), even the nine in
- * ten that are then dropped; in bench:telemetry-overhead that was the larger part of what telemetry cost a
- * request. Here the decision comes first, with the SDK's parent-based rules:
+ * Head sampling before any span is built. The SDK's Tracer builds every span it is asked for up to its
+ * sampling decision (ids, a sanitised copy of the attributes, the sampler call, its own span metrics), even the
+ * nine in ten that are then dropped; in bench:telemetry-overhead that was the larger part of what telemetry
+ * cost a request. Here the decision comes first, with the SDK's parent-based rules:
  *   - a child of an unsampled parent (local or remote) is not sampled: a non-recording span with the parent's
- *     trace id and state and a span id of its own, as the SDK would return, without asking the SDK (the ids
- *     are drawn when first read: UnsampledSpanContext);
- *   - a child of a sampled parent goes to the SDK;
- *   - a root is kept with probability `ratio` (then the SDK records it: its own root sampler is AlwaysOn, so the
- *     ratio applies once), else it gets a fresh trace id, unsampled, so that what it calls downstream carries
- *     "not sampled" and the whole trace is dropped consistently.
- * A kept span is recorded by RecordingSpan (recording-span.ts), with the SDK's semantics, and handed to the
- * provider's span processors; the SDK's Tracer is not called (its startSpan alone cost a kept span about 26 µs
- * in the request handler).
+ *     trace id and state and a span id of its own, as the SDK would return (the ids are drawn when first read:
+ *     LazySpanContext);
+ *   - a child of a sampled parent is kept;
+ *   - a root is kept with probability `ratio`, else it gets a fresh trace id, unsampled, so that what it calls
+ *     downstream carries "not sampled" and the whole trace is dropped consistently.
+ * A kept span is recorded by RecordingSpan (recording-span.ts), with the SDK's span semantics, and handed to
+ * the provider's span processors; the SDK's Tracer is not called (its startSpan alone cost a kept span about
+ * 26 µs in the request handler). Its ids too are drawn when first read, mostly by the exporter.
  * With tracing suppressed (an exporter's own requests) a kept span is an invalid non-recording one, as the SDK
  * gives; a span decided unsampled here is non-recording too, with a valid unsampled context: nothing is
  * recorded either way.
+ * No function is made per call on these paths: run through tsx (esbuild's keepNames), a named closure made in
+ * a function costs a property definition each time it is made, which in a hot loop multiplied an unsampled
+ * span's cost by about five.
  */
 import {
   context as contextApi,
@@ -52,19 +54,20 @@ function randomId(bytes: number): string {
 }
 
 /**
- * An unsampled span's context. Its ids are drawn when something first reads them (a propagator injecting
- * traceparent, a log record taking the trace context): most unsampled spans are never propagated, so most
- * never need them. A child reads its trace id from its parent, so a trace keeps one trace id however late it is
+ * A span context made here, sampled (kept) or not. Its ids are drawn when something first reads them (an
+ * exporter, a propagator injecting traceparent, a log record taking the trace context): most unsampled spans
+ * are never propagated, and a kept span's ids are mostly first read when its batch is exported, away from the
+ * request. A child reads its trace id from its parent, so a trace keeps one trace id however late it is
  * drawn. Reads as a plain SpanContext (getters; toJSON for serialisation).
  */
-class UnsampledSpanContext implements SpanContext {
-  readonly traceFlags = TraceFlags.NONE;
+class LazySpanContext implements SpanContext {
   private trace: string | undefined;
   private span: string | undefined;
 
   constructor(
     private readonly parent: SpanContext | undefined,
     readonly traceState: TraceState | undefined,
+    readonly traceFlags: TraceFlags,
   ) {}
 
   get traceId(): string {
@@ -85,6 +88,9 @@ class UnsampledSpanContext implements SpanContext {
   }
 }
 
+const unsampled = (parent: SpanContext | undefined) =>
+  trace.wrapSpanContext(new LazySpanContext(parent, parent?.traceState, TraceFlags.NONE));
+
 export class HeadSamplingTracer implements Tracer {
   constructor(
     private readonly scope: RecordingScope,
@@ -93,27 +99,20 @@ export class HeadSamplingTracer implements Tracer {
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
     const parent = options.root ? undefined : trace.getSpanContext(ctx);
-    // Under a span decided unsampled here: valid and unsampled by construction (its ids may not exist yet).
-    if (parent instanceof UnsampledSpanContext)
-      return trace.wrapSpanContext(new UnsampledSpanContext(parent, parent.traceState));
-    if (parent && trace.isSpanContextValid(parent)) {
-      if ((parent.traceFlags & TraceFlags.SAMPLED) !== 0) return this.record(name, options, ctx, parent);
-      return trace.wrapSpanContext(new UnsampledSpanContext(parent, parent.traceState));
-    }
+    // Under a span made here: valid by construction (its ids may not exist yet), so not read to check.
+    if (parent && (parent instanceof LazySpanContext || trace.isSpanContextValid(parent)))
+      return (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+        ? this.record(name, options, ctx, parent)
+        : unsampled(parent);
     if (this.ratio >= 1 || (this.ratio > 0 && Math.random() < this.ratio))
       return this.record(name, options, options.root ? trace.deleteSpan(ctx) : ctx, undefined);
-    return trace.wrapSpanContext(new UnsampledSpanContext(undefined, undefined));
+    return unsampled(undefined);
   }
 
   /** A kept span: a child of `parent` (valid and sampled) or a new trace's root. */
   private record(name: string, options: SpanOptions, ctx: Context, parent: SpanContext | undefined): Span {
     if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const context: SpanContext = {
-      traceId: parent ? parent.traceId : randomId(16),
-      spanId: randomId(8),
-      traceFlags: TraceFlags.SAMPLED,
-      traceState: parent?.traceState,
-    };
+    const context = new LazySpanContext(parent, parent?.traceState, TraceFlags.SAMPLED);
     return new RecordingSpan(name, context, parent, options, this.scope, ctx);
   }
 
