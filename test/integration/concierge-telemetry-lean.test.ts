@@ -27,7 +27,10 @@ import {
   initTelemetry,
 } from '../../exporters/concierge-telemetry/src/index.ts';
 import { DeferredLoggerProvider } from '../../exporters/concierge-telemetry/src/deferred-logs.ts';
-import { metricAttributesProcessor } from '../../exporters/concierge-telemetry/src/redacting-exporters.ts';
+import {
+  RedactingSpanExporter,
+  metricAttributesProcessor,
+} from '../../exporters/concierge-telemetry/src/redacting-exporters.ts';
 import { HeadSamplingTracerProvider } from '../../exporters/concierge-telemetry/src/sampling.ts';
 
 /** A varied sequence, with values the catalog does not allow and values the SDK drops. */
@@ -274,6 +277,11 @@ function script(tracer: Tracer, parent: Context, error: Error) {
   span.addEvent('timed', t0 + 5);
   for (let i = 0; i < 129; i++) span.addEvent(`e${i}`, t0 + 10 + i); // the oldest are shifted out
   span.addLink({ context: { traceId: 'ef'.repeat(16), spanId: '01'.repeat(8), traceFlags: 0 } });
+  const many = Object.fromEntries(Array.from({ length: 130 }, (_, i) => [`a${i}`, i]));
+  span.addLink({
+    context: { traceId: '12'.repeat(16), spanId: '34'.repeat(8), traceFlags: 1 },
+    attributes: many,
+  });
   span.recordException(error, t0 + 200);
   span.recordException('plain text', t0 + 201);
   span.recordException({} as Error); // nothing to record: a warning, no event
@@ -353,6 +361,16 @@ describe('concierge-telemetry: kept spans recorded without the SDK tracer', () =
     assert.equal(sdk[0]!.events.length, 128, 'the script reaches the limits');
     assert.equal(sdk[0]!.dropped[0], 7);
     assert.deepEqual(ours, sdk);
+    // Redaction keeps what the limits dropped (a link's own count included).
+    const copy = new RedactingSpanExporter(sdkOut, new Redactor()).span(sdkOut.getFinishedSpans()[0]!);
+    assert.deepEqual(
+      copy.links.map((l) => l.droppedAttributesCount ?? 0),
+      [0, 0, 2],
+    );
+    assert.deepEqual(
+      [copy.droppedAttributesCount, copy.droppedEventsCount, copy.droppedLinksCount],
+      sdk[0]!.dropped,
+    );
   });
 
   it('take their times from the clock as the SDK does (wall-clock start, monotonic duration), and ids when read', async () => {
