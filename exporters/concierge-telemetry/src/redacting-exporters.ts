@@ -43,7 +43,8 @@ export class RedactingSpanExporter implements SpanExporter {
     return {
       name: r.name(s.name),
       kind: s.kind,
-      spanContext: () => s.spanContext(),
+      // Bound, not a closure: a named closure per span costs a property definition under tsx (keepNames).
+      spanContext: s.spanContext.bind(s),
       parentSpanContext: s.parentSpanContext,
       startTime: s.startTime,
       endTime: s.endTime,
