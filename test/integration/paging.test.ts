@@ -296,6 +296,33 @@ describe('escalation and paging', () => {
     assert.deepEqual(rows, [{ status: 'sent', attempts: 1 }]);
   });
 
+  it('sends a page asked for several times at once (sweep, job, after commit) once, and pages sent together each once', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-together', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    // Four voice pages nobody has tried yet, created just now (the sweep leaves them alone for 10 s).
+    const { rows: pages } = await cp.db.query<{ id: string }>(
+      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key)
+       select i.id, 1, 0, r.id, 'voice', i.id || ':together:' || n
+       from incidents i, responders r, generate_series(1, 4) n where i.code = $1 and r.phone = $2
+       returning id`,
+      [code, OLIVIA.phone],
+    );
+    const notify = cp.ctx.paging.notify;
+    // Each page three times over, all at once: the claims race, and one of each wins.
+    await Promise.all(pages.flatMap((p) => [notify.send(p.id), notify.send(p.id), notify.send(p.id)]));
+    const spoken = `Incident ${Number(code.slice(4))}.`;
+    assert.equal(tw.calls(OLIVIA.phone).filter((c) => c.params.Twiml?.includes(spoken)).length, 4);
+    const { rows } = await cp.db.query(
+      `select n.status, n.attempts, count(a.*)::int as tries from notifications n
+       left join notification_attempts a on a.notification_id = n.id
+       where n.id = any($1::uuid[]) group by n.id, n.status, n.attempts`,
+      [pages.map((p) => p.id)],
+    );
+    assert.deepEqual(rows, Array(4).fill({ status: 'sent', attempts: 1, tries: 1 }));
+  });
+
   it('marks a page whose sender died mid-send "unknown" on the timeline and in /metrics, and never sends it', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-stuck', severity: 'warning' }));
     const code = r.body.incident as string;
