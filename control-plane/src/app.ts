@@ -10,6 +10,7 @@ import { fleetRoutes } from './fleet/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { availabilityRoutes } from './availability/routes.ts';
 import { maintenanceRoutes } from './maintenance/routes.ts';
+import { onCallRoutes, policyRoutes } from './oncall/routes.ts';
 import { slaRoutes } from './sla/routes.ts';
 import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
@@ -105,6 +106,8 @@ export function createApp(ctx: Context): express.Express {
   availabilityRoutes(api, ctx.availability);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla);
+  onCallRoutes(api, ctx.oncall);
+  policyRoutes(api, ctx.policies);
   // notify first: its /api/v1/incidents/ack-link must win over /api/v1/incidents/:id.
   notifyRoutes(api, ctx.paging.notify);
   incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);

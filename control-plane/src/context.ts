@@ -20,6 +20,8 @@ import { PrometheusPerformance } from './reports/performance.ts';
 import { registerReportJobs } from './reports/jobs.ts';
 import { createMailer } from './notify/providers.ts';
 import { OpsService } from './ops/service.ts';
+import { OnCallService } from './oncall/service.ts';
+import { PolicyService } from './escalation/policies.ts';
 import { registerOpsJobs } from './ops/jobs.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
@@ -33,6 +35,10 @@ export interface Context {
   readonly tokens: TokenService;
   /** Incidents, escalation and paging; main.ts starts and stops its workers. */
   readonly paging: Paging;
+  /** Responders, on-call rotations and overrides. */
+  readonly oncall: OnCallService;
+  /** Escalation policies and their levels. */
+  readonly policies: PolicyService;
   readonly availability: AvailabilityService;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
@@ -102,6 +108,8 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     fleet,
     tokens,
     paging,
+    oncall: new OnCallService(pool, audit),
+    policies: new PolicyService(pool, audit, fleet),
     availability,
     maintenance,
     sla,

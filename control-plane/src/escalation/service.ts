@@ -6,6 +6,7 @@ import type { DbIncident } from '../incidents/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import * as store from './store.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { onCallAt, withinHours } from '../oncall/schedule.ts';
 
 export interface EscalateJob {
   incidentId: string;
@@ -14,6 +15,12 @@ export interface EscalateJob {
 }
 
 const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email'];
+/** A reassignment pages on the shipped default's channels for the incident's severity. */
+const REASSIGN_CHANNELS: Record<string, Channel[]> = {
+  critical: ['sms', 'voice', 'email'],
+  warning: ['sms', 'email'],
+  info: ['email'],
+};
 /** A step that failed is tried again after 1 s, 2 s, 4 s ... up to a minute. */
 const retryMs = (attempts: number) => Math.min(60_000, 1000 * 2 ** Math.min(attempts, 6));
 
@@ -34,6 +41,51 @@ export function nextStep(policy: store.DbPolicy, level: number, repeat: number) 
   return undefined;
 }
 
+/** Of the candidate policies (most specific first), the first whose hours hold at `at` (the default last). */
+export function choosePolicy(candidates: store.PolicyWithResponders[], at: Date): store.PolicyWithResponders {
+  const policy =
+    candidates.find((p) => !p.hours || withinHours(p.hours, at)) ?? candidates[candidates.length - 1];
+  // No policy at all (the default is seeded by a migration and cannot be deleted): a ladder with no levels.
+  return (
+    policy ?? { id: '', name: '', repeat_count: 0, repeat_interval_seconds: 300, hours: null, levels: [] }
+  );
+}
+
+type Level = store.PolicyWithResponders['levels'][number];
+
+/**
+ * Who a level pages at `at`: its responders by role and name, then whoever is on call in each rotation it
+ * targets (an override first), each person once. A rotation's member who is not active is not paged.
+ */
+export function levelTargets(level: Pick<Level, 'responders' | 'rotations'>, at: Date): store.DbResponder[] {
+  const out = new Map(level.responders.map((r) => [r.id, r]));
+  for (const ro of level.rotations) {
+    const overrides = ro.overrides.map((o) => ({
+      id: o.id,
+      responderId: o.responderId,
+      start: new Date(o.start),
+      end: new Date(o.end),
+      createdAt: new Date(o.createdAt),
+    }));
+    const shift = onCallAt(ro, overrides, at);
+    const who = shift && ro.people.find((p) => p.id === shift.responderId);
+    if (who && !out.has(who.id)) out.set(who.id, who);
+  }
+  return [...out.values()];
+}
+
+/** A level's channels for `severity` at `at`: `channels` within its hours (or always), else the off-hours ones. */
+export function levelChannels(
+  level: Level,
+  severity: string,
+  at: Date,
+): { channels: Channel[]; outside: boolean } {
+  const outside = level.hours !== null && level.hours !== undefined && !withinHours(level.hours, at);
+  const map = outside ? level.off_hours_channels : level.channels;
+  const channels = (map?.[severity] ?? []).filter((c): c is Channel => CHANNELS.includes(c as Channel));
+  return { channels, outside };
+}
+
 /**
  * Escalation: each step to come is a row of escalation_steps keyed by (incident, level, repeat), run once
  * when due by whichever control plane takes it first (`runDue`). A step pages its level's responders through
@@ -49,7 +101,7 @@ export class EscalationService {
   ) {}
 
   /** Policies with responders read for earlier incidents, valid while paging_config_version is `version`. */
-  private readonly policies = { version: '', byKey: new Map<string, store.PolicyWithResponders>() };
+  private readonly policies = { version: '', byKey: new Map<string, store.PolicyWithResponders[]>() };
 
   /**
    * The policy with responders for `inc`: read in `tx`, or, when the caller read paging_config_version in
@@ -57,7 +109,7 @@ export class EscalationService {
    * moves with every change to policies, levels or responders, by any process: migration 1765100000000).
    */
   private async policyFor(tx: Queryable, inc: DbIncident, configVersion?: string) {
-    if (configVersion === undefined) return store.policyWithResponders(tx, inc.client_id, inc.severity);
+    if (configVersion === undefined) return store.policyCandidates(tx, inc.client_id, inc.severity);
     const cache = this.policies;
     if (cache.version !== configVersion || cache.byKey.size >= 10_000) {
       cache.version = configVersion;
@@ -66,7 +118,7 @@ export class EscalationService {
     const key = `${inc.client_id ?? ''}:${inc.severity}`;
     let policy = cache.byKey.get(key);
     if (!policy) {
-      policy = await store.policyWithResponders(tx, inc.client_id, inc.severity);
+      policy = await store.policyCandidates(tx, inc.client_id, inc.severity);
       cache.byKey.set(key, policy);
     }
     return policy;
@@ -74,7 +126,7 @@ export class EscalationService {
 
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */
   async opened(tx: Queryable, inc: DbIncident, configVersion?: string): Promise<void> {
-    const policy = await this.policyFor(tx, inc, configVersion);
+    const policy = choosePolicy(await this.policyFor(tx, inc, configVersion), new Date());
     const first = policy.levels[0];
     if (!first) return;
     const step = { incidentId: inc.id, level: first.level, repeat: 0 };
@@ -147,6 +199,38 @@ export class EscalationService {
     await this.notify.withOutbox((tx) => this.stepIfOpen(tx, step));
   }
 
+  /**
+   * An operator's reassignment, in `tx` with the incident row locked: pages `target` (a responder, or whoever
+   * is on call now in a rotation) at once on the channels of the incident's severity, as outbox rows of step
+   * (level 0, repeat `n`: the n-th reassignment). Escalation goes on until someone acknowledges. Returns who
+   * was paged and how many pages, or undefined when the target does not exist or has no one on call.
+   */
+  async reassign(
+    tx: Queryable,
+    inc: DbIncident,
+    target: { responder?: string; rotation?: string },
+    n: number,
+  ): Promise<{ assignee: { id: string; name: string }; pages: number; channels: Channel[] } | undefined> {
+    let who: store.DbResponder | undefined;
+    if (target.responder !== undefined) who = await store.activeResponder(tx, target.responder);
+    else {
+      const ro = await store.rotationForPaging(tx, target.rotation!);
+      if (ro) who = levelTargets({ responders: [], rotations: [ro] }, new Date())[0];
+    }
+    if (!who) return undefined;
+    const channels = REASSIGN_CHANNELS[inc.severity];
+    const pages = await this.notify.enqueue(
+      tx,
+      inc,
+      { level: 0, repeat: n },
+      [who],
+      channels,
+      (db, rows, sendJobs) =>
+        store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: null, next: null }),
+    );
+    return { assignee: { id: who.id, name: who.name }, pages, channels };
+  }
+
   /** The step, with the incident row locked, unless the incident is gone, acknowledged or resolved. */
   private async stepIfOpen(tx: Queryable, step: EscalateJob): Promise<void> {
     const inc = await this.incidents().findLocked(tx, step.incidentId);
@@ -165,27 +249,39 @@ export class EscalationService {
     step: EscalateJob,
     known?: store.PolicyWithResponders,
   ): Promise<void> {
-    const policy = known ?? (await store.policyWithResponders(tx, inc.client_id, inc.severity));
+    const now = new Date();
+    const policy = known ?? choosePolicy(await store.policyCandidates(tx, inc.client_id, inc.severity), now);
     const level = policy.levels.find((l) => l.level === step.level);
-    const responders = level?.responders ?? [];
-    const channels = (level?.channels[inc.severity] ?? []).filter((c): c is Channel =>
-      CHANNELS.includes(c as Channel),
-    );
+    const { channels, outside } = level
+      ? levelChannels(level, inc.severity, now)
+      : { channels: [], outside: false };
+    // Outside its hours with no off-hours channels, the level is skipped: no one is paged, the ladder goes on.
+    const skipped = outside && channels.length === 0;
+    const responders = level && !skipped ? levelTargets(level, now) : [];
     const after = nextStep(policy, step.level, step.repeat);
     const next = after && { ...after, dueAt: stepDue(policy, inc.opened_at, after.level, after.repeat) };
     if (!level && !next) return;
     // A system step, not a person's change: the timeline holds it (when it paged someone or found no one),
     // and keeping it out of the serialised audit chain keeps escalation from queueing behind webhooks.
     const event = level && {
-      kind: responders.length === 0 ? 'escalation_no_responders' : 'escalated',
+      kind: skipped
+        ? 'escalation_skipped'
+        : responders.length === 0
+          ? 'escalation_no_responders'
+          : 'escalated',
       actor: 'escalation',
-      detail: { level: step.level, repeat: step.repeat, responders: responders.map((r) => r.name), channels },
-      evenWithoutPages: responders.length === 0,
+      detail: {
+        level: step.level,
+        repeat: step.repeat,
+        ...(skipped ? { reason: 'outside hours' } : { responders: responders.map((r) => r.name), channels }),
+        ...(outside && !skipped ? { outsideHours: true } : {}),
+      },
+      evenWithoutPages: skipped || responders.length === 0,
     };
     const created = await this.notify.enqueue(tx, inc, step, responders, channels, (db, rows, sendJobs) =>
       store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event, next }),
     );
-    if (level && (created > 0 || responders.length === 0))
+    if (level && !skipped && (created > 0 || responders.length === 0))
       this.levelsReached.inc({ level: String(step.level) });
   }
 }

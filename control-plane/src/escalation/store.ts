@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { INSERT_NEW, type NewNotification } from '../notify/store.ts';
+import type { Hours } from '../oncall/schedule.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
@@ -9,7 +10,11 @@ export interface DbLevel {
   delay_seconds: number;
   target_roles: string[];
   target_responders: string[];
+  target_rotations: string[];
   channels: Record<string, string[]>;
+  /** The level pages by `channels` only within these hours; outside, by `off_hours_channels` or not at all. */
+  hours: Hours | null;
+  off_hours_channels: Record<string, string[]> | null;
 }
 
 export interface DbPolicy {
@@ -17,6 +22,8 @@ export interface DbPolicy {
   name: string;
   repeat_count: number;
   repeat_interval_seconds: number;
+  /** The policy is chosen only within these hours. */
+  hours: Hours | null;
   levels: DbLevel[];
 }
 
@@ -28,39 +35,86 @@ export interface DbResponder {
   email: string | null;
 }
 
+/** A rotation a level targets, with its overrides not yet ended and its active people, as JSON gives them. */
+export interface LevelRotation {
+  id: string;
+  name: string;
+  timeZone: string;
+  handoff: 'daily' | 'weekly';
+  handoffTime: string;
+  startDate: string;
+  members: string[];
+  overrides: { id: string; responderId: string; start: string; end: string; createdAt: string }[];
+  people: DbResponder[];
+}
+
 export interface PolicyWithResponders extends DbPolicy {
-  levels: (DbLevel & { responders: DbResponder[] })[];
+  levels: (DbLevel & { responders: DbResponder[]; rotations: LevelRotation[] })[];
+}
+
+/** A rotation (alias `ro`) as LevelRotation: its overrides not yet ended and its active people. */
+const ROTATION_JSON = `jsonb_build_object('id', ro.id, 'name', ro.name, 'timeZone', ro.time_zone,
+             'handoff', ro.handoff, 'handoffTime', ro.handoff_time, 'startDate', ro.start_date::text,
+             'members', to_jsonb(ro.members),
+             'overrides', coalesce((select jsonb_agg(jsonb_build_object('id', o.id, 'responderId', o.responder_id,
+                 'start', o.starts_at, 'end', o.ends_at, 'createdAt', o.created_at))
+               from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()), '[]'::jsonb),
+             'people', coalesce((select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role,
+                 'phone', r.phone, 'email', r.email)) from responders r
+               where r.active and (r.id = any (ro.members) or r.id in (select o.responder_id
+                 from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()))), '[]'::jsonb))`;
+
+/** A rotation by id or name, as a level that targets it sees it (for a page to whoever is on call now). */
+export async function rotationForPaging(db: Queryable, idOrName: string): Promise<LevelRotation | undefined> {
+  const { rows } = await db.query<{ r: LevelRotation }>(
+    `select ${ROTATION_JSON} as r from rotations ro where ro.id::text = $1 or ro.name = $1`,
+    [idOrName],
+  );
+  return rows[0]?.r;
+}
+
+export async function activeResponder(db: Queryable, id: string): Promise<DbResponder | undefined> {
+  const { rows } = await db.query<DbResponder>(
+    `select id, name, role, phone, email from responders where active and id::text = $1`,
+    [id],
+  );
+  return rows[0];
 }
 
 /**
- * The most specific policy for a client and severity (client and severity, then client, severity, default),
- * with each level's active responders (`responders`), in one round trip: an escalation step inside a
- * webhook's transaction needs both.
+ * The policies that may apply to a client and severity, most specific first (client and severity, client,
+ * severity; with hours before without; the default last), each level with its active responders by role or
+ * name and the rotations it targets (with their overrides and people), in one round trip. The caller picks
+ * the first whose hours hold (escalation/service.ts `choosePolicy`).
  */
-export async function policyWithResponders(
+export async function policyCandidates(
   db: Queryable,
   clientId: string | null,
   severity: string,
-): Promise<PolicyWithResponders> {
+): Promise<PolicyWithResponders[]> {
   const { rows } = await db.query<PolicyWithResponders>(
     prepared(
-      'escalation.policyWithResponders',
-      `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds,
+      'escalation.policyCandidates',
+      `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds, p.hours,
        (select jsonb_agg((to_jsonb(l) - 'policy_id') || jsonb_build_object('responders', coalesce(
           (select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role, 'phone', r.phone,
              'email', r.email) order by r.name, r.id) from responders r
            where r.active and (r.role = any (l.target_roles) or r.id = any (l.target_responders))),
-          '[]'::jsonb)) order by l.level)
+          '[]'::jsonb), 'rotations', coalesce(
+          (select jsonb_agg(${ROTATION_JSON}
+             order by ro.name)
+           from rotations ro where ro.id = any (l.target_rotations)), '[]'::jsonb)) order by l.level)
         from escalation_levels l where l.policy_id = p.id) as levels
      from escalation_policies p
      where p.is_default
         or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities)))
-     order by (p.client_id is not null) desc, (p.severities is not null) desc, p.is_default
-     limit 1`,
+     order by (p.client_id is not null) desc, (p.severities is not null) desc, (p.hours is not null) desc,
+       p.is_default, p.name
+     limit 50`,
       [clientId, severity],
     ),
   );
-  return { ...rows[0]!, levels: rows[0]!.levels ?? [] };
+  return rows.map((p) => ({ ...p, levels: p.levels ?? [] }));
 }
 
 /**

@@ -71,6 +71,25 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     body: schemas.transition,
     handler: ({ auth, req, params, body }) => incidents.resolve(auth, req.id, params.id!, 'api', body.note),
   });
+  api.route<{ responder?: string; rotation?: string; note?: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/reassign',
+    summary: "Reassigns to a responder or a rotation's on-call: pages them now; escalation goes on",
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.reassign,
+    handler: ({ auth, req, params, body }) => incidents.reassign(auth, req.id, params.id!, body),
+  });
+  api.route<{ severity: 'warning' | 'critical'; note?: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/severity',
+    summary: 'Raises the severity (never lowers it); later escalation steps page on its channels',
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.raiseSeverity,
+    handler: ({ auth, req, params, body }) =>
+      incidents.raiseSeverity(auth, req.id, params.id!, body.severity, body.note),
+  });
   api.route<{ text: string; visibility: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/notes',

@@ -137,3 +137,28 @@ export interface ListQuery {
   to?: string;
   limit?: string;
 }
+
+export const reassign = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    responder: { type: 'string', format: 'uuid', description: 'a responder id' },
+    rotation: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "a rotation's id or name: whoever is on call",
+    },
+    note: { type: 'string', maxLength: 2000 },
+  },
+} as const;
+
+export const raiseSeverity = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['severity'],
+  properties: {
+    severity: { enum: ['warning', 'critical'] },
+    note: { type: 'string', maxLength: 2000 },
+  },
+} as const;

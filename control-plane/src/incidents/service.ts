@@ -3,7 +3,7 @@ import type { AuditService } from '../audit/service.ts';
 import { withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
-import { NotFoundError, ValidationError } from '../http/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
 import type { ListQuery, OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
@@ -217,6 +217,74 @@ export class IncidentService {
       });
     });
     return this.timeline(auth, inc.id);
+  }
+
+  /**
+   * Reassigns an open or acknowledged incident to a responder or to whoever is on call in a rotation: they are
+   * paged at once (the incident's severity's channels), the timeline and audit log say so. Escalation is not
+   * reset: it goes on until someone acknowledges.
+   */
+  async reassign(
+    auth: Auth,
+    requestId: string,
+    idOrCode: string,
+    input: { responder?: string; rotation?: string; note?: string },
+  ) {
+    const visible = await this.visible(auth, idOrCode);
+    if ((input.responder === undefined) === (input.rotation === undefined))
+      throw new ValidationError('reassignment is invalid', [
+        { field: '/responder', message: 'give exactly one of responder or rotation' },
+      ]);
+    return this.hooks.transaction(async (tx) => {
+      const inc = (await store.find(tx, visible.id, true))!;
+      if (inc.status === 'resolved') throw new ConflictError(`${inc.code} is resolved`);
+      const n = await store.countEvents(tx, inc.id, 'reassigned');
+      const paged = await this.hooks.reassign(tx, inc, input, n);
+      if (!paged)
+        throw new ValidationError('reassignment is invalid', [
+          input.responder !== undefined
+            ? { field: '/responder', message: 'no such active responder' }
+            : { field: '/rotation', message: 'no such rotation, or no one is on call in it now' },
+        ]);
+      await this.record(tx, inc, auth, requestId, {
+        kind: 'reassigned',
+        detail: {
+          to: paged.assignee.name,
+          ...(input.rotation !== undefined ? { rotation: input.rotation } : {}),
+          channels: paged.channels,
+          pages: paged.pages,
+          ...(input.note ? { note: input.note } : {}),
+        },
+      });
+      return { incident: incidentView(inc), assignee: paged.assignee, pages: paged.pages };
+    });
+  }
+
+  /** Raises an unresolved incident's severity (never lowers it): later escalation steps page on its channels. */
+  async raiseSeverity(
+    auth: Auth,
+    requestId: string,
+    idOrCode: string,
+    severity: store.Severity,
+    note?: string,
+  ) {
+    const visible = await this.visible(auth, idOrCode);
+    return withTx(this.pool, async (tx) => {
+      const inc = (await store.find(tx, visible.id, true))!;
+      if (inc.status === 'resolved') throw new ConflictError(`${inc.code} is resolved`);
+      const order = ['info', 'warning', 'critical'];
+      if (order.indexOf(severity) <= order.indexOf(inc.severity))
+        throw new ValidationError('severity is invalid', [
+          { field: '/severity', message: `must be above the incident's ${inc.severity}` },
+        ]);
+      await store.raiseSeverity(tx, inc.id, severity);
+      await this.record(tx, inc, auth, requestId, {
+        kind: 'severity_raised',
+        detail: { from: inc.severity, severity, ...(note ? { note } : {}) },
+        internal: false,
+      });
+      return incidentView((await store.find(tx, inc.id))!);
+    });
   }
 
   private observe(h: Histogram<'severity'>, inc: store.DbIncident, at: Date) {

@@ -308,6 +308,14 @@ export async function insertEvents(
   );
 }
 
+export async function countEvents(db: Queryable, incidentId: string, kind: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from incident_events where incident_id = $1 and kind = $2`,
+    [incidentId, kind],
+  );
+  return rows[0]!.n;
+}
+
 export async function countFiring(db: Queryable, incidentId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `select count(*)::int as n from incident_alerts where incident_id = $1 and status = 'firing'`,

@@ -43,6 +43,13 @@ export interface IncidentHooks {
    */
   opened(tx: Queryable, incident: DbIncident, configVersion?: string): Promise<void>;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
+  /** Pages a reassignment's target now (the n-th reassignment); undefined when there is no one to page. */
+  reassign(
+    tx: Queryable,
+    incident: DbIncident,
+    target: { responder?: string; rotation?: string },
+    n: number,
+  ): Promise<{ assignee: { id: string; name: string }; pages: number; channels: string[] } | undefined>;
 }
 
 export function incidentView(i: DbIncident): Incident {

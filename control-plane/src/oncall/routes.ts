@@ -1,0 +1,144 @@
+import type { Api } from '../http/api.ts';
+import { STAFF } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
+import type { PolicyInput, PolicyService } from '../escalation/policies.ts';
+import type { OnCallService, OverrideInput, ResponderInput, RotationInput } from './service.ts';
+
+export function onCallRoutes(api: Api, oncall: OnCallService): void {
+  api.route({
+    method: 'get',
+    path: '/api/v1/responders',
+    summary: 'Responders: who can be paged (contact details for staff only)',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: () => oncall.listResponders(),
+  });
+  api.route<ResponderInput>({
+    method: 'post',
+    path: '/api/v1/responders',
+    summary: 'Adds a responder {name, role, phone?, email?}; audited without the contact details',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.createResponder,
+    status: 201,
+    handler: ({ auth, req, body }) => oncall.createResponder(auth, req.id, body),
+  });
+  api.route<Partial<ResponderInput>>({
+    method: 'patch',
+    path: '/api/v1/responders/:id',
+    summary: 'Changes a responder (active: false stops paging them)',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.updateResponder,
+    handler: ({ auth, req, params, body }) => oncall.updateResponder(auth, req.id, params.id!, body),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/rotations',
+    summary: 'On-call rotations, each with who is on call now',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: () => oncall.listRotations(),
+  });
+  api.route<RotationInput>({
+    method: 'post',
+    path: '/api/v1/rotations',
+    summary: 'Adds a rotation: ordered members, daily or weekly hand-off at a local time in a time zone',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.createRotation,
+    status: 201,
+    handler: ({ auth, req, body }) => oncall.createRotation(auth, req.id, body),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/rotations/:id',
+    summary: 'A rotation by id or name, with who is on call now and its overrides to come',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: ({ params }) => oncall.getRotation(params.id!),
+  });
+  api.route<Partial<RotationInput>>({
+    method: 'patch',
+    path: '/api/v1/rotations/:id',
+    summary: 'Changes a rotation (members, hand-off, zone, start date)',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.updateRotation,
+    handler: ({ auth, req, params, body }) => oncall.updateRotation(auth, req.id, params.id!, body),
+  });
+  api.route<unknown, { from?: string; to?: string }>({
+    method: 'get',
+    path: '/api/v1/rotations/:id/schedule',
+    summary: 'Schedule preview: who is on call from..to (default the next 14 days, at most 92)',
+    tag: 'oncall',
+    roles: STAFF,
+    query: schemas.previewQuery,
+    handler: ({ params, query }) => oncall.preview(params.id!, query),
+  });
+  api.route<OverrideInput>({
+    method: 'post',
+    path: '/api/v1/rotations/:id/overrides',
+    summary: 'Puts another responder on call for a period (the latest override wins where they overlap)',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.createOverride,
+    status: 201,
+    handler: ({ auth, req, params, body }) => oncall.addOverride(auth, req.id, params.id!, body),
+  });
+  api.route({
+    method: 'delete',
+    path: '/api/v1/rotations/:id/overrides/:overrideId',
+    summary: 'Removes an override',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => oncall.removeOverride(auth, req.id, params.id!, params.overrideId!),
+  });
+  api.route<unknown, { rotation?: string }>({
+    method: 'get',
+    path: '/api/v1/oncall/now',
+    summary: 'Who is on call now in every rotation (or ?rotation=), since and until when',
+    tag: 'oncall',
+    roles: STAFF,
+    query: schemas.nowQuery,
+    handler: ({ query }) => oncall.now(query),
+  });
+}
+
+export function policyRoutes(api: Api, policies: PolicyService): void {
+  api.route({
+    method: 'get',
+    path: '/api/v1/escalation-policies',
+    summary: 'Escalation policies with their levels (the default first)',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: () => policies.list(),
+  });
+  api.route<PolicyInput>({
+    method: 'post',
+    path: '/api/v1/escalation-policies',
+    summary: 'Adds a policy chosen by client, severities and hours; levels in order (numbered from 1)',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.policy,
+    status: 201,
+    handler: ({ auth, req, body }) => policies.create(auth, req.id, body),
+  });
+  api.route<PolicyInput>({
+    method: 'put',
+    path: '/api/v1/escalation-policies/:id',
+    summary: 'Replaces a policy and its levels (steps already scheduled run with the new levels)',
+    tag: 'oncall',
+    roles: STAFF,
+    body: schemas.policy,
+    handler: ({ auth, req, params, body }) => policies.replace(auth, req.id, params.id!, body),
+  });
+  api.route({
+    method: 'delete',
+    path: '/api/v1/escalation-policies/:id',
+    summary: 'Deletes a policy (not the default)',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => policies.remove(auth, req.id, params.id!),
+  });
+}

@@ -1,0 +1,182 @@
+import type { Queryable } from '../db/pool.ts';
+
+export interface DbResponder {
+  id: string;
+  name: string;
+  role: string;
+  phone: string | null;
+  email: string | null;
+  active: boolean;
+  created_at: Date;
+}
+
+export interface DbRotation {
+  id: string;
+  name: string;
+  time_zone: string;
+  handoff: 'daily' | 'weekly';
+  handoff_time: string;
+  /** YYYY-MM-DD (read as text: a date has no zone). */
+  start_date: string;
+  members: string[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DbOverride {
+  id: string;
+  rotation_id: string;
+  responder_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string | null;
+  created_by: string;
+  created_at: Date;
+}
+
+const RESPONDER = `id, name, role, phone, email, active, created_at`;
+const ROTATION = `id, name, time_zone, handoff, handoff_time, start_date::text as start_date, members, created_at,
+  updated_at`;
+
+export async function listResponders(db: Queryable): Promise<DbResponder[]> {
+  const { rows } = await db.query<DbResponder>(`select ${RESPONDER} from responders order by name, id`);
+  return rows;
+}
+
+export async function findResponder(db: Queryable, id: string, forUpdate = false) {
+  const { rows } = await db.query<DbResponder>(
+    `select ${RESPONDER} from responders where id = $1${forUpdate ? ' for update' : ''}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** The responders of `ids` that exist (any state), by id. */
+export async function respondersById(db: Queryable, ids: string[]): Promise<Map<string, DbResponder>> {
+  const { rows } = await db.query<DbResponder>(
+    `select ${RESPONDER} from responders where id = any ($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function insertResponder(
+  db: Queryable,
+  r: { name: string; role: string; phone: string | null; email: string | null },
+): Promise<DbResponder> {
+  const { rows } = await db.query<DbResponder>(
+    `insert into responders (name, role, phone, email) values ($1, $2, $3, $4) returning ${RESPONDER}`,
+    [r.name, r.role, r.phone, r.email],
+  );
+  return rows[0]!;
+}
+
+export async function updateResponder(
+  db: Queryable,
+  r: Omit<DbResponder, 'created_at'>,
+): Promise<DbResponder> {
+  const { rows } = await db.query<DbResponder>(
+    `update responders set name = $2, role = $3, phone = $4, email = $5, active = $6 where id = $1
+     returning ${RESPONDER}`,
+    [r.id, r.name, r.role, r.phone, r.email, r.active],
+  );
+  return rows[0]!;
+}
+
+/** True when an active responder other than `exceptId` has `phone` (phones identify SMS replies). */
+export async function phoneTaken(db: Queryable, phone: string, exceptId: string | null): Promise<boolean> {
+  const { rows } = await db.query(
+    `select 1 from responders where active and phone = $1 and ($2::uuid is null or id <> $2)`,
+    [phone, exceptId],
+  );
+  return rows.length > 0;
+}
+
+export async function listRotations(db: Queryable): Promise<DbRotation[]> {
+  const { rows } = await db.query<DbRotation>(`select ${ROTATION} from rotations order by name, id`);
+  return rows;
+}
+
+export async function findRotation(db: Queryable, idOrName: string, forUpdate = false) {
+  const { rows } = await db.query<DbRotation>(
+    `select ${ROTATION} from rotations where ${UUID.test(idOrName) ? 'id' : 'name'} = $1${forUpdate ? ' for update' : ''}`,
+    [idOrName],
+  );
+  return rows[0];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function rotationNameTaken(db: Queryable, name: string, exceptId: string | null) {
+  const { rows } = await db.query(
+    `select 1 from rotations where name = $1 and ($2::uuid is null or id <> $2)`,
+    [name, exceptId],
+  );
+  return rows.length > 0;
+}
+
+export async function insertRotation(
+  db: Queryable,
+  r: Omit<DbRotation, 'id' | 'created_at' | 'updated_at'>,
+): Promise<DbRotation> {
+  const { rows } = await db.query<DbRotation>(
+    `insert into rotations (name, time_zone, handoff, handoff_time, start_date, members)
+     values ($1, $2, $3, $4, $5, $6) returning ${ROTATION}`,
+    [r.name, r.time_zone, r.handoff, r.handoff_time, r.start_date, r.members],
+  );
+  return rows[0]!;
+}
+
+export async function updateRotation(db: Queryable, r: Omit<DbRotation, 'created_at' | 'updated_at'>) {
+  const { rows } = await db.query<DbRotation>(
+    `update rotations set name = $2, time_zone = $3, handoff = $4, handoff_time = $5, start_date = $6,
+       members = $7, updated_at = now() where id = $1 returning ${ROTATION}`,
+    [r.id, r.name, r.time_zone, r.handoff, r.handoff_time, r.start_date, r.members],
+  );
+  return rows[0]!;
+}
+
+/** Overrides of the rotations (all when null) that have not ended by `since`. */
+export async function overrides(
+  db: Queryable,
+  rotationIds: string[] | null,
+  since: Date,
+): Promise<DbOverride[]> {
+  const { rows } = await db.query<DbOverride>(
+    `select * from rotation_overrides where ($1::uuid[] is null or rotation_id = any ($1)) and ends_at > $2
+     order by starts_at, created_at`,
+    [rotationIds, since],
+  );
+  return rows;
+}
+
+export async function insertOverride(
+  db: Queryable,
+  o: {
+    rotationId: string;
+    responderId: string;
+    start: string;
+    end: string;
+    reason: string | null;
+    by: string;
+  },
+): Promise<DbOverride> {
+  const { rows } = await db.query<DbOverride>(
+    `insert into rotation_overrides (rotation_id, responder_id, starts_at, ends_at, reason, created_by)
+     values ($1, $2, $3, $4, $5, $6) returning *`,
+    [o.rotationId, o.responderId, o.start, o.end, o.reason, o.by],
+  );
+  return rows[0]!;
+}
+
+export async function deleteOverride(
+  db: Queryable,
+  rotationId: string,
+  id: string,
+): Promise<DbOverride | undefined> {
+  const { rows } = await db.query<DbOverride>(
+    `delete from rotation_overrides where rotation_id = $1 and id = $2 returning *`,
+    [rotationId, id],
+  );
+  return rows[0];
+}
