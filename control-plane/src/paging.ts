@@ -67,6 +67,7 @@ export function createPaging(
       transaction: (fn) => notify.withOutbox(fn),
       opened: (tx, inc, configVersion) => escalation.opened(tx, inc, configVersion),
       stopped: (tx, inc) => escalation.stopped(tx, inc),
+      autoResolves: (tx, inc) => escalation.autoResolves(tx, inc),
       reassign: (tx, inc, target, n) => escalation.reassign(tx, inc, target, n),
     },
     m,

@@ -427,6 +427,43 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     assert.ok(audit.body.some((a: { action: string }) => a.action === 'incident.severity_raised'));
   });
 
+  it('leaves an incident open when its alerts resolve if its policy says an operator resolves it', async () => {
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('hands-on-dental') });
+    const pol = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: {
+        name: 'hands-on-dental',
+        client: 'hands-on-dental',
+        autoResolve: false,
+        levels: [
+          { delaySeconds: 0, targets: { responders: [people.Ann!.id] }, channels: { warning: ['sms'] } },
+        ],
+      },
+    });
+    assert.equal(pol.status, 201, JSON.stringify(pol.body));
+    assert.equal(pol.body.autoResolve, false);
+    const alert = { client: 'hands-on-dental', severity: 'warning' };
+    const fired = await hook(alertPayload({ groupKey: 'hands-on', ...alert }));
+    const code = fired.body.incident as string;
+    const resolved = await hook(alertPayload({ groupKey: 'hands-on', status: 'resolved', ...alert }));
+    assert.equal(resolved.status, 200);
+    assert.equal(resolved.body.resolved, false);
+    assert.equal((await cp.call('GET', `/api/v1/incidents/${code}`)).body.status, 'open');
+    // The same for a client on the default policy: it resolves itself.
+    const other = await hook(
+      alertPayload({ groupKey: 'self-healing', client: 'rota-dental', severity: 'warning' }),
+    );
+    const gone = await hook(
+      alertPayload({
+        groupKey: 'self-healing',
+        client: 'rota-dental',
+        severity: 'warning',
+        status: 'resolved',
+      }),
+    );
+    assert.equal(gone.body.resolved, true);
+    assert.equal((await cp.call('GET', `/api/v1/incidents/${other.body.incident}`)).body.status, 'resolved');
+  });
+
   async function rotationId(name: string): Promise<string> {
     return (await cp.call('GET', `/api/v1/rotations/${name}`)).body.id;
   }

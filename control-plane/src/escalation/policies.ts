@@ -21,6 +21,7 @@ export interface PolicyInput {
   severities?: ('critical' | 'warning' | 'info')[];
   repeatCount?: number;
   repeatIntervalSeconds?: number;
+  autoResolve?: boolean;
   hours?: Hours;
   levels: LevelInput[];
 }
@@ -33,6 +34,7 @@ interface DbPolicyRow {
   severities: string[] | null;
   repeat_count: number;
   repeat_interval_seconds: number;
+  auto_resolve: boolean;
   hours: Hours | null;
   levels: {
     level: number;
@@ -61,6 +63,7 @@ const view = (p: DbPolicyRow) => ({
   severities: p.severities,
   repeatCount: p.repeat_count,
   repeatIntervalSeconds: p.repeat_interval_seconds,
+  autoResolve: p.auto_resolve,
   hours: p.hours,
   levels: (p.levels ?? []).map((l) => ({
     level: l.level,
@@ -73,7 +76,7 @@ const view = (p: DbPolicyRow) => ({
 });
 
 const SELECT = `select p.id, p.name, p.is_default, p.client_id, p.severities, p.repeat_count,
-  p.repeat_interval_seconds, p.hours,
+  p.repeat_interval_seconds, p.auto_resolve, p.hours,
   (select jsonb_agg(to_jsonb(l) - 'policy_id' order by l.level) from escalation_levels l where l.policy_id = p.id)
     as levels
   from escalation_policies p`;
@@ -99,8 +102,8 @@ export class PolicyService {
     return withTx(this.pool, async (tx) => {
       const clientId = await this.check(tx, input, null, false);
       const { rows } = await tx.query<{ id: string }>(
-        `insert into escalation_policies (name, client_id, severities, repeat_count, repeat_interval_seconds, hours)
-         values ($1, $2, $3, $4, $5, $6) returning id`,
+        `insert into escalation_policies (name, client_id, severities, repeat_count, repeat_interval_seconds, hours,
+           auto_resolve) values ($1, $2, $3, $4, $5, $6, $7) returning id`,
         [
           input.name,
           clientId,
@@ -108,6 +111,7 @@ export class PolicyService {
           input.repeatCount ?? 0,
           input.repeatIntervalSeconds ?? 300,
           input.hours ? JSON.stringify(input.hours) : null,
+          input.autoResolve ?? true,
         ],
       );
       await this.writeLevels(tx, rows[0]!.id, input.levels);
@@ -129,7 +133,7 @@ export class PolicyService {
       const clientId = await this.check(tx, input, before.id, before.isDefault);
       await tx.query(
         `update escalation_policies set name = $2, client_id = $3, severities = $4, repeat_count = $5,
-           repeat_interval_seconds = $6, hours = $7 where id = $1`,
+           repeat_interval_seconds = $6, hours = $7, auto_resolve = $8 where id = $1`,
         [
           before.id,
           input.name,
@@ -138,6 +142,7 @@ export class PolicyService {
           input.repeatCount ?? 0,
           input.repeatIntervalSeconds ?? 300,
           input.hours ? JSON.stringify(input.hours) : null,
+          input.autoResolve ?? true,
         ],
       );
       await tx.query(`delete from escalation_levels where policy_id = $1`, [before.id]);

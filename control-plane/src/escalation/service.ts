@@ -47,7 +47,15 @@ export function choosePolicy(candidates: store.PolicyWithResponders[], at: Date)
     candidates.find((p) => !p.hours || withinHours(p.hours, at)) ?? candidates[candidates.length - 1];
   // No policy at all (the default is seeded by a migration and cannot be deleted): a ladder with no levels.
   return (
-    policy ?? { id: '', name: '', repeat_count: 0, repeat_interval_seconds: 300, hours: null, levels: [] }
+    policy ?? {
+      id: '',
+      name: '',
+      repeat_count: 0,
+      repeat_interval_seconds: 300,
+      auto_resolve: true,
+      hours: null,
+      levels: [],
+    }
   );
 }
 
@@ -122,6 +130,11 @@ export class EscalationService {
       cache.byKey.set(key, policy);
     }
     return policy;
+  }
+
+  /** Whether the incident's policy lets it resolve itself once all its alerts have resolved. */
+  async autoResolves(tx: Queryable, inc: DbIncident): Promise<boolean> {
+    return choosePolicy(await this.policyFor(tx, inc), new Date()).auto_resolve;
   }
 
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */

@@ -22,6 +22,8 @@ export interface DbPolicy {
   name: string;
   repeat_count: number;
   repeat_interval_seconds: number;
+  /** An Alertmanager incident resolves itself when all its alerts have resolved. */
+  auto_resolve: boolean;
   /** The policy is chosen only within these hours. */
   hours: Hours | null;
   levels: DbLevel[];
@@ -95,7 +97,7 @@ export async function policyCandidates(
   const { rows } = await db.query<PolicyWithResponders>(
     prepared(
       'escalation.policyCandidates',
-      `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds, p.hours,
+      `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds, p.auto_resolve, p.hours,
        (select jsonb_agg((to_jsonb(l) - 'policy_id') || jsonb_build_object('responders', coalesce(
           (select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role, 'phone', r.phone,
              'email', r.email) order by r.name, r.id) from responders r

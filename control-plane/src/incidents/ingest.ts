@@ -80,7 +80,14 @@ export class AlertIngest {
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
       let resolved = false;
-      if (changed > 0 && inc.auto_resolve && !firingAfter && (await store.countFiring(tx, inc.id)) === 0) {
+      // Every alert resolved: the incident resolves itself, unless its policy says an operator resolves it.
+      if (
+        changed > 0 &&
+        inc.auto_resolve &&
+        !firingAfter &&
+        (await store.countFiring(tx, inc.id)) === 0 &&
+        (await this.incidents.hooks.autoResolves(tx, inc))
+      ) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
         resolved = true;
       }

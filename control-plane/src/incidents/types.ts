@@ -43,6 +43,8 @@ export interface IncidentHooks {
    */
   opened(tx: Queryable, incident: DbIncident, configVersion?: string): Promise<void>;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
+  /** Whether the incident's escalation policy lets it resolve itself once all its alerts have resolved. */
+  autoResolves(tx: Queryable, incident: DbIncident): Promise<boolean>;
   /** Pages a reassignment's target now (the n-th reassignment); undefined when there is no one to page. */
   reassign(
     tx: Queryable,

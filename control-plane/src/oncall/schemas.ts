@@ -169,6 +169,10 @@ export const policy = {
     },
     repeatCount: { type: 'integer', minimum: 0, maximum: 100 },
     repeatIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+    autoResolve: {
+      type: 'boolean',
+      description: 'an Alertmanager incident resolves itself when all its alerts have (default true)',
+    },
     hours: { ...hours, description: 'the policy is chosen only within these hours' },
     levels: { type: 'array', minItems: 1, maxItems: 20, items: level },
   },
