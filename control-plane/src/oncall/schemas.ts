@@ -1,14 +1,14 @@
 /** JSON Schemas of the responder, rotation and on-call API: they validate requests and make up the OpenAPI. */
 
-const uuid = { type: 'string', format: 'uuid' } as const;
+export const uuid = { type: 'string', format: 'uuid' } as const;
 const isoTime = { type: 'string', format: 'date-time', maxLength: 40 } as const;
-const hhmm = {
+export const hhmm = {
   type: 'string',
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
   description: 'local HH:MM',
 } as const;
-const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const role = {
+export const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
+export const role = {
   type: 'string',
   pattern: '^[a-z][a-z0-9-]{0,62}$',
   description: 'e.g. oncall-engineer, devops-lead, security-lead, cto',
@@ -109,71 +109,5 @@ export const hours = {
     },
     start: hhmm,
     end: hhmm,
-  },
-} as const;
-
-const channelList = {
-  type: 'array',
-  maxItems: 3,
-  uniqueItems: true,
-  items: { enum: ['sms', 'voice', 'email'] },
-} as const;
-const channelMap = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { critical: channelList, warning: channelList, info: channelList },
-} as const;
-
-const level = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['delaySeconds', 'targets'],
-  properties: {
-    delaySeconds: {
-      type: 'integer',
-      minimum: 0,
-      maximum: 7 * 86_400,
-      description: 'after the incident opens',
-    },
-    targets: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        roles: { type: 'array', maxItems: 20, uniqueItems: true, items: role },
-        responders: { type: 'array', maxItems: 50, uniqueItems: true, items: uuid },
-        rotations: { type: 'array', maxItems: 20, uniqueItems: true, items: uuid },
-      },
-    },
-    channels: {
-      ...channelMap,
-      description: 'by severity (default: critical sms+voice+email, warning sms+email, info email)',
-    },
-    hours: { ...hours, description: 'the level pages by `channels` only within these hours' },
-    offHoursChannels: { ...channelMap, description: 'outside `hours`; without it the level is skipped then' },
-  },
-} as const;
-
-export const policy = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'levels'],
-  properties: {
-    name,
-    client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
-    severities: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 3,
-      uniqueItems: true,
-      items: { enum: ['critical', 'warning', 'info'] },
-    },
-    repeatCount: { type: 'integer', minimum: 0, maximum: 100 },
-    repeatIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
-    autoResolve: {
-      type: 'boolean',
-      description: 'an Alertmanager incident resolves itself when all its alerts have (default true)',
-    },
-    hours: { ...hours, description: 'the policy is chosen only within these hours' },
-    levels: { type: 'array', minItems: 1, maxItems: 20, items: level },
   },
 } as const;
