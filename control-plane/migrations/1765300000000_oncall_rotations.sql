@@ -39,6 +39,8 @@ alter table escalation_levels
   add column hours jsonb,
   add column off_hours_channels jsonb;
 alter table escalation_policies add column hours jsonb;
+-- Repeats of the whole ladder after its last level: null repeats until someone acknowledges or resolves.
+alter table escalation_policies alter column repeat_count drop not null;
 
 create trigger rotations_version after insert or update or delete or truncate on rotations
   for each statement execute function paging_config_changed();
@@ -48,6 +50,8 @@ create trigger rotation_overrides_version after insert or update or delete or tr
 -- Down Migration
 drop trigger rotation_overrides_version on rotation_overrides;
 drop trigger rotations_version on rotations;
+update escalation_policies set repeat_count = 100 where repeat_count is null;
+alter table escalation_policies alter column repeat_count set not null;
 alter table escalation_policies drop column hours;
 alter table escalation_levels drop column off_hours_channels, drop column hours, drop column target_rotations;
 drop table rotation_overrides;

@@ -464,6 +464,43 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     assert.equal((await cp.call('GET', `/api/v1/incidents/${other.body.incident}`)).body.status, 'resolved');
   });
 
+  it('repeats an unlimited ladder until someone acknowledges, then pages no more', async () => {
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('loop-dental') });
+    const pol = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: {
+        name: 'loop-dental',
+        client: 'loop-dental',
+        repeatCount: 'unlimited',
+        repeatIntervalSeconds: 1,
+        levels: [
+          { delaySeconds: 0, targets: { responders: [people.Cat!.id] }, channels: { warning: ['sms'] } },
+        ],
+      },
+    });
+    assert.equal(pol.status, 201, JSON.stringify(pol.body));
+    assert.equal(pol.body.repeatCount, 'unlimited');
+    const res = await hook(alertPayload({ groupKey: 'loop', client: 'loop-dental', severity: 'warning' }));
+    const code = res.body.incident as string;
+    await waitFor(
+      'a fourth round',
+      () => (smsFor(code, people.Cat!.phone).length >= 4 ? true : undefined),
+      15_000,
+    );
+    const ack = await cp.call('POST', `/api/v1/incidents/${code}/ack`, { body: {} });
+    assert.equal(ack.status, 200);
+    const at = smsFor(code, people.Cat!.phone).length;
+    await sleep(2500);
+    assert.equal(smsFor(code, people.Cat!.phone).length, at, 'paged again after the acknowledgement');
+    const bad = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: { name: 'x', repeatCount: 'forever', levels: [{ delaySeconds: 0, targets: { roles: ['cto'] } }] },
+    });
+    assert.equal(bad.status, 400);
+    assert.ok(
+      bad.body.errors.some((e: { field: string }) => e.field === '/repeatCount'),
+      JSON.stringify(bad.body),
+    );
+  });
+
   async function rotationId(name: string): Promise<string> {
     return (await cp.call('GET', `/api/v1/rotations/${name}`)).body.id;
   }

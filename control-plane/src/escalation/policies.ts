@@ -19,7 +19,7 @@ export interface PolicyInput {
   name: string;
   client?: string;
   severities?: ('critical' | 'warning' | 'info')[];
-  repeatCount?: number;
+  repeatCount?: number | 'unlimited';
   repeatIntervalSeconds?: number;
   autoResolve?: boolean;
   hours?: Hours;
@@ -32,7 +32,7 @@ interface DbPolicyRow {
   is_default: boolean;
   client_id: string | null;
   severities: string[] | null;
-  repeat_count: number;
+  repeat_count: number | null;
   repeat_interval_seconds: number;
   auto_resolve: boolean;
   hours: Hours | null;
@@ -61,7 +61,7 @@ const view = (p: DbPolicyRow) => ({
   isDefault: p.is_default,
   clientId: p.client_id,
   severities: p.severities,
-  repeatCount: p.repeat_count,
+  repeatCount: p.repeat_count ?? 'unlimited',
   repeatIntervalSeconds: p.repeat_interval_seconds,
   autoResolve: p.auto_resolve,
   hours: p.hours,
@@ -108,7 +108,7 @@ export class PolicyService {
           input.name,
           clientId,
           input.severities ?? null,
-          input.repeatCount ?? 0,
+          input.repeatCount === 'unlimited' ? null : (input.repeatCount ?? 0),
           input.repeatIntervalSeconds ?? 300,
           input.hours ? JSON.stringify(input.hours) : null,
           input.autoResolve ?? true,
@@ -139,7 +139,7 @@ export class PolicyService {
           input.name,
           clientId,
           input.severities ?? null,
-          input.repeatCount ?? 0,
+          input.repeatCount === 'unlimited' ? null : (input.repeatCount ?? 0),
           input.repeatIntervalSeconds ?? 300,
           input.hours ? JSON.stringify(input.hours) : null,
           input.autoResolve ?? true,

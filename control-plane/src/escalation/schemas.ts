@@ -56,7 +56,11 @@ export const policy = {
       uniqueItems: true,
       items: { enum: ['critical', 'warning', 'info'] },
     },
-    repeatCount: { type: 'integer', minimum: 0, maximum: 100 },
+    repeatCount: {
+      oneOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { const: 'unlimited' }],
+      description:
+        'repeats of the whole ladder after its last level (default 0); unlimited: until acked or resolved',
+    },
     repeatIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
     autoResolve: {
       type: 'boolean',

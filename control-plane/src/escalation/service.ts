@@ -36,7 +36,8 @@ export function stepDue(policy: store.DbPolicy, openedAt: Date, level: number, r
 export function nextStep(policy: store.DbPolicy, level: number, repeat: number) {
   const after = policy.levels.find((l) => l.level > level);
   if (after) return { level: after.level, repeat };
-  if (repeat < policy.repeat_count && policy.levels[0])
+  // null: repeats until someone acknowledges or resolves (the step runs only while the incident is open).
+  if ((policy.repeat_count === null || repeat < policy.repeat_count) && policy.levels[0])
     return { level: policy.levels[0].level, repeat: repeat + 1 };
   return undefined;
 }

@@ -20,7 +20,8 @@ export interface DbLevel {
 export interface DbPolicy {
   id: string;
   name: string;
-  repeat_count: number;
+  /** Repeats of the ladder after its last level; null: until acknowledged or resolved. */
+  repeat_count: number | null;
   repeat_interval_seconds: number;
   /** An Alertmanager incident resolves itself when all its alerts have resolved. */
   auto_resolve: boolean;
