@@ -203,6 +203,24 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     const step = tl.body.find((e: { kind: string }) => e.kind === 'escalated');
     assert.deepEqual(step.detail.responders, ['Bob']);
     await cp.call('DELETE', `/api/v1/rotations/primary/overrides/${o.body.id}`);
+    // A rotation a level targets cannot be deleted; one that no level targets can.
+    const busy = await cp.call('DELETE', '/api/v1/rotations/primary');
+    assert.equal(busy.status, 409);
+    assert.match(busy.body.detail ?? busy.body.title, /rota-dental warnings/);
+    const spare = await cp.call('POST', '/api/v1/rotations', {
+      body: {
+        name: 'spare',
+        timeZone: 'UTC',
+        handoff: 'weekly',
+        handoffTime: '09:00',
+        startDate: '2026-01-05',
+        members: [people.Cat!.id],
+      },
+    });
+    assert.equal(spare.status, 201);
+    assert.equal(spare.body.handoffDay, 'MO');
+    assert.equal((await cp.call('DELETE', '/api/v1/rotations/spare')).status, 204);
+    assert.equal((await cp.call('GET', '/api/v1/rotations/spare')).status, 404);
   });
 
   it('pages a level only within its hours, by its off-hours channels outside them, and picks a policy by its hours', async () => {

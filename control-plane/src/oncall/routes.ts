@@ -66,6 +66,14 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
     body: schemas.updateRotation,
     handler: ({ auth, req, params, body }) => oncall.updateRotation(auth, req.id, params.id!, body),
   });
+  api.route({
+    method: 'delete',
+    path: '/api/v1/rotations/:id',
+    summary: 'Deletes a rotation that no escalation level targets (409 otherwise)',
+    tag: 'oncall',
+    roles: STAFF,
+    handler: ({ auth, req, params }) => oncall.removeRotation(auth, req.id, params.id!),
+  });
   api.route<unknown, { from?: string; to?: string }>({
     method: 'get',
     path: '/api/v1/rotations/:id/schedule',

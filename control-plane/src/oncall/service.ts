@@ -256,6 +256,23 @@ export class OnCallService {
     });
   }
 
+  /** Deletes a rotation that no escalation level targets (409 names the policies that do). */
+  async removeRotation(auth: Auth, requestId: string, idOrName: string) {
+    return withTx(this.pool, async (tx) => {
+      const r = await this.rotation(tx, idOrName, true);
+      const users = await store.policiesTargeting(tx, r.id);
+      if (users.length > 0)
+        throw new ConflictError(`rotation ${r.name} is a target of escalation policy ${users.join(', ')}`);
+      await store.deleteRotation(tx, r.id);
+      await this.audit.record(tx, auth, requestId, {
+        action: 'rotation.delete',
+        targetType: 'rotation',
+        targetId: r.id,
+        before: rotationView(r),
+      });
+    });
+  }
+
   async addOverride(auth: Auth, requestId: string, idOrName: string, input: OverrideInput) {
     return withTx(this.pool, async (tx) => {
       const r = await this.rotation(tx, idOrName, true);

@@ -136,6 +136,21 @@ export async function updateRotation(db: Queryable, r: Omit<DbRotation, 'created
   return rows[0]!;
 }
 
+/** Names of the escalation policies with a level that targets the rotation. */
+export async function policiesTargeting(db: Queryable, rotationId: string): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `select distinct p.name from escalation_policies p join escalation_levels l on l.policy_id = p.id
+     where $1 = any (l.target_rotations) order by p.name`,
+    [rotationId],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Deletes a rotation (its overrides go with it). */
+export async function deleteRotation(db: Queryable, id: string): Promise<void> {
+  await db.query(`delete from rotations where id = $1`, [id]);
+}
+
 /** Overrides of the rotations (all when null) that have not ended by `since`. */
 export async function overrides(
   db: Queryable,
