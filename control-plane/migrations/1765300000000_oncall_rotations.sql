@@ -42,12 +42,22 @@ alter table escalation_policies add column hours jsonb;
 -- Repeats of the whole ladder after its last level: null repeats until someone acknowledges or resolves.
 alter table escalation_policies alter column repeat_count drop not null;
 
+-- Incident codes past INC-999999: lpad() cut them to six digits (INC-1000000 became INC-100000, a duplicate,
+-- and every new incident after it failed). Six digits at least, more when the number needs them.
+create function incident_code() returns text language sql as $$
+  select 'INC-' || case when n < 1000000 then lpad(n::text, 6, '0') else n::text end
+  from nextval('incident_code_seq') as n
+$$;
+alter table incidents alter column code set default incident_code();
+
 create trigger rotations_version after insert or update or delete or truncate on rotations
   for each statement execute function paging_config_changed();
 create trigger rotation_overrides_version after insert or update or delete or truncate on rotation_overrides
   for each statement execute function paging_config_changed();
 
 -- Down Migration
+alter table incidents alter column code set default 'INC-' || lpad(nextval('incident_code_seq')::text, 6, '0');
+drop function incident_code();
 drop trigger rotation_overrides_version on rotation_overrides;
 drop trigger rotations_version on rotations;
 update escalation_policies set repeat_count = 100 where repeat_count is null;

@@ -40,6 +40,7 @@ export function createPaging(
       const age = await ingest.heartbeatAge();
       return age === null || age <= c.deadmanSwitchSeconds;
     },
+    heartbeatArmed: async () => (await ingest.heartbeatAge()) !== null,
     queueLagSeconds: () => queueLagSeconds(pool),
   }));
   const notify: NotifyService = new NotifyService(

@@ -131,6 +131,25 @@ describe('incidents from Alertmanager webhooks', () => {
     assert.notEqual(again.body.incident, opened.body.incident);
   });
 
+  it('says on the timeline when Alertmanager left alerts out of a delivery (truncatedAlerts), once', async () => {
+    const body = {
+      ...alertPayload({ groupKey: 'g-truncated', fingerprints: ['aa01', 'aa02'] }),
+      truncatedAlerts: 7,
+    };
+    const r = await hook(body);
+    assert.equal(r.status, 200);
+    assert.equal((await hook(body)).status, 200); // the same delivery again changes nothing
+    const tl = await cp.call('GET', `/api/v1/incidents/${r.body.incident}/timeline`);
+    const cut = tl.body.filter((e: { kind: string }) => e.kind === 'alerts_truncated');
+    assert.deepEqual(
+      cut.map((e: { detail: object }) => e.detail),
+      [{ truncatedAlerts: 7, delivered: 2 }],
+    );
+    const plain = await hook(alertPayload({ groupKey: 'g-not-truncated' }));
+    const tl2 = await cp.call('GET', `/api/v1/incidents/${plain.body.incident}/timeline`);
+    assert.ok(!tl2.body.some((e: { kind: string }) => e.kind === 'alerts_truncated'));
+  });
+
   it('refuses malformed payloads with 400 naming the field and changes nothing', async () => {
     const good = alertPayload({ groupKey: 'g-bad' });
     const before = await counts();
@@ -310,7 +329,11 @@ describe('incidents API', () => {
 
   it("opens a critical incident when Watchdog stops arriving and closes it when it returns (dead man's switch)", async () => {
     const am = await cp.token('alertmanager');
+    // Not armed before the first Watchdog (as a new check in Dead Man's Snitch or Healthchecks), and /metrics says so.
+    assert.match((await cp.call('GET', '/metrics')).text, /^concierge_ops_deadmans_switch_armed 0$/m);
+    assert.equal(await cp.ctx.paging.ingest.checkDeadman(60), true);
     assert.equal((await cp.call('POST', '/api/v1/alertmanager/watchdog', { token: am })).status, 200);
+    assert.match((await cp.call('GET', '/metrics')).text, /^concierge_ops_deadmans_switch_armed 1$/m);
     assert.equal(await cp.ctx.paging.ingest.checkDeadman(60), true);
     assert.match((await cp.call('GET', '/metrics')).text, /^concierge_ops_deadmans_switch_ok 1$/m);
     await cp.db.query(`update heartbeats set last_at = now() - interval '10 minutes'`);

@@ -118,6 +118,7 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
       new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString(),
     );
 
+    assert.equal(during.body.oncall[0].responder.active, true);
     const removed = await cp.call('DELETE', `/api/v1/rotations/primary/overrides/${o.body.id}`);
     assert.equal(removed.status, 204);
     const after = await cp.call('GET', '/api/v1/oncall/now?rotation=primary');
@@ -443,6 +444,25 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     );
     const audit = await cp.call('GET', `/api/v1/audit?targetType=incident&targetId=${id}`);
     assert.ok(audit.body.some((a: { action: string }) => a.action === 'incident.severity_raised'));
+    // A client sees the change and the acknowledgement, not the operators' notes nor who they were.
+    await cp.call('POST', `/api/v1/incidents/${id}/ack`, { body: { note: 'looking at the DB host' } });
+    const client = await cp.token('client', 'rota-dental');
+    const seen = await cp.call('GET', `/api/v1/incidents/${id}/timeline`, { token: client });
+    const details = Object.fromEntries(
+      seen.body.map((e: { kind: string; detail: object }) => [e.kind, e.detail]),
+    );
+    assert.deepEqual(details.severity_raised, { from: 'info', severity: 'critical' });
+    assert.deepEqual(details.acknowledged, { via: 'api' });
+    assert.equal(
+      (await cp.call('GET', `/api/v1/incidents/${id}`, { token: client })).body.acknowledgedBy,
+      'concierge-ops',
+    );
+    assert.match((await cp.call('GET', `/api/v1/incidents/${id}`)).body.acknowledgedBy, /admin/);
+    const staff = await cp.call('GET', `/api/v1/incidents/${id}/timeline`);
+    assert.equal(
+      staff.body.find((e: { kind: string }) => e.kind === 'acknowledged').detail.note,
+      'looking at the DB host',
+    );
   });
 
   it('leaves an incident open when its alerts resolve if its policy says an operator resolves it', async () => {
@@ -517,6 +537,40 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
       bad.body.errors.some((e: { field: string }) => e.field === '/repeatCount'),
       JSON.stringify(bad.body),
     );
+  });
+
+  it('says when the person on call is inactive, whom escalation will not page', async () => {
+    const dan = await cp.call('POST', '/api/v1/responders', {
+      body: { name: 'Dan', role: 'engineer', phone: '+15551240004' },
+    });
+    const r = await cp.call('POST', '/api/v1/rotations', {
+      body: {
+        name: 'solo',
+        timeZone: 'UTC',
+        handoff: 'daily',
+        handoffTime: '00:00',
+        startDate: '2026-01-01',
+        members: [dan.body.id],
+      },
+    });
+    assert.equal(r.status, 201);
+    assert.equal(
+      (await cp.call('PATCH', `/api/v1/responders/${dan.body.id}`, { body: { active: false } })).status,
+      200,
+    );
+    const now = await cp.call('GET', '/api/v1/oncall/now?rotation=solo');
+    assert.deepEqual(now.body.oncall[0].responder, { id: dan.body.id, name: 'Dan', active: false });
+    await cp.call('DELETE', '/api/v1/rotations/solo');
+  });
+
+  it('numbers incidents past INC-999999 without cutting the number (which made every later code a duplicate)', async () => {
+    await cp.db.query(`select setval('incident_code_seq', 999998)`);
+    const codes = [];
+    for (const title of ['a', 'b'])
+      codes.push(
+        (await cp.call('POST', '/api/v1/incidents', { body: { title, severity: 'info' } })).body.code,
+      );
+    assert.deepEqual(codes, ['INC-999999', 'INC-1000000']);
   });
 
   async function rotationId(name: string): Promise<string> {

@@ -76,7 +76,7 @@ export class AlertIngest {
         }
       }
       if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
-      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p.alerts, requestId, opened);
+      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p, requestId, opened);
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
       let resolved = false;
@@ -106,11 +106,12 @@ export class AlertIngest {
   private async applyAlerts(
     tx: Queryable,
     inc: store.DbIncident,
-    alerts: AlertmanagerAlert[],
+    p: AlertmanagerPayload,
     requestId: string | null,
     opened: boolean,
   ): Promise<{ changed: number; firingAfter: boolean }> {
     // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
+    const alerts = p.alerts;
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
     const events = changed.map((r) => ({
@@ -118,16 +119,30 @@ export class AlertIngest {
       detail: { fingerprint: r.fingerprint, alertname: r.alertname, status: r.status },
       internal: true,
     }));
-    const timeline = opened
-      ? [
-          {
-            kind: 'opened',
-            detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
-            internal: false,
-          },
-          ...events,
-        ]
-      : events;
+    // Alertmanager left alerts out of this delivery (max_alerts): say so, with what changed.
+    const truncated =
+      events.length > 0 && (p.truncatedAlerts ?? 0) > 0
+        ? [
+            {
+              kind: 'alerts_truncated',
+              detail: { truncatedAlerts: p.truncatedAlerts, delivered: alerts.length },
+              internal: true,
+            },
+          ]
+        : [];
+    const timeline = [
+      ...(opened
+        ? [
+            {
+              kind: 'opened',
+              detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
+              internal: false,
+            },
+          ]
+        : []),
+      ...events,
+      ...truncated,
+    ];
     // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
     if (timeline.length > 0)
       await this.incidents.addEvents(tx, inc, ACTOR, timeline, {

@@ -15,6 +15,8 @@ export interface IncidentMetrics {
 
 const actorText = (a: Actor) => (typeof a === 'string' ? a : actorName(a));
 const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator';
+const withoutNote = (detail: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
 
 /** Incidents: opening, acknowledging, resolving, notes and the timeline. Every change is an event and audited. */
 export class IncidentService {
@@ -92,7 +94,7 @@ export class IncidentService {
   }
 
   async get(auth: Auth, idOrCode: string): Promise<Incident> {
-    return incidentView(await this.visible(auth, idOrCode));
+    return this.view(auth, await this.visible(auth, idOrCode));
   }
 
   async list(auth: Auth, q: ListQuery): Promise<Incident[]> {
@@ -111,7 +113,18 @@ export class IncidentService {
       to: q.to ?? null,
       limit: Number(q.limit ?? 100),
     });
-    return rows.filter((i) => this.sees(auth, i)).map(incidentView);
+    return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
+  }
+
+  /** A client sees who acted as the provider, not which operator or token (as on the timeline). */
+  private view(auth: Auth, inc: store.DbIncident): Incident {
+    const v = incidentView(inc);
+    if (isStaff(auth)) return v;
+    return {
+      ...v,
+      acknowledgedBy: v.acknowledgedBy && 'concierge-ops',
+      resolvedBy: v.resolvedBy && 'concierge-ops',
+    };
   }
 
   async timeline(auth: Auth, idOrCode: string): Promise<TimelineEvent[]> {
@@ -121,7 +134,8 @@ export class IncidentService {
       at: e.at.toISOString(),
       kind: e.kind,
       actor: isStaff(auth) ? e.actor : 'concierge-ops',
-      detail: e.detail,
+      // An operator's note on an acknowledgement or resolution is internal: clients see that it happened.
+      detail: isStaff(auth) || !('note' in e.detail) ? e.detail : withoutNote(e.detail),
       internal: e.internal,
     }));
   }

@@ -12,6 +12,8 @@ const RESOLVE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 25
 export interface PagingSources {
   openIncidents(): Promise<{ client: string | null; severity: string; n: number }[]>;
   heartbeatOk(): Promise<boolean>;
+  /** False until the first Watchdog has arrived (the switch arms on it). */
+  heartbeatArmed(): Promise<boolean>;
   queueLagSeconds(): Promise<number>;
 }
 
@@ -43,6 +45,18 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
     async collect() {
       try {
         this.set((await sources().heartbeatOk()) ? 1 : 0);
+      } catch (err) {
+        log(err);
+      }
+    },
+  });
+  new Gauge({
+    name: 'concierge_ops_deadmans_switch_armed',
+    help: "1 once Alertmanager's Watchdog has arrived at least once (the switch arms on it); 0: it never has.",
+    registers: [registry],
+    async collect() {
+      try {
+        this.set((await sources().heartbeatArmed()) ? 1 : 0);
       } catch (err) {
         log(err);
       }

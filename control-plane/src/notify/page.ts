@@ -17,11 +17,15 @@ export function where(p: Pick<DbPage, 'client_slug' | 'unassigned' | 'instance' 
   return [client, p.instance, p.service].filter(Boolean).join('/');
 }
 
-/** One SMS segment (160 GSM-7 characters): the summary is cut to fit, the code and the ack hint never. */
+/** GSM-7 septets of `s`: the extension characters ([ ] { } \\ ^ ~ | €) take two (an escape and the character). */
+export const septets = (s: string) => s.length + (s.match(/[[\]{}\\^~|€]/g)?.length ?? 0);
+
+/** One SMS segment (160 GSM-7 septets): the summary is cut to fit, the code and the ack hint never. */
 export function smsText(p: DbPage): string {
   const head = `[${SEV[p.severity]}] ${p.code} ${toGsm(where(p))}: `;
   const tail = ` Reply ACK ${p.code}`;
-  const room = 160 - head.length - tail.length;
+  // toGsm leaves only basic characters in the body; the head's brackets count two each.
+  const room = 160 - septets(head) - septets(tail);
   let body = toGsm(p.summary || p.title);
   if (body.length > room) body = body.slice(0, Math.max(0, room - 3)).trimEnd() + '...';
   return head + body + tail;

@@ -41,11 +41,23 @@ export const EMAIL_SENDING_STALE_MS = 15 * 60_000;
 /** Pages sent straight after commit at once; more wait in memory (the sweep is their guarantee). */
 const DIRECT_SEND_CONCURRENCY = 32;
 
-/** 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx and timeouts may. */
+/**
+ * 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx, timeouts and 429 (too many
+ * requests: Twilio's rate limit) may.
+ */
 function isPermanent(err: unknown): boolean {
   const status = (err as { status?: number }).status;
-  return err instanceof PermanentError || (typeof status === 'number' && status >= 400 && status < 500);
+  return (
+    err instanceof PermanentError ||
+    (typeof status === 'number' && status >= 400 && status < 500 && status !== 429)
+  );
 }
+
+/** An incident's code from its number, as the database makes it (incident_code()). */
+const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
+
+/** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
+const CALLBACK_WAIT_MS = [100, 250, 500, 1000];
 
 /**
  * Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP. A page is sent straight after the
@@ -311,9 +323,18 @@ export class NotifyService {
     const sid = params.MessageSid ?? params.CallSid;
     const status = (params.MessageStatus ?? params.CallStatus ?? '').toLowerCase();
     if (!sid || !status) return;
+    // Twilio may call back before the send's own transaction has recorded the sid (the request returned, the
+    // mark is a moment away): wait for it briefly, rather than drop a 'failed' that must fall back to e-mail.
+    for (const ms of CALLBACK_WAIT_MS) {
+      if (await store.providerIdKnown(this.pool, sid)) break;
+      await new Promise((r) => setTimeout(r, ms));
+    }
     await withTx(this.pool, async (tx) => {
       const n = await store.findByProviderId(tx, sid);
-      if (!n) return;
+      if (!n) {
+        this.log.warn({ status }, 'status callback for a message or call this control plane did not send');
+        return;
+      }
       await store.insertAttempt(tx, {
         id: n.id,
         attempt: n.attempts,
@@ -335,13 +356,19 @@ export class NotifyService {
     });
   }
 
-  /** "ACK INC-000123" (or a bare "ACK": the latest open incident paged to this phone). Returns the reply. */
+  /**
+   * An SMS reply: "ACK INC-000123", or the incident's number the page and the call name ("ACK 123", "123",
+   * "INC-000123"); a bare "ACK", "OK" or "1" (as on the call) means the latest open incident paged to this
+   * phone. Returns the reply.
+   */
   async inboundSms(from: string, body: string): Promise<string> {
-    const m = /^\s*(?:ACK|OK|1)\s*(INC-\d{1,12})?\s*$/i.exec(body);
-    if (!m) return 'Reply ACK <incident code> to acknowledge, e.g. ACK INC-000123.';
+    const m = /^\s*(?:(ACK|OK)\s*)?(?:INC-?)?(\d{1,12})?\s*$/i.exec(body);
+    if (!m || (!m[1] && !m[2]))
+      return 'Reply ACK <incident code> to acknowledge, e.g. ACK INC-000123 or ACK 123.';
     const responder = await this.responderByPhone(from);
     if (!responder) return 'This number is not a known responder.';
-    const code = m[1]?.toUpperCase() ?? (await store.latestOpenPagedTo(this.pool, responder.id));
+    const n = m[2] !== undefined && !(m[1] === undefined && m[2] === '1') ? Number(m[2]) : undefined;
+    const code = n !== undefined ? incidentCode(n) : await store.latestOpenPagedTo(this.pool, responder.id);
     if (!code) return 'No open incident paged to you.';
     try {
       const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, null, code, 'sms');
@@ -365,13 +392,11 @@ export class NotifyService {
     const id = this.ackLinks.verify(token);
     if (!id) return { ok: false };
     const n = await store.responderName(this.pool, id);
-    if (!n) return { ok: false };
-    return withTx(this.pool, async (tx) => {
-      if (!(await store.useAckLink(tx, id))) return { ok: false };
-      return { ok: true, code: n.code };
-    }).then(async (r) => {
-      if (r.ok) await this.incidents().acknowledge(`${n.name} (e-mail link)`, null, n.incident_id, 'email');
-      return r;
-    });
+    if (!n || n.ack_link_used_at) return { ok: false };
+    // Acknowledge first (idempotent), then use the link up: a failed acknowledgement leaves the link usable.
+    // Two clicks at once may both acknowledge, which changes nothing the second time.
+    await this.incidents().acknowledge(`${n.name} (e-mail link)`, null, n.incident_id, 'email');
+    await withTx(this.pool, (tx) => store.useAckLink(tx, id));
+    return { ok: true, code: n.code };
   }
 }

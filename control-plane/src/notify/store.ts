@@ -197,6 +197,12 @@ export async function cancelQueued(db: Queryable, incidentId: string): Promise<n
   return rowCount ?? 0;
 }
 
+/** True once a sent page with this provider id (Twilio's sid) is recorded. */
+export async function providerIdKnown(db: Queryable, providerId: string): Promise<boolean> {
+  const { rows } = await db.query(`select 1 from notifications where provider_id = $1`, [providerId]);
+  return rows.length > 0;
+}
+
 export async function findByProviderId(db: Queryable, providerId: string) {
   const { rows } = await db.query<{
     id: string;
@@ -233,8 +239,14 @@ export async function latestOpenPagedTo(db: Queryable, responderId: string): Pro
 }
 
 export async function responderName(db: Queryable, notificationId: string) {
-  const { rows } = await db.query<{ name: string; incident_id: string; code: string }>(
-    `select r.name, n.incident_id, i.code from notifications n join responders r on r.id = n.responder_id
+  const { rows } = await db.query<{
+    name: string;
+    incident_id: string;
+    code: string;
+    ack_link_used_at: Date | null;
+  }>(
+    `select r.name, n.incident_id, i.code, n.ack_link_used_at from notifications n
+     join responders r on r.id = n.responder_id
      join incidents i on i.id = n.incident_id where n.id = $1`,
     [notificationId],
   );

@@ -354,14 +354,24 @@ export class OnCallService {
       at,
     );
     const shifts = rows.map((r) => onCallAt(rotationSpec(r), this.of(overrides, r.id), at));
-    const names = await this.names(shifts.flatMap((s) => (s ? [s.responderId] : [])));
+    const people = await store.respondersById(
+      this.pool,
+      shifts.flatMap((s) => (s ? [s.responderId] : [])),
+    );
     return {
       at: at.toISOString(),
       oncall: rows.map((r, i) => {
         const s = shifts[i];
         return {
           rotation: { id: r.id, name: r.name, timeZone: r.time_zone },
-          responder: s ? { id: s.responderId, name: names.get(s.responderId) ?? null } : null,
+          // active: false is someone escalation will not page (the level then pages no one from this rotation).
+          responder: s
+            ? {
+                id: s.responderId,
+                name: people.get(s.responderId)?.name ?? null,
+                active: people.get(s.responderId)?.active ?? false,
+              }
+            : null,
           since: s?.start.toISOString() ?? null,
           until: s?.end.toISOString() ?? null,
           override: s?.overrideId ?? null,
