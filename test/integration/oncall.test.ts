@@ -479,6 +479,12 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     });
     assert.equal(pol.status, 201, JSON.stringify(pol.body));
     assert.equal(pol.body.autoResolve, false);
+    // Channels given for warnings only: the other severities keep the default's.
+    assert.deepEqual(pol.body.levels[0].channels, {
+      critical: ['sms', 'voice', 'email'],
+      warning: ['sms'],
+      info: ['email'],
+    });
     const alert = { client: 'hands-on-dental', severity: 'warning' };
     const fired = await hook(alertPayload({ groupKey: 'hands-on', ...alert }));
     const code = fired.body.incident as string;

@@ -253,7 +253,8 @@ export class PolicyService {
             roles: l.targets.roles ?? [],
             responders: l.targets.responders ?? [],
             rotations: l.targets.rotations ?? [],
-            channels: l.channels ?? DEFAULT_CHANNELS,
+            // A severity left out keeps the default's channels (an empty list pages no one for it).
+            channels: { ...DEFAULT_CHANNELS, ...l.channels },
             hours: l.hours ?? null,
             off: l.offHoursChannels ?? null,
           })),

@@ -35,7 +35,8 @@ const level = {
     },
     channels: {
       ...channelMap,
-      description: 'by severity (default: critical sms+voice+email, warning sms+email, info email)',
+      description:
+        'by severity; a severity left out keeps the default (critical sms+voice+email, warning sms+email, info email)',
     },
     hours: { ...hours, description: 'the level pages by `channels` only within these hours' },
     offHoursChannels: { ...channelMap, description: 'outside `hours`; without it the level is skipped then' },
