@@ -53,6 +53,16 @@ describe('escalation and paging', () => {
 
   const hook = (body: unknown) => cp.call('POST', '/api/v1/alertmanager/webhook', { token: am, body });
   const smsFor = (code: string, to?: string) => tw.messages(to).filter((m) => m.params.Body?.includes(code));
+  /** The incident's SMS page once sent: its row id and Twilio's sid. */
+  const sentSms = (code: string) =>
+    waitFor('provider id', async () => {
+      const q = await cp.db.query(
+        `select n.id, n.provider_id from notifications n join incidents i on i.id = n.incident_id
+         where i.code = $1 and n.channel = 'sms' and n.provider_id is not null`,
+        [code],
+      );
+      return q.rows.length ? q : undefined;
+    });
   const mailFor = (code: string, to: string) => smtp.to(to).filter((m) => m.subject?.includes(code));
   const form = (path: string, params: Record<string, string>, signature?: string) =>
     cp.call('POST', path, {
@@ -507,14 +517,7 @@ describe('escalation and paging', () => {
   it('takes a status callback that arrives before the send has recorded its sid (the e-mail fallback still happens)', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-early-callback', severity: 'warning' }));
     const code = r.body.incident as string;
-    const { rows } = await waitFor('provider id', async () => {
-      const q = await cp.db.query(
-        `select n.id, n.provider_id from notifications n join incidents i on i.id = n.incident_id
-         where i.code = $1 and n.channel = 'sms' and n.provider_id is not null`,
-        [code],
-      );
-      return q.rows.length ? q : undefined;
-    });
+    const { rows } = await sentSms(code);
     // As if the sent mark had not committed yet when Twilio called back: the sid appears 400 ms later.
     await cp.db.query(`update notifications set provider_id = null, status = 'sending' where id = $1`, [
       rows[0].id,
@@ -542,14 +545,7 @@ describe('escalation and paging', () => {
     const r = await hook(alertPayload({ groupKey: 'g-status', severity: 'warning' }));
     const code = r.body.incident as string;
     await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
-    const { rows } = await waitFor('provider id', async () => {
-      const q = await cp.db.query(
-        `select n.id, n.provider_id from notifications n join incidents i on i.id = n.incident_id
-         where i.code = $1 and n.channel = 'sms' and n.provider_id is not null`,
-        [code],
-      );
-      return q.rows.length ? q : undefined;
-    });
+    const { rows } = await sentSms(code);
     const sid = rows[0].provider_id as string;
     assert.match(sid, /^SM[0-9a-f]{32}$/);
     const params = { MessageSid: sid, MessageStatus: 'undelivered', AccountSid: SID };

@@ -75,6 +75,17 @@ const view = (p: DbPolicyRow) => ({
   })),
 });
 
+/** The columns a policy's row takes from its input, in the order of the insert and the update. */
+const policyValues = (p: PolicyInput, clientId: string | null) => [
+  p.name,
+  clientId,
+  p.severities ?? null,
+  p.repeatCount === 'unlimited' ? null : (p.repeatCount ?? 0),
+  p.repeatIntervalSeconds ?? 300,
+  p.hours ? JSON.stringify(p.hours) : null,
+  p.autoResolve ?? true,
+];
+
 const SELECT = `select p.id, p.name, p.is_default, p.client_id, p.severities, p.repeat_count,
   p.repeat_interval_seconds, p.auto_resolve, p.hours,
   (select jsonb_agg(to_jsonb(l) - 'policy_id' order by l.level) from escalation_levels l where l.policy_id = p.id)
@@ -104,15 +115,7 @@ export class PolicyService {
       const { rows } = await tx.query<{ id: string }>(
         `insert into escalation_policies (name, client_id, severities, repeat_count, repeat_interval_seconds, hours,
            auto_resolve) values ($1, $2, $3, $4, $5, $6, $7) returning id`,
-        [
-          input.name,
-          clientId,
-          input.severities ?? null,
-          input.repeatCount === 'unlimited' ? null : (input.repeatCount ?? 0),
-          input.repeatIntervalSeconds ?? 300,
-          input.hours ? JSON.stringify(input.hours) : null,
-          input.autoResolve ?? true,
-        ],
+        policyValues(input, clientId),
       );
       await this.writeLevels(tx, rows[0]!.id, input.levels);
       const after = await this.find(tx, rows[0]!.id);
@@ -134,16 +137,7 @@ export class PolicyService {
       await tx.query(
         `update escalation_policies set name = $2, client_id = $3, severities = $4, repeat_count = $5,
            repeat_interval_seconds = $6, hours = $7, auto_resolve = $8 where id = $1`,
-        [
-          before.id,
-          input.name,
-          clientId,
-          input.severities ?? null,
-          input.repeatCount === 'unlimited' ? null : (input.repeatCount ?? 0),
-          input.repeatIntervalSeconds ?? 300,
-          input.hours ? JSON.stringify(input.hours) : null,
-          input.autoResolve ?? true,
-        ],
+        [before.id, ...policyValues(input, clientId)],
       );
       await tx.query(`delete from escalation_levels where policy_id = $1`, [before.id]);
       await this.writeLevels(tx, before.id, input.levels);

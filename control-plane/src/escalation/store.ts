@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/pool.ts';
 import { INSERT_NEW, type NewNotification } from '../notify/store.ts';
-import type { Hours } from '../oncall/schedule.ts';
+import type { Hours, RotationSpec } from '../oncall/schedule.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
@@ -39,14 +39,9 @@ export interface DbResponder {
 }
 
 /** A rotation a level targets, with its overrides not yet ended and its active people, as JSON gives them. */
-export interface LevelRotation {
+export interface LevelRotation extends RotationSpec {
   id: string;
   name: string;
-  timeZone: string;
-  handoff: 'daily' | 'weekly';
-  handoffTime: string;
-  startDate: string;
-  members: string[];
   overrides: { id: string; responderId: string; start: string; end: string; createdAt: string }[];
   people: DbResponder[];
 }

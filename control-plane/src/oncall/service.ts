@@ -21,13 +21,8 @@ export interface ResponderInput {
   active?: boolean;
 }
 
-export interface RotationInput {
+export interface RotationInput extends RotationSpec {
   name: string;
-  timeZone: string;
-  handoff: 'daily' | 'weekly';
-  handoffTime: string;
-  startDate: string;
-  members: string[];
 }
 
 export interface OverrideInput {

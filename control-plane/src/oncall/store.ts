@@ -1,11 +1,8 @@
 import type { Queryable } from '../db/pool.ts';
+import type { DbResponder as PagedResponder } from '../escalation/store.ts';
 
-export interface DbResponder {
-  id: string;
-  name: string;
-  role: string;
-  phone: string | null;
-  email: string | null;
+/** A responder as escalation reads it, with its state. */
+export interface DbResponder extends PagedResponder {
   active: boolean;
   created_at: Date;
 }
