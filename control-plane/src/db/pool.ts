@@ -40,3 +40,6 @@ export async function withTx<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promis
     }
   }
 }
+
+/** A uuid as PostgreSQL writes it: `{id or name}` path parameters test with it before querying an id column. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,9 +1,11 @@
 import type { AuditService } from '../audit/service.ts';
-import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import { UUID, withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { FleetService } from '../fleet/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import { validZone, type Hours } from '../oncall/schedule.ts';
+import { DEFAULT_CHANNELS } from './service.ts';
+import type { DbPolicy } from './store.ts';
 
 type ChannelMap = Partial<Record<'critical' | 'warning' | 'info', ('sms' | 'voice' | 'email')[]>>;
 
@@ -26,34 +28,12 @@ export interface PolicyInput {
   levels: LevelInput[];
 }
 
-interface DbPolicyRow {
-  id: string;
-  name: string;
+/** A policy as the API reads it: escalation's policy row with its selectors. */
+interface DbPolicyRow extends DbPolicy {
   is_default: boolean;
   client_id: string | null;
   severities: string[] | null;
-  repeat_count: number | null;
-  repeat_interval_seconds: number;
-  auto_resolve: boolean;
-  hours: Hours | null;
-  levels: {
-    level: number;
-    delay_seconds: number;
-    target_roles: string[];
-    target_responders: string[];
-    target_rotations: string[];
-    channels: ChannelMap;
-    hours: Hours | null;
-    off_hours_channels: ChannelMap | null;
-  }[];
 }
-
-const DEFAULT_CHANNELS: ChannelMap = {
-  critical: ['sms', 'voice', 'email'],
-  warning: ['sms', 'email'],
-  info: ['email'],
-};
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const view = (p: DbPolicyRow) => ({
   id: p.id,
@@ -203,14 +183,12 @@ export class PolicyService {
     };
     hours(p.hours, '/hours');
     const ids = (k: 'responders' | 'rotations') => p.levels.flatMap((l) => l.targets[k] ?? []);
-    const responders = await db.query<{ id: string }>(
-      `select id from responders where id = any ($1::uuid[])`,
-      [ids('responders')],
+    const found = await db.query<{ id: string }>(
+      `select id from responders where id = any ($1::uuid[]) union all
+       select id from rotations where id = any ($2::uuid[])`,
+      [ids('responders'), ids('rotations')],
     );
-    const rotations = await db.query<{ id: string }>(`select id from rotations where id = any ($1::uuid[])`, [
-      ids('rotations'),
-    ]);
-    const known = new Set([...responders.rows, ...rotations.rows].map((r) => r.id));
+    const known = new Set(found.rows.map((r) => r.id));
     p.levels.forEach((l, i) => {
       const at = `/levels/${i}`;
       const t = l.targets;

@@ -15,8 +15,11 @@ export interface EscalateJob {
 }
 
 const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email'];
-/** A reassignment pages on the shipped default's channels for the incident's severity. */
-const REASSIGN_CHANNELS: Record<string, Channel[]> = {
+/**
+ * The shipped default's channels by severity (escalation_levels.channels' column default): a level given no
+ * channels for a severity takes these, and a reassignment pages on them.
+ */
+export const DEFAULT_CHANNELS: Record<'critical' | 'warning' | 'info', Channel[]> = {
   critical: ['sms', 'voice', 'email'],
   warning: ['sms', 'email'],
   info: ['email'],
@@ -232,7 +235,7 @@ export class EscalationService {
       if (ro) who = levelTargets({ responders: [], rotations: [ro] }, new Date())[0];
     }
     if (!who) return undefined;
-    const channels = REASSIGN_CHANNELS[inc.severity];
+    const channels = DEFAULT_CHANNELS[inc.severity];
     const pages = await this.notify.enqueue(
       tx,
       inc,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { UUID, type Queryable } from '../db/pool.ts';
 import { INSERT_NEW, type NewNotification } from '../notify/store.ts';
 import type { Hours, RotationSpec } from '../oncall/schedule.ts';
 
@@ -65,7 +65,7 @@ const ROTATION_JSON = `jsonb_build_object('id', ro.id, 'name', ro.name, 'timeZon
 /** A rotation by id or name, as a level that targets it sees it (for a page to whoever is on call now). */
 export async function rotationForPaging(db: Queryable, idOrName: string): Promise<LevelRotation | undefined> {
   const { rows } = await db.query<{ r: LevelRotation }>(
-    `select ${ROTATION_JSON} as r from rotations ro where ro.id::text = $1 or ro.name = $1`,
+    `select ${ROTATION_JSON} as r from rotations ro where ro.${UUID.test(idOrName) ? 'id' : 'name'} = $1`,
     [idOrName],
   );
   return rows[0]?.r;
@@ -73,7 +73,7 @@ export async function rotationForPaging(db: Queryable, idOrName: string): Promis
 
 export async function activeResponder(db: Queryable, id: string): Promise<DbResponder | undefined> {
   const { rows } = await db.query<DbResponder>(
-    `select id, name, role, phone, email from responders where active and id::text = $1`,
+    `select id, name, role, phone, email from responders where active and id = $1`,
     [id],
   );
   return rows[0];

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { UUID, type Queryable } from '../db/pool.ts';
 import type { ServiceSpec } from './types.ts';
 
 export interface DbClient {
@@ -32,7 +32,6 @@ export interface DbInstance {
   services: ServiceSpec[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `{id or slug}` in paths: a UUID matches the id column, anything else the slug. */
 const key = (idOrSlug: string) => (UUID.test(idOrSlug) ? 'id' : 'slug');
 

@@ -5,18 +5,17 @@ import * as store from './store.ts';
 
 const ACTOR = 'alertmanager';
 const DEADMAN_GROUP = 'concierge-ops:deadmans-switch';
-const SEVERITIES: store.Severity[] = ['info', 'warning', 'critical'];
 // Alertmanager sends this zero time as endsAt while an alert is firing.
 const ZERO_TIME = /^0001-01-01/;
 
 function severityOf(alerts: AlertmanagerAlert[]): store.Severity {
   let best = 0;
   for (const a of alerts) {
-    const i = SEVERITIES.indexOf(a.labels.severity as store.Severity);
+    const i = store.SEVERITIES.indexOf(a.labels.severity as store.Severity);
     // An alert without a known severity still pages: it counts as a warning rather than being dropped.
     best = Math.max(best, i < 0 ? 1 : i);
   }
-  return SEVERITIES[best]!;
+  return store.SEVERITIES[best]!;
 }
 
 function toRow(a: AlertmanagerAlert): store.AlertRow {
@@ -152,16 +151,18 @@ export class AlertIngest {
       });
     const firingAfter = changed.some((r) => r.status === 'firing');
     if (changed.length === 0) return { changed: 0, firingAfter };
-    let top = SEVERITIES.indexOf(inc.severity);
+    let top = store.SEVERITIES.indexOf(inc.severity);
     for (const r of changed) {
-      const sev = SEVERITIES.indexOf(byFingerprint.get(r.fingerprint)!.labels.severity as store.Severity);
+      const sev = store.SEVERITIES.indexOf(
+        byFingerprint.get(r.fingerprint)!.labels.severity as store.Severity,
+      );
       if (r.status === 'firing' && sev > top) top = sev;
     }
-    if (top > SEVERITIES.indexOf(inc.severity)) {
-      await store.raiseSeverity(tx, inc.id, SEVERITIES[top]!);
+    if (top > store.SEVERITIES.indexOf(inc.severity)) {
+      await store.raiseSeverity(tx, inc.id, store.SEVERITIES[top]!);
       await this.incidents.record(tx, inc, ACTOR, requestId, {
         kind: 'severity_raised',
-        detail: { severity: SEVERITIES[top] },
+        detail: { severity: store.SEVERITIES[top] },
         internal: false,
         audit: false,
       });

@@ -286,8 +286,7 @@ export class IncidentService {
     return withTx(this.pool, async (tx) => {
       const inc = (await store.find(tx, visible.id, true))!;
       if (inc.status === 'resolved') throw new ConflictError(`${inc.code} is resolved`);
-      const order = ['info', 'warning', 'critical'];
-      if (order.indexOf(severity) <= order.indexOf(inc.severity))
+      if (store.SEVERITIES.indexOf(severity) <= store.SEVERITIES.indexOf(inc.severity))
         throw new ValidationError('severity is invalid', [
           { field: '/severity', message: `must be above the incident's ${inc.severity}` },
         ]);

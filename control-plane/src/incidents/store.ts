@@ -1,10 +1,12 @@
 import { entryValues, stageSql, type AuditEntry } from '../audit/store.ts';
-import type { Queryable } from '../db/pool.ts';
+import { UUID, type Queryable } from '../db/pool.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
 
 export type Severity = 'critical' | 'warning' | 'info';
+/** Severities from lowest to highest. */
+export const SEVERITIES: Severity[] = ['info', 'warning', 'critical'];
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
 export interface DbIncident {
@@ -65,7 +67,6 @@ export interface AlertRow {
 }
 
 const SELECT = `select i.*, c.slug as client_slug from incidents i left join clients c on c.id = i.client_id`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function values(n: NewIncident) {
   return [

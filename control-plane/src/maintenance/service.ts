@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.ts';
+import { UUID, type Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
@@ -46,7 +46,6 @@ export function windowView(w: store.DbWindow, from: Date, to: Date) {
 export const spec = (w: store.DbWindow) => ({ start: w.starts_at, end: w.ends_at, recurrence: w.recurrence });
 
 const DAY = 86_400_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Maintenance windows of a client or one instance: one-off or recurring in the client's time zone. */
 export class MaintenanceService {

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { AuditService } from '../audit/service.ts';
-import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import { UUID, withTx, type Pool, type Queryable } from '../db/pool.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import {
@@ -33,7 +33,6 @@ export interface OverrideInput {
 }
 
 const DAY = 86_400_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The longest schedule preview one request may ask for. */
 export const MAX_PREVIEW_DAYS = 92;
 
@@ -42,6 +41,16 @@ export const rotationSpec = (r: store.DbRotation): RotationSpec => ({
   handoff: r.handoff,
   handoffTime: r.handoff_time,
   startDate: r.start_date,
+  members: r.members,
+});
+
+/** A rotation's columns from its input (rotationSpec's inverse, with the name). */
+const rotationRow = (r: RotationInput) => ({
+  name: r.name,
+  time_zone: r.timeZone,
+  handoff: r.handoff,
+  handoff_time: r.handoffTime,
+  start_date: r.startDate,
   members: r.members,
 });
 
@@ -115,13 +124,13 @@ export class OnCallService {
       const phone = input.phone ?? null;
       if (phone !== null && (input.active ?? true) && (await store.phoneTaken(tx, phone, null)))
         throw new ConflictError('another active responder has this phone number');
-      let r = await store.insertResponder(tx, {
+      const r = await store.insertResponder(tx, {
         name: input.name,
         role: input.role,
         phone,
         email: input.email ?? null,
+        active: input.active ?? true,
       });
-      if (input.active === false) r = await store.updateResponder(tx, { ...r, active: false });
       await this.audit.record(tx, auth, requestId, {
         action: 'responder.create',
         targetType: 'responder',
@@ -201,14 +210,7 @@ export class OnCallService {
   async createRotation(auth: Auth, requestId: string, input: RotationInput) {
     return withTx(this.pool, async (tx) => {
       await this.checkRotation(tx, input, null);
-      const r = await store.insertRotation(tx, {
-        name: input.name,
-        time_zone: input.timeZone,
-        handoff: input.handoff,
-        handoff_time: input.handoffTime,
-        start_date: input.startDate,
-        members: input.members,
-      });
+      const r = await store.insertRotation(tx, rotationRow(input));
       await this.audit.record(tx, auth, requestId, {
         action: 'rotation.create',
         targetType: 'rotation',
@@ -231,15 +233,7 @@ export class OnCallService {
         members: patch.members ?? cur.members,
       };
       await this.checkRotation(tx, next, cur.id);
-      const r = await store.updateRotation(tx, {
-        id: cur.id,
-        name: next.name,
-        time_zone: next.timeZone,
-        handoff: next.handoff,
-        handoff_time: next.handoffTime,
-        start_date: next.startDate,
-        members: next.members,
-      });
+      const r = await store.updateRotation(tx, { id: cur.id, ...rotationRow(next) });
       await this.audit.record(tx, auth, requestId, {
         action: 'rotation.update',
         targetType: 'rotation',

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.ts';
+import { UUID, type Queryable } from '../db/pool.ts';
 import type { DbResponder as PagedResponder } from '../escalation/store.ts';
 
 /** A responder as escalation reads it, with its state. */
@@ -59,11 +59,12 @@ export async function respondersById(db: Queryable, ids: string[]): Promise<Map<
 
 export async function insertResponder(
   db: Queryable,
-  r: { name: string; role: string; phone: string | null; email: string | null },
+  r: { name: string; role: string; phone: string | null; email: string | null; active: boolean },
 ): Promise<DbResponder> {
   const { rows } = await db.query<DbResponder>(
-    `insert into responders (name, role, phone, email) values ($1, $2, $3, $4) returning ${RESPONDER}`,
-    [r.name, r.role, r.phone, r.email],
+    `insert into responders (name, role, phone, email, active) values ($1, $2, $3, $4, $5)
+     returning ${RESPONDER}`,
+    [r.name, r.role, r.phone, r.email, r.active],
   );
   return rows[0]!;
 }
@@ -101,8 +102,6 @@ export async function findRotation(db: Queryable, idOrName: string, forUpdate = 
   );
   return rows[0];
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function rotationNameTaken(db: Queryable, name: string, exceptId: string | null) {
   const { rows } = await db.query(

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
 import type { AuditService } from '../audit/service.ts';
-import { withTx, type Pool, type Queryable } from '../db/pool.ts';
+import { UUID, withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { Client } from '../fleet/types.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
@@ -19,7 +19,6 @@ import { errorMessage } from '../../../exporters/shared/errors.ts';
 export const SEND_TASK = 'report-send';
 export const MONTHLY_TASK = 'reports-monthly';
 const SYSTEM: Auth = { tokenId: '00000000-reports', name: 'reports', role: 'admin', clientId: null };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isStaff = (a: Auth) => a.role === 'admin' || a.role === 'operator';
 
 export interface Rendered {
