@@ -67,6 +67,11 @@ export function createPaging(
     {
       transaction: (fn) => notify.withOutbox(fn),
       opened: (tx, inc, configVersion) => escalation.opened(tx, inc, configVersion),
+      openingPlan: (inc, now) => escalation.openingPlan(inc, now),
+      openedWithPlan: (plan, sends) => {
+        escalation.openedWithPlan(plan, sends.length);
+        notify.sendCommitted(sends);
+      },
       stopped: (tx, inc) => escalation.stopped(tx, inc),
       autoResolves: (tx, inc) => escalation.autoResolves(tx, inc),
       reassign: (tx, inc, target, n) => escalation.reassign(tx, inc, target, n),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import twilio from 'twilio';
-import { alertPayload, waitFor } from '../helpers/alerts.ts';
+import { alertPayload, randomFingerprint, waitFor } from '../helpers/alerts.ts';
 import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
@@ -610,5 +610,193 @@ describe('escalation and paging', () => {
     assert.match(text, /^concierge_ops_job_queue_lag_seconds \d/m);
     assert.ok(!text.includes('+1555'), 'a phone number is in /metrics');
     assert.ok(!/INC-\d/.test(text), 'an incident code is in /metrics');
+  });
+
+  describe('the opening in one statement', () => {
+    /** What each one-statement opening wrote: 1 row (it opened the incident) or 0 (the usual way did). */
+    let oneStatement: number[] = [];
+    let restore: (() => void) | undefined;
+    before(() => {
+      const pool = cp.ctx.pool;
+      const query = pool.query;
+      pool.query = (async (config: { name?: string }, ...rest: unknown[]) => {
+        const result = await (query as (...a: unknown[]) => Promise<{ rowCount: number | null }>).call(
+          pool,
+          config,
+          ...rest,
+        );
+        if (config?.name === 'incidents.openWithEscalation') oneStatement.push(result.rowCount ?? 0);
+        return result;
+      }) as unknown as typeof pool.query;
+      restore = () => (pool.query = query);
+    });
+    after(() => restore?.());
+
+    const open = async (groupKey: string, opts: Parameters<typeof alertPayload>[0] = {}) => {
+      oneStatement = [];
+      const res = await hook(alertPayload({ groupKey, ...opts }));
+      assert.equal(res.status, 200, res.text);
+      return { code: res.body.incident as string, oneStatement };
+    };
+    const levelsReached = async () =>
+      Number(
+        /^concierge_ops_escalation_levels_reached_total\{level="1"\} (\d+)$/m.exec(
+          (await cp.call('GET', '/metrics')).text,
+        )?.[1] ?? 0,
+      );
+    /** Everything an opening wrote, with the incident's own code, id and fingerprints taken out. */
+    const written = async (code: string, fp: string) => {
+      const inc = (await cp.db.query(`select * from incidents where code = $1`, [code])).rows[0];
+      const scrub = (v: unknown) =>
+        JSON.parse(JSON.stringify(v).replaceAll(code, 'CODE').replaceAll(inc.id, 'ID').replaceAll(fp, 'FP'));
+      const timeline = (await cp.call('GET', `/api/v1/incidents/${code}/timeline`)).body.map(
+        (e: { at?: string }) => ({ ...e, at: undefined }),
+      );
+      const audit = await waitFor('the opening in the audit log', async () => {
+        const q = await cp.db.query(
+          `select actor, action, target_type, target_id, before, after from audit_log
+           where target_id = $1 and action = 'incident.opened'`,
+          [inc.id],
+        );
+        return q.rows.length ? q.rows : undefined;
+      });
+      const pages = await cp.db.query(
+        `select n.level, n.repeat, r.name, n.channel, n.idempotency_key from notifications n
+         join responders r on r.id = n.responder_id where n.incident_id = $1 order by r.name, n.channel`,
+        [inc.id],
+      );
+      const steps = await cp.db.query(
+        `select level, repeat, extract(epoch from due_at - $2::timestamptz)::int as after_s
+         from escalation_steps where incident_id = $1 order by level`,
+        [inc.id, inc.opened_at],
+      );
+      const alerts = await cp.db.query(
+        `select fingerprint, status, alertname, labels, annotations, starts_at, ends_at from incident_alerts
+         where incident_id = $1 order by fingerprint`,
+        [inc.id],
+      );
+      const row = Object.fromEntries(
+        Object.entries(inc).filter(
+          ([k]) => !['id', 'code', 'group_key', 'opened_at', 'updated_at'].includes(k),
+        ),
+      );
+      return scrub({ row, timeline, audit, pages: pages.rows, steps: steps.rows, alerts: alerts.rows });
+    };
+
+    it("writes a new group's opening in one statement once its policy is known, exactly as the usual opening", async () => {
+      // A policy change moves paging_config_version: the next opening reads the policy again the usual way.
+      await cp.db.query(`update escalation_policies set name = name where is_default`);
+      const before = await levelsReached();
+      const fps = (p: string) => [`${p}000000000001`, `${p}000000000002`];
+      const a = await open('g-one-usual', { severity: 'warning', fingerprints: fps('aaaa') });
+      assert.ok(!a.oneStatement.includes(1), 'the first opening after a policy change went in one statement');
+      const b = await open('g-one-statement', { severity: 'warning', fingerprints: fps('bbbb') });
+      assert.deepEqual(b.oneStatement, [1]);
+      // Level 1 pages Olivia by SMS and e-mail (warning), for each opening.
+      await waitFor('both openings paged', () =>
+        smsFor(a.code, OLIVIA.phone).length &&
+        smsFor(b.code, OLIVIA.phone).length &&
+        mailFor(a.code, OLIVIA.email).length &&
+        mailFor(b.code, OLIVIA.email).length
+          ? true
+          : undefined,
+      );
+      const [usual, single] = [await written(a.code, 'aaaa'), await written(b.code, 'bbbb')];
+      assert.deepEqual(single, usual);
+      // What the comparison rests on: the opening's timeline, its audit record, its pages and the next step.
+      assert.deepEqual(
+        usual.timeline.map((e: { kind: string; actor: string }) => `${e.kind} by ${e.actor}`),
+        [
+          'opened by alertmanager',
+          'alert_added by alertmanager',
+          'alert_added by alertmanager',
+          'escalated by escalation',
+        ],
+      );
+      assert.equal(usual.timeline[3].detail.pages, 2);
+      assert.equal(usual.audit[0].after.code, 'CODE');
+      assert.deepEqual(
+        usual.pages.map((p: { name: string; channel: string }) => `${p.name} ${p.channel}`),
+        ['Olivia email', 'Olivia sms'],
+      );
+      assert.deepEqual(usual.steps, [{ level: 2, repeat: 0, after_s: LEVEL2_DELAY_S }]);
+      assert.equal(await levelsReached(), before + 2);
+      for (const c of [a.code, b.code]) await cp.call('POST', `/api/v1/incidents/${c}/resolve`, { body: {} });
+    });
+
+    it('opens the usual way, by the policy and client as they are now, once either has changed', async () => {
+      // Warm: a client label and severity met before.
+      const first = await open('g-one-warm', { severity: 'warning', fingerprints: [randomFingerprint()] });
+      // Level 1 pages warnings by e-mail only from now on: a plan made before would page by SMS too.
+      await cp.db.query(
+        `update escalation_levels set channels = channels || '{"warning": ["email"]}'::jsonb where level = 1`,
+      );
+      try {
+        const changed = await open('g-one-changed', {
+          severity: 'warning',
+          fingerprints: [randomFingerprint()],
+        });
+        assert.deepEqual(changed.oneStatement, [0]);
+        const pages = await cp.db.query(
+          `select n.channel from notifications n join incidents i on i.id = n.incident_id where i.code = $1`,
+          [changed.code],
+        );
+        assert.deepEqual(
+          pages.rows.map((r) => r.channel),
+          ['email'],
+        );
+        for (const c of [first.code, changed.code])
+          await cp.call('POST', `/api/v1/incidents/${c}/resolve`, { body: {} });
+      } finally {
+        await cp.db.query(
+          `update escalation_levels set channels = channels || '{"warning": ["sms", "email"]}'::jsonb where level = 1`,
+        );
+      }
+      // A client label nobody knew opens unassigned incidents, in one statement the second time ...
+      const u1 = await open('g-one-new-1', { client: 'new-clinic', fingerprints: [randomFingerprint()] });
+      const u2 = await open('g-one-new-2', { client: 'new-clinic', fingerprints: [randomFingerprint()] });
+      assert.deepEqual(u2.oneStatement, [1]);
+      for (const c of [u1.code, u2.code]) {
+        const inc = (await cp.call('GET', `/api/v1/incidents/${c}`)).body;
+        assert.equal(inc.unassigned, true);
+        assert.equal(inc.client, null);
+      }
+      // ... until the client exists: then the label means it, and its incidents are its own.
+      await cp.call('POST', '/api/v1/clients', { body: clientBody('new-clinic') });
+      const owned = await open('g-one-new-3', { client: 'new-clinic', fingerprints: [randomFingerprint()] });
+      assert.deepEqual(owned.oneStatement, [0]);
+      const inc = (await cp.call('GET', `/api/v1/incidents/${owned.code}`)).body;
+      assert.equal(inc.unassigned, false);
+      assert.equal(inc.client.slug, 'new-clinic');
+      for (const c of [u1.code, u2.code, owned.code])
+        await cp.call('POST', `/api/v1/incidents/${c}/resolve`, { body: {} });
+    });
+
+    it('does not reopen a resolved group for a late replay, in one statement or the usual way', async () => {
+      const fp = randomFingerprint();
+      const body = alertPayload({ groupKey: 'g-one-replay', severity: 'warning', fingerprints: [fp] });
+      const opened = await hook(body);
+      await hook(
+        alertPayload({
+          groupKey: 'g-one-replay',
+          severity: 'warning',
+          fingerprints: [fp],
+          status: 'resolved',
+        }),
+      );
+      assert.equal(
+        (await cp.call('GET', `/api/v1/incidents/${opened.body.incident}`)).body.status,
+        'resolved',
+      );
+      oneStatement = [];
+      const replay = await hook(body);
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body.incident, null);
+      assert.deepEqual(oneStatement, [0]);
+      const q = await cp.db.query(
+        `select count(*)::int as n from incidents where group_key = 'g-one-replay'`,
+      );
+      assert.equal(q.rows[0].n, 1);
+    });
   });
 });

@@ -4,6 +4,7 @@ import type { Pool, Queryable } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
+import type { NewNotification } from '../notify/store.ts';
 import * as store from './store.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
 import { onCallAt, withinHours } from '../oncall/schedule.ts';
@@ -27,12 +28,17 @@ export const DEFAULT_CHANNELS: Record<'critical' | 'warning' | 'info', Channel[]
 /** A step that failed is tried again after 1 s, 2 s, 4 s ... up to a minute. */
 const retryMs = (attempts: number) => Math.min(60_000, 1000 * 2 ** Math.min(attempts, 6));
 
-/** When step (level, repeat) is due: the ladder's delays, shifted by one whole cycle per repeat. */
-export function stepDue(policy: store.DbPolicy, openedAt: Date, level: number, repeat: number): Date {
+/** Seconds from the opening to step (level, repeat): the ladder's delays, shifted by one cycle per repeat. */
+export function stepOffsetSeconds(policy: store.DbPolicy, level: number, repeat: number): number {
   const last = policy.levels[policy.levels.length - 1]?.delay_seconds ?? 0;
   const cycle = last + policy.repeat_interval_seconds;
   const delay = policy.levels.find((l) => l.level === level)?.delay_seconds ?? 0;
-  return new Date(openedAt.getTime() + (repeat * cycle + delay) * 1000);
+  return repeat * cycle + delay;
+}
+
+/** When step (level, repeat) is due. */
+export function stepDue(policy: store.DbPolicy, openedAt: Date, level: number, repeat: number): Date {
+  return new Date(openedAt.getTime() + stepOffsetSeconds(policy, level, repeat) * 1000);
 }
 
 /** The step after (level, repeat), or undefined when the ladder and its repeats are done. */
@@ -96,6 +102,75 @@ export function levelChannels(
   const map = outside ? level.off_hours_channels : level.channels;
   const channels = (map?.[severity] ?? []).filter((c): c is Channel => CHANNELS.includes(c as Channel));
   return { channels, outside };
+}
+
+/** What one step does, decided in memory before anything is written (`planStep`). */
+export interface StepPlan {
+  /** The level's people to page (none when the level is skipped), on `channels`. */
+  responders: store.DbResponder[];
+  channels: Channel[];
+  /** The timeline event (the step's `pages` are added when written); null when the step has no level. */
+  event: { kind: string; actor: string; detail: object; evenWithoutPages: boolean } | null;
+  /** The next step, due `offsetSeconds` after the opening; null when the ladder and its repeats are done. */
+  next: { level: number; repeat: number; offsetSeconds: number } | null;
+  /** Whether the step counts as a level reached (it paged someone, or found no one to page). */
+  counts: boolean;
+}
+
+/** The step (level, repeat) of `policy` for an incident of `severity`, at `now`. */
+export function planStep(
+  policy: store.PolicyWithResponders,
+  severity: string,
+  step: { level: number; repeat: number },
+  now: Date,
+): StepPlan {
+  const level = policy.levels.find((l) => l.level === step.level);
+  const { channels, outside } = level
+    ? levelChannels(level, severity, now)
+    : { channels: [], outside: false };
+  // Outside its hours with no off-hours channels, the level is skipped: no one is paged, the ladder goes on.
+  const skipped = outside && channels.length === 0;
+  const responders = level && !skipped ? levelTargets(level, now) : [];
+  const after = nextStep(policy, step.level, step.repeat);
+  // A system step, not a person's change: the timeline holds it (when it paged someone or found no one),
+  // and keeping it out of the serialised audit chain keeps escalation from queueing behind webhooks.
+  const event = level
+    ? {
+        kind: skipped
+          ? 'escalation_skipped'
+          : responders.length === 0
+            ? 'escalation_no_responders'
+            : 'escalated',
+        actor: 'escalation',
+        detail: {
+          level: step.level,
+          repeat: step.repeat,
+          ...(skipped
+            ? { reason: 'outside hours' }
+            : { responders: responders.map((r) => r.name), channels }),
+          ...(outside && !skipped ? { outsideHours: true } : {}),
+        },
+        evenWithoutPages: skipped || responders.length === 0,
+      }
+    : null;
+  return {
+    responders,
+    channels,
+    event,
+    next: after ? { ...after, offsetSeconds: stepOffsetSeconds(policy, after.level, after.repeat) } : null,
+    counts: !!level && !skipped,
+  };
+}
+
+/** A new incident's escalation, planned to be written with the incident in one statement (`openingPlan`). */
+export interface OpeningPlan {
+  /** paging_config_version the plan was made under: the statement writes nothing if it has moved. */
+  configVersion: string;
+  rows: NewNotification[];
+  event: StepPlan['event'];
+  next: StepPlan['next'];
+  /** The step that runs at the opening, when the first level is due at once (for levels reached). */
+  first: { level: number; counts: boolean; responders: number } | null;
 }
 
 /**
@@ -268,37 +343,65 @@ export class EscalationService {
   ): Promise<void> {
     const now = new Date();
     const policy = known ?? choosePolicy(await store.policyCandidates(tx, inc.client_id, inc.severity), now);
-    const level = policy.levels.find((l) => l.level === step.level);
-    const { channels, outside } = level
-      ? levelChannels(level, inc.severity, now)
-      : { channels: [], outside: false };
-    // Outside its hours with no off-hours channels, the level is skipped: no one is paged, the ladder goes on.
-    const skipped = outside && channels.length === 0;
-    const responders = level && !skipped ? levelTargets(level, now) : [];
-    const after = nextStep(policy, step.level, step.repeat);
-    const next = after && { ...after, dueAt: stepDue(policy, inc.opened_at, after.level, after.repeat) };
-    if (!level && !next) return;
-    // A system step, not a person's change: the timeline holds it (when it paged someone or found no one),
-    // and keeping it out of the serialised audit chain keeps escalation from queueing behind webhooks.
-    const event = level && {
-      kind: skipped
-        ? 'escalation_skipped'
-        : responders.length === 0
-          ? 'escalation_no_responders'
-          : 'escalated',
-      actor: 'escalation',
-      detail: {
-        level: step.level,
-        repeat: step.repeat,
-        ...(skipped ? { reason: 'outside hours' } : { responders: responders.map((r) => r.name), channels }),
-        ...(outside && !skipped ? { outsideHours: true } : {}),
-      },
-      evenWithoutPages: skipped || responders.length === 0,
+    const plan = planStep(policy, inc.severity, step, now);
+    const next = plan.next && {
+      level: plan.next.level,
+      repeat: plan.next.repeat,
+      dueAt: new Date(inc.opened_at.getTime() + plan.next.offsetSeconds * 1000),
     };
-    const created = await this.notify.enqueue(tx, inc, step, responders, channels, (db, rows, sendJobs) =>
-      store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event, next }),
+    if (!plan.event && !next) return;
+    const created = await this.notify.enqueue(
+      tx,
+      inc,
+      step,
+      plan.responders,
+      plan.channels,
+      (db, rows, sendJobs) =>
+        store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: plan.event, next }),
     );
-    if (level && !skipped && (created > 0 || responders.length === 0))
+    if (plan.counts && (created > 0 || plan.responders.length === 0))
       this.levelsReached.inc({ level: String(step.level) });
+  }
+
+  /**
+   * A new incident's escalation planned from the policy read for an earlier incident of the same client and
+   * severity, to be written in the statement that opens it (incidents/store.ts `openWithEscalation`): the
+   * first step's pages when the first level is due at once, and the step after. Undefined when no policy for
+   * them has been read under the current paging_config_version, or this process does not send pages itself
+   * straight after commit (then the opening goes the usual way).
+   */
+  openingPlan(
+    inc: { id: string; client_id: string | null; severity: string },
+    now: Date,
+  ): OpeningPlan | undefined {
+    const candidates = this.policies.byKey.get(`${inc.client_id ?? ''}:${inc.severity}`);
+    if (!candidates || !this.notify.sendsDirectly()) return undefined;
+    const policy = choosePolicy(candidates, now);
+    const first = policy.levels[0];
+    if (!first)
+      return { configVersion: this.policies.version, rows: [], event: null, next: null, first: null };
+    if (first.delay_seconds > 0)
+      return {
+        configVersion: this.policies.version,
+        rows: [],
+        event: null,
+        next: { level: first.level, repeat: 0, offsetSeconds: stepOffsetSeconds(policy, first.level, 0) },
+        first: null,
+      };
+    const step = { level: first.level, repeat: 0 };
+    const plan = planStep(policy, inc.severity, step, now);
+    return {
+      configVersion: this.policies.version,
+      rows: this.notify.outboxRows(inc.id, step, plan.responders, plan.channels),
+      event: plan.event,
+      next: plan.next,
+      first: { level: first.level, counts: plan.counts, responders: plan.responders.length },
+    };
+  }
+
+  /** After an opening written from `openingPlan` committed with `created` new pages. */
+  openedWithPlan(plan: OpeningPlan, created: number): void {
+    if (plan.first?.counts && (created > 0 || plan.first.responders === 0))
+      this.levelsReached.inc({ level: String(plan.first.level) });
   }
 }

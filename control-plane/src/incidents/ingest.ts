@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { withTx, type Queryable } from '../db/pool.ts';
 import type { AlertmanagerAlert, AlertmanagerPayload } from './schemas.ts';
 import type { IncidentService } from './service.ts';
@@ -30,6 +31,51 @@ function toRow(a: AlertmanagerAlert): store.AlertRow {
   };
 }
 
+/** Adds to a cache that forgets everything past 10,000 entries (it is only ever a hint). */
+function remember<K, V>(cache: Map<K, V> | Set<K>, key: K, value?: V): void {
+  if (cache.size >= 10_000) cache.clear();
+  if (cache instanceof Map) cache.set(key, value as V);
+  else cache.add(key);
+}
+
+/**
+ * A delivery's timeline: the "opened" event (for a new incident), one event per alert that changed, and a
+ * note when Alertmanager left alerts out of it (max_alerts); `events` are the alert events alone.
+ */
+function timelineOf(
+  p: AlertmanagerPayload,
+  opened: Pick<store.DbIncident, 'severity' | 'title' | 'unassigned'> | undefined,
+  changed: { fingerprint: string; alertname: string | null; status: string; inserted: boolean }[],
+) {
+  const events = changed.map((r) => ({
+    kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
+    detail: { fingerprint: r.fingerprint, alertname: r.alertname, status: r.status },
+    internal: true,
+  }));
+  const timeline = [
+    ...(opened
+      ? [
+          {
+            kind: 'opened',
+            detail: { severity: opened.severity, title: opened.title, unassigned: opened.unassigned },
+            internal: false,
+          },
+        ]
+      : []),
+    ...events,
+    ...(events.length > 0 && (p.truncatedAlerts ?? 0) > 0
+      ? [
+          {
+            kind: 'alerts_truncated',
+            detail: { truncatedAlerts: p.truncatedAlerts, delivered: p.alerts.length },
+            internal: true,
+          },
+        ]
+      : []),
+  ];
+  return { events, timeline };
+}
+
 export interface IngestResult {
   incident: string | null;
   opened: boolean;
@@ -42,12 +88,19 @@ export interface IngestResult {
  * Replays and the same group from several clustered Alertmanagers meet on the open-group unique index.
  */
 export class AlertIngest {
+  /** What each client label meant at an opening here (a client's id, or null: unassigned). */
+  private readonly clients = new Map<string, string | null>();
+  /** Groups this process last saw with an incident open: their deliveries join it, the usual way. */
+  private readonly openGroups = new Set<string>();
+
   constructor(private readonly incidents: IncidentService) {}
 
   async ingest(p: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
     const firing = p.alerts.filter((a) => a.status === 'firing');
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
+    const atOnce = await this.openInOneStatement(p, firing, labels, requestId);
+    if (atOnce) return atOnce;
     // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
     const result = await this.incidents.hooks.transaction(async (tx) => {
       const found = await store.lockOpenOrResolved(tx, p.groupKey, firing.map(toRow));
@@ -70,11 +123,13 @@ export class AlertIngest {
             autoResolve: true,
           });
           opened = inc !== undefined;
+          if (inc) remember(this.clients, labels.client ?? '', inc.client_id);
           // Lost the race to a concurrent delivery of the same group: join the incident it opened.
           if (!inc) inc = await store.lockOpenByGroup(tx, p.groupKey);
         }
       }
       if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
+      remember(this.openGroups, p.groupKey);
       const { changed, firingAfter } = await this.applyAlerts(tx, inc, p, requestId, opened);
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
@@ -89,6 +144,7 @@ export class AlertIngest {
       ) {
         await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
         resolved = true;
+        this.openGroups.delete(p.groupKey);
       }
       return { incident: inc.code, opened, alertsChanged: changed, resolved };
     });
@@ -113,35 +169,7 @@ export class AlertIngest {
     const alerts = p.alerts;
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
-    const events = changed.map((r) => ({
-      kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
-      detail: { fingerprint: r.fingerprint, alertname: r.alertname, status: r.status },
-      internal: true,
-    }));
-    // Alertmanager left alerts out of this delivery (max_alerts): say so, with what changed.
-    const truncated =
-      events.length > 0 && (p.truncatedAlerts ?? 0) > 0
-        ? [
-            {
-              kind: 'alerts_truncated',
-              detail: { truncatedAlerts: p.truncatedAlerts, delivered: alerts.length },
-              internal: true,
-            },
-          ]
-        : [];
-    const timeline = [
-      ...(opened
-        ? [
-            {
-              kind: 'opened',
-              detail: { severity: inc.severity, title: inc.title, unassigned: inc.unassigned },
-              internal: false,
-            },
-          ]
-        : []),
-      ...events,
-      ...truncated,
-    ];
+    const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed);
     // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
     if (timeline.length > 0)
       await this.incidents.addEvents(tx, inc, ACTOR, timeline, {
@@ -168,6 +196,62 @@ export class AlertIngest {
       });
     }
     return { changed: changed.length, firingAfter };
+  }
+
+  /**
+   * The common opening, a new group with a client label met before, in one statement and one round trip
+   * (incidents/store.ts `openWithEscalation`): the escalation is planned from the policy read for an earlier
+   * incident of the same client and severity, and the statement writes nothing if that policy, the client or
+   * the group has changed since; the usual transaction (five round trips more) then does it. The result is
+   * the same either way, event for event (test/integration/paging.test.ts).
+   */
+  private async openInOneStatement(
+    p: AlertmanagerPayload,
+    firing: AlertmanagerAlert[],
+    labels: Record<string, string>,
+    requestId: string | null,
+  ): Promise<IngestResult | undefined> {
+    const clientId = this.clients.get(labels.client ?? '');
+    if (firing.length === 0 || clientId === undefined || this.openGroups.has(p.groupKey)) return undefined;
+    const severity = severityOf(firing);
+    const id = randomUUID();
+    const plan = this.incidents.hooks.openingPlan({ id, client_id: clientId, severity }, new Date());
+    if (!plan) return undefined;
+    const title = labels.alertname ?? 'alert';
+    const alerts = [...new Map(p.alerts.map((a) => [a.fingerprint, a])).values()].map(toRow);
+    const { events, timeline } = timelineOf(
+      p,
+      { severity, title, unassigned: clientId === null },
+      alerts.map((a) => ({ ...a, inserted: true })),
+    );
+    const inc = await store.openWithEscalation(this.incidents.pool, {
+      id,
+      client: labels.client ?? null,
+      clientId,
+      instance: labels.instance ?? null,
+      service: labels.service ?? null,
+      severity,
+      groupKey: p.groupKey,
+      title,
+      summary: (p.commonAnnotations?.summary ?? firing[0]!.annotations.summary ?? '').slice(0, 2000),
+      configVersion: plan.configVersion,
+      alerts,
+      events: [
+        ...timeline.map((e) => ({ ...e, actor: ACTOR })),
+        ...(plan.event ? [{ ...plan.event, internal: true, step: true }] : []),
+      ],
+      audit: this.incidents.openingAudit(id, ACTOR, requestId, {
+        severity,
+        alerts: events.map((e) => e.detail),
+      }),
+      pages: plan.rows,
+      next: plan.next,
+    });
+    if (!inc) return undefined;
+    remember(this.openGroups, p.groupKey);
+    this.incidents.hooks.openedWithPlan(plan, inc.sends);
+    this.incidents.auditCommitted();
+    return { incident: inc.code, opened: true, alertsChanged: alerts.length, resolved: false };
   }
 
   /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */

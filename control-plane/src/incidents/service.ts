@@ -67,13 +67,26 @@ export class IncidentService {
   ): Promise<void> {
     const entry =
       audit &&
-      this.audit.entry(actorText(actor), audit.requestId, {
-        action: `incident.${audit.action}`,
-        targetType: 'incident',
-        targetId: inc.id,
-        after: { code: inc.code, ...audit.after },
-      });
+      this.changeEntry(inc.id, actor, audit.requestId, audit.action, { code: inc.code, ...audit.after });
     await store.insertEvents(tx, inc.id, actor, events, entry);
+  }
+
+  /** A webhook's change of an incident as one audit record, to stage in the statement that makes it. */
+  private changeEntry(id: string, actor: string, requestId: string | null, action: string, after: object) {
+    return this.audit.entry(actorText(actor), requestId, {
+      action: `incident.${action}`,
+      targetType: 'incident',
+      targetId: id,
+      after,
+    });
+  }
+
+  /**
+   * The audit record of an opening written in one statement (incidents/store.ts `openWithEscalation`, which
+   * adds the code the database gives the incident), as `addEvents` makes it for the usual opening.
+   */
+  openingAudit(id: string, actor: string, requestId: string | null, after: object) {
+    return this.changeEntry(id, actor, requestId, 'opened', after);
   }
 
   /** After a transaction that staged audit records (`addEvents`) committed: they join the hash chain. */

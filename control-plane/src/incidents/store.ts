@@ -134,6 +134,120 @@ export async function openForGroup(
 }
 
 /**
+ * A new group's incident with everything its opening writes, in one statement (no transaction of its own,
+ * so one round trip): the incident (`id` made by the caller), its alerts, its timeline (the caller's events in
+ * order, the last being the escalation step's, which gets the step's `pages`), the opening's audit record
+ * (staged; its `after` gets the incident's code), the first step's outbox rows and the next step's row.
+ * It writes nothing, and returns undefined, when the group has an incident open (the partial unique index
+ * decides between racing webhooks), when an alert of it already resolved in this group (a late replay), when
+ * paging_config_version is no longer `configVersion` (the escalation was planned from a policy read before a
+ * change) or when the client label no longer means `clientId`: the caller then opens it the usual way.
+ */
+export async function openWithEscalation(
+  db: Queryable,
+  o: {
+    id: string;
+    client: string | null;
+    clientId: string | null;
+    instance: string | null;
+    service: string | null;
+    severity: Severity;
+    groupKey: string;
+    title: string;
+    summary: string;
+    configVersion: string;
+    alerts: AlertRow[];
+    events: {
+      kind: string;
+      actor: string;
+      detail: object;
+      internal: boolean;
+      /** The escalation step's event: gets `pages`, and is left out without pages unless `evenWithoutPages`. */
+      step?: boolean;
+      evenWithoutPages?: boolean;
+    }[];
+    audit: AuditEntry;
+    pages: unknown[];
+    next: { level: number; repeat: number; offsetSeconds: number } | null;
+  },
+): Promise<(DbIncident & { sends: string[] }) | undefined> {
+  const byId = o.client !== null && UUID.test(o.client);
+  const { rows } = await db.query<DbIncident & { sends: string[] }>(
+    prepared(
+      'incidents.openWithEscalation',
+      `with c as (select (select id from clients where ($2::uuid is not null and id = $2) or slug = $3) as id),
+     i as (
+       insert into incidents (id, client_id, unassigned, instance, service, severity, group_key, source, title,
+         summary, public_summary, auto_resolve)
+       select $1, c.id, c.id is null, $5, $6, $7, $8, 'alertmanager', $9, $10, null, true from c
+       where c.id is not distinct from $4::uuid
+         and (select v::text from paging_config_version) = $11
+         and not exists (
+           select 1 from incidents r join incident_alerts a on a.incident_id = r.id
+           where r.group_key = $8 and a.status = 'resolved' and exists (
+             select 1 from jsonb_to_recordset($25::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+             where x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"))
+       on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
+       returning *),
+     a as (
+       insert into incident_alerts (incident_id, fingerprint, status, alertname, labels, annotations, starts_at,
+         ends_at)
+       select i.id, x.fingerprint, x.status, x.alertname, x.labels, x.annotations, x."startsAt", x."endsAt"
+       from i, jsonb_to_recordset($12::jsonb) as x(fingerprint text, status text, alertname text, labels jsonb,
+         annotations jsonb, "startsAt" timestamptz, "endsAt" timestamptz)),
+     n as (
+       insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key, fallback_of)
+       select x."incidentId", x.level, x.repeat, x."responderId", x.channel, x."idempotencyKey", x."fallbackOf"
+       from i, jsonb_to_recordset($21::jsonb) as x("incidentId" uuid, level int, repeat int, "responderId" uuid,
+         channel text, "idempotencyKey" text, "fallbackOf" uuid)
+       returning id),
+     e as (
+       insert into incident_events (incident_id, kind, actor, detail, internal)
+       select i.id, x.kind, x.actor,
+         case when x.step then x.detail || jsonb_build_object('pages', (select count(*) from n)) else x.detail end,
+         x.internal
+       from i, jsonb_to_recordset($13::jsonb) as x(ord int, kind text, actor text, detail jsonb, internal boolean,
+         step boolean, "evenWithoutPages" boolean)
+       where not coalesce(x.step, false) or x."evenWithoutPages" or exists (select 1 from n)
+       order by x.ord),
+     au as (
+       insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
+       select $14, $15, $16, $17, $18::jsonb, $19::jsonb || jsonb_build_object('code', i.code), $20 from i),
+     s as (
+       insert into escalation_steps (incident_id, level, repeat, due_at)
+       select i.id, $22, $23, i.opened_at + $24 * interval '1 second' from i where $22::int is not null)
+     select i.*, null::text as client_slug, array(select id from n) as sends from i`,
+      [
+        o.id,
+        byId ? o.client : null,
+        byId ? null : o.client,
+        o.clientId,
+        o.instance,
+        o.service,
+        o.severity,
+        o.groupKey,
+        o.title,
+        o.summary,
+        o.configVersion,
+        JSON.stringify(o.alerts),
+        JSON.stringify(o.events.map((e, ord) => ({ ...e, ord }))),
+        ...entryValues(o.audit),
+        JSON.stringify(o.pages),
+        o.next?.level ?? null,
+        o.next?.repeat ?? null,
+        o.next?.offsetSeconds ?? null,
+        JSON.stringify(
+          o.alerts
+            .filter((a) => a.status === 'firing')
+            .map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })),
+        ),
+      ],
+    ),
+  );
+  return rows[0];
+}
+
+/**
  * The group's open incident, locked; when there is none, also the firing alerts whose very occurrence
  * already resolved in this group (`resolvedOccurrences`), in the same round trip.
  */

@@ -1,6 +1,7 @@
 import type { Queryable, Tx } from '../db/pool.ts';
 import type { Auth } from '../http/auth.ts';
 import type { DbIncident, IncidentStatus, Severity } from './store.ts';
+import type { OpeningPlan } from '../escalation/service.ts';
 
 export interface Incident {
   id: string;
@@ -42,6 +43,16 @@ export interface IncidentHooks {
    * caller read it in this transaction) lets a policy read for an earlier incident be reused while it holds.
    */
   opened(tx: Queryable, incident: DbIncident, configVersion?: string): Promise<void>;
+  /**
+   * A new incident's escalation planned in memory, to be written with the incident in one statement
+   * (AlertIngest's one-statement opening); undefined when it cannot be planned so.
+   */
+  openingPlan(
+    incident: Pick<DbIncident, 'id' | 'client_id' | 'severity'>,
+    now: Date,
+  ): OpeningPlan | undefined;
+  /** After such an opening committed: its new pages (`sends`) go out and its level counts as reached. */
+  openedWithPlan(plan: OpeningPlan, sends: string[]): void;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
   /** Whether the incident's escalation policy lets it resolve itself once all its alerts have resolved. */
   autoResolves(tx: Queryable, incident: DbIncident): Promise<boolean>;

@@ -156,25 +156,50 @@ export class NotifyService {
     channels: Channel[],
     write: (tx: Queryable, rows: store.NewNotification[], sendJobs: boolean) => Promise<{ id: string }[]>,
   ): Promise<number> {
-    const rows: store.NewNotification[] = [];
-    for (const r of responders)
-      for (const channel of channels) {
-        if ((channel === 'email' ? r.email : r.phone) === null) continue;
-        const idempotencyKey = `${inc.id}:${step.level}:${step.repeat}:${r.id}:${channel}`;
-        rows.push({
-          incidentId: inc.id,
-          ...step,
-          responderId: r.id,
-          channel,
-          idempotencyKey,
-          fallbackOf: null,
-        });
-      }
+    const rows = this.outboxRows(inc.id, step, responders, channels);
     const sends = this.direct ? this.pending.get(tx) : undefined;
     // Sent straight after commit: no job per page (the sweep is the guarantee); else a `send` job each.
     const created = await write(tx, rows, !sends);
     if (sends) for (const n of created) sends.push(n.id);
     return created.length;
+  }
+
+  /** One outbox row per responder and channel the responder can be reached on, keyed for idempotency. */
+  outboxRows(
+    incidentId: string,
+    step: { level: number; repeat: number },
+    responders: Target[],
+    channels: Channel[],
+  ): store.NewNotification[] {
+    const rows: store.NewNotification[] = [];
+    for (const r of responders)
+      for (const channel of channels) {
+        if ((channel === 'email' ? r.email : r.phone) === null) continue;
+        rows.push({
+          incidentId,
+          level: step.level,
+          repeat: step.repeat,
+          responderId: r.id,
+          channel,
+          idempotencyKey: `${incidentId}:${step.level}:${step.repeat}:${r.id}:${channel}`,
+          fallbackOf: null,
+        });
+      }
+    return rows;
+  }
+
+  /** Whether this process sends the pages it commits itself, straight after commit (its workers run). */
+  sendsDirectly(): boolean {
+    return this.direct;
+  }
+
+  /**
+   * Pages committed without a `send` job by a statement outside `withOutbox` (the one-statement opening): sent
+   * now, as `withOutbox` sends its own after commit; the sweep is their guarantee all the same.
+   */
+  sendCommitted(ids: string[]): void {
+    for (const id of ids) this.waiting.push(id);
+    this.pump();
   }
 
   async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
