@@ -100,6 +100,10 @@ export function createApp(ctx: Context): express.Express {
     handler: () => api.openapi({ title: 'concierge-ops control plane', version: '1' }),
   });
 
+  // The paging routes first: express tries routes in order, and Alertmanager's webhook is the hot one.
+  // notify before incidents: its /api/v1/incidents/ack-link must win over /api/v1/incidents/:id.
+  notifyRoutes(api, ctx.paging.notify);
+  incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
   tokenRoutes(api, ctx.tokens);
   fleetRoutes(api, ctx.fleet);
   auditRoutes(api, ctx.audit);
@@ -109,9 +113,6 @@ export function createApp(ctx: Context): express.Express {
   slaRoutes(api, ctx.sla);
   onCallRoutes(api, ctx.oncall);
   policyRoutes(api, ctx.policies);
-  // notify first: its /api/v1/incidents/ack-link must win over /api/v1/incidents/:id.
-  notifyRoutes(api, ctx.paging.notify);
-  incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
   faroRoutes(api, ctx.faro);
   reportRoutes(api, ctx.reports);
   opsRoutes(api, ctx.ops);
