@@ -202,7 +202,7 @@ export class AlertIngest {
    * The common opening, a new group with a client label met before, in one statement and one round trip
    * (incidents/store.ts `openWithEscalation`): the escalation is planned from the policy read for an earlier
    * incident of the same client and severity, and the statement writes nothing if that policy, the client or
-   * the group has changed since; the usual transaction (five round trips more) then does it. The result is
+   * the group has changed since; the usual transaction (seven round trips) then does it. The result is
    * the same either way, event for event (test/integration/paging.test.ts).
    */
   private async openInOneStatement(

@@ -96,6 +96,10 @@ export async function insertForGroup(db: Queryable, n: NewIncident): Promise<str
   return rows[0]?.id;
 }
 
+/** A client label as the look-up's two parameters: (id, null) for a client's id, (null, slug) otherwise. */
+const clientLookup = (client: string | null) =>
+  client !== null && UUID.test(client) ? [client, null] : [null, client];
+
 /**
  * `insertForGroup` in one round trip with what the webhook path needs: the client (by id or slug, unknown
  * means unassigned) resolved in the statement, and the whole new row back (already locked: this transaction
@@ -105,7 +109,6 @@ export async function openForGroup(
   db: Queryable,
   n: Omit<NewIncident, 'clientId' | 'unassigned'> & { client: string | null },
 ): Promise<DbIncident | undefined> {
-  const byId = n.client !== null && UUID.test(n.client);
   const { rows } = await db.query<DbIncident>(
     prepared(
       'incidents.openForGroup',
@@ -116,8 +119,7 @@ export async function openForGroup(
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug`,
       [
-        byId ? n.client : null,
-        byId ? null : n.client,
+        ...clientLookup(n.client),
         n.instance,
         n.service,
         n.severity,
@@ -171,7 +173,6 @@ export async function openWithEscalation(
     next: { level: number; repeat: number; offsetSeconds: number } | null;
   },
 ): Promise<(DbIncident & { sends: string[] }) | undefined> {
-  const byId = o.client !== null && UUID.test(o.client);
   const { rows } = await db.query<DbIncident & { sends: string[] }>(
     prepared(
       'incidents.openWithEscalation',
@@ -219,8 +220,7 @@ export async function openWithEscalation(
      select i.*, null::text as client_slug, array(select id from n) as sends from i`,
       [
         o.id,
-        byId ? o.client : null,
-        byId ? null : o.client,
+        ...clientLookup(o.client),
         o.clientId,
         o.instance,
         o.service,
