@@ -5,6 +5,8 @@ import { SMTPServer } from 'smtp-server';
 /** An in-process SMTP server that keeps every message nodemailer delivers, parsed with mailparser. */
 export class SmtpSink {
   readonly mails: ParsedMail[] = [];
+  /** Connections that broke mid-message (a sender killed while it sent), kept as a real server would log them. */
+  readonly brokenConnections: Error[] = [];
   private server!: SMTPServer;
   url = '';
 
@@ -22,6 +24,8 @@ export class SmtpSink {
           .catch(done);
       },
     });
+    // smtp-server passes on a reset inside a mail transaction as an 'error' event; unheard, it would be thrown.
+    this.server.on('error', (err) => this.brokenConnections.push(err));
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     const port = (this.server.server.address() as AddressInfo).port;
     this.url = `smtp://127.0.0.1:${port}?tls=none`;

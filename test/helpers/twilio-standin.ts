@@ -21,7 +21,8 @@ export class TwilioStandIn {
   url = '';
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    // A client that dies while it sends (a control plane killed mid-request) aborts the request: not ours to throw.
+    this.server = http.createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
