@@ -333,6 +333,56 @@ describe('escalation and paging', () => {
     assert.deepEqual(rows, Array(4).fill({ status: 'sent', attempts: 1, tries: 1 }));
   });
 
+  it('never sends a page again that the provider took when recording it failed', async () => {
+    const r = await hook(alertPayload({ groupKey: 'g-mark-fails', severity: 'warning' }));
+    const code = r.body.incident as string;
+    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
+    const { rows: pages } = await cp.db.query<{ id: string }>(
+      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key)
+       select i.id, 1, 0, r.id, 'voice', i.id || ':mark:' || n
+       from incidents i, responders r, generate_series(1, 2) n where i.code = $1 and r.phone = $2
+       returning id`,
+      [code, OLIVIA.phone],
+    );
+    const [blip, down] = [pages[0]!.id, pages[1]!.id];
+    // The database refuses the record of what Twilio took: once for one page (a blip), every time for the other.
+    const failures = new Map([
+      [blip, 1],
+      [down, Infinity],
+    ]);
+    const pool = cp.ctx.pool;
+    const query = pool.query;
+    pool.query = (async (config: { name?: string; values?: unknown[] }, ...rest: unknown[]) => {
+      const id = config?.name === 'notify.recordSent' ? String(config.values?.[0]) : '';
+      if ((failures.get(id) ?? 0) > 0) {
+        failures.set(id, failures.get(id)! - 1);
+        throw new Error('connection terminated unexpectedly');
+      }
+      return (query as (...a: unknown[]) => Promise<unknown>).call(pool, config, ...rest);
+    }) as unknown as typeof pool.query;
+    try {
+      const notify = cp.ctx.paging.notify;
+      await Promise.all([notify.send(blip), notify.send(down)]);
+      await sleep(1500); // longer than a retry's backoff (base 100 ms): a retry would have gone out by now
+      await notify.send(down); // as a sweep or a stray job would
+    } finally {
+      pool.query = query;
+    }
+    const spoken = `Incident ${Number(code.slice(4))}.`;
+    assert.equal(tw.calls(OLIVIA.phone).filter((c) => c.params.Twiml?.includes(spoken)).length, 2);
+    const { rows } = await cp.db.query(
+      `select n.id, n.status, n.attempts, n.provider_id is not null as has_sid, count(a.*)::int as tries
+       from notifications n left join notification_attempts a on a.notification_id = n.id
+       where n.id = any($1::uuid[]) group by n.id`,
+      [[blip, down]],
+    );
+    const byId = Object.fromEntries(rows.map((x) => [x.id, { ...x, id: undefined }]));
+    // The blip's record landed on its second try; the other stays 'sending' (the sweep makes it 'unknown').
+    assert.deepEqual(byId[blip], { id: undefined, status: 'sent', attempts: 1, has_sid: true, tries: 1 });
+    assert.deepEqual(byId[down], { id: undefined, status: 'sending', attempts: 1, has_sid: false, tries: 0 });
+  });
+
   it('marks a page whose sender died mid-send "unknown" on the timeline and in /metrics, and never sends it', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-stuck', severity: 'warning' }));
     const code = r.body.incident as string;

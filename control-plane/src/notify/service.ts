@@ -59,6 +59,9 @@ const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
 /** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
 const CALLBACK_WAIT_MS = [100, 250, 500, 1000];
 
+/** Waits between tries to record a page the provider took (see markSent). */
+const MARK_SENT_RETRY_MS = [200, 1000, 3000];
+
 /**
  * Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP. A page is sent straight after the
  * transaction that created it commits (or by a `send` job where no process does that), retries are jobs, and
@@ -255,36 +258,60 @@ export class NotifyService {
     const page = await store.claim(this.pool, notificationId);
     if (!page) return;
     const started = Date.now();
+    let providerId: string | null;
     try {
-      const providerId = await this.deliver(page);
-      const ms = Date.now() - started;
-      this.metrics.sendDuration.observe({ channel: page.channel }, ms / 1000);
-      await store.recordSent(this.pool, {
-        id: page.id,
-        providerId,
-        attempt: page.attempts,
-        ms,
-      });
-      this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
+      providerId = await this.deliver(page);
     } catch (err) {
-      const error = errorMessage(err) || 'send failed';
-      const ms = Date.now() - started;
-      const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
-      this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');
-      await withTx(this.pool, async (tx) => {
-        await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'failed', error, ms });
-        await store.markFailed(tx, page.id, retry ? 'queued' : 'failed', error);
-        if (retry) {
-          await jobs.addJob(tx, {
-            task: 'send',
-            payload: { notificationId: page.id },
-            jobKey: `${page.idempotency_key}:retry:${page.attempts}`,
-            runAt: new Date(Date.now() + this.backoffMs(page.attempts)),
-          });
-        } else await this.failedForGood(tx, page, error);
-      });
-      this.metrics.notifications.inc({ channel: page.channel, status: retry ? 'retrying' : 'failed' });
+      await this.sendFailed(page, err, Date.now() - started);
+      return;
     }
+    const ms = Date.now() - started;
+    this.metrics.sendDuration.observe({ channel: page.channel }, ms / 1000);
+    this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
+    await this.markSent(page, providerId, ms);
+  }
+
+  /**
+   * Records a page the provider took. Never a retry: it went out, and a failed mark must not send it again. The
+   * mark is tried again a few times (the database may be failing over); if it never lands, the row stays
+   * 'sending' and the sweep makes it 'unknown' on the incident's timeline (`markUnknown`), never sent again.
+   */
+  private async markSent(page: store.DbPage, providerId: string | null, ms: number): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await store.recordSent(this.pool, { id: page.id, providerId, attempt: page.attempts, ms });
+        return;
+      } catch (err) {
+        if (i >= MARK_SENT_RETRY_MS.length) {
+          this.log.error(
+            { channel: page.channel, error: errorMessage(err) },
+            'page sent but its record failed: it stays "sending" and becomes "unknown", never sent again',
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, MARK_SENT_RETRY_MS[i]));
+      }
+    }
+  }
+
+  /** A send the provider refused or never answered: a retry job with backoff, or failed for good. */
+  private async sendFailed(page: store.DbPage, err: unknown, ms: number): Promise<void> {
+    const error = errorMessage(err) || 'send failed';
+    const retry = !isPermanent(err) && page.attempts < this.config.sendMaxAttempts;
+    this.log.warn({ channel: page.channel, attempt: page.attempts, retry, error }, 'page send failed');
+    await withTx(this.pool, async (tx) => {
+      await store.insertAttempt(tx, { id: page.id, attempt: page.attempts, outcome: 'failed', error, ms });
+      await store.markFailed(tx, page.id, retry ? 'queued' : 'failed', error);
+      if (retry) {
+        await jobs.addJob(tx, {
+          task: 'send',
+          payload: { notificationId: page.id },
+          jobKey: `${page.idempotency_key}:retry:${page.attempts}`,
+          runAt: new Date(Date.now() + this.backoffMs(page.attempts)),
+        });
+      } else await this.failedForGood(tx, page, error);
+    });
+    this.metrics.notifications.inc({ channel: page.channel, status: retry ? 'retrying' : 'failed' });
   }
 
   /** Exponential backoff with jitter: base * 2^(n-1), scaled by a random 50..100% so replicas spread out. */
