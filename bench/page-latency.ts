@@ -121,6 +121,7 @@ async function driver(): Promise<void> {
     }
     void (async () => {
       const cpu0 = process.cpuUsage();
+      const started = Date.now();
       const postedAt = new Map<string, number>();
       let failed = 0;
       const answered: number[] = [];
@@ -148,7 +149,18 @@ async function driver(): Promise<void> {
         tw.messages().filter((r) => postedAt.has(/INC-\d+/.exec(r.params.Body ?? '')?.[0] ?? ''));
       while (paged().length < postedAt.size && Date.now() < deadline) await sleep(50);
       const lat: number[] = [];
-      for (const r of paged()) lat.push(r.at - postedAt.get(/INC-\d+/.exec(r.params.Body!)![0])!);
+      const series = new Map<number, number>();
+      for (const r of paged()) {
+        const t = postedAt.get(/INC-\d+/.exec(r.params.Body!)![0])!;
+        lat.push(r.at - t);
+        const k = Math.floor((t - started) / 500) * 500;
+        series.set(k, Math.max(series.get(k) ?? 0, r.at - t));
+      }
+      // BENCH_SERIES: the slowest page of each half second of the run, by when its alert was posted.
+      if (process.env.BENCH_SERIES)
+        console.log(
+          `slowest page by posting time (ms:ms) ${[...series].map(([k, v]) => `${k}:${v}`).join(' ')}`,
+        );
       if (process.env.BENCH_DEBUG)
         console.log(`webhook answer p50_ms=${pct(answered, 0.5)} p99_ms=${pct(answered, 0.99)}`);
       const cpu = process.cpuUsage(cpu0);
@@ -229,8 +241,10 @@ async function main(): Promise<void> {
       TWILIO_API_URL: twilioUrl,
       WORKER_CONCURRENCY: process.env.BENCH_WORKERS ?? '8',
       WORKER_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? '1000',
+      ...(process.env.BENCH_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL } : {}),
     });
-    const pool = createPool(dbUrl, log, Number(process.env.BENCH_POOL ?? 20));
+    // As `npm start` makes it (DATABASE_POOL_SIZE, default 20).
+    const pool = createPool(dbUrl, log, config.databasePoolSize);
     const ctx = createContext(config, log, pool);
     await ctx.paging.workers.migrate();
     await ctx.paging.workers.start();
@@ -340,6 +354,10 @@ async function main(): Promise<void> {
          from notification_attempts a join notifications n on n.id = a.notification_id`,
       );
       console.log(att.rows[0]);
+      const failed = await pool.query(
+        `select error, duration_ms from notification_attempts where outcome <> 'sent'`,
+      );
+      console.log('failed sends', failed.rows);
     }
     if (process.env.BENCH_PGSS) {
       const { rows } = await pool.query(

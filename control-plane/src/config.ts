@@ -7,6 +7,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly embeddedPgPort: number | undefined;
+  /** Connections the control plane keeps to PostgreSQL at most (its HTTP handlers and job workers share them). */
+  readonly databasePoolSize: number;
   readonly bootstrapAdminToken: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly publicUrl: string;
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
     dataDir: path.resolve(env.DATA_DIR || 'data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', undefined, 1, 65535, problems),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems) ?? 20,
     bootstrapAdminToken,
     logLevel,
     publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'], problems) ?? `http://localhost:${port}`).replace(

@@ -8,6 +8,7 @@ describe('configuration', () => {
     assert.equal(c.databaseUrl, undefined);
     assert.match(c.dataDir, /\/data$/);
     assert.equal(c.publicUrl, 'http://localhost:8080');
+    assert.equal(c.databasePoolSize, 20);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -18,12 +19,13 @@ describe('configuration', () => {
         LOG_LEVEL: 'loud',
         DATABASE_URL: 'mysql://u:secret@h/db',
         BOOTSTRAP_ADMIN_TOKEN: 'short',
+        DATABASE_POOL_SIZE: '1',
       });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
-      assert.equal(err.problems.length, 4);
-      for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'BOOTSTRAP_ADMIN_TOKEN'])
+      assert.equal(err.problems.length, 5);
+      for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'BOOTSTRAP_ADMIN_TOKEN', 'DATABASE_POOL_SIZE'])
         assert.match(err.message, new RegExp(name));
       assert.doesNotMatch(err.message, /secret/);
     }

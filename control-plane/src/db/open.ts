@@ -33,7 +33,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   }
   // The embedded server's own connections go through its unix socket (cheaper than loopback TCP).
   if (embedded) url = overSocket(url, embedded.socketDir);
-  const pool = createPool(url, log);
+  const pool = createPool(url, log, config.databasePoolSize);
   return {
     pool,
     url,

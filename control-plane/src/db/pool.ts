@@ -9,7 +9,7 @@ export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export function createPool(connectionString: string, log: Logger, max = 10): pg.Pool {
+export function createPool(connectionString: string, log: Logger, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'concierge-ops' });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
