@@ -346,6 +346,13 @@ describe('escalation and paging', () => {
       [code, OLIVIA.phone],
     );
     const [blip, down] = [pages[0]!.id, pages[1]!.id];
+    const sentVoice = async () =>
+      Number(
+        /^concierge_ops_notifications_total\{channel="voice",status="sent"\} (\d+)$/m.exec(
+          (await cp.call('GET', '/metrics')).text,
+        )?.[1] ?? 0,
+      );
+    const sentBefore = await sentVoice();
     // The database refuses the record of what Twilio took: once for one page (a blip), every time for the other.
     const failures = new Map([
       [blip, 1],
@@ -381,6 +388,8 @@ describe('escalation and paging', () => {
     // The blip's record landed on its second try; the other stays 'sending' (the sweep makes it 'unknown').
     assert.deepEqual(byId[blip], { id: undefined, status: 'sent', attempts: 1, has_sid: true, tries: 1 });
     assert.deepEqual(byId[down], { id: undefined, status: 'sending', attempts: 1, has_sid: false, tries: 0 });
+    // Counted as the rows say: the page whose record never landed is not 'sent' (the sweep counts it 'unknown').
+    assert.equal((await sentVoice()) - sentBefore, 1);
   });
 
   it('marks a page whose sender died mid-send "unknown" on the timeline and in /metrics, and never sends it', async () => {

@@ -267,7 +267,6 @@ export class NotifyService {
     }
     const ms = Date.now() - started;
     this.metrics.sendDuration.observe({ channel: page.channel }, ms / 1000);
-    this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
     await this.markSent(page, providerId, ms);
   }
 
@@ -280,6 +279,8 @@ export class NotifyService {
     for (let i = 0; ; i++) {
       try {
         await store.recordSent(this.pool, { id: page.id, providerId, attempt: page.attempts, ms });
+        // Counted as the row says: a page whose record never lands is counted 'unknown' by the sweep instead.
+        this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
         return;
       } catch (err) {
         if (i >= MARK_SENT_RETRY_MS.length) {
