@@ -2,7 +2,8 @@ import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import type { PagingConfig } from '../config.ts';
-import { withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
+import { Batcher } from '../db/batch.ts';
+import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import * as jobs from '../jobs/store.ts';
@@ -40,6 +41,9 @@ export const SENDING_STALE_MS = 2 * 60_000;
 export const EMAIL_SENDING_STALE_MS = 15 * 60_000;
 /** Pages sent straight after commit at once; more wait in memory (the sweep is their guarantee). */
 const DIRECT_SEND_CONCURRENCY = 32;
+/** Claim and sent-mark statements on their way at once; more wait and go together (see NotifyService.claims). */
+const CLAIMS_IN_FLIGHT = 2;
+const MARKS_IN_FLIGHT = 2;
 
 /**
  * 4xx from Twilio (bad number, unverified sender) will not heal by retrying; 5xx, timeouts and 429 (too many
@@ -75,6 +79,23 @@ export class NotifyService {
   private inFlight = 0;
   private readonly waiting: string[] = [];
   private readonly idle = new Set<() => void>();
+  /**
+   * Claims, and sent marks, asked for while earlier ones are on their way go to the database together: under
+   * load one round trip serves many pages. An id asked for twice in one batch is claimed once (the first asker
+   * sends it).
+   */
+  private readonly claims = new Batcher<string, store.DbPage | undefined>(async (ids) => {
+    const pages = new Map((await store.claim(this.pool, [...new Set(ids)])).map((p) => [p.id, p]));
+    return ids.map((id) => {
+      const page = pages.get(id);
+      pages.delete(id);
+      return page;
+    });
+  }, CLAIMS_IN_FLIGHT);
+  private readonly marks = new Batcher<store.SentMark, void>(async (marks) => {
+    await store.recordSent(this.pool, marks);
+    return marks.map(() => undefined);
+  }, MARKS_IN_FLIGHT);
   constructor(
     private readonly pool: Pool,
     private readonly config: PagingConfig,
@@ -255,7 +276,12 @@ export class NotifyService {
    * whoever gets there first), sends, and records the attempt and the outcome.
    */
   async send(notificationId: string): Promise<void> {
-    const page = await store.claim(this.pool, notificationId);
+    // Not a page of ours (a hand-made job): nothing to send, and nothing for its batch to fail on.
+    if (!UUID.test(notificationId)) {
+      this.log.warn('send asked for a page id that is not a uuid: nothing sent');
+      return;
+    }
+    const page = await this.claims.call(notificationId);
     if (!page) return;
     const started = Date.now();
     let providerId: string | null;
@@ -278,7 +304,9 @@ export class NotifyService {
   private async markSent(page: store.DbPage, providerId: string | null, ms: number): Promise<void> {
     for (let i = 0; ; i++) {
       try {
-        await store.recordSent(this.pool, { id: page.id, providerId, attempt: page.attempts, ms });
+        const mark = { id: page.id, providerId, attempt: page.attempts, ms };
+        // Batched the first time; a retry goes on its own, so that no other page's mark can fail it again.
+        await (i === 0 ? this.marks.call(mark) : store.recordSent(this.pool, [mark]));
         // Counted as the row says: a page whose record never lands is counted 'unknown' by the sweep instead.
         this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
         return;

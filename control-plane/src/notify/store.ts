@@ -60,27 +60,34 @@ export async function insertNew(db: Queryable, rows: NewNotification[]) {
   return out;
 }
 
+export interface SentMark {
+  id: string;
+  providerId: string | null;
+  attempt: number;
+  ms: number;
+}
+
 /**
- * A page the provider accepted, in one statement: the row marked sent and the attempt recorded, with an
- * asynchronous commit. Losing it in a crash leaves the row 'sending' (the claim was durable before the send),
+ * Pages the provider accepted, in one statement: each row marked sent and its attempt recorded, with an
+ * asynchronous commit. Losing it in a crash leaves the rows 'sending' (the claim was durable before the send),
  * which no one sends again, so it cannot page twice; it spares the page path one WAL flush wait per page.
  */
-export async function recordSent(
-  db: Queryable,
-  a: { id: string; providerId: string | null; attempt: number; ms: number },
-): Promise<void> {
+export async function recordSent(db: Queryable, marks: SentMark[]): Promise<void> {
   await db.query(
     prepared(
       'notify.recordSent',
-      `with s as (
-       update notifications set status = 'sent', provider_id = $2, last_error = null, updated_at = now()
-       where id = $1 returning id),
+      `with x as (
+       select * from jsonb_to_recordset($1::jsonb) as x(id uuid, "providerId" text, attempt int, ms int)),
+     s as (
+       update notifications n set status = 'sent', provider_id = x."providerId", last_error = null,
+         updated_at = now()
+       from x where n.id = x.id returning n.id),
      a as (
        insert into notification_attempts (notification_id, attempt, outcome, duration_ms)
-       select id, $3, 'sent', $4 from s),
+       select x.id, x.attempt, 'sent', x.ms from x join s on s.id = x.id),
      cfg as (select set_config('synchronous_commit', 'off', true))
      select count(*) from s, cfg`,
-      [a.id, a.providerId, a.attempt, a.ms],
+      [JSON.stringify(marks)],
     ),
   );
 }
@@ -131,21 +138,21 @@ export async function markStaleSendingUnknown(
 }
 
 /**
- * Claims a queued page for sending. Only one worker (of any replica) wins the update, so a page is handed to
- * the provider at most once per attempt.
+ * Claims queued pages for sending; returns those it claimed. Only one worker (of any replica) wins each row's
+ * update, so a page is handed to the provider at most once per attempt.
  */
-export async function claim(db: Queryable, id: string): Promise<DbPage | undefined> {
+export async function claim(db: Queryable, ids: string[]): Promise<DbPage[]> {
   const { rows } = await db.query<DbPage>(
     prepared(
       'notify.claim',
       `with c as (
        update notifications set status = 'sending', attempts = attempts + 1, updated_at = now()
-       where id = $1 and status = 'queued' returning *)
+       where id = any($1::uuid[]) and status = 'queued' returning *)
      ${PAGE_SELECT}`,
-      [id],
+      [ids],
     ),
   );
-  return rows[0];
+  return rows;
 }
 
 export async function pageById(db: Queryable, id: string): Promise<DbPage | undefined> {
