@@ -91,6 +91,32 @@ describe('the twilio SDK over the lean HTTP client', () => {
     }
   });
 
+  it('opens a new connection rather than reuse one left idle longer than the timeout (a NAT may have dropped it)', async () => {
+    // A NAT or firewall that forgot an idle connection drops what is sent on it without a word: here, the
+    // server answers the first request of each connection and silently ignores any later one on it.
+    const answered = new WeakSet<object>();
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (answered.has(req.socket)) return;
+        answered.add(req.socket);
+        json(res, 201, { sid: 'SM' + '1'.repeat(32), status: 'queued', account_sid: SID });
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const client = twilio(SID, TOKEN, { httpClient: new TwilioHttpClient(url, 400) as never });
+      const send = () => client.messages.create({ to: '+15551230001', from: '+15005550006', body: 'x' });
+      assert.equal((await send()).status, 'queued');
+      await new Promise((r) => setTimeout(r, 700)); // idle longer than the timeout
+      assert.equal((await send()).status, 'queued');
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
   it('gives up on a Twilio that does not answer within the timeout', async () => {
     const s = await server(() => {}); // never answers
     try {

@@ -26,10 +26,11 @@ export class TwilioHttpClient {
     private readonly timeoutMs = 10_000,
   ) {
     const ca = process.env.TWILIO_CA_BUNDLE ? fs.readFileSync(process.env.TWILIO_CA_BUNDLE) : undefined;
-    this.agents = {
-      http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
-      https: new https.Agent({ keepAlive: true, maxSockets: 64, ...(ca ? { ca } : {}) }),
-    };
+    // An idle connection is closed after `timeoutMs`, as the SDK's own client does (its agent's `timeout`):
+    // pages are minutes apart, and a connection a NAT or Twilio's edge dropped meanwhile would swallow the
+    // next page until the timeout.
+    const keep = { keepAlive: true, maxSockets: 64, timeout: timeoutMs };
+    this.agents = { http: new http.Agent(keep), https: new https.Agent({ ...keep, ...(ca ? { ca } : {}) }) };
   }
 
   request(
