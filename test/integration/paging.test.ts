@@ -306,19 +306,28 @@ describe('escalation and paging', () => {
     assert.deepEqual(rows, [{ status: 'sent', attempts: 1 }]);
   });
 
-  it('sends a page asked for several times at once (sweep, job, after commit) once, and pages sent together each once', async () => {
-    const r = await hook(alertPayload({ groupKey: 'g-together', severity: 'warning' }));
+  /**
+   * An incident paged at level 1 and resolved (so no later level pages), with `n` voice pages to Olivia added
+   * by hand: queued, untried, just created (the sweep leaves them alone for 10 s).
+   */
+  const voicePagesOfResolved = async (groupKey: string, n: number) => {
+    const r = await hook(alertPayload({ groupKey, severity: 'warning' }));
     const code = r.body.incident as string;
     await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
-    // Four voice pages nobody has tried yet, created just now (the sweep leaves them alone for 10 s).
     const { rows: pages } = await cp.db.query<{ id: string }>(
       `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key)
-       select i.id, 1, 0, r.id, 'voice', i.id || ':together:' || n
-       from incidents i, responders r, generate_series(1, 4) n where i.code = $1 and r.phone = $2
+       select i.id, 1, 0, r.id, 'voice', i.id || ':by-hand:' || k
+       from incidents i, responders r, generate_series(1, $3::int) k where i.code = $1 and r.phone = $2
        returning id`,
-      [code, OLIVIA.phone],
+      [code, OLIVIA.phone, n],
     );
+    return { code, pages };
+  };
+
+  it('sends a page asked for several times at once (sweep, job, after commit) once, and pages sent together each once', async () => {
+    // Four voice pages nobody has tried yet, created just now (the sweep leaves them alone for 10 s).
+    const { code, pages } = await voicePagesOfResolved('g-together', 4);
     const notify = cp.ctx.paging.notify;
     // Each page three times over, all at once: the claims race, and one of each wins. Claims that wait go
     // together in one statement; a hand-made job's id that is no page's must not fail the others.
@@ -338,17 +347,7 @@ describe('escalation and paging', () => {
   });
 
   it('never sends a page again that the provider took when recording it failed', async () => {
-    const r = await hook(alertPayload({ groupKey: 'g-mark-fails', severity: 'warning' }));
-    const code = r.body.incident as string;
-    await waitFor('level 1 SMS', () => (smsFor(code, OLIVIA.phone).length ? true : undefined));
-    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
-    const { rows: pages } = await cp.db.query<{ id: string }>(
-      `insert into notifications (incident_id, level, repeat, responder_id, channel, idempotency_key)
-       select i.id, 1, 0, r.id, 'voice', i.id || ':mark:' || n
-       from incidents i, responders r, generate_series(1, 2) n where i.code = $1 and r.phone = $2
-       returning id`,
-      [code, OLIVIA.phone],
-    );
+    const { code, pages } = await voicePagesOfResolved('g-mark-fails', 2);
     const [blip, down] = [pages[0]!.id, pages[1]!.id];
     const sentVoice = async () =>
       Number(
