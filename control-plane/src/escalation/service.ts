@@ -359,8 +359,12 @@ export class EscalationService {
       (db, rows, sendJobs) =>
         store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: plan.event, next }),
     );
-    if (plan.counts && (created > 0 || plan.responders.length === 0))
-      this.levelsReached.inc({ level: String(step.level) });
+    this.reached(step.level, plan.counts, created, plan.responders.length);
+  }
+
+  /** A step that counts reached its level when it paged someone, or found no one to page. */
+  private reached(level: number, counts: boolean, created: number, responders: number): void {
+    if (counts && (created > 0 || responders === 0)) this.levelsReached.inc({ level: String(level) });
   }
 
   /**
@@ -378,20 +382,17 @@ export class EscalationService {
     if (!candidates || !this.notify.sendsDirectly()) return undefined;
     const policy = choosePolicy(candidates, now);
     const first = policy.levels[0];
-    if (!first)
-      return { configVersion: this.policies.version, rows: [], event: null, next: null, first: null };
+    const none = { configVersion: this.policies.version, rows: [], event: null, next: null, first: null };
+    if (!first) return none;
     if (first.delay_seconds > 0)
       return {
-        configVersion: this.policies.version,
-        rows: [],
-        event: null,
+        ...none,
         next: { level: first.level, repeat: 0, offsetSeconds: stepOffsetSeconds(policy, first.level, 0) },
-        first: null,
       };
     const step = { level: first.level, repeat: 0 };
     const plan = planStep(policy, inc.severity, step, now);
     return {
-      configVersion: this.policies.version,
+      ...none,
       rows: this.notify.outboxRows(inc.id, step, plan.responders, plan.channels),
       event: plan.event,
       next: plan.next,
@@ -401,7 +402,6 @@ export class EscalationService {
 
   /** After an opening written from `openingPlan` committed with `created` new pages. */
   openedWithPlan(plan: OpeningPlan, created: number): void {
-    if (plan.first?.counts && (created > 0 || plan.first.responders === 0))
-      this.levelsReached.inc({ level: String(plan.first.level) });
+    if (plan.first) this.reached(plan.first.level, plan.first.counts, created, plan.first.responders);
   }
 }
