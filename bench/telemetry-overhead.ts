@@ -16,8 +16,13 @@
  *            on itself, as the concierge runtime does, so it runs with contextPropagation 'explicit' (no
  *            AsyncLocalStorage context manager).
  * Each round starts one child of each mode and drives both at the same time, open-loop at BENCH_RPS (1000)
- * requests per second each over keep-alive connections, so that whatever else the machine does in the window
- * (the VM's CPU steal, the load generator's pauses) falls on both alike. After a warm-up of
+ * requests per second each over keep-alive connections, their requests interleaved, with both children on
+ * one CPU and this process (the load and the stand-ins) on another (BENCH_PIN, default 0:1; off leaves
+ * placement to the kernel), so that whatever else the machine does in the window falls on both alike. On
+ * this VM one child's CPU per request moves by ±15 % from one 3-second slice to the next with the host's
+ * load; two children on different CPUs moved apart by as much, and a round's ratio by ±8 %. On one CPU, fed
+ * in turns, two children without telemetry stay within 1-2 % of each other (BENCH_AA=1: the "with" child
+ * never calls initTelemetry, the method's own noise). After a warm-up of
  * BENCH_WARMUP_SECONDS (20: the steady state of a runtime that has been up for a while; code that runs once
  * per export interval is still being compiled after a few seconds), process.cpuUsage() of each child (all its
  * threads) is read over the same BENCH_SECONDS (10) window; the round's ratio is CPU per request with /
@@ -32,12 +37,13 @@
  * --trace-deopt; "MARK" is printed where the window starts) to one or both children; BENCH_OTLP_SIGNALS
  * (e.g. metrics), BENCH_OTLP_METRICS_MS and BENCH_BATCH_MS change what is pushed and how often.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   metrics,
   trace,
@@ -63,6 +69,13 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 2);
 const SCRAPE_S = Number(process.env.BENCH_SCRAPE_S ?? 15);
+/** The driver (this process) on one CPU, both children together on another; BENCH_PIN=off leaves it to the kernel. */
+const PIN = ((): { driver: string; children: string } | undefined => {
+  const setting = process.env.BENCH_PIN ?? (availableParallelism() >= 2 ? '0:1' : 'off');
+  if (setting === 'off') return undefined;
+  const [driver, children] = setting.split(':');
+  return { driver: driver!, children: children! };
+})();
 
 // ---------------------------------------------------------------- the handler (child process)
 
@@ -334,10 +347,34 @@ async function spawn(
   const { port, metricsUrl } = await new Promise<{ port: number; metricsUrl?: string }>((resolve) =>
     child.once('message', (m) => resolve(m as { port: number; metricsUrl?: string })),
   );
+  if (PIN) pin(child.pid!, PIN.children);
   return { child, port, metricsUrl };
 }
 
-/** Open-loop load on one child at RPS (a batch every 10 ms), and its Prometheus scrape every SCRAPE_S. */
+/**
+ * Open-loop load on both children at RPS each, a batch every 10 ms, their requests interleaved (one to each
+ * in turn; which child comes first alternates from batch to batch). On a shared CPU the child whose requests
+ * come first is woken for each one while the other finds several waiting and serves them in one go: sent one
+ * child's batch after the other's, two children without telemetry differed by up to 7 % in CPU per request,
+ * steadily; interleaved, by under 1 % (BENCH_AA=1).
+ */
+function load(a: { send(): void }, b: { send(): void }): () => void {
+  const perTick = RPS / 100;
+  let owed = 0;
+  let flip = false;
+  const timer = setInterval(() => {
+    owed += perTick;
+    flip = !flip;
+    const [first, second] = flip ? [a, b] : [b, a];
+    for (; owed >= 1; owed--) {
+      first.send();
+      second.send();
+    }
+  }, 10);
+  return () => clearInterval(timer);
+}
+
+/** Requests to one child (sent by `load`), and its Prometheus scrape every SCRAPE_S. */
 function drive(port: number, metricsUrl: string | undefined) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let seq = 0;
@@ -377,12 +414,6 @@ function drive(port: number, metricsUrl: string | undefined) {
     req.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
     req.end(params.toString());
   };
-  const perTick = RPS / 100;
-  let owed = 0;
-  const load = setInterval(() => {
-    owed += perTick;
-    for (; owed >= 1; owed--) send();
-  }, 10);
   const scrape = metricsUrl
     ? setInterval(
         () =>
@@ -394,10 +425,10 @@ function drive(port: number, metricsUrl: string | undefined) {
       )
     : undefined;
   return {
+    send,
     failed: () => failed,
     reasons: () => JSON.stringify([...reasons]),
     stop() {
-      clearInterval(load);
       if (scrape) clearInterval(scrape);
       agent.destroy();
     },
@@ -427,6 +458,7 @@ async function round(
     without: drive(children.without.port, undefined),
     with: drive(children.with.port, children.with.metricsUrl),
   };
+  const stopLoad = load(loads.without, loads.with);
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   await Promise.all([ask(children.without.child, 'mark'), ask(children.with.child, 'mark')]);
   const t0 = performance.now();
@@ -436,6 +468,7 @@ async function round(
     ask<{ cpuUs: number; requests: number }>(children.with.child, 'read'),
   ]);
   const elapsed = (performance.now() - t0) / 1000;
+  stopLoad();
   const out = {} as { without: Measured; with: Measured };
   for (const [i, mode] of (['without', 'with'] as const).entries()) {
     // Requests still in flight when the child exits are reset: only failures up to now count.
@@ -469,18 +502,24 @@ async function compare(
     rates.push(without.rps, withTel.rps);
     console.log(
       `traces ${traceRatio * 100}%, context ${propagation}, round ${i + 1}: without ${without.cpuPerRequestUs.toFixed(1)} us/req at ` +
-        `${without.rps.toFixed(0)} rps, with ${withTel.cpuPerRequestUs.toFixed(1)} us/req at ` +
+        `${without.rps.toFixed(0)} rps, ${process.env.BENCH_AA ? 'twin' : 'with'} ${withTel.cpuPerRequestUs.toFixed(1)} us/req at ` +
         `${withTel.rps.toFixed(0)} rps, ratio ${ratio.toFixed(3)}`,
     );
   }
   return { ratio: median(ratios), rps: median(rates) };
 }
 
+/** Every thread of `pid` onto `cpus` (a taskset list). */
+function pin(pid: number, cpus: string) {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 async function main() {
   if (process.argv[2] === '--serve') {
-    serve(process.argv[3] === 'with');
+    serve(process.argv[3] === 'with' && !process.env.BENCH_AA);
     return;
   }
+  if (PIN) pin(process.pid, PIN.driver);
   const otlp = await standIn(() => '{}');
   const voiceAi = await standIn((body) =>
     JSON.stringify({
