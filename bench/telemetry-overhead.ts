@@ -511,7 +511,15 @@ async function compare(
 
 /** Every thread of `pid` onto `cpus` (a taskset list). */
 function pin(pid: number, cpus: string) {
-  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    // Without taskset (util-linux) the figures are the kernel's placement: far noisier on a small VM.
+    throw new Error(
+      `BENCH_PIN: taskset -c ${cpus} failed (${(err as Error).message}); BENCH_PIN=off runs unpinned`,
+      { cause: err },
+    );
+  }
 }
 
 async function main() {
