@@ -269,6 +269,8 @@ function serve(instrumented: boolean) {
         gc.set(kind, g);
       }
     }).observe({ entryTypes: ['gc'] });
+  // The bench gone (finished or failed): nothing left to serve.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (cmd: string) => {
     if (cmd === 'mark') {
       mark = { cpu: process.cpuUsage(), requests, threads: threads() };
