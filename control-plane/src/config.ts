@@ -98,6 +98,16 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** An integer variable within [min, max]; a bad one is named in `problems` and `def` stands in. */
+function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number;
+function int(
+  env: Env,
+  name: string,
+  def: undefined,
+  min: number,
+  max: number,
+  problems: string[],
+): number | undefined;
 function int(env: Env, name: string, def: number | undefined, min: number, max: number, problems: string[]) {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
@@ -126,7 +136,7 @@ function url(env: Env, name: string, protocols: string[], problems: string[]): s
 /** Reads and validates the environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
-  const port = int(env, 'PORT', 8080, 0, 65535, problems) ?? 8080;
+  const port = int(env, 'PORT', 8080, 0, 65535, problems);
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const bootstrapAdminToken = env.BOOTSTRAP_ADMIN_TOKEN || undefined;
@@ -139,19 +149,18 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
     dataDir: path.resolve(env.DATA_DIR || 'data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', undefined, 1, 65535, problems),
-    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems) ?? 20,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems),
     bootstrapAdminToken,
     logLevel,
     publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'], problems) ?? `http://localhost:${port}`).replace(
       /\/+$/,
       '',
     ),
-    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems) ?? 1024 * 1024,
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     paging: pagingConfig(env, problems),
     alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
-    alertmanagerSilenceSyncSeconds:
-      int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems) ?? 30,
-    proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems) ?? 120,
+    alertmanagerSilenceSyncSeconds: int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems),
+    proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems),
     slaCreditTiers: creditTiers(env.SLA_CREDIT_TIERS, problems),
     faro: faroConfig(env, problems),
     prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
@@ -202,12 +211,12 @@ function pagingConfig(env: Env, problems: string[]): PagingConfig {
       twilioSet === 3 ? Object.freeze({ accountSid: sid!, authToken: token!, fromNumber: from! }) : undefined,
     twilioApiUrl: url(env, 'TWILIO_API_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     ackLinkSecret: secret,
-    ackLinkTtlSeconds: int(env, 'ACK_LINK_TTL_SECONDS', 86400, 60, 30 * 86400, problems) ?? 86400,
-    deadmanSwitchSeconds: int(env, 'DEADMAN_SWITCH_SECONDS', 300, 5, 86400, problems) ?? 300,
-    sendMaxAttempts: int(env, 'SEND_MAX_ATTEMPTS', 5, 1, 50, problems) ?? 5,
-    sendRetryBaseMs: int(env, 'SEND_RETRY_BASE_MS', 5000, 10, 3_600_000, problems) ?? 5000,
-    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 100, problems) ?? 8,
-    workerPollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 50, 60_000, problems) ?? 1000,
+    ackLinkTtlSeconds: int(env, 'ACK_LINK_TTL_SECONDS', 86400, 60, 30 * 86400, problems),
+    deadmanSwitchSeconds: int(env, 'DEADMAN_SWITCH_SECONDS', 300, 5, 86400, problems),
+    sendMaxAttempts: int(env, 'SEND_MAX_ATTEMPTS', 5, 1, 50, problems),
+    sendRetryBaseMs: int(env, 'SEND_RETRY_BASE_MS', 5000, 10, 3_600_000, problems),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 8, 1, 100, problems),
+    workerPollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 50, 60_000, problems),
   });
 }
 
@@ -221,8 +230,8 @@ export interface FaroConfig {
 
 function faroConfig(env: Env, problems: string[]): FaroConfig {
   return Object.freeze({
-    maxBodyBytes: int(env, 'FARO_MAX_BODY_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024, problems) ?? 256 * 1024,
-    ratePerSecond: int(env, 'FARO_RATE_LIMIT_PER_SECOND', 20, 1, 10_000, problems) ?? 20,
-    rateBurst: int(env, 'FARO_RATE_LIMIT_BURST', 100, 1, 100_000, problems) ?? 100,
+    maxBodyBytes: int(env, 'FARO_MAX_BODY_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024, problems),
+    ratePerSecond: int(env, 'FARO_RATE_LIMIT_PER_SECOND', 20, 1, 10_000, problems),
+    rateBurst: int(env, 'FARO_RATE_LIMIT_BURST', 100, 1, 100_000, problems),
   });
 }
