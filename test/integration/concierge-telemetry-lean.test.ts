@@ -23,6 +23,7 @@ import {
   CHANNELS,
   ConciergeMetrics,
   PullEndpoint,
+  DEFAULT_TRACE_RATE_LIMIT,
   Redactor,
   initTelemetry,
 } from '../../exporters/concierge-telemetry/src/index.ts';
@@ -31,7 +32,7 @@ import {
   RedactingSpanExporter,
   metricAttributesProcessor,
 } from '../../exporters/concierge-telemetry/src/redacting-exporters.ts';
-import { HeadSamplingTracerProvider } from '../../exporters/concierge-telemetry/src/sampling.ts';
+import { HeadSamplingTracerProvider, TraceBudget } from '../../exporters/concierge-telemetry/src/sampling.ts';
 
 /** A varied sequence, with values the catalog does not allow and values the SDK drops. */
 function record(m: ConciergeMetrics) {
@@ -109,9 +110,10 @@ describe('concierge-telemetry: aggregated instruments', () => {
 
 describe('concierge-telemetry: head sampling', () => {
   const exporter = new InMemorySpanExporter();
-  const provider = (ratio: number) =>
+  const provider = (ratio: number, rateLimit?: number) =>
     new HeadSamplingTracerProvider({
       ratio,
+      rateLimit,
       spanProcessors: [new SimpleSpanProcessor(exporter)],
     });
   const within = (parent: Span | SpanContext): Context =>
@@ -202,6 +204,45 @@ describe('concierge-telemetry: head sampling', () => {
     for (let i = 0; i < 100; i++) assert.equal(keepAll.startSpan('x').isRecording(), true);
   });
 
+  it("keeps at most rateLimit new traces a second, a second's worth at once, and every child of a kept one", () => {
+    let now = 0;
+    const budget = new TraceBudget(5, () => now);
+    const takes = (n: number) => Array.from({ length: n }, () => budget.take()).filter(Boolean).length;
+    assert.equal(takes(20), 5);
+    now += 200;
+    assert.equal(takes(20), 1);
+    now += 10_000; // idle: the bucket holds a second's worth, not ten
+    assert.equal(takes(100), 5);
+    let slow = 0;
+    const half = new TraceBudget(0.5, () => slow); // one trace every two seconds
+    assert.equal(half.take(), true);
+    slow += 1000;
+    assert.equal(half.take(), false);
+    slow += 1000;
+    assert.equal(half.take(), true);
+
+    const limited = provider(1, 3);
+    const tracer = limited.getTracer('test');
+    const roots = Array.from({ length: 50 }, () => tracer.startSpan('turn'));
+    assert.deepEqual(
+      roots.map((r) => r.isRecording()),
+      Array.from({ length: 50 }, (_, i) => i < 3),
+    );
+    // The bucket is empty, yet a kept trace's children are kept; a dropped root is a valid, unsampled trace.
+    for (const r of roots) {
+      const child = tracer.startSpan('dependency', {}, within(r));
+      assert.equal(child.isRecording(), r.isRecording());
+      assert.equal(child.spanContext().traceId, r.spanContext().traceId);
+      child.end();
+      r.end();
+    }
+    assert.equal(roots[3]!.spanContext().traceFlags, TraceFlags.NONE);
+    assert.equal(exporter.getFinishedSpans().length, 6);
+    // Every tracer of the provider draws on the one budget.
+    assert.equal(limited.getTracer('other').startSpan('turn').isRecording(), false);
+    assert.equal(provider(1, 3).getTracer('other').startSpan('turn').isRecording(), true);
+  });
+
   it('startActiveSpan passes the span, options and parent context on, and returns what fn returns', () => {
     const tracer = provider(1).getTracer('test');
     const parent = tracer.startSpan('parent');
@@ -231,6 +272,7 @@ describe('concierge-telemetry: head sampling', () => {
       instance: 'acme-prod',
       prometheus: false,
       traceSampleRatio: 0.5,
+      traceRateLimit: Infinity, // the ratio alone: the default limit is the next test's
     });
     try {
       // The SDK underneath keeps every root it is handed: a tracer that went around the head sampling
@@ -245,6 +287,39 @@ describe('concierge-telemetry: head sampling', () => {
         // 1000 expected, standard deviation 22
         assert.ok(recording > 800 && recording < 1200, `${recording} of 2000 recorded`);
       }
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+});
+
+describe('concierge-telemetry: the default trace rate limit', () => {
+  it('keeps DEFAULT_TRACE_RATE_LIMIT new traces a second at most, whatever the ratio', async () => {
+    const telemetry = await initTelemetry({
+      client: 'acme',
+      instance: 'acme-prod',
+      prometheus: false,
+      registerGlobal: false,
+      traceSampleRatio: 1,
+    });
+    try {
+      const started = performance.now();
+      let kept = 0;
+      for (let i = 0; i < 1000; i++) if (telemetry.tracer.startSpan('turn').isRecording()) kept++;
+      const seconds = (performance.now() - started) / 1000;
+      // A second's worth at once, plus what the bucket gained while the loop ran.
+      assert.ok(
+        kept >= DEFAULT_TRACE_RATE_LIMIT && kept <= DEFAULT_TRACE_RATE_LIMIT * (1 + seconds) + 1,
+        `${kept} of 1000 kept in ${seconds.toFixed(3)} s`,
+      );
+      const emptied = performance.now();
+      await new Promise((r) => setTimeout(r, 300));
+      const waited = (performance.now() - emptied) / 1000;
+      let later = 0;
+      for (let i = 0; i < 100; i++) if (telemetry.tracer.startSpan('turn').isRecording()) later++;
+      // Ten a second refilled over the wait (at least 0.3 s), the bucket never above a second's worth.
+      const most = Math.min(DEFAULT_TRACE_RATE_LIMIT, Math.ceil(waited * DEFAULT_TRACE_RATE_LIMIT) + 1);
+      assert.ok(later >= 2 && later <= most, `${later} kept ${waited.toFixed(3)} s later`);
     } finally {
       await telemetry.shutdown();
     }

@@ -225,6 +225,7 @@ describe('concierge-telemetry: Prometheus pull endpoint', function () {
         otlp: { endpoint: 'ftp://x' },
         registerGlobal: false,
         contextPropagation: 'implicit' as 'async',
+        traceRateLimit: 0,
       }),
       (e: Error) =>
         e instanceof TypeError &&
@@ -232,7 +233,13 @@ describe('concierge-telemetry: Prometheus pull endpoint', function () {
         /instance must be a slug/.test(e.message) &&
         /prometheus\.port/.test(e.message) &&
         /otlp\.endpoint must be an http\(s\) URL/.test(e.message) &&
-        /contextPropagation must be async or explicit/.test(e.message),
+        /contextPropagation must be async or explicit/.test(e.message) &&
+        /traceRateLimit must be a number of traces per second above 0/.test(e.message),
     );
+    for (const traceRateLimit of [-1, Number.NaN, '5' as never])
+      await assert.rejects(
+        initTelemetry({ client: 'acme', instance: 'acme-prod', prometheus: false, traceRateLimit }),
+        /traceRateLimit must be a number of traces per second above 0 \(Infinity for no limit\)/,
+      );
   });
 });

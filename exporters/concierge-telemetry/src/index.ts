@@ -1,5 +1,10 @@
 /** concierge-telemetry: OpenTelemetry for the concierge runtime, with patient data kept out. */
-export { initTelemetry, validateOptions, DEFAULT_TRACE_SAMPLE_RATIO } from './init.ts';
+export {
+  initTelemetry,
+  validateOptions,
+  DEFAULT_TRACE_SAMPLE_RATIO,
+  DEFAULT_TRACE_RATE_LIMIT,
+} from './init.ts';
 export type { Telemetry, TelemetryOptions, OtlpOptions, Signal } from './init.ts';
 export { ConciergeMetrics } from './instruments.ts';
 export * from './catalog.ts';

@@ -80,6 +80,15 @@ export interface TelemetryOptions {
    * (bench:telemetry-overhead prints both figures). Set 1 to keep every trace.
    */
   traceSampleRatio?: number;
+  /**
+   * At most this many new traces kept per second (a token bucket of one second's worth), whatever the ratio
+   * would keep. Default 10: a practice's concierge sees a few requests a second, where the ratio alone
+   * decides; at a thousand a second the ratio alone would keep a hundred traces a second (about 1.5 % of the
+   * handler's CPU in bench:telemetry-overhead, and that much more for the collector to store), where ten
+   * are plenty to investigate with. As AWS X-Ray's reservoir and Jaeger's rate-limiting sampler bound the
+   * same cost. `Infinity` for no limit. Children of a kept trace are always kept.
+   */
+  traceRateLimit?: number;
   /** Register as the global providers (what `@opentelemetry/api` returns). Default true. */
   registerGlobal?: boolean;
   /**
@@ -114,6 +123,7 @@ export interface Telemetry {
 }
 
 export const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
+export const DEFAULT_TRACE_RATE_LIMIT = 10;
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const SCOPE = 'concierge-telemetry';
 const VERSION = '0.1.0';
@@ -129,6 +139,8 @@ export function validateOptions(o: TelemetryOptions): void {
     problems.push('environment must be a short slug');
   if (o.traceSampleRatio !== undefined && !(o.traceSampleRatio >= 0 && o.traceSampleRatio <= 1))
     problems.push('traceSampleRatio must be between 0 and 1');
+  if (o.traceRateLimit !== undefined && !(typeof o.traceRateLimit === 'number' && o.traceRateLimit > 0))
+    problems.push('traceRateLimit must be a number of traces per second above 0 (Infinity for no limit)');
   if (o.contextPropagation !== undefined && !['async', 'explicit'].includes(o.contextPropagation))
     problems.push('contextPropagation must be async or explicit');
   if (o.prometheus) {
@@ -210,10 +222,11 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   });
 
   const tracesUrl = otlp && otlpUrl(otlp, 'traces');
-  // Parent-based head sampling at traceSampleRatio, decided before a span is built (sampling.ts); kept spans
+  // Parent-based head sampling at traceSampleRatio (at most traceRateLimit new traces a second), decided before a span is built (sampling.ts); kept spans
   // are recorded there (recording-span.ts) and reach the SDK's BatchSpanProcessor as the SDK's own would.
   const tracerProvider = new HeadSamplingTracerProvider({
     ratio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
+    rateLimit: options.traceRateLimit ?? DEFAULT_TRACE_RATE_LIMIT,
     resource: resource as never,
     spanProcessors: tracesUrl
       ? [

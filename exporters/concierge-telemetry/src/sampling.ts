@@ -7,8 +7,9 @@
  *     trace id and state and a span id of its own, as the SDK would return (the ids are drawn when first read:
  *     LazySpanContext);
  *   - a child of a sampled parent is kept;
- *   - a root is kept with probability `ratio`, else it gets a fresh trace id, unsampled, so that what it calls
- *     downstream carries "not sampled" and the whole trace is dropped consistently.
+ *   - a root is kept with probability `ratio`, and while at most `rateLimit` roots a second are kept
+ *     (TraceBudget); else it gets a fresh trace id, unsampled, so that what it calls downstream carries
+ *     "not sampled" and the whole trace is dropped consistently.
  * A kept span is recorded by RecordingSpan (recording-span.ts), with the SDK's span semantics, and handed to
  * the provider's span processors; the SDK's Tracer is not called (its startSpan alone cost a kept span about
  * 26 µs in the request handler). Its ids too are drawn when first read, mostly by the exporter.
@@ -88,6 +89,37 @@ class LazySpanContext implements SpanContext {
   }
 }
 
+/**
+ * At most `perSecond` new traces kept per second, as a token bucket holding a second's worth (at least one):
+ * a root the ratio would keep is dropped when the bucket is empty. Only roots take a token; a kept trace's
+ * children are kept whatever the bucket holds, so no trace is cut in half. The clock is read only for roots
+ * the ratio keeps.
+ */
+export class TraceBudget {
+  private tokens: number;
+  private last: number;
+  private readonly capacity: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.capacity = Math.max(1, perSecond);
+    this.tokens = this.capacity;
+    this.last = now();
+  }
+
+  take(): boolean {
+    if (this.perSecond === Infinity) return true;
+    const now = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}
+
 const unsampled = (parent: SpanContext | undefined) =>
   trace.wrapSpanContext(new LazySpanContext(parent, parent?.traceState, TraceFlags.NONE));
 
@@ -95,6 +127,7 @@ export class HeadSamplingTracer implements Tracer {
   constructor(
     private readonly scope: RecordingScope,
     private readonly ratio: number,
+    private readonly budget: TraceBudget,
   ) {}
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
@@ -104,7 +137,7 @@ export class HeadSamplingTracer implements Tracer {
       return (parent.traceFlags & TraceFlags.SAMPLED) !== 0
         ? this.record(name, options, ctx, parent)
         : unsampled(parent);
-    if (this.ratio >= 1 || (this.ratio > 0 && Math.random() < this.ratio))
+    if ((this.ratio >= 1 || (this.ratio > 0 && Math.random() < this.ratio)) && this.budget.take())
       return this.record(name, options, options.root ? trace.deleteSpan(ctx) : ctx, undefined);
     return unsampled(undefined);
   }
@@ -153,11 +186,15 @@ type ProviderConfig = Omit<NonNullable<ConstructorParameters<typeof NodeTracerPr
 export class HeadSamplingTracerProvider extends NodeTracerProvider {
   private readonly tracers = new Map<string, Tracer>();
   private readonly ratio: number;
+  private readonly budget: TraceBudget;
   private readonly shared: Omit<RecordingScope, 'instrumentationScope'>;
 
-  constructor(config: ProviderConfig & { ratio: number }) {
+  /** `ratio`: share of new traces kept; `rateLimit`: at most this many kept per second (default no limit). */
+  constructor(config: ProviderConfig & { ratio: number; rateLimit?: number }) {
     super(config);
     this.ratio = config.ratio;
+    // One budget for the provider: the limit is the instance's, whichever tracer starts the trace.
+    this.budget = new TraceBudget(config.rateLimit ?? Infinity);
     this.shared = {
       resource: config.resource ?? defaultResource(),
       processors: config.spanProcessors ?? [],
@@ -170,7 +207,7 @@ export class HeadSamplingTracerProvider extends NodeTracerProvider {
     let t = this.tracers.get(key);
     if (!t) {
       const instrumentationScope = { name, version, schemaUrl: options?.schemaUrl };
-      t = new HeadSamplingTracer({ ...this.shared, instrumentationScope }, this.ratio);
+      t = new HeadSamplingTracer({ ...this.shared, instrumentationScope }, this.ratio, this.budget);
       this.tracers.set(key, t);
     }
     return t;
