@@ -12,7 +12,8 @@
  *            metrics, traces and logs at the library's default intervals (to a receiver in the parent, so the
  *            receiver's CPU is not counted but the child's serialisation and sending are). Every request makes
  *            a turn span and one per dependency call, four to six metric records, every tenth a log. Traces
- *            are sampled as the library's default (traceSampleRatio 0.1). The handler hands each span's parent
+ *            are sampled as the library's defaults (traceSampleRatio 0.1, at most traceRateLimit 10 new
+ *            traces a second: at 1000 requests/s, one in a hundred). The handler hands each span's parent
  *            on itself, as the concierge runtime does, so it runs with contextPropagation 'explicit' (no
  *            AsyncLocalStorage context manager).
  * Each round starts one child of each mode and drives both at the same time, open-loop at BENCH_RPS (1000)
@@ -32,9 +33,10 @@
  * without, and cpu_ratio the median of BENCH_ROUNDS (5) rounds. Target: below 1.05. startup_ratio is the same
  * ratio over the start (the first BENCH_WARMUP_SECONDS, median of the rounds), printed so that what starting
  * costs is not hidden.
- * Printed before the headline, each the median of BENCH_SIDE_ROUNDS (2) rounds of its own: every trace kept,
- * and the library's default context manager on (async). BENCH_TRACE_RATIO=x or BENCH_CONTEXT=async|explicit
- * runs only that one comparison.
+ * Printed before the headline, each the median of BENCH_SIDE_ROUNDS (2) rounds of its own: every trace kept
+ * (no rate limit), the sample ratio alone (traceRateLimit Infinity: what the limit saves), and the library's
+ * default context manager on (async). BENCH_TRACE_RATIO=x, BENCH_RATE_LIMIT=n|Infinity or
+ * BENCH_CONTEXT=async|explicit runs only that one comparison.
  * Diagnostics: BENCH_DEBUG=1 prints each child's CPU by thread (main, V8/libuv workers) and its GCs;
  * BENCH_SKIP=spans,metrics,logs leaves those calls as no-ops in the instrumented child (what each costs in
  * place); BENCH_PRESENCE_ONLY=1 initialises the library but makes no call (what its presence costs);
@@ -61,6 +63,7 @@ import {
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import {
   ConciergeMetrics,
+  DEFAULT_TRACE_RATE_LIMIT,
   DEFAULT_TRACE_SAMPLE_RATIO,
   initTelemetry,
   type Channel,
@@ -138,6 +141,7 @@ function serve(instrumented: boolean) {
           batchDelayMs: process.env.BENCH_BATCH_MS ? Number(process.env.BENCH_BATCH_MS) : undefined,
         },
         traceSampleRatio: Number(process.env.TRACE_RATIO),
+        traceRateLimit: process.env.RATE_LIMIT ? Number(process.env.RATE_LIMIT) : undefined,
         contextPropagation: process.env.CONTEXT as 'async' | 'explicit',
         registerGlobal: !process.env.BENCH_PRESENCE_ONLY,
       }).then((t) => {
@@ -528,7 +532,7 @@ async function compare(
     startRatios.push(startRatio);
     rates.push(without.rps, withTel.rps);
     console.log(
-      `traces ${traceRatio * 100}%, context ${propagation}, round ${i + 1}: without ${without.cpuPerRequestUs.toFixed(1)} us/req at ` +
+      `traces ${traceRatio * 100}% (at most ${env.RATE_LIMIT ?? DEFAULT_TRACE_RATE_LIMIT}/s), context ${propagation}, round ${i + 1}: without ${without.cpuPerRequestUs.toFixed(1)} us/req at ` +
         `${without.rps.toFixed(0)} rps, ${process.env.BENCH_AA ? 'twin' : 'with'} ${withTel.cpuPerRequestUs.toFixed(1)} us/req at ` +
         `${withTel.rps.toFixed(0)} rps, ratio ${ratio.toFixed(3)} (first ${WARMUP_SECONDS} s: ${startRatio.toFixed(3)})`,
     );
@@ -567,17 +571,25 @@ async function main() {
   // The handler hands each span's parent on itself, as the concierge runtime does: contextPropagation
   // 'explicit'. BENCH_CONTEXT=async measures the library's default instead.
   const propagation = (process.env.BENCH_CONTEXT ?? 'explicit') as Propagation;
-  const alone = process.env.BENCH_TRACE_RATIO !== undefined || process.env.BENCH_CONTEXT !== undefined;
-  const everyTrace = alone ? undefined : await compare(env, 1, propagation, SIDE_ROUNDS);
+  const alone = ['BENCH_TRACE_RATIO', 'BENCH_CONTEXT', 'BENCH_RATE_LIMIT'].some((v) => process.env[v]);
+  const unlimited = { ...env, RATE_LIMIT: 'Infinity' };
+  const everyTrace = alone ? undefined : await compare(unlimited, 1, propagation, SIDE_ROUNDS);
+  const ratioAlone = alone ? undefined : await compare(unlimited, ratioSetting, propagation, SIDE_ROUNDS);
   const asyncContext = alone ? undefined : await compare(env, ratioSetting, 'async', SIDE_ROUNDS);
-  const main = await compare(env, ratioSetting, propagation, ROUNDS);
+  const limit = process.env.BENCH_RATE_LIMIT;
+  const main = await compare(limit ? { ...env, RATE_LIMIT: limit } : env, ratioSetting, propagation, ROUNDS);
   for (const s of [otlp, voiceAi, openemr]) s.close();
   if (everyTrace) console.log(`every trace kept: cpu_ratio=${everyTrace.ratio.toFixed(3)}`);
+  if (ratioAlone)
+    console.log(
+      `traceSampleRatio ${ratioSetting} without the rate limit (traceRateLimit Infinity): cpu_ratio=${ratioAlone.ratio.toFixed(3)}`,
+    );
   if (asyncContext)
     console.log(`context manager on (contextPropagation async): cpu_ratio=${asyncContext.ratio.toFixed(3)}`);
   console.log(
     `bench telemetry-overhead: rps=${Math.round(main.rps)} cpu_ratio=${main.ratio.toFixed(3)} ` +
-      `startup_ratio=${main.startRatio.toFixed(3)} trace_ratio=${ratioSetting} context=${propagation}`,
+      `startup_ratio=${main.startRatio.toFixed(3)} trace_ratio=${ratioSetting} ` +
+      `trace_limit=${limit ?? DEFAULT_TRACE_RATE_LIMIT} context=${propagation}`,
   );
 }
 

@@ -83,8 +83,8 @@ export interface TelemetryOptions {
   /**
    * At most this many new traces kept per second (a token bucket of one second's worth), whatever the ratio
    * would keep. Default 10: a practice's concierge sees a few requests a second, where the ratio alone
-   * decides; at a thousand a second the ratio alone would keep a hundred traces a second (about 1.5 % of the
-   * handler's CPU in bench:telemetry-overhead, and that much more for the collector to store), where ten
+   * decides; at a thousand a second the ratio alone would keep a hundred traces a second (about 2 % of the
+   * handler's CPU in bench:telemetry-overhead, and ten times the traces for the collector to store), where ten
    * are plenty to investigate with. As AWS X-Ray's reservoir and Jaeger's rate-limiting sampler bound the
    * same cost. `Infinity` for no limit. Children of a kept trace are always kept.
    */
