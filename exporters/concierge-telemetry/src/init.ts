@@ -77,7 +77,7 @@ export interface TelemetryOptions {
   /**
    * Share of new traces kept (head sampling, parent-based). Default 0.1: metrics count every request, so
    * one trace in ten is plenty to investigate with, and an unsampled span costs next to nothing
-   * (bench:telemetry-overhead prints both figures). Set 1 to keep every trace.
+   * (bench:telemetry-overhead prints both figures). Set 1, with traceRateLimit Infinity, to keep every trace.
    */
   traceSampleRatio?: number;
   /**
@@ -222,8 +222,9 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   });
 
   const tracesUrl = otlp && otlpUrl(otlp, 'traces');
-  // Parent-based head sampling at traceSampleRatio (at most traceRateLimit new traces a second), decided before a span is built (sampling.ts); kept spans
-  // are recorded there (recording-span.ts) and reach the SDK's BatchSpanProcessor as the SDK's own would.
+  // Parent-based head sampling at traceSampleRatio, at most traceRateLimit new traces a second, decided before
+  // a span is built (sampling.ts); kept spans are recorded there (recording-span.ts) and reach the SDK's
+  // BatchSpanProcessor as the SDK's own would.
   const tracerProvider = new HeadSamplingTracerProvider({
     ratio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
     rateLimit: options.traceRateLimit ?? DEFAULT_TRACE_RATE_LIMIT,
