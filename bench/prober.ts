@@ -10,9 +10,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../exporters/shared/ports.ts';
 import { requireTool } from '../test/helpers/tools.ts';
 import { ControlPlaneStandIn, samples, sdGroup } from '../exporters/fleet-prober/testing/stand-ins.ts';
 
@@ -25,15 +26,6 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 const BLACKBOX = requireTool('prometheus-blackbox-exporter');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** utime + stime of a process, in milliseconds. */
 function cpuMs(pid: number): number {

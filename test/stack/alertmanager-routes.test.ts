@@ -8,12 +8,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { freePort } from '../../exporters/shared/ports.ts';
 import { requireTool } from '../helpers/tools.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -47,14 +48,6 @@ function alertmanagerBinary(): string {
       throw err;
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms: number) {

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { freePort } from '../../../exporters/shared/ports.ts';
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -15,18 +17,6 @@ export interface EmbeddedDatabase {
   readonly socketDir: string | undefined;
   readonly dataDir: string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on loopback, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Directory holding initdb, postgres, pg_ctl, pg_dump and pg_restore of the embedded build. */

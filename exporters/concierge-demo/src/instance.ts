@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DEPENDENCIES, initTelemetry, type Telemetry } from '../../concierge-telemetry/src/index.ts';
+import { freePort } from '../../shared/ports.ts';
 import { Traffic } from './traffic.ts';
 
 export const SERVICES = ['backend', 'frontend', 'proxy'] as const;
@@ -82,7 +83,9 @@ export class DemoInstance {
     const base = `http://${h.includes(':') ? `[${h}]` : h}`;
     this.urls.backend = `${base}:${await listen(this.backend, this.host)}`;
     this.urls.frontend = `${base}:${await listen(this.frontend, this.host)}`;
-    this.proxyPort = await listen(this.proxy, this.host);
+    // Outside the ephemeral range, so that no outgoing connection takes the port while the proxy is broken
+    // and `heal` can listen on it again.
+    this.proxyPort = await listen(this.proxy, this.host, await freePort());
     this.urls.proxy = `${base}:${this.proxyPort}`;
     const metrics = new URL(this.telemetry.metricsUrl!);
     metrics.hostname = h.includes(':') ? `[${h}]` : h;
