@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { embeddedBinDir, freePort } from '../control-plane/src/db/embedded.ts';
+import { embeddedBinDir } from '../control-plane/src/db/embedded.ts';
+import { freePort } from '../exporters/shared/ports.ts';
 import { npmStart, reachableTempDir } from '../test/helpers/process.ts';
 
 async function untilReady(url: string): Promise<void> {

@@ -13,7 +13,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../control-plane/src/db/embedded.ts';
+import { freePort } from '../exporters/shared/ports.ts';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';

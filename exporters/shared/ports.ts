@@ -31,43 +31,46 @@ function ephemeralRange(): [number, number] {
   return [32_768, 60_999];
 }
 
-/** Listens on `port` at `host` (every address when undefined) and closes; whether that worked. */
-function canListen(port: number, host: string | undefined): Promise<boolean> {
+/** Listens on `port` at `host` (every address when undefined) and closes: the port it got, or undefined. */
+function listenOnce(port: number, host: string | undefined): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
-  });
-}
-
-async function isFree(port: number): Promise<boolean> {
-  return (await canListen(port, '127.0.0.1')) && (await canListen(port, undefined));
-}
-
-/** The kernel's choice of port 0, for a machine whose ephemeral range leaves no room below it. */
-function kernelPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, host, () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
     });
   });
 }
 
-/** A TCP port free on loopback and on every address, outside the ephemeral range, not handed out before. */
-export async function freePort(): Promise<number> {
+async function isFree(port: number): Promise<boolean> {
+  return (
+    (await listenOnce(port, '127.0.0.1')) !== undefined && (await listenOnce(port, undefined)) !== undefined
+  );
+}
+
+/** Where ports are chosen: the larger side of the ephemeral range, read once. */
+let range: [number, number] | undefined;
+function portRange(): [number, number] {
+  if (range) return range;
   const [ephemeralLow, ephemeralHigh] = ephemeralRange();
   // Above the range when there is more room there (a range starting low, as some hosts configure).
-  const [lo, hi] =
+  range =
     ephemeralLow - LOWEST >= 65_535 - ephemeralHigh
       ? [LOWEST, ephemeralLow - 1]
       : [ephemeralHigh + 1, 65_535];
+  return range;
+}
+
+/** A TCP port free on loopback and on every address, outside the ephemeral range, not handed out before. */
+export async function freePort(): Promise<number> {
+  const [lo, hi] = portRange();
   const size = hi - lo + 1;
+  // A machine whose ephemeral range leaves no room: the kernel's choice of port 0, as before.
   if (size < 100) {
     for (;;) {
-      const port = await kernelPort();
+      const port = await listenOnce(0, '127.0.0.1');
+      if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
       if (given.has(port)) continue;
       given.add(port);
       return port;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../control-plane/src/db/embedded.ts';
+import { freePort } from '../../exporters/shared/ports.ts';
 import { requireTool } from './tools.ts';
 import { reachableTempDir } from './process.ts';
 

@@ -6,8 +6,6 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { freePort } from '../../../exporters/shared/ports.ts';
 
-export { freePort };
-
 const run = promisify(execFile);
 
 export interface EmbeddedDatabase {
