@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../../control-plane/src/config.ts';
 import { checkpointSetup } from '../../control-plane/src/audit/keys.ts';
+import { signCheckpoint, type Checkpoint } from '../../control-plane/src/audit/checkpoints.ts';
 import { renderOpsMail } from '../../control-plane/src/ops/mail.ts';
 import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
 
@@ -54,7 +55,7 @@ describe('audit checkpoints', () => {
    */
   async function withHistory(
     name: string,
-    test: (cp: TestControlPlane, cps: any[], env: Record<string, string>) => Promise<void>,
+    test: (cp: TestControlPlane, cps: Checkpoint[], env: Record<string, string>) => Promise<void>,
   ) {
     const env = {
       AUDIT_SIGNING_KEY_FILE: keyFile,
@@ -63,7 +64,7 @@ describe('audit checkpoints', () => {
     };
     const cp = await startControlPlane(env);
     try {
-      const cps = [];
+      const cps: Checkpoint[] = [];
       for (let i = 0; i < 3; i++)
         await cp.call('POST', '/api/v1/clients', { body: clientBody(`${name}-${i}`) });
       cps.push((await cp.call('POST', '/api/v1/audit/checkpoints')).body);
@@ -211,7 +212,7 @@ describe('audit checkpoints', () => {
       assert.match(v.body.firstBroken.reason, /^checkpoint line 2: its signature does not verify/);
 
       // A checkpoint an attacker signed with a key of their own, for a chain they recomputed.
-      const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+      const { privateKey } = crypto.generateKeyPairSync('ed25519');
       const other = path.join(dir, 'other.pem');
       await fs.writeFile(other, privateKey.export({ type: 'pkcs8', format: 'pem' }));
       const foreign = checkpointSetup(
@@ -224,8 +225,6 @@ describe('audit checkpoints', () => {
         'sign',
       )!;
       assert.notEqual(foreign.keys.keyId, c2.keyId);
-      assert.ok(publicKey);
-      const { signCheckpoint } = await import('../../control-plane/src/audit/checkpoints.ts');
       await fs.writeFile(
         file,
         [lines[0], JSON.stringify(signCheckpoint(c2, foreign.keys))].join('\n') + '\n',

@@ -1,7 +1,7 @@
 import type { Pool, Queryable } from '../db/pool.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError } from '../http/errors.ts';
-import type { CheckpointFile} from './checkpoints.ts';
+import type { CheckpointFile } from './checkpoints.ts';
 import { signCheckpoint, type Checkpoint } from './checkpoints.ts';
 import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
