@@ -34,7 +34,9 @@ function newestMigration(): string {
 export function createApp(ctx: Context): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For is anyone's to send: believed only from TRUSTED_PROXIES, so the audit log's source address
+  // is the socket's unless an operator named the proxy in front.
+  app.set('trust proxy', ctx.config.trustedProxies.length > 0 ? [...ctx.config.trustedProxies] : false);
   app.set('query parser', 'simple');
   app.use(requestLog(ctx.log, ctx.metrics));
   // Before the JSON parser: Faro payloads get the app key, origin and rate checks first, then their own limit.

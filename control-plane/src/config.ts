@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 
 /** Everything the control plane reads from its environment, validated once at start. */
@@ -28,6 +30,77 @@ export interface Config {
   readonly prometheusUrl: string | undefined;
   /** Reports and the operators' morning mail (REPORT_*, OPS_DAILY_*). */
   readonly reports: ReportsConfig;
+  /** Signed checkpoints of the audit chain (AUDIT_*). */
+  readonly audit: AuditConfig;
+  /**
+   * Proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES: addresses, CIDRs, or loopback, linklocal,
+   * uniquelocal). Empty, the default: the source address is always the socket's, as a header is anyone's to send.
+   */
+  readonly trustedProxies: readonly string[];
+}
+
+export interface AuditConfig {
+  /** false (AUDIT_CHECKPOINTS=off): no checkpoints are written or checked. */
+  readonly checkpoints: boolean;
+  /** Where the Ed25519 private key comes from; undefined: none configured, so no checkpoints (audit/keys.ts). */
+  readonly signingKey:
+    { readonly pem: string } | { readonly file: string; readonly generate: boolean } | undefined;
+  /** A public key to verify with instead of the signing key's own (an auditor's copy). */
+  readonly publicKeyFile: string | undefined;
+  /** Where audit-checkpoints.jsonl is appended (DATA_DIR unless AUDIT_CHECKPOINT_DIR). */
+  readonly checkpointDir: string;
+  readonly checkpointEverySeconds: number;
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustedProxies(raw: string | undefined, problems: string[]): string[] {
+  const list = (raw ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const p of list) {
+    const [addr, bits, ...rest] = p.split('/');
+    const family = net.isIP(addr!);
+    const okBits =
+      bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.includes(p) && (family === 0 || !okBits || rest.length > 0))
+      problems.push(
+        `TRUSTED_PROXIES must list IP addresses, CIDR ranges or ${PROXY_NAMES.join(', ')}; ${JSON.stringify(p)} is none`,
+      );
+  }
+  return list;
+}
+
+function auditConfig(env: Env, dataDir: string, embedded: boolean, problems: string[]): AuditConfig {
+  const mode = env.AUDIT_CHECKPOINTS || 'on';
+  if (!['on', 'off'].includes(mode)) problems.push('AUDIT_CHECKPOINTS must be on or off');
+  const pem = env.AUDIT_SIGNING_KEY ? env.AUDIT_SIGNING_KEY.replace(/\\n/g, '\n') : undefined;
+  const file = env.AUDIT_SIGNING_KEY_FILE || undefined;
+  if (pem && file) problems.push('AUDIT_SIGNING_KEY and AUDIT_SIGNING_KEY_FILE must not both be set');
+  if (pem) {
+    try {
+      const key = crypto.createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error('not ed25519');
+    } catch {
+      // Never echo the key back.
+      problems.push('AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM (PKCS#8)');
+    }
+  }
+  return Object.freeze({
+    checkpoints: mode !== 'off',
+    signingKey: pem
+      ? { pem }
+      : file
+        ? { file: path.resolve(file), generate: false }
+        : // Only the embedded default makes its own key: with DATABASE_URL, replicas must share one the operator keeps.
+          embedded
+          ? { file: path.join(dataDir, 'audit-signing-key.pem'), generate: true }
+          : undefined,
+    publicKeyFile: env.AUDIT_PUBLIC_KEY_FILE ? path.resolve(env.AUDIT_PUBLIC_KEY_FILE) : undefined,
+    checkpointDir: path.resolve(env.AUDIT_CHECKPOINT_DIR || dataDir),
+    checkpointEverySeconds: int(env, 'AUDIT_CHECKPOINT_EVERY_SECONDS', 900, 10, 86400, problems),
+  });
 }
 
 export interface ReportsConfig {
@@ -143,11 +216,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (bootstrapAdminToken !== undefined && !/^[A-Za-z0-9_\-.~]{24,200}$/.test(bootstrapAdminToken)) {
     problems.push('BOOTSTRAP_ADMIN_TOKEN must be 24 to 200 characters of [A-Za-z0-9_-.~]');
   }
+  const dataDir = path.resolve(env.DATA_DIR || 'data');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
   const config: Config = {
     port,
     host: env.HOST || '0.0.0.0',
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems),
-    dataDir: path.resolve(env.DATA_DIR || 'data'),
+    databaseUrl,
+    dataDir,
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', undefined, 1, 65535, problems),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems),
     bootstrapAdminToken,
@@ -165,6 +240,8 @@ export function loadConfig(env: Env = process.env): Config {
     faro: faroConfig(env, problems),
     prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     reports: reportsConfig(env, problems),
+    audit: auditConfig(env, dataDir, !env.DATABASE_URL, problems),
+    trustedProxies: trustedProxies(env.TRUSTED_PROXIES, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

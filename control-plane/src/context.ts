@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
+import { registerAuditJobs } from './audit/jobs.ts';
+import { checkpointSetup } from './audit/keys.ts';
+import { registerAuditMetrics } from './audit/metrics.ts';
 import { BackupService } from './backups/service.ts';
 import { registerBackupMetrics } from './backups/metrics.ts';
 import { FleetService } from './fleet/service.ts';
@@ -53,9 +56,13 @@ export interface Context {
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
   const metrics = createMetrics();
-  const audit = new AuditService(pool, (err) =>
-    log.warn({ err: err.message }, 'audit: chaining staged records failed; the next pass retries'),
+  const checkpoints = checkpointSetup(config, log, 'sign');
+  const audit = new AuditService(
+    pool,
+    (err) => log.warn({ err: err.message }, 'audit: chaining staged records failed; the next pass retries'),
+    checkpoints,
   );
+  if (checkpoints) registerAuditMetrics(metrics.registry, audit, log);
   const fleet = new FleetService(pool, audit);
   const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
@@ -99,6 +106,8 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     prometheusUrl: config.prometheusUrl,
   });
   registerOpsJobs(paging.workers, pool, ops, config.reports, mail, log);
+  if (checkpoints?.keys.privateKey)
+    registerAuditJobs(paging.workers, pool, audit, config.audit.checkpointEverySeconds, log);
   return {
     config,
     log,

@@ -42,7 +42,55 @@ describe('audit log', () => {
     const last = await cp.call('GET', '/api/v1/audit?limit=1');
     assert.equal(last.body[0].requestId, 'req-test-000002');
     const v = await cp.call('GET', '/api/v1/audit/verify');
-    assert.deepEqual(v.body, { ok: true, rows: 6, firstBroken: null });
+    // No signing key here (DATABASE_URL without AUDIT_SIGNING_KEY_FILE): the chain alone is checked.
+    assert.deepEqual(v.body, {
+      ok: true,
+      rows: 6,
+      firstBroken: null,
+      verifiedThrough: null,
+      checkpoints: {
+        enabled: false,
+        count: 0,
+        newestSeq: null,
+        newestAt: null,
+        newestHash: null,
+        keyId: null,
+        file: null,
+      },
+    });
+  });
+
+  it("records the caller's token, role, client scope, source address and user agent", async () => {
+    const tokens = await cp.call('GET', '/api/v1/tokens');
+    const admin = tokens.body.find((t: { role: string }) => t.role === 'admin');
+    await cp.call('PATCH', '/api/v1/clients/a1', {
+      body: { name: 'Who did this' },
+      headers: { 'user-agent': 'audit-test/1.0', 'x-forwarded-for': '203.0.113.9' },
+    });
+    const [last] = (await cp.call('GET', '/api/v1/audit?limit=1')).body;
+    assert.equal(last.tokenId, admin.id);
+    assert.equal(last.tokenName, admin.name);
+    assert.equal(last.role, 'admin');
+    assert.equal(last.clientId, null);
+    assert.equal(last.userAgent, 'audit-test/1.0');
+    // A spoofed X-Forwarded-For is not believed from a proxy nobody configured: the socket's address is kept.
+    assert.equal(last.ip, '127.0.0.1');
+    assert.equal((await cp.call('GET', '/api/v1/audit/verify')).body.ok, true);
+  });
+
+  it('believes X-Forwarded-For only from a proxy in TRUSTED_PROXIES', async () => {
+    const behind = await startControlPlane({ TRUSTED_PROXIES: '127.0.0.1/32', WORKERS: 'off' });
+    try {
+      await behind.call('POST', '/api/v1/clients', {
+        body: clientBody('p1'),
+        headers: { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' },
+      });
+      const [last] = (await behind.call('GET', '/api/v1/audit?limit=1')).body;
+      // The nearest address the trusted proxy saw: the one before it in the list is anyone's to write.
+      assert.equal(last.ip, '203.0.113.9');
+    } finally {
+      await behind.close();
+    }
   });
 
   it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {

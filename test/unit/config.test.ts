@@ -30,4 +30,29 @@ describe('configuration', () => {
       assert.doesNotMatch(err.message, /secret/);
     }
   });
+
+  it('trusts no proxy by default, and names a bad TRUSTED_PROXIES entry', () => {
+    assert.deepEqual(loadConfig({}).trustedProxies, []);
+    assert.deepEqual(loadConfig({ TRUSTED_PROXIES: 'loopback, 10.0.0.0/8,::1' }).trustedProxies, [
+      'loopback',
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    assert.throws(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES .*"10.0.0.0\/33"/);
+    assert.throws(() => loadConfig({ TRUSTED_PROXIES: 'everyone' }), /TRUSTED_PROXIES/);
+  });
+
+  it('keeps the audit signing key out of its error, and generates one only for the embedded default', () => {
+    assert.throws(
+      () => loadConfig({ AUDIT_SIGNING_KEY: 'not-a-key-but-a-secret' }),
+      (err: Error) => /AUDIT_SIGNING_KEY must be an Ed25519/.test(err.message) && !/secret/.test(err.message),
+    );
+    assert.deepEqual(loadConfig({ DATA_DIR: '/d' }).audit.signingKey, {
+      file: '/d/audit-signing-key.pem',
+      generate: true,
+    });
+    assert.equal(loadConfig({ DATABASE_URL: 'postgres://h/db' }).audit.signingKey, undefined);
+    assert.equal(loadConfig({ DATA_DIR: '/d' }).audit.checkpointDir, '/d');
+    assert.equal(loadConfig({}).audit.checkpointEverySeconds, 900);
+  });
 });

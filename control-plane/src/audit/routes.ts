@@ -29,9 +29,20 @@ export function auditRoutes(api: Api, audit: AuditService): void {
   api.route({
     method: 'get',
     path: '/api/v1/audit/verify',
-    summary: 'Checks the hash chain and names the first row that breaks it',
+    summary:
+      'Checks the hash chain and every signed checkpoint; names the first row or checkpoint that breaks, and ' +
+      'how far the verified history reaches',
     tag: 'audit',
     roles: ['admin'],
     handler: () => audit.verify(),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/audit/checkpoints',
+    summary: "Signs the chain's head now and publishes it to the checkpoint file; answers the checkpoint",
+    tag: 'audit',
+    roles: ['admin'],
+    status: 201,
+    handler: ({ auth, req }) => audit.checkpoint({ auth, requestId: req.id }),
   });
 }

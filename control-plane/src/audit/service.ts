@@ -1,6 +1,11 @@
 import type { Pool, Queryable } from '../db/pool.ts';
 import { actorName, type Auth } from '../http/auth.ts';
+import { ConflictError } from '../http/errors.ts';
+import type { CheckpointFile } from './checkpoints.ts';
+import { signCheckpoint, type Checkpoint } from './checkpoints.ts';
+import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
+import { judge, type Broken } from './verify.ts';
 
 export interface Change {
   action: string;
@@ -13,7 +18,26 @@ export interface Change {
 export interface VerifyResult {
   ok: boolean;
   rows: number;
-  firstBroken: { seq: number; reason: string } | null;
+  firstBroken: Broken | null;
+  /** The newest checkpoint under which every row verified: how far the signed, verified history reaches. */
+  verifiedThrough: { seq: number; at: string } | null;
+  checkpoints: {
+    /** false: no key, so no checkpoint is written or checked (the chain alone is). */
+    enabled: boolean;
+    /** Lines in the checkpoint file (those that fail count too, and are named in firstBroken). */
+    count: number;
+    newestSeq: number | null;
+    newestAt: string | null;
+    newestHash: string | null;
+    keyId: string | null;
+    file: string | null;
+  };
+}
+
+/** Checkpoints of the chain's head, signed with a key the database never holds, published to a file. */
+export interface CheckpointSetup {
+  keys: CheckpointKeys;
+  file: CheckpointFile;
 }
 
 function entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
@@ -25,6 +49,17 @@ function entry(who: Auth | string, requestId: string | null, change: Change): st
     before: change.before ?? null,
     after: change.after ?? null,
     requestId,
+    who:
+      typeof who === 'string'
+        ? null
+        : {
+            tokenId: who.tokenId,
+            tokenName: who.name,
+            role: who.role,
+            clientId: who.clientId,
+            ip: who.ip ?? null,
+            userAgent: who.userAgent ?? null,
+          },
   };
 }
 
@@ -51,9 +86,12 @@ export class AuditService {
   private passStarted = false;
   /** Ends the wait of a pass still waiting out CHAIN_DELAY_MS. */
   private wake: (() => void) | undefined;
+  /** The newest checkpoint this process wrote or read (the metrics show it); undefined until first looked up. */
+  private newest: { checkpoint: Checkpoint | undefined } | undefined;
   constructor(
     private readonly pool: Pool,
     private readonly onError: (err: Error) => void = () => {},
+    private readonly checkpoints?: CheckpointSetup,
   ) {}
 
   async record(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<number> {
@@ -128,23 +166,84 @@ export class AuditService {
       before: r.before,
       after: r.after,
       requestId: r.request_id,
+      tokenId: r.token_id,
+      tokenName: r.token_name,
+      role: r.role,
+      clientId: r.client_id,
+      ip: r.ip,
+      userAgent: r.user_agent,
       hash: r.hash.toString('hex'),
     }));
   }
 
+  /**
+   * Signs the chain's head and appends it to the checkpoint file (after chaining what is staged, so the head is
+   * everything committed). Asked for by a caller (`by`), its own record is chained first and so covered.
+   * Throws ConflictError when no signing key is configured.
+   */
+  async checkpoint(by?: { auth: Auth; requestId: string }): Promise<Checkpoint> {
+    const cp = this.checkpoints;
+    if (!cp?.keys.privateKey)
+      throw new ConflictError('audit checkpoints are off: no signing key is configured (see docs/audit.md)');
+    if (by)
+      await this.record(this.pool, by.auth, by.requestId, {
+        action: 'audit.checkpoint',
+        targetType: 'audit',
+        targetId: null,
+      });
+    await this.flush();
+    const h = await store.head(this.pool);
+    const c = signCheckpoint(
+      { seq: h?.seq ?? 0, hash: h?.hash.toString('hex') ?? '', rows: h?.rows ?? 0 },
+      cp.keys,
+    );
+    await cp.file.append(c);
+    this.newest = { checkpoint: c };
+    return c;
+  }
+
+  /** The newest checkpoint in the file (read once, then kept as this process writes more), for the metrics. */
+  async newestCheckpoint(): Promise<Checkpoint | undefined> {
+    if (!this.checkpoints) return undefined;
+    if (!this.newest) {
+      const lines = await this.checkpoints.file.readAll(this.checkpoints.keys);
+      this.newest = { checkpoint: newestOf(lines.flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []))) };
+    }
+    return this.newest.checkpoint;
+  }
+
+  /** Checks the chain, and it against every checkpoint in the file, trusting only the file and the public key. */
   async verify(): Promise<VerifyResult> {
     await this.flush();
-    const { broken, rows } = await store.firstBroken(this.pool);
+    const cp = this.checkpoints;
+    const lines = cp ? await cp.file.readAll(cp.keys) : [];
+    const chain = await store.firstBroken(this.pool);
+    const signed = lines.flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []));
+    const at = await store.rowsAt(this.pool, [...new Set(signed.map((c) => c.seq))]);
+    const { firstBroken, verifiedThrough } = judge(chain, lines, at);
+    const newest = newestOf(signed);
     return {
-      ok: broken === null,
-      rows,
-      firstBroken: broken && {
-        seq: broken.seq,
-        reason:
-          broken.reason === 'hash'
-            ? 'the row was altered: its hash does not match its content'
-            : 'the chain is broken before this row: a row was removed or altered before it',
+      ok: firstBroken === null,
+      rows: chain.rows,
+      firstBroken,
+      verifiedThrough,
+      checkpoints: {
+        enabled: cp !== undefined,
+        count: lines.length,
+        newestSeq: newest?.seq ?? null,
+        newestAt: newest?.at ?? null,
+        newestHash: newest?.hash ?? null,
+        keyId: cp?.keys.keyId ?? null,
+        file: cp?.file.path ?? null,
       },
     };
   }
+}
+
+/** The checkpoint of the highest seq, the latest signed among equals. */
+function newestOf(cs: Checkpoint[]): Checkpoint | undefined {
+  return cs.reduce<Checkpoint | undefined>(
+    (a, c) => (!a || c.seq > a.seq || (c.seq === a.seq && c.at > a.at) ? c : a),
+    undefined,
+  );
 }

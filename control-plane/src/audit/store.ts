@@ -8,6 +8,17 @@ export interface AuditEntry {
   before: unknown;
   after: unknown;
   requestId: string | null;
+  /** The caller, when a token made the change (system records have none). */
+  who: AuditCaller | null;
+}
+
+export interface AuditCaller {
+  tokenId: string;
+  tokenName: string;
+  role: string;
+  clientId: string | null;
+  ip: string | null;
+  userAgent: string | null;
 }
 
 export interface DbAuditRow {
@@ -20,6 +31,12 @@ export interface DbAuditRow {
   before: unknown;
   after: unknown;
   request_id: string | null;
+  token_id: string | null;
+  token_name: string | null;
+  role: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
   hash: Buffer;
 }
 
@@ -29,24 +46,42 @@ export function entryValues(e: AuditEntry): unknown[] {
   return [e.actor, e.action, e.targetType, e.targetId, json(e.before), json(e.after), e.requestId];
 }
 
+/** The caller's columns (CALLER_COLUMNS) as six parameters: token_id, token_name, role, client_id, ip, user_agent. */
+export function callerValues(e: AuditEntry): unknown[] {
+  const w = e.who;
+  return [
+    w?.tokenId ?? null,
+    w?.tokenName ?? null,
+    w?.role ?? null,
+    w?.clientId ?? null,
+    w?.ip ?? null,
+    w?.userAgent ?? null,
+  ];
+}
+
+export const CALLER_COLUMNS = 'token_id, token_name, role, client_id, ip, user_agent';
+
+const params = (first: number, n: number) => Array.from({ length: n }, (_, i) => `$${first + i}`).join(', ');
+
 export async function insert(db: Queryable, e: AuditEntry): Promise<number> {
   // seq, prev_hash and hash are set by the audit_log_chain trigger.
   const { rows } = await db.query<{ seq: number }>(
-    `insert into audit_log (seq, actor, action, target_type, target_id, before, after, request_id, prev_hash, hash)
-     values (0, $1, $2, $3, $4, $5, $6, $7, '', '') returning seq`,
-    entryValues(e),
+    `insert into audit_log (seq, actor, action, target_type, target_id, before, after, request_id,
+       ${CALLER_COLUMNS}, prev_hash, hash)
+     values (0, ${params(1, 13)}, '', '') returning seq`,
+    [...entryValues(e), ...callerValues(e)],
   );
   return rows[0]!.seq;
 }
 
 /**
- * SQL staging one record, whose `entryValues` are parameters $first .. $first+6, to join the hash chain after
- * its transaction commits (see `chainPending`). Part of the statement of the change it records (the webhook's
- * timeline statement, incidents/store.ts `insertEvents`), so staging costs no round trip of its own.
+ * SQL staging one record, whose `entryValues` then `callerValues` are parameters $first .. $first+12, to join the
+ * hash chain after its transaction commits (see `chainPending`). Part of the statement of the change it records
+ * (the webhook's timeline statement, incidents/store.ts `insertEvents`), so staging costs no round trip of its own.
  */
 export const stageSql = (first: number) =>
-  `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
-     values (${Array.from({ length: 7 }, (_, i) => `$${first + i}`).join(', ')})`;
+  `insert into audit_pending (actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS})
+     values (${params(first, 13)})`;
 
 /**
  * Moves up to `max` committed staged records into the chain, oldest first, in one transaction (the chain
@@ -61,8 +96,9 @@ export async function chainPending(db: Queryable, max: number): Promise<number> 
          select id from audit_pending order by id limit $1 for update skip locked)
        returning *)
      insert into audit_log (seq, at, actor, action, target_type, target_id, before, after, request_id,
-       prev_hash, hash)
-     select 0, at, actor, action, target_type, target_id, before, after, request_id, '', '' from m order by id`,
+       ${CALLER_COLUMNS}, prev_hash, hash)
+     select 0, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, '', ''
+     from m order by id`,
     values: [max],
   });
   return r.rowCount ?? 0;
@@ -73,7 +109,8 @@ export async function list(
   f: { targetType?: string; targetId?: string; limit: number; beforeSeq?: number },
 ): Promise<DbAuditRow[]> {
   const { rows } = await db.query<DbAuditRow>(
-    `select seq, at, actor, action, target_type, target_id, before, after, request_id, hash from audit_log
+    `select seq, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, hash
+     from audit_log
      where ($1::text is null or target_type = $1) and ($2::text is null or target_id = $2)
        and ($3::bigint is null or seq < $3)
      order by seq desc limit $4`,
@@ -91,19 +128,51 @@ export interface DbBrokenRow {
  * The first row whose hash does not match its content, or whose prev_hash is not the previous row's hash
  * (a row removed or reordered). One pass in the database, ordered by seq.
  */
-export async function firstBroken(db: Queryable): Promise<{ broken: DbBrokenRow | null; rows: number }> {
-  const { rows } = await db.query<{ seq: number | null; reason: 'hash' | 'link' | null; total: number }>(
+export async function firstBroken(
+  db: Queryable,
+): Promise<{ broken: DbBrokenRow | null; rows: number; last: number | null }> {
+  const { rows } = await db.query<{
+    seq: number | null;
+    reason: 'hash' | 'link' | null;
+    total: number;
+    last: number | null;
+  }>(
     `with chain as (
        select seq, hash, prev_hash, sha256(prev_hash || audit_log_canonical(a)) as expected,
               coalesce(lag(hash) over (order by seq), '\\x'::bytea) as previous
        from audit_log a
      )
-     select (select count(*) from audit_log)::int as total, b.seq, b.reason from (select 1) one
+     select (select count(*) from audit_log)::int as total, (select max(seq) from audit_log) as last, b.seq,
+       b.reason from (select 1) one
      left join lateral (
        select seq, case when hash <> expected then 'hash' else 'link' end as reason
        from chain where hash <> expected or prev_hash <> previous order by seq limit 1
      ) b on true`,
   );
   const r = rows[0]!;
-  return { rows: r.total, broken: r.seq === null ? null : { seq: r.seq, reason: r.reason! } };
+  return { rows: r.total, last: r.last, broken: r.seq === null ? null : { seq: r.seq, reason: r.reason! } };
+}
+
+/**
+ * The chain's head to checkpoint: the newest row's seq and hash, and how many rows there are. One statement,
+ * so one snapshot; the chain trigger's lock is held until commit, so what a snapshot sees is a prefix of the chain.
+ */
+export async function head(db: Queryable): Promise<{ seq: number; hash: Buffer; rows: number } | undefined> {
+  const { rows } = await db.query<{ seq: number; hash: Buffer; rows: number }>(
+    `select seq, hash, (select count(*) from audit_log)::int as rows from audit_log order by seq desc limit 1`,
+  );
+  return rows[0];
+}
+
+/** Of the rows with these seqs (the checkpointed ones): each one's hash, and how many rows lie up to it. */
+export async function rowsAt(
+  db: Queryable,
+  seqs: number[],
+): Promise<Map<number, { hash: string; rows: number }>> {
+  const { rows } = await db.query<{ seq: number; hash: Buffer; n: number }>(
+    `select seq, hash, n from (select seq, hash, row_number() over (order by seq) as n from audit_log) a
+     where seq = any($1::bigint[])`,
+    [seqs],
+  );
+  return new Map(rows.map((r) => [r.seq, { hash: r.hash.toString('hex'), rows: r.n }]));
 }

@@ -1,26 +1,46 @@
 /**
- * `npm run audit:verify`: checks the audit log's hash chain and names the first row that breaks it.
- * Uses DATABASE_URL, or the embedded database under DATA_DIR (started for the check, then stopped).
+ * `npm run audit:verify`: checks the audit log's hash chain and every signed checkpoint in the checkpoint file
+ * (with the public key only), names the first row or checkpoint that breaks, and how far the verified history
+ * reaches. Uses DATABASE_URL, or the embedded database under DATA_DIR (started for the check, then stopped).
  * Exit 0 when the chain holds, 1 when it is broken, 2 when it could not be checked.
  */
+import fs from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { AuditService } from './service.ts';
+import { CheckpointFile } from './checkpoints.ts';
+import { checkpointSetup } from './keys.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 const log = pino({ level: 'warn' });
 let code = 2;
 try {
   const config = loadConfig();
+  const checkpoints = checkpointSetup(config, log, 'verify');
+  const file = new CheckpointFile(config.audit.checkpointDir).path;
+  if (!checkpoints && config.audit.checkpoints && fs.existsSync(file))
+    throw new Error(
+      `${file} holds checkpoints, but no key to check them is configured (AUDIT_SIGNING_KEY_FILE)`,
+    );
   const db = await openDatabase(config, log);
   try {
-    const result = await new AuditService(db.pool).verify();
+    const result = await new AuditService(db.pool, undefined, checkpoints).verify();
+    const c = result.checkpoints;
+    const through = result.verifiedThrough;
     if (result.ok) console.log(`audit log OK: ${result.rows} rows, chain intact`);
-    else
-      console.log(
-        `audit log BROKEN at seq ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.rows} rows)`,
-      );
+    else {
+      const b = result.firstBroken!;
+      const where = b.seq === null ? `checkpoint line ${b.checkpoint!.line}` : `seq ${b.seq}`;
+      console.log(`audit log BROKEN at ${where}: ${b.reason} (${result.rows} rows)`);
+    }
+    console.log(
+      !c.enabled
+        ? 'checkpoints: none checked (no signing or public key configured): the chain alone was checked'
+        : `checkpoints: ${c.count} in ${c.file} (key ${c.keyId}); verified history reaches ${
+            through ? `seq ${through.seq}, signed ${through.at}` : 'no checkpoint'
+          }`,
+    );
     code = result.ok ? 0 : 1;
   } finally {
     await db.close();

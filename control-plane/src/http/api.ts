@@ -81,11 +81,18 @@ export class Api {
   private async authorise(spec: RouteSpec<unknown, unknown> | RouteSpec<never, never>, req: Request) {
     if (spec.roles === 'public' || spec.roles === 'custom') return undefined as unknown as Auth;
     const token = bearer(req.header('authorization'));
-    const auth = token ? await this.authenticate(token) : undefined;
-    if (!auth) {
+    const known = token ? await this.authenticate(token) : undefined;
+    if (!known) {
       this.onDenied('unauthenticated', req);
       throw new UnauthorizedError();
     }
+    // The request's own source goes with the caller into every audit record it writes. req.ip honours
+    // X-Forwarded-For only from TRUSTED_PROXIES (app.ts); the user agent is bounded, as any header may be huge.
+    const auth: Auth = {
+      ...known,
+      ip: req.ip ?? null,
+      userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
+    };
     req.auth = auth;
     if (!spec.roles.includes(auth.role)) {
       this.onDenied('forbidden', req);

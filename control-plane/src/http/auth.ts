@@ -8,6 +8,9 @@ export interface Auth {
   readonly role: Role;
   /** Set for client tokens (and scoped backup agents): the only client they may see. */
   readonly clientId: string | null;
+  /** Where the request came from (X-Forwarded-For only from a trusted proxy), for the audit log. */
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
 }
 
 /** `name (role)`: how the audit log and the logs name the caller, never the token itself. */

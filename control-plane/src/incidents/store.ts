@@ -1,4 +1,4 @@
-import { entryValues, stageSql, type AuditEntry } from '../audit/store.ts';
+import { CALLER_COLUMNS, callerValues, entryValues, stageSql, type AuditEntry } from '../audit/store.ts';
 import { UUID, type Queryable } from '../db/pool.ts';
 
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
@@ -212,8 +212,9 @@ export async function openWithEscalation(
        where not coalesce(x.step, false) or x."evenWithoutPages" or exists (select 1 from n)
        order by x.ord),
      au as (
-       insert into audit_pending (actor, action, target_type, target_id, before, after, request_id)
-       select $14, $15, $16, $17, $18::jsonb, $19::jsonb || jsonb_build_object('code', i.code), $20 from i),
+       insert into audit_pending (actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS})
+       select $14, $15, $16, $17, $18::jsonb, $19::jsonb || jsonb_build_object('code', i.code), $20,
+         $26, $27, $28, $29, $30, $31 from i),
      s as (
        insert into escalation_steps (incident_id, level, repeat, due_at)
        select i.id, $22, $23, i.opened_at + $24 * interval '1 second' from i where $22::int is not null)
@@ -241,6 +242,7 @@ export async function openWithEscalation(
             .filter((a) => a.status === 'firing')
             .map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })),
         ),
+        ...callerValues(o.audit),
       ],
     ),
   );
@@ -418,6 +420,7 @@ export async function insertEvents(
       ? prepared('incidents.insertEventsAudited', `with e as (${insert}) ${stageSql(4)}`, [
           ...values,
           ...entryValues(audit),
+          ...callerValues(audit),
         ])
       : prepared('incidents.insertEvents', insert, values),
   );

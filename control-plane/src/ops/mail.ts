@@ -58,8 +58,13 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
       lines: [
         d.audit.verified
           ? `verified: ${d.audit.rows} rows, chain intact`
-          : `BROKEN at seq ${d.audit.firstBroken?.seq}: ${d.audit.firstBroken?.reason}`,
+          : `BROKEN at ${d.audit.firstBroken?.seq == null ? 'the checkpoint file' : `seq ${d.audit.firstBroken.seq}`}: ${d.audit.firstBroken?.reason}`,
       ],
+    },
+    {
+      title: 'Audit checkpoints (signed, kept outside the database)',
+      ok: d.audit.checkpoints.enabled && d.audit.checkpoints.newestSeq !== null,
+      lines: checkpointLines(d.audit),
     },
     {
       title: 'Failed logins and denied requests',
@@ -70,6 +75,22 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
           ]
         : [`not recorded: ${d.deniedRequests.reason}`],
     },
+  ];
+}
+
+function checkpointLines(a: OpsDaily['audit']): string[] {
+  const c = a.checkpoints;
+  if (!c.enabled)
+    return [
+      'not written: no signing key is configured (AUDIT_SIGNING_KEY_FILE, see docs/audit.md), so a recomputed ' +
+        'chain or a truncated log would go unnoticed',
+    ];
+  if (c.newestSeq === null) return [`none written yet to ${c.file}`];
+  return [
+    `newest: seq ${c.newestSeq}, hash ${c.newestHash}, signed ${c.newestAt} by key ${c.keyId}`,
+    `${c.count} checkpoint(s) in ${c.file}; verified history reaches ${
+      a.verifiedThrough ? `seq ${a.verifiedThrough.seq} (signed ${a.verifiedThrough.at})` : 'no checkpoint'
+    }`,
   ];
 }
 

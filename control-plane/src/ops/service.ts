@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { AuditService } from '../audit/service.ts';
+import type { AuditService, VerifyResult } from '../audit/service.ts';
 import type { AvailabilityService } from '../availability/service.ts';
 import type { BackupService } from '../backups/service.ts';
 import type { FleetService } from '../fleet/service.ts';
@@ -47,7 +47,14 @@ export interface OpsDaily {
     monthBudgetSeconds: number;
     burn: number;
   }[];
-  audit: { verified: boolean; rows: number; firstBroken: { seq: number; reason: string } | null };
+  audit: {
+    verified: boolean;
+    rows: number;
+    firstBroken: VerifyResult['firstBroken'];
+    verifiedThrough: VerifyResult['verifiedThrough'];
+    /** The newest signed checkpoint: the mail carries it out of the database, as a witness of the chain's head. */
+    checkpoints: VerifyResult['checkpoints'];
+  };
   deniedRequests:
     | NotAvailable
     | {
@@ -194,7 +201,13 @@ export class OpsService {
       restoreTestsOverdue,
       certificates: await this.certificates(now),
       slaAtRisk,
-      audit: { verified: audit.ok, rows: audit.rows, firstBroken: audit.firstBroken },
+      audit: {
+        verified: audit.ok,
+        rows: audit.rows,
+        firstBroken: audit.firstBroken,
+        verifiedThrough: audit.verifiedThrough,
+        checkpoints: audit.checkpoints,
+      },
       deniedRequests: await this.denied(),
     };
   }
