@@ -61,7 +61,9 @@ describe('reports tenant matrix: a client token never reads another client’s r
     const stored = await cp.db.query<{ sha256: string }>('select sha256 from reports where id = $1', [
       ids['report:fixture'],
     ]);
-    const r = await cp.call('GET', `/api/v1/clients/fixture/reports/${MONTH}.json?fresh=true`, { token: mine });
+    const r = await cp.call('GET', `/api/v1/clients/fixture/reports/${MONTH}.json?fresh=true`, {
+      token: mine,
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('x-report-sha256'), stored.rows[0]!.sha256);
   });
@@ -100,7 +102,13 @@ describe('reports tenant matrix: a client token never reads another client’s r
       ['pending_review'],
     );
     const month = '/api/v1/clients/fixture/reports/2026-11';
-    for (const p of [month, `${month}.json`, `${month}.pdf`, `${month}.json?fresh=true`, `${month}?fresh=false`])
+    for (const p of [
+      month,
+      `${month}.json`,
+      `${month}.pdf`,
+      `${month}.json?fresh=true`,
+      `${month}?fresh=false`,
+    ])
       assert.equal((await cp.call('GET', p, { token: mine })).status, 404, p);
     assert.equal((await cp.call('GET', `/api/v1/reports/${rows[0]!.id}`, { token: mine })).status, 404);
     assert.equal((await cp.call('GET', `${month}.json?fresh=true`, { token: operator })).status, 200);
