@@ -85,9 +85,11 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/metrics',
-    summary: 'Prometheus metrics of the control plane',
+    summary:
+      'Prometheus metrics of the control plane (prometheus or admin token: the series name every client)',
     tag: 'health',
-    roles: 'public',
+    // Every client's SLA, error budget, open incidents and backups: for the provider's Prometheus only.
+    roles: ['admin', 'prometheus'],
     handler: async ({ res }) => {
       res.setHeader('Content-Type', ctx.metrics.registry.contentType);
       res.send(await ctx.metrics.registry.metrics());
@@ -96,7 +98,7 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/api/v1/openapi.json',
-    summary: 'This document',
+    summary: 'This document (public: it describes the API and holds no data)',
     tag: 'health',
     roles: 'public',
     handler: () => api.openapi({ title: 'concierge-ops control plane', version: '1' }),

@@ -17,7 +17,7 @@ export interface PrometheusTargets {
   backupExporter: string;
   /** Base URL of the control plane whose service discovery Prometheus polls. */
   sdUrl: string;
-  /** File holding the token (role prober) for /api/v1/sd/scrape-targets and the concierge scrapes. */
+  /** File holding the token (role prometheus) for the control plane's /metrics and /api/v1/sd/scrape-targets. */
   tokenFile: string;
   /**
    * STACK_SCRAPE_INTERVAL (e.g. `2s`): one scrape, evaluation and service-discovery interval for every job, so

@@ -6,8 +6,8 @@ export const SERVICE_TOKENS = {
   prober: 'prober',
   'backup-agent': 'backup-agent',
   alertmanager: 'alertmanager',
-  // Prometheus reads /api/v1/sd/scrape-targets, which the prober role may read; it needs nothing more.
-  prometheus: 'prober',
+  // Prometheus scrapes the control plane's /metrics and reads /api/v1/sd/scrape-targets: the prometheus role.
+  prometheus: 'prometheus',
   // The demo fleet registers clients and instances: staff work, but not admin.
   demo: 'operator',
 } as const;

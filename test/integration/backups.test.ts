@@ -275,8 +275,7 @@ describe('backups API', () => {
   });
 
   it("exports each instance's compliance, newest-success age and restore test on /metrics", async () => {
-    const res = await fetch(cp.url + '/metrics');
-    const text = await res.text();
+    const text = (await cp.call('GET', '/metrics')).text;
     const sample = (name: string, instance: string) => {
       const m = new RegExp(`^${name}\\{client="[a-z]+",instance="${instance}"\\} (\\S+)$`, 'm').exec(text);
       return m ? Number(m[1]) : undefined;

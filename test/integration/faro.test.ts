@@ -20,8 +20,7 @@ const PATIENT = { name: 'Jane Doe', dob: '1980-01-01', phone: '+15551234567' };
 
 /** The Faro series of /metrics (web vitals, errors, sessions, payloads), one string per sample line. */
 async function faroSeries(cp: TestControlPlane): Promise<string[]> {
-  const res = await fetch(cp.url + '/metrics');
-  return (await res.text())
+  return (await cp.call('GET', '/metrics')).text
     .split('\n')
     .filter((l) => /^concierge_ops_(web_|faro_)/.test(l))
     .sort();
@@ -252,7 +251,7 @@ describe('Faro receiver and the instrumented demo page', function () {
     );
 
     // Patient details in the URL and in what was typed reach neither the receiver nor /metrics.
-    const metricsText = await (await fetch(cp.url + '/metrics')).text();
+    const metricsText = (await cp.call('GET', '/metrics')).text;
     for (const secret of [
       PATIENT.name,
       encodeURIComponent(PATIENT.name),
@@ -366,7 +365,7 @@ describe('Faro receiver and the instrumented demo page', function () {
 
     assert.deepEqual(await faroSeries(cp), before);
     // Refusals show on the HTTP counter under the route pattern: the key in the URL never becomes a label.
-    const text = await (await fetch(cp.url + '/metrics')).text();
+    const text = (await cp.call('GET', '/metrics')).text;
     for (const status of ['400', '401', '403', '413', '415'])
       assert.ok(
         text.includes(`{method="POST",route="/api/v1/faro/collect/:appKey",status="${status}"}`),

@@ -234,7 +234,7 @@ describe('SLA: uptime per instance and client, maintenance and unknown time excl
       `insert into prober_coverage (prober, during) values ('p9', tstzrange($1, now() + interval '1 hour'))`,
       [start],
     );
-    const text = (await cp.call('GET', '/metrics', { token: null })).text;
+    const text = (await cp.call('GET', '/metrics')).text;
     assert.match(text, /concierge_ops_sla_uptime_ratio\{client="alpha",instance="alpha-prod"\} 1\n/);
     assert.match(text, /concierge_ops_sla_target_ratio\{client="beta",instance="beta-eu"\} 0\.999\n/);
     assert.match(

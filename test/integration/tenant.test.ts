@@ -116,7 +116,7 @@ describe('authentication, roles and tenant scope', () => {
   });
 
   it('counts refused requests on /metrics by reason', async () => {
-    const metrics = await cp.call('GET', '/metrics', { token: null });
+    const metrics = await cp.call('GET', '/metrics');
     const value = (reason: string) =>
       Number(
         new RegExp(`concierge_ops_auth_denied_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics.text)?.[1],

@@ -31,7 +31,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
     summary: 'Lists clients (a client token sees only its own)',
     tag: 'fleet',
     roles: READERS,
-    query: schemas.listQuery,
+    // No `client` filter here: a client token sees only its own anyway, and staff ask for one by its id or slug.
+    query: schemas.clientListQuery,
     handler: ({ auth, query }) => fleet.listClients(auth, query.status),
   });
   api.route({
@@ -116,7 +117,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
     path: '/api/v1/sd/scrape-targets',
     summary: "The concierge runtimes' metrics endpoints as Prometheus http_sd target groups",
     tag: 'service discovery',
-    roles: ['admin', 'operator', 'prober'],
+    // prometheus: the token Prometheus scrapes with; prober: what that token was before the role existed.
+    roles: ['admin', 'operator', 'prober', 'prometheus'],
     handler: async ({ res }) => sdAnswer(res, scrapeTargets(await fleet.listMonitored())),
   });
 }

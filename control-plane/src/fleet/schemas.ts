@@ -114,11 +114,14 @@ export const updateInstance = {
   properties: instanceFields,
 } as const;
 
+export const clientListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { status: { enum: ['active', 'decommissioned', 'all'] } },
+} as const;
+
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: {
-    status: { enum: ['active', 'decommissioned', 'all'] },
-    client: { type: 'string', maxLength: 64 },
-  },
+  properties: { ...clientListQuery.properties, client: { type: 'string', maxLength: 64 } },
 } as const;

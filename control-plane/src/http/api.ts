@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { ValidateFunction } from 'ajv';
 import { bearer, type Auth, type Role } from './auth.ts';
-import { ForbiddenError, UnauthorizedError, sendProblem } from './errors.ts';
+import { ForbiddenError, UnauthorizedError, ValidationError, sendProblem } from './errors.ts';
 import { check, compile } from './validation.ts';
 import './types.ts';
 
@@ -41,6 +41,30 @@ interface Registered {
   pattern: RegExp;
 }
 
+/** JSON pointer of one query parameter (RFC 6901 escapes `~` and `/`). */
+const pointer = (name: string) => '/' + name.slice(0, 64).replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Every route names the query parameters it takes; any other is a 400 naming it, never silently ignored
+ * (`GET /api/v1/clients?client=x` would otherwise answer every client, as if the filter had matched).
+ */
+function checkQuery<Q>(
+  validate: ValidateFunction<Q> | undefined,
+  known: ReadonlySet<string>,
+  raw: object,
+): Q {
+  const unknown = Object.keys(raw).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    const named = unknown.slice(0, 10);
+    throw new ValidationError(
+      `unknown query parameter ${named.map((n) => n.slice(0, 64)).join(', ')}` +
+        (known.size > 0 ? `; this route takes ${[...known].join(', ')}` : '; this route takes none'),
+      named.map((name) => ({ field: pointer(name), message: 'is not a known query parameter' })),
+    );
+  }
+  return validate ? check(validate, { ...raw }, 'query string') : ({ ...raw } as Q);
+}
+
 function toPattern(path: string): RegExp {
   return new RegExp('^' + path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, '[^/]+') + '/?$');
 }
@@ -61,6 +85,11 @@ export class Api {
   route<B = unknown, Q = Record<string, string>>(spec: RouteSpec<B, Q>): void {
     const body: ValidateFunction<B> | undefined = spec.body ? compile<B>(spec.body) : undefined;
     const query: ValidateFunction<Q> | undefined = spec.query ? compile<Q>(spec.query) : undefined;
+    const querySchema = spec.query as { properties?: object; additionalProperties?: unknown } | undefined;
+    // A query schema that let unknown parameters through would contradict checkQuery and the OpenAPI document.
+    if (querySchema && querySchema.additionalProperties !== false)
+      throw new Error(`${spec.method} ${spec.path}: its query schema needs additionalProperties: false`);
+    const known = new Set(Object.keys(querySchema?.properties ?? {}));
     this.routes.push({ spec: spec as RouteSpec<unknown, unknown>, pattern: toPattern(spec.path) });
     this.router[spec.method](spec.path, async (req: Request, res: Response) => {
       const auth = await this.authorise(spec, req);
@@ -69,7 +98,7 @@ export class Api {
         res,
         auth,
         params: req.params as Record<string, string>,
-        query: query ? check(query, { ...(req.query as object) }, 'query string') : (req.query as Q),
+        query: checkQuery(query, known, req.query as object),
         body: body ? check(body, req.body ?? undefined) : (req.body as B),
       };
       const result = await spec.handler(ctx);
@@ -80,11 +109,13 @@ export class Api {
 
   private async authorise(spec: RouteSpec<unknown, unknown> | RouteSpec<never, never>, req: Request) {
     if (spec.roles === 'public' || spec.roles === 'custom') return undefined as unknown as Auth;
-    const token = bearer(req.header('authorization'));
+    const header = req.header('authorization');
+    const token = bearer(header);
     const known = token ? await this.authenticate(token) : undefined;
     if (!known) {
       this.onDenied('unauthenticated', req);
-      throw new UnauthorizedError();
+      if (header === undefined) throw new UnauthorizedError();
+      throw new UnauthorizedError('the bearer token is unknown, revoked or malformed', 'invalid_token');
     }
     // The request's own source goes with the caller into every audit record it writes. req.ip honours
     // X-Forwarded-For only from TRUSTED_PROXIES (app.ts); the user agent is bounded, as any header may be huge.

@@ -1,4 +1,12 @@
-export const ROLES = ['admin', 'operator', 'client', 'alertmanager', 'prober', 'backup-agent'] as const;
+export const ROLES = [
+  'admin',
+  'operator',
+  'client',
+  'alertmanager',
+  'prober',
+  'backup-agent',
+  'prometheus',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: resolved from the bearer token on every request. */

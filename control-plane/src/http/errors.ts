@@ -36,8 +36,14 @@ export class ConflictError extends AppError {
   }
 }
 export class UnauthorizedError extends AppError {
-  constructor(message = 'a valid bearer token is required') {
+  /**
+   * The `WWW-Authenticate` challenge (RFC 6750): a client that sent no token learns the scheme; one whose token
+   * was refused learns it was the token (`invalid_token`), so it stops retrying with it.
+   */
+  readonly challenge: string;
+  constructor(message = 'a valid bearer token is required', error?: 'invalid_token') {
     super('unauthorized', message, 401);
+    this.challenge = `Bearer realm="concierge-ops"${error ? `, error="${error}"` : ''}`;
   }
 }
 export class ForbiddenError extends AppError {
@@ -106,6 +112,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return sendProblem(res, 415, 'unsupported body encoding');
     const appErr = err instanceof AppError ? err : fromPg(err as object);
     if (appErr) {
+      if (appErr instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', appErr.challenge);
       return sendProblem(res, appErr.httpStatus, appErr.message, {
         code: appErr.code,
         ...(appErr.errors ? { errors: appErr.errors } : {}),

@@ -19,6 +19,19 @@ function params(req: Request): Record<string, string> | undefined {
   return out;
 }
 
+// The parameters of the URLs this control plane hands out (service.ts): the voice page's notification id `n`
+// and the e-mail link's signed token `t`. Declared so that any other query parameter is a 400 (http/api.ts).
+const voiceQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { n: { type: 'string', maxLength: 64 } },
+} as const;
+const ackLinkQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { t: { type: 'string', maxLength: 2000 } },
+} as const;
+
 /** A forged or unsigned request is refused before anything is read or changed. */
 function signed(notify: NotifyService, req: Request, res: Response): Record<string, string> | undefined {
   const p = params(req);
@@ -60,6 +73,7 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
     summary: 'Digits pressed during a voice page (signed): 1 acknowledges',
     tag: 'paging',
     roles: 'custom',
+    query: voiceQuery,
     handler: async ({ req, res }) => {
       const p = signed(notify, req, res);
       if (!p) return;
@@ -74,6 +88,7 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
     summary: 'The e-mail acknowledge link: a confirmation page (mail scanners that follow links ack nothing)',
     tag: 'paging',
     roles: 'public',
+    query: ackLinkQuery,
     handler: ({ req, res }) => {
       const t = typeof req.query.t === 'string' ? req.query.t.slice(0, 200) : '';
       res
@@ -90,6 +105,7 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
     summary: 'Acknowledges through a signed, single-use, expiring e-mail link',
     tag: 'paging',
     roles: 'public',
+    query: ackLinkQuery,
     handler: async ({ req, res }) => {
       const t = typeof req.query.t === 'string' ? req.query.t : '';
       const r = await notify.ackByLink(t);

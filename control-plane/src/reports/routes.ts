@@ -90,7 +90,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
     path: '/api/v1/clients/:id/reports/:month',
     summary:
       "A month's report (YYYY-MM, client's zone) as JSON, HTML or PDF (.json/.html/.pdf or Accept): the sent version " +
-      'as stored, else composed now (a preview of any month)',
+      'as stored, else (staff only) composed now, a preview of any month; a client token gets 404 for a month not sent',
     tag: 'reports',
     roles: READERS,
     query: monthQuery,

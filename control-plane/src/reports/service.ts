@@ -99,11 +99,17 @@ export class ReportService {
     return composeReport(this.d, client, month, this.now());
   }
 
-  /** What a reader gets for a month: the newest sent version, as stored; otherwise a fresh preview. */
+  /**
+   * What a reader gets for a month: the newest sent version, as stored; otherwise (staff only) a fresh preview.
+   * A client token gets only what was sent to it: `fresh` is ignored, and a month with no sent version
+   * (never generated, or waiting for review) is 404 like any other report it may not see.
+   */
   async forMonth(auth: Auth, clientIdOrSlug: string, month: string, fresh = false): Promise<Rendered> {
     checkMonth(month);
     const client = await this.d.fleet.getClient(auth, clientIdOrSlug);
-    const stored = fresh ? undefined : await store.latest(this.d.pool, client.id, month, true);
+    const staff = isStaff(auth);
+    const stored = fresh && staff ? undefined : await store.latest(this.d.pool, client.id, month, true);
+    if (!stored && !staff) throw new NotFoundError('report');
     if (stored)
       return {
         report: JSON.parse(stored.json) as MonthlyReport,

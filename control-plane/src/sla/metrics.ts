@@ -34,8 +34,9 @@ export function registerSlaMetrics(registry: Registry, sla: SlaService, fleet: F
     },
     {
       name: 'concierge_ops_sla_error_budget_remaining_seconds',
-      help: 'Month-to-date error budget left (negative when overspent), from measured time.',
-      value: ({ f }) => f.errorBudgetRemainingSeconds,
+      help: 'Month-to-date error budget left (negative when overspent), from measured time; absent without it.',
+      // No measured time is no budget known, not none left: a 0 would read as "budget exhausted" on dashboards.
+      value: ({ f }) => (f.noData ? null : f.errorBudgetRemainingSeconds),
     },
   ]);
 }

@@ -52,6 +52,8 @@ const prefixOf = (token: string) => token.slice(0, 10);
  */
 const CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
+/** `lastUsedAt` is for finding unused tokens: to the minute is enough, and a scrape every 15 s writes nothing. */
+const TOUCH_MS = 60_000;
 
 export class TokenService {
   constructor(
@@ -61,6 +63,8 @@ export class TokenService {
   ) {}
 
   private readonly cache = new Map<string, { auth: Auth; until: number }>();
+  /** When this process last recorded each token's use (the database decides across replicas). */
+  private readonly touched = new Map<string, number>();
   /** Revocations by this process: a look-up that a revocation overtook is not remembered. */
   private revocations = 0;
 
@@ -69,7 +73,7 @@ export class TokenService {
     const key = hash.toString('base64');
     const now = Date.now();
     const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.auth;
+    if (hit && hit.until > now) return this.used(hit.auth, now);
     const epoch = this.revocations;
     const row = await store.findActiveByHash(this.pool, hash);
     if (!row) {
@@ -77,9 +81,19 @@ export class TokenService {
       return undefined;
     }
     const auth: Auth = { tokenId: row.id, name: row.name, role: row.role as Role, clientId: row.client_id };
-    if (epoch !== this.revocations) return auth;
+    if (epoch !== this.revocations) return this.used(auth, now);
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(key, { auth, until: now + CACHE_MS });
+    return this.used(auth, now);
+  }
+
+  /** Records the use of an accepted token, at most once a minute per token and process. */
+  private async used(auth: Auth, now: number): Promise<Auth> {
+    if ((this.touched.get(auth.tokenId) ?? -Infinity) > now - TOUCH_MS) return auth;
+    if (this.touched.size >= CACHE_MAX) this.touched.clear();
+    this.touched.set(auth.tokenId, now);
+    // A hint for operators, not a control: a failed write (database away) must not refuse the request.
+    await store.touch(this.pool, auth.tokenId).catch(() => this.touched.delete(auth.tokenId));
     return auth;
   }
 

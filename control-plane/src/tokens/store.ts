@@ -33,6 +33,18 @@ export async function findActiveByHash(db: Queryable, hash: Buffer): Promise<DbT
   return rows[0];
 }
 
+/**
+ * Records a use of the token, at most once a minute: with several replicas each may ask, and PostgreSQL's
+ * clock and row lock decide, so the row is written once a minute however many requests it carries.
+ */
+export async function touch(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `update api_tokens set last_used_at = now()
+      where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')`,
+    [id],
+  );
+}
+
 export async function list(db: Queryable): Promise<DbToken[]> {
   const { rows } = await db.query<DbToken>(`select ${COLUMNS} from api_tokens order by created_at`);
   return rows;
