@@ -120,7 +120,7 @@ describe('audit checkpoints', () => {
       assert.equal(v.body.checkpoints.count, 2);
       assert.equal(v.body.checkpoints.newestSeq, c2.seq);
 
-      const metrics = (await cp.call('GET', '/metrics', { token: null })).text;
+      const metrics = (await cp.call('GET', '/metrics')).text;
       assert.match(metrics, new RegExp(`^concierge_ops_audit_checkpoint_seq ${c2.seq}$`, 'm'));
       assert.match(
         metrics,
@@ -289,7 +289,7 @@ describe('audit checkpoints', () => {
       assert.match(r.body.detail, /no signing key/);
       const v = await cp.call('GET', '/api/v1/audit/verify');
       assert.equal(v.body.checkpoints.enabled, false);
-      assert.doesNotMatch((await cp.call('GET', '/metrics', { token: null })).text, /audit_checkpoint/);
+      assert.doesNotMatch((await cp.call('GET', '/metrics')).text, /audit_checkpoint/);
       assert.match(
         renderOpsMail(await cp.ctx.ops.daily()).text,
         /\[!!\] Audit checkpoints.*\n {2}- not written/,
