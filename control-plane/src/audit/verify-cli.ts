@@ -1,6 +1,7 @@
 /**
  * `npm run audit:verify`: checks the audit log's hash chain and names the first row that breaks it.
- * Uses DATABASE_URL, or the embedded database under DATA_DIR (started for the check, then stopped).
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR: the one a running control plane keeps there (it
+ * is left running), else one started for the check and stopped after it.
  * Exit 0 when the chain holds, 1 when it is broken, 2 when it could not be checked.
  */
 import { pino } from 'pino';
@@ -13,7 +14,9 @@ const log = pino({ level: 'warn' });
 let code = 2;
 try {
   const config = loadConfig();
-  const db = await openDatabase(config, log);
+  const db = await openDatabase(config, log, { shareRunning: true });
+  if (db.sharedWith !== undefined)
+    console.error(`using the embedded PostgreSQL of process ${db.sharedWith}, which runs on ${config.dataDir}`);
   try {
     const result = await new AuditService(db.pool).verify();
     if (result.ok) console.log(`audit log OK: ${result.rows} rows, chain intact`);
