@@ -49,7 +49,11 @@ describe('control plane whose database goes away and comes back', function () {
     cp = await npmStart({ DATABASE_URL: url, DATA_DIR: dir, BOOTSTRAP_ADMIN_TOKEN: TOKEN });
   });
   after(async () => {
-    if (cp.child.exitCode === null) cp.child.kill('SIGKILL');
+    // SIGTERM, which npm passes on: a SIGKILL would end npm alone and leave the control plane running.
+    if (cp.child.exitCode === null) {
+      cp.child.kill('SIGTERM');
+      await cp.exited;
+    }
     await db?.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });

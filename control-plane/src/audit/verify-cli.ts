@@ -16,7 +16,9 @@ try {
   const config = loadConfig();
   const db = await openDatabase(config, log, { shareRunning: true });
   if (db.sharedWith !== undefined)
-    console.error(`using the embedded PostgreSQL of process ${db.sharedWith}, which runs on ${config.dataDir}`);
+    console.error(
+      `using the embedded PostgreSQL of process ${db.sharedWith}, which runs on ${config.dataDir}`,
+    );
   try {
     const result = await new AuditService(db.pool).verify();
     if (result.ok) console.log(`audit log OK: ${result.rows} rows, chain intact`);
