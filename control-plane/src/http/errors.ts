@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/pool.ts';
+import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export interface FieldError {
   /** JSON pointer of the bad field, e.g. `/services/0/probe/url`; `` for the whole body. */
@@ -116,6 +118,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return sendProblem(res, appErr.httpStatus, appErr.message, {
         code: appErr.code,
         ...(appErr.errors ? { errors: appErr.errors } : {}),
+      });
+    }
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: errorMessage(err), requestId: req.id }, 'database unavailable');
+      res.setHeader('Retry-After', '5');
+      return sendProblem(res, 503, 'the database is not reachable; try again shortly', {
+        code: 'database_unavailable',
       });
     }
     if (typeof bodyErr.status === 'number' && bodyErr.status >= 400 && bodyErr.status < 500) {

@@ -96,12 +96,16 @@ export function createWorkers(
       if (onStart) starters.push(onStart);
     },
     async stop() {
-      await steps.stop();
-      s.notify.setDirectSend(false);
-      await s.notify.drain();
-      await s.audit.flush();
-      await runner?.stop();
-      runner = undefined;
+      try {
+        await steps.stop();
+        s.notify.setDirectSend(false);
+        await s.notify.drain();
+        await s.audit.flush();
+      } finally {
+        // Also when the database is gone and the flush failed: a runner left running would hold its pool open.
+        await runner?.stop();
+        runner = undefined;
+      }
     },
   };
 }

