@@ -89,7 +89,11 @@ export const openIncident = {
       maxLength: 64,
       description: "an instance's id or slug: the client's own (it names the client when none is given)",
     },
-    service: { type: 'string', maxLength: 64, description: "a service's name: the instance's (or client's) own" },
+    service: {
+      type: 'string',
+      maxLength: 64,
+      description: "a service's name: the instance's (or client's) own",
+    },
     publicSummary: text(2000),
   },
 } as const;

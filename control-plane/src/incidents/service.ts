@@ -175,7 +175,7 @@ export class IncidentService {
       instance = await this.fleet.getInstance(auth, input.instance).catch(() => undefined);
       if (!instance) throw bad('/instance', 'no such instance');
       if (clientId !== null && instance.client.id !== clientId)
-        throw bad('/instance', 'is not an instance of the incident\'s client');
+        throw bad('/instance', "is not an instance of the incident's client");
       clientId = instance.client.id;
     }
     // With no client the incident is staff-only: its service names nothing a client could see.
