@@ -34,7 +34,8 @@ describe('incidents from Alertmanager webhooks', () => {
     );
     // The instance the alerts name: an incident shows only an instance of its own client.
     assert.equal(
-      (await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') })).status,
+      (await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') }))
+        .status,
       201,
     );
     am = await cp.token('alertmanager');

@@ -137,7 +137,8 @@ export class IncidentService {
   private view(auth: Auth, inc: store.DbIncident): Incident {
     const v = incidentView(inc);
     if (isStaff(auth)) return v;
-    const { summary: _internal, ...forClient } = v;
+    const forClient: Incident = { ...v };
+    delete forClient.summary;
     return {
       ...forClient,
       acknowledgedBy: v.acknowledgedBy && 'concierge-ops',
