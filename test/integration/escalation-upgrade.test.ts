@@ -63,6 +63,7 @@ describe('upgrading to escalation_steps', () => {
       '1765100000000_paging_config_version',
       '1765200000000_notification_unknown',
       '1765300000000_oncall_rotations',
+      '1765800000010_alert_resolutions',
     ]);
     const steps = await pool.query(
       `select incident_id, level, repeat, due_at, attempts from escalation_steps order by level`,
