@@ -55,6 +55,14 @@ try {
   pool = benchPool;
   const ctx = createContext(config, log, benchPool);
   await ctx.paging.workers.migrate();
+  // The client, instance and service the alerts name (alertPayload's), as in production.
+  await benchPool.query(
+    `with c as (insert into clients (slug, name, time_zone) values ('smile-dental', 'Smile', 'UTC') returning id),
+     i as (insert into instances (client_id, slug, environment, base_url)
+       select id, 'smile-prod', 'prod', 'https://smile-prod.example.test' from c returning id)
+     insert into services (instance_id, name, kind, probe, position)
+     select id, 'backend', 'backend', '{"type": "tcp", "host": "127.0.0.1", "port": 1}', 0 from i`,
+  );
   const token = (await ctx.tokens.bootstrap(undefined))!.token;
   const server = createApp(ctx).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

@@ -6,8 +6,9 @@ export function alertPayload(
     groupKey?: string;
     status?: 'firing' | 'resolved';
     client?: string;
-    instance?: string;
-    service?: string;
+    /** null: no such label */
+    instance?: string | null;
+    service?: string | null;
     severity?: string;
     alertname?: string;
     fingerprints?: string[];
@@ -19,8 +20,8 @@ export function alertPayload(
   const labels = {
     alertname: opts.alertname ?? 'ConciergeBackendDown',
     client: opts.client ?? 'smile-dental',
-    instance: opts.instance ?? 'smile-prod',
-    service: opts.service ?? 'backend',
+    ...(opts.instance === null ? {} : { instance: opts.instance ?? 'smile-prod' }),
+    ...(opts.service === null ? {} : { service: opts.service ?? 'backend' }),
     severity: opts.severity ?? 'critical',
   };
   const startsAt = opts.startsAt ?? '2026-11-25T10:00:00Z';

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { alertPayload, randomFingerprint, waitFor } from '../helpers/alerts.ts';
-import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 
 describe('incidents from Alertmanager webhooks', () => {
   let cp: TestControlPlane;
@@ -27,6 +32,12 @@ describe('incidents from Alertmanager webhooks', () => {
       (await cp.call('POST', '/api/v1/clients', { body: clientBody('bright-clinic') })).status,
       201,
     );
+    // The instance the alerts name: an incident shows only an instance of its own client.
+    assert.equal(
+      (await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') }))
+        .status,
+      201,
+    );
     am = await cp.token('alertmanager');
   });
   after(() => cp.close());
@@ -41,7 +52,8 @@ describe('incidents from Alertmanager webhooks', () => {
     const inc = await cp.call('GET', `/api/v1/incidents/${r.body.incident}`);
     assert.equal(inc.body.client.slug, 'smile-dental');
     assert.equal(inc.body.unassigned, false);
-    assert.equal(inc.body.instance, 'smile-prod');
+    assert.equal(inc.body.instance.slug, 'smile-prod');
+    assert.match(inc.body.instance.id, /^[0-9a-f-]{36}$/);
     assert.equal(inc.body.service, 'backend');
     assert.equal(inc.body.severity, 'critical');
     assert.equal(inc.body.status, 'open');
@@ -237,6 +249,7 @@ describe('incidents API', () => {
     cp = await startControlPlane({ WORKERS: 'off', DEADMAN_SWITCH_SECONDS: '60' });
     await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') });
     await cp.call('POST', '/api/v1/clients', { body: clientBody('bright-clinic') });
+    await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') });
     smileToken = await cp.token('client', 'smile-dental');
     brightToken = await cp.token('client', 'bright-clinic');
   });

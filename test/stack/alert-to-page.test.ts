@@ -10,7 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../exporters/shared/ports.ts';
 import { waitFor } from '../helpers/alerts.ts';
-import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { requireTool } from '../helpers/tools.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
@@ -39,6 +44,8 @@ describe('alert to page through three clustered Alertmanagers', function () {
       WORKER_POLL_INTERVAL_MS: '100',
     });
     await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') });
+    // The instance the alert names: an incident keeps an instance label only when it is its client's own.
+    await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') });
     await cp.db.query(
       `insert into responders (name, role, phone, email) values ('Olivia', 'oncall-engineer', $1, null)`,
       [OLIVIA],

@@ -121,7 +121,7 @@ describe('an outage end to end: prober -> Prometheus -> Alertmanager -> control 
       'InstanceDown to reach the control plane as an incident',
       async () => {
         const list = await cp.call('GET', '/api/v1/incidents?client=e2e-dental');
-        return list.body.find((i: { instance: string }) => i.instance === 'e2e-prod');
+        return list.body.find((i: { instance: { slug: string } | null }) => i.instance?.slug === 'e2e-prod');
       },
       60_000,
     );

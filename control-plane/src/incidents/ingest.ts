@@ -46,6 +46,7 @@ function timelineOf(
   p: AlertmanagerPayload,
   opened: Pick<store.DbIncident, 'severity' | 'title' | 'unassigned'> | undefined,
   changed: { fingerprint: string; alertname: string | null; status: string; inserted: boolean }[],
+  rejected?: Record<string, string>,
 ) {
   const events = changed.map((r) => ({
     kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
@@ -62,6 +63,15 @@ function timelineOf(
           },
         ]
       : []),
+    ...(opened && rejected
+      ? [
+          {
+            kind: 'labels_rejected',
+            detail: { labels: rejected, reason: "not an instance or service of the incident's client" },
+            internal: true,
+          },
+        ]
+      : []),
     ...events,
     ...(events.length > 0 && (p.truncatedAlerts ?? 0) > 0
       ? [
@@ -74,6 +84,17 @@ function timelineOf(
       : []),
   ];
   return { events, timeline };
+}
+
+/**
+ * The instance and service labels the opening left out (openForGroup keeps only the client's own), or
+ * undefined when it kept what the alert said.
+ */
+function rejectedLabels(labels: Record<string, string>, inc: store.DbIncident) {
+  const out: Record<string, string> = {};
+  if (labels.instance !== undefined && inc.instance === null) out.instance = labels.instance;
+  if (labels.service !== undefined && inc.service === null) out.service = labels.service;
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 export interface IngestResult {
@@ -128,9 +149,15 @@ export class AlertIngest {
           if (!inc) inc = await store.lockOpenByGroup(tx, p.groupKey);
         }
       }
-      if (!inc) return { incident: null, opened: false, alertsChanged: 0, resolved: false };
+      if (!inc) {
+        // No incident to resolve: remember the resolutions, so a late "firing" of the same occurrence (HA
+        // Alertmanagers deliver out of order) is known to be over and opens nothing.
+        await store.recordResolutions(tx, p.alerts.map(toRow));
+        return { incident: null, opened: false, alertsChanged: 0, resolved: false };
+      }
       remember(this.openGroups, p.groupKey);
-      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p, requestId, opened);
+      const rejected = opened ? rejectedLabels(labels, inc) : undefined;
+      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p, requestId, opened, rejected);
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
       let resolved = false;
@@ -164,12 +191,13 @@ export class AlertIngest {
     p: AlertmanagerPayload,
     requestId: string | null,
     opened: boolean,
+    rejected?: Record<string, string>,
   ): Promise<{ changed: number; firingAfter: boolean }> {
     // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
     const alerts = p.alerts;
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
-    const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed);
+    const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed, rejected);
     // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
     if (timeline.length > 0)
       await this.incidents.addEvents(tx, inc, ACTOR, timeline, {

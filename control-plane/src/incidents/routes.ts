@@ -32,6 +32,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     tag: 'incidents',
     roles: READERS,
     query: schemas.listQuery,
+    responseSchema: schemas.incidentList,
     handler: ({ auth, query }) => incidents.list(auth, query),
   });
   api.route<schemas.OpenIncidentInput>({
@@ -42,6 +43,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     roles: STAFF,
     body: schemas.openIncident,
     status: 201,
+    responseSchema: schemas.incidentResponse,
     handler: ({ auth, req, body }) => incidents.open(auth, req.id, body),
   });
   api.route({
@@ -50,6 +52,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     summary: 'An incident by id or code (INC-000123)',
     tag: 'incidents',
     roles: READERS,
+    responseSchema: schemas.incidentResponse,
     handler: ({ auth, params }) => incidents.get(auth, params.id!),
   });
   api.route<{ note?: string }>({
@@ -59,6 +62,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     tag: 'incidents',
     roles: STAFF,
     body: schemas.transition,
+    responseSchema: schemas.incidentResponse,
     handler: ({ auth, req, params, body }) =>
       incidents.acknowledge(auth, req.id, params.id!, 'api', body.note),
   });
@@ -69,6 +73,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     tag: 'incidents',
     roles: STAFF,
     body: schemas.transition,
+    responseSchema: schemas.incidentResponse,
     handler: ({ auth, req, params, body }) => incidents.resolve(auth, req.id, params.id!, 'api', body.note),
   });
   api.route<{ responder?: string; rotation?: string; note?: string }>({
@@ -87,6 +92,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     tag: 'incidents',
     roles: STAFF,
     body: schemas.raiseSeverity,
+    responseSchema: schemas.incidentResponse,
     handler: ({ auth, req, params, body }) =>
       incidents.raiseSeverity(auth, req.id, params.id!, body.severity, body.note),
   });
@@ -98,6 +104,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     roles: STAFF,
     body: schemas.note,
     status: 201,
+    responseSchema: schemas.timelineResponse,
     handler: ({ auth, req, params, body }) =>
       incidents.addNote(auth, req.id, params.id!, body.text, body.visibility),
   });
@@ -107,6 +114,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     summary: "The incident's events, oldest first (client tokens do not see internal ones)",
     tag: 'incidents',
     roles: READERS,
+    responseSchema: schemas.timelineResponse,
     handler: ({ auth, params }) => incidents.timeline(auth, params.id!),
   });
 }

@@ -83,9 +83,17 @@ export const openIncident = {
     title: text(200),
     summary: { type: 'string', maxLength: 2000, default: '' },
     severity,
-    client: { type: 'string', maxLength: 64 },
-    instance: { type: 'string', maxLength: 64 },
-    service: { type: 'string', maxLength: 64 },
+    client: { type: 'string', maxLength: 64, description: "a client's id or slug" },
+    instance: {
+      type: 'string',
+      maxLength: 64,
+      description: "an instance's id or slug: the client's own (it names the client when none is given)",
+    },
+    service: {
+      type: 'string',
+      maxLength: 64,
+      description: "a service's name: the instance's (or client's) own",
+    },
     publicSummary: text(2000),
   },
 } as const;
@@ -160,5 +168,59 @@ export const raiseSeverity = {
   properties: {
     severity: { enum: ['warning', 'critical'] },
     note: { type: 'string', maxLength: 2000 },
+  },
+} as const;
+
+/** A reference to another object, as across the API: its id and its slug. */
+const ref = {
+  type: 'object',
+  required: ['id', 'slug'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', format: 'uuid' }, slug: { type: 'string' } },
+} as const;
+const nullable = (s: object) => ({ oneOf: [s, { type: 'null' }] });
+const optionalTime = nullable({ type: 'string', format: 'date-time' });
+
+/** An incident as answered; `summary` (internal) is left out for client tokens. */
+export const incidentResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'code', 'client', 'unassigned', 'instance', 'service', 'severity', 'status', 'source'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    code: { type: 'string', pattern: '^INC-[0-9]{6,}$' },
+    client: nullable(ref),
+    unassigned: { type: 'boolean' },
+    instance: nullable(ref),
+    service: nullable({ type: 'string', description: "a service's name, within the incident's instance" }),
+    severity,
+    status: { enum: ['open', 'acknowledged', 'resolved'] },
+    source: { enum: ['alertmanager', 'manual', 'deadman'] },
+    title: { type: 'string' },
+    summary: { type: 'string', description: 'internal: staff only' },
+    publicSummary: nullable({ type: 'string' }),
+    openedAt: { type: 'string', format: 'date-time' },
+    acknowledgedAt: optionalTime,
+    acknowledgedBy: nullable({ type: 'string' }),
+    resolvedAt: optionalTime,
+    resolvedBy: nullable({ type: 'string' }),
+  },
+} as const;
+
+export const incidentList = { type: 'array', items: incidentResponse } as const;
+
+export const timelineResponse = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['at', 'kind', 'actor', 'detail', 'internal'],
+    properties: {
+      at: { type: 'string', format: 'date-time' },
+      kind: { type: 'string' },
+      actor: { type: 'string' },
+      detail: { type: 'object' },
+      internal: { type: 'boolean' },
+    },
   },
 } as const;

@@ -2,6 +2,7 @@ import type { Histogram } from 'prom-client';
 import type { AuditService } from '../audit/service.ts';
 import { withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { FleetService } from '../fleet/service.ts';
+import type { Instance } from '../fleet/types.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
 import type { ListQuery, OpenIncidentInput } from './schemas.ts';
@@ -129,12 +130,17 @@ export class IncidentService {
     return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
   }
 
-  /** A client sees who acted as the provider, not which operator or token (as on the timeline). */
+  /**
+   * A client sees what was written for clients: the public summary, not the internal one (an alert's
+   * annotation text), and who acted as the provider, not which operator or token (as on the timeline).
+   */
   private view(auth: Auth, inc: store.DbIncident): Incident {
     const v = incidentView(inc);
     if (isStaff(auth)) return v;
+    const forClient: Incident = { ...v };
+    delete forClient.summary;
     return {
-      ...v,
+      ...forClient,
       acknowledgedBy: v.acknowledgedBy && 'concierge-ops',
       resolvedBy: v.resolvedBy && 'concierge-ops',
     };
@@ -153,18 +159,47 @@ export class IncidentService {
     }));
   }
 
-  async open(auth: Auth, requestId: string, input: OpenIncidentInput): Promise<Incident> {
+  /**
+   * The client, instance and service an incident names, checked against each other: an instance or service
+   * must be the client's own (an instance alone names its client), so no client ever sees another's on it.
+   */
+  private async references(auth: Auth, input: OpenIncidentInput) {
+    const bad = (field: string, message: string) =>
+      new ValidationError('incident references are invalid', [{ field, message }]);
     let clientId: string | null = null;
     if (input.client !== undefined) {
       clientId = (await this.fleet.resolveClientId(input.client)) ?? null;
-      if (!clientId)
-        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+      if (!clientId) throw bad('/client', 'no such client');
     }
+    let instance: Instance | undefined;
+    if (input.instance !== undefined) {
+      instance = await this.fleet.getInstance(auth, input.instance).catch(() => undefined);
+      if (!instance) throw bad('/instance', 'no such instance');
+      if (clientId !== null && instance.client.id !== clientId)
+        throw bad('/instance', "is not an instance of the incident's client");
+      clientId = instance.client.id;
+    }
+    // With no client the incident is staff-only: its service names nothing a client could see.
+    if (input.service !== undefined && clientId !== null) {
+      const candidates = instance
+        ? [instance]
+        : await this.fleet.listInstances(auth, { client: clientId, status: 'all' });
+      if (!candidates.some((i) => i.services.some((s) => s.name === input.service)))
+        throw bad(
+          '/service',
+          instance ? 'the instance has no such service' : 'no instance of the client has such a service',
+        );
+    }
+    return { clientId, instance: instance?.slug ?? null };
+  }
+
+  async open(auth: Auth, requestId: string, input: OpenIncidentInput): Promise<Incident> {
+    const { clientId, instance } = await this.references(auth, input);
     return this.hooks.transaction(async (tx) => {
       const id = await store.insert(tx, {
         clientId,
         unassigned: clientId === null,
-        instance: input.instance ?? null,
+        instance,
         service: input.service ?? null,
         severity: input.severity,
         groupKey: null,

@@ -15,7 +15,9 @@ export interface DbIncident {
   client_id: string | null;
   client_slug: string | null;
   unassigned: boolean;
+  /** The instance's slug as stored; `instance_id` is set only when it is an instance of the incident's client. */
   instance: string | null;
+  instance_id: string | null;
   service: string | null;
   severity: Severity;
   status: IncidentStatus;
@@ -66,7 +68,11 @@ export interface AlertRow {
   endsAt: string | null;
 }
 
-const SELECT = `select i.*, c.slug as client_slug from incidents i left join clients c on c.id = i.client_id`;
+// The instance is joined on its client too: a row written before references were checked never shows a client
+// another client's instance.
+const SELECT = `select i.*, c.slug as client_slug, ins.id as instance_id from incidents i
+  left join clients c on c.id = i.client_id
+  left join instances ins on ins.slug = i.instance and ins.client_id = i.client_id`;
 
 function values(n: NewIncident) {
   return [
@@ -101,9 +107,33 @@ const clientLookup = (client: string | null) =>
   client !== null && UUID.test(client) ? [client, null] : [null, client];
 
 /**
+ * Whether the occurrence `x` (a firing alert's fingerprint and startsAt) is over: it, or a later occurrence
+ * of it, resolved in this group's incidents, or in a delivery that found no incident (alert_resolutions).
+ */
+const RESOLVED_BEFORE = (groupKey: string, x: string) =>
+  `(exists (select 1 from incidents r join incident_alerts a on a.incident_id = r.id
+     where r.group_key = ${groupKey} and a.status = 'resolved' and a.fingerprint = ${x}.fingerprint
+       and a.starts_at >= ${x}."startsAt")
+   or exists (select 1 from alert_resolutions z
+     where z.fingerprint = ${x}.fingerprint and z.starts_at >= ${x}."startsAt"))`;
+
+/**
+ * Whether an instance label (a slug) names an instance of the client: labels are whatever a rule or a
+ * runtime wrote, and an incident must never show one client another's instance.
+ */
+const OWN_INSTANCE = (instance: string, clientId: string) =>
+  `exists (select 1 from instances where slug = ${instance}::text and client_id = ${clientId})`;
+/** Whether a service label names a service of that instance (or, without one, of any of the client's). */
+const OWN_SERVICE = (instance: string, service: string, clientId: string) =>
+  `exists (select 1 from services s join instances si on si.id = s.instance_id
+     where s.name = ${service}::text and si.client_id = ${clientId}
+       and (${instance}::text is null or si.slug = ${instance}))`;
+
+/**
  * `insertForGroup` in one round trip with what the webhook path needs: the client (by id or slug, unknown
  * means unassigned) resolved in the statement, and the whole new row back (already locked: this transaction
- * inserted it). Undefined when another delivery's incident is open for the group.
+ * inserted it). An instance or service label that is not the client's own is left out (the caller records
+ * that on the timeline). Undefined when another delivery's incident is open for the group.
  */
 export async function openForGroup(
   db: Queryable,
@@ -115,9 +145,10 @@ export async function openForGroup(
       `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
      insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
        summary, public_summary, auto_resolve)
-     select c.id, c.id is null, $3, $4, $5, $6, $7, $8, $9, $10, $11 from c
+     select c.id, c.id is null, case when ${OWN_INSTANCE('$3', 'c.id')} then $3 end,
+       case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11 from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
-     returning *, null::text as client_slug`,
+     returning *, null::text as client_slug, null::uuid as instance_id`,
       [
         ...clientLookup(n.client),
         n.instance,
@@ -143,7 +174,8 @@ export async function openForGroup(
  * It writes nothing, and returns undefined, when the group has an incident open (the partial unique index
  * decides between racing webhooks), when an alert of it already resolved in this group (a late replay), when
  * paging_config_version is no longer `configVersion` (the escalation was planned from a policy read before a
- * change) or when the client label no longer means `clientId`: the caller then opens it the usual way.
+ * change), when the client label no longer means `clientId` or when an instance or service label is not the
+ * client's own (the usual way records that): the caller then opens it the usual way.
  */
 export async function openWithEscalation(
   db: Queryable,
@@ -182,12 +214,12 @@ export async function openWithEscalation(
          summary, public_summary, auto_resolve)
        select $1, c.id, c.id is null, $5, $6, $7, $8, 'alertmanager', $9, $10, null, true from c
        where c.id is not distinct from $4::uuid
+         and ($5::text is null or ${OWN_INSTANCE('$5', 'c.id')})
+         and ($6::text is null or ${OWN_SERVICE('$5', '$6', 'c.id')})
          and (select v::text from paging_config_version) = $11
          and not exists (
-           select 1 from incidents r join incident_alerts a on a.incident_id = r.id
-           where r.group_key = $8 and a.status = 'resolved' and exists (
-             select 1 from jsonb_to_recordset($25::jsonb) as x(fingerprint text, "startsAt" timestamptz)
-             where x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"))
+           select 1 from jsonb_to_recordset($25::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+           where ${RESOLVED_BEFORE('$8', 'x')})
        on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
        returning *),
      a as (
@@ -218,7 +250,7 @@ export async function openWithEscalation(
      s as (
        insert into escalation_steps (incident_id, level, repeat, due_at)
        select i.id, $22, $23, i.opened_at + $24 * interval '1 second' from i where $22::int is not null)
-     select i.*, null::text as client_slug, array(select id from n) as sends from i`,
+     select i.*, null::text as client_slug, null::uuid as instance_id, array(select id from n) as sends from i`,
       [
         o.id,
         ...clientLookup(o.client),
@@ -251,7 +283,8 @@ export async function openWithEscalation(
 
 /**
  * The group's open incident, locked; when there is none, also the firing alerts whose very occurrence
- * already resolved in this group (`resolvedOccurrences`), in the same round trip.
+ * (fingerprint and start) already resolved, in this group or in a delivery that found no incident
+ * (`RESOLVED_BEFORE`): a late duplicate from another Alertmanager must not reopen what is over. One round trip.
  */
 export async function lockOpenOrResolved(
   db: Queryable,
@@ -264,13 +297,11 @@ export async function lockOpenOrResolved(
     prepared(
       'incidents.lockOpenOrResolved',
       `with o as (
-       select i.*, null::text as client_slug from incidents i
+       select i.*, null::text as client_slug, null::uuid as instance_id from incidents i
        where group_key = $1 and status <> 'resolved' for update)
      select o.*, case when o.id is null and $2::jsonb <> '[]'::jsonb then array(
-         select a.fingerprint from incident_alerts a join incidents r on r.id = a.incident_id
-         join jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
-           on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
-         where r.group_key = $1 and a.status = 'resolved') end as over_fingerprints,
+         select x.fingerprint from jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+         where ${RESOLVED_BEFORE('$1', 'x')}) end as over_fingerprints,
        (select v from paging_config_version) as paging_config_version
      from (select 1) one left join o on true`,
       [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
@@ -278,6 +309,33 @@ export async function lockOpenOrResolved(
   );
   const { over_fingerprints: over, paging_config_version: configVersion, ...row } = rows[0]!;
   return { incident: row.id ? (row as DbIncident) : undefined, over: new Set(over ?? []), configVersion };
+}
+
+/** How long a resolution delivered without an incident is remembered (see alert_resolutions). */
+const RESOLUTIONS_KEPT = '7 days';
+
+/**
+ * Remembers resolved occurrences a delivery brought for a group with no incident, and forgets expired ones,
+ * at most twice as many as it records (plus 100), so the table stays bounded without a job.
+ */
+export async function recordResolutions(db: Queryable, alerts: AlertRow[]): Promise<void> {
+  const resolved = alerts
+    .filter((a) => a.status === 'resolved')
+    .map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt }));
+  if (resolved.length === 0) return;
+  await db.query(
+    prepared(
+      'incidents.recordResolutions',
+      `with gone as (
+       delete from alert_resolutions where (fingerprint, starts_at) in (
+         select fingerprint, starts_at from alert_resolutions
+         where recorded_at < now() - interval '${RESOLUTIONS_KEPT}' order by recorded_at limit $2))
+     insert into alert_resolutions (fingerprint, starts_at)
+     select x.fingerprint, x."startsAt" from jsonb_to_recordset($1::jsonb) as x(fingerprint text, "startsAt" timestamptz)
+     on conflict do nothing`,
+      [JSON.stringify(resolved), 2 * resolved.length + 100],
+    ),
+  );
 }
 
 export async function insert(db: Queryable, n: NewIncident): Promise<string> {
@@ -289,7 +347,7 @@ export async function lockOpenByGroup(db: Queryable, groupKey: string): Promise<
   const { rows } = await db.query<DbIncident>(
     prepared(
       'incidents.lockOpenByGroup',
-      `select i.*, null::text as client_slug from incidents i
+      `select i.*, null::text as client_slug, null::uuid as instance_id from incidents i
      where group_key = $1 and status <> 'resolved' for update`,
       [groupKey],
     ),
@@ -323,28 +381,14 @@ export interface ListFilter {
 
 export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> {
   const { rows } = await db.query<DbIncident>(
-    `${SELECT} where ($1::uuid is null or i.client_id = $1) and ($2::text is null or i.instance = $2)
+    `${SELECT} where ($1::uuid is null or i.client_id = $1)
+       and ($2::text is null or ins.slug = $2 or ins.id::text = $2)
        and ($3::text is null or i.status = $3) and ($4::text is null or i.severity = $4)
        and ($5::timestamptz is null or i.opened_at >= $5) and ($6::timestamptz is null or i.opened_at < $6)
      order by i.opened_at desc limit $7`,
     [f.clientId, f.instance, f.status, f.severity, f.from, f.to, f.limit],
   );
   return rows;
-}
-
-/**
- * Firing alerts whose very occurrence (fingerprint and start) already resolved in this group: a late
- * duplicate from another Alertmanager must not reopen what is over.
- */
-export async function resolvedOccurrences(db: Queryable, groupKey: string, alerts: AlertRow[]) {
-  const { rows } = await db.query<{ fingerprint: string }>(
-    `select a.fingerprint from incident_alerts a join incidents i on i.id = a.incident_id
-     join jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
-       on x.fingerprint = a.fingerprint and a.starts_at >= x."startsAt"
-     where i.group_key = $1 and a.status = 'resolved'`,
-    [groupKey, JSON.stringify(alerts.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
-  );
-  return new Set(rows.map((r) => r.fingerprint));
 }
 
 /**

@@ -8,13 +8,15 @@ export interface Incident {
   code: string;
   client: { id: string; slug: string | null } | null;
   unassigned: boolean;
-  instance: string | null;
+  /** References are `{id, slug}` objects across the API; a service is named within its instance. */
+  instance: { id: string; slug: string } | null;
   service: string | null;
   severity: Severity;
   status: IncidentStatus;
   source: DbIncident['source'];
   title: string;
-  summary: string;
+  /** Internal (the alert's annotation or the operator's text): staff only, absent for client tokens. */
+  summary?: string;
   publicSummary: string | null;
   openedAt: string;
   acknowledgedAt: string | null;
@@ -71,7 +73,7 @@ export function incidentView(i: DbIncident): Incident {
     code: i.code,
     client: i.client_id ? { id: i.client_id, slug: i.client_slug } : null,
     unassigned: i.unassigned,
-    instance: i.instance,
+    instance: i.instance_id && i.instance ? { id: i.instance_id, slug: i.instance } : null,
     service: i.service,
     severity: i.severity,
     status: i.status,

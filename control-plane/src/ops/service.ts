@@ -122,7 +122,7 @@ export class OpsService {
         .map(async (i) => ({
           code: i.code,
           client: i.client?.slug ?? null,
-          instance: i.instance,
+          instance: i.instance?.slug ?? null,
           severity: i.severity,
           status: i.status,
           openedAt: i.openedAt,

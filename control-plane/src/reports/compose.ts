@@ -64,7 +64,7 @@ function owner(d: { instance: string; start: Date; end: Date }, incidents: Incid
   let best: Incident | undefined;
   let bestOverlap = -1;
   for (const inc of incidents) {
-    if (inc.instance !== d.instance) continue;
+    if (inc.instance?.slug !== d.instance) continue;
     const lo = Math.max(d.start.getTime(), Date.parse(inc.openedAt));
     const hi = Math.min(d.end.getTime(), inc.resolvedAt ? Date.parse(inc.resolvedAt) : Infinity);
     if (hi <= lo && !(hi === lo && lo === d.start.getTime())) continue;
@@ -161,7 +161,7 @@ export async function composeReport(
     .map((i) => ({
       code: i.code,
       severity: i.severity,
-      instance: i.instance,
+      instance: i.instance?.slug ?? null,
       openedAt: i.openedAt,
       acknowledgedAt: i.acknowledgedAt,
       resolvedAt: i.resolvedAt,
