@@ -13,6 +13,11 @@ const annotationSet = {
   additionalProperties: { type: 'string', maxLength: 16384 },
 } as const;
 const time = { type: 'string', format: 'date-time', maxLength: 64 } as const;
+/**
+ * An alert's times are checked by the ingest, not here: a time that cannot be stored is replaced and the fact
+ * recorded, since a 400 would refuse the whole group at every Alertmanager retry (incidents/repair.ts).
+ */
+const alertTime = { type: 'string', maxLength: 64, description: 'RFC 3339 date-time' } as const;
 
 const alert = {
   type: 'object',
@@ -25,8 +30,8 @@ const alert = {
       properties: { alertname: { type: 'string', minLength: 1, maxLength: 256 } },
     },
     annotations: annotationSet,
-    startsAt: time,
-    endsAt: time,
+    startsAt: alertTime,
+    endsAt: alertTime,
     generatorURL: { type: 'string', maxLength: 4096 },
     fingerprint: { type: 'string', pattern: '^[0-9a-zA-Z]{1,64}$' },
   },
