@@ -60,5 +60,8 @@ export function dateTimeProblemOf(s: string): string | undefined {
 }
 
 /** `YYYY-MM` with a year 0001-9999, as the month routes (SLA, reports) take it. */
-export const MONTH_PATTERN = '^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$';
-export const MONTH = new RegExp(MONTH_PATTERN);
+export const MONTH = /^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$/;
+
+export function monthProblemOf(s: string): string | undefined {
+  return MONTH.test(s) ? undefined : 'must be YYYY-MM with a year 0001 to 9999';
+}

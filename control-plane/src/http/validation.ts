@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { IANAZone } from 'luxon';
 import { ValidationError, type FieldError } from './errors.ts';
-import { dateProblemOf, dateTimeProblemOf } from './formats.ts';
+import { dateProblemOf, dateTimeProblemOf, monthProblemOf } from './formats.ts';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
 const addFormats =
@@ -22,6 +22,14 @@ export const ajv = new Ajv({
 // accept only what JavaScript and PostgreSQL both read as the same instant (formats.ts says why).
 ajv.addFormat('date-time', { type: 'string', validate: (s: string) => dateTimeProblemOf(s) === undefined });
 ajv.addFormat('date', { type: 'string', validate: (s: string) => dateProblemOf(s) === undefined });
+ajv.addFormat('month', { type: 'string', validate: (s: string) => monthProblemOf(s) === undefined });
+
+/** Why a value fails one of the formats above, for the answer's errors[]. */
+const PROBLEMS: Record<string, (s: string) => string | undefined> = {
+  'date-time': dateTimeProblemOf,
+  date: dateProblemOf,
+  month: monthProblemOf,
+};
 ajv.addFormat('iana-time-zone', {
   type: 'string',
   validate: (s: string) => s.length <= 64 && IANAZone.isValidZone(s) && s !== 'UTC+0',
@@ -40,14 +48,7 @@ function message(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return 'is not a known field';
   if (e.keyword === 'format') {
     const format = (e.params as { format: string }).format;
-    const why =
-      typeof e.data !== 'string'
-        ? undefined
-        : format === 'date-time'
-          ? dateTimeProblemOf(e.data)
-          : format === 'date'
-            ? dateProblemOf(e.data)
-            : undefined;
+    const why = typeof e.data === 'string' ? PROBLEMS[format]?.(e.data) : undefined;
     return `must be a valid ${format}${why ? `: ${why}` : ''}`;
   }
   return e.message ?? 'is invalid';
