@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { IANAZone } from 'luxon';
 import { ValidationError, type FieldError } from './errors.ts';
-import { dateProblemOf, dateTimeProblemOf, monthProblemOf } from './formats.ts';
+import { dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemOf } from './formats.ts';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
 const addFormats =
@@ -22,11 +22,16 @@ export const ajv = new Ajv({
 // accept only what JavaScript and PostgreSQL both read as the same instant (formats.ts says why).
 ajv.addFormat('date-time', { type: 'string', validate: (s: string) => dateTimeProblemOf(s) === undefined });
 ajv.addFormat('date', { type: 'string', validate: (s: string) => dateProblemOf(s) === undefined });
+ajv.addFormat('date-time-shape', {
+  type: 'string',
+  validate: (s: string) => dateTimeShapeProblemOf(s) === undefined,
+});
 ajv.addFormat('month', { type: 'string', validate: (s: string) => monthProblemOf(s) === undefined });
 
 /** Why a value fails one of the formats above, for the answer's errors[]. */
 const PROBLEMS: Record<string, (s: string) => string | undefined> = {
   'date-time': dateTimeProblemOf,
+  'date-time-shape': dateTimeShapeProblemOf,
   date: dateProblemOf,
   month: monthProblemOf,
 };

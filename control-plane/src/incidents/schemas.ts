@@ -14,10 +14,11 @@ const annotationSet = {
 } as const;
 const time = { type: 'string', format: 'date-time', maxLength: 64 } as const;
 /**
- * An alert's times are checked by the ingest, not here: a time that cannot be stored is replaced and the fact
- * recorded, since a 400 would refuse the whole group at every Alertmanager retry (incidents/repair.ts).
+ * An alert's times: a value that is not a date-time at all is refused (that is not Alertmanager), but one that
+ * has the shape and still cannot be stored (year 0000, offset +23:59, 23:59:60) is repaired by the ingest, since
+ * a 400 would refuse the whole group at every Alertmanager retry (incidents/repair.ts).
  */
-const alertTime = { type: 'string', maxLength: 64, description: 'RFC 3339 date-time' } as const;
+const alertTime = { type: 'string', format: 'date-time-shape', maxLength: 64 } as const;
 
 const alert = {
   type: 'object',
