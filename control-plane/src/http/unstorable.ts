@@ -5,8 +5,9 @@ import type { FieldError } from './errors.ts';
  * its `\ud800` escape; text would silently get U+FFFD). JSON and percent-decoding both let either through, so
  * every request is walked once, centrally, before any route sees it.
  */
+// eslint-disable-next-line no-control-regex -- finding NUL is the point
 const BAD = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const BAD_ALL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const BAD_ALL = new RegExp(BAD.source, 'g');
 
 /** Deeper than any schema here allows; a walk stops there rather than recursing without end. */
 const MAX_DEPTH = 64;
@@ -28,10 +29,10 @@ export function unstorable(value: unknown, path = '', out: FieldError[] = [], de
     value.forEach((v, i) => unstorable(v, `${path}/${i}`, out, depth + 1));
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      // A bad key is named as far as it can be: its pointer holds the bad character itself, escaped by JSON.
-      if (BAD.test(k))
-        out.push({ field: pointer(path, k.replace(BAD_ALL, '\uFFFD')), message: `name ${why(k)}` });
-      unstorable(v, pointer(path, k), out, depth + 1);
+      // A bad key is named with U+FFFD in place of the bad character, as is anything under it.
+      const at = pointer(path, k.replace(BAD_ALL, '\uFFFD'));
+      if (BAD.test(k)) out.push({ field: at, message: `name ${why(k)}` });
+      unstorable(v, at, out, depth + 1);
     }
   }
   return out;
@@ -48,6 +49,8 @@ export function replaceUnstorable<T>(
   depth = 0,
 ): { value: T; changed: string[] } {
   const fix = (s: string) => s.replace(BAD_ALL, '\uFFFD');
+  // Deeper than that is nothing the webhook stores (its schema lets unknown top-level fields through).
+  if (depth > MAX_DEPTH) return { value, changed };
   let out: unknown = value;
   if (typeof value === 'string') {
     if (BAD.test(value)) {
@@ -56,7 +59,7 @@ export function replaceUnstorable<T>(
     }
   } else if (Array.isArray(value)) {
     out = value.map((v, i) => replaceUnstorable(v, `${path}/${i}`, changed, depth + 1).value);
-  } else if (value !== null && typeof value === 'object' && depth <= MAX_DEPTH) {
+  } else if (value !== null && typeof value === 'object') {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const key = BAD.test(k) ? fix(k) : k;
