@@ -144,7 +144,7 @@ describe('bad input on every writing endpoint', () => {
     }
   }
 
-  it('answers 400 to invalid JSON, 413 to an oversized body, 404 to unknown routes and 405 to wrong methods', async () => {
+  it('answers 400 to invalid JSON, 413 to an oversized body, 404 to unknown routes, 405 to wrong methods and 415 to a body that is not JSON', async () => {
     const before = await counts();
     assert.equal((await cp.call('POST', '/api/v1/clients', { raw: '{"slug": ' })).status, 400);
     const big = await cp.call('POST', '/api/v1/clients', {
@@ -159,7 +159,7 @@ describe('bad input on every writing endpoint', () => {
     assert.equal(
       (await cp.call('POST', '/api/v1/clients', { raw: 'slug=x', headers: { 'content-type': 'text/plain' } }))
         .status,
-      400,
+      415, // issue 20: a JSON route given text/plain answers 415 Unsupported Media Type, not 400
     );
     assert.deepEqual(await counts(), before);
   });

@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { ValidateFunction } from 'ajv';
 import { bearer, type Auth, type Role } from './auth.ts';
-import { ForbiddenError, UnauthorizedError, ValidationError, sendProblem } from './errors.ts';
+import { AppError, ForbiddenError, UnauthorizedError, ValidationError, sendProblem } from './errors.ts';
+import { unstorable } from './unstorable.ts';
 import { check, compile } from './validation.ts';
 import './types.ts';
 
@@ -24,8 +25,14 @@ export interface RouteSpec<B = unknown, Q = Record<string, string>> {
   tag: string;
   /** Roles allowed to call; 'public' skips authentication, 'custom' leaves it to the handler. */
   roles: readonly Role[] | 'public' | 'custom';
+  /** JSON Schema of the body; a route with one is a JSON route (another Content-Type gets 415). */
   body?: object;
   query?: object;
+  /**
+   * The handler repairs NUL and lone surrogates in the body itself, instead of the usual 400: for senders that
+   * retry a refused body for ever (Alertmanager: one bad label would keep its whole group from paging).
+   */
+  repairsBody?: boolean;
   /** Status of a successful answer (default 200). */
   status?: number;
   responseSchema?: object;
@@ -69,6 +76,50 @@ function toPattern(path: string): RegExp {
   return new RegExp('^' + path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, '[^/]+') + '/?$');
 }
 
+/** JSON routes name the header a caller most often forgets (`curl -d` sends a form) instead of "must be object". */
+function requireJson(req: Request): void {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || req.is(['application/json', '+json'])) return;
+  const given = req.header('content-type');
+  throw new AppError(
+    'unsupported_media_type',
+    given
+      ? `Content-Type ${given.split(';')[0]!.trim()} is not accepted here: send JSON with Content-Type: application/json`
+      : 'the request body has no Content-Type header: send JSON with Content-Type: application/json',
+    415,
+  );
+}
+
+/** A JSON route called with no body at all: say what to send rather than "must be object". */
+function checkBody<B>(validate: ValidateFunction<B>, data: unknown): B {
+  if (data === undefined && !validate(data))
+    throw new ValidationError('request body is missing: send JSON with Content-Type: application/json', [
+      { field: '', message: 'is required' },
+    ]);
+  return check(validate, data);
+}
+
+/**
+ * NUL and lone surrogates anywhere in the path, query or body: 400 naming the field before any route sees them
+ * (PostgreSQL refuses both, so they used to come back as 500). Headers need no walk: Node refuses NUL in them
+ * and reads them as Latin-1, which has no surrogates; the only one kept (X-Request-Id) has its own pattern.
+ */
+function rejectUnstorable(req: Request, body: boolean): void {
+  const errors = [
+    ...unstorable(req.params).map((e) => ({
+      ...e,
+      message: `path parameter ${e.field.slice(1)} ${e.message}`,
+    })),
+    ...unstorable(req.query).map((e) => ({
+      ...e,
+      message: `query parameter ${e.field.slice(1)} ${e.message}`,
+    })),
+    ...(body ? unstorable(req.body) : []),
+  ];
+  if (errors.length > 0) throw new ValidationError('request holds text that cannot be stored', errors);
+}
+
 /**
  * Registers routes on an express router, validating body and query against their JSON Schemas, checking the
  * caller's role, and remembering each route for the OpenAPI document and for 405 answers.
@@ -93,13 +144,15 @@ export class Api {
     this.routes.push({ spec: spec as RouteSpec<unknown, unknown>, pattern: toPattern(spec.path) });
     this.router[spec.method](spec.path, async (req: Request, res: Response) => {
       const auth = await this.authorise(spec, req);
+      if (spec.body) requireJson(req);
+      rejectUnstorable(req, !spec.repairsBody);
       const ctx: HandlerContext<B, Q> = {
         req,
         res,
         auth,
         params: req.params as Record<string, string>,
         query: checkQuery(query, known, req.query as object),
-        body: body ? check(body, req.body ?? undefined) : (req.body as B),
+        body: body ? checkBody(body, req.body) : (req.body as B),
       };
       const result = await spec.handler(ctx);
       if (result !== undefined && !res.headersSent) res.status(spec.status ?? 200).json(result);

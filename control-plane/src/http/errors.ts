@@ -68,6 +68,17 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Data exceptions PostgreSQL raises for a value it refuses, in words that name no internals. */
+const REFUSED: Record<string, string> = {
+  '22001': 'a text is too long to be stored',
+  '22003': 'a number is out of range',
+  '22007': 'a date or time is not in a form that can be stored',
+  '22008': 'a date or time is out of range',
+  '22021': 'a text holds a character that cannot be stored (NUL)',
+  '22P02': 'a value is not of the expected type',
+  '22P05': 'a text holds a character that cannot be stored (a lone surrogate)',
+};
+
 /** PostgreSQL SQLSTATEs that are the caller's fault, mapped once here. */
 function fromPg(err: { code?: string; constraint?: string; detail?: string }): AppError | undefined {
   switch (err.code) {
@@ -80,8 +91,21 @@ function fromPg(err: { code?: string; constraint?: string; detail?: string }): A
       );
     case '23503':
       return new ConflictError(`refers to something that does not exist or is still in use`, err);
-    default:
-      return undefined;
+    // A safety net behind validation at the edge: a value PostgreSQL refuses is the caller's, never a 500.
+    case '23514':
+      return new AppError('validation', 'a value is outside what may be stored', 400, {
+        cause: err,
+        errors: [{ field: '', message: `violates ${err.constraint ?? 'a check constraint'}` }],
+      });
+    default: {
+      const why = err.code ? REFUSED[err.code] : undefined;
+      return why
+        ? new AppError('validation', 'a value cannot be stored', 400, {
+            cause: err,
+            errors: [{ field: '', message: why }],
+          })
+        : undefined;
+    }
   }
 }
 
@@ -113,6 +137,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (bodyErr.type === 'encoding.unsupported' || bodyErr.type === 'charset.unsupported')
       return sendProblem(res, 415, 'unsupported body encoding');
     const appErr = err instanceof AppError ? err : fromPg(err as object);
+    // Mapped from the database, a 400 means validation at the edge missed something: worth a look.
+    if (appErr && !(err instanceof AppError) && appErr.httpStatus === 400)
+      log.warn({ err, requestId: req.id }, 'database refused a value that passed validation');
     if (appErr) {
       if (appErr instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', appErr.challenge);
       return sendProblem(res, appErr.httpStatus, appErr.message, {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTx, type Queryable } from '../db/pool.ts';
+import type { FieldError } from '../http/errors.ts';
+import { repairDelivery } from './repair.ts';
 import type { AlertmanagerAlert, AlertmanagerPayload } from './schemas.ts';
 import type { IncidentService } from './service.ts';
 import * as store from './store.ts';
@@ -47,6 +49,7 @@ function timelineOf(
   opened: Pick<store.DbIncident, 'severity' | 'title' | 'unassigned'> | undefined,
   changed: { fingerprint: string; alertname: string | null; status: string; inserted: boolean }[],
   rejected?: Record<string, string>,
+  repairs: FieldError[] = [],
 ) {
   const events = changed.map((r) => ({
     kind: r.inserted ? 'alert_added' : `alert_${r.status}`,
@@ -82,6 +85,10 @@ function timelineOf(
           },
         ]
       : []),
+    // What repair.ts replaced to store the delivery: recorded once, with the change it let through.
+    ...(events.length > 0 && repairs.length > 0
+      ? [{ kind: 'alert_input_repaired', detail: { fields: repairs }, internal: true }]
+      : []),
   ];
   return { events, timeline };
 }
@@ -116,11 +123,17 @@ export class AlertIngest {
 
   constructor(private readonly incidents: IncidentService) {}
 
-  async ingest(p: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
+  async ingest(delivered: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
+    const { payload: p, repairs } = await repairDelivery(
+      delivered,
+      (group, fingerprints) => store.alertStarts(this.incidents.pool, group, fingerprints),
+      new Date(),
+    );
     const firing = p.alerts.filter((a) => a.status === 'firing');
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
-    const atOnce = await this.openInOneStatement(p, firing, labels, requestId);
+    // A repaired delivery takes the usual transaction, which writes the repair onto the timeline.
+    const atOnce = repairs.length ? undefined : await this.openInOneStatement(p, firing, labels, requestId);
     if (atOnce) return atOnce;
     // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
     const result = await this.incidents.hooks.transaction(async (tx) => {
@@ -157,7 +170,15 @@ export class AlertIngest {
       }
       remember(this.openGroups, p.groupKey);
       const rejected = opened ? rejectedLabels(labels, inc) : undefined;
-      const { changed, firingAfter } = await this.applyAlerts(tx, inc, p, requestId, opened, rejected);
+      const { changed, firingAfter } = await this.applyAlerts(
+        tx,
+        inc,
+        p,
+        requestId,
+        opened,
+        rejected,
+        repairs,
+      );
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
       let resolved = false;
@@ -191,13 +212,14 @@ export class AlertIngest {
     p: AlertmanagerPayload,
     requestId: string | null,
     opened: boolean,
-    rejected?: Record<string, string>,
+    rejected: Record<string, string> | undefined,
+    repairs: FieldError[],
   ): Promise<{ changed: number; firingAfter: boolean }> {
     // One row per fingerprint: a body that repeats one would otherwise update the same row twice.
     const alerts = p.alerts;
     const byFingerprint = new Map(alerts.map((a) => [a.fingerprint, a]));
     const changed = await store.upsertAlerts(tx, inc.id, [...byFingerprint.values()].map(toRow));
-    const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed, rejected);
+    const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed, rejected, repairs);
     // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
     if (timeline.length > 0)
       await this.incidents.addEvents(tx, inc, ACTOR, timeline, {

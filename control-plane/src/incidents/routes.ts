@@ -12,6 +12,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     tag: 'incidents',
     roles: ['alertmanager', 'admin'],
     body: schemas.alertmanagerWebhook,
+    repairsBody: true,
     handler: ({ req, body }) => ingest.ingest(body, req.id),
   });
   api.route({

@@ -13,6 +13,12 @@ const annotationSet = {
   additionalProperties: { type: 'string', maxLength: 16384 },
 } as const;
 const time = { type: 'string', format: 'date-time', maxLength: 64 } as const;
+/**
+ * An alert's times: a value that is not a date-time at all is refused (that is not Alertmanager), but one that
+ * has the shape and still cannot be stored (year 0000, offset +23:59, 23:59:60) is repaired by the ingest, since
+ * a 400 would refuse the whole group at every Alertmanager retry (incidents/repair.ts).
+ */
+const alertTime = { type: 'string', format: 'date-time-shape', maxLength: 64 } as const;
 
 const alert = {
   type: 'object',
@@ -25,8 +31,8 @@ const alert = {
       properties: { alertname: { type: 'string', minLength: 1, maxLength: 256 } },
     },
     annotations: annotationSet,
-    startsAt: time,
-    endsAt: time,
+    startsAt: alertTime,
+    endsAt: alertTime,
     generatorURL: { type: 'string', maxLength: 4096 },
     fingerprint: { type: 'string', pattern: '^[0-9a-zA-Z]{1,64}$' },
   },

@@ -561,3 +561,13 @@ export async function heartbeatAge(db: Queryable, name: string): Promise<number 
   );
   return rows[0]?.age ?? null;
 }
+
+/** When the open incident of a group first stored each of these alerts (repair.ts keeps a replaced start stable). */
+export async function alertStarts(db: Queryable, groupKey: string, fingerprints: string[]) {
+  const { rows } = await db.query<{ fingerprint: string; starts_at: Date }>(
+    `select a.fingerprint, a.starts_at from incidents i join incident_alerts a on a.incident_id = i.id
+     where i.group_key = $1 and i.status <> 'resolved' and a.fingerprint = any($2::text[])`,
+    [groupKey, fingerprints],
+  );
+  return new Map(rows.map((r) => [r.fingerprint, r.starts_at]));
+}

@@ -19,7 +19,9 @@ import type {
   TimelineEntry,
 } from './types.ts';
 
-export const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+import { MONTH } from '../http/formats.ts';
+
+export { MONTH };
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
 const secs = (a: string | Date, b: string | Date) => (new Date(b).getTime() - new Date(a).getTime()) / 1000;
 

@@ -8,10 +8,13 @@ export type Format = 'json' | 'html' | 'pdf';
 
 /** `2026-10.pdf` or `2026-10` with the Accept header (default JSON). */
 export function parseMonthParam(raw: string, accept: string | undefined): { month: string; format: Format } {
-  const m = /^([0-9]{4}-(?:0[1-9]|1[0-2]))(?:\.(json|html|pdf))?$/.exec(raw);
+  const m = /^((?!0000)[0-9]{4}-(?:0[1-9]|1[0-2]))(?:\.(json|html|pdf))?$/.exec(raw); // years 0001-9999, as MONTH
   if (!m)
     throw new ValidationError('path is invalid', [
-      { field: '/month', message: 'must be YYYY-MM, optionally followed by .json, .html or .pdf' },
+      {
+        field: '/month',
+        message: 'must be YYYY-MM (year 0001 to 9999), optionally followed by .json, .html or .pdf',
+      },
     ]);
   return { month: m[1]!, format: (m[2] as Format | undefined) ?? fromAccept(accept) };
 }

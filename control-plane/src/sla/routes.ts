@@ -9,7 +9,7 @@ const query = {
   properties: {
     month: {
       type: 'string',
-      pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$',
+      format: 'month',
       description: "YYYY-MM in the client's zone",
     },
     from: isoTime,
