@@ -16,6 +16,8 @@ export class Snapshotter {
   private tables: string[] = [];
   private hashes = new Map<string, string>();
   private rows = new Map<string, Set<string>>();
+  /** WAL position of the reference: while it has not moved, no row has changed (and hashing is skipped). */
+  private lsn = '';
 
   constructor(private readonly db: pg.Pool) {}
 
@@ -53,9 +55,17 @@ export class Snapshotter {
     return new Set(rows.map((r) => r.r));
   }
 
+  async walPosition(): Promise<string> {
+    const { rows } = await this.db.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+    return rows[0]!.lsn;
+  }
+
   /** Takes the current contents as the reference ("before"). */
   async refresh(): Promise<void> {
+    const lsn = await this.walPosition();
+    if (lsn === this.lsn) return;
     const now = await this.hash();
+    this.lsn = lsn;
     for (const [t, h] of now)
       if (this.hashes.get(t) !== h) {
         this.rows.set(t, await this.load(t));
@@ -65,6 +75,7 @@ export class Snapshotter {
 
   /** What changed since the reference, one line per table (rows added and removed, cut short); [] if nothing. */
   async changes(): Promise<string[]> {
+    if ((await this.walPosition()) === this.lsn) return [];
     const now = await this.hash();
     const out: string[] = [];
     for (const [t, h] of now) {
