@@ -28,7 +28,13 @@ function routeSeed(route: string): number {
 /** Routes that end what they name go last, the client's own decommission the very last. */
 function order(ops: Operation[]): Operation[] {
   const rank = (op: Operation) =>
-    !destroys(op) ? 0 : op.path.startsWith('/api/v1/clients/') ? 3 : op.path.startsWith('/api/v1/instances/') ? 2 : 1;
+    !destroys(op)
+      ? 0
+      : op.path.startsWith('/api/v1/clients/')
+        ? 3
+        : op.path.startsWith('/api/v1/instances/')
+          ? 2
+          : 1;
   return [...ops].sort((a, b) => rank(a) - rank(b));
 }
 
@@ -57,7 +63,7 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
   after(() => t?.close());
 
   const tokenFor = (op: Operation) =>
-    !op.roles ? null : op.roles.includes('admin') ? tokens.admin! : tokens[SERVICE_ROUTE(op)!] ?? null;
+    !op.roles ? null : op.roles.includes('admin') ? tokens.admin! : (tokens[SERVICE_ROUTE(op)!] ?? null);
 
   /** Waits until staged audit records are chained and post-commit work (pages) has settled. */
   async function settle(): Promise<void> {
@@ -72,7 +78,11 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
   }
 
   /** Sends one request; returns what is wrong with the answer ([] if nothing). */
-  async function attack(op: Operation, url: string, raw: string | undefined): Promise<{ r: Reply; problems: string[] }> {
+  async function attack(
+    op: Operation,
+    url: string,
+    raw: string | undefined,
+  ): Promise<{ r: Reply; problems: string[] }> {
     await snap.refresh();
     const r = await t.call(op.method, url, { token: tokenFor(op), raw });
     const problems: string[] = [];
@@ -82,7 +92,9 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
       problems.push(`${r.status} ${t.causeOf(r.text) || shown(r.text, 120)}`);
     } else if (r.status >= 400) {
       if (!r.contentType.startsWith('application/problem+json'))
-        problems.push(`${r.status} as ${r.contentType || 'no content type'}, not problem+json: ${shown(r.text, 80)}`);
+        problems.push(
+          `${r.status} as ${r.contentType || 'no content type'}, not problem+json: ${shown(r.text, 80)}`,
+        );
       const changed = await snap.changes();
       if (changed.length) problems.push(`${r.status} but changed rows: ${changed.join('; ')}`);
     }
@@ -122,10 +134,15 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
             problem,
           });
       }
-      if (process.env.ATTACK_DEBUG) console.error(`${key(op)}: ${Math.round(performance.now() - started)} ms`);
+      if (process.env.ATTACK_DEBUG)
+        console.error(`${key(op)}: ${Math.round(performance.now() - started)} ms`);
     }
     assert.ok(sent > 0, 'no request sent');
-    assertNone(title, failures, SEED);
+    assertNone(
+      title,
+      failures,
+      `seed ${SEED}; rerun one route with ATTACK_SEED=${SEED} ATTACK_ROUTE='<METHOD> <path>'`,
+    );
   }
 
   it('writing routes: bodies mutated from the schema never get a 5xx; a rejected one is problem+json and changes nothing', async () => {
@@ -154,15 +171,21 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
           names.map((n) => [n, real.split('/')[op.path.split('/').indexOf(`{${n}}`)]!]),
         );
         const segment = (n: string) =>
-          fc.oneof({ arbitrary: fc.constant(realSegments[n]!), weight: 1 }, { arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS), weight: 2 });
-        const raw = op.method === 'GET' ? undefined : JSON.stringify(op.body ? validBody(fleet, fleet.a, op) : {});
+          fc.oneof(
+            { arbitrary: fc.constant(realSegments[n]!), weight: 1 },
+            { arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS), weight: 2 },
+          );
+        const raw =
+          op.method === 'GET' ? undefined : JSON.stringify(op.body ? validBody(fleet, fleet.a, op) : {});
         return fc
           .record({
             segments: fc.record(Object.fromEntries(names.map((n) => [n, segment(n)]))),
             query: fc.option(queryStrings(op.query.map((q) => q.name)), { freq: 2 }),
           })
           .map(({ segments, query }) => ({
-            url: op.path.replace(/\{(\w+)\}/g, (_, n: string) => (segments as Record<string, string>)[n]!) + (query ?? ''),
+            url:
+              op.path.replace(/\{(\w+)\}/g, (_, n: string) => (segments as Record<string, string>)[n]!) +
+              (query ?? ''),
             raw,
           }));
       },

@@ -34,12 +34,7 @@ export interface Fleet {
 /** The month the seeded reports are for (generated as sent on 2026-11-01). */
 export const REPORT_MONTH = '2026-10';
 
-async function ok<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers
-  t: AttackTarget,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
+async function ok<T = any>(t: AttackTarget, method: string, path: string, body?: unknown): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers
   const r = await t.call(method, path, { body });
   if (r.status < 200 || r.status > 299) throw new Error(`seeding ${method} ${path}: ${r.status} ${r.text}`);
   return r.body as T;
@@ -136,7 +131,12 @@ async function seedTenant(t: AttackTarget, slug: string, responders: string[]): 
       publicSummary: `${slug}: the assistant did not answer for 20 minutes`,
     }),
   );
-  keep(await ok(t, 'POST', `/api/v1/incidents/${incident.id}/notes`, { text: `${slug} note`, visibility: 'public' }));
+  keep(
+    await ok(t, 'POST', `/api/v1/incidents/${incident.id}/notes`, {
+      text: `${slug} note`,
+      visibility: 'public',
+    }),
+  );
   const faro = keep(await ok(t, 'POST', `/api/v1/instances/${instance.id}/faro-keys`, {}));
   const found = new Set<string>([slug]);
   identifiers(seen, found);
@@ -171,7 +171,12 @@ export async function seedFleet(t: AttackTarget, slugs: [string, string]): Promi
     ['Avery Oncall', 'oncall-engineer', '+15551230001'],
     ['Blake Lead', 'devops-lead', '+15551230002'],
   ] as const) {
-    const r = await ok(t, 'POST', '/api/v1/responders', { name, role, phone, email: `${role}@ops.example.test` });
+    const r = await ok(t, 'POST', '/api/v1/responders', {
+      name,
+      role,
+      phone,
+      email: `${role}@ops.example.test`,
+    });
     responders.push(r.id);
   }
   const rotation = await ok(t, 'POST', '/api/v1/rotations', {

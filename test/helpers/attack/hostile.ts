@@ -31,7 +31,14 @@ export const HOSTILE_DATE_TIMES = [
   '-000001-01-01T00:00:00Z',
   '1969-12-31T23:59:59Z',
 ];
-export const HOSTILE_DATES = ['0000-01-01', '9999-12-31', '2026-02-29', '2026-02-30', '0001-01-01', '2026-13-01'];
+export const HOSTILE_DATES = [
+  '0000-01-01',
+  '9999-12-31',
+  '2026-02-29',
+  '2026-02-30',
+  '0001-01-01',
+  '2026-13-01',
+];
 export const HOSTILE_ZONES = [
   'Mars/Olympus',
   'Etc/GMT+14',
@@ -159,7 +166,8 @@ export function mutations(base: unknown, schema: unknown): fc.Arbitrary<Mutation
       value: hostileValue,
     }),
   ];
-  if (inner.length) options.push(fc.record({ kind: fc.constant('delete' as const), at: fc.constantFrom(...inner) }));
+  if (inner.length)
+    options.push(fc.record({ kind: fc.constant('delete' as const), at: fc.constantFrom(...inner) }));
   if (strings.length)
     options.push(
       fc.record({
@@ -223,15 +231,14 @@ export const HOSTILE_QUERY_VALUES = [
   'Mars%2FOlympus',
 ];
 
-export interface QueryPlan {
-  values: [string, string][];
-}
-
 /** Query strings over a route's declared parameters, plus unknown and repeated ones and extreme ranges. */
 export function queryStrings(names: string[]): fc.Arbitrary<string> {
   const known = names.length ? names : ['from'];
   const pair = fc.tuple(
-    fc.oneof(fc.constantFrom(...known), fc.constantFrom('client', 'zzz', 'from', 'to', '__proto__', 'limit[]')),
+    fc.oneof(
+      fc.constantFrom(...known),
+      fc.constantFrom('client', 'zzz', 'from', 'to', '__proto__', 'limit[]'),
+    ),
     fc.constantFrom(...HOSTILE_QUERY_VALUES),
   );
   const widest = fc.constant([
@@ -239,6 +246,9 @@ export function queryStrings(names: string[]): fc.Arbitrary<string> {
     ['to', encodeURIComponent('9999-12-31T23:59:59Z')],
   ] as [string, string][]);
   return fc
-    .oneof({ arbitrary: fc.array(pair, { minLength: 1, maxLength: 4 }), weight: 5 }, { arbitrary: widest, weight: 1 })
+    .oneof(
+      { arbitrary: fc.array(pair, { minLength: 1, maxLength: 4 }), weight: 5 },
+      { arbitrary: widest, weight: 1 },
+    )
     .map((pairs) => '?' + pairs.map(([k, v]) => `${k}=${v}`).join('&'));
 }

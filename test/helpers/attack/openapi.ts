@@ -26,8 +26,7 @@ export function operations(doc: any): Operation[] {
 export const key = (op: Pick<Operation, 'method' | 'path'>) => `${op.method} ${op.path}`;
 
 /** Routes that remove or end what they name: run last, so that they do not take the seeded world away early. */
-export const destroys = (op: Operation) =>
-  op.method === 'DELETE' || /\/(decommission|revoke)$/.test(op.path);
+export const destroys = (op: Operation) => op.method === 'DELETE' || /\/(decommission|revoke)$/.test(op.path);
 
 /** The value of each path parameter naming one of `t`'s things (shared things for the others). */
 export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: string) => string> {
@@ -49,15 +48,6 @@ export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: strin
     overrideId: () => fleet.overrideId,
     appKey: () => t.faroKey,
   };
-}
-
-/** `/a/{id}/b` with each parameter replaced by `values[name]` (already URL-encoded). */
-export function fill(path: string, values: Record<string, string>): string {
-  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
-    const v = values[name];
-    if (v === undefined) throw new Error(`no value for {${name}} in ${path}: add it to pathValues`);
-    return v;
-  });
 }
 
 export function realPath(fleet: Fleet, t: Tenant, path: string): string {
@@ -173,7 +163,9 @@ export function validBodies(fleet: Fleet, t: Tenant): Record<string, unknown> {
       environment: 'prod',
       baseUrl: 'https://fuzz.example.test',
       monitoredSince: '2026-01-01T00:00:00Z',
-      services: [{ name: 'backend', kind: 'backend', probe: { type: 'http', url: 'https://fuzz.example.test/h' } }],
+      services: [
+        { name: 'backend', kind: 'backend', probe: { type: 'http', url: 'https://fuzz.example.test/h' } },
+      ],
     },
     'POST /api/v1/backups/runs': {
       runId: `${t.slug}-run-fuzz`,
@@ -228,7 +220,11 @@ export function validBodies(fleet: Fleet, t: Tenant): Record<string, unknown> {
       members: fleet.responders,
     },
     'PATCH /api/v1/rotations/{id}': { members: fleet.responders },
-    'POST /api/v1/rotations/{id}/overrides': { responder: fleet.responders[0], start: future(3), end: future(4) },
+    'POST /api/v1/rotations/{id}/overrides': {
+      responder: fleet.responders[0],
+      start: future(3),
+      end: future(4),
+    },
     'POST /api/v1/escalation-policies': { name: 'fuzzed', client: t.slug, levels: [level] },
     'PUT /api/v1/escalation-policies/{id}': { name: `${t.slug} escalation`, client: t.slug, levels: [level] },
     'PATCH /api/v1/reports/{rid}': { publicSummaries: { [t.incidentCode]: 'fuzzed summary' } },

@@ -4,7 +4,7 @@
  * so the test can give up on it, kill this process and start another on the same database.
  * No workers: nothing changes rows behind the test's back between its before and after snapshots.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import pg from 'pg';
