@@ -34,7 +34,8 @@ export interface Fleet {
 /** The month the seeded reports are for (generated as sent on 2026-11-01). */
 export const REPORT_MONTH = '2026-10';
 
-async function ok<T = any>(t: AttackTarget, method: string, path: string, body?: unknown): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers
+async function ok<T = any>(t: AttackTarget, method: string, path: string, body?: unknown): Promise<T> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers
   const r = await t.call(method, path, { body });
   if (r.status < 200 || r.status > 299) throw new Error(`seeding ${method} ${path}: ${r.status} ${r.text}`);
   return r.body as T;

@@ -168,7 +168,7 @@ export function validBodies(fleet: Fleet, t: Tenant): Record<string, unknown> {
       ],
     },
     'POST /api/v1/backups/runs': {
-      runId: `${t.slug}-run-fuzz`,
+      runId: 'fuzz-run-1',
       instance: t.instance,
       tool: 'restic',
       kind: 'full',
@@ -178,7 +178,7 @@ export function validBodies(fleet: Fleet, t: Tenant): Record<string, unknown> {
       location: 's3://backups/x',
     },
     'POST /api/v1/backups/restore-tests': {
-      testId: `${t.slug}-restore-fuzz`,
+      testId: 'fuzz-restore-1',
       instance: t.instance,
       backupRunId: t.runId,
       startedAt: '2026-10-23T01:00:00Z',
