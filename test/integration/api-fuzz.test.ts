@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { AttackTarget, type Reply } from '../helpers/attack/target.ts';
 import { seedFleet, type Fleet } from '../helpers/attack/fleet.ts';
 import { destroys, key, operations, realPath, validBody, type Operation } from '../helpers/attack/openapi.ts';
-import { HOSTILE_SEGMENTS, apply, mutations, queryStrings } from '../helpers/attack/hostile.ts';
+import {
+  HOSTILE_SEGMENTS,
+  apply,
+  mutations,
+  queryStrings,
+  singleMutations,
+  singleQueries,
+} from '../helpers/attack/hostile.ts';
 import { Snapshotter } from '../helpers/attack/snapshot.ts';
 import { assertNone, shown, type Failure } from '../helpers/attack/report.ts';
 
@@ -11,8 +18,8 @@ import { assertNone, shown, type Failure } from '../helpers/attack/report.ts';
 const SEED = Number(process.env.ATTACK_SEED ?? 20_20);
 const ONLY = process.env.ATTACK_ROUTE;
 /** Requests per route: about 1,700 in all, under a minute on one core. */
-const BODY_RUNS = 20;
-const PATH_RUNS = 10;
+const BODY_RUNS = 12;
+const PATH_RUNS = 8;
 /** A route that froze this often is not asked again in this run (each freeze costs a restart). */
 const MAX_FREEZES = 2;
 
@@ -106,13 +113,14 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
     title: string,
     build: (op: Operation) => fc.Arbitrary<{ url: string; raw: string | undefined }> | undefined,
     runs: number,
+    fixed: (op: Operation) => { url: string; raw: string | undefined }[],
   ): Promise<void> {
     const failures: Failure[] = [];
     let sent = 0;
     for (const op of ops) {
       const arb = build(op);
       if (!arb) continue;
-      const cases = fc.sample(arb, { seed: routeSeed(key(op)), numRuns: runs });
+      const cases = [...fixed(op), ...fc.sample(arb, { seed: routeSeed(key(op)), numRuns: runs })];
       let freezes = 0;
       const started = performance.now();
       for (const [i, c] of cases.entries()) {
@@ -157,6 +165,12 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
         return mutations(base, op.body).map((m) => ({ url, raw: JSON.stringify(apply(base, m)) ?? 'null' }));
       },
       BODY_RUNS,
+      (op) => {
+        if (op.method === 'GET' || !op.body) return [];
+        const url = realPath(fleet, fleet.a, op.path);
+        const base = validBody(fleet, fleet.a, op);
+        return singleMutations(base, op.body).map((m) => ({ url, raw: JSON.stringify(apply(base, m)) }));
+      },
     );
   });
 
@@ -190,6 +204,11 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
           }));
       },
       PATH_RUNS,
+      (op) => {
+        const raw =
+          op.method === 'GET' ? undefined : JSON.stringify(op.body ? validBody(fleet, fleet.a, op) : {});
+        return singleQueries(op.query).map((q) => ({ url: realPath(fleet, fleet.a, op.path) + q, raw }));
+      },
     );
   });
 });

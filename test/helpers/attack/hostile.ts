@@ -252,3 +252,58 @@ export function queryStrings(names: string[]): fc.Arbitrary<string> {
     )
     .map((pairs) => '?' + pairs.map(([k, v]) => `${k}=${v}`).join('&'));
 }
+
+const DATE_TIME = /^\d{4}-\d\d-\d\dT/;
+const DATE = /^\d{4}-\d\d-\d\d$/;
+/** The extremes issue 20 saw answered with 500 or a frozen process: each is tried alone on every date field. */
+export const EXTREME_DATE_TIMES = [
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:60Z',
+  '2026-06-30T23:59:60Z',
+  '2026-10-05T10:00:00+23:59',
+];
+const EXTREME_DATES = ['0000-01-01', '9999-12-31'];
+
+/** Date-time properties a schema declares at its top level (optional ones are missing from a minimal body). */
+function dateProperties(schema: any): string[] {
+  return Object.entries((schema?.properties ?? {}) as Record<string, any>)
+    .filter(([, s]) => s?.format === 'date-time')
+    .map(([k]) => k);
+}
+
+/**
+ * Single mutations, each tried once: every string field with NUL and with a lone surrogate, every date field
+ * (also optional top-level ones) with each extreme, every number with huge, negative and fractional values. A
+ * random mix of several mutations mostly fails on the first one ajv sees; these reach the code behind it.
+ */
+export function singleMutations(base: unknown, schema: unknown): Mutation[][] {
+  const out: Mutation[][] = [];
+  for (const at of places(base)) {
+    const v = get(base, at);
+    if (typeof v === 'string') {
+      out.push([{ kind: 'append', at, suffix: '\u0000' }], [{ kind: 'append', at, suffix: '\ud800' }]);
+      if (DATE_TIME.test(v))
+        for (const d of EXTREME_DATE_TIMES) out.push([{ kind: 'replace', at, value: d }]);
+      if (DATE.test(v)) for (const d of EXTREME_DATES) out.push([{ kind: 'replace', at, value: d }]);
+    } else if (typeof v === 'number')
+      for (const n of [1e308, -1, 0.5]) out.push([{ kind: 'replace', at, value: n }]);
+  }
+  if (base && typeof base === 'object' && !Array.isArray(base))
+    for (const name of dateProperties(schema).filter((k) => !(k in base)))
+      for (const d of EXTREME_DATE_TIMES) out.push([{ kind: 'extra', at: [], name, value: d }]);
+  return out;
+}
+
+/** Date-taking query parameters, each alone at each extreme (with the others absent). */
+export function singleQueries(params: { name: string; schema: any }[]): string[] {
+  const out: string[] = [];
+  for (const p of params) {
+    const dated = p.schema?.format === 'date-time' || /^(from|to|before|since|until)$/.test(p.name);
+    const month = p.name === 'month';
+    if (dated)
+      for (const d of [...EXTREME_DATE_TIMES, '0001-01-01T00:00:00Z'])
+        out.push(`?${p.name}=${encodeURIComponent(d)}`);
+    if (month) for (const m of ['0000-01', '9999-12', '1900-01']) out.push(`?${p.name}=${m}`);
+  }
+  return out;
+}
