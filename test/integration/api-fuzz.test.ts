@@ -174,6 +174,39 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
     );
   });
 
+  it('JSON routes answer 415 problem+json to another media type, and change nothing', async () => {
+    const failures: Failure[] = [];
+    for (const op of ops.filter((o) => o.body && !o.path.startsWith('/api/v1/faro/'))) {
+      const url = realPath(fleet, fleet.a, op.path);
+      const json = JSON.stringify(validBody(fleet, fleet.a, op));
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+      ]) {
+        await snap.refresh();
+        const r = await t.call(op.method, url, {
+          token: tokenFor(op),
+          raw: json,
+          headers: { 'content-type': type },
+        });
+        const changed = r.status >= 400 && r.status < 500 ? await snap.changes() : [];
+        const wrong =
+          r.status !== 415
+            ? `expected 415, got ${r.status} ${shown(r.body?.detail ?? r.text, 100)}`
+            : !r.contentType.startsWith('application/problem+json')
+              ? `415 as ${r.contentType}`
+              : changed.length
+                ? `415 but changed rows: ${changed.join('; ')}`
+                : undefined;
+        if (wrong)
+          failures.push({ route: key(op), request: `${op.method} ${url} as ${type}`, problem: wrong });
+        if (r.status < 400 || r.status >= 500) await settle();
+      }
+    }
+    assertNone('media types', failures, 'a valid JSON body sent under another Content-Type');
+  });
+
   it('every route: hostile path and query values never get a 5xx; a rejected one is problem+json and changes nothing', async () => {
     assert.ok(ONLY || ops.length >= 80, `only ${ops.length} routes`);
     await run(

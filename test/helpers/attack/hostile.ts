@@ -260,6 +260,8 @@ export const EXTREME_DATE_TIMES = [
   '0000-01-01T00:00:00Z',
   '9999-12-31T23:59:60Z',
   '2026-06-30T23:59:60Z',
+  // A leap second still ahead: the end of a range that starts now (the schedule that looped for 310 s).
+  `${new Date().getUTCFullYear()}-12-31T23:59:60Z`,
   '2026-10-05T10:00:00+23:59',
 ];
 const EXTREME_DATES = ['0000-01-01', '9999-12-31'];
