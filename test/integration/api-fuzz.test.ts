@@ -109,15 +109,22 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
     return { r, problems };
   }
 
+  type Build = (op: Operation) => fc.Arbitrary<{ url: string; raw: string | undefined }> | undefined;
+  type Fixed = (op: Operation) => { url: string; raw: string | undefined }[];
+  /** The attacks, replayed on the routes that end what they name once every other route has had its turn. */
+  const attacks: { title: string; build: Build; runs: number; fixed: Fixed }[] = [];
+
   async function run(
+    list: Operation[],
     title: string,
-    build: (op: Operation) => fc.Arbitrary<{ url: string; raw: string | undefined }> | undefined,
+    build: Build,
     runs: number,
-    fixed: (op: Operation) => { url: string; raw: string | undefined }[],
+    fixed: Fixed,
   ): Promise<void> {
+    if (list.every((op) => !destroys(op))) attacks.push({ title, build, runs, fixed });
     const failures: Failure[] = [];
     let sent = 0;
-    for (const op of ops) {
+    for (const op of list) {
       const arb = build(op);
       if (!arb) continue;
       const cases = [...fixed(op), ...fc.sample(arb, { seed: routeSeed(key(op)), numRuns: runs })];
@@ -145,7 +152,7 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
       if (process.env.ATTACK_DEBUG)
         console.error(`${key(op)}: ${Math.round(performance.now() - started)} ms`);
     }
-    assert.ok(sent > 0, 'no request sent');
+    assert.ok(sent > 0 || ONLY, 'no request sent');
     assertNone(
       title,
       failures,
@@ -157,6 +164,7 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
     const writing = ops.filter((op) => op.method !== 'GET');
     assert.ok(ONLY || writing.length >= 40, `only ${writing.length} writing routes`);
     await run(
+      ops.filter((op) => !destroys(op)),
       'mutated bodies',
       (op) => {
         if (op.method === 'GET') return undefined;
@@ -210,6 +218,7 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
   it('every route: hostile path and query values never get a 5xx; a rejected one is problem+json and changes nothing', async () => {
     assert.ok(ONLY || ops.length >= 80, `only ${ops.length} routes`);
     await run(
+      ops.filter((op) => !destroys(op)),
       'hostile paths and queries',
       (op) => {
         const names = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
@@ -243,5 +252,14 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
         return singleQueries(op.query).map((q) => ({ url: realPath(fleet, fleet.a, op.path) + q, raw }));
       },
     );
+  });
+
+  it('routes that remove or end what they name: the same attacks, last', async () => {
+    const failures: string[] = [];
+    for (const a of attacks)
+      await run(ops.filter(destroys), a.title, a.build, a.runs, a.fixed).catch((err: Error) =>
+        failures.push(err.message),
+      );
+    assert.equal(failures.length, 0, failures.join('\n'));
   });
 });
