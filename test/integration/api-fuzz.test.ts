@@ -6,6 +6,7 @@ import { destroys, key, operations, realPath, validBody, type Operation } from '
 import {
   HOSTILE_SEGMENTS,
   apply,
+  describeMutation,
   mutations,
   queryStrings,
   singleMutations,
@@ -109,8 +110,9 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
     return { r, problems };
   }
 
-  type Build = (op: Operation) => fc.Arbitrary<{ url: string; raw: string | undefined }> | undefined;
-  type Fixed = (op: Operation) => { url: string; raw: string | undefined }[];
+  type Case = { url: string; raw: string | undefined; note?: string };
+  type Build = (op: Operation) => fc.Arbitrary<Case> | undefined;
+  type Fixed = (op: Operation) => Case[];
   /** The attacks, replayed on the routes that end what they name once every other route has had its turn. */
   const attacks: { title: string; build: Build; runs: number; fixed: Fixed }[] = [];
 
@@ -145,7 +147,7 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
         for (const problem of problems)
           failures.push({
             route: key(op),
-            request: `${op.method} ${shown(c.url, 140)}${c.raw === undefined ? '' : ` body ${shown(c.raw, 200)}`}`,
+            request: `${op.method} ${shown(c.url, 140)}${c.note ? ` [${c.note}]` : ''}${c.raw === undefined ? '' : ` body ${shown(c.raw, 200)}`}`,
             problem,
           });
       }
@@ -170,14 +172,22 @@ describe('the API under attack: mutated requests on every route of the OpenAPI d
         if (op.method === 'GET') return undefined;
         const url = realPath(fleet, fleet.a, op.path);
         const base = op.body ? validBody(fleet, fleet.a, op) : {};
-        return mutations(base, op.body).map((m) => ({ url, raw: JSON.stringify(apply(base, m)) ?? 'null' }));
+        return mutations(base, op.body).map((m) => ({
+          url,
+          raw: JSON.stringify(apply(base, m)) ?? 'null',
+          note: m.map(describeMutation).join('; '),
+        }));
       },
       BODY_RUNS,
       (op) => {
         if (op.method === 'GET' || !op.body) return [];
         const url = realPath(fleet, fleet.a, op.path);
         const base = validBody(fleet, fleet.a, op);
-        return singleMutations(base, op.body).map((m) => ({ url, raw: JSON.stringify(apply(base, m)) }));
+        return singleMutations(base, op.body).map((m) => ({
+          url,
+          raw: JSON.stringify(apply(base, m)),
+          note: m.map(describeMutation).join('; '),
+        }));
       },
     );
   });

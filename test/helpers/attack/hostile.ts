@@ -309,3 +309,16 @@ export function singleQueries(params: { name: string; schema: any }[]): string[]
   }
   return out;
 }
+
+/** A mutation in a few words, for the failure line (a long body is cut before the field it changed). */
+export function describeMutation(m: Mutation): string {
+  const at = '/' + m.at.join('/');
+  const show = (v: unknown) => {
+    const s = JSON.stringify(v) ?? String(v);
+    return s.length > 60 ? `${s.slice(0, 60)}…(${s.length} chars)` : s;
+  };
+  if (m.kind === 'replace') return `${at} = ${show(m.value)}`;
+  if (m.kind === 'delete') return `${at} removed`;
+  if (m.kind === 'extra') return `${at === '/' ? '' : at}/${m.name} added = ${show(m.value)}`;
+  return `${at} += ${show(m.suffix)}`;
+}
