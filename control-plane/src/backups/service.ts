@@ -128,6 +128,12 @@ export class BackupService {
         { field: '/finishedAt', message: 'must not be before startedAt' },
       ]);
     const instance = await this.fleet.getInstance(auth, body.instance);
+    // The run a test restored must be this instance's own: a run id of another instance (another client's)
+    // would otherwise show up in this client's backup evidence.
+    if (body.backupRunId !== undefined && !(await store.findRun(this.pool, instance.id, body.backupRunId)))
+      throw new ValidationError('restore test is invalid', [
+        { field: '/backupRunId', message: `is not a reported backup run of instance ${instance.slug}` },
+      ]);
     const row = await store.insertRestoreTest(this.pool, {
       instance_id: instance.id,
       test_id: body.testId,
