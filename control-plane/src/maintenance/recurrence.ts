@@ -92,7 +92,7 @@ const valid = (d: Date | null | undefined): d is Date => d instanceof Date && !N
 export function expand(w: WindowSpec, zone: string, from: Date, to: Date, limit = Infinity): Expansion {
   const out: Expansion = { ranges: [], truncated: false, steps: 0 };
   // An Invalid Date compares false with everything: it would never end a loop. Nothing overlaps it.
-  if (!valid(from) || !valid(to) || !valid(w.start) || !(from < to) || limit <= 0) return out;
+  if (!valid(from) || !valid(to) || !valid(w.start) || !(from < to)) return out;
   const push = (s: Date, e: Date): boolean => {
     const cs = s < from ? from : s;
     const ce = e > to ? to : e;

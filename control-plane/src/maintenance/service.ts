@@ -4,7 +4,8 @@ import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
-import { occurrences, type Range, type Recurrence } from './recurrence.ts';
+import { DAY_MS, parseRange } from '../http/range.ts';
+import { expand, occurrences, type Range, type Recurrence } from './recurrence.ts';
 import * as store from './store.ts';
 
 export interface WindowInput {
@@ -23,7 +24,16 @@ export interface MaintenanceRange extends Range {
   instanceId: string | null;
 }
 
-export function windowView(w: store.DbWindow, from: Date, to: Date) {
+/** The longest from..to of one list request, and the most occurrences its answer holds. */
+export const MAX_LIST_DAYS = 366;
+export const MAX_OCCURRENCES = 2000;
+
+export function windowView(w: store.DbWindow, from: Date, to: Date, limit = Infinity) {
+  const expansion = expand(spec(w), w.time_zone, from, to, limit);
+  return { view: view(w, expansion.ranges), truncated: expansion.truncated };
+}
+
+function view(w: store.DbWindow, list: Range[]) {
   return {
     id: w.id,
     client: { id: w.client_id, slug: w.client_slug },
@@ -36,7 +46,7 @@ export function windowView(w: store.DbWindow, from: Date, to: Date) {
     alertmanagerSilenceId: w.alertmanager_silence_id,
     createdBy: w.created_by,
     createdAt: w.created_at.toISOString(),
-    occurrences: occurrences(spec(w), w.time_zone, from, to).map((o) => ({
+    occurrences: list.map((o) => ({
       start: o.start.toISOString(),
       end: o.end.toISOString(),
     })),
@@ -45,7 +55,7 @@ export function windowView(w: store.DbWindow, from: Date, to: Date) {
 
 export const spec = (w: store.DbWindow) => ({ start: w.starts_at, end: w.ends_at, recurrence: w.recurrence });
 
-const DAY = 86_400_000;
+const DAY = DAY_MS;
 
 /** Maintenance windows of a client or one instance: one-off or recurring in the client's time zone. */
 export class MaintenanceService {
@@ -84,7 +94,7 @@ export class MaintenanceService {
         createdBy: actorName(auth),
       });
       const now = new Date();
-      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY));
+      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY)).view;
       await this.audit.record(tx, auth, requestId, {
         action: 'maintenance.create',
         targetType: 'maintenance_window',
@@ -95,16 +105,31 @@ export class MaintenanceService {
     });
   }
 
-  /** Live windows with their occurrences in [from, to) (default: the next 30 days); clients see their own. */
+  /**
+   * Live windows with their occurrences in [from, to) (default: the next 30 days; at most MAX_LIST_DAYS, and
+   * MAX_OCCURRENCES in all, else a 400 that says so); clients see their own.
+   */
   async list(auth: Auth, q: { client?: string; from?: string; to?: string }) {
-    const from = q.from ? new Date(q.from) : new Date();
-    const to = q.to ? new Date(q.to) : new Date(from.getTime() + 30 * DAY);
-    if (from >= to)
-      throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+    const { from, to } = parseRange(q, { maxDays: MAX_LIST_DAYS, defaultDays: 30, anchor: 'from' });
     let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
     if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
     const rows = await store.listLive(this.pool, { clientIds, from, to });
-    return rows.filter((w) => canSeeClient(auth, w.client_id)).map((w) => windowView(w, from, to));
+    // One budget for the whole answer: expansion stops as soon as it is spent, whatever the windows.
+    let left = MAX_OCCURRENCES;
+    return rows
+      .filter((w) => canSeeClient(auth, w.client_id))
+      .map((w) => {
+        const { view, truncated } = windowView(w, from, to, left);
+        left -= view.occurrences.length;
+        if (truncated)
+          throw new ValidationError(`query string is invalid: an answer holds at most ${MAX_OCCURRENCES} occurrences`, [
+            {
+              field: q.to === undefined ? '/from' : '/to',
+              message: `the windows occur more than ${MAX_OCCURRENCES} times from..to; ask for a shorter range`,
+            },
+          ]);
+        return view;
+      });
   }
 
   async remove(auth: Auth, requestId: string, id: string) {
@@ -118,7 +143,7 @@ export class MaintenanceService {
         action: 'maintenance.delete',
         targetType: 'maintenance_window',
         targetId: id,
-        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)),
+        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)).view,
       });
       // The silence, if any, is expired by the next sync, which sees the window deleted.
     });

@@ -103,10 +103,15 @@ export function onCallAt(r: RotationSpec, overrides: OverrideSpec[], at: Date): 
  * edges of overrides, merged where the same person stays on by the same means, and clipped to [from, to).
  */
 export function schedule(r: RotationSpec, overrides: OverrideSpec[], from: Date, to: Date): Shift[] {
+  // NaN (an Invalid Date, such as a leap second parsed by Date) compares false with everything: written as
+  // "not before", a loop on it would never end. Nothing is scheduled over a range that is not one.
+  if (!(from.getTime() < to.getTime())) return [];
   const cuts = new Set<number>([from.getTime(), to.getTime()]);
-  for (let n = Math.max(0, shiftIndex(r, from) + 1); ; n++) {
+  const firstShift = shiftIndex(r, from) + 1;
+  if (Number.isNaN(firstShift)) return [];
+  for (let n = Math.max(0, firstShift); ; n++) {
     const s = shiftStart(r, n).getTime();
-    if (s >= to.getTime()) break;
+    if (!(s < to.getTime())) break;
     cuts.add(s);
   }
   for (const o of overrides) {
