@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
+import { applyServerTimeouts } from './http/deadline.ts';
 
 let config;
 try {
@@ -39,6 +40,7 @@ const app = createApp(ctx);
 const server: http.Server = await new Promise((resolve) => {
   const s = app.listen(config.port, config.host, () => resolve(s));
 });
+applyServerTimeouts(server, config.requestTimeoutMs);
 const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
 log.info({ url: `http://localhost:${port}` }, 'control plane listening');
