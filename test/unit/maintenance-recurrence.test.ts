@@ -120,7 +120,10 @@ describe('maintenance window expansion in the client time zone', () => {
           ? r.byDay.includes(wd)
           : wd === r.weekday && (r.nth === -1 ? isLast : nth === r.nth);
       if (!match) continue;
-      const s = DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone });
+      const s = DateTime.fromObject(
+        { year: day.year, month: day.month, day: day.day, hour, minute },
+        { zone },
+      );
       const start = s.toJSDate();
       const end = new Date(start.getTime() + r.durationMinutes * 60_000);
       if (start < w.start || (w.end && start >= w.end)) continue;

@@ -31,7 +31,7 @@ export function checkSpan(from: Date, to: Date, maxDays: number, field = '/to'):
   if (to.getTime() - from.getTime() > maxDays * DAY_MS)
     throw bad(
       field,
-      `from..to spans more than ${maxDays} days, the largest span allowed; ask for several shorter ranges`,
+      `must be at most ${maxDays} days after from, the largest span allowed; ask for shorter ranges`,
       `query string is invalid: a range may span at most ${maxDays} days`,
     );
 }

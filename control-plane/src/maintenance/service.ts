@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { UUID, type Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -5,7 +6,7 @@ import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import { DAY_MS, parseRange } from '../http/range.ts';
-import { expand, occurrences, type Range, type Recurrence } from './recurrence.ts';
+import { expand, generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
 import * as store from './store.ts';
 
 export interface WindowInput {
@@ -27,6 +28,8 @@ export interface MaintenanceRange extends Range {
 /** The longest from..to of one list request, and the most occurrences its answer holds. */
 export const MAX_LIST_DAYS = 366;
 export const MAX_OCCURRENCES = 2000;
+/** Occurrences expanded between two turns of the event loop. */
+const YIELD_EVERY = 100;
 
 export function windowView(w: store.DbWindow, from: Date, to: Date, limit = Infinity) {
   const expansion = expand(spec(w), w.time_zone, from, to, limit);
@@ -113,23 +116,32 @@ export class MaintenanceService {
     const { from, to } = parseRange(q, { maxDays: MAX_LIST_DAYS, defaultDays: 30, anchor: 'from' });
     let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
     if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
-    const rows = await store.listLive(this.pool, { clientIds, from, to });
-    // One budget for the whole answer: expansion stops as soon as it is spent, whatever the windows.
+    const rows = (await store.listLive(this.pool, { clientIds, from, to })).filter((w) =>
+      canSeeClient(auth, w.client_id),
+    );
+    // One budget for the whole answer, spent as occurrences are found: the work stops when it runs out.
     let left = MAX_OCCURRENCES;
-    return rows
-      .filter((w) => canSeeClient(auth, w.client_id))
-      .map((w) => {
-        const { view, truncated } = windowView(w, from, to, left);
-        left -= view.occurrences.length;
-        if (truncated)
-          throw new ValidationError(`query string is invalid: an answer holds at most ${MAX_OCCURRENCES} occurrences`, [
-            {
-              field: q.to === undefined ? '/from' : '/to',
-              message: `the windows occur more than ${MAX_OCCURRENCES} times from..to; ask for a shorter range`,
-            },
-          ]);
-        return view;
-      });
+    const out = [];
+    for (const w of rows) {
+      const list: Range[] = [];
+      for (const o of generate(spec(w), w.time_zone, from, to)) {
+        if (left-- === 0)
+          throw new ValidationError(
+            `query string is invalid: an answer holds at most ${MAX_OCCURRENCES} occurrences`,
+            [
+              {
+                field: q.to === undefined ? '/from' : '/to',
+                message: `from..to must hold at most ${MAX_OCCURRENCES} occurrences (the windows occur more often); ask for a shorter range`,
+              },
+            ],
+          );
+        list.push(o);
+        // Each occurrence costs a time-zone look-up: let other requests (/healthz) in between batches.
+        if (left % YIELD_EVERY === 0) await setImmediate();
+      }
+      out.push(view(w, list));
+    }
+    return out;
   }
 
   async remove(auth: Auth, requestId: string, id: string) {
