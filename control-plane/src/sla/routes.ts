@@ -12,7 +12,7 @@ const query = {
       pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$',
       description: "YYYY-MM in the client's zone",
     },
-    from: isoTime,
+    from: { ...isoTime, description: 'with to (default now): at most 366 days apart' },
     to: isoTime,
   },
 } as const;
