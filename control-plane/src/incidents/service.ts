@@ -123,8 +123,11 @@ export class IncidentService {
     return this.view(auth, await this.visible(auth, idOrCode));
   }
 
-  /** Newest first, at most `limit` (1..MAX_LIST_LIMIT): the limit, not from..to, bounds the work. */
-  async list(auth: Auth, q: ListQuery): Promise<Incident[]> {
+  /**
+   * Newest first, at most `limit` (1..maxLimit): the limit, not from..to, bounds the work. Callers of the API
+   * get MAX_LIST_LIMIT; a report, which must see the whole month, passes its own.
+   */
+  async list(auth: Auth, q: ListQuery, maxLimit = MAX_LIST_LIMIT): Promise<Incident[]> {
     let clientId = auth.clientId;
     if (q.client !== undefined) {
       const id = await this.fleet.resolveClientId(q.client);
@@ -137,7 +140,7 @@ export class IncidentService {
       status: q.status ?? null,
       severity: q.severity ?? null,
       ...incidentRange(q),
-      limit: parseLimit(q.limit, MAX_LIST_LIMIT, 100),
+      limit: parseLimit(q.limit, maxLimit, 100),
     });
     return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
   }

@@ -110,9 +110,14 @@ export class MaintenanceService {
 
   /**
    * Live windows with their occurrences in [from, to) (default: the next 30 days; at most MAX_LIST_DAYS, and
-   * MAX_OCCURRENCES in all, else a 400 that says so); clients see their own.
+   * MAX_OCCURRENCES in all, else a 400 that says so; a report, bounded by its month, passes its own cap);
+   * clients see their own.
    */
-  async list(auth: Auth, q: { client?: string; from?: string; to?: string }) {
+  async list(
+    auth: Auth,
+    q: { client?: string; from?: string; to?: string },
+    maxOccurrences = MAX_OCCURRENCES,
+  ) {
     const { from, to } = parseRange(q, { maxDays: MAX_LIST_DAYS, defaultDays: 30, anchor: 'from' });
     let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
     if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
@@ -120,18 +125,18 @@ export class MaintenanceService {
       canSeeClient(auth, w.client_id),
     );
     // One budget for the whole answer, spent as occurrences are found: the work stops when it runs out.
-    let left = MAX_OCCURRENCES;
+    let left = maxOccurrences;
     const out = [];
     for (const w of rows) {
       const list: Range[] = [];
       for (const o of generate(spec(w), w.time_zone, from, to)) {
         if (left-- === 0)
           throw new ValidationError(
-            `query string is invalid: an answer holds at most ${MAX_OCCURRENCES} occurrences`,
+            `query string is invalid: an answer holds at most ${maxOccurrences} occurrences`,
             [
               {
                 field: q.to === undefined ? '/from' : '/to',
-                message: `from..to must hold at most ${MAX_OCCURRENCES} occurrences (the windows occur more often); ask for a shorter range`,
+                message: `from..to must hold at most ${maxOccurrences} occurrences (the windows occur more often); ask for a shorter range`,
               },
             ],
           );
