@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import express from 'express';
 import { Api } from './http/api.ts';
 import { errorHandler, sendProblem } from './http/errors.ts';
+import { deadline } from './http/deadline.ts';
 import { requestLog } from './http/request-log.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { auditRoutes } from './audit/routes.ts';
@@ -39,6 +40,7 @@ export function createApp(ctx: Context): express.Express {
   app.set('trust proxy', ctx.config.trustedProxies.length > 0 ? [...ctx.config.trustedProxies] : false);
   app.set('query parser', 'simple');
   app.use(requestLog(ctx.log, ctx.metrics));
+  app.use(deadline(ctx.config.requestTimeoutMs, ctx.log));
   // Before the JSON parser: Faro payloads get the app key, origin and rate checks first, then their own limit.
   app.use(faroReceiver(ctx.faro, ctx.config.faro));
   app.use(

@@ -15,6 +15,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly publicUrl: string;
   readonly maxBodyBytes: number;
+  /** A request not answered within this gets 503 (REQUEST_TIMEOUT_MS); also Node's limit on receiving one. */
+  readonly requestTimeoutMs: number;
   /** Incidents, escalation and paging (Twilio, SMTP, job runner): see pagingConfig. */
   readonly paging: PagingConfig;
   /** Alertmanager to keep maintenance silences in; unset disables the silence sync. */
@@ -232,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
       '',
     ),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000, problems),
     paging: pagingConfig(env, problems),
     alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     alertmanagerSilenceSyncSeconds: int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems),

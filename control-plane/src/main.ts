@@ -9,6 +9,7 @@ import { openDatabase } from './db/open.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
 import { errorMessage } from '../../exporters/shared/errors.ts';
+import { applyServerTimeouts } from './http/deadline.ts';
 
 let config;
 try {
@@ -50,6 +51,7 @@ const server: http.Server = await new Promise((resolve) => {
     void db.close().finally(() => process.exit(1));
   });
 });
+applyServerTimeouts(server, config.requestTimeoutMs);
 const addr = server.address();
 const port = typeof addr === 'object' && addr ? addr.port : config.port;
 log.info({ url: `http://localhost:${port}` }, 'control plane listening');

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { occurrences, type WindowSpec } from '../../control-plane/src/maintenance/recurrence.ts';
+import { DateTime } from 'luxon';
+import {
+  WEEKDAYS,
+  expand,
+  occurrences,
+  type Recurrence,
+  type WindowSpec,
+} from '../../control-plane/src/maintenance/recurrence.ts';
 
 const iso = (list: { start: Date; end: Date }[]) =>
   list.map((o) => `${o.start.toISOString()} ${o.end.toISOString()}`);
@@ -93,5 +100,119 @@ describe('maintenance window expansion in the client time zone', () => {
       '2026-03-01T11:00:00.000Z 2026-03-01T12:00:00.000Z',
     ]);
     assert.deepEqual(occurrences(once, 'UTC', d('2026-03-01T12:00Z'), d('2026-03-02T00:00Z')), []);
+  });
+
+  /** The expansion as it was first written: every local day from..to checked, for comparison only. */
+  function dayByDay(w: WindowSpec, zone: string, from: Date, to: Date): string[] {
+    const r = w.recurrence!;
+    const [hour, minute] = r.startTime.split(':').map(Number) as [number, number];
+    const out: string[] = [];
+    for (
+      let day = DateTime.fromJSDate(from, { zone }).startOf('day').minus({ days: 8 });
+      day <= DateTime.fromJSDate(to, { zone });
+      day = day.plus({ days: 1 })
+    ) {
+      const wd = WEEKDAYS[day.weekday - 1]!;
+      const nth = Math.ceil(day.day / 7);
+      const isLast = day.plus({ days: 7 }).month !== day.month;
+      const match =
+        r.freq === 'weekly'
+          ? r.byDay.includes(wd)
+          : wd === r.weekday && (r.nth === -1 ? isLast : nth === r.nth);
+      if (!match) continue;
+      const s = DateTime.fromObject(
+        { year: day.year, month: day.month, day: day.day, hour, minute },
+        { zone },
+      );
+      const start = s.toJSDate();
+      const end = new Date(start.getTime() + r.durationMinutes * 60_000);
+      if (start < w.start || (w.end && start >= w.end)) continue;
+      const cs = start < from ? from : start;
+      const ce = end > to ? to : end;
+      if (cs < ce) out.push(`${cs.toISOString()} ${ce.toISOString()}`);
+    }
+    return out;
+  }
+
+  it('finds what a day-by-day walk finds, over sixteen months of DST changes in three zones', () => {
+    const series: Recurrence[] = [
+      { freq: 'weekly', byDay: ['SU', 'WE'], startTime: '02:30', durationMinutes: 90 },
+      { freq: 'weekly', byDay: [...WEEKDAYS], startTime: '23:45', durationMinutes: 30 },
+      { freq: 'monthly', nth: 5, weekday: 'SA', startTime: '01:00', durationMinutes: 60 },
+      { freq: 'monthly', nth: -1, weekday: 'SU', startTime: '02:00', durationMinutes: 180 },
+    ];
+    for (const zone of ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'])
+      for (const recurrence of series) {
+        const w: WindowSpec = { start: d('2025-06-03T10:00Z'), end: d('2027-02-10T00:00Z'), recurrence };
+        const [from, to] = [d('2025-09-01T13:17Z'), d('2026-12-01T00:00Z')];
+        assert.deepEqual(iso(occurrences(w, zone, from, to)), dayByDay(w, zone, from, to), `${zone}`);
+      }
+  });
+
+  it('costs one step per occurrence over a 10,000-year range, and stops at the limit it is given', () => {
+    const weekly: WindowSpec = {
+      start: d('2026-01-01T00:00:00Z'),
+      end: null,
+      recurrence: { freq: 'weekly', byDay: ['MO', 'TH'], startTime: '03:00', durationMinutes: 60 },
+    };
+    const [from, to] = [d('0001-01-01T00:00:00Z'), d('9999-12-31T00:00:00Z')];
+    const capped = expand(weekly, 'Europe/Berlin', from, to, 500);
+    assert.equal(capped.ranges.length, 500);
+    assert.equal(capped.truncated, true);
+    // Steps are candidate dates looked at: the 500 kept, the one that hit the limit, and the few before the
+    // series starts in the first week.
+    assert.ok(capped.steps <= 510, `steps ${capped.steps}`);
+    assert.equal(capped.ranges[0]!.start.toISOString(), '2026-01-01T02:00:00.000Z'); // Thursday, CET
+
+    // A month-long series inside ten thousand years: the cost is its occurrences, not the years around it.
+    const june: WindowSpec = { ...weekly, start: d('5000-06-01T00:00:00Z'), end: d('5000-07-01T00:00:00Z') };
+    const short = expand(june, 'Europe/Berlin', from, to);
+    assert.equal(short.ranges.length, 9);
+    assert.equal(short.truncated, false);
+    assert.ok(short.steps <= 12, `steps ${short.steps}`);
+
+    const monthly: WindowSpec = {
+      ...june,
+      end: d('5010-06-01T00:00:00Z'),
+      recurrence: { freq: 'monthly', nth: 5, weekday: 'FR', startTime: '22:00', durationMinutes: 60 },
+    };
+    const fifth = expand(monthly, 'UTC', from, to);
+    // A month has a fifth Friday four or five times a year: months looked at stay within 3 per occurrence.
+    assert.ok(fifth.ranges.length >= 40 && fifth.ranges.length <= 50, `${fifth.ranges.length}`);
+    assert.ok(fifth.steps <= 3 * fifth.ranges.length + 3, `steps ${fifth.steps}`);
+  });
+
+  it('expands in year 1 on the right weekdays (no two-digit-year shortcut)', () => {
+    const early: WindowSpec = {
+      start: d('0001-01-01T00:00:00Z'),
+      end: null,
+      recurrence: { freq: 'weekly', byDay: ['SU'], startTime: '12:00', durationMinutes: 60 },
+    };
+    const got = occurrences(early, 'UTC', d('0001-01-01T00:00:00Z'), d('0001-02-01T00:00:00Z'));
+    assert.deepEqual(
+      got.map((o) => o.start.toISOString()),
+      ['0001-01-07', '0001-01-14', '0001-01-21', '0001-01-28'].map((x) => `${x}T12:00:00.000Z`),
+    );
+  });
+
+  it('returns nothing, at once, for an invalid date or an empty range (a leap second parsed as NaN)', () => {
+    const w: WindowSpec = {
+      start: d('2026-01-01T00:00:00Z'),
+      end: null,
+      recurrence: { freq: 'weekly', byDay: ['SU'], startTime: '02:00', durationMinutes: 60 },
+    };
+    const leap = d('2026-12-31T23:59:60Z');
+    assert.ok(Number.isNaN(leap.getTime()));
+    for (const [from, to] of [
+      [d('2026-01-01T00:00Z'), leap],
+      [leap, d('2027-01-01T00:00Z')],
+      [d('2026-06-01T00:00Z'), d('2026-01-01T00:00Z')],
+    ] as const)
+      assert.deepEqual(expand(w, 'UTC', from, to), { ranges: [], truncated: false, steps: 0 });
+    assert.deepEqual(expand({ ...w, start: leap }, 'UTC', d('2026-01-01T00:00Z'), d('2027-01-01T00:00Z')), {
+      ranges: [],
+      truncated: false,
+      steps: 0,
+    });
   });
 });

@@ -129,4 +129,26 @@ describe('on-call schedule', () => {
     assert.equal(withinHours(night, new Date('2026-11-28T23:00:00Z')), false); // Saturday night
     assert.equal(withinHours(night, new Date('2026-11-27T05:00:00Z')), false); // Friday morning: Thursday's
   });
+
+  it('schedules nothing, at once, over a range ending at a leap second (NaN) or running backwards', () => {
+    const leap = new Date('2026-12-31T23:59:60Z');
+    assert.ok(Number.isNaN(leap.getTime()));
+    assert.deepEqual(schedule(daily, [], new Date('2026-12-07T00:00:00Z'), leap), []);
+    assert.deepEqual(schedule(daily, [], leap, new Date('2027-01-01T00:00:00Z')), []);
+    assert.deepEqual(
+      schedule(daily, [], new Date('2026-12-08T00:00:00Z'), new Date('2026-12-07T00:00:00Z')),
+      [],
+    );
+  });
+
+  it('schedules a range far from the start date as it does near it (no walk from the first shift)', () => {
+    // 50,000 days after 1 March 2026, the rotation of three is where 50,000 mod 3 puts it.
+    const far = shiftStart(daily, 50_000);
+    assert.equal(far.toISOString(), '2163-01-22T14:00:00.000Z'); // as luxon's calendar arithmetic has it
+    const got = schedule(daily, [], far, new Date(far.getTime() + 3 * 86_400_000));
+    assert.deepEqual(
+      got.map((s) => s.responderId),
+      ['cat', 'ann', 'bob'], // 50,000 = 3 x 16,666 + 2
+    );
+  });
 });

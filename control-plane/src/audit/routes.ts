@@ -14,7 +14,11 @@ export function auditRoutes(api: Api, audit: AuditService): void {
       properties: {
         targetType: { type: 'string', maxLength: 64 },
         targetId: { type: 'string', maxLength: 128 },
-        limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+        limit: {
+          type: 'string',
+          pattern: '^[0-9]{1,4}$',
+          description: 'at most 1000 (more reads 1000), default 100',
+        },
         before: { type: 'string', pattern: '^[0-9]{1,18}$' },
       },
     },

@@ -44,7 +44,9 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route<unknown, { from?: string; to?: string }>({
     method: 'get',
     path: '/api/v1/instances/:id/availability',
-    summary: 'Down and degraded intervals of an instance overlapping from..to (default the last 30 days)',
+    summary:
+      'Down and degraded intervals of an instance overlapping from..to (default the last 30 days, at most 366; ' +
+      'at most 5000 intervals, truncated: true when there were more)',
     tag: 'availability',
     roles: READERS,
     query: schemas.rangeQuery,

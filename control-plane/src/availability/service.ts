@@ -4,6 +4,7 @@ import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ValidationError, type FieldError } from '../http/errors.ts';
+import { parseRange } from '../http/range.ts';
 import * as store from './store.ts';
 import type { CorrectionInput, CurrentState, Interval, TransitionInput, TransitionsInput } from './types.ts';
 
@@ -20,14 +21,9 @@ export function intervalView(r: store.DbInterval): Interval {
   };
 }
 
-/** Parses an optional from/to pair (default: the last 30 days), naming the bad parameter. */
-export function parseRange(q: { from?: string; to?: string }, defaultDays = 30): { from: Date; to: Date } {
-  const to = q.to ? new Date(q.to) : new Date();
-  const from = q.from ? new Date(q.from) : new Date(to.getTime() - defaultDays * 86_400_000);
-  if (from >= to)
-    throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
-  return { from, to };
-}
+/** The longest from..to of one intervals request, and the most intervals one answer holds. */
+export const MAX_RANGE_DAYS = 366;
+export const MAX_INTERVALS = 5000;
 
 /**
  * Down and degraded time per instance and service: from the prober's transitions, and from operators'
@@ -164,13 +160,22 @@ export class AvailabilityService {
   /** Intervals of one instance overlapping [from, to); client tokens only their own (404 otherwise). */
   async listForInstance(auth: Auth, idOrSlug: string, q: { from?: string; to?: string }) {
     const instance = await this.fleet.getInstance(auth, idOrSlug);
-    const { from, to } = parseRange(q);
-    const rows = await store.listIntervals(this.pool, instance.id, from.toISOString(), to.toISOString());
+    const { from, to } = parseRange(q, { maxDays: MAX_RANGE_DAYS, defaultDays: 30, anchor: 'to' });
+    // One row more than the cap tells whether there were more: the answer says so rather than growing.
+    const rows = await store.listIntervals(
+      this.pool,
+      instance.id,
+      from.toISOString(),
+      to.toISOString(),
+      MAX_INTERVALS + 1,
+    );
     return {
       instanceId: instance.id,
       from: from.toISOString(),
       to: to.toISOString(),
-      intervals: rows.map(intervalView),
+      intervals: rows.slice(0, MAX_INTERVALS).map(intervalView),
+      /** true: more than MAX_INTERVALS intervals overlap from..to; ask again from the last one's start */
+      truncated: rows.length > MAX_INTERVALS,
     };
   }
 }

@@ -171,11 +171,12 @@ export async function listIntervals(
   instanceId: string,
   from: string,
   to: string,
+  limit: number,
 ): Promise<DbInterval[]> {
   const { rows } = await db.query<DbInterval>(
     `select ${INTERVAL_COLUMNS} from availability_intervals
-     where instance_id = $1 and during && tstzrange($2, $3, '[)') order by lower(during), service`,
-    [instanceId, from, to],
+     where instance_id = $1 and during && tstzrange($2, $3, '[)') order by lower(during), service limit $4`,
+    [instanceId, from, to, limit],
   );
   return rows;
 }

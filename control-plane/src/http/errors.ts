@@ -130,6 +130,12 @@ export function sendProblem(
 /** Turns any thrown error into application/problem+json; unknown errors become a 500 with no internals. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    if (res.headersSent) {
+      // Something was already answered (a deadline's 503): this caller can be told nothing more.
+      log.warn({ err, requestId: req.id }, 'error after the answer was sent');
+      if (!res.writableEnded) req.socket.destroy();
+      return;
+    }
     const bodyErr = err as { type?: string; status?: number };
     if (bodyErr.type === 'entity.too.large') return sendProblem(res, 413, 'request body is too large');
     if (bodyErr.type === 'entity.parse.failed')

@@ -129,6 +129,9 @@ export const note = {
   },
 } as const;
 
+/** The most incidents one list answer holds. */
+export const MAX_LIST_LIMIT = 1000;
+
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
@@ -139,7 +142,11 @@ export const listQuery = {
     severity,
     from: time,
     to: time,
-    limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
+    limit: {
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,3}$',
+      description: `incidents per answer, 1..${MAX_LIST_LIMIT} (default 100), newest first`,
+    },
   },
 } as const;
 export interface ListQuery {

@@ -5,7 +5,8 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Instance } from '../fleet/types.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
-import type { ListQuery, OpenIncidentInput } from './schemas.ts';
+import { parseLimit, parseTime } from '../http/range.ts';
+import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
 
@@ -20,6 +21,18 @@ const withoutNote = (detail: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
 
 /** Incidents: opening, acknowledging, resolving, notes and the timeline. Every change is an event and audited. */
+/**
+ * The opened-at filter as the database is given it: each end parsed (400 naming it otherwise), to after from.
+ * Its span is not bounded: the rows returned are, by `limit`, and the query walks opened_at newest first.
+ */
+function incidentRange(q: ListQuery): { from: string | null; to: string | null } {
+  const from = q.from === undefined ? null : parseTime(q.from, '/from');
+  const to = q.to === undefined ? null : parseTime(q.to, '/to');
+  if (from && to && !(from < to))
+    throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+  return { from: from?.toISOString() ?? null, to: to?.toISOString() ?? null };
+}
+
 export class IncidentService {
   constructor(
     readonly pool: Pool,
@@ -111,7 +124,11 @@ export class IncidentService {
     return this.view(auth, await this.visible(auth, idOrCode));
   }
 
-  async list(auth: Auth, q: ListQuery): Promise<Incident[]> {
+  /**
+   * Newest first, at most `limit` (1..maxLimit): the limit, not from..to, bounds the work. Callers of the API
+   * get MAX_LIST_LIMIT; a report, which must see the whole month, passes its own.
+   */
+  async list(auth: Auth, q: ListQuery, maxLimit = MAX_LIST_LIMIT): Promise<Incident[]> {
     let clientId = auth.clientId;
     if (q.client !== undefined) {
       const id = await this.fleet.resolveClientId(q.client);
@@ -123,9 +140,8 @@ export class IncidentService {
       instance: q.instance ?? null,
       status: q.status ?? null,
       severity: q.severity ?? null,
-      from: q.from ?? null,
-      to: q.to ?? null,
-      limit: Number(q.limit ?? 100),
+      ...incidentRange(q),
+      limit: parseLimit(q.limit, maxLimit, 100),
     });
     return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
   }

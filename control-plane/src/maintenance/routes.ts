@@ -20,7 +20,9 @@ export function maintenanceRoutes(api: Api, maintenance: MaintenanceService): vo
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/maintenance-windows',
-    summary: 'Live maintenance windows with their occurrences from..to (default the next 30 days)',
+    summary:
+      'Live maintenance windows with their occurrences from..to (default the next 30 days; at most 366 days and ' +
+      '2000 occurrences per answer, else 400)',
     tag: 'maintenance',
     roles: READERS,
     query: schemas.listQuery,

@@ -1,10 +1,12 @@
+import { setImmediate } from 'node:timers/promises';
 import { UUID, type Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
-import { occurrences, type Range, type Recurrence } from './recurrence.ts';
+import { DAY_MS, parseRange } from '../http/range.ts';
+import { expand, generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
 import * as store from './store.ts';
 
 export interface WindowInput {
@@ -23,7 +25,18 @@ export interface MaintenanceRange extends Range {
   instanceId: string | null;
 }
 
-export function windowView(w: store.DbWindow, from: Date, to: Date) {
+/** The longest from..to of one list request, and the most occurrences its answer holds. */
+export const MAX_LIST_DAYS = 366;
+export const MAX_OCCURRENCES = 2000;
+/** Occurrences expanded between two turns of the event loop. */
+const YIELD_EVERY = 100;
+
+export function windowView(w: store.DbWindow, from: Date, to: Date, limit = Infinity) {
+  const expansion = expand(spec(w), w.time_zone, from, to, limit);
+  return { view: view(w, expansion.ranges), truncated: expansion.truncated };
+}
+
+function view(w: store.DbWindow, list: Range[]) {
   return {
     id: w.id,
     client: { id: w.client_id, slug: w.client_slug },
@@ -36,7 +49,7 @@ export function windowView(w: store.DbWindow, from: Date, to: Date) {
     alertmanagerSilenceId: w.alertmanager_silence_id,
     createdBy: w.created_by,
     createdAt: w.created_at.toISOString(),
-    occurrences: occurrences(spec(w), w.time_zone, from, to).map((o) => ({
+    occurrences: list.map((o) => ({
       start: o.start.toISOString(),
       end: o.end.toISOString(),
     })),
@@ -45,7 +58,7 @@ export function windowView(w: store.DbWindow, from: Date, to: Date) {
 
 export const spec = (w: store.DbWindow) => ({ start: w.starts_at, end: w.ends_at, recurrence: w.recurrence });
 
-const DAY = 86_400_000;
+const DAY = DAY_MS;
 
 /** Maintenance windows of a client or one instance: one-off or recurring in the client's time zone. */
 export class MaintenanceService {
@@ -84,7 +97,7 @@ export class MaintenanceService {
         createdBy: actorName(auth),
       });
       const now = new Date();
-      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY));
+      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY)).view;
       await this.audit.record(tx, auth, requestId, {
         action: 'maintenance.create',
         targetType: 'maintenance_window',
@@ -95,16 +108,45 @@ export class MaintenanceService {
     });
   }
 
-  /** Live windows with their occurrences in [from, to) (default: the next 30 days); clients see their own. */
-  async list(auth: Auth, q: { client?: string; from?: string; to?: string }) {
-    const from = q.from ? new Date(q.from) : new Date();
-    const to = q.to ? new Date(q.to) : new Date(from.getTime() + 30 * DAY);
-    if (from >= to)
-      throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+  /**
+   * Live windows with their occurrences in [from, to) (default: the next 30 days; at most MAX_LIST_DAYS, and
+   * MAX_OCCURRENCES in all, else a 400 that says so; a report, bounded by its month, passes its own cap);
+   * clients see their own.
+   */
+  async list(
+    auth: Auth,
+    q: { client?: string; from?: string; to?: string },
+    maxOccurrences = MAX_OCCURRENCES,
+  ) {
+    const { from, to } = parseRange(q, { maxDays: MAX_LIST_DAYS, defaultDays: 30, anchor: 'from' });
     let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
     if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
-    const rows = await store.listLive(this.pool, { clientIds, from, to });
-    return rows.filter((w) => canSeeClient(auth, w.client_id)).map((w) => windowView(w, from, to));
+    const rows = (await store.listLive(this.pool, { clientIds, from, to })).filter((w) =>
+      canSeeClient(auth, w.client_id),
+    );
+    // One budget for the whole answer, spent as occurrences are found: the work stops when it runs out.
+    let left = maxOccurrences;
+    const out = [];
+    for (const w of rows) {
+      const list: Range[] = [];
+      for (const o of generate(spec(w), w.time_zone, from, to)) {
+        if (left-- === 0)
+          throw new ValidationError(
+            `query string is invalid: an answer holds at most ${maxOccurrences} occurrences`,
+            [
+              {
+                field: q.to === undefined ? '/from' : '/to',
+                message: `from..to must hold at most ${maxOccurrences} occurrences (the windows occur more often); ask for a shorter range`,
+              },
+            ],
+          );
+        list.push(o);
+        // Each occurrence costs a time-zone look-up: let other requests (/healthz) in between batches.
+        if (left % YIELD_EVERY === 0) await setImmediate();
+      }
+      out.push(view(w, list));
+    }
+    return out;
   }
 
   async remove(auth: Auth, requestId: string, id: string) {
@@ -118,7 +160,7 @@ export class MaintenanceService {
         action: 'maintenance.delete',
         targetType: 'maintenance_window',
         targetId: id,
-        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)),
+        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)).view,
       });
       // The silence, if any, is expired by the next sync, which sees the window deleted.
     });

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { WEEKDAYS, type Weekday } from '../maintenance/recurrence.ts';
+import { WEEKDAYS, dayOf, wallClockIn, type Weekday } from '../maintenance/recurrence.ts';
 
 /** A rotation as the schedule needs it: members in order, shifts of a day or a week from a local date. */
 export interface RotationSpec {
@@ -41,26 +41,24 @@ const minutes = (hhmm: string) => {
   return h * 60 + m;
 };
 
-/** The start of shift `n` (0 = the first): the hand-off time on its local date; a skipped time moves forward. */
-export function shiftStart(r: RotationSpec, n: number): Date {
-  const [hour, minute] = r.handoffTime.split(':').map(Number) as [number, number];
-  const day = DateTime.fromISO(r.startDate, { zone: r.timeZone }).plus({
-    days: n * (r.handoff === 'weekly' ? 7 : 1),
-  });
-  return DateTime.fromObject(
-    { year: day.year, month: day.month, day: day.day, hour, minute },
-    { zone: r.timeZone },
-  ).toJSDate();
+/**
+ * The start of shift `n` (0 = the first): the hand-off time on its local date; a skipped time moves forward.
+ * `clock` (from wallClockIn) saves reading the zone's offset now on every call of a loop.
+ */
+export function shiftStart(r: RotationSpec, n: number, clock = wallClockIn(r.timeZone)): Date {
+  const day = dayOf(r.startDate) + n * (r.handoff === 'weekly' ? 7 : 1);
+  return clock ? clock(day, minutes(r.handoffTime)) : new Date(NaN);
 }
 
-/** The shift index that covers `at` (negative before the rotation begins). */
-function shiftIndex(r: RotationSpec, at: Date): number {
-  const first = shiftStart(r, 0).getTime();
+/** The shift index that covers `at` (negative before the rotation begins; NaN when `at` is not a time). */
+function shiftIndex(r: RotationSpec, at: Date, clock = wallClockIn(r.timeZone)): number {
+  const first = shiftStart(r, 0, clock).getTime();
   const period = (r.handoff === 'weekly' ? 7 : 1) * 86_400_000;
   // Elapsed time is off by at most the DST hours crossed; the loops settle it.
   let n = Math.floor((at.getTime() - first) / period);
-  while (shiftStart(r, n + 1).getTime() <= at.getTime()) n++;
-  while (shiftStart(r, n).getTime() > at.getTime()) n--;
+  if (Number.isNaN(n)) return n;
+  while (shiftStart(r, n + 1, clock).getTime() <= at.getTime()) n++;
+  while (shiftStart(r, n, clock).getTime() > at.getTime()) n--;
   return n;
 }
 
@@ -103,22 +101,37 @@ export function onCallAt(r: RotationSpec, overrides: OverrideSpec[], at: Date): 
  * edges of overrides, merged where the same person stays on by the same means, and clipped to [from, to).
  */
 export function schedule(r: RotationSpec, overrides: OverrideSpec[], from: Date, to: Date): Shift[] {
-  const cuts = new Set<number>([from.getTime(), to.getTime()]);
-  for (let n = Math.max(0, shiftIndex(r, from) + 1); ; n++) {
-    const s = shiftStart(r, n).getTime();
-    if (s >= to.getTime()) break;
-    cuts.add(s);
+  // NaN (an Invalid Date, such as a leap second parsed by Date) compares false with everything: written as
+  // "not before", a loop on it would never end. Nothing is scheduled over a range that is not one.
+  if (!(from.getTime() < to.getTime())) return [];
+  const clock = wallClockIn(r.timeZone);
+  const n0 = shiftIndex(r, from, clock);
+  if (Number.isNaN(n0)) return [];
+  // Each shift's start is computed once, from the one covering `from` to the first at or after `to`.
+  const starts: { n: number; t: number }[] = [];
+  for (let n = Math.max(0, n0); ; n++) {
+    const t = shiftStart(r, n, clock).getTime();
+    if (Number.isNaN(t)) return [];
+    starts.push({ n, t });
+    if (t >= to.getTime()) break;
   }
-  for (const o of overrides) {
-    if (o.start > from && o.start < to) cuts.add(o.start.getTime());
-    if (o.end > from && o.end < to) cuts.add(o.end.getTime());
+  const relevant = overrides.filter((o) => o.start < to && o.end > from);
+  const cuts = new Set<number>([from.getTime(), to.getTime()]);
+  for (const s of starts) if (s.t > from.getTime() && s.t < to.getTime()) cuts.add(s.t);
+  for (const o of relevant) {
+    if (o.start > from) cuts.add(o.start.getTime());
+    if (o.end < to) cuts.add(o.end.getTime());
   }
   const points = [...cuts].sort((a, b) => a - b);
   const out: Shift[] = [];
+  let k = 0;
   for (let i = 0; i + 1 < points.length; i++) {
     const start = new Date(points[i]!);
-    const o = overrideAt(overrides, start);
-    const responderId = o?.responderId ?? memberAt(r, start)?.responderId;
+    // Points and shift starts are both in time order: the shift covering this point only moves forward.
+    while (k + 1 < starts.length && starts[k + 1]!.t <= points[i]!) k++;
+    const shift = starts[k]!.t <= points[i]! ? starts[k]! : undefined;
+    const o = overrideAt(relevant, start);
+    const responderId = o?.responderId ?? (shift && r.members[shift.n % r.members.length]);
     if (!responderId) continue;
     const span: Shift = { start, end: new Date(points[i + 1]!), responderId, overrideId: o?.id ?? null };
     const last = out[out.length - 1];

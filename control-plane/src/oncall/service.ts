@@ -3,6 +3,7 @@ import type { AuditService } from '../audit/service.ts';
 import { UUID, withTx, type Pool, type Queryable } from '../db/pool.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
+import { parseRange } from '../http/range.ts';
 import {
   handoffDay,
   onCallAt,
@@ -32,7 +33,6 @@ export interface OverrideInput {
   reason?: string;
 }
 
-const DAY = 86_400_000;
 /** The longest schedule preview one request may ask for. */
 export const MAX_PREVIEW_DAYS = 92;
 
@@ -307,14 +307,7 @@ export class OnCallService {
   /** Who is on call over [from, to) (default: the next 14 days), by rotation and override. */
   async preview(idOrName: string, q: { from?: string; to?: string }) {
     const r = await this.rotation(this.pool, idOrName);
-    const from = q.from ? new Date(q.from) : new Date();
-    const to = q.to ? new Date(q.to) : new Date(from.getTime() + 14 * DAY);
-    if (to <= from)
-      throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
-    if (to.getTime() - from.getTime() > MAX_PREVIEW_DAYS * DAY)
-      throw new ValidationError('query string is invalid', [
-        { field: '/to', message: `a preview covers at most ${MAX_PREVIEW_DAYS} days` },
-      ]);
+    const { from, to } = parseRange(q, { maxDays: MAX_PREVIEW_DAYS, defaultDays: 14, anchor: 'from' });
     const overrides = (await store.overrides(this.pool, [r.id], from)).map(overrideSpec);
     const shifts = schedule(rotationSpec(r), overrides, from, to);
     const names = await this.names(shifts.map((s) => s.responderId));

@@ -125,14 +125,23 @@ export async function composeReport(
     d.sla.computeFor([client], instances, () => p),
     d.sla.detail(client, instances, p, days),
     p.from < p.to
-      ? d.maintenance.list(SYSTEM, { client: client.id, from: p.from.toISOString(), to: p.to.toISOString() })
+      ? d.maintenance.list(
+          SYSTEM,
+          { client: client.id, from: p.from.toISOString(), to: p.to.toISOString() },
+          // One month, the client's own windows: a report lists every occurrence, not a page of them.
+          Number.MAX_SAFE_INTEGER,
+        )
       : Promise.resolve([]),
-    d.incidents.list(SYSTEM, {
-      client: client.id,
-      from: lookback.toISOString(),
-      to: p.to.toISOString(),
-      limit: '100000',
-    }),
+    d.incidents.list(
+      SYSTEM,
+      {
+        client: client.id,
+        from: lookback.toISOString(),
+        to: p.to.toISOString(),
+        limit: '100000',
+      },
+      100_000,
+    ),
     d.backups.evidence(SYSTEM, client.id, p.from, p.to),
     d.performance.forClient(client.slug, p.from, p.to),
   ]);

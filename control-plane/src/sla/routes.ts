@@ -12,7 +12,7 @@ const query = {
       format: 'month',
       description: "YYYY-MM in the client's zone",
     },
-    from: isoTime,
+    from: { ...isoTime, description: 'with to (default now): at most 366 days apart' },
     to: isoTime,
   },
 } as const;

@@ -5,6 +5,7 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Client, Instance } from '../fleet/types.ts';
 import type { Auth } from '../http/auth.ts';
 import { ValidationError } from '../http/errors.ts';
+import { checkSpan, parseTime } from '../http/range.ts';
 import type { MaintenanceService } from '../maintenance/service.ts';
 import * as store from './store.ts';
 
@@ -36,12 +37,15 @@ export interface SlaFigures {
   credit: number | null;
 }
 
+/** The longest from..to one SLA request may cover: a year, leap day included. */
+export const MAX_SLA_DAYS = 366;
+
 const bad = (field: string, message: string) =>
   new ValidationError('query string is invalid', [{ field, message }]);
 
 /**
- * The period asked for, in the client's time zone: `month=YYYY-MM`, or `from`/`to`, or by default the current
- * calendar month. The end is clipped to now: time not yet lived is neither up nor unknown.
+ * The period asked for, in the client's time zone: `month=YYYY-MM`, or `from`/`to` (at most MAX_SLA_DAYS), or
+ * by default the current calendar month. The end is clipped to now: time not yet lived is neither up nor unknown.
  */
 export function period(q: SlaQuery, zone: string, now = new Date()): { from: Date; to: Date } {
   let from: Date;
@@ -49,13 +53,15 @@ export function period(q: SlaQuery, zone: string, now = new Date()): { from: Dat
   if (q.month !== undefined) {
     if (q.from !== undefined || q.to !== undefined) throw bad('/month', 'give month or from/to, not both');
     const start = DateTime.fromFormat(q.month, 'yyyy-MM', { zone });
-    if (!start.isValid) throw bad('/month', 'must be YYYY-MM');
+    // PostgreSQL has no year 0: month 0000-01 would reach it as a date it cannot store.
+    if (!start.isValid || start.year < 1) throw bad('/month', 'must be YYYY-MM from 0001-01');
     [from, to] = [start.toJSDate(), start.plus({ months: 1 }).toJSDate()];
   } else if (q.from !== undefined || q.to !== undefined) {
     if (q.from === undefined) throw bad('/from', 'is required with to');
-    from = new Date(q.from);
-    to = q.to === undefined ? now : new Date(q.to);
+    from = parseTime(q.from, '/from');
+    to = q.to === undefined ? now : parseTime(q.to, '/to');
     if (to <= from) throw bad('/to', 'must be after from');
+    checkSpan(from, to, MAX_SLA_DAYS, q.to === undefined ? '/from' : '/to');
   } else {
     const start = DateTime.fromJSDate(now, { zone }).startOf('month');
     [from, to] = [start.toJSDate(), start.plus({ months: 1 }).toJSDate()];
