@@ -167,6 +167,16 @@ describe('npm run stack -- --ha', function () {
   it('opens one incident and pages once per step for an alert posted to one Alertmanager', async () => {
     const cp1 = urls['control plane 1']!;
     assert.equal((await api(cp1, 'POST', '/api/v1/clients', clientBody('bright-smiles'))).status, 201);
+    // The alert names this instance and service: they must be the client's own to show on the incident. Its
+    // probe reaches the control plane's /healthz, so the stack's prober sees it up and raises nothing itself.
+    const instance = {
+      client: 'bright-smiles',
+      slug: 'bright-prod',
+      environment: 'prod',
+      baseUrl: cp1,
+      services: [{ name: 'backend', kind: 'backend', probe: { type: 'http', url: `${cp1}/healthz` } }],
+    };
+    assert.equal((await api(cp1, 'POST', '/api/v1/instances', instance)).status, 201);
     // No API for responders yet: the rota goes straight into the stack's database, and level 2 of the shipped
     // ladder (0, 5, 10, 15 minutes) comes after a few seconds so the test can watch it.
     const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
