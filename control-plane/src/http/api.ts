@@ -29,12 +29,26 @@ export interface RouteSpec<B = unknown, Q = Record<string, string>> {
   /** Status of a successful answer (default 200). */
   status?: number;
   responseSchema?: object;
+  /**
+   * For reads auditors ask about (a client's reports, SLA, responders' contacts, the audit log, tokens): what
+   * was read. Recorded with the caller once the handler succeeded, before a JSON answer leaves.
+   */
+  read?: (ctx: HandlerContext<B, Q>) => ReadRecord;
   /** Returns the JSON body to send, or undefined when it answered through `res` itself. */
   handler: (ctx: HandlerContext<B, Q>) => Promise<unknown> | unknown;
 }
 
+/** A recorded read: an audit record's action and target, and what else says what was read. */
+export interface ReadRecord {
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  detail?: Record<string, unknown>;
+}
+
 export type Authenticate = (token: string) => Promise<Auth | undefined>;
 export type OnDenied = (reason: 'unauthenticated' | 'forbidden', req: Request) => void;
+export type OnRead = (auth: Auth, requestId: string, read: ReadRecord) => Promise<void>;
 
 interface Registered {
   spec: RouteSpec<unknown, unknown>;
@@ -56,6 +70,7 @@ export class Api {
     private readonly router: Router,
     private readonly authenticate: Authenticate,
     private readonly onDenied: OnDenied = () => undefined,
+    private readonly onRead: OnRead = async () => undefined,
   ) {}
 
   route<B = unknown, Q = Record<string, string>>(spec: RouteSpec<B, Q>): void {
@@ -73,6 +88,7 @@ export class Api {
         body: body ? check(body, req.body ?? undefined) : (req.body as B),
       };
       const result = await spec.handler(ctx);
+      if (spec.read) await this.onRead(auth, req.id, spec.read(ctx));
       if (result !== undefined && !res.headersSent) res.status(spec.status ?? 200).json(result);
       else if (!res.headersSent) res.status(spec.status ?? 204).end();
     });

@@ -98,6 +98,13 @@ export function sendProblem(
 /** Turns any thrown error into application/problem+json; unknown errors become a 500 with no internals. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // A streamed answer (an audit export) failed midway: no problem+json can follow, so the stream is cut and
+    // the reader holds a file without its end (an export's integrity block comes last).
+    if (res.headersSent) {
+      log.warn({ err: (err as Error).message, requestId: req.id }, 'streamed answer cut off');
+      res.destroy();
+      return;
+    }
     const bodyErr = err as { type?: string; status?: number };
     if (bodyErr.type === 'entity.too.large') return sendProblem(res, 413, 'request body is too large');
     if (bodyErr.type === 'entity.parse.failed')
