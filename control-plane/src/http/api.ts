@@ -87,11 +87,30 @@ export class Api {
         query: query ? check(query, { ...(req.query as object) }, 'query string') : (req.query as Q),
         body: body ? check(body, req.body ?? undefined) : (req.body as B),
       };
+      const recorded = spec.read ? this.recordBeforeAnswer(ctx, spec.read) : undefined;
       const result = await spec.handler(ctx);
-      if (spec.read) await this.onRead(auth, req.id, spec.read(ctx));
-      if (result !== undefined && !res.headersSent) res.status(spec.status ?? 200).json(result);
-      else if (!res.headersSent) res.status(spec.status ?? 204).end();
+      if (result !== undefined && !res.headersSent && !recorded?.answered())
+        res.status(spec.status ?? 200).json(result);
+      else if (!res.headersSent && !recorded?.answered()) res.status(spec.status ?? 204).end();
+      await recorded?.done();
     });
+  }
+
+  /**
+   * Holds a successful answer (whether the handler returns it or sends a file itself) until the read is
+   * recorded, so no report, PDF or contact list leaves unrecorded; if recording fails, the caller gets a 500
+   * instead. Answers that are errors (4xx, 5xx) are not reads and pass at once.
+   */
+  private recordBeforeAnswer<B, Q>(ctx: HandlerContext<B, Q>, read: NonNullable<RouteSpec<B, Q>['read']>) {
+    const { res } = ctx;
+    const send = res.send.bind(res);
+    let recording: Promise<void> | undefined;
+    res.send = ((body?: unknown) => {
+      if (recording || res.statusCode >= 400) return send(body);
+      recording = this.onRead(ctx.auth, ctx.req.id, read(ctx)).then(() => void send(body));
+      return res;
+    }) as typeof res.send;
+    return { answered: () => recording !== undefined, done: () => recording };
   }
 
   private async authorise(spec: RouteSpec<unknown, unknown> | RouteSpec<never, never>, req: Request) {
