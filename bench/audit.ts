@@ -141,8 +141,14 @@ try {
   child.stderr.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (let t = Date.now(); ; ) {
-      if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+    for (let t = Date.now(); ;) {
+      if (
+        await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (child.exitCode !== null || Date.now() - t > 90_000)
         throw new Error(`the control plane did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -151,7 +157,10 @@ try {
     // Sampled through the export: the peak of the exporting process while it exports.
     let peak = before.rss;
     const sampler = setInterval(() => {
-      void memory(child.pid!).then((m) => (peak = Math.max(peak, m.rss)), () => undefined);
+      void memory(child.pid!).then(
+        (m) => (peak = Math.max(peak, m.rss)),
+        () => undefined,
+      );
     }, 50);
     const t0 = performance.now();
     const from = new Date(Date.now() - 365 * 86_400_000).toISOString();

@@ -38,15 +38,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') {
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
       row.push(cell);
       rows.push(row);
-      (row = []), (cell = ''), i++;
+      row = [];
+      cell = '';
+      i++;
     } else cell += ch;
   }
   return rows;
@@ -80,7 +86,8 @@ function check(records: Hashed[], i: Integrity, publicKey: crypto.KeyObject): st
   const signed = `concierge-ops audit checkpoint v1\nseq=${c.seq}\nhash=${c.hash}\nrows=${c.rows}\nat=${c.at}\nkey=${c.keyId}\n`;
   if (!crypto.verify(null, Buffer.from(signed), publicKey, Buffer.from(c.sig, 'base64')))
     return 'the checkpoint signature does not verify';
-  if (z && c.seq === z.seq && c.hash !== z.hash) return 'the last record is not the one the checkpoint signed';
+  if (z && c.seq === z.seq && c.hash !== z.hash)
+    return 'the last record is not the one the checkpoint signed';
   return null;
 }
 
@@ -117,7 +124,11 @@ describe('audit export', () => {
     publicKey = keys.publicKey;
     const keyFile = path.join(dir, 'signing-key.pem');
     await fs.writeFile(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    cp = await startControlPlane({ AUDIT_SIGNING_KEY_FILE: keyFile, AUDIT_CHECKPOINT_DIR: dir, WORKERS: 'off' });
+    cp = await startControlPlane({
+      AUDIT_SIGNING_KEY_FILE: keyFile,
+      AUDIT_CHECKPOINT_DIR: dir,
+      WORKERS: 'off',
+    });
     for (let i = 0; i < 4; i++) {
       const r = await cp.call('POST', '/api/v1/clients', {
         body: clientBody(`export-${i}`),
@@ -201,8 +212,12 @@ describe('audit export', () => {
     assert.equal(integrity.filters.action, 'client.create');
     assert.equal(check(records, integrity, publicKey), null);
     const none = fromJsonLines(
-      (await cp.call('GET', '/api/v1/audit/export?format=json&from=2001-01-01T00:00:00Z&to=2001-02-01T00:00:00Z'))
-        .text,
+      (
+        await cp.call(
+          'GET',
+          '/api/v1/audit/export?format=json&from=2001-01-01T00:00:00Z&to=2001-02-01T00:00:00Z',
+        )
+      ).text,
     );
     assert.deepEqual([none.records.length, none.integrity.rows, none.integrity.first], [0, 0, null]);
   });
@@ -219,7 +234,10 @@ describe('audit export', () => {
   });
 
   it('records each export with its filters and how many records it held', async () => {
-    const r = await cp.call('GET', '/api/v1/audit/export?format=json&action=client.create&actor=bootstrap-admin');
+    const r = await cp.call(
+      'GET',
+      '/api/v1/audit/export?format=json&action=client.create&actor=bootstrap-admin',
+    );
     const { integrity } = fromJsonLines(r.text);
     const log = await cp.call('GET', '/api/v1/audit?targetType=audit&limit=20');
     const exp = log.body.find((a: { action: string }) => a.action === 'audit.export');
@@ -245,7 +263,11 @@ describe('audit export', () => {
       const r = await cp.call('GET', `/api/v1/audit/export?${query}`);
       assert.equal(r.status, 400, r.text);
       assert.match(r.headers.get('content-type')!, /problem\+json/);
-      if (field) assert.ok(r.body.errors.some((e: { field: string }) => e.field === field), r.text);
+      if (field)
+        assert.ok(
+          r.body.errors.some((e: { field: string }) => e.field === field),
+          r.text,
+        );
       assert.equal(await cp.count('audit_log'), before);
     });
   }

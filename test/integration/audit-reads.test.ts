@@ -47,15 +47,22 @@ describe('recorded reads', () => {
   }
   async function head(): Promise<number> {
     await cp.ctx.audit.flush();
-    return (await cp.db.query<{ s: number }>('select coalesce(max(seq), 0)::int as s from audit_log')).rows[0]!.s;
+    return (await cp.db.query<{ s: number }>('select coalesce(max(seq), 0)::int as s from audit_log'))
+      .rows[0]!.s;
   }
 
   const cases: [string, string, string, () => string | null, string | null][] = [
-    ['a client\'s report list', '/api/v1/clients/:client/reports', 'report.list', () => clientId, 'client'],
-    ['a client\'s report', '/api/v1/clients/:client/reports/2026-01', 'report.read', () => clientId, 'client'],
-    ['a client\'s report PDF', '/api/v1/clients/:client/reports/2026-01.pdf', 'report.read', () => clientId, 'client'],
-    ['a client\'s SLA', '/api/v1/clients/:client/sla?month=2026-01', 'sla.read', () => clientId, 'client'],
-    ['responders\' contact details', '/api/v1/responders', 'responder.list', () => null, null],
+    ["a client's report list", '/api/v1/clients/:client/reports', 'report.list', () => clientId, 'client'],
+    ["a client's report", '/api/v1/clients/:client/reports/2026-01', 'report.read', () => clientId, 'client'],
+    [
+      "a client's report PDF",
+      '/api/v1/clients/:client/reports/2026-01.pdf',
+      'report.read',
+      () => clientId,
+      'client',
+    ],
+    ["a client's SLA", '/api/v1/clients/:client/sla?month=2026-01', 'sla.read', () => clientId, 'client'],
+    ["responders' contact details", '/api/v1/responders', 'responder.list', () => null, null],
     ['the audit log', '/api/v1/audit?limit=5', 'audit.read', () => null, null],
     ['the token list', '/api/v1/tokens', 'token.list', () => null, null],
   ];
@@ -94,7 +101,10 @@ describe('recorded reads', () => {
     const seq = await head();
     const r = await cp.call('GET', `/api/v1/clients/${other.body.id}/sla`, { token: clientToken });
     assert.ok(r.status === 403 || r.status === 404, String(r.status));
-    assert.deepEqual((await since(seq)).filter((x) => READ_ACTIONS.includes(x.action)), []);
+    assert.deepEqual(
+      (await since(seq)).filter((x) => READ_ACTIONS.includes(x.action)),
+      [],
+    );
   });
 
   it("records no read for Alertmanager's webhook", async () => {
@@ -106,7 +116,13 @@ describe('recorded reads', () => {
     });
     assert.equal(r.status, 200, r.text);
     const recs = await since(seq);
-    assert.ok(recs.some((x) => x.action === 'incident.opened'), JSON.stringify(recs));
-    assert.deepEqual(recs.filter((x) => READ_ACTIONS.includes(x.action) || x.action.endsWith('.read')), []);
+    assert.ok(
+      recs.some((x) => x.action === 'incident.opened'),
+      JSON.stringify(recs),
+    );
+    assert.deepEqual(
+      recs.filter((x) => READ_ACTIONS.includes(x.action) || x.action.endsWith('.read')),
+      [],
+    );
   });
 });

@@ -99,8 +99,10 @@ class CsvWriter implements ExportWriter {
   async finish(integrity: ExportIntegrity) {
     // A trailing comment block, because the count and the last hash are known only at the end of a stream.
     await this.rows([]);
-    this.out.end(`# ${integrity.format}: integrity of the records above (docs/audit.md)\r\n` +
-      `# integrity: ${JSON.stringify(integrity)}\r\n`);
+    this.out.end(
+      `# ${integrity.format}: integrity of the records above (docs/audit.md)\r\n` +
+        `# integrity: ${JSON.stringify(integrity)}\r\n`,
+    );
   }
 }
 
@@ -112,7 +114,8 @@ class JsonLinesWriter implements ExportWriter {
     for (const r of rows) {
       // The record's fields as hashed, then its hashes and the exact text they cover.
       const fields = JSON.parse(r.canonical) as object;
-      chunk += JSON.stringify({ ...fields, prevHash: r.prev_hash, hash: r.hash, canonical: r.canonical }) + '\n';
+      chunk +=
+        JSON.stringify({ ...fields, prevHash: r.prev_hash, hash: r.hash, canonical: r.canonical }) + '\n';
     }
     this.out.write(chunk);
     await drained(this.out);

@@ -25,7 +25,7 @@ const LATEST = Date.UTC(9999, 11, 31);
  * Seqs read per statement. 5,000 records of a few hundred bytes each keep the exporting process's memory flat
  * however long the export, and each statement short.
  */
-const WINDOW = 5000;
+const WINDOW = 1000;
 
 /** The query's range and filters, checked: a 400 names the field at fault. */
 export function exportFilter(q: ExportQuery, now = new Date()): store.ExportFilter {
@@ -43,7 +43,10 @@ export function exportFilter(q: ExportQuery, now = new Date()): store.ExportFilt
     throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
   if (to - from > MAX_SPAN_DAYS * 86_400_000)
     throw new ValidationError('query string is invalid', [
-      { field: '/from', message: `must be at most ${MAX_SPAN_DAYS} days before to; export a longer history in parts` },
+      {
+        field: '/from',
+        message: `must be at most ${MAX_SPAN_DAYS} days before to; export a longer history in parts`,
+      },
     ]);
   return {
     from: new Date(from),

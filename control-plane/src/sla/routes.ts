@@ -25,7 +25,12 @@ export function slaRoutes(api: Api, sla: SlaService): void {
     tag: 'sla',
     roles: READERS,
     query,
-    read: ({ params, query: q }) => ({ action: 'sla.read', targetType: 'client', targetId: params.id!, detail: { ...q } }),
+    read: ({ params, query: q }) => ({
+      action: 'sla.read',
+      targetType: 'client',
+      targetId: params.id!,
+      detail: { ...q },
+    }),
     handler: ({ auth, params, query: q }) => sla.forClient(auth, params.id!, q),
   });
   api.route<unknown, SlaQuery>({
