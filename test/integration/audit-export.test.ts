@@ -137,7 +137,7 @@ describe('audit export', () => {
       });
       assert.equal(r.status, 201, r.text);
     }
-    // More than one window of seq (5,000), chained by the log's own trigger.
+    // Several windows of seq (1,000 each), chained by the log's own trigger.
     await cp.db.query(
       `insert into audit_log (seq, actor, action, target_type, target_id, before, after, prev_hash, hash)
        select 0, 'seed', 'seed.row', 'seed', case g when 7 then E'a line\nbreak' else g::text end, null, jsonb_build_object('n', g, 'x', 1.50), '', ''

@@ -22,7 +22,7 @@ const DEFAULT_SPAN_DAYS = 31;
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(9999, 11, 31);
 /**
- * Seqs read per statement. 5,000 records of a few hundred bytes each keep the exporting process's memory flat
+ * Seqs read per statement. 1,000 records of a few hundred bytes each keep the exporting process's memory flat
  * however long the export, and each statement short.
  */
 const WINDOW = 1000;
