@@ -88,7 +88,14 @@ export async function runExport(
   let rows = 0;
   let first: ExportIntegrity['first'] = null;
   let last: ExportIntegrity['last'] = null;
-  let finished = false;
+  const recordExport = (finished: boolean) =>
+    audit.record(pool, by.auth, by.requestId, {
+      action: 'audit.export',
+      targetType: 'audit',
+      targetId: null,
+      after: { format, filters, rows, firstSeq: first?.seq ?? null, lastSeq: last?.seq ?? null, finished },
+    });
+  let recorded = false;
   try {
     const range = await store.seqRange(pool, f, through);
     for (let after = range ? range.first - 1 : 0; range && after < range.last; after += WINDOW) {
@@ -101,6 +108,9 @@ export async function runExport(
       rows += batch.length;
       await writer.rows(batch);
     }
+    // Recorded before the file's end goes out, so whoever holds a whole export finds it in the log.
+    await recordExport(true);
+    recorded = true;
     await writer.finish({
       format: 'concierge-ops audit export v1',
       filters,
@@ -111,13 +121,8 @@ export async function runExport(
       last,
       checkpoint: checkpoint && (!last || checkpoint.seq >= last.seq) ? checkpoint : null,
     });
-    finished = true;
   } finally {
-    await audit.record(pool, by.auth, by.requestId, {
-      action: 'audit.export',
-      targetType: 'audit',
-      targetId: null,
-      after: { format, filters, rows, firstSeq: first?.seq ?? null, lastSeq: last?.seq ?? null, finished },
-    });
+    // The reader went away, or the database failed, midway: what left is recorded all the same.
+    if (!recorded) await recordExport(false);
   }
 }
