@@ -53,6 +53,13 @@ export function createApp(ctx: Context): express.Express {
     router,
     (token) => ctx.tokens.authenticate(token),
     (reason) => ctx.metrics.authDenied.inc({ reason }),
+    (auth, requestId, read) =>
+      ctx.audit.recordRead(auth, requestId, {
+        action: read.action,
+        targetType: read.targetType,
+        targetId: read.targetId,
+        after: read.detail ?? null,
+      }),
   );
   const expected = newestMigration();
 

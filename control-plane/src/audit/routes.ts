@@ -1,11 +1,15 @@
 import type { Api } from '../http/api.ts';
+import type { ExportQuery } from './export.ts';
+import { CONTENT_TYPES, EXTENSIONS } from './export-formats.ts';
 import type { AuditService } from './service.ts';
+
+const isoTime = { type: 'string', format: 'date-time', maxLength: 40 };
 
 export function auditRoutes(api: Api, audit: AuditService): void {
   api.route<unknown, { targetType?: string; targetId?: string; limit?: number; before?: number }>({
     method: 'get',
     path: '/api/v1/audit',
-    summary: 'Audit log entries, newest first',
+    summary: 'Audit log entries, newest first (the read itself is recorded)',
     tag: 'audit',
     roles: ['admin'],
     query: {
@@ -22,6 +26,7 @@ export function auditRoutes(api: Api, audit: AuditService): void {
         before: { type: 'string', pattern: '^[0-9]{1,18}$' },
       },
     },
+    read: ({ query }) => ({ action: 'audit.read', targetType: 'audit', targetId: null, detail: { query } }),
     handler: ({ query }) =>
       audit.list({
         targetType: query.targetType,
@@ -29,6 +34,39 @@ export function auditRoutes(api: Api, audit: AuditService): void {
         limit: query.limit === undefined ? undefined : Number(query.limit),
         beforeSeq: query.before === undefined ? undefined : Number(query.before),
       }),
+  });
+  api.route<unknown, ExportQuery>({
+    method: 'get',
+    path: '/api/v1/audit/export',
+    summary:
+      'Exports the audit records from..to (default the last 31 days, at most 366) as CSV, JSON Lines or PDF, ' +
+      'streamed, ending with the chain hashes of the first and last record and the signed checkpoint covering ' +
+      'them (docs/audit.md); the export is itself recorded',
+    tag: 'audit',
+    roles: ['admin'],
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        from: isoTime,
+        to: isoTime,
+        actor: { type: 'string', minLength: 1, maxLength: 200, description: 'actor, token id or token name' },
+        client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id' },
+        action: { type: 'string', minLength: 1, maxLength: 64 },
+        format: { enum: ['csv', 'json', 'pdf'], description: 'default csv' },
+      },
+    },
+    handler: async ({ auth, req, res, query }) => {
+      const f = audit.exportFilter(query);
+      const format = query.format ?? 'csv';
+      res.setHeader('Content-Type', CONTENT_TYPES[format]);
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="audit-${f.from.toISOString().slice(0, 10)}-${f.to.toISOString().slice(0, 10)}.${EXTENSIONS[format]}"`,
+      );
+      // Failing midway, the stream is cut (errors.ts): a file without its integrity block is no whole export.
+      await audit.export({ auth, requestId: req.id }, f, format, res);
+    },
   });
   api.route({
     method: 'get',

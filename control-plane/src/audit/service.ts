@@ -1,7 +1,10 @@
 import type { Pool, Queryable } from '../db/pool.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError } from '../http/errors.ts';
+import type { Writable } from 'node:stream';
 import type { CheckpointFile } from './checkpoints.ts';
+import { exportFilter, runExport, type ExportQuery } from './export.ts';
+import type { ExportFormat } from './export-formats.ts';
 import { signCheckpoint, type Checkpoint } from './checkpoints.ts';
 import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
@@ -96,6 +99,35 @@ export class AuditService {
 
   async record(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<number> {
     return store.insert(tx, entry(who, requestId, change));
+  }
+
+  /**
+   * Records a read auditors ask about (a client's report, SLA, responders' contacts, the audit log, tokens).
+   * Staged, like the webhook's records, so a read waits for one insert and never for the chain's lock.
+   */
+  async recordRead(who: Auth, requestId: string | null, change: Change): Promise<void> {
+    await store.stage(this.pool, entry(who, requestId, change));
+    this.chainSoon();
+  }
+
+  /** Checks an export's range and filters (a 400 names the field) before anything is sent. */
+  exportFilter(q: ExportQuery): store.ExportFilter {
+    return exportFilter(q);
+  }
+
+  /** Streams the records in `f` to `out` with their integrity block, and records the export (export.ts). */
+  async export(
+    by: { auth: Auth; requestId: string },
+    f: store.ExportFilter,
+    format: ExportFormat,
+    out: Writable,
+  ): Promise<void> {
+    await runExport(this.pool, this, by, f, format, out);
+  }
+
+  /** A signing key is configured: checkpoints can be written. */
+  get canSign(): boolean {
+    return this.checkpoints?.keys.privateKey !== undefined;
   }
 
   /**

@@ -176,3 +176,87 @@ export async function rowsAt(
   );
   return new Map(rows.map((r) => [r.seq, { hash: r.hash.toString('hex'), rows: r.n }]));
 }
+
+/** Stages one record (a recorded read) to join the chain soon, without taking the chain's lock. */
+export async function stage(db: Queryable, e: AuditEntry): Promise<void> {
+  await db.query({ name: 'audit.stage', text: stageSql(1), values: [...entryValues(e), ...callerValues(e)] });
+}
+
+export interface ExportFilter {
+  from: Date;
+  to: Date;
+  /** The actor column, or the caller's token id or name. */
+  actor: string | null;
+  /** The caller's client scope, or a record about that client. */
+  client: string | null;
+  action: string | null;
+}
+
+/** A row as exported: `canonical` is the exact text its hash covers, `at` in the same form as in it. */
+export interface DbExportRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  request_id: string | null;
+  token_id: string | null;
+  token_name: string | null;
+  role: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  before: string | null;
+  after: string | null;
+  prev_hash: string;
+  hash: string;
+  canonical: string;
+}
+
+/**
+ * The seq range an export covers: from the first record at or after `from` to the last before `to`, both at or
+ * below `through`; null when none lies in [from, to). `at` is not quite in seq order (a staged record keeps its
+ * change's time), so a range of seq, not of time, keeps an unfiltered export one unbroken piece of the chain.
+ */
+export async function seqRange(
+  db: Queryable,
+  f: ExportFilter,
+  through: number,
+): Promise<{ first: number; last: number } | null> {
+  // One scan per export, not per batch.
+  const { rows } = await db.query<{ first: number | null; last: number | null }>(
+    `select min(seq) filter (where at >= $1) as first, max(seq) filter (where at < $2) as last
+     from audit_log where seq <= $3 and at >= $1 and at < $2`,
+    [f.from, f.to, through],
+  );
+  const r = rows[0]!;
+  return r.first === null || r.last === null ? null : { first: r.first, last: r.last };
+}
+
+/**
+ * The matching records with seq in (after, upTo], in seq order. Callers step through the log in windows of
+ * seq (keyset pagination on the primary key), so each statement reads a bounded slice however rare a match.
+ */
+export async function exportWindow(
+  db: Queryable,
+  f: ExportFilter,
+  after: number,
+  upTo: number,
+): Promise<DbExportRow[]> {
+  const { rows } = await db.query<DbExportRow>({
+    name: 'audit.exportWindow',
+    text: `select seq, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, actor, action,
+         target_type, target_id, request_id, ${CALLER_COLUMNS}, before::text as before, after::text as after,
+         encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash,
+         convert_from(audit_log_canonical(a), 'UTF8') as canonical
+       from audit_log a
+       where seq > $1 and seq <= $2
+         and ($3::text is null or actor = $3 or token_id = $3 or token_name = $3)
+         and ($4::text is null or client_id = $4 or (target_type = 'client' and target_id = $4))
+         and ($5::text is null or action = $5)
+       order by seq`,
+    values: [after, upTo, f.actor, f.client, f.action],
+  });
+  return rows;
+}

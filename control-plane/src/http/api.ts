@@ -36,12 +36,26 @@ export interface RouteSpec<B = unknown, Q = Record<string, string>> {
   /** Status of a successful answer (default 200). */
   status?: number;
   responseSchema?: object;
+  /**
+   * For reads auditors ask about (a client's reports, SLA, responders' contacts, the audit log, tokens): what
+   * was read. Recorded with the caller once the handler succeeded, before a JSON answer leaves.
+   */
+  read?: (ctx: HandlerContext<B, Q>) => ReadRecord;
   /** Returns the JSON body to send, or undefined when it answered through `res` itself. */
   handler: (ctx: HandlerContext<B, Q>) => Promise<unknown> | unknown;
 }
 
+/** A recorded read: an audit record's action and target, and what else says what was read. */
+export interface ReadRecord {
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  detail?: Record<string, unknown>;
+}
+
 export type Authenticate = (token: string) => Promise<Auth | undefined>;
 export type OnDenied = (reason: 'unauthenticated' | 'forbidden', req: Request) => void;
+export type OnRead = (auth: Auth, requestId: string, read: ReadRecord) => Promise<void>;
 
 interface Registered {
   spec: RouteSpec<unknown, unknown>;
@@ -131,6 +145,7 @@ export class Api {
     private readonly router: Router,
     private readonly authenticate: Authenticate,
     private readonly onDenied: OnDenied = () => undefined,
+    private readonly onRead: OnRead = async () => undefined,
   ) {}
 
   route<B = unknown, Q = Record<string, string>>(spec: RouteSpec<B, Q>): void {
@@ -154,10 +169,30 @@ export class Api {
         query: checkQuery(query, known, req.query as object),
         body: body ? checkBody(body, req.body) : (req.body as B),
       };
+      const recorded = spec.read ? this.recordBeforeAnswer(ctx, spec.read) : undefined;
       const result = await spec.handler(ctx);
-      if (result !== undefined && !res.headersSent) res.status(spec.status ?? 200).json(result);
-      else if (!res.headersSent) res.status(spec.status ?? 204).end();
+      if (result !== undefined && !res.headersSent && !recorded?.answered())
+        res.status(spec.status ?? 200).json(result);
+      else if (!res.headersSent && !recorded?.answered()) res.status(spec.status ?? 204).end();
+      await recorded?.done();
     });
+  }
+
+  /**
+   * Holds a successful answer (whether the handler returns it or sends a file itself) until the read is
+   * recorded, so no report, PDF or contact list leaves unrecorded; if recording fails, the caller gets a 500
+   * instead. Answers that are errors (4xx, 5xx) are not reads and pass at once.
+   */
+  private recordBeforeAnswer<B, Q>(ctx: HandlerContext<B, Q>, read: NonNullable<RouteSpec<B, Q>['read']>) {
+    const { res } = ctx;
+    const send = res.send.bind(res);
+    let recording: Promise<void> | undefined;
+    res.send = ((body?: unknown) => {
+      if (recording || res.statusCode >= 400) return send(body);
+      recording = this.onRead(ctx.auth, ctx.req.id, read(ctx)).then(() => void send(body));
+      return res;
+    }) as typeof res.send;
+    return { answered: () => recording !== undefined, done: () => recording };
   }
 
   private async authorise(spec: RouteSpec<unknown, unknown> | RouteSpec<never, never>, req: Request) {

@@ -130,10 +130,12 @@ export function sendProblem(
 /** Turns any thrown error into application/problem+json; unknown errors become a 500 with no internals. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // Something was already answered: a deadline's 503, or a streamed answer (an audit export) that failed
+    // midway. No problem+json can follow, so the connection is cut; an export's reader then holds a file
+    // without its end (its integrity block comes last).
     if (res.headersSent) {
-      // Something was already answered (a deadline's 503): this caller can be told nothing more.
-      log.warn({ err, requestId: req.id }, 'error after the answer was sent');
-      if (!res.writableEnded) req.socket.destroy();
+      log.warn({ err: (err as Error).message, requestId: req.id }, 'error after the answer was sent');
+      if (!res.writableEnded) res.destroy();
       return;
     }
     const bodyErr = err as { type?: string; status?: number };

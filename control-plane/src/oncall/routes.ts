@@ -10,6 +10,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
     summary: 'Responders: who can be paged (contact details for staff only)',
     tag: 'oncall',
     roles: STAFF,
+    read: () => ({ action: 'responder.list', targetType: 'responder', targetId: null }),
     handler: () => oncall.listResponders(),
   });
   api.route<ResponderInput>({

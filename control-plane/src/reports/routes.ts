@@ -86,6 +86,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
     summary: "A client's stored monthly reports, newest first (clients see the sent ones)",
     tag: 'reports',
     roles: READERS,
+    read: ({ params }) => ({ action: 'report.list', targetType: 'client', targetId: params.id! }),
     handler: ({ auth, params }) => reports.list(auth, params.id!),
   });
   api.route<unknown, { fresh?: string }>({
@@ -97,6 +98,12 @@ export function reportRoutes(api: Api, reports: ReportService): void {
     tag: 'reports',
     roles: READERS,
     query: monthQuery,
+    read: ({ params, req }) => ({
+      action: 'report.read',
+      targetType: 'client',
+      targetId: params.id!,
+      detail: parseMonthParam(params.month!, req.header('accept')),
+    }),
     handler: async ({ auth, params, req, res, query }) => {
       const { month, format } = parseMonthParam(params.month!, req.header('accept'));
       return send(res, format, await reports.forMonth(auth, params.id!, month, query.fresh === 'true'));
@@ -108,6 +115,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
     summary: 'One stored report version: metadata and content (.json/.html/.pdf or Accept for the file)',
     tag: 'reports',
     roles: READERS,
+    read: ({ params }) => ({ action: 'report.read', targetType: 'report', targetId: params.rid! }),
     handler: async ({ auth, params, req, res }) => {
       const m = /^([0-9a-fA-F-]{36})(?:\.(json|html|pdf))?$/.exec(params.rid!);
       const r = await reports.byId(auth, m?.[1] ?? params.rid!);

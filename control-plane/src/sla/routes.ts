@@ -25,6 +25,12 @@ export function slaRoutes(api: Api, sla: SlaService): void {
     tag: 'sla',
     roles: READERS,
     query,
+    read: ({ params, query: q }) => ({
+      action: 'sla.read',
+      targetType: 'client',
+      targetId: params.id!,
+      detail: { ...q },
+    }),
     handler: ({ auth, params, query: q }) => sla.forClient(auth, params.id!, q),
   });
   api.route<unknown, SlaQuery>({
@@ -34,6 +40,12 @@ export function slaRoutes(api: Api, sla: SlaService): void {
     tag: 'sla',
     roles: READERS,
     query,
+    read: ({ params, query: q }) => ({
+      action: 'sla.read',
+      targetType: 'instance',
+      targetId: params.id!,
+      detail: { ...q },
+    }),
     handler: ({ auth, params, query: q }) => sla.forInstance(auth, params.id!, q),
   });
 }

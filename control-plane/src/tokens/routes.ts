@@ -30,6 +30,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
     summary: 'Lists tokens (never their secrets)',
     tag: 'tokens',
     roles: ['admin'],
+    read: () => ({ action: 'token.list', targetType: 'token', targetId: null }),
     handler: () => tokens.list(),
   });
   api.route({

@@ -1,0 +1,128 @@
+import type { Writable } from 'node:stream';
+import type { Pool } from '../db/pool.ts';
+import type { Auth } from '../http/auth.ts';
+import { ValidationError } from '../http/errors.ts';
+import { exportWriter, type ExportFormat, type ExportIntegrity } from './export-formats.ts';
+import type { AuditService } from './service.ts';
+import * as store from './store.ts';
+
+export interface ExportQuery {
+  from?: string;
+  to?: string;
+  actor?: string;
+  client?: string;
+  action?: string;
+  format?: ExportFormat;
+}
+
+/** At most a year (and a leap day) per export: a longer history is several files, each checked on its own. */
+const MAX_SPAN_DAYS = 366;
+const DEFAULT_SPAN_DAYS = 31;
+/** Records before 2000 or after 9999 cannot exist; the bounds keep dates PostgreSQL and JavaScript agree on. */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31);
+/**
+ * Seqs read per statement. 1,000 records of a few hundred bytes each keep the exporting process's memory flat
+ * however long the export, and each statement short.
+ */
+const WINDOW = 1000;
+
+/** The query's range and filters, checked: a 400 names the field at fault. */
+export function exportFilter(q: ExportQuery, now = new Date()): store.ExportFilter {
+  const date = (field: 'from' | 'to', raw: string | undefined, fallback: number) => {
+    const t = raw === undefined ? fallback : Date.parse(raw);
+    if (!Number.isFinite(t) || t < EARLIEST || t > LATEST)
+      throw new ValidationError('query string is invalid', [
+        { field: `/${field}`, message: 'must be a date-time between 2000-01-01 and 9999-12-31' },
+      ]);
+    return t;
+  };
+  const to = date('to', q.to, now.getTime());
+  const from = date('from', q.from, to - DEFAULT_SPAN_DAYS * 86_400_000);
+  if (from >= to)
+    throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+  if (to - from > MAX_SPAN_DAYS * 86_400_000)
+    throw new ValidationError('query string is invalid', [
+      {
+        field: '/from',
+        message: `must be at most ${MAX_SPAN_DAYS} days before to; export a longer history in parts`,
+      },
+    ]);
+  return {
+    from: new Date(from),
+    to: new Date(to),
+    actor: q.actor ?? null,
+    client: q.client ?? null,
+    action: q.action ?? null,
+  };
+}
+
+/**
+ * Streams the records in the filter's range to `out` in constant memory (keyset pagination on seq, a window at
+ * a time, waiting for the reader between windows), then the integrity block; records the export itself, with
+ * its filters and how many records left, also when the reader went away midway.
+ */
+export async function runExport(
+  pool: Pool,
+  audit: AuditService,
+  by: { auth: Auth; requestId: string },
+  f: store.ExportFilter,
+  format: ExportFormat,
+  out: Writable,
+): Promise<void> {
+  await audit.flush();
+  const head = await store.head(pool);
+  const through = head?.seq ?? 0;
+  // The newest checkpoint must cover the newest record exported: sign one now when none does yet, so an
+  // unfiltered export up to now ends exactly at a signed hash.
+  let checkpoint = (await audit.newestCheckpoint()) ?? null;
+  if (audit.canSign && (!checkpoint || checkpoint.seq < through)) checkpoint = await audit.checkpoint();
+  const filters = {
+    from: f.from.toISOString(),
+    to: f.to.toISOString(),
+    actor: f.actor,
+    client: f.client,
+    action: f.action,
+  };
+  const writer = exportWriter(format, out, `Audit log ${filters.from} to ${filters.to}`);
+  let rows = 0;
+  let first: ExportIntegrity['first'] = null;
+  let last: ExportIntegrity['last'] = null;
+  const recordExport = (finished: boolean) =>
+    audit.record(pool, by.auth, by.requestId, {
+      action: 'audit.export',
+      targetType: 'audit',
+      targetId: null,
+      after: { format, filters, rows, firstSeq: first?.seq ?? null, lastSeq: last?.seq ?? null, finished },
+    });
+  let recorded = false;
+  try {
+    const range = await store.seqRange(pool, f, through);
+    for (let after = range ? range.first - 1 : 0; range && after < range.last; after += WINDOW) {
+      const batch = await store.exportWindow(pool, f, after, Math.min(after + WINDOW, range.last));
+      if (batch.length === 0) continue;
+      const a = batch[0]!;
+      const z = batch[batch.length - 1]!;
+      first ??= { seq: a.seq, prevHash: a.prev_hash, hash: a.hash };
+      last = { seq: z.seq, hash: z.hash };
+      rows += batch.length;
+      await writer.rows(batch);
+    }
+    // Recorded before the file's end goes out, so whoever holds a whole export finds it in the log.
+    await recordExport(true);
+    recorded = true;
+    await writer.finish({
+      format: 'concierge-ops audit export v1',
+      filters,
+      through,
+      complete: f.actor === null && f.client === null && f.action === null,
+      rows,
+      first,
+      last,
+      checkpoint: checkpoint && (!last || checkpoint.seq >= last.seq) ? checkpoint : null,
+    });
+  } finally {
+    // The reader went away, or the database failed, midway: what left is recorded all the same.
+    if (!recorded) await recordExport(false);
+  }
+}
