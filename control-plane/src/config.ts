@@ -7,6 +7,11 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly databaseUrl: string | undefined;
+  /**
+   * The role that owns the schema and runs the migrations (MIGRATION_DATABASE_URL), when it is not the
+   * DATABASE_URL role the control plane then runs as; only with DATABASE_URL (the embedded default makes both).
+   */
+  readonly migrationDatabaseUrl: string | undefined;
   readonly dataDir: string;
   readonly embeddedPgPort: number | undefined;
   /** Connections the control plane keeps to PostgreSQL at most (its HTTP handlers and job workers share them). */
@@ -220,10 +225,14 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
+  const migrationDatabaseUrl = url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:'], problems);
+  // Without DATABASE_URL the embedded default makes its own roles: a migration URL would be silently unused.
+  if (migrationDatabaseUrl && !env.DATABASE_URL) problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL');
   const config: Config = {
     port,
     host: env.HOST || '0.0.0.0',
     databaseUrl,
+    migrationDatabaseUrl,
     dataDir,
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', undefined, 1, 65535, problems),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems),

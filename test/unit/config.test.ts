@@ -55,4 +55,22 @@ describe('configuration', () => {
     assert.equal(loadConfig({ DATA_DIR: '/d' }).audit.checkpointDir, '/d');
     assert.equal(loadConfig({}).audit.checkpointEverySeconds, 900);
   });
+
+  it('takes MIGRATION_DATABASE_URL beside DATABASE_URL only, naming a bad one without echoing its password', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://app@h/db',
+      MIGRATION_DATABASE_URL: 'postgres://owner@h/db',
+    });
+    assert.equal(c.migrationDatabaseUrl, 'postgres://owner@h/db');
+    assert.equal(loadConfig({}).migrationDatabaseUrl, undefined);
+    assert.throws(
+      () => loadConfig({ MIGRATION_DATABASE_URL: 'postgres://owner@h/db' }),
+      /MIGRATION_DATABASE_URL needs DATABASE_URL/,
+    );
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'postgres://h/db', MIGRATION_DATABASE_URL: 'mysql://o:secret@h/db' }),
+      (err: Error) =>
+        /MIGRATION_DATABASE_URL must be a postgres/.test(err.message) && !/secret/.test(err.message),
+    );
+  });
 });

@@ -86,22 +86,16 @@ export const stageSql = (first: number) =>
 /**
  * Moves up to `max` committed staged records into the chain, oldest first, in one transaction (the chain
  * trigger sets seq and the hashes; `at` stays the change's time). Rows another process is moving are skipped.
- * Returns how many moved.
+ * Returns how many moved. A function running as the schema's owner does it (migration audit_chain_definer),
+ * so the control plane's own role never needs DELETE or UPDATE on audit_pending.
  */
 export async function chainPending(db: Queryable, max: number): Promise<number> {
-  const r = await db.query({
+  const r = await db.query<{ n: number }>({
     name: 'audit.chainPending',
-    text: `with m as (
-       delete from audit_pending where id in (
-         select id from audit_pending order by id limit $1 for update skip locked)
-       returning *)
-     insert into audit_log (seq, at, actor, action, target_type, target_id, before, after, request_id,
-       ${CALLER_COLUMNS}, prev_hash, hash)
-     select 0, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, '', ''
-     from m order by id`,
+    text: 'select audit_chain_pending($1) as n',
     values: [max],
   });
-  return r.rowCount ?? 0;
+  return r.rows[0]!.n;
 }
 
 export async function list(

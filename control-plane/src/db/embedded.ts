@@ -272,14 +272,20 @@ export function overSocket(url: string, socketDir: string | undefined): string {
   return u.toString();
 }
 
-/** Creates `name` on the server at `adminUrl` unless it exists; returns the URL of that database. */
-export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+/**
+ * Creates `name` on the server at `adminUrl` unless it exists, owned by `owner` when given (a database made
+ * before owner roles keeps its owner here; adoptDatabase moves it). Returns the URL of that database.
+ */
+export async function ensureDatabase(adminUrl: string, name: string, owner?: string): Promise<string> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    if (found.rowCount === 0)
+      await client.query(
+        `create database ${client.escapeIdentifier(name)}${owner ? ` owner ${client.escapeIdentifier(owner)}` : ''}`,
+      );
   } finally {
     await client.end();
   }

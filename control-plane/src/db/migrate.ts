@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Logger as WorkerLogger, runMigrations } from 'graphile-worker';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from 'pino';
 
@@ -20,4 +21,16 @@ export async function migrate(databaseUrl: string, log?: Logger): Promise<string
     log: (msg: string) => log?.debug({ migrate: msg }, 'migrate'),
   });
   return applied.map((m) => m.name);
+}
+
+/**
+ * Creates or upgrades graphile-worker's schema, as the role that runs the migrations: the control plane's own
+ * role then only reads and writes its tables (graphile-worker's start finds the schema current and changes
+ * nothing).
+ */
+export async function migrateJobs(databaseUrl: string, log?: Logger): Promise<void> {
+  const logger = new WorkerLogger(() => (level, message) => {
+    if (level === 'error' || level === 'warning') log?.warn({ migrate: message }, 'job schema migration');
+  });
+  await runMigrations({ connectionString: databaseUrl, logger });
 }

@@ -8,8 +8,18 @@ import {
   startEmbeddedPostgres,
   type EmbeddedDatabase,
 } from './embedded.ts';
-import { migrate } from './migrate.ts';
+import { migrate, migrateJobs } from './migrate.ts';
 import { createPool } from './pool.ts';
+import {
+  adoptDatabase,
+  APP_ROLE,
+  asRole,
+  ensureLoginRoles,
+  grantAppRole,
+  OWNER_ROLE,
+  rolePassword,
+  warnIfPrivileged,
+} from './roles.ts';
 
 export interface Database {
   readonly pool: pg.Pool;
@@ -23,7 +33,9 @@ export interface Database {
 
 /**
  * DATABASE_URL when set; otherwise an embedded PostgreSQL under DATA_DIR with a `concierge_ops` database.
- * Either way the migrations run before the pool is handed out. A folder another live process owns is refused
+ * Either way the migrations run before the pool is handed out, as the owner role (the embedded default's
+ * OWNER_ROLE, or MIGRATION_DATABASE_URL's), and the pool connects as the app role (APP_ROLE, or DATABASE_URL's),
+ * which is then granted what it needs and no more (see roles.ts). A folder another live process owns is refused
  * (DataDirInUseError), unless `shareRunning` (the CLIs): then this process uses that process's server as it is
  * (no migrations: they are its owner's), and leaves it running at close.
  */
@@ -32,9 +44,8 @@ export async function openDatabase(
   log: Logger,
   opts: { shareRunning?: boolean } = {},
 ): Promise<Database> {
-  let embedded: EmbeddedDatabase | undefined;
-  let url = config.databaseUrl;
-  const running = !url && opts.shareRunning ? await runningEmbedded(config.dataDir) : undefined;
+  const running =
+    !config.databaseUrl && opts.shareRunning ? await runningEmbedded(config.dataDir) : undefined;
   if (running) {
     const u = new URL(running.url);
     u.pathname = '/concierge_ops';
@@ -47,20 +58,49 @@ export async function openDatabase(
       close: () => pool.end(),
     };
   }
-  if (!url) {
-    embedded = await startEmbeddedPostgres(config.dataDir, log, config.embeddedPgPort);
-    url = await ensureDatabase(embedded.url, 'concierge_ops');
-  }
+  let embedded: EmbeddedDatabase | undefined;
+  let url: string;
+  let ownerUrl: string;
   try {
-    const applied = await migrate(url, log);
+    if (config.databaseUrl) {
+      url = config.databaseUrl;
+      ownerUrl = config.migrationDatabaseUrl ?? url;
+    } else {
+      embedded = await startEmbeddedPostgres(config.dataDir, log, config.embeddedPgPort);
+      const passwords = {
+        [OWNER_ROLE]: await rolePassword(config.dataDir, OWNER_ROLE),
+        [APP_ROLE]: await rolePassword(config.dataDir, APP_ROLE),
+      };
+      await ensureLoginRoles(embedded.url, passwords);
+      const superDb = await ensureDatabase(embedded.url, 'concierge_ops', OWNER_ROLE);
+      // A folder from before the role split: everything there is the superuser's until moved.
+      const moved = await adoptDatabase(superDb, OWNER_ROLE);
+      if (moved > 0)
+        log.info({ objects: moved, owner: OWNER_ROLE }, 'database objects handed to the owner role');
+      // The embedded server's own connections go through its unix socket (cheaper than loopback TCP).
+      const local = overSocket(superDb, embedded.socketDir);
+      ownerUrl = asRole(local, OWNER_ROLE, passwords[OWNER_ROLE]);
+      url = asRole(local, APP_ROLE, passwords[APP_ROLE]);
+    }
+    const applied = await migrate(ownerUrl, log);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    await migrateJobs(ownerUrl, log);
   } catch (err) {
     await embedded?.stop();
     throw err;
   }
-  // The embedded server's own connections go through its unix socket (cheaper than loopback TCP).
-  if (embedded) url = overSocket(url, embedded.socketDir);
   const pool = createPool(url, log, config.databasePoolSize);
+  try {
+    if (ownerUrl !== url) {
+      const { rows } = await pool.query<{ role: string }>('select current_user as role');
+      await grantAppRole(ownerUrl, rows[0]!.role);
+    }
+    await warnIfPrivileged(pool, log);
+  } catch (err) {
+    await pool.end();
+    await embedded?.stop();
+    throw err;
+  }
   return {
     pool,
     url,
