@@ -251,9 +251,10 @@ describe('audit export', () => {
 
   for (const [query, field] of [
     ['from=yesterday', '/from'],
-    ['from=1999-12-31T00:00:00Z&to=2000-01-02T00:00:00Z', '/from'],
+    ['from=0000-12-31T00:00:00Z&to=0001-01-02T00:00:00Z', '/from'],
+    ['from=2026-06-30T23:59:60Z', '/from'],
     ['from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/to'],
-    ['from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/from'],
+    ['from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/to'],
     ['format=xml', '/format'],
     ['actor=' + 'a'.repeat(201), '/actor'],
     ['limit=5', ''],

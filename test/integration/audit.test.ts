@@ -39,13 +39,14 @@ describe('audit log', () => {
       headers: { 'x-request-id': 'req-test-000002' },
     });
     assert.equal(patched.headers.get('x-request-id'), 'req-test-000002');
-    const last = await cp.call('GET', '/api/v1/audit?limit=1');
+    // Reading the log is itself recorded (audit.read): the newest change is asked for by its target's type.
+    const last = await cp.call('GET', '/api/v1/audit?targetType=client&limit=1');
     assert.equal(last.body[0].requestId, 'req-test-000002');
     const v = await cp.call('GET', '/api/v1/audit/verify');
     // No signing key here (DATABASE_URL without AUDIT_SIGNING_KEY_FILE): the chain alone is checked.
     assert.deepEqual(v.body, {
       ok: true,
-      rows: 6,
+      rows: 8, // six changes (the first admin token, three clients, two renames) and the two reads of the log
       firstBroken: null,
       verifiedThrough: null,
       checkpoints: {
@@ -67,7 +68,8 @@ describe('audit log', () => {
       body: { name: 'Who did this' },
       headers: { 'user-agent': 'audit-test/1.0', 'x-forwarded-for': '203.0.113.9' },
     });
-    const [last] = (await cp.call('GET', '/api/v1/audit?limit=1')).body;
+    const [last] = (await cp.call('GET', '/api/v1/audit?targetType=client&limit=1')).body;
+    assert.equal(last.action, 'client.update');
     assert.equal(last.tokenId, admin.id);
     assert.equal(last.tokenName, admin.name);
     assert.equal(last.role, 'admin');
