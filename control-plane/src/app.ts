@@ -52,7 +52,11 @@ export function createApp(ctx: Context): express.Express {
   const api = new Api(
     router,
     (token) => ctx.tokens.authenticate(token),
-    (reason) => ctx.metrics.authDenied.inc({ reason }),
+    (reason, req) => {
+      ctx.metrics.authDenied.inc({ reason });
+      ctx.security.denied(reason, req);
+    },
+    (auth, req) => ctx.security.authenticated(auth, req),
   );
   const expected = newestMigration();
 
