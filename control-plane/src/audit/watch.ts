@@ -59,7 +59,7 @@ const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${St
  */
 export class AuditWatch {
   private seq: number | undefined;
-  private pass: { at: number; done: Promise<void> } | undefined;
+  private pass: Promise<void> | undefined;
   private readonly actions = new Set<string>();
   private readonly records: Counter<'action' | 'role'>;
   private readonly afterHours: Counter;
@@ -86,7 +86,7 @@ export class AuditWatch {
     this.records.inc({ action: 'audit.export', role: 'admin' }, 0);
     this.actions.add('audit.export');
     this.afterHours = new Counter({
-      name: 'concierge_ops_audit_admin_after_hours_total',
+      name: 'concierge_ops_audit_admin_actions_outside_business_total',
       help: 'Audit records written by an admin token outside SECURITY_BUSINESS_HOURS on SECURITY_BUSINESS_DAYS.',
       registers: [registry],
       collect: advance,
@@ -100,23 +100,21 @@ export class AuditWatch {
     const newest = () => this.newestVerification();
     new Gauge({
       name: 'concierge_ops_audit_verify_ok',
-      help: 'Whether the newest periodic verification of the audit chain and its checkpoints passed (1) or not (0).',
+      help:
+        'Whether the newest periodic verification of the audit chain and its checkpoints passed (1) or not (0); ' +
+        '0 before the first too, when concierge_ops_audit_verify_timestamp_seconds is 0.',
       registers: [registry],
-      // Absent until the first verification: no data is not a failure.
       async collect() {
-        this.reset();
-        const v = await newest();
-        if (v) this.set(v.ok ? 1 : 0);
+        this.set((await newest())?.ok ? 1 : 0);
       },
     });
     new Gauge({
       name: 'concierge_ops_audit_verify_timestamp_seconds',
-      help: 'When the newest periodic verification of the audit chain ran (Unix time).',
+      help: 'When the newest periodic verification of the audit chain ran (Unix time); 0 before the first.',
       registers: [registry],
       async collect() {
-        this.reset();
         const v = await newest();
-        if (v) this.set(v.at.getTime() / 1000);
+        this.set(v ? v.at.getTime() / 1000 : 0);
       },
     });
     if (checkpointEverySeconds !== undefined)
@@ -128,26 +126,23 @@ export class AuditWatch {
   }
 
   /** One read of the newest verification per scrape, shared by its two gauges; undefined when unreadable. */
-  private verification: { at: number; result: Promise<store.DbVerification | undefined> } | undefined;
+  private verification: Promise<store.DbVerification | undefined> | undefined;
   private newestVerification() {
-    if (!this.verification || Date.now() - this.verification.at >= 1000)
-      this.verification = {
-        at: Date.now(),
-        result: store.newestVerification(this.pool).catch(() => undefined),
-      };
-    return this.verification.result;
+    this.verification ??= store
+      .newestVerification(this.pool)
+      .catch(() => undefined)
+      .finally(() => (this.verification = undefined));
+    return this.verification;
   }
 
-  /** Counts the records committed since the last call (one pass per scrape, shared by the counters). */
+  /** Counts the records committed since the last call; the collects of one scrape (concurrent) share a pass. */
   advance(): Promise<void> {
-    if (!this.pass || Date.now() - this.pass.at >= 1000)
-      this.pass = {
-        at: Date.now(),
-        done: this.read().catch((err: unknown) =>
-          this.log.warn({ err: errorMessage(err) }, 'audit: new records could not be counted for /metrics'),
-        ),
-      };
-    return this.pass.done;
+    this.pass ??= this.read()
+      .catch((err: unknown) =>
+        this.log.warn({ err: errorMessage(err) }, 'audit: new records could not be counted for /metrics'),
+      )
+      .finally(() => (this.pass = undefined));
+    return this.pass;
   }
 
   private async read(): Promise<void> {
