@@ -77,7 +77,9 @@ function securityConfig(env: Env, problems: string[]): SecurityConfig {
   const startMinute = m ? Number(m[1]) * 60 + Number(m[2]) : 480;
   const endMinute = m ? Number(m[3]) * 60 + Number(m[4]) : 1080;
   if (!m || endMinute <= startMinute || endMinute > 1440)
-    problems.push('SECURITY_BUSINESS_HOURS must be HH:MM-HH:MM (24-hour, start before end), e.g. 08:00-18:00');
+    problems.push(
+      'SECURITY_BUSINESS_HOURS must be HH:MM-HH:MM (24-hour, start before end), e.g. 08:00-18:00',
+    );
   const days = weekdays(env.SECURITY_BUSINESS_DAYS || 'mon-fri');
   if (!days) problems.push('SECURITY_BUSINESS_DAYS must list weekdays like mon-fri or mon,tue,sat');
   const zone = env.SECURITY_TIME_ZONE || env.OPS_DAILY_TIME_ZONE || 'UTC';

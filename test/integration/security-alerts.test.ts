@@ -158,7 +158,10 @@ describe('suspicious access: metrics for the alerts and the morning report', () 
     assert.match(bursts[2], /^5 denied requests within 60 s with token test-client \(client, [0-9a-f]{8}\)$/);
     assert.equal(s.newSources.count, 1);
     assert.equal(s.newSources.items[0].ip, '203.0.113.2');
-    assert.match(s.newSources.items[0].what, /token test-operator \(operator, [0-9a-f]{8}\) used from new address 203\.0\.113\.2/);
+    assert.match(
+      s.newSources.items[0].what,
+      /token test-operator \(operator, [0-9a-f]{8}\) used from new address 203\.0\.113\.2/,
+    );
     assert.equal(s.adminTokensCreated.count, 1);
     assert.match(s.adminTokensCreated.items[0].what, /admin token second-admin created by bootstrap-admin/);
     assert.equal(s.exports.count, 1);

@@ -77,7 +77,10 @@ export function registerAuditVerifyJob(
           if (r.ok) log.info({ rows: r.rows }, 'audit verified');
           else log.error({ firstBroken: r.firstBroken }, 'audit verification FAILED');
         } catch (err) {
-          log.error({ err: errorMessage(err) }, 'audit verification could not run; the next period tries again');
+          log.error(
+            { err: errorMessage(err) },
+            'audit verification could not run; the next period tries again',
+          );
         } finally {
           await schedule('replace');
         }

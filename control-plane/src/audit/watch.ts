@@ -48,7 +48,8 @@ export interface Flagged {
   checkpointsMissing: { newestAt: string | null; everySeconds: number } | null;
 }
 
-const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+const hhmm = (m: number) =>
+  `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 
 /**
  * Watches the audit log for suspicious access: counts its records for /metrics (by action and role, admin
@@ -210,7 +211,10 @@ export class AuditWatch {
           what: `token ${r.token_name ?? '?'} (${r.role ?? '?'}, ${r.token_id?.slice(0, 8) ?? '?'}) used from new address ${r.ip ?? '?'}`,
         });
       else if (r.action === 'token.create' && after.role === 'admin')
-        kinds.adminTokensCreated.push({ ...base, what: `admin token ${String(after.name)} created by ${r.actor}` });
+        kinds.adminTokensCreated.push({
+          ...base,
+          what: `admin token ${String(after.name)} created by ${r.actor}`,
+        });
       else if (r.action === 'audit.export')
         kinds.exports.push({ ...base, what: `audit log exported by ${r.actor}` });
       // Any admin action, the two above included, may also be after hours.

@@ -95,7 +95,9 @@ export class SecurityWatch {
         targetId: by === 'source' ? (req.ip ?? null) : (auth?.tokenId ?? null),
         after,
       })
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'denied-request burst not recorded'));
+      .catch((err: unknown) =>
+        this.log.warn({ err: errorMessage(err) }, 'denied-request burst not recorded'),
+      );
   }
 
   /**
