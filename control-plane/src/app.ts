@@ -52,7 +52,10 @@ export function createApp(ctx: Context): express.Express {
   const api = new Api(
     router,
     (token) => ctx.tokens.authenticate(token),
-    (reason) => ctx.metrics.authDenied.inc({ reason }),
+    (reason, req) => {
+      ctx.metrics.authDenied.inc({ reason });
+      ctx.security.denied(reason, req);
+    },
     (auth, requestId, read) =>
       ctx.audit.recordRead(auth, requestId, {
         action: read.action,
@@ -60,6 +63,7 @@ export function createApp(ctx: Context): express.Express {
         targetId: read.targetId,
         after: read.detail ?? null,
       }),
+    (auth, req) => ctx.security.authenticated(auth, req),
   );
   const expected = newestMigration();
 

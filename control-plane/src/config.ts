@@ -44,6 +44,63 @@ export interface Config {
    * uniquelocal). Empty, the default: the source address is always the socket's, as a header is anyone's to send.
    */
   readonly trustedProxies: readonly string[];
+  /** What counts as suspicious access (SECURITY_*): see docs/audit.md "Suspicious access". */
+  readonly security: SecurityConfig;
+}
+
+export interface SecurityConfig {
+  /** Business hours, local time in `timeZone`: admin actions outside them are flagged. [start, end) minutes. */
+  readonly businessHours: { readonly startMinute: number; readonly endMinute: number };
+  /** ISO weekdays (1 = Monday .. 7 = Sunday) that have business hours. */
+  readonly businessDays: readonly number[];
+  readonly timeZone: string;
+  /** This many denied requests (401/403) from one source or with one token within `deniedWindowSeconds` are a burst. */
+  readonly deniedBurst: number;
+  readonly deniedWindowSeconds: number;
+  /** How often the whole audit chain and its checkpoints are verified by a job (its result: /metrics, morning mail). */
+  readonly verifyEverySeconds: number;
+}
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** `mon-fri`, `mon,wed,fri` or `sat-sun` (ISO weekdays 1..7); undefined when unreadable. */
+function weekdays(raw: string): number[] | undefined {
+  const out = new Set<number>();
+  for (const part of raw.toLowerCase().split(',')) {
+    const [a, b, ...rest] = part.trim().split('-');
+    const from = WEEKDAYS.indexOf(a ?? '') + 1;
+    const to = b === undefined ? from : WEEKDAYS.indexOf(b) + 1;
+    if (from === 0 || to === 0 || rest.length > 0 || to < from) return undefined;
+    for (let d = from; d <= to; d++) out.add(d);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+function securityConfig(env: Env, problems: string[]): SecurityConfig {
+  const hours = env.SECURITY_BUSINESS_HOURS || '08:00-18:00';
+  const m = /^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$/.exec(hours);
+  const startMinute = m ? Number(m[1]) * 60 + Number(m[2]) : 480;
+  const endMinute = m ? Number(m[3]) * 60 + Number(m[4]) : 1080;
+  if (!m || endMinute <= startMinute || endMinute > 1440)
+    problems.push(
+      'SECURITY_BUSINESS_HOURS must be HH:MM-HH:MM (24-hour, start before end), e.g. 08:00-18:00',
+    );
+  const days = weekdays(env.SECURITY_BUSINESS_DAYS || 'mon-fri');
+  if (!days) problems.push('SECURITY_BUSINESS_DAYS must list weekdays like mon-fri or mon,tue,sat');
+  const zone = env.SECURITY_TIME_ZONE || env.OPS_DAILY_TIME_ZONE || 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    problems.push('SECURITY_TIME_ZONE must be an IANA time zone such as Europe/London');
+  }
+  return Object.freeze({
+    businessHours: Object.freeze({ startMinute, endMinute }),
+    businessDays: Object.freeze(days ?? [1, 2, 3, 4, 5]),
+    timeZone: zone,
+    deniedBurst: int(env, 'SECURITY_DENIED_BURST', 20, 2, 100_000, problems),
+    deniedWindowSeconds: int(env, 'SECURITY_DENIED_WINDOW_SECONDS', 300, 10, 86400, problems),
+    verifyEverySeconds: int(env, 'AUDIT_VERIFY_EVERY_SECONDS', 3600, 10, 7 * 86400, problems),
+  });
 }
 
 export interface AuditConfig {
@@ -254,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
     reports: reportsConfig(env, problems),
     audit: auditConfig(env, dataDir, !env.DATABASE_URL, problems),
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES, problems),
+    security: securityConfig(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
-import { registerAuditJobs } from './audit/jobs.ts';
+import { registerAuditJobs, registerAuditVerifyJob } from './audit/jobs.ts';
 import { checkpointSetup } from './audit/keys.ts';
 import { registerAuditMetrics } from './audit/metrics.ts';
+import { AuditWatch } from './audit/watch.ts';
+import { SecurityWatch } from './security/service.ts';
 import { BackupService } from './backups/service.ts';
 import { registerBackupMetrics } from './backups/metrics.ts';
 import { FleetService } from './fleet/service.ts';
@@ -50,6 +52,10 @@ export interface Context {
   readonly faro: FaroService;
   readonly reports: ReportService;
   readonly ops: OpsService;
+  /** Suspicious access as requests arrive: denied bursts, tokens from new addresses. */
+  readonly security: SecurityWatch;
+  /** Suspicious access in the audit log: its counts on /metrics, the verify job, the morning report's list. */
+  readonly auditWatch: AuditWatch;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
 }
@@ -63,6 +69,15 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     checkpoints,
   );
   if (checkpoints) registerAuditMetrics(metrics.registry, audit, log);
+  const auditWatch = new AuditWatch(
+    pool,
+    audit,
+    config.security,
+    checkpoints?.keys.privateKey ? config.audit.checkpointEverySeconds : undefined,
+    metrics.registry,
+    log,
+  );
+  const security = new SecurityWatch(pool, audit, config.security, metrics, log);
   const fleet = new FleetService(pool, audit);
   const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
@@ -102,12 +117,14 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     backups,
     sla,
     audit,
+    auditWatch,
     metrics,
     prometheusUrl: config.prometheusUrl,
   });
   registerOpsJobs(paging.workers, pool, ops, config.reports, mail, log);
   if (checkpoints?.keys.privateKey)
     registerAuditJobs(paging.workers, pool, audit, config.audit.checkpointEverySeconds, log);
+  registerAuditVerifyJob(paging.workers, pool, auditWatch, config.security.verifyEverySeconds, log);
   return {
     config,
     log,
@@ -127,5 +144,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     backups,
     reports,
     ops,
+    security,
+    auditWatch,
   };
 }

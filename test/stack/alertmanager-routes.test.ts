@@ -110,6 +110,16 @@ describe('alertmanager configuration (amtool)', function () {
       receivers: 'control-plane',
     },
     {
+      name: 'sends suspicious access to the security mailbox only, never to the pager',
+      labels: ['alertname=AdminTokenCreated', 'severity=warning', 'category=security', 'job=control-plane'],
+      receivers: 'security-email',
+    },
+    {
+      name: 'sends an audit export (info) to the security mailbox only',
+      labels: ['alertname=AuditExported', 'severity=info', 'category=security', 'action=audit.export'],
+      receivers: 'security-email',
+    },
+    {
       name: 'sends an alert without severity to the default route (the control plane)',
       labels: ['alertname=Unlabelled'],
       receivers: 'control-plane',

@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.ts';
 import { addJob } from '../jobs/store.ts';
 import type { Workers } from '../jobs/workers.ts';
 import type { AuditService } from './service.ts';
+import type { AuditWatch } from './watch.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export const CHECKPOINT_TASK = 'audit-checkpoint';
@@ -36,6 +37,50 @@ export function registerAuditJobs(
           log.info({ seq: c.seq, rows: c.rows, keyId: c.keyId }, 'audit checkpoint written');
         } catch (err) {
           log.error({ err: errorMessage(err) }, 'audit checkpoint failed; the next period tries again');
+        } finally {
+          await schedule('replace');
+        }
+      },
+    },
+    () => schedule('preserve_run_at'),
+  );
+}
+
+export const VERIFY_TASK = 'audit-verify';
+
+/**
+ * Verifies the whole chain and every checkpoint every `everySeconds` (AUDIT_VERIFY_EVERY_SECONDS) as a job on
+ * the shared runner, one per period across replicas; the result goes to audit_verifications, which every
+ * replica's /metrics (concierge_ops_audit_verify_ok) and the morning report read. Registered with or without a
+ * signing key: without one the chain alone is checked. A full pass reads every row, so hourly, not per checkpoint.
+ */
+export function registerAuditVerifyJob(
+  workers: Workers,
+  pool: Pool,
+  watch: AuditWatch,
+  everySeconds: number,
+  log: Logger,
+): void {
+  const schedule = (mode: 'replace' | 'preserve_run_at') =>
+    addJob(pool, {
+      task: VERIFY_TASK,
+      payload: {},
+      jobKey: VERIFY_TASK,
+      runAt: new Date(Date.now() + everySeconds * 1000),
+      mode,
+    });
+  workers.register(
+    {
+      [VERIFY_TASK]: async () => {
+        try {
+          const r = await watch.verify();
+          if (r.ok) log.info({ rows: r.rows }, 'audit verified');
+          else log.error({ firstBroken: r.firstBroken }, 'audit verification FAILED');
+        } catch (err) {
+          log.error(
+            { err: errorMessage(err) },
+            'audit verification could not run; the next period tries again',
+          );
         } finally {
           await schedule('replace');
         }

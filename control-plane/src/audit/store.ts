@@ -254,3 +254,85 @@ export async function exportWindow(
   });
   return rows;
 }
+
+/** Records after `afterSeq` (committed and chained), counted by action and role: what /metrics counts. */
+export interface DbTailGroup {
+  action: string;
+  role: string | null;
+  n: number;
+  last: number;
+  /** When each record of a real admin token (not the control plane's own jobs) in this group was written. */
+  admin_at: Date[];
+  /** Of token.create records: how many created an admin token. */
+  admin_tokens: number;
+}
+
+/**
+ * The next `max` records of the chain after `afterSeq`, grouped. Seq is the commit order (the chain
+ * trigger's lock), so a record never appears below a seq already read. Real tokens have UUID ids; the control
+ * plane's own jobs act as '00000000-<name>' and are not a person's admin action.
+ */
+export async function tail(db: Queryable, afterSeq: number, max: number): Promise<DbTailGroup[]> {
+  const { rows } = await db.query<DbTailGroup>(
+    `select action, role, count(*)::int as n, max(seq)::bigint as last,
+       coalesce(array_agg(at) filter (where role = 'admin' and token_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-'
+         and action <> 'token.new_source'), '{}') as admin_at,
+       (count(*) filter (where action = 'token.create' and after->>'role' = 'admin'))::int as admin_tokens
+     from (select * from audit_log where seq > $1 order by seq limit $2) a group by action, role`,
+    [afterSeq, max],
+  );
+  return rows.map((r) => ({ ...r, last: Number(r.last) }));
+}
+
+/** The newest seq in the log (0 when empty): where a new process starts counting. */
+export async function lastSeq(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ seq: string | null }>('select max(seq)::bigint as seq from audit_log');
+  return Number(rows[0]!.seq ?? 0);
+}
+
+/** Records since `since` that suspicious-access review looks at (see AuditWatch.flagged), oldest first. */
+export async function flaggedSince(db: Queryable, since: Date, limit: number): Promise<DbAuditRow[]> {
+  const { rows } = await db.query<DbAuditRow>(
+    `select seq, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, hash
+     from audit_log
+     where at >= $1 and (action in ('security.denied_burst', 'token.new_source', 'audit.export')
+       or (action = 'token.create' and after->>'role' = 'admin')
+       or (role = 'admin' and token_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-'))
+     order by seq limit $2`,
+    [since, limit],
+  );
+  return rows;
+}
+
+export interface DbVerification {
+  at: Date;
+  ok: boolean;
+  rows: string;
+  first_broken: { seq: number | null; reason: string } | null;
+}
+
+export async function insertVerification(
+  db: Queryable,
+  v: { ok: boolean; rows: number; firstBroken: unknown },
+): Promise<void> {
+  await db.query(`insert into audit_verifications (ok, rows, first_broken) values ($1, $2, $3)`, [
+    v.ok,
+    v.rows,
+    v.firstBroken === null ? null : JSON.stringify(v.firstBroken),
+  ]);
+}
+
+export async function newestVerification(db: Queryable): Promise<DbVerification | undefined> {
+  const { rows } = await db.query<DbVerification>(
+    `select at, ok, rows, first_broken from audit_verifications order by id desc limit 1`,
+  );
+  return rows[0];
+}
+
+export async function failedVerificationsSince(db: Queryable, since: Date): Promise<DbVerification[]> {
+  const { rows } = await db.query<DbVerification>(
+    `select at, ok, rows, first_broken from audit_verifications where at >= $1 and not ok order by id limit 50`,
+    [since],
+  );
+  return rows;
+}

@@ -56,6 +56,8 @@ export interface ReadRecord {
 export type Authenticate = (token: string) => Promise<Auth | undefined>;
 export type OnDenied = (reason: 'unauthenticated' | 'forbidden', req: Request) => void;
 export type OnRead = (auth: Auth, requestId: string, read: ReadRecord) => Promise<void>;
+/** A known token's request, before its role is checked (security/service.ts: a token seen from a new address). */
+export type OnAuthenticated = (auth: Auth, req: Request) => Promise<void> | void;
 
 interface Registered {
   spec: RouteSpec<unknown, unknown>;
@@ -146,6 +148,7 @@ export class Api {
     private readonly authenticate: Authenticate,
     private readonly onDenied: OnDenied = () => undefined,
     private readonly onRead: OnRead = async () => undefined,
+    private readonly onAuthenticated: OnAuthenticated = () => undefined,
   ) {}
 
   route<B = unknown, Q = Record<string, string>>(spec: RouteSpec<B, Q>): void {
@@ -213,6 +216,7 @@ export class Api {
       userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
     };
     req.auth = auth;
+    await this.onAuthenticated(auth, req);
     if (!spec.roles.includes(auth.role)) {
       this.onDenied('forbidden', req);
       throw new ForbiddenError(`role ${auth.role} may not ${spec.method.toUpperCase()} ${spec.path}`);

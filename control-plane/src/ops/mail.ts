@@ -67,6 +67,11 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
       lines: checkpointLines(d.audit),
     },
     {
+      title: 'Suspicious access in the last 24 h',
+      ok: suspiciousLines(d.suspicious).length === 0,
+      lines: suspiciousLines(d.suspicious),
+    },
+    {
       title: 'Failed logins and denied requests',
       ok: !d.deniedRequests.available || d.deniedRequests.unauthenticated + d.deniedRequests.forbidden === 0,
       lines: d.deniedRequests.available
@@ -76,6 +81,29 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
         : [`not recorded: ${d.deniedRequests.reason}`],
     },
   ];
+}
+
+function suspiciousLines(f: OpsDaily['suspicious']): string[] {
+  const lines: string[] = [];
+  const kind = (label: string, k: { count: number; items: { at: string; what: string }[] }) => {
+    for (const i of k.items) lines.push(`${label}: ${i.what} at ${i.at}`);
+    if (k.count > k.items.length) lines.push(`${label}: ... and ${k.count - k.items.length} more`);
+  };
+  kind('denied-request burst', f.deniedBursts);
+  kind('new source address', f.newSources);
+  kind(`admin action outside business hours (${f.afterHoursAdmin.hours})`, f.afterHoursAdmin);
+  kind('admin token created', f.adminTokensCreated);
+  kind('audit export', f.exports);
+  for (const v of f.verifyFailures)
+    lines.push(
+      `audit verification FAILED at ${v.at}: ${v.seq === null ? 'the checkpoint file' : `seq ${v.seq}`}: ${v.reason}`,
+    );
+  if (f.checkpointsMissing)
+    lines.push(
+      `audit checkpoints not written: the newest was signed ${f.checkpointsMissing.newestAt ?? 'never'}, ` +
+        `one is due every ${f.checkpointsMissing.everySeconds} s`,
+    );
+  return lines;
 }
 
 function checkpointLines(a: OpsDaily['audit']): string[] {

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import type { AuditService, VerifyResult } from '../audit/service.ts';
+import type { AuditWatch, Flagged } from '../audit/watch.ts';
 import type { AvailabilityService } from '../availability/service.ts';
 import type { BackupService } from '../backups/service.ts';
 import type { FleetService } from '../fleet/service.ts';
@@ -55,6 +56,8 @@ export interface OpsDaily {
     /** The newest signed checkpoint: the mail carries it out of the database, as a witness of the chain's head. */
     checkpoints: VerifyResult['checkpoints'];
   };
+  /** Suspicious access flagged over the day, from the audit log and its tables (never from Prometheus). */
+  suspicious: Flagged;
   deniedRequests:
     | NotAvailable
     | {
@@ -87,6 +90,7 @@ export interface OpsDeps {
   backups: BackupService;
   sla: SlaService;
   audit: AuditService;
+  auditWatch: AuditWatch;
   metrics: Metrics;
   prometheusUrl: string | undefined;
 }
@@ -208,6 +212,7 @@ export class OpsService {
         verifiedThrough: audit.verifiedThrough,
         checkpoints: audit.checkpoints,
       },
+      suspicious: await this.d.auditWatch.flagged(since, now, audit.checkpoints.newestAt),
       deniedRequests: await this.denied(),
     };
   }

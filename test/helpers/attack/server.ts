@@ -17,6 +17,10 @@ const config = loadConfig({
   BOOTSTRAP_ADMIN_TOKEN: process.env.ATTACK_ADMIN_TOKEN ?? '',
   LOG_LEVEL: 'error',
   PORT: '0',
+  // The attacks send denied requests by the thousand on purpose: a burst record in the audit log would be the
+  // control plane noticing, not the refused request changing something, so bursts are out of reach here
+  // (test/integration/security-alerts.test.ts covers them).
+  SECURITY_DENIED_BURST: '100000',
 });
 // Errors go to stdout as JSON lines: the test finds a 500's cause there by its request id.
 const log = pino({ level: config.logLevel });

@@ -6,6 +6,8 @@ import type pg from 'pg';
  * asks for it so that operators find unused tokens).
  */
 const IGNORED_COLUMNS: Record<string, string[]> = { 'public.api_tokens': ['last_used_at'] };
+/** Tables written by authentication itself, accepted or not: the addresses each token was used from (issue 21). */
+const IGNORED_TABLES = new Set(['public.token_sources']);
 
 /**
  * The contents of every table of the public schema, and of the job queue's jobs (workers are off in the attack
@@ -28,7 +30,7 @@ export class Snapshotter {
           and (table_schema = 'public' or (table_schema = 'graphile_worker' and table_name = '_private_jobs'))
         order by 1`,
     );
-    this.tables = rows.map((r) => r.t);
+    this.tables = rows.map((r) => r.t).filter((t) => !IGNORED_TABLES.has(t));
     await this.refresh();
   }
 
