@@ -81,6 +81,40 @@ describe('control plane whose database goes away and comes back', function () {
     (await fs.readFile(path.join(dir, 'audit-checkpoints.jsonl'), 'utf8').catch(() => ''))
       .split('\n')
       .filter(Boolean).length;
+  const times = (text: string) => cp.output().split(text).length - 1;
+
+  /**
+   * Stops the database while the job runner's one worker is mid-job: a lock on the audit chain holds the job
+   * (the sweep and the checkpoint both chain the audit log), so the job ends with the outage and its end
+   * cannot be recorded. Returns once graphile-worker says the worker exited.
+   */
+  async function stopMidJob(): Promise<void> {
+    const exited = times('Worker exited with error');
+    const holder = new pg.Client({ connectionString: appUrl });
+    holder.on('error', () => undefined); // the outage ends this connection too
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table audit_log in access exclusive mode');
+      await until('job waiting on the audit chain', 30_000, async () => {
+        const { rows } = await holder.query<{ n: number }>(
+          `select (select count(*) from graphile_worker.jobs
+                    where locked_at is not null and task_identifier in ('outbox-sweep', 'audit-checkpoint'))
+                * (select count(*) from pg_locks where relation = 'audit_log'::regclass and not granted) as n`,
+        );
+        return Number(rows[0]!.n) > 0;
+      });
+      await db!.stop();
+      db = undefined;
+    } finally {
+      await holder.end().catch(() => undefined);
+    }
+    await until(
+      'graphile-worker logging that its worker exited',
+      30_000,
+      () => times('Worker exited with error') > exited,
+    );
+  }
 
   before(async () => {
     // A server this test stops and starts again (on the same port and socket), as an operator or a crash would.
@@ -139,31 +173,8 @@ describe('control plane whose database goes away and comes back', function () {
   });
 
   it('runs its jobs again once its database is back, also when the outage ended a job mid-run', async () => {
-    await until('an audit checkpoint written', 30_000, async () => (await checkpoints()) > 0);
-    // Holds the audit chain so the job runner's one worker is caught mid-job (the sweep and the checkpoint
-    // both chain the audit log) when the database goes: the job ends and its end cannot be recorded.
-    const holder = new pg.Client({ connectionString: appUrl });
-    holder.on('error', () => undefined); // the outage ends this connection too
-    await holder.connect();
-    try {
-      await holder.query('begin');
-      await holder.query('lock table audit_log in access exclusive mode');
-      await until('a job waiting on the audit chain', 30_000, async () => {
-        const { rows } = await holder.query<{ n: number }>(
-          `select (select count(*) from graphile_worker.jobs
-                    where locked_at is not null and task_identifier in ('outbox-sweep', 'audit-checkpoint'))
-                * (select count(*) from pg_locks where relation = 'audit_log'::regclass and not granted) as n`,
-        );
-        return Number(rows[0]!.n) > 0;
-      });
-      await db!.stop();
-      db = undefined;
-    } finally {
-      await holder.end().catch(() => undefined);
-    }
-    await until('graphile-worker logging that its worker exited', 30_000, () =>
-      cp.output().includes('Worker exited with error'),
-    );
+    await until('audit checkpoint written', 30_000, async () => (await checkpoints()) > 0);
+    await stopMidJob();
 
     db = await startEmbeddedPostgres(dir, log, port);
     await readyzBecomes(cp, 200, 30_000);
@@ -178,11 +189,16 @@ describe('control plane whose database goes away and comes back', function () {
   });
 
   it('stops cleanly on SIGTERM while its database is away', async () => {
-    await db!.stop();
-    db = undefined;
+    // Also while it is replacing a worker it lost, still waiting for the database (no restart during shutdown).
+    const retries = times('job runner: restart failed');
+    await stopMidJob();
     await readyzBecomes(cp, 503, 10_000);
+    await until('restart attempt', 10_000, () => times('job runner: restart failed') > retries);
+    const signalled = Date.now();
     cp.child.kill('SIGTERM');
     assert.equal(await cp.exited, 0, cp.output());
+    // The retry's backoff does not hold the shutdown up (in-flight requests have 10 s; there are none).
+    assert.ok(Date.now() - signalled < 8_000, `took ${Date.now() - signalled} ms to stop:\n${cp.output()}`);
     // The lines that show a crash, not the whole log (pg's errors are long).
     assert.deepEqual(
       crashLines(cp.output()).map((line) => line.slice(0, 400)),
