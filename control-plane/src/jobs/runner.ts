@@ -20,9 +20,9 @@ export interface SuperviseOptions {
 /**
  * Runs graphile-worker and replaces it when it loses a worker. graphile-worker 0.16 does not replace a worker
  * that exits with an error (it logs "Worker exited with error" and keeps the pool running short, see the TODO
- * in its main.js): a worker exits so when the end of a job it ran cannot be recorded, which is what a database
- * outage during a job does. With no worker left, escalation sends, reports and checkpoints would stop until the
- * process restarts, while /readyz answers 200. So the whole runner is stopped and started again (with backoff
+ * in its main.js). A worker exits like that when the end of a job it ran cannot be recorded, which is what a
+ * database outage during a job does. With no worker left, page retries, the outbox sweep, reports and audit
+ * checkpoints would stop until the process restarts, while /readyz answers 200. So the whole runner is stopped and started again (with backoff
  * while the database is still away), and `resume` then unlocks what the lost workers held and re-adds the
  * recurring jobs. graphile's job locks still make each job run once at a time; a job whose end was not
  * recorded runs again, as graphile would do on its own four hours later (handlers are idempotent).
