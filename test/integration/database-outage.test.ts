@@ -137,6 +137,11 @@ describe('control plane whose database goes away and comes back', function () {
       AUDIT_CHECKPOINT_EVERY_SECONDS: '10',
     });
   });
+  afterEach(function () {
+    // A failed fetch says only ECONNREFUSED or ECONNRESET: the control plane's own output says why.
+    if (this.currentTest?.state === 'failed')
+      process.stderr.write(`control plane output (exit code ${cp.child.exitCode}):\n${cp.output()}\n`);
+  });
   after(async () => {
     // SIGTERM, which npm passes on: a SIGKILL would end npm alone and leave the control plane running.
     if (cp.child.exitCode === null) {
