@@ -13,6 +13,12 @@ export function createPool(connectionString: string, log: Logger, max: number): 
   const pool = new pg.Pool({ connectionString, max, application_name: 'concierge-ops' });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection failed'));
+  // Nor one that is checked out (a transaction, graphile-worker's LISTEN): pg emits 'error' on the client as well
+  // as failing its query, and an 'error' no one listens to ends the process. The failed query is its caller's to
+  // handle; graphile-worker adds a listener like this only to clients made while a runner of its is up.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => log.debug({ err: err.message }, 'database connection in use failed')),
+  );
   return pool;
 }
 

@@ -20,6 +20,12 @@ export async function addJob(db: Queryable, j: AddJob): Promise<void> {
   );
 }
 
+/** Unlocks the jobs of workers that are gone (their process lives on, so graphile's own reset would wait 4 h). */
+export async function forceUnlockWorkers(db: Queryable, workerIds: string[]): Promise<void> {
+  if (workerIds.length > 0)
+    await db.query('select graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
+}
+
 /** Seconds the oldest runnable job or escalation step has waited past its due time: the queue's lag. */
 export async function queueLagSeconds(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ lag: number }>(

@@ -1,4 +1,4 @@
-import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
+import { Logger as WorkerLogger, runMigrations, type TaskList } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { AuditService } from '../audit/service.ts';
 import type { Pool } from '../db/pool.ts';
@@ -6,7 +6,8 @@ import type { PagingConfig } from '../config.ts';
 import type { EscalateJob, EscalationService } from '../escalation/service.ts';
 import type { AlertIngest } from '../incidents/ingest.ts';
 import type { NotifyService } from '../notify/service.ts';
-import { addJob } from './store.ts';
+import { superviseRunner, type SupervisedRunner } from './runner.ts';
+import { addJob, forceUnlockWorkers } from './store.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
 
 export interface Workers {
@@ -33,7 +34,8 @@ export function createWorkers(
   log: Logger,
   s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest; audit: AuditService },
 ): Workers {
-  let runner: Runner | undefined;
+  let runner: SupervisedRunner | undefined;
+  let stopping = false;
   const steps = stepLoop(s.escalation, config.workerPollIntervalMs, log);
   // How often to look at the heartbeat: a fifth of the allowed silence, at most once a minute.
   const checkEvery = Math.min(60, Math.max(1, Math.floor(config.deadmanSwitchSeconds / 5)));
@@ -75,18 +77,34 @@ export function createWorkers(
       await runMigrations({ pgPool: pool, logger });
     },
     async start() {
-      runner = await run({
-        pgPool: pool,
-        concurrency: config.workerConcurrency,
-        pollInterval: config.workerPollIntervalMs,
-        noHandleSignals: true,
-        logger,
-        taskList,
-      });
-      await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
-      // At once on start: pages a crashed process committed but never sent go out on restart.
-      await addSweep();
-      for (const f of starters) await f();
+      // The recurring jobs, added again after the runner was replaced: the run of one that a lost worker held
+      // stays locked, and with it the job that would have added the next (a locked job's key goes to the new one).
+      const schedule = async () => {
+        await addJob(pool, { task: DEADMAN_KEY, payload: {}, jobKey: DEADMAN_KEY, mode: 'preserve_run_at' });
+        // At once on start: pages a crashed process committed but never sent go out on restart.
+        await addSweep();
+        for (const f of starters) await f();
+      };
+      runner = await superviseRunner(
+        {
+          pgPool: pool,
+          concurrency: config.workerConcurrency,
+          pollInterval: config.workerPollIntervalMs,
+          noHandleSignals: true,
+          logger,
+          taskList,
+        },
+        log,
+        {
+          stopping: () => stopping,
+          async resume(lost) {
+            // A lost worker ran nothing more after its last job; without this, its jobs wait four hours.
+            await forceUnlockWorkers(pool, lost);
+            await schedule();
+          },
+        },
+      );
+      await schedule();
       // With workers here, this process sends the pages it commits itself, straight after commit.
       s.notify.setDirectSend(true);
       steps.start();
@@ -96,6 +114,8 @@ export function createWorkers(
       if (onStart) starters.push(onStart);
     },
     async stop() {
+      // From here on a lost worker is not replaced: the runner is stopped below.
+      stopping = true;
       try {
         await steps.stop();
         s.notify.setDirectSend(false);
