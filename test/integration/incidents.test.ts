@@ -92,7 +92,9 @@ describe('incidents from Alertmanager webhooks', () => {
       audit.body.map((a: { action: string }) => a.action),
       ['incident.alerts_changed', 'incident.opened'],
     );
-    assert.equal(await cp.count('audit_pending'), 0);
+    // Nothing of this incident is left staged (the read of the log is itself staged, as an audit.read).
+    const staged = await cp.db.query(`select 1 from audit_pending where target_id = $1`, [id]);
+    assert.equal(staged.rows.length, 0);
     assert.equal((await cp.call('GET', '/api/v1/audit/verify')).body.ok, true);
   });
 
