@@ -219,7 +219,9 @@ describe('monthly audit reports: POST/GET /api/v1/audit/reports', () => {
     assert.deepEqual(meta.body.deliveries, [{ contact: CONTACT, status: 'sent', attempts: 1 }]);
   });
 
-  it('refuses a future month, and a month outside the shared rule, naming the field', async () => {
+  it('refuses a future month, and a month outside the shared rule, naming the field and recording nothing', async () => {
+    await cp.ctx.audit.flush();
+    const records = await cp.count('audit_log');
     for (const m of ['9999-12', '0000-01', '2026-13', '2026-1']) {
       const r = await cp.call('POST', '/api/v1/audit/reports', { body: { month: m } });
       assert.equal(r.status, 400, `${m}: ${r.text}`);
@@ -227,6 +229,8 @@ describe('monthly audit reports: POST/GET /api/v1/audit/reports', () => {
     }
     const r = await cp.call('POST', '/api/v1/audit/reports', { body: { month: '9999-12' } });
     assert.match(r.body.errors[0].message, /after the current month/);
+    await cp.ctx.audit.flush();
+    assert.equal(await cp.count('audit_log'), records);
   });
 
   it('refuses other roles', async () => {

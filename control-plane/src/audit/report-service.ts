@@ -7,7 +7,7 @@ import { actorName, type Auth } from '../http/auth.ts';
 import { NotFoundError } from '../http/errors.ts';
 import { addJob } from '../jobs/store.ts';
 import type { MailSender } from '../notify/providers.ts';
-import { composeAuditReport, sha256, type AuditReport } from './report.ts';
+import { checkAuditMonth, composeAuditReport, sha256, type AuditReport } from './report.ts';
 import { renderAuditPdf, reportTitle } from './report-pdf.ts';
 import * as rs from './report-store.ts';
 import type { AuditService } from './service.ts';
@@ -104,6 +104,8 @@ export class AuditReportService {
 
   /** POST /api/v1/audit/reports: a new stored version of the month, the request itself recorded. */
   async generateNow(auth: Auth, requestId: string, month: string, clientIdOrSlug?: string) {
+    // A refused month records nothing.
+    checkAuditMonth(month, this.now());
     const client = clientIdOrSlug ? await this.d.fleet.getClient(auth, clientIdOrSlug) : undefined;
     // Recorded first, so the report of a month under way shows its own making among the changes.
     await this.d.audit.record(this.d.pool, auth, requestId, {
