@@ -131,15 +131,15 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   });
   api.route({
     method: 'get',
-    path: '/api/v1/audit/reports/:file',
+    path: '/api/v1/audit/reports/:arid',
     summary:
       'One stored audit report: `{id}` its metadata, `{id}.json` the JSON as stored, `{id}.pdf` the PDF',
     tag: 'audit',
     roles: ['admin'],
-    read: ({ params }) => ({ action: 'audit.read', targetType: 'audit_report', targetId: params.file! }),
+    read: ({ params }) => ({ action: 'audit.read', targetType: 'audit_report', targetId: params.arid! }),
     handler: async ({ params, res }) => {
-      const m = /^([0-9a-fA-F-]{36})(?:\.(json|pdf))?$/.exec(params.file!);
-      const r = await reports.byId(m?.[1] ?? params.file!);
+      const m = /^([0-9a-fA-F-]{36})(?:\.(json|pdf))?$/.exec(params.arid!);
+      const r = await reports.byId(m?.[1] ?? params.arid!);
       if (!m?.[2]) return r.meta;
       // The hashes identify the stored bytes (a stored version never changes).
       res.setHeader('X-Report-Sha256', m[2] === 'pdf' ? r.pdf_sha256 : r.sha256);
