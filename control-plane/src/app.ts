@@ -123,7 +123,7 @@ export function createApp(ctx: Context): express.Express {
   incidentRoutes(api, ctx.paging.incidents, ctx.paging.ingest);
   tokenRoutes(api, ctx.tokens);
   fleetRoutes(api, ctx.fleet);
-  auditRoutes(api, ctx.audit);
+  auditRoutes(api, ctx.audit, ctx.auditReports);
   backupRoutes(api, ctx.backups);
   availabilityRoutes(api, ctx.availability);
   maintenanceRoutes(api, ctx.maintenance);

@@ -114,6 +114,8 @@ export interface AuditConfig {
   /** Where audit-checkpoints.jsonl is appended (DATA_DIR unless AUDIT_CHECKPOINT_DIR). */
   readonly checkpointDir: string;
   readonly checkpointEverySeconds: number;
+  /** Compliance contacts mailed every monthly audit report (AUDIT_REPORT_CONTACTS); empty: stored, not mailed. */
+  readonly reportContacts: readonly string[];
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -164,6 +166,7 @@ function auditConfig(env: Env, dataDir: string, embedded: boolean, problems: str
     publicKeyFile: env.AUDIT_PUBLIC_KEY_FILE ? path.resolve(env.AUDIT_PUBLIC_KEY_FILE) : undefined,
     checkpointDir: path.resolve(env.AUDIT_CHECKPOINT_DIR || dataDir),
     checkpointEverySeconds: int(env, 'AUDIT_CHECKPOINT_EVERY_SECONDS', 900, 10, 86400, problems),
+    reportContacts: emails(env, 'AUDIT_REPORT_CONTACTS', problems),
   });
 }
 
@@ -188,18 +191,24 @@ function reportsConfig(env: Env, problems: string[]): ReportsConfig {
   } catch {
     problems.push('OPS_DAILY_TIME_ZONE must be an IANA time zone such as Europe/London');
   }
-  const to = (env.OPS_DAILY_TO ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-  if (to.some((x) => !/^[^@\s,]+@[^@\s,]+$/.test(x)))
-    problems.push('OPS_DAILY_TO must be a comma-separated list of e-mail addresses');
+  const to = emails(env, 'OPS_DAILY_TO', problems);
   return Object.freeze({
     scheduler: scheduler === 'on',
     opsDailyAt: at,
     opsDailyTimeZone: zone,
     opsDailyTo: to,
   });
+}
+
+/** A comma-separated list of e-mail addresses; a bad one is named in `problems`. */
+function emails(env: Env, name: string, problems: string[]): string[] {
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (list.some((x) => !/^[^@\s,]+@[^@\s,]+$/.test(x)))
+    problems.push(`${name} must be a comma-separated list of e-mail addresses`);
+  return list;
 }
 
 export interface CreditTier {

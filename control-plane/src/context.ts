@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
-import { registerAuditJobs, registerAuditVerifyJob } from './audit/jobs.ts';
+import { registerAuditJobs, registerAuditReportJobs, registerAuditVerifyJob } from './audit/jobs.ts';
+import { AuditReportService } from './audit/report-service.ts';
 import { checkpointSetup } from './audit/keys.ts';
 import { registerAuditMetrics } from './audit/metrics.ts';
 import { AuditWatch } from './audit/watch.ts';
@@ -56,6 +57,8 @@ export interface Context {
   readonly security: SecurityWatch;
   /** Suspicious access in the audit log: its counts on /metrics, the verify job, the morning report's list. */
   readonly auditWatch: AuditWatch;
+  /** Monthly audit reports per provider and per client, stored immutably and mailed to compliance contacts. */
+  readonly auditReports: AuditReportService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
 }
@@ -125,6 +128,16 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   if (checkpoints?.keys.privateKey)
     registerAuditJobs(paging.workers, pool, audit, config.audit.checkpointEverySeconds, log);
   registerAuditVerifyJob(paging.workers, pool, auditWatch, config.security.verifyEverySeconds, log);
+  const auditReports = new AuditReportService({
+    pool,
+    audit,
+    fleet,
+    mail,
+    contacts: config.audit.reportContacts,
+    sendMaxAttempts: config.paging.sendMaxAttempts,
+    log,
+  });
+  registerAuditReportJobs(paging.workers, pool, auditReports, config.reports.scheduler);
   return {
     config,
     log,
@@ -146,5 +159,6 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     ops,
     security,
     auditWatch,
+    auditReports,
   };
 }

@@ -73,4 +73,16 @@ describe('configuration', () => {
         /MIGRATION_DATABASE_URL must be a postgres/.test(err.message) && !/secret/.test(err.message),
     );
   });
+
+  it('takes the audit report contacts as a list of e-mail addresses, and names a bad one', () => {
+    assert.deepEqual(loadConfig({}).audit.reportContacts, []);
+    assert.deepEqual(loadConfig({ AUDIT_REPORT_CONTACTS: 'a@x.example, b@y.example' }).audit.reportContacts, [
+      'a@x.example',
+      'b@y.example',
+    ]);
+    assert.throws(
+      () => loadConfig({ AUDIT_REPORT_CONTACTS: 'a@x.example,not an address' }),
+      /AUDIT_REPORT_CONTACTS must be a comma-separated list of e-mail addresses/,
+    );
+  });
 });

@@ -2,6 +2,11 @@ import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.ts';
 import { addJob } from '../jobs/store.ts';
 import type { Workers } from '../jobs/workers.ts';
+import {
+  AUDIT_REPORT_SEND_TASK,
+  AUDIT_REPORTS_MONTHLY_TASK,
+  type AuditReportService,
+} from './report-service.ts';
 import type { AuditService } from './service.ts';
 import type { AuditWatch } from './watch.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
@@ -87,5 +92,45 @@ export function registerAuditVerifyJob(
       },
     },
     () => schedule('preserve_run_at'),
+  );
+}
+
+/** Audit reports are looked for hourly: last month's appear within the first hour of the 1st (UTC). */
+const AUDIT_REPORTS_TICK_SECONDS = 3600;
+
+/**
+ * The monthly audit reports as jobs on the shared runner: a self-renewing tick under one job key (one per period
+ * across replicas, never forgotten by a restart) stores last month's reports once, and one send job per
+ * (report, contact) mails each.
+ */
+export function registerAuditReportJobs(
+  workers: Workers,
+  pool: Pool,
+  reports: AuditReportService,
+  scheduler: boolean,
+): void {
+  const scheduleTick = (runAt?: Date) =>
+    addJob(pool, {
+      task: AUDIT_REPORTS_MONTHLY_TASK,
+      payload: {},
+      jobKey: AUDIT_REPORTS_MONTHLY_TASK,
+      ...(runAt ? { runAt } : {}),
+      mode: runAt ? 'replace' : 'preserve_run_at',
+    });
+  workers.register(
+    {
+      [AUDIT_REPORTS_MONTHLY_TASK]: async () => {
+        try {
+          await reports.runMonthly();
+        } finally {
+          await scheduleTick(new Date(Date.now() + AUDIT_REPORTS_TICK_SECONDS * 1000));
+        }
+      },
+      [AUDIT_REPORT_SEND_TASK]: async (payload, helpers) => {
+        const p = payload as { reportId: string; contact: string };
+        await reports.deliver(p.reportId, p.contact, helpers.job.attempts >= helpers.job.max_attempts);
+      },
+    },
+    scheduler ? () => scheduleTick() : undefined,
   );
 }

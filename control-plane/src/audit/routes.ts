@@ -1,11 +1,12 @@
 import type { Api } from '../http/api.ts';
 import type { ExportQuery } from './export.ts';
 import { CONTENT_TYPES, EXTENSIONS } from './export-formats.ts';
+import type { AuditReportService } from './report-service.ts';
 import type { AuditService } from './service.ts';
 
 const isoTime = { type: 'string', format: 'date-time', maxLength: 40 };
 
-export function auditRoutes(api: Api, audit: AuditService): void {
+export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportService): void {
   api.route<unknown, { targetType?: string; targetId?: string; limit?: number; before?: number }>({
     method: 'get',
     path: '/api/v1/audit',
@@ -86,5 +87,69 @@ export function auditRoutes(api: Api, audit: AuditService): void {
     roles: ['admin'],
     status: 201,
     handler: ({ auth, req }) => audit.checkpoint({ auth, requestId: req.id }),
+  });
+  api.route<{ month: string; client?: string }>({
+    method: 'post',
+    path: '/api/v1/audit/reports',
+    summary:
+      "Stores a new version of a month's audit report (UTC month; per client with `client`, else the provider's) " +
+      'and mails it to AUDIT_REPORT_CONTACTS; a future month is refused',
+    tag: 'audit',
+    roles: ['admin'],
+    status: 201,
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['month'],
+      properties: {
+        month: { type: 'string', format: 'month', maxLength: 7 },
+        client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
+      },
+    },
+    handler: ({ auth, req, body }) => reports.generateNow(auth, req.id, body.month, body.client),
+  });
+  api.route<unknown, { client?: string }>({
+    method: 'get',
+    path: '/api/v1/audit/reports',
+    summary: "Stored audit reports, newest month first (all, or one client's with `client`)",
+    tag: 'audit',
+    roles: ['admin'],
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
+      },
+    },
+    read: ({ query }) => ({
+      action: 'audit.read',
+      targetType: 'audit',
+      targetId: null,
+      detail: { reports: query },
+    }),
+    handler: ({ auth, query }) => reports.list(auth, query.client),
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/audit/reports/:arid',
+    summary:
+      'One stored audit report: `{id}` its metadata, `{id}.json` the JSON as stored, `{id}.pdf` the PDF',
+    tag: 'audit',
+    roles: ['admin'],
+    read: ({ params }) => ({ action: 'audit.read', targetType: 'audit_report', targetId: params.arid! }),
+    handler: async ({ params, res }) => {
+      const m = /^([0-9a-fA-F-]{36})(?:\.(json|pdf))?$/.exec(params.arid!);
+      const r = await reports.byId(m?.[1] ?? params.arid!);
+      if (!m?.[2]) return r.meta;
+      // The hashes identify the stored bytes (a stored version never changes).
+      res.setHeader('X-Report-Sha256', m[2] === 'pdf' ? r.pdf_sha256 : r.sha256);
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="audit-${r.scope}-${r.month}-v${r.version}.${m[2]}"`,
+      );
+      if (m[2] === 'pdf') res.type('application/pdf').send(r.pdf);
+      else res.type('application/json').send(r.json);
+      return undefined;
+    },
   });
 }

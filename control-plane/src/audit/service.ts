@@ -244,6 +244,22 @@ export class AuditService {
     return this.newest.checkpoint;
   }
 
+  /**
+   * The earliest signed checkpoint covering row `seq` (its seq at or above it), from the file; when none does
+   * yet and a key is configured, one is signed now (as an export does). Null when checkpoints are off.
+   */
+  async checkpointCovering(seq: number): Promise<Checkpoint | null> {
+    const cp = this.checkpoints;
+    if (!cp) return null;
+    const lines = await cp.file.readAll(cp.keys);
+    const covering = lines
+      .flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []))
+      .filter((c) => c.seq >= seq)
+      .sort((a, b) => a.seq - b.seq || a.at.localeCompare(b.at))[0];
+    if (covering) return covering;
+    return this.canSign ? this.checkpoint() : null;
+  }
+
   /** Checks the chain, and it against every checkpoint in the file, trusting only the file and the public key. */
   async verify(): Promise<VerifyResult> {
     await this.flush();

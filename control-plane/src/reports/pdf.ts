@@ -6,20 +6,20 @@ import type { MonthlyReport } from './types.ts';
 const MARGIN = 50;
 const FOOTER = 24;
 
-type Doc = PDFKit.PDFDocument;
+export type Doc = PDFKit.PDFDocument;
 
 /** Starts a new page when `height` more points would not fit above the footer: nothing is ever clipped. */
 function ensure(doc: Doc, height: number): void {
   if (doc.y + height > doc.page.height - MARGIN - FOOTER) doc.addPage();
 }
 
-function heading(doc: Doc, text: string): void {
+export function heading(doc: Doc, text: string): void {
   ensure(doc, 60);
   doc.moveDown(0.6).font('Helvetica-Bold').fontSize(13).fillColor('#000').text(text, MARGIN);
   doc.moveDown(0.3).font('Helvetica').fontSize(9);
 }
 
-function para(doc: Doc, text: string): void {
+export function para(doc: Doc, text: string): void {
   doc.font('Helvetica').fontSize(9).fillColor('#000');
   ensure(doc, doc.heightOfString(text, { width: doc.page.width - 2 * MARGIN }) + 4);
   doc.text(text, MARGIN, doc.y, { width: doc.page.width - 2 * MARGIN });
@@ -27,7 +27,7 @@ function para(doc: Doc, text: string): void {
 }
 
 /** A table whose rows wrap inside their cells; the header is repeated on every page it continues on. */
-function table(doc: Doc, head: string[], widths: number[], rows: string[][]): void {
+export function table(doc: Doc, head: string[], widths: number[], rows: string[][]): void {
   const total = doc.page.width - 2 * MARGIN;
   const scale = total / widths.reduce((a, b) => a + b, 0);
   const w = widths.map((x) => x * scale);
@@ -113,18 +113,16 @@ function chart(doc: Doc, r: MonthlyReport): void {
   );
 }
 
-/** The report as a PDF (A4), every chart drawn with pdfkit; resolves to the file's bytes. */
-export function renderPdf(r: MonthlyReport): Promise<Buffer> {
+/**
+ * An A4 document and the promise of its bytes. A fixed creation date (the report's own time) keeps the bytes,
+ * and their SHA-256, a function of the report alone.
+ */
+export function newDoc(title: string, createdAt: string): { doc: Doc; done: Promise<Buffer> } {
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: MARGIN, bottom: MARGIN, left: MARGIN, right: MARGIN },
     bufferPages: true,
-    info: {
-      Title: `${r.client.name}: service report for ${monthTitle(r.month)}`,
-      Author: 'concierge-ops',
-      // A fixed date keeps the bytes (and their SHA-256) a function of the report alone.
-      CreationDate: new Date(r.generatedAt),
-    },
+    info: { Title: title, Author: 'concierge-ops', CreationDate: new Date(createdAt) },
     lang: 'en',
   } as PDFKit.PDFDocumentOptions);
   const chunks: Buffer[] = [];
@@ -133,6 +131,33 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
+  return { doc, done };
+}
+
+/** "<label> - page i of n" at the foot of every page (the document must buffer its pages). */
+export function footers(doc: Doc, label: string): void {
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    // Writing inside the bottom margin would make pdfkit start a page: lift the margin for the footer.
+    const bottom = doc.page.margins.bottom;
+    doc.page.margins.bottom = 0;
+    doc
+      .font('Helvetica')
+      .fontSize(7)
+      .fillColor('#555')
+      .text(`${label} - page ${i + 1} of ${range.count}`, MARGIN, doc.page.height - MARGIN, {
+        width: doc.page.width - 2 * MARGIN,
+        align: 'center',
+        lineBreak: false,
+      });
+    doc.page.margins.bottom = bottom;
+  }
+}
+
+/** The report as a PDF (A4), every chart drawn with pdfkit; resolves to the file's bytes. */
+export function renderPdf(r: MonthlyReport): Promise<Buffer> {
+  const { doc, done } = newDoc(`${r.client.name}: service report for ${monthTitle(r.month)}`, r.generatedAt);
   const z = r.client.timeZone;
   const x = sections(r);
   const t = x.t;
@@ -177,24 +202,7 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
   if (r.timeline.length === 0) para(doc, 'Nothing happened this month.');
   for (const e of r.timeline) para(doc, `${t(e.at)}  ${e.text}`);
 
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    // Writing inside the bottom margin would make pdfkit start a page: lift the margin for the footer.
-    const bottom = doc.page.margins.bottom;
-    doc.page.margins.bottom = 0;
-    doc
-      .font('Helvetica')
-      .fontSize(7)
-      .fillColor('#555')
-      .text(
-        `${r.client.name} - ${monthTitle(r.month)} - page ${i + 1} of ${range.count}`,
-        MARGIN,
-        doc.page.height - MARGIN,
-        { width: doc.page.width - 2 * MARGIN, align: 'center', lineBreak: false },
-      );
-    doc.page.margins.bottom = bottom;
-  }
+  footers(doc, `${r.client.name} - ${monthTitle(r.month)}`);
   doc.end();
   return done;
 }

@@ -12,6 +12,8 @@ export interface Tenant {
   windowId: string;
   policyId: string;
   reportId: string;
+  /** The tenant's monthly audit report (admins only). */
+  auditReportId: string;
   month: string;
   clientTokenId: string;
   clientToken: string;
@@ -151,6 +153,7 @@ async function seedTenant(t: AttackTarget, slug: string, responders: string[]): 
     windowId: window.id,
     policyId: policy.id,
     reportId: '',
+    auditReportId: '',
     month: REPORT_MONTH,
     clientTokenId: token.id,
     clientToken: token.token,
@@ -207,6 +210,9 @@ export async function seedFleet(t: AttackTarget, slugs: [string, string]): Promi
     if (!report) throw new Error(`no report generated for ${tenant.slug}: ${JSON.stringify(rows)}`);
     tenant.reportId = report.id;
     tenant.secrets.push(report.id);
+    const audit = await ok(t, 'POST', '/api/v1/audit/reports', { month: REPORT_MONTH, client: tenant.slug });
+    tenant.auditReportId = audit.id;
+    tenant.secrets.push(audit.id);
   }
   // Shared things (responders, rotation) are nobody's secret; drop them if an answer carried their ids.
   const shared = new Set([...responders, rotation.id, override.id, spare.id]);

@@ -44,6 +44,7 @@ export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: strin
   return {
     id: byPath,
     rid: () => t.reportId,
+    arid: () => t.auditReportId,
     month: () => t.month,
     overrideId: () => fleet.overrideId,
     appKey: () => t.faroKey,
