@@ -57,6 +57,10 @@ async function assertAppendOnly(c: pg.Client): Promise<void> {
       `truncate audit_pending`,
       `alter table audit_pending add column x int`,
       `insert into pgmigrations (name, run_on) values ('forged', now())`,
+      `update audit_reports set month = month`,
+      `delete from audit_reports`,
+      `update audit_verifications set ok = true`,
+      `delete from audit_verifications`,
     ])
       assert.match(await attempt(c, sql), /^42501: (permission denied|must be owner)/, sql);
   } finally {

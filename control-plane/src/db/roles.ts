@@ -117,10 +117,10 @@ export async function adoptDatabase(superDbUrl: string, owner: string): Promise<
 /**
  * As the owner (`ownerUrl`), after the migrations: gives `app` what the running control plane needs and no
  * more. Everything its services and graphile-worker read and write (with a row level security policy where
-graphile-worker turned that on); on the audit tables only what appending
- * needs: audit_log INSERT and SELECT (the chain trigger runs as the inserter, so it also needs its sequence);
- * audit_pending INSERT only (staged records are moved into the chain by audit_chain_pending, which runs as the
- * owner). The migration tables are read only.
+ * graphile-worker turned that on); on the audit tables only what appending needs: audit_log INSERT and SELECT
+ * (the chain trigger runs as the inserter, so it also needs its sequence); audit_pending INSERT only (staged
+ * records are moved into the chain by audit_chain_pending, which runs as the owner); audit_reports and
+ * audit_verifications INSERT and SELECT. The migration tables are read only.
  * Granted at every start, so tables added by later migrations are covered; in one transaction under an
  * advisory lock, so replicas starting together do not collide on the catalog rows and no table is ever
  * briefly writable.
@@ -156,6 +156,10 @@ export async function grantAppRole(ownerUrl: string, app: string): Promise<void>
       await c.query(`revoke all on audit_log, audit_pending from ${a}`);
       await c.query(`grant select, insert on audit_log to ${a}`);
       await c.query(`grant insert on audit_pending to ${a}`);
+      // What audits the audit trail is kept like it: stored audit reports and verify results are written
+      // once and read; their delivery bookkeeping (audit_report_deliveries) keeps ordinary rights.
+      await c.query(`revoke all on audit_reports, audit_verifications from ${a}`);
+      await c.query(`grant select, insert on audit_reports, audit_verifications to ${a}`);
       await c.query('commit');
     } catch (err) {
       await c.query('rollback').catch(() => undefined);
