@@ -39,8 +39,6 @@ if (first?.generated) {
   );
 } else if (first) log.info('admin token created from BOOTSTRAP_ADMIN_TOKEN');
 
-// The job schema must exist before the first webhook adds an escalation job in its transaction.
-await ctx.paging.workers.migrate();
 const app = createApp(ctx);
 // Express 5 passes a failed bind (a taken port) to this callback rather than throwing.
 const server: http.Server = await new Promise((resolve) => {

@@ -71,9 +71,10 @@ export function loadCheckpointKeys(
     ? ed25519(crypto.createPublicKey(fs.readFileSync(c.publicKeyFile)), c.publicKeyFile)
     : privateKey && crypto.createPublicKey(privateKey);
   if (!publicKey) return undefined;
-  if (privateKey && keyIdOf(crypto.createPublicKey(privateKey)) !== keyIdOf(publicKey))
+  const keyId = keyIdOf(publicKey);
+  if (privateKey && keyIdOf(crypto.createPublicKey(privateKey)) !== keyId)
     throw new Error('AUDIT_PUBLIC_KEY_FILE is not the public half of the checkpoint signing key');
-  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+  return { privateKey, publicKey, keyId };
 }
 
 /**

@@ -62,8 +62,6 @@ export const READ_ACTIONS = [
 ];
 
 /** Flagged as suspicious access (docs/audit.md "Suspicious access"); admin tokens created are token.create. */
-export const FLAG_ACTIONS = ['security.denied_burst', 'token.new_source', 'audit.export'];
-
 /** Listed records per section at most; the section's count says how many there were. */
 const LIST_MAX = 500;
 

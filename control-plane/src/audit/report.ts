@@ -5,6 +5,7 @@ import { ValidationError } from '../http/errors.ts';
 import { MONTH } from '../http/formats.ts';
 import type { Checkpoint } from './checkpoints.ts';
 import * as rs from './report-store.ts';
+import { FLAG_ACTIONS } from './store.ts';
 import type { AuditService } from './service.ts';
 
 /** One record as the report lists it. */
@@ -110,7 +111,7 @@ export async function composeAuditReport(
       rs.records(pool, s, ['security.denied_burst']),
       rs.records(pool, s, ['audit.export']),
       rs.records(pool, s, rs.READ_ACTIONS),
-      rs.records(pool, s, rs.FLAG_ACTIONS, true),
+      rs.records(pool, s, FLAG_ACTIONS, true),
       audit.verify(),
       rs.verifications(pool, s),
       rs.lastSeqBefore(pool, s.to),

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import type { CheckpointFile } from './checkpoints.ts';
 import { exportFilter, runExport, type ExportQuery } from './export.ts';
 import type { ExportFormat } from './export-formats.ts';
-import { signCheckpoint, type Checkpoint } from './checkpoints.ts';
+import { signCheckpoint, type Checkpoint, type CheckpointLine } from './checkpoints.ts';
 import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
 import { judge, type Broken } from './verify.ts';
@@ -239,7 +239,7 @@ export class AuditService {
     if (!this.checkpoints) return undefined;
     if (!this.newest) {
       const lines = await this.checkpoints.file.readAll(this.checkpoints.keys);
-      this.newest = { checkpoint: newestOf(lines.flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []))) };
+      this.newest = { checkpoint: newestOf(signedOf(lines)) };
     }
     return this.newest.checkpoint;
   }
@@ -252,8 +252,7 @@ export class AuditService {
     const cp = this.checkpoints;
     if (!cp) return null;
     const lines = await cp.file.readAll(cp.keys);
-    const covering = lines
-      .flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []))
+    const covering = signedOf(lines)
       .filter((c) => c.seq >= seq)
       .sort((a, b) => a.seq - b.seq || a.at.localeCompare(b.at))[0];
     if (covering) return covering;
@@ -266,7 +265,7 @@ export class AuditService {
     const cp = this.checkpoints;
     const lines = cp ? await cp.file.readAll(cp.keys) : [];
     const chain = await store.firstBroken(this.pool);
-    const signed = lines.flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []));
+    const signed = signedOf(lines);
     const at = await store.rowsAt(this.pool, [...new Set(signed.map((c) => c.seq))]);
     const { firstBroken, verifiedThrough } = judge(chain, lines, at);
     const newest = newestOf(signed);
@@ -294,4 +293,9 @@ function newestOf(cs: Checkpoint[]): Checkpoint | undefined {
     (a, c) => (!a || c.seq > a.seq || (c.seq === a.seq && c.at > a.at) ? c : a),
     undefined,
   );
+}
+
+/** The checkpoints the file's lines hold, in file order (a line that could not be read holds none). */
+function signedOf(lines: CheckpointLine[]): Checkpoint[] {
+  return lines.flatMap((l) => ('checkpoint' in l ? [l.checkpoint] : []));
 }

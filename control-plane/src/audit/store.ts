@@ -290,16 +290,19 @@ export async function lastSeq(db: Queryable): Promise<number> {
   return Number(rows[0]!.seq ?? 0);
 }
 
+/** Actions that are a flag by themselves (suspicious-access review, the monthly audit report). */
+export const FLAG_ACTIONS = ['security.denied_burst', 'token.new_source', 'audit.export'];
+
 /** Records since `since` that suspicious-access review looks at (see AuditWatch.flagged), oldest first. */
 export async function flaggedSince(db: Queryable, since: Date, limit: number): Promise<DbAuditRow[]> {
   const { rows } = await db.query<DbAuditRow>(
     `select seq, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, hash
      from audit_log
-     where at >= $1 and (action in ('security.denied_burst', 'token.new_source', 'audit.export')
+     where at >= $1 and (action = any($3::text[])
        or (action = 'token.create' and after->>'role' = 'admin')
        or (role = 'admin' and token_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-'))
      order by seq limit $2`,
-    [since, limit],
+    [since, limit, FLAG_ACTIONS],
   );
   return rows;
 }

@@ -84,6 +84,7 @@ export async function openDatabase(
     }
     const applied = await migrate(ownerUrl, log);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    // The job schema too, before the first webhook adds an escalation job in its transaction.
     await migrateJobs(ownerUrl, log);
   } catch (err) {
     await embedded?.stop();

@@ -23,13 +23,17 @@ export async function repairDelivery(
     field,
     message: 'held NUL or a lone surrogate, replaced by U+FFFD',
   }));
-  const badStart = p.alerts.filter((a) => dateTimeProblemOf(a.startsAt) !== undefined);
+  // Each time's problem once per alert (the webhook's hot path).
+  const problems = p.alerts.map((a) => ({
+    start: dateTimeProblemOf(a.startsAt),
+    end: a.endsAt === undefined ? undefined : dateTimeProblemOf(a.endsAt),
+  }));
+  const badStart = p.alerts.filter((_, i) => problems[i]!.start !== undefined);
   const known = badStart.length
     ? await knownStarts(p.groupKey, [...new Set(badStart.map((a) => a.fingerprint))])
     : new Map<string, Date>();
   p.alerts = p.alerts.map((a, i) => {
-    const startProblem = dateTimeProblemOf(a.startsAt);
-    const endProblem = a.endsAt === undefined ? undefined : dateTimeProblemOf(a.endsAt);
+    const { start: startProblem, end: endProblem } = problems[i]!;
     if (!startProblem && !endProblem) return a;
     const fixed = { ...a };
     if (startProblem) {

@@ -5,7 +5,7 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Instance } from '../fleet/types.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
-import { parseLimit, parseTime } from '../http/range.ts';
+import { checkSpan, parseLimit, parseTime } from '../http/range.ts';
 import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
@@ -20,7 +20,6 @@ const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator
 const withoutNote = (detail: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
 
-/** Incidents: opening, acknowledging, resolving, notes and the timeline. Every change is an event and audited. */
 /**
  * The opened-at filter as the database is given it: each end parsed (400 naming it otherwise), to after from.
  * Its span is not bounded: the rows returned are, by `limit`, and the query walks opened_at newest first.
@@ -28,11 +27,11 @@ const withoutNote = (detail: Record<string, unknown>) =>
 function incidentRange(q: ListQuery): { from: string | null; to: string | null } {
   const from = q.from === undefined ? null : parseTime(q.from, '/from');
   const to = q.to === undefined ? null : parseTime(q.to, '/to');
-  if (from && to && !(from < to))
-    throw new ValidationError('query string is invalid', [{ field: '/to', message: 'must be after from' }]);
+  if (from && to) checkSpan(from, to, Infinity);
   return { from: from?.toISOString() ?? null, to: to?.toISOString() ?? null };
 }
 
+/** Incidents: opening, acknowledging, resolving, notes and the timeline. Every change is an event and audited. */
 export class IncidentService {
   constructor(
     readonly pool: Pool,

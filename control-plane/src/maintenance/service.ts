@@ -6,7 +6,7 @@ import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import { DAY_MS, parseRange } from '../http/range.ts';
-import { expand, generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
+import { generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
 import * as store from './store.ts';
 
 export interface WindowInput {
@@ -31,9 +31,8 @@ export const MAX_OCCURRENCES = 2000;
 /** Occurrences expanded between two turns of the event loop. */
 const YIELD_EVERY = 100;
 
-export function windowView(w: store.DbWindow, from: Date, to: Date, limit = Infinity) {
-  const expansion = expand(spec(w), w.time_zone, from, to, limit);
-  return { view: view(w, expansion.ranges), truncated: expansion.truncated };
+export function windowView(w: store.DbWindow, from: Date, to: Date) {
+  return view(w, occurrences(spec(w), w.time_zone, from, to));
 }
 
 function view(w: store.DbWindow, list: Range[]) {
@@ -57,8 +56,6 @@ function view(w: store.DbWindow, list: Range[]) {
 }
 
 export const spec = (w: store.DbWindow) => ({ start: w.starts_at, end: w.ends_at, recurrence: w.recurrence });
-
-const DAY = DAY_MS;
 
 /** Maintenance windows of a client or one instance: one-off or recurring in the client's time zone. */
 export class MaintenanceService {
@@ -97,7 +94,7 @@ export class MaintenanceService {
         createdBy: actorName(auth),
       });
       const now = new Date();
-      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY)).view;
+      const after = windowView((await store.find(tx, id))!, now, new Date(now.getTime() + 30 * DAY_MS));
       await this.audit.record(tx, auth, requestId, {
         action: 'maintenance.create',
         targetType: 'maintenance_window',
@@ -160,7 +157,7 @@ export class MaintenanceService {
         action: 'maintenance.delete',
         targetType: 'maintenance_window',
         targetId: id,
-        before: windowView(w, now, new Date(now.getTime() + 30 * DAY)).view,
+        before: windowView(w, now, new Date(now.getTime() + 30 * DAY_MS)),
       });
       // The silence, if any, is expired by the next sync, which sees the window deleted.
     });
