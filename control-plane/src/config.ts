@@ -116,6 +116,28 @@ export interface AuditConfig {
   readonly checkpointEverySeconds: number;
   /** Compliance contacts mailed every monthly audit report (AUDIT_REPORT_CONTACTS); empty: stored, not mailed. */
   readonly reportContacts: readonly string[];
+  /** Where closed months are archived as signed files (AUDIT_ARCHIVE_DIR; DATA_DIR/audit-archive). */
+  readonly archiveDir: string;
+  /** Whole years a month is kept in the database before the deletion job may drop it (AUDIT_RETENTION_YEARS). */
+  readonly retentionYears: number;
+  /** Why a retention under six years is allowed (AUDIT_RETENTION_OVERRIDE); recorded in the audit log at start. */
+  readonly retentionOverride: string | undefined;
+}
+
+/** HIPAA's six years: a shorter retention needs AUDIT_RETENTION_OVERRIDE. */
+export const MIN_RETENTION_YEARS = 6;
+
+function retention(env: Env, problems: string[]) {
+  const years = int(env, 'AUDIT_RETENTION_YEARS', MIN_RETENTION_YEARS, 1, 100, problems);
+  const override = env.AUDIT_RETENTION_OVERRIDE?.trim() || undefined;
+  if (years < MIN_RETENTION_YEARS && !override)
+    problems.push(
+      `AUDIT_RETENTION_YEARS=${years} is below the ${MIN_RETENTION_YEARS} years audit records must be kept; ` +
+        'set AUDIT_RETENTION_OVERRIDE to the reason (it is recorded in the audit log) to allow it',
+    );
+  if (override !== undefined && !/^[^\x00-\x1f]{3,500}$/.test(override))
+    problems.push('AUDIT_RETENTION_OVERRIDE must be a reason of 3 to 500 characters on one line');
+  return { retentionYears: years, retentionOverride: years < MIN_RETENTION_YEARS ? override : undefined };
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -167,6 +189,8 @@ function auditConfig(env: Env, dataDir: string, embedded: boolean, problems: str
     checkpointDir: path.resolve(env.AUDIT_CHECKPOINT_DIR || dataDir),
     checkpointEverySeconds: int(env, 'AUDIT_CHECKPOINT_EVERY_SECONDS', 900, 10, 86400, problems),
     reportContacts: emails(env, 'AUDIT_REPORT_CONTACTS', problems),
+    archiveDir: path.resolve(env.AUDIT_ARCHIVE_DIR || path.join(dataDir, 'audit-archive')),
+    ...retention(env, problems),
   });
 }
 

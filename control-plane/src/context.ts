@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { AuditService } from './audit/service.ts';
-import { registerAuditJobs, registerAuditReportJobs, registerAuditVerifyJob } from './audit/jobs.ts';
+import {
+  registerAuditJobs,
+  registerAuditReportJobs,
+  registerAuditRetentionJob,
+  registerAuditVerifyJob,
+} from './audit/jobs.ts';
+import { AuditRetention } from './audit/retention.ts';
 import { AuditReportService } from './audit/report-service.ts';
 import { checkpointSetup } from './audit/keys.ts';
 import { registerAuditMetrics } from './audit/metrics.ts';
@@ -128,6 +134,10 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   if (checkpoints?.keys.privateKey)
     registerAuditJobs(paging.workers, pool, audit, config.audit.checkpointEverySeconds, log);
   registerAuditVerifyJob(paging.workers, pool, auditWatch, config.security.verifyEverySeconds, log);
+  if (!checkpoints?.keys.privateKey)
+    log.warn('audit: no signing key, so closed months are not archived, and none is deleted after its retention');
+  const retention = new AuditRetention(pool, audit, checkpoints, config.audit, log);
+  registerAuditRetentionJob(paging.workers, pool, retention, log);
   const auditReports = new AuditReportService({
     pool,
     audit,

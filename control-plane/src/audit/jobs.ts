@@ -7,6 +7,7 @@ import {
   AUDIT_REPORTS_MONTHLY_TASK,
   type AuditReportService,
 } from './report-service.ts';
+import type { AuditRetention } from './retention.ts';
 import type { AuditService } from './service.ts';
 import type { AuditWatch } from './watch.ts';
 import { errorMessage } from '../../../exporters/shared/errors.ts';
@@ -132,5 +133,53 @@ export function registerAuditReportJobs(
       },
     },
     scheduler ? () => scheduleTick() : undefined,
+  );
+}
+
+export const RETENTION_TASK = 'audit-retention';
+/** Looked at hourly: a closed month is archived within the first hour of the next; partitions exist months ahead. */
+const RETENTION_TICK_SECONDS = 3600;
+
+/**
+ * The audit log's months as one self-renewing job on the shared runner (one job key: one run per period across
+ * replicas, never forgotten by a restart): partitions made ahead, closed months archived, expired archived months
+ * deleted. Each step is idempotent, so a run cut short is finished by the next. Partitions are also made at once
+ * on start, before any record could need one.
+ */
+export function registerAuditRetentionJob(
+  workers: Workers,
+  pool: Pool,
+  retention: AuditRetention,
+  log: Logger,
+): void {
+  const schedule = (mode: 'replace' | 'preserve_run_at', runAt?: Date) =>
+    addJob(pool, {
+      task: RETENTION_TASK,
+      payload: {},
+      jobKey: RETENTION_TASK,
+      runAt: runAt ?? new Date(Date.now() + RETENTION_TICK_SECONDS * 1000),
+      mode,
+    });
+  workers.register(
+    {
+      [RETENTION_TASK]: async () => {
+        try {
+          await retention.ensurePartitions();
+          const archived = await retention.archiveClosed();
+          const deleted = await retention.deleteExpired();
+          if (archived.length || deleted.length)
+            log.info({ archived: archived.map((m) => m.month), deleted }, 'audit retention ran');
+        } catch (err) {
+          log.error({ err: errorMessage(err) }, 'audit retention failed; the next period tries again');
+        } finally {
+          await schedule('replace');
+        }
+      },
+    },
+    async () => {
+      await retention.ensurePartitions();
+      // The first run soon after start: a month that closed while no control plane ran is archived then.
+      await schedule('preserve_run_at', new Date(Date.now() + 60_000));
+    },
   );
 }

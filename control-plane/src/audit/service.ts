@@ -8,6 +8,7 @@ import type { ExportFormat } from './export-formats.ts';
 import { signCheckpoint, type Checkpoint, type CheckpointLine } from './checkpoints.ts';
 import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
+import { retentionAnchor } from './archive-store.ts';
 import { judge, type Broken } from './verify.ts';
 
 export interface Change {
@@ -24,6 +25,12 @@ export interface VerifyResult {
   firstBroken: Broken | null;
   /** The newest checkpoint under which every row verified: how far the signed, verified history reaches. */
   verifiedThrough: { seq: number; at: string } | null;
+  /**
+   * Months deleted after their retention: the verified history in the database begins at the first record
+   * after `lastSeq`, which must link to `lastHash` (the deleted month's last record, as its signed archive
+   * manifest gives it). Null while nothing was deleted.
+   */
+  deleted: { throughMonth: string; lastSeq: number | null; lastHash: string | null; rows: number } | null;
   checkpoints: {
     /** false: no key, so no checkpoint is written or checked (the chain alone is). */
     enabled: boolean;
@@ -264,16 +271,21 @@ export class AuditService {
     await this.flush();
     const cp = this.checkpoints;
     const lines = cp ? await cp.file.readAll(cp.keys) : [];
-    const chain = await store.firstBroken(this.pool);
+    const anchor = await retentionAnchor(this.pool);
+    const chain = await store.firstBroken(this.pool, anchor?.lastHash ?? '');
     const signed = signedOf(lines);
-    const at = await store.rowsAt(this.pool, [...new Set(signed.map((c) => c.seq))]);
-    const { firstBroken, verifiedThrough } = judge(chain, lines, at);
+    const deleted = anchor?.rowsDeletedInAll ?? 0;
+    const at = await store.rowsAt(this.pool, [...new Set(signed.map((c) => c.seq))], deleted);
+    const { firstBroken, verifiedThrough } = judge(chain, lines, at, anchor?.lastSeq ?? 0);
     const newest = newestOf(signed);
     return {
       ok: firstBroken === null,
       rows: chain.rows,
       firstBroken,
       verifiedThrough,
+      deleted: anchor
+        ? { throughMonth: anchor.month, lastSeq: anchor.lastSeq, lastHash: anchor.lastHash, rows: deleted }
+        : null,
       checkpoints: {
         enabled: cp !== undefined,
         count: lines.length,

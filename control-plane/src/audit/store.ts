@@ -120,10 +120,13 @@ export interface DbBrokenRow {
 
 /**
  * The first row whose hash does not match its content, or whose prev_hash is not the previous row's hash
- * (a row removed or reordered). One pass in the database, ordered by seq.
+ * (a row removed or reordered). One pass in the database, ordered by seq. `anchor` (hex) is what the first row
+ * kept must link to: empty for a log that begins with its first record, the last deleted record's hash after
+ * months past their retention were deleted.
  */
 export async function firstBroken(
   db: Queryable,
+  anchor = '',
 ): Promise<{ broken: DbBrokenRow | null; rows: number; last: number | null }> {
   const { rows } = await db.query<{
     seq: number | null;
@@ -133,7 +136,7 @@ export async function firstBroken(
   }>(
     `with chain as (
        select seq, hash, prev_hash, sha256(prev_hash || audit_log_canonical(a)) as expected,
-              coalesce(lag(hash) over (order by seq), '\\x'::bytea) as previous
+              coalesce(lag(hash) over (order by seq), decode($1, 'hex')) as previous
        from audit_log a
      )
      select (select count(*) from audit_log)::int as total, (select max(seq) from audit_log) as last, b.seq,
@@ -142,6 +145,7 @@ export async function firstBroken(
        select seq, case when hash <> expected then 'hash' else 'link' end as reason
        from chain where hash <> expected or prev_hash <> previous order by seq limit 1
      ) b on true`,
+    [anchor],
   );
   const r = rows[0]!;
   return { rows: r.total, last: r.last, broken: r.seq === null ? null : { seq: r.seq, reason: r.reason! } };
@@ -158,15 +162,20 @@ export async function head(db: Queryable): Promise<{ seq: number; hash: Buffer; 
   return rows[0];
 }
 
-/** Of the rows with these seqs (the checkpointed ones): each one's hash, and how many rows lie up to it. */
+/**
+ * Of the rows with these seqs (the checkpointed ones): each one's hash, and how many rows lie up to it
+ * (`deleted`: rows of months deleted after their retention, which lay before every row kept).
+ */
 export async function rowsAt(
   db: Queryable,
   seqs: number[],
+  deleted = 0,
 ): Promise<Map<number, { hash: string; rows: number }>> {
   const { rows } = await db.query<{ seq: number; hash: Buffer; n: number }>(
-    `select seq, hash, n from (select seq, hash, row_number() over (order by seq) as n from audit_log) a
+    `select seq, hash, n + $2 as n
+     from (select seq, hash, row_number() over (order by seq) as n from audit_log) a
      where seq = any($1::bigint[])`,
-    [seqs],
+    [seqs, deleted],
   );
   return new Map(rows.map((r) => [r.seq, { hash: r.hash.toString('hex'), rows: r.n }]));
 }

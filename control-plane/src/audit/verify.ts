@@ -30,11 +30,17 @@ export function judge(
   chain: ChainState,
   lines: CheckpointLine[],
   at: Map<number, { hash: string; rows: number }>,
+  deletedThrough = 0,
 ): { firstBroken: Broken | null; verifiedThrough: { seq: number; at: string } | null } {
   const problems: Broken[] = [];
   if (chain.broken) problems.push({ seq: chain.broken.seq, reason: CHAIN_REASONS[chain.broken.reason] });
+  // Checkpoints of records deleted after their retention are checked against the archive (--archive) instead.
   const signed = lines
-    .flatMap((l) => ('checkpoint' in l ? [{ line: l.line, c: l.checkpoint }] : []))
+    .flatMap((l) =>
+      'checkpoint' in l && (l.checkpoint.seq > deletedThrough || deletedThrough === 0)
+        ? [{ line: l.line, c: l.checkpoint }]
+        : [],
+    )
     .sort((a, b) => a.c.seq - b.c.seq || a.line - b.line);
   let lastGood = 0;
   for (const { line, c } of signed) {

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type pg from 'pg';
+import pg from 'pg';
+import { setRetention } from '../audit/archive-store.ts';
+import { insert as insertAudit } from '../audit/store.ts';
 import type { Config } from '../config.ts';
 import {
   ensureDatabase,
@@ -96,6 +98,7 @@ export async function openDatabase(
       const { rows } = await pool.query<{ role: string }>('select current_user as role');
       await grantAppRole(ownerUrl, rows[0]!.role);
     }
+    await applyRetention(ownerUrl, config);
     await warnIfPrivileged(pool, log);
   } catch (err) {
     await pool.end();
@@ -112,4 +115,30 @@ export async function openDatabase(
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * As the owner: the retention audit_log_drop_month applies (the app role cannot change it). A retention under six
+ * years (AUDIT_RETENTION_OVERRIDE) is recorded in the audit log at every start, with its reason.
+ */
+async function applyRetention(ownerUrl: string, config: Config): Promise<void> {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    const { retentionYears: years, retentionOverride: override } = config.audit;
+    await setRetention(c, years, override);
+    if (override)
+      await insertAudit(c, {
+        actor: 'system:config',
+        action: 'audit.retention_override',
+        targetType: 'audit',
+        targetId: null,
+        before: null,
+        after: { retentionYears: years, override },
+        requestId: null,
+        who: null,
+      });
+  } finally {
+    await c.end();
+  }
 }

@@ -119,8 +119,9 @@ export async function adoptDatabase(superDbUrl: string, owner: string): Promise<
  * more. Everything its services and graphile-worker read and write (with a row level security policy where
  * graphile-worker turned that on); on the audit tables only what appending needs: audit_log INSERT and SELECT
  * (the chain trigger runs as the inserter, so it also needs its sequence); audit_pending INSERT only (staged
- * records are moved into the chain by audit_chain_pending, which runs as the owner); audit_reports and
- * audit_verifications INSERT and SELECT. The migration tables are read only.
+ * records are moved into the chain by audit_chain_pending, which runs as the owner); audit_reports,
+ * audit_verifications and audit_archives INSERT and SELECT; audit_retention SELECT; audit_log's partitions
+ * nothing (months are made and dropped by the owner's functions audit_log_add_partition, audit_log_drop_month). The migration tables are read only.
  * Granted at every start, so tables added by later migrations are covered; in one transaction under an
  * advisory lock, so replicas starting together do not collide on the catalog rows and no table is ever
  * briefly writable.
@@ -160,6 +161,17 @@ export async function grantAppRole(ownerUrl: string, app: string): Promise<void>
       // once and read; their delivery bookkeeping (audit_report_deliveries) keeps ordinary rights.
       await c.query(`revoke all on audit_reports, audit_verifications from ${a}`);
       await c.query(`grant select, insert on audit_reports, audit_verifications to ${a}`);
+      // The archive's record is written once per month; the retention is the owner's to set (at start).
+      await c.query(`revoke all on audit_archives, audit_retention from ${a}`);
+      await c.query(`grant select, insert on audit_archives to ${a}`);
+      await c.query(`grant select on audit_retention to ${a}`);
+      // audit_log's months: the grant on all tables above reached them too. The app role reads and appends
+      // through audit_log alone (its rights are checked there), so on a partition itself it has none at all;
+      // partitions made later by audit_log_add_partition (as the owner) never had any.
+      const { rows: parts } = await c.query<{ t: string }>(
+        `select inhrelid::regclass::text as t from pg_inherits where inhparent = 'public.audit_log'::regclass`,
+      );
+      for (const { t } of parts) await c.query(`revoke all on ${t} from ${a}`);
       await c.query('commit');
     } catch (err) {
       await c.query('rollback').catch(() => undefined);
