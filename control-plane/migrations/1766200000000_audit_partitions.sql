@@ -5,6 +5,8 @@
 -- may join the chain after records of a later time, so months by `at` would interleave in seq. logged_at never
 -- goes backwards along seq, so each month is one unbroken stretch of the chain that can be archived and dropped
 -- as a piece. It is not part of the hash: every record keeps the hash it was chained with.
+-- Months are UTC months whatever the server's or session's time zone.
+set local timezone = 'UTC';
 lock table audit_log in access exclusive mode;
 alter table audit_log rename to audit_log_unpartitioned;
 alter table audit_log_unpartitioned rename constraint audit_log_pkey to audit_log_unpartitioned_pkey;
@@ -60,12 +62,19 @@ $$;
 -- through audit_log alone, so a partition needs no grant, and it cannot truncate, alter or drop one. The
 -- statement trigger refusing TRUNCATE is not inherited from audit_log, so each partition gets its own.
 create function audit_log_add_partition(m date) returns boolean language plpgsql security definer
-  set search_path = pg_catalog, public as $$
+  set search_path = pg_catalog, public set timezone = 'UTC' as $$
 declare
   first date := date_trunc('month', m)::date;
   name text := format('audit_log_y%sm%s', to_char(first, 'YYYY'), to_char(first, 'MM'));
 begin
   if to_regclass('public.' || name) is not null then return false; end if;
+  -- A past month only for the owner (the migration above): one the app role made would sit before months
+  -- already archived, a hole in the archive's chain of months.
+  if first < date_trunc('month', now()) and not pg_has_role(session_user,
+      (select relowner from pg_class where oid = 'public.audit_log'::regclass), 'usage') then
+    raise exception 'audit month % has passed: only the owner adds a past month', to_char(first, 'YYYY-MM')
+      using errcode = '42501';
+  end if;
   -- Two replicas creating the same month: the second waits here, then finds it.
   perform pg_advisory_xact_lock(7216400003);
   if to_regclass('public.' || name) is not null then return false; end if;
@@ -156,13 +165,14 @@ create table audit_retention (
 -- partition: row count, last seq and hash) and its end lies further back than the retention; records the
 -- deletion in the chain first, in the same transaction. The app role may call it, and can drop nothing else.
 create function audit_log_drop_month(m date) returns bigint language plpgsql security definer
-  set search_path = pg_catalog, public as $$
+  set search_path = pg_catalog, public set timezone = 'UTC' as $$
 declare
   name text := format('audit_log_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM'));
   a public.audit_archives;
   keep int := coalesce((select years from public.audit_retention), 6);
   n bigint;
   last_row record;
+  prev jsonb;
   dropped bigint;
 begin
   if m <> date_trunc('month', m) then raise exception 'audit_log_drop_month: % is not a month''s first day', m; end if;
@@ -184,12 +194,15 @@ begin
     raise exception 'audit month % differs from its archive (% rows here, % archived)', to_char(m, 'YYYY-MM'),
       n, a.rows using errcode = '42501';
   end if;
-  dropped := coalesce((select sum((after->>'rows')::bigint) from public.audit_log
-                       where action = 'audit.month_deleted'), 0) + n;
+  -- The deletion before this one: what the records kept now link to, when this month held none.
+  select after into prev from public.audit_log where action = 'audit.month_deleted' and actor = 'system:retention'
+    order by seq desc limit 1;
+  dropped := coalesce((prev->>'rowsDeletedInAll')::bigint, 0) + n;
   insert into public.audit_log (seq, actor, action, target_type, target_id, after, prev_hash, hash)
   values (0, 'system:retention', 'audit.month_deleted', 'audit_month', to_char(m, 'YYYY-MM'),
-    jsonb_build_object('month', to_char(m, 'YYYY-MM'), 'rows', n, 'firstSeq', a.first_seq, 'lastSeq', a.last_seq,
-      'lastHash', a.last_hash, 'manifestSha256', a.manifest_sha256, 'retentionYears', keep,
+    jsonb_build_object('month', to_char(m, 'YYYY-MM'), 'rows', n, 'firstSeq', a.first_seq,
+      'lastSeq', coalesce(a.last_seq, (prev->>'lastSeq')::bigint),
+      'lastHash', coalesce(a.last_hash, prev->>'lastHash'), 'manifestSha256', a.manifest_sha256, 'retentionYears', keep,
       'rowsDeletedInAll', dropped), '', '');
   execute format('drop table public.%I', name);
   return n;

@@ -49,6 +49,7 @@ describe('audit log', () => {
       rows: 8, // six changes (the first admin token, three clients, two renames) and the two reads of the log
       firstBroken: null,
       verifiedThrough: null,
+      deleted: null,
       checkpoints: {
         enabled: false,
         count: 0,

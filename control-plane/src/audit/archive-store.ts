@@ -57,8 +57,8 @@ export async function monthPage(
        encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash,
        convert_from(audit_log_canonical(a), 'UTF8') as canonical
      from audit_log a
-     where logged_at >= $1::date::timestamptz and logged_at < ($1::date + interval '1 month')::timestamptz
-       and seq > $2
+     where logged_at >= ($1::date::timestamp at time zone 'UTC')
+       and logged_at < (($1::date + interval '1 month') at time zone 'UTC') and seq > $2
      order by seq limit $3`,
     [month, afterSeq, limit],
   );
