@@ -63,6 +63,40 @@ async function assertAppendOnly(c: pg.Client): Promise<void> {
       `delete from audit_verifications`,
     ])
       assert.match(await attempt(c, sql), /^42501: (permission denied|must be owner)/, sql);
+    // Each month of audit_log: no right on the partition itself, and no way to drop or detach it.
+    const { rows: parts } = await c.query<{ t: string }>(
+      `select inhrelid::regclass::text as t from pg_inherits where inhparent = 'audit_log'::regclass`,
+    );
+    assert.ok(parts.length >= 3, 'this month and the ones ahead have partitions');
+    for (const { t } of parts)
+      for (const sql of [
+        `update ${t} set actor = 'forger'`,
+        `delete from ${t}`,
+        `truncate ${t}`,
+        `insert into ${t} (seq, actor, action, target_type, prev_hash, hash) values (0, 'f', 'f', 'f', '', '')`,
+        `drop table ${t}`,
+        `alter table ${t} disable trigger all`,
+        `alter table ${t} owner to current_user`,
+        `alter table audit_log detach partition ${t}`,
+      ])
+        assert.match(await attempt(c, sql), /^42501: (permission denied|must be owner)/, sql);
+    for (const sql of [
+      `update audit_archives set rows = 0`,
+      `delete from audit_archives`,
+      `update audit_retention set years = 1`,
+      `insert into audit_retention (years) values (1)`,
+    ])
+      assert.match(await attempt(c, sql), /^42501: (permission denied|must be owner)/, sql);
+    // The owner's functions it may call refuse what retention forbids: a month within the retention, or
+    // a past month added behind the archive's back.
+    assert.match(
+      await attempt(c, `select audit_log_drop_month(date_trunc('month', now())::date)`),
+      /^42501: audit month [0-9-]+ is within the retention of 6 years/,
+    );
+    assert.match(
+      await attempt(c, `select audit_log_add_partition('2019-01-01')`),
+      /^42501: audit month 2019-01 has passed/,
+    );
   } finally {
     await c.query('rollback');
   }
