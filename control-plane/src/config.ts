@@ -135,7 +135,7 @@ function retention(env: Env, problems: string[]) {
       `AUDIT_RETENTION_YEARS=${years} is below the ${MIN_RETENTION_YEARS} years audit records must be kept; ` +
         'set AUDIT_RETENTION_OVERRIDE to the reason (it is recorded in the audit log) to allow it',
     );
-  if (override !== undefined && !/^[^\x00-\x1f]{3,500}$/.test(override))
+  if (override !== undefined && !/^[^\p{Cc}\p{Cs}]{3,500}$/u.test(override))
     problems.push('AUDIT_RETENTION_OVERRIDE must be a reason of 3 to 500 characters on one line');
   return { retentionYears: years, retentionOverride: years < MIN_RETENTION_YEARS ? override : undefined };
 }

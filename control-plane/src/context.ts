@@ -135,7 +135,9 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     registerAuditJobs(paging.workers, pool, audit, config.audit.checkpointEverySeconds, log);
   registerAuditVerifyJob(paging.workers, pool, auditWatch, config.security.verifyEverySeconds, log);
   if (!checkpoints?.keys.privateKey)
-    log.warn('audit: no signing key, so closed months are not archived, and none is deleted after its retention');
+    log.warn(
+      'audit: no signing key, so closed months are not archived, and none is deleted after its retention',
+    );
   const retention = new AuditRetention(pool, audit, checkpoints, config.audit, log);
   registerAuditRetentionJob(paging.workers, pool, retention, log);
   const auditReports = new AuditReportService({

@@ -131,7 +131,10 @@ describe('audit retention: months, archive, deletion', function () {
     old = (await pool.query<Row>(ROWS)).rows;
     assert.equal(old.length, 10);
 
-    assert.deepEqual(await migrate(url), all.slice(count).map((f) => f.replace(/\.sql$/, '')));
+    assert.deepEqual(
+      await migrate(url),
+      all.slice(count).map((f) => f.replace(/\.sql$/, '')),
+    );
 
     assert.deepEqual((await pool.query<Row>(ROWS)).rows, old);
     const { audit } = services();
@@ -297,7 +300,12 @@ describe('audit retention: months, archive, deletion', function () {
     // The kept chain begins at March's first record, anchored by February's last hash.
     const v = await at2025.audit.verify();
     assert.equal(v.ok, true, JSON.stringify(v.firstBroken));
-    assert.deepEqual(v.deleted, { throughMonth: '2019-02', lastSeq: seqs[4], lastHash: old[4]!.hash, rows: 5 });
+    assert.deepEqual(v.deleted, {
+      throughMonth: '2019-02',
+      lastSeq: seqs[4],
+      lastHash: old[4]!.hash,
+      rows: 5,
+    });
     const db = await cli([], { ...env, AUDIT_CHECKPOINT_DIR: dir });
     assert.equal(db.code, 0, db.out);
 

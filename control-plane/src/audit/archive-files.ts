@@ -36,8 +36,7 @@ export const jsonlName = (month: string) => `${month}.jsonl`;
 export const manifestName = (month: string) => `${month}.manifest.json`;
 export const MANIFEST_RE = /^([0-9]{4}-[0-9]{2})\.manifest\.json$/;
 
-const cpText = (c: Checkpoint | null) =>
-  c ? [c.seq, c.hash, c.rows, c.at, c.keyId, c.sig].join(' ') : '';
+const cpText = (c: Checkpoint | null) => (c ? [c.seq, c.hash, c.rows, c.at, c.keyId, c.sig].join(' ') : '');
 
 /** What is signed: fixed fields in a fixed order (as for checkpoints), so no JSON canonicalisation is needed. */
 function signedText(m: Omit<Manifest, 'sig'>): Buffer {
@@ -73,7 +72,11 @@ export const recordHash = (prevHash: string, canonical: string) =>
     .digest('hex');
 
 /** Writes `name` in `dir` whole or not at all: a temporary file, flushed, then renamed over. */
-export async function writeDurably(dir: string, name: string, chunks: AsyncIterable<string>): Promise<string> {
+export async function writeDurably(
+  dir: string,
+  name: string,
+  chunks: AsyncIterable<string>,
+): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
   const hash = crypto.createHash('sha256');

@@ -53,7 +53,14 @@ export async function verifyArchive(dir: string, keys: CheckpointKeys): Promise<
   // A JSON Lines file whose manifest is gone is a month removed too.
   const orphans = names.flatMap((n) => /^([0-9]{4}-[0-9]{2})\.jsonl$/.exec(n)?.[1] ?? []);
   const all = [...new Set([...months, ...orphans])].sort();
-  const result: ArchiveVerifyResult = { ok: true, months: 0, rows: 0, firstBroken: null, first: null, last: null };
+  const result: ArchiveVerifyResult = {
+    ok: true,
+    months: 0,
+    rows: 0,
+    firstBroken: null,
+    first: null,
+    last: null,
+  };
   let prevManifest: { month: string; sha: string } | null = null;
   let prevHash: string | null = null;
   let lastSeq = 0;
@@ -61,10 +68,15 @@ export async function verifyArchive(dir: string, keys: CheckpointKeys): Promise<
     if (all.length === 0) throw new Error(`${dir} holds no archived month (no *.manifest.json)`);
     for (const month of all) {
       if (prevManifest && month !== monthAfter(prevManifest.month))
-        throw new Broken(monthAfter(prevManifest.month), null, `month ${monthAfter(prevManifest.month)} is missing: ` +
-          `its manifest and records are not in the archive (the next archived month is ${month})`);
+        throw new Broken(
+          monthAfter(prevManifest.month),
+          null,
+          `month ${monthAfter(prevManifest.month)} is missing: ` +
+            `its manifest and records are not in the archive (the next archived month is ${month})`,
+        );
       const bytes = await readIfExists(path.join(dir, manifestName(month)));
-      if (!bytes) throw new Broken(month, null, `${manifestName(month)} is missing (its records are still there)`);
+      if (!bytes)
+        throw new Broken(month, null, `${manifestName(month)} is missing (its records are still there)`);
       let m: Manifest;
       try {
         m = JSON.parse(bytes.toString('utf8')) as Manifest;
@@ -72,17 +84,28 @@ export async function verifyArchive(dir: string, keys: CheckpointKeys): Promise<
         throw new Broken(month, null, `${manifestName(month)} is not JSON: it was edited or damaged`);
       }
       if (m.month !== month || !manifestSigned(m, keys))
-        throw new Broken(month, null, `${manifestName(month)}: its signature does not verify (key ${keys.keyId}): ` +
-          'the manifest was edited after it was signed, or signed with another key');
+        throw new Broken(
+          month,
+          null,
+          `${manifestName(month)}: its signature does not verify (key ${keys.keyId}): ` +
+            'the manifest was edited after it was signed, or signed with another key',
+        );
       if (prevManifest && (m.prevMonth !== prevManifest.month || m.prevManifestSha256 !== prevManifest.sha))
-        throw new Broken(month, null, `${manifestName(month)} does not link to the archived ${prevManifest.month}: ` +
-          "the previous month's manifest was replaced");
+        throw new Broken(
+          month,
+          null,
+          `${manifestName(month)} does not link to the archived ${prevManifest.month}: ` +
+            "the previous month's manifest was replaced",
+        );
       const jsonl = await readIfExists(path.join(dir, m.jsonl));
       if (m.jsonl !== jsonlName(month) || !jsonl)
         throw new Broken(month, null, `${jsonlName(month)} is missing: the month's records were removed`);
       if (sha256(jsonl) !== m.jsonlSha256)
-        throw new Broken(month, firstBadRecord(jsonl.toString('utf8'), prevHash),
-          `${m.jsonl} does not have the SHA-256 its manifest signed: records were edited, added or removed`);
+        throw new Broken(
+          month,
+          firstBadRecord(jsonl.toString('utf8'), prevHash),
+          `${m.jsonl} does not have the SHA-256 its manifest signed: records were edited, added or removed`,
+        );
       const lines = jsonl.toString('utf8').split('\n');
       if (lines.at(-1) === '') lines.pop();
       let first: number | null = null;
@@ -93,10 +116,18 @@ export async function verifyArchive(dir: string, keys: CheckpointKeys): Promise<
         if (recordHash(r.prevHash, r.canonical) !== r.hash)
           throw new Broken(month, r.seq, `record seq ${r.seq} does not match its hash: it was altered`);
         if (prevHash !== null && r.prevHash !== prevHash)
-          throw new Broken(month, r.seq, `record seq ${r.seq} does not link to the record before it: ` +
-            'a record was removed or altered before it');
+          throw new Broken(
+            month,
+            r.seq,
+            `record seq ${r.seq} does not link to the record before it: ` +
+              'a record was removed or altered before it',
+          );
         if (r.loggedAt.slice(0, 7) !== month)
-          throw new Broken(month, r.seq, `record seq ${r.seq} was logged in ${r.loggedAt.slice(0, 7)}, not ${month}`);
+          throw new Broken(
+            month,
+            r.seq,
+            `record seq ${r.seq} was logged in ${r.loggedAt.slice(0, 7)}, not ${month}`,
+          );
         first ??= r.seq;
         prevHash = r.hash;
         lastSeq = r.seq;
@@ -106,12 +137,22 @@ export async function verifyArchive(dir: string, keys: CheckpointKeys): Promise<
         throw new Broken(month, null, `${m.jsonl} holds ${lines.length} records, its manifest ${m.rows}`);
       if (m.checkpoint) {
         const c = checkLine(JSON.stringify(m.checkpoint), keys);
-        if (typeof c === 'string') throw new Broken(month, m.lastSeq, `the checkpoint in ${manifestName(month)}: ${c}`);
+        if (typeof c === 'string')
+          throw new Broken(month, m.lastSeq, `the checkpoint in ${manifestName(month)}: ${c}`);
         if (c.seq < (m.lastSeq ?? 0))
-          throw new Broken(month, m.lastSeq, `the checkpoint in ${manifestName(month)} ends before the month does`);
+          throw new Broken(
+            month,
+            m.lastSeq,
+            `the checkpoint in ${manifestName(month)} ends before the month does`,
+          );
         if (c.seq === m.lastSeq && c.hash !== m.lastHash)
-          throw new Broken(month, m.lastSeq, `record seq ${c.seq} does not have the hash its checkpoint signed`);
-      } else if (m.rows > 0) throw new Broken(month, m.lastSeq, `${manifestName(month)} carries no checkpoint`);
+          throw new Broken(
+            month,
+            m.lastSeq,
+            `record seq ${c.seq} does not have the hash its checkpoint signed`,
+          );
+      } else if (m.rows > 0)
+        throw new Broken(month, m.lastSeq, `${manifestName(month)} carries no checkpoint`);
       result.first ??= { month, seq: first };
       result.last = { month, seq: m.lastSeq ?? result.last?.seq ?? null, hash: prevHash };
       result.months++;
@@ -168,7 +209,8 @@ function firstBadRecord(text: string, prevHash: string | null): number | null {
     if (!line) continue;
     const r = parseRecord(line);
     if (typeof r === 'string') return seqOf(line);
-    if (recordHash(r.prevHash, r.canonical) !== r.hash || (prev !== null && r.prevHash !== prev)) return r.seq;
+    if (recordHash(r.prevHash, r.canonical) !== r.hash || (prev !== null && r.prevHash !== prev))
+      return r.seq;
     prev = r.hash;
   }
   return null;

@@ -97,7 +97,7 @@ export class AuditRetention {
     let lastHash: string | null = null;
     const pool = this.pool;
     async function* lines() {
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await store.monthPage(pool, month, after, PAGE);
         let chunk = '';
         for (const r of page) {
@@ -129,7 +129,9 @@ export class AuditRetention {
       manifest = JSON.parse(existing.toString('utf8')) as Manifest;
       const jsonl = await readIfExists(path.join(dir, manifest.jsonl));
       if (!manifestSigned(manifest, cp.keys) || !jsonl || sha256(jsonl) !== manifest.jsonlSha256)
-        throw new Error(`the archive's ${manifestName(ym(month))} exists but does not verify: not overwritten`);
+        throw new Error(
+          `the archive's ${manifestName(ym(month))} exists but does not verify: not overwritten`,
+        );
       manifestSha256 = sha256(existing);
     } else {
       const jsonlSha256 = await writeDurably(dir, jsonlName(ym(month)), lines());

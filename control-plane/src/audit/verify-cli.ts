@@ -26,10 +26,13 @@ try {
     const dir = process.argv[at + 1];
     if (!dir) throw new Error('--archive needs the archive directory');
     const keys = loadCheckpointKeys(config.audit, 'verify', log);
-    if (!keys) throw new Error('no key to check the archive with (AUDIT_PUBLIC_KEY_FILE or AUDIT_SIGNING_KEY_FILE)');
+    if (!keys)
+      throw new Error('no key to check the archive with (AUDIT_PUBLIC_KEY_FILE or AUDIT_SIGNING_KEY_FILE)');
     const r = await verifyArchive(dir, keys);
-    const span = r.first && r.last ? `${r.first.month} to ${r.last.month}, seq ${r.first.seq} to ${r.last.seq}` : '';
-    if (r.ok) console.log(`audit archive OK: ${r.months} months, ${r.rows} records (${span}), key ${keys.keyId}`);
+    const span =
+      r.first && r.last ? `${r.first.month} to ${r.last.month}, seq ${r.first.seq} to ${r.last.seq}` : '';
+    if (r.ok)
+      console.log(`audit archive OK: ${r.months} months, ${r.rows} records (${span}), key ${keys.keyId}`);
     else {
       const b = r.firstBroken!;
       console.log(
