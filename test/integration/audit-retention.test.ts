@@ -20,6 +20,7 @@ import { openDatabase } from '../../control-plane/src/db/open.ts';
 import { checkpointSetup } from '../../control-plane/src/audit/keys.ts';
 import { AuditService } from '../../control-plane/src/audit/service.ts';
 import { AuditRetention } from '../../control-plane/src/audit/retention.ts';
+import { startControlPlane } from '../helpers/control-plane.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 
 const run = promisify(execFile);
@@ -188,6 +189,21 @@ describe('audit retention: months, archive, deletion', function () {
     assert.equal(await retention.ensurePartitions(), 4);
     const { rows } = await pool.query(`select to_regclass('audit_log_y2031m08') is not null as made`);
     assert.equal(rows[0].made, true);
+  });
+
+  it('makes the partitions of the coming three months at start and schedules the retention job', async () => {
+    const cp = await startControlPlane();
+    try {
+      const { rows } = await cp.db.query<{ months: number; jobs: number }>(
+        `select (select count(*)::int from pg_inherits where inhparent = 'audit_log'::regclass
+                 and inhrelid::regclass::text >= 'audit_log_y' || to_char(now() at time zone 'UTC', 'YYYY"m"MM'))
+                 as months,
+           (select count(*)::int from graphile_worker.jobs where task_identifier = 'audit-retention') as jobs`,
+      );
+      assert.deepEqual(rows[0], { months: 4, jobs: 1 });
+    } finally {
+      await cp.close();
+    }
   });
 
   it('archives closed months to signed, linked files that verify --archive checks without the database', async () => {
