@@ -7,9 +7,9 @@ export const REPO = path.resolve(import.meta.dirname, '../..');
 export function docPages(): string[] {
   const out = ['README.md'];
   const walk = (dir: string) => {
-    for (const e of fs.readdirSync(path.join(REPO, dir), { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
+    for (const e of fs
+      .readdirSync(path.join(REPO, dir), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const rel = path.join(dir, e.name);
       if (e.isDirectory()) walk(rel);
       else if (e.name.endsWith('.md')) out.push(rel);

@@ -53,6 +53,7 @@ describe('the runnable blocks of the README and docs/', function () {
       const script = block.script.replace(/localhost:8080/g, host);
       const { code, out } = await run(script, { ...process.env, T: token });
       assert.equal(code, 0, `exit ${code}:\n${out}`);
-      if (block.expect !== undefined) assert.ok(out.includes(block.expect), `expected ${block.expect} in:\n${out}`);
+      if (block.expect !== undefined)
+        assert.ok(out.includes(block.expect), `expected ${block.expect} in:\n${out}`);
     });
 });

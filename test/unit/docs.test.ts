@@ -24,7 +24,8 @@ describe('the docs', () => {
         const target = m[1]!;
         if (/^(https?:|mailto:)/.test(target)) continue;
         const [rel, anchor] = target.split('#') as [string, string | undefined];
-        const abs = rel === '' ? path.join(REPO, file) : path.resolve(path.dirname(path.join(REPO, file)), rel);
+        const abs =
+          rel === '' ? path.join(REPO, file) : path.resolve(path.dirname(path.join(REPO, file)), rel);
         if (!fs.existsSync(abs)) {
           broken.push(`${file}: ${target} (no such file)`);
           continue;
@@ -49,7 +50,16 @@ describe('the docs', () => {
       [...named].filter((s) => !scripts.includes(s)),
       [],
     );
-    const before = ['lint', 'stack', 'demo', 'report', 'audit:verify', 'prober', 'backup-exporter', 'dashboards'];
+    const before = [
+      'lint',
+      'stack',
+      'demo',
+      'report',
+      'audit:verify',
+      'prober',
+      'backup-exporter',
+      'dashboards',
+    ];
     const benches = ['startup', 'prober', 'sla', 'audit', 'alert-ingest', 'page-latency', 'backup-status'];
     const more = ['telemetry-overhead', 'reports'];
     assert.deepEqual(
