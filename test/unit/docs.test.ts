@@ -70,6 +70,20 @@ describe('the docs', () => {
     assert.match(read('README.md'), /npm test/);
   });
 
+  it('describe every environment variable the control plane reads in docs/configuration.md', () => {
+    const config = read('control-plane/src/config.ts');
+    const names = [...config.matchAll(/\benv\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'/g)].map(
+      (m) => m[1] ?? m[2]!,
+    );
+    assert.ok(names.length > 40, `only ${names.length} variables found in config.ts`);
+    const reference = read('docs/configuration.md');
+    // Named as a whole word: in the tables, several variables share one row.
+    assert.deepEqual(
+      [...new Set(names)].filter((v) => !new RegExp(`\\b${v}\\b`).test(reference)),
+      [],
+    );
+  });
+
   it('mark shell blocks runnable in the README and in the pages a newcomer tries first', () => {
     const count = (file: string) => runnableBlocks(file).length;
     for (const file of ['README.md', 'docs/api.md', 'docs/paging.md', 'docs/deployment.md'])
