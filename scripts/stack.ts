@@ -3,7 +3,8 @@
  *
  *   PostgreSQL (embedded, or DATABASE_URL) <- control plane (x2 with --ha) <- fleet prober, backup exporter
  *   Prometheus (the repo's rules; scrapes all of them; http_sd from the control plane) -> Alertmanager
- *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio (TWILIO_* passed through) / SMTP sink
+ *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio stand-in (or TWILIO_* passed through) / SMTP
+ *   sink; a demo responder for each role of the default escalation policy, so that pages go out.
  *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists.
  *
  * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
@@ -15,9 +16,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../exporters/shared/ports.ts';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
+import { prometheusPages } from './stack/links.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
+import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
 import { createServiceTokens } from './stack/tokens.ts';
+import { TwilioStandIn } from './stack/twilio-standin.ts';
 import { errorMessage } from '../exporters/shared/errors.ts';
 
 const USAGE = 'usage: npm run stack [-- --ha]';
@@ -36,11 +40,14 @@ try {
   process.exit(2);
 }
 
-const dataDir = path.resolve(process.env.DATA_DIR || path.join(REPO, '.stack'));
+// `npm run demo -- break|heal|status` looks for the demo's state in DATA_DIR/demo, `.stack/demo` by default.
+const DEFAULT_DATA_DIR = path.join(REPO, '.stack');
+const dataDir = path.resolve(process.env.DATA_DIR || DEFAULT_DATA_DIR);
 const dirs = {
   logs: path.join(dataDir, 'logs'),
   secrets: path.join(dataDir, 'secrets'),
   mail: path.join(dataDir, 'mail'),
+  twilio: path.join(dataDir, 'twilio'),
 };
 fs.mkdirSync(dirs.logs, { recursive: true });
 fs.mkdirSync(dirs.secrets, { recursive: true, mode: 0o700 });
@@ -54,6 +61,7 @@ delete baseEnv.DATABASE_URL;
 const children: Child[] = [];
 let database: Child | undefined;
 let mail: MailSink | undefined;
+let twilio: TwilioStandIn | undefined;
 let stopping = false;
 let claimed: string | undefined;
 
@@ -111,6 +119,7 @@ async function shutdown(code: number): Promise<void> {
   await Promise.all(children.filter((c) => stage(c) === 3).map((c) => c.stop()));
   if (database) await database.stop(30_000);
   await mail?.stop();
+  await twilio?.stop();
   if (claimed) fs.rmSync(claimed, { force: true });
   console.log('stopped');
   process.exit(code);
@@ -268,6 +277,21 @@ async function main(): Promise<void> {
     entries.push({ name: 'SMTP sink', url: `smtp://${smarthost}`, note: `messages in ${dirs.mail}` });
   }
 
+  // Without a Twilio account, SMS and voice pages go to a stand-in that writes them where a person can read them.
+  let twilioEnv: NodeJS.ProcessEnv = {};
+  if (!process.env.TWILIO_ACCOUNT_SID) {
+    fs.mkdirSync(dirs.twilio, { recursive: true });
+    const log = path.join(dirs.twilio, 'messages.log');
+    twilio = await new TwilioStandIn(log).start();
+    twilioEnv = {
+      TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
+      TWILIO_AUTH_TOKEN: crypto.randomBytes(24).toString('base64url'),
+      TWILIO_FROM_NUMBER: '+12025550100',
+      TWILIO_API_URL: twilio.url,
+    };
+    entries.push({ name: 'Twilio stand-in', url: twilio.url, note: `SMS and calls in ${log}` });
+  }
+
   const databaseUrl = await startDatabase();
   const admin = adminToken();
 
@@ -289,6 +313,7 @@ async function main(): Promise<void> {
         PUBLIC_URL: process.env.PUBLIC_URL || cpUrls[0],
         ALERTMANAGER_URL: url(ams[0]!),
         SMTP_URL: smtpUrl,
+        ...twilioEnv,
       },
     });
     await waitReady(cp, `${cpUrls[i]}/readyz`);
@@ -302,6 +327,7 @@ async function main(): Promise<void> {
     });
   }
   const tokens = await createServiceTokens(cpUrls[0]!, admin, dirs.secrets);
+  const responders = await seedDemoResponders(cpUrls[0]!, admin, twilio !== undefined);
 
   const proberChild = spawnChild({
     name: 'fleet-prober',
@@ -406,7 +432,7 @@ async function main(): Promise<void> {
     });
   }
   await waitReady(promChild, `${url(prom)}/-/ready`);
-  entries.push({ name: 'prometheus', url: url(prom), note: 'alerts /alerts, targets /targets' });
+  entries.push({ name: 'prometheus', url: url(prom), note: await prometheusPages(url(prom)) });
   entries.push({ name: 'fleet prober', url: `${url(prober)}/metrics` });
   entries.push({
     name: 'backup exporter',
@@ -441,6 +467,19 @@ async function main(): Promise<void> {
   console.log(`\nconcierge-ops stack is up${ha ? ' (HA)' : ''}; data, logs and tokens in ${dataDir}\n`);
   for (const e of entries) console.log(`  ${e.name.padEnd(width)}${e.url}${e.note ? `   (${e.note})` : ''}`);
   for (const s of skipped) console.log(`  ${s.name.padEnd(width)}${s.url}`);
+  if (responders.length > 0) {
+    console.log(`\nWho gets paged (the default escalation policy's levels; GET /api/v1/responders):`);
+    for (const r of responders)
+      console.log(
+        `  level ${r.level}  ${r.name} (${r.role})  ${[r.phone, r.email].filter(Boolean).join(', ')}` +
+          (r.created ? '' : '  (already there)'),
+      );
+    const where = [
+      twilio ? `SMS and calls in ${path.join(dirs.twilio, 'messages.log')}` : undefined,
+      mail ? `e-mail in ${dirs.mail}` : undefined,
+    ].filter(Boolean);
+    if (where.length > 0) console.log(`  Their pages: ${where.join('; ')}.`);
+  }
   console.log(`\nLogs: ${dirs.logs}/<service>.log. Ctrl-C stops everything.`);
 }
 
@@ -529,7 +568,7 @@ async function startDemo(
     url: web[2]!,
     note:
       `${count} instances, the first's web chat; break one: ` +
-      `DEMO_STATE_DIR=${stateDir} npm run demo -- break ${web[1]} openemr`,
+      `${dataDir === DEFAULT_DATA_DIR ? '' : `DATA_DIR=${dataDir} `}npm run demo -- break ${web[1]} backend`,
   };
 }
 

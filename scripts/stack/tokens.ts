@@ -19,7 +19,7 @@ interface TokenView {
   revokedAt: string | null;
 }
 
-async function api(
+export async function api(
   base: string,
   admin: string,
   method: string,

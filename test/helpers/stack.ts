@@ -135,3 +135,18 @@ export async function seedRota(
     await db.end();
   }
 }
+
+/** Moves one level of the default escalation policy to `seconds` after the incident opens (a test's ladder). */
+export async function setLevelDelay(databaseUrl: string, level: number, seconds: number): Promise<void> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    await db.query(
+      `update escalation_levels set delay_seconds = $2
+        where level = $1 and policy_id = (select id from escalation_policies where is_default)`,
+      [level, seconds],
+    );
+  } finally {
+    await db.end();
+  }
+}

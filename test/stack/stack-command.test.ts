@@ -1,8 +1,9 @@
 /**
  * `npm run stack -- --ha` as a user runs it: two control-plane replicas on one embedded PostgreSQL, three
- * clustered Alertmanagers, Prometheus, the prober and the backup exporter. An alert posted to one Alertmanager
- * opens exactly one incident and pages once per step (the real twilio SDK against a Twilio stand-in); SIGTERM
- * stops every process the stack started.
+ * clustered Alertmanagers, Prometheus, the prober and the backup exporter. With no Twilio account and no
+ * responders of our own, an alert posted to one Alertmanager opens exactly one incident and pages the demo
+ * responders the stack seeded once per step (the real twilio SDK against the stack's own Twilio stand-in, whose
+ * log the banner names); SIGTERM stops every process the stack started.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,19 +13,15 @@ import path from 'node:path';
 import { waitFor } from '../helpers/alerts.ts';
 import { clientBody } from '../helpers/control-plane.ts';
 import { pidsWithEnv, postgresPidsUnder, reachableTempDir } from '../helpers/process.ts';
-import { seedRota } from '../helpers/stack.ts';
+import { setLevelDelay } from '../helpers/stack.ts';
 import { requireTool } from '../helpers/tools.ts';
-import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const OLIVIA = '+15551230002';
-const DEV = '+15551230003';
 // The stack starts the demo fleet when it is there; then Prometheus scrapes its instances too.
 const DEMO = existsSync(path.join(ROOT, 'exporters/concierge-demo'));
 
 describe('npm run stack -- --ha', function () {
   this.timeout(240_000);
-  let tw: TwilioStandIn;
   let dir: string;
   let child: ChildProcess;
   let out = '';
@@ -44,19 +41,20 @@ describe('npm run stack -- --ha', function () {
   before(async () => {
     requireTool('prometheus');
     requireTool('prometheus-alertmanager');
-    tw = await new TwilioStandIn().start();
     dir = await reachableTempDir('stack-cmd-');
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, WORKER_POLL_INTERVAL_MS: '100' };
+    // As a newcomer runs it: no Twilio account, so the stack's own stand-in takes the SMS and calls.
+    for (const k of [
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_FROM_NUMBER',
+      'TWILIO_API_URL',
+      'SMTP_URL',
+    ])
+      delete env[k];
     child = spawn('npm', ['run', 'stack', '--', '--ha'], {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        DATA_DIR: dir,
-        TWILIO_ACCOUNT_SID: 'AC' + 'ef'.repeat(16),
-        TWILIO_AUTH_TOKEN: 'twilio-auth-token-for-tests-0123456789',
-        TWILIO_FROM_NUMBER: '+15005550006',
-        TWILIO_API_URL: tw.url,
-        WORKER_POLL_INTERVAL_MS: '100',
-      },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (out += d));
@@ -87,7 +85,6 @@ describe('npm run stack -- --ha', function () {
       child.kill('SIGTERM');
       await exited;
     }
-    await tw.stop();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -95,6 +92,7 @@ describe('npm run stack -- --ha', function () {
     assert.deepEqual(
       Object.keys(urls).sort(),
       [
+        'Twilio stand-in',
         'alertmanager 1',
         'alertmanager 2',
         'alertmanager 3',
@@ -107,6 +105,80 @@ describe('npm run stack -- --ha', function () {
       ].sort(),
     );
     assert.match(out, /grafana +skipped: grafana-server is not installed/);
+  });
+
+  it("prints Prometheus's alerts and targets pages as links that answer 200", async () => {
+    const line = /^ {2}prometheus .*$/m.exec(out)![0];
+    const links = [...line.matchAll(/(alerts|targets) (http:\/\/\S+?)[,)]/g)].map((m) => [m[1], m[2]!]);
+    assert.deepEqual(
+      links.map(([page]) => page),
+      ['alerts', 'targets'],
+      line,
+    );
+    for (const [page, link] of links) {
+      const res = await fetch(link!);
+      await res.body?.cancel();
+      assert.equal(res.status, 200, `${page}: ${link}`);
+    }
+  });
+
+  it('names who gets paged: a demo responder for each level of the default policy', async () => {
+    const list = await api(urls['control plane 1']!, 'GET', '/api/v1/responders');
+    assert.deepEqual(
+      (list.body as { name: string; role: string; active: boolean }[])
+        .map((r) => `${r.name} ${r.role} ${r.active}`)
+        .sort(),
+      ['cto', 'devops-lead', 'oncall-engineer', 'security-lead'].map((r) => `Demo ${r} ${r} true`),
+    );
+    assert.match(
+      out,
+      /^ {2}level 1 {2}Demo oncall-engineer \(oncall-engineer\) {2}\+12025550101, oncall-engineer@/m,
+    );
+    assert.match(out, /^ {2}level 4 {2}Demo cto \(cto\)/m);
+    assert.ok(
+      out.includes(
+        `Their pages: SMS and calls in ${path.join(dir, 'twilio/messages.log')}; e-mail in ${path.join(dir, 'mail')}.`,
+      ),
+      out,
+    );
+  });
+
+  it("lets `npm run demo -- status` beside the stack find the stack's demo without DEMO_STATE_DIR", async function () {
+    if (!DEMO) this.skip();
+    // The banner's hint, as printed for a stack with its own DATA_DIR.
+    assert.match(
+      out,
+      new RegExp(
+        `break one: DATA_DIR=${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} npm run demo -- break \\S+ backend`,
+      ),
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir };
+    delete env.DEMO_STATE_DIR;
+    const status = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const p = spawn('npm', ['run', '--silent', 'demo', '--', 'status'], { cwd: ROOT, env });
+      let text = '';
+      p.stdout.on('data', (d) => (text += d));
+      p.stderr.on('data', (d) => (text += d));
+      p.on('exit', (code) => resolve({ code, text }));
+    });
+    assert.equal(status.code, 0, status.text);
+    assert.match(status.text, /riverside-prod/);
+  });
+
+  it("proves the dead man's switch on the control plane's /metrics: armed 1 and ok 1", async () => {
+    // ok is 1 before any Watchdog arrived (armed 0): only both together show the Watchdog made the trip.
+    const metrics = await waitFor(
+      'the Watchdog to arrive through Prometheus and Alertmanager',
+      async () => {
+        const res = await fetch(`${urls['control plane 1']}/metrics`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        const text = await res.text();
+        return /^concierge_ops_deadmans_switch_armed 1$/m.test(text) ? text : undefined;
+      },
+      120_000,
+    );
+    assert.match(metrics, /^concierge_ops_deadmans_switch_ok 1$/m);
   });
 
   it('runs the Alertmanagers as one cluster that Prometheus sends to, and scrapes every part', async () => {
@@ -177,12 +249,13 @@ describe('npm run stack -- --ha', function () {
       services: [{ name: 'backend', kind: 'backend', probe: { type: 'http', url: `${cp1}/healthz` } }],
     };
     assert.equal((await api(cp1, 'POST', '/api/v1/instances', instance)).status, 201);
-    // No API for responders yet: the rota goes straight into the stack's database, and level 2 of the shipped
-    // ladder (0, 5, 10, 15 minutes) comes after a few seconds so the test can watch it.
+    // Level 2 of the shipped ladder (0, 5, 10, 15 minutes) after a few seconds, so the test can watch it page.
     const { databaseUrl } = JSON.parse(await fs.readFile(path.join(dir, 'stack.json'), 'utf8')) as {
       databaseUrl: string;
     };
-    await seedRota(databaseUrl, [OLIVIA, DEV], 6);
+    await setLevelDelay(databaseUrl, 2, 6);
+    const L1 = '+12025550101';
+    const L2 = '+12025550102';
 
     // Alertmanager 2 delivers to control plane 2: the replica that did not migrate takes the webhook.
     const res = await fetch(`${urls['alertmanager 2']}/api/v2/alerts`, {
@@ -203,26 +276,47 @@ describe('npm run stack -- --ha', function () {
       ]),
     });
     assert.equal(res.status, 200);
-    const sms = await waitFor('the level 1 SMS', () => tw.messages(OLIVIA)[0], 60_000);
-    assert.match(
-      sms.params.Body!,
-      /^\[CRIT\] INC-\d{6} bright-smiles\/bright-prod\/backend: Concierge instance/,
+    // What a person reads in the file the banner names: one line per SMS or call.
+    const log = path.join(dir, 'twilio/messages.log');
+    const lines = async () =>
+      (await fs.readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l.length > 0);
+    const sms = await waitFor(
+      'the level 1 SMS',
+      async () => (await lines()).find((l) => l.includes(`SMS to ${L1}`)),
+      60_000,
     );
-    await waitFor('the level 2 SMS', () => tw.messages(DEV)[0], 60_000);
+    assert.match(
+      sms,
+      /SMS to \+12025550101 from \+12025550100: \[CRIT\] INC-\d{6} bright-smiles\/bright-prod\/backend: Concierge instance/,
+    );
+    await waitFor(
+      'the level 2 SMS',
+      async () => (await lines()).find((l) => l.includes(`SMS to ${L2}`)),
+      60_000,
+    );
     // Both replicas poll the same job queue; give a second sender time to show up if there were one.
     await new Promise((r) => setTimeout(r, 5000));
+    let id = '';
     for (const cp of [cp1, urls['control plane 2']!]) {
       const list = await api(cp, 'GET', '/api/v1/incidents?client=bright-smiles');
       assert.equal(list.status, 200);
       assert.equal(list.body.length, 1, `one incident seen from ${cp}`);
       assert.equal(list.body[0].status, 'open');
+      id = list.body[0].id;
     }
-    // One SMS and one call per level (critical), each to that level's responder.
-    assert.deepEqual(
-      [tw.messages(OLIVIA).length, tw.calls(OLIVIA).length, tw.messages(DEV).length, tw.calls(DEV).length],
-      [1, 1, 1, 1],
+    // The timeline says who was paged at each level, never that there was no one.
+    const timeline = await api(cp1, 'GET', `/api/v1/incidents/${id}/timeline`);
+    const steps = (timeline.body as { kind: string; detail: { level?: number; responders?: string[] } }[])
+      .filter((e) => e.kind.startsWith('escalat'))
+      .map((e) => `${e.kind} ${e.detail.level} ${(e.detail.responders ?? []).join(',')}`);
+    assert.deepEqual(steps.sort(), ['escalated 1 Demo oncall-engineer', 'escalated 2 Demo devops-lead']);
+    // One SMS and one call per level (critical), each to that level's responder, and nothing else.
+    const sent = (await lines()).map((l) => l.replace(/^\S+ (SMS|CALL) to (\S+) .*$/, '$1 $2')).sort();
+    assert.deepEqual(sent, [`CALL ${L1}`, `CALL ${L2}`, `SMS ${L1}`, `SMS ${L2}`]);
+    assert.match(
+      (await lines()).find((l) => l.includes(`CALL to ${L1}`))!,
+      /Press 1 to acknowledge\./,
     );
-    assert.equal(tw.requests.length, 4);
     // E-mail lands in the stack's SMTP sink: one page per level from the control plane, and Alertmanager's
     // fallback mail for critical alerts that does not depend on the control plane.
     const recipients = await waitFor(
@@ -238,8 +332,8 @@ describe('npm run stack -- --ha', function () {
       30_000,
     );
     assert.deepEqual(recipients, [
-      'dev@ops.example.test',
-      'olivia@ops.example.test',
+      'devops-lead@demo.concierge-ops.invalid',
+      'oncall-engineer@demo.concierge-ops.invalid',
       'oncall@concierge-ops.invalid',
     ]);
   });

@@ -29,9 +29,23 @@ export class DemoConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The state folder alone (break/heal need nothing else). */
+/** The state folder a started demo writes (`./data/demo` unless DEMO_STATE_DIR says otherwise). */
 export function stateDir(env: Env = process.env): string {
   return env.DEMO_STATE_DIR?.trim() || './data/demo';
+}
+
+/**
+ * Where break, heal and status look for a running demo: DEMO_STATE_DIR alone when set; otherwise the demo's
+ * own default, then the one `npm run stack` starts (`DATA_DIR/demo`, `.stack/demo` by default), so a command
+ * typed beside the stack finds its demo without knowing where it keeps its state.
+ */
+export function stateDirCandidates(env: Env = process.env): string[] {
+  const set = env.DEMO_STATE_DIR?.trim();
+  if (set) return [set];
+  const data = env.DATA_DIR?.trim();
+  return [
+    ...new Set(['./data/demo', ...(data ? [`${data.replace(/\/+$/, '')}/demo`] : []), './.stack/demo']),
+  ];
 }
 
 /** Reads and validates everything `npm run demo` needs; names every bad variable at once. */

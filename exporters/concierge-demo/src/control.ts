@@ -84,6 +84,28 @@ export async function startControlApi(
   };
 }
 
+/**
+ * The folder of the running demo among `candidates`: the one whose control.json is newest (a demo that was
+ * killed leaves its file; the newest is the likeliest to answer). None: an error naming every folder looked at
+ * and the commands that start a demo or point at one.
+ */
+export async function findStateDir(candidates: string[]): Promise<string> {
+  let best: { dir: string; at: number } | undefined;
+  for (const dir of candidates) {
+    const at = await fs.stat(controlFile(dir)).then(
+      (st) => st.mtimeMs,
+      () => undefined,
+    );
+    if (at !== undefined && (!best || at > best.at)) best = { dir, at };
+  }
+  if (best) return best.dir;
+  throw new Error(
+    `the demo is not running (no control.json in ${candidates.join(' or ')}): start it with  npm run demo  ` +
+      `or  npm run stack; for a stack started with DATA_DIR=<folder>, run  DATA_DIR=<folder> npm run demo -- ...  ` +
+      `(or DEMO_STATE_DIR=<folder>/demo)`,
+  );
+}
+
 /** `break|heal <instance> <target>` from the command line: one request to the running demo. */
 export async function sendCommand(
   stateDir: string,

@@ -4,8 +4,8 @@
  * npm run demo -- heal <instance> <target|all> heal it again
  * npm run demo -- status                       what runs and what is broken
  */
-import { DemoConfigError, loadDemoConfig, stateDir } from './config.ts';
-import { startControlApi, controlFile, sendCommand } from './control.ts';
+import { DemoConfigError, loadDemoConfig, stateDirCandidates } from './config.ts';
+import { startControlApi, controlFile, findStateDir, sendCommand } from './control.ts';
 import { DemoInstance, TARGETS, loadWebBuilder, type InstanceSpec } from './instance.ts';
 import { ControlPlane, ControlPlaneError } from './register.ts';
 import fs from 'node:fs/promises';
@@ -112,12 +112,12 @@ async function main(argv: string[]): Promise<number> {
     return -1; // keeps running
   }
   if ((cmd === 'break' || cmd === 'heal') && rest.length === 2) {
-    console.log(await sendCommand(stateDir(), cmd, rest[0]!, rest[1]!));
+    console.log(await sendCommand(await findStateDir(stateDirCandidates()), cmd, rest[0]!, rest[1]!));
     return 0;
   }
   if (cmd === 'status' && rest.length === 0) {
     const file = JSON.parse(
-      await fs.readFile(controlFile(stateDir()), 'utf8').catch(() => {
+      await fs.readFile(controlFile(await findStateDir(stateDirCandidates())), 'utf8').catch(() => {
         throw new Error('the demo is not running: start it with  npm run demo');
       }),
     ) as { url: string };
