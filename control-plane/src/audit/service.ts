@@ -50,26 +50,71 @@ export interface CheckpointSetup {
   file: CheckpointFile;
 }
 
-function entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
+/**
+ * A fixed name with the caller behind it: Alertmanager's webhook is `alertmanager` on the timeline and in the
+ * record's actor, while the record names its token and source like any API call's; a job of the control plane
+ * (`systemJob`) is named by its job.
+ */
+export interface Acting {
+  readonly actor: string;
+  readonly caller: store.AuditCaller;
+}
+
+/** Who a record says did it: a token's caller, a fixed name with its caller, or a bare name (no caller). */
+export type Who = Auth | Acting | string;
+
+/** The caller fields of a request's token and source. */
+export function callerOf(auth: Auth): store.AuditCaller {
   return {
-    actor: typeof who === 'string' ? who : actorName(who),
+    tokenId: auth.tokenId,
+    tokenName: auth.name,
+    role: auth.role,
+    clientId: auth.clientId,
+    ip: auth.ip ?? null,
+    userAgent: auth.userAgent ?? null,
+  };
+}
+
+/** A request's change recorded under a fixed actor name (the webhook's `alertmanager`), with its caller. */
+export function actingAs(actor: string, auth: Auth): Acting {
+  return { actor, caller: callerOf(auth) };
+}
+
+/**
+ * The control plane's own job `name` (escalation, paging, the dead man's switch): role `system`, token name the
+ * job's, and a token id no real token has (real ones are UUIDs; `00000000-<name>`, as the jobs that call
+ * services with an Auth of their own), so an auditor sees what did it and the watch never takes it for a person.
+ */
+export function systemJob(name: string): Acting {
+  return {
+    actor: name,
+    caller: {
+      tokenId: `00000000-${name}`,
+      tokenName: name,
+      role: 'system',
+      clientId: null,
+      ip: null,
+      userAgent: null,
+    },
+  };
+}
+
+/** The name a record's actor column (and a timeline) gives `who`. */
+export function actorOf(who: Who): string {
+  if (typeof who === 'string') return who;
+  return 'caller' in who ? who.actor : actorName(who);
+}
+
+function entry(who: Who, requestId: string | null, change: Change): store.AuditEntry {
+  return {
+    actor: actorOf(who),
     action: change.action,
     targetType: change.targetType,
     targetId: change.targetId,
     before: change.before ?? null,
     after: change.after ?? null,
     requestId,
-    who:
-      typeof who === 'string'
-        ? null
-        : {
-            tokenId: who.tokenId,
-            tokenName: who.name,
-            role: who.role,
-            clientId: who.clientId,
-            ip: who.ip ?? null,
-            userAgent: who.userAgent ?? null,
-          },
+    who: typeof who === 'string' ? null : 'caller' in who ? who.caller : callerOf(who),
   };
 }
 
@@ -104,7 +149,7 @@ export class AuditService {
     private readonly checkpoints?: CheckpointSetup,
   ) {}
 
-  async record(tx: Queryable, who: Auth | string, requestId: string | null, change: Change): Promise<number> {
+  async record(tx: Queryable, who: Who, requestId: string | null, change: Change): Promise<number> {
     return store.insert(tx, entry(who, requestId, change));
   }
 
@@ -141,7 +186,7 @@ export class AuditService {
    * The record for a hot path's own statement to stage (audit/store.ts `stageSql`): it joins the chain after
    * that transaction commits (call `chainSoon` then).
    */
-  entry(who: Auth | string, requestId: string | null, change: Change): store.AuditEntry {
+  entry(who: Who, requestId: string | null, change: Change): store.AuditEntry {
     return entry(who, requestId, change);
   }
 

@@ -78,7 +78,7 @@ export class AuditWatch {
     const advance = () => this.advance();
     this.records = new Counter({
       name: 'concierge_ops_audit_records_total',
-      help: 'Audit records committed since this process started, by action and by the caller role (none: the system).',
+      help: 'Audit records committed since this process started, by action and by the caller role (system: jobs of the control plane; none: no caller recorded).',
       labelNames: ['action', 'role'],
       registers: [registry],
       collect: advance,
@@ -248,6 +248,8 @@ export class AuditWatch {
 
 function roleLabel(role: string | null): string {
   if (role === null) return 'none';
+  // The control plane's own jobs (audit/service.ts systemJob): not a token role, but a bounded label of its own.
+  if (role === 'system') return 'system';
   return (ROLES as readonly string[]).includes(role) ? role : 'other';
 }
 

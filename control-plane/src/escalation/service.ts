@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
+import { systemJob } from '../audit/service.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { DbIncident } from '../incidents/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
@@ -104,6 +105,9 @@ export function levelChannels(
   return { channels, outside };
 }
 
+/** Escalation steps as their audit records name them (the timeline says `escalation` too). */
+const ESCALATION = systemJob('escalation');
+
 /** What one step does, decided in memory before anything is written (`planStep`). */
 export interface StepPlan {
   /** The level's people to page (none when the level is skipped), on `channels`. */
@@ -132,8 +136,9 @@ export function planStep(
   const skipped = outside && channels.length === 0;
   const responders = level && !skipped ? levelTargets(level, now) : [];
   const after = nextStep(policy, step.level, step.repeat);
-  // A system step, not a person's change: the timeline holds it (when it paged someone or found no one),
-  // and keeping it out of the serialised audit chain keeps escalation from queueing behind webhooks.
+  // A system step, not a person's change: the timeline holds it (when it paged someone or found no one), and
+  // its audit record is staged beside it (stepIn), never chained in its transaction, so escalation does not
+  // queue behind webhooks for the chain's lock.
   const event = level
     ? {
         kind: skipped
@@ -224,7 +229,7 @@ export class EscalationService {
     const step = { incidentId: inc.id, level: first.level, repeat: 0 };
     // A level due at once is taken in the opening transaction itself: one job hop less between the alert
     // and the page, and it still commits (or not) together with the incident.
-    if (first.delay_seconds === 0) return this.stepIn(tx, inc, step, policy);
+    if (first.delay_seconds === 0) return this.stepIn(tx, inc, step, { known: policy });
     await store.scheduleStep(tx, { ...step, dueAt: stepDue(policy, inc.opened_at, first.level, 0) });
   }
 
@@ -265,6 +270,7 @@ export class EscalationService {
       }
       if (!taken) break;
       ran++;
+      this.incidents().auditCommitted();
     }
     return ran;
   }
@@ -289,6 +295,7 @@ export class EscalationService {
   async runStep(step: EscalateJob): Promise<void> {
     // The step's pages go out straight after commit, from this worker.
     await this.notify.withOutbox((tx) => this.stepIfOpen(tx, step));
+    this.incidents().auditCommitted();
   }
 
   /**
@@ -328,7 +335,7 @@ export class EscalationService {
     const inc = await this.incidents().findLocked(tx, step.incidentId);
     // Acknowledged or resolved: escalation is over, and no later step is scheduled.
     if (!inc || inc.status !== 'open') return;
-    await this.stepIn(tx, inc, step);
+    await this.stepIn(tx, inc, step, { byJob: true });
   }
 
   /**
@@ -339,7 +346,7 @@ export class EscalationService {
     tx: Queryable,
     inc: DbIncident,
     step: EscalateJob,
-    known?: store.PolicyWithResponders,
+    { known, byJob = false }: { known?: store.PolicyWithResponders; byJob?: boolean } = {},
   ): Promise<void> {
     const now = new Date();
     const policy = known ?? choosePolicy(await store.policyCandidates(tx, inc.client_id, inc.severity), now);
@@ -350,6 +357,12 @@ export class EscalationService {
       dueAt: new Date(inc.opened_at.getTime() + plan.next.offsetSeconds * 1000),
     };
     if (!plan.event && !next) return;
+    // A step the job ran is the control plane's own doing, recorded as such (staged with its event, so it waits
+    // for no chain lock); the opening's first step is part of the opening's record.
+    const audit =
+      byJob && plan.event
+        ? this.incidents().jobAudit(inc, ESCALATION, plan.event.kind, plan.event.detail)
+        : null;
     const created = await this.notify.enqueue(
       tx,
       inc,
@@ -357,7 +370,7 @@ export class EscalationService {
       plan.responders,
       plan.channels,
       (db, rows, sendJobs) =>
-        store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: plan.event, next }),
+        store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: plan.event, next, audit }),
     );
     this.reached(step.level, plan.counts, created, plan.responders.length);
   }

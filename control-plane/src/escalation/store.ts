@@ -1,3 +1,4 @@
+import { CALLER_COLUMNS, callerValues, entryValues, type AuditEntry } from '../audit/store.ts';
 import { UUID, type Queryable } from '../db/pool.ts';
 import { INSERT_NEW, type NewNotification } from '../notify/store.ts';
 import type { Hours, RotationSpec } from '../oncall/schedule.ts';
@@ -129,8 +130,11 @@ export async function writeStep(
     sendJobs: boolean;
     event?: { kind: string; actor: string; detail: object; evenWithoutPages: boolean } | null;
     next?: { level: number; repeat: number; dueAt: Date } | null;
+    /** The step's audit record (a step the escalation job ran), staged with its event: it gets `pages` too. */
+    audit?: AuditEntry | null;
   },
 ): Promise<{ id: string; idempotency_key: string }[]> {
+  const none = Array.from({ length: 13 }, () => null);
   const { rows } = await db.query<{ id: string; idempotency_key: string }>(
     prepared(
       'escalation.writeStep',
@@ -145,7 +149,12 @@ export async function writeStep(
      s as (
        insert into escalation_steps (incident_id, level, repeat, due_at)
        select $3, $8, $9, $10 where $8::int is not null
-       on conflict do nothing)
+       on conflict do nothing),
+     au as (
+       insert into audit_pending (actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS})
+       select $11, $12, $13, $14, $15::jsonb, $16::jsonb || jsonb_build_object('pages', (select count(*) from n)),
+         $17, $18, $19, $20, $21, $22, $23
+       where $11::text is not null and $4::text is not null and ($7::bool or exists (select 1 from n)))
      -- j is read here because PostgreSQL skips a CTE that is not data-modifying unless something reads it.
      select n.id, n.idempotency_key, (select count(*) from j) as jobs from n`,
       [
@@ -159,6 +168,7 @@ export async function writeStep(
         s.next?.level ?? null,
         s.next?.repeat ?? null,
         s.next?.dueAt ?? null,
+        ...(s.audit ? [...entryValues(s.audit), ...callerValues(s.audit)] : none),
       ],
     ),
   );

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTx, type Queryable } from '../db/pool.ts';
+import { actingAs, systemJob, type Acting } from '../audit/service.ts';
+import type { Auth } from '../http/auth.ts';
 import type { FieldError } from '../http/errors.ts';
 import { repairDelivery } from './repair.ts';
 import type { AlertmanagerAlert, AlertmanagerPayload } from './schemas.ts';
@@ -123,7 +125,16 @@ export class AlertIngest {
 
   constructor(private readonly incidents: IncidentService) {}
 
-  async ingest(delivered: AlertmanagerPayload, requestId: string | null): Promise<IngestResult> {
+  /**
+   * `by` is the request's caller: its records say `alertmanager` and carry the token and source that sent the
+   * delivery, from what authentication already read (no query of their own).
+   */
+  async ingest(
+    delivered: AlertmanagerPayload,
+    by: { auth: Auth; requestId: string | null },
+  ): Promise<IngestResult> {
+    const { requestId } = by;
+    const actor = actingAs(ACTOR, by.auth);
     const { payload: p, repairs } = await repairDelivery(
       delivered,
       (group, fingerprints) => store.alertStarts(this.incidents.pool, group, fingerprints),
@@ -133,7 +144,9 @@ export class AlertIngest {
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
     // A repaired delivery takes the usual transaction, which writes the repair onto the timeline.
-    const atOnce = repairs.length ? undefined : await this.openInOneStatement(p, firing, labels, requestId);
+    const atOnce = repairs.length
+      ? undefined
+      : await this.openInOneStatement(p, firing, labels, actor, requestId);
     if (atOnce) return atOnce;
     // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
     const result = await this.incidents.hooks.transaction(async (tx) => {
@@ -174,6 +187,7 @@ export class AlertIngest {
         tx,
         inc,
         p,
+        actor,
         requestId,
         opened,
         rejected,
@@ -190,7 +204,7 @@ export class AlertIngest {
         (await store.countFiring(tx, inc.id)) === 0 &&
         (await this.incidents.hooks.autoResolves(tx, inc))
       ) {
-        await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'alertmanager', auto: true });
+        await this.incidents.resolveLocked(tx, inc, actor, requestId, { via: 'alertmanager', auto: true });
         resolved = true;
         this.openGroups.delete(p.groupKey);
       }
@@ -210,6 +224,7 @@ export class AlertIngest {
     tx: Queryable,
     inc: store.DbIncident,
     p: AlertmanagerPayload,
+    actor: Acting,
     requestId: string | null,
     opened: boolean,
     rejected: Record<string, string> | undefined,
@@ -222,7 +237,7 @@ export class AlertIngest {
     const { events, timeline } = timelineOf(p, opened ? inc : undefined, changed, rejected, repairs);
     // The change's one audit record (an opening, or alerts that changed) is staged in the same statement.
     if (timeline.length > 0)
-      await this.incidents.addEvents(tx, inc, ACTOR, timeline, {
+      await this.incidents.addEvents(tx, inc, actor, timeline, {
         requestId,
         action: opened ? 'opened' : 'alerts_changed',
         after: { severity: inc.severity, alerts: events.map((e) => e.detail) },
@@ -238,7 +253,7 @@ export class AlertIngest {
     }
     if (top > store.SEVERITIES.indexOf(inc.severity)) {
       await store.raiseSeverity(tx, inc.id, store.SEVERITIES[top]!);
-      await this.incidents.record(tx, inc, ACTOR, requestId, {
+      await this.incidents.record(tx, inc, actor, requestId, {
         kind: 'severity_raised',
         detail: { severity: store.SEVERITIES[top] },
         internal: false,
@@ -259,6 +274,7 @@ export class AlertIngest {
     p: AlertmanagerPayload,
     firing: AlertmanagerAlert[],
     labels: Record<string, string>,
+    actor: Acting,
     requestId: string | null,
   ): Promise<IngestResult | undefined> {
     const clientId = this.clients.get(labels.client ?? '');
@@ -290,7 +306,7 @@ export class AlertIngest {
         ...timeline.map((e) => ({ ...e, actor: ACTOR })),
         ...(plan.event ? [{ ...plan.event, internal: true, step: true }] : []),
       ],
-      audit: this.incidents.openingAudit(id, ACTOR, requestId, {
+      audit: this.incidents.openingAudit(id, actor, requestId, {
         severity,
         alerts: events.map((e) => e.detail),
       }),
@@ -305,11 +321,14 @@ export class AlertIngest {
   }
 
   /** Watchdog arrived: remember when, and close a dead man's switch incident that it ends. */
-  async heartbeat(requestId: string | null): Promise<void> {
+  async heartbeat(by: { auth: Auth; requestId: string | null }): Promise<void> {
     await withTx(this.incidents.pool, async (tx) => {
       await store.touchHeartbeat(tx, 'watchdog');
       const inc = await store.lockOpenByGroup(tx, DEADMAN_GROUP);
-      if (inc) await this.incidents.resolveLocked(tx, inc, ACTOR, requestId, { via: 'watchdog returned' });
+      if (inc)
+        await this.incidents.resolveLocked(tx, inc, actingAs(ACTOR, by.auth), by.requestId, {
+          via: 'watchdog returned',
+        });
     });
   }
 
@@ -341,7 +360,7 @@ export class AlertIngest {
       });
       if (!id) return;
       const inc = (await store.find(tx, id))!;
-      await this.incidents.record(tx, inc, 'deadmans-switch', null, {
+      await this.incidents.record(tx, inc, systemJob('deadmans-switch'), null, {
         kind: 'opened',
         detail: { severity: 'critical', heartbeatAgeSeconds: Math.round(age) },
       });

@@ -13,7 +13,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     roles: ['alertmanager', 'admin'],
     body: schemas.alertmanagerWebhook,
     repairsBody: true,
-    handler: ({ req, body }) => ingest.ingest(body, req.id),
+    handler: ({ auth, req, body }) => ingest.ingest(body, { auth, requestId: req.id }),
   });
   api.route({
     method: 'post',
@@ -21,8 +21,8 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     summary: "Alertmanager's always-firing Watchdog: the dead man's switch heartbeat",
     tag: 'incidents',
     roles: ['alertmanager', 'admin'],
-    handler: async ({ req }) => {
-      await ingest.heartbeat(req.id);
+    handler: async ({ auth, req }) => {
+      await ingest.heartbeat({ auth, requestId: req.id });
       return { status: 'ok' };
     },
   });

@@ -1,9 +1,9 @@
 import type { Histogram } from 'prom-client';
-import type { AuditService } from '../audit/service.ts';
+import { actorOf, type AuditService } from '../audit/service.ts';
 import { withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { FleetService } from '../fleet/service.ts';
 import type { Instance } from '../fleet/types.ts';
-import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
+import { canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
 import { checkSpan, parseLimit, parseTime } from '../http/range.ts';
 import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
@@ -15,7 +15,8 @@ export interface IncidentMetrics {
   timeToResolve: Histogram<'severity'>;
 }
 
-const actorText = (a: Actor) => (typeof a === 'string' ? a : actorName(a));
+/** A token's own caller (not a fixed name acting for one): its visibility is checked like any request's. */
+const isAuth = (a: Actor): a is Auth => typeof a !== 'string' && !('caller' in a);
 const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator';
 const withoutNote = (detail: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
@@ -53,7 +54,7 @@ export class IncidentService {
     await store.insertEvent(tx, {
       incidentId: inc.id,
       kind: e.kind,
-      actor: actorText(actor),
+      actor: actorOf(actor),
       detail,
       internal: e.internal ?? true,
     });
@@ -74,19 +75,19 @@ export class IncidentService {
   async addEvents(
     tx: Queryable,
     inc: store.DbIncident,
-    actor: string,
+    actor: Actor,
     events: { kind: string; detail: object; internal: boolean }[],
     audit?: { requestId: string | null; action: string; after: object },
   ): Promise<void> {
     const entry =
       audit &&
       this.changeEntry(inc.id, actor, audit.requestId, audit.action, { code: inc.code, ...audit.after });
-    await store.insertEvents(tx, inc.id, actor, events, entry);
+    await store.insertEvents(tx, inc.id, actorOf(actor), events, entry);
   }
 
   /** A webhook's change of an incident as one audit record, to stage in the statement that makes it. */
-  private changeEntry(id: string, actor: string, requestId: string | null, action: string, after: object) {
-    return this.audit.entry(actorText(actor), requestId, {
+  private changeEntry(id: string, actor: Actor, requestId: string | null, action: string, after: object) {
+    return this.audit.entry(actor, requestId, {
       action: `incident.${action}`,
       targetType: 'incident',
       targetId: id,
@@ -98,8 +99,16 @@ export class IncidentService {
    * The audit record of an opening written in one statement (incidents/store.ts `openWithEscalation`, which
    * adds the code the database gives the incident), as `addEvents` makes it for the usual opening.
    */
-  openingAudit(id: string, actor: string, requestId: string | null, after: object) {
+  openingAudit(id: string, actor: Actor, requestId: string | null, after: object) {
     return this.changeEntry(id, actor, requestId, 'opened', after);
+  }
+
+  /**
+   * The audit record of a job's change of an incident (an escalation step), to stage in the statement that
+   * writes it; call `auditCommitted` once that commits.
+   */
+  jobAudit(inc: store.DbIncident, actor: Actor, kind: string, detail: object) {
+    return this.changeEntry(inc.id, actor, null, kind, { code: inc.code, ...detail });
   }
 
   /** After a transaction that staged audit records (`addEvents`) committed: they join the hash chain. */
@@ -237,12 +246,12 @@ export class IncidentService {
 
   /** Acknowledges an open incident (idempotent): escalation stops, the SLA clock does not. */
   async acknowledge(actor: Actor, requestId: string | null, idOrCode: string, via: string, note?: string) {
-    if (typeof actor !== 'string') await this.visible(actor, idOrCode);
+    if (isAuth(actor)) await this.visible(actor, idOrCode);
     const result = await withTx(this.pool, async (tx) => {
       const inc = await store.find(tx, idOrCode, true);
       if (!inc) throw new NotFoundError('incident');
       if (inc.status !== 'open') return { inc, changed: false };
-      await store.acknowledge(tx, inc.id, actorText(actor));
+      await store.acknowledge(tx, inc.id, actorOf(actor));
       await this.record(tx, inc, actor, requestId, {
         kind: 'acknowledged',
         detail: { via, ...(note ? { note } : {}) },
@@ -256,7 +265,7 @@ export class IncidentService {
   }
 
   async resolve(actor: Actor, requestId: string | null, idOrCode: string, via: string, note?: string) {
-    if (typeof actor !== 'string') await this.visible(actor, idOrCode);
+    if (isAuth(actor)) await this.visible(actor, idOrCode);
     const inc = await withTx(this.pool, async (tx) => {
       const cur = await store.find(tx, idOrCode, true);
       if (!cur) throw new NotFoundError('incident');
@@ -274,7 +283,7 @@ export class IncidentService {
     detail: object,
   ): Promise<store.DbIncident> {
     if (cur.status === 'resolved') return cur;
-    await store.resolve(tx, cur.id, actorText(actor));
+    await store.resolve(tx, cur.id, actorOf(actor));
     await this.record(tx, cur, actor, requestId, { kind: 'resolved', detail, internal: false });
     await this.hooks.stopped(tx, cur, 'resolved');
     const after = (await store.find(tx, cur.id))!;

@@ -1,5 +1,5 @@
 import type { Queryable, Tx } from '../db/pool.ts';
-import type { Auth } from '../http/auth.ts';
+import type { Who } from '../audit/service.ts';
 import type { DbIncident, IncidentStatus, Severity } from './store.ts';
 import type { OpeningPlan } from '../escalation/service.ts';
 
@@ -33,8 +33,11 @@ export interface TimelineEvent {
   internal: boolean;
 }
 
-/** Who changed something: a caller's token, or a named system actor (an SMS reply, the escalation job). */
-export type Actor = Auth | string;
+/**
+ * Who changed something: a caller's token, a fixed name with its caller (the webhook's token, a job of the
+ * control plane: audit/service.ts `actingAs`, `systemJob`), or a name alone (an SMS reply).
+ */
+export type Actor = Who;
 
 /** What other domains need to hear, inside the transaction that made the change. */
 export interface IncidentHooks {

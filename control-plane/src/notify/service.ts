@@ -1,6 +1,7 @@
 import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
+import { systemJob } from '../audit/service.ts';
 import type { PagingConfig } from '../config.ts';
 import { Batcher } from '../db/batch.ts';
 import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
@@ -58,6 +59,8 @@ function isPermanent(err: unknown): boolean {
 }
 
 /** An incident's code from its number, as the database makes it (incident_code()). */
+/** The send job and the outbox sweep, as their timeline events and audit records name them. */
+const PAGING = systemJob('paging');
 const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
 
 /** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
@@ -257,7 +260,7 @@ export class NotifyService {
       const stale = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
       for (const p of stale) {
         const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
-        await this.incidents().record(tx, inc, 'paging', null, {
+        await this.incidents().record(tx, inc, PAGING, null, {
           kind: 'page_unknown',
           detail: { level: p.level, responder: p.responder_name, channel: p.channel },
         });
@@ -381,7 +384,7 @@ export class NotifyService {
     await store.setStatus(tx, p.id, 'fallback');
     await jobs.addJob(tx, { task: 'send', payload: { notificationId: created[0]!.id }, jobKey: key });
     const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
-    await this.incidents().record(tx, inc, 'paging', null, {
+    await this.incidents().record(tx, inc, PAGING, null, {
       kind: 'page_fallback',
       detail: {
         level: p.level,
