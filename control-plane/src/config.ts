@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
+import { readTokenFiles, TOKEN_PATTERN, type TokenFile } from './tokens/files.ts';
 
 /** Everything the control plane reads from its environment, validated once at start. */
 export interface Config {
@@ -17,6 +18,11 @@ export interface Config {
   /** Connections the control plane keeps to PostgreSQL at most (its HTTP handlers and job workers share them). */
   readonly databasePoolSize: number;
   readonly bootstrapAdminToken: string | undefined;
+  /**
+   * Tokens to provision at start from the secret files in PROVISION_TOKENS_DIR (tokens/files.ts): created on
+   * first sight, left alone while a file is unchanged, rotated when it changes. Empty when the variable is unset.
+   */
+  readonly provisionTokens: readonly TokenFile[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly publicUrl: string;
   readonly maxBodyBytes: number;
@@ -310,9 +316,17 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const bootstrapAdminToken = env.BOOTSTRAP_ADMIN_TOKEN || undefined;
-  if (bootstrapAdminToken !== undefined && !/^[A-Za-z0-9_\-.~]{24,200}$/.test(bootstrapAdminToken)) {
+  if (bootstrapAdminToken !== undefined && !TOKEN_PATTERN.test(bootstrapAdminToken)) {
     problems.push('BOOTSTRAP_ADMIN_TOKEN must be 24 to 200 characters of [A-Za-z0-9_-.~]');
   }
+  const provisionTokens = env.PROVISION_TOKENS_DIR
+    ? readTokenFiles(path.resolve(env.PROVISION_TOKENS_DIR), problems)
+    : [];
+  // Two first admins would leave it to chance which one an operator holds.
+  if (bootstrapAdminToken && provisionTokens.some((t) => t.role === 'admin'))
+    problems.push(
+      'BOOTSTRAP_ADMIN_TOKEN must not be set when PROVISION_TOKENS_DIR holds an admin token file',
+    );
   const dataDir = path.resolve(env.DATA_DIR || 'data');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
   const migrationDatabaseUrl = url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:'], problems);
@@ -327,6 +341,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', undefined, 1, 65535, problems),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500, problems),
     bootstrapAdminToken,
+    provisionTokens: Object.freeze(provisionTokens),
     logLevel,
     publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:'], problems) ?? `http://localhost:${port}`).replace(
       /\/+$/,

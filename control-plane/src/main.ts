@@ -1,6 +1,6 @@
 /**
  * Process entry: config -> database (embedded when DATABASE_URL is unset) -> migrations -> first admin token
- * -> HTTP. SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the pool, stop the database.
+ * and the tokens in PROVISION_TOKENS_DIR -> HTTP. SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the pool, stop the database.
  */
 import type http from 'node:http';
 import { pino } from 'pino';
@@ -31,7 +31,15 @@ const db = await openDatabase(config, log).catch((err: unknown) => {
 if (db.embedded) log.info({ dataDir: db.embedded.dataDir }, 'embedded PostgreSQL running');
 const ctx = createContext(config, log, db.pool);
 
-const first = await ctx.tokens.bootstrap(config.bootstrapAdminToken);
+// An admin token file is the first admin: no random one to print beside it.
+const adminFile = config.provisionTokens.some((t) => t.role === 'admin');
+const first = adminFile ? undefined : await ctx.tokens.bootstrap(config.bootstrapAdminToken);
+const provisioned = await ctx.tokens.provision(config.provisionTokens).catch(async (err: unknown) => {
+  console.error(`control plane could not start: ${errorMessage(err)}`);
+  await db.close();
+  process.exit(1);
+});
+if (config.provisionTokens.length > 0) log.info(provisioned, 'tokens provisioned from PROVISION_TOKENS_DIR');
 if (first?.generated) {
   // Printed once, to the terminal only (not through the logger, which may ship logs elsewhere).
   process.stdout.write(

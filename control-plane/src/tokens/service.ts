@@ -5,6 +5,7 @@ import type { AuditService } from '../audit/service.ts';
 import { ROLES, type Auth, type Role } from '../http/auth.ts';
 import { NotFoundError, ValidationError } from '../http/errors.ts';
 import * as store from './store.ts';
+import type { TokenFile } from './files.ts';
 
 export interface TokenView {
   id: string;
@@ -155,9 +156,67 @@ export class TokenService {
       return view(row);
     });
     // Refused from now on in this process (other replicas: within CACHE_MS).
-    this.revocations++;
-    for (const [key, entry] of this.cache) if (entry.auth.tokenId === id) this.cache.delete(key);
+    this.forget([id]);
     return revoked;
+  }
+
+  /**
+   * Makes the tokens in the secret files live (PROVISION_TOKENS_DIR), in one transaction under the bootstrap
+   * lock so replicas starting together agree. A file seen before with the same secret changes nothing (no
+   * audit record); a new secret revokes the file's old token and creates the new one, audited as
+   * `token.rotate` by `system`. A secret that an unprovisioned live token of the same role already has (a
+   * former BOOTSTRAP_ADMIN_TOKEN) is adopted, not duplicated; a revoked one is refused: secrets are not reused.
+   */
+  async provision(files: readonly TokenFile[]): Promise<Provisioned> {
+    const done: Provisioned = { created: [], rotated: [], unchanged: [] };
+    if (files.length === 0) return done;
+    const rotated: string[] = [];
+    await withTx(this.pool, async (tx) => {
+      await store.lockBootstrap(tx);
+      for (const f of files) {
+        const hash = hashToken(f.token);
+        const live = await store.findProvisioned(tx, f.key);
+        if (live?.token_hash.equals(hash)) {
+          done.unchanged.push(f.key);
+          continue;
+        }
+        const holder = await store.findByHash(tx, hash);
+        if (holder && (holder.revoked_at || holder.role !== f.role || holder.provisioned_from))
+          throw new ProvisionError(
+            `${f.file}: this token is already ${holder.revoked_at ? 'revoked' : `token ${holder.name} (${holder.role})`}; write a new one`,
+          );
+        const from = { provisionedFrom: f.key, file: f.file };
+        if (live) {
+          await store.revoke(tx, live.id);
+          rotated.push(live.id);
+        }
+        const row = holder
+          ? await store.claim(tx, holder.id, f.key)
+          : await store.insert(tx, {
+              name: f.key,
+              role: f.role,
+              clientId: null,
+              hash,
+              prefix: prefixOf(f.token),
+              provisionedFrom: f.key,
+            });
+        await this.audit.record(tx, 'system', null, {
+          action: live ? 'token.rotate' : 'token.provision',
+          targetType: 'token',
+          targetId: row.id,
+          before: live ? { ...view(live), ...from } : holder ? view(holder) : null,
+          after: { ...view(row), ...from },
+        });
+        (live ? done.rotated : done.created).push(f.key);
+      }
+    });
+    if (rotated.length > 0) this.forget(rotated);
+    return done;
+  }
+
+  private forget(ids: string[]): void {
+    this.revocations++;
+    for (const [key, entry] of this.cache) if (ids.includes(entry.auth.tokenId)) this.cache.delete(key);
   }
 
   /**
@@ -188,3 +247,14 @@ export class TokenService {
 }
 
 export const TOKEN_ROLES = ROLES;
+
+/** A token file that cannot become a token (its secret belongs to another or a revoked token). */
+export class ProvisionError extends Error {
+  override name = 'ProvisionError';
+}
+
+export interface Provisioned {
+  created: string[];
+  rotated: string[];
+  unchanged: string[];
+}

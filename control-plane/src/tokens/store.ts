@@ -9,18 +9,54 @@ export interface DbToken {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  provisioned_from: string | null;
 }
 
-const COLUMNS = 'id, name, role, client_id, prefix, created_at, last_used_at, revoked_at';
+const COLUMNS = 'id, name, role, client_id, prefix, created_at, last_used_at, revoked_at, provisioned_from';
 
 export async function insert(
   db: Queryable,
-  t: { name: string; role: string; clientId: string | null; hash: Buffer; prefix: string },
+  t: {
+    name: string;
+    role: string;
+    clientId: string | null;
+    hash: Buffer;
+    prefix: string;
+    provisionedFrom?: string;
+  },
 ): Promise<DbToken> {
   const { rows } = await db.query<DbToken>(
-    `insert into api_tokens (name, role, client_id, token_hash, prefix) values ($1, $2, $3, $4, $5)
+    `insert into api_tokens (name, role, client_id, token_hash, prefix, provisioned_from)
+     values ($1, $2, $3, $4, $5, $6)
      returning ${COLUMNS}`,
-    [t.name, t.role, t.clientId, t.hash, t.prefix],
+    [t.name, t.role, t.clientId, t.hash, t.prefix, t.provisionedFrom ?? null],
+  );
+  return rows[0]!;
+}
+
+/** The live token provisioned from the secret file `key`, with its hash to compare the file against. */
+export async function findProvisioned(
+  db: Queryable,
+  key: string,
+): Promise<(DbToken & { token_hash: Buffer }) | undefined> {
+  const { rows } = await db.query<DbToken & { token_hash: Buffer }>(
+    `select ${COLUMNS}, token_hash from api_tokens where provisioned_from = $1 and revoked_at is null`,
+    [key],
+  );
+  return rows[0];
+}
+
+/** Any token with this hash, revoked ones included (a hash is never reused). */
+export async function findByHash(db: Queryable, hash: Buffer): Promise<DbToken | undefined> {
+  const { rows } = await db.query<DbToken>(`select ${COLUMNS} from api_tokens where token_hash = $1`, [hash]);
+  return rows[0];
+}
+
+/** Marks an existing live token as the one provisioned from `key` (its secret was put in that file). */
+export async function claim(db: Queryable, id: string, key: string): Promise<DbToken> {
+  const { rows } = await db.query<DbToken>(
+    `update api_tokens set provisioned_from = $2 where id = $1 returning ${COLUMNS}`,
+    [id, key],
   );
   return rows[0]!;
 }
