@@ -18,6 +18,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<ClientInput>({
     method: 'post',
     path: '/api/v1/clients',
+    operationId: 'createClient',
     summary: 'Registers a client (a healthcare practice)',
     tag: 'fleet',
     roles: STAFF,
@@ -28,6 +29,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/clients',
+    operationId: 'listClients',
     summary: 'Lists clients (a client token sees only its own)',
     tag: 'fleet',
     roles: READERS,
@@ -38,6 +40,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id',
+    operationId: 'getClient',
     summary: 'A client by id or slug',
     tag: 'fleet',
     roles: READERS,
@@ -46,6 +49,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<ClientPatch>({
     method: 'patch',
     path: '/api/v1/clients/:id',
+    operationId: 'updateClient',
     summary: 'Updates a client',
     tag: 'fleet',
     roles: STAFF,
@@ -55,6 +59,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'post',
     path: '/api/v1/clients/:id/decommission',
+    operationId: 'decommissionClient',
     summary: 'Stops monitoring a client and its instances, keeping their history',
     tag: 'fleet',
     roles: STAFF,
@@ -63,6 +68,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<InstanceInput>({
     method: 'post',
     path: '/api/v1/instances',
+    operationId: 'createInstance',
     summary: "Registers a client's concierge instance and its services",
     tag: 'fleet',
     roles: STAFF,
@@ -73,6 +79,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/instances',
+    operationId: 'listInstances',
     summary: 'Lists instances, optionally of one client',
     tag: 'fleet',
     roles: READERS,
@@ -82,6 +89,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/instances/:id',
+    operationId: 'getInstance',
     summary: 'An instance by id or slug',
     tag: 'fleet',
     roles: READERS,
@@ -90,6 +98,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<InstancePatch>({
     method: 'patch',
     path: '/api/v1/instances/:id',
+    operationId: 'updateInstance',
     summary: 'Updates an instance (services are replaced as a whole)',
     tag: 'fleet',
     roles: STAFF,
@@ -99,6 +108,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'post',
     path: '/api/v1/instances/:id/decommission',
+    operationId: 'decommissionInstance',
     summary: 'Stops monitoring an instance, keeping its history',
     tag: 'fleet',
     roles: STAFF,
@@ -107,6 +117,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/sd/probe-targets',
+    operationId: 'listProbeTargets',
     summary: 'Every monitored service as Prometheus http_sd target groups (for the fleet prober)',
     tag: 'service discovery',
     roles: ['admin', 'operator', 'prober'],
@@ -115,6 +126,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/sd/scrape-targets',
+    operationId: 'listScrapeTargets',
     summary: "The concierge runtimes' metrics endpoints as Prometheus http_sd target groups",
     tag: 'service discovery',
     // prometheus: the token Prometheus scrapes with; prober: what that token was before the role existed.

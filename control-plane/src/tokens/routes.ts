@@ -17,6 +17,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route<{ name: string; role: Role; client?: string }>({
     method: 'post',
     path: '/api/v1/tokens',
+    operationId: 'createToken',
     summary: 'Creates an API token; the token is in this answer only',
     tag: 'tokens',
     roles: ['admin'],
@@ -27,6 +28,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route({
     method: 'get',
     path: '/api/v1/tokens',
+    operationId: 'listTokens',
     summary: 'Lists tokens (never their secrets)',
     tag: 'tokens',
     roles: ['admin'],
@@ -36,6 +38,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route({
     method: 'post',
     path: '/api/v1/tokens/:id/revoke',
+    operationId: 'revokeToken',
     summary: 'Revokes a token',
     tag: 'tokens',
     roles: ['admin'],
