@@ -107,6 +107,7 @@ export function faroRoutes(api: Api, faro: FaroService): void {
     method: 'get',
     path: '/api/v1/instances/:id/faro-keys',
     operationId: 'listFaroKeys',
+    responseSchema: schemas.keyList,
     summary: "The instance's Faro app keys, current and rotated out (never the keys themselves)",
     tag: 'faro',
     roles: STAFF,
@@ -116,6 +117,7 @@ export function faroRoutes(api: Api, faro: FaroService): void {
     method: 'post',
     path: '/api/v1/instances/:id/faro-keys',
     operationId: 'createFaroKey',
+    responseSchema: schemas.issuedKey,
     summary:
       "Creates the instance's Faro app key; the key is in this answer only (409 if it has one: rotate)",
     tag: 'faro',
@@ -128,6 +130,7 @@ export function faroRoutes(api: Api, faro: FaroService): void {
     method: 'post',
     path: '/api/v1/instances/:id/faro-keys/rotate',
     operationId: 'rotateFaroKey',
+    responseSchema: schemas.issuedKey,
     summary: 'Replaces the current app key; the old one works graceSeconds more (default 0)',
     tag: 'faro',
     roles: STAFF,

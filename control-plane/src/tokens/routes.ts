@@ -1,5 +1,6 @@
 import type { Api } from '../http/api.ts';
 import { ROLES, type Role } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
 import type { TokenService } from './service.ts';
 
 const createBody = {
@@ -18,6 +19,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
     method: 'post',
     path: '/api/v1/tokens',
     operationId: 'createToken',
+    responseSchema: schemas.createdToken,
     summary: 'Creates an API token; the token is in this answer only',
     tag: 'tokens',
     roles: ['admin'],
@@ -29,6 +31,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
     method: 'get',
     path: '/api/v1/tokens',
     operationId: 'listTokens',
+    responseSchema: schemas.tokenList,
     summary: 'Lists tokens (never their secrets)',
     tag: 'tokens',
     roles: ['admin'],
