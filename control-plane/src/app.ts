@@ -70,6 +70,7 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/healthz',
+    operationId: 'getHealth',
     summary: 'The process is up',
     tag: 'health',
     roles: 'public',
@@ -78,6 +79,7 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/readyz',
+    operationId: 'getReadiness',
     summary: 'The database is reachable and fully migrated (200), else 503',
     tag: 'health',
     roles: 'public',
@@ -98,6 +100,8 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/metrics',
+    operationId: 'getMetrics',
+    produces: ['text/plain'],
     summary:
       'Prometheus metrics of the control plane (prometheus or admin token: the series name every client)',
     tag: 'health',
@@ -111,6 +115,7 @@ export function createApp(ctx: Context): express.Express {
   api.route({
     method: 'get',
     path: '/api/v1/openapi.json',
+    operationId: 'getOpenApiDocument',
     summary: 'This document (public: it describes the API and holds no data)',
     tag: 'health',
     roles: 'public',

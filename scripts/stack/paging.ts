@@ -4,7 +4,7 @@
  * the API as an operator would, so a broken demo instance pages someone whose SMS, calls and e-mail are visible
  * (in the Twilio stand-in's log and the SMTP sink).
  */
-import { api } from './tokens.ts';
+import { controlPlaneClient, ok } from '../../control-plane/src/client/index.ts';
 
 interface Policy {
   isDefault: boolean;
@@ -38,10 +38,11 @@ export async function seedDemoResponders(
   adminToken: string,
   withPhone: boolean,
 ): Promise<DemoResponder[]> {
-  const policies = (await api(controlPlaneUrl, adminToken, 'GET', '/api/v1/escalation-policies')) as Policy[];
+  const api = controlPlaneClient(controlPlaneUrl, { token: adminToken });
+  const policies = ok('listing escalation policies', await api.GET('/api/v1/escalation-policies')) as Policy[];
   const def = policies.find((p) => p.isDefault);
   if (!def) return [];
-  const existing = (await api(controlPlaneUrl, adminToken, 'GET', '/api/v1/responders')) as Responder[];
+  const existing = ok('listing responders', await api.GET('/api/v1/responders')) as Responder[];
   const out: DemoResponder[] = [];
   for (const level of def.levels)
     for (const role of level.targets.roles ?? []) {
@@ -54,7 +55,7 @@ export async function seedDemoResponders(
       // 555-0100..0199 are the numbers set aside for fiction: nothing real answers them.
       const phone = withPhone ? `+120255501${String(level.level).padStart(2, '0')}` : null;
       const body = { name: `Demo ${role}`, role, phone, email: `${role}@demo.concierge-ops.invalid` };
-      await api(controlPlaneUrl, adminToken, 'POST', '/api/v1/responders', body);
+      ok(`adding the demo ${role}`, await api.POST('/api/v1/responders', { body }));
       out.push({ ...body, level: level.level, created: true });
     }
   return out;

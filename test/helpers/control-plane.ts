@@ -5,6 +5,8 @@ import pg from 'pg';
 import { loadConfig } from '../../control-plane/src/config.ts';
 import { createContext, type Context } from '../../control-plane/src/context.ts';
 import { createApp } from '../../control-plane/src/app.ts';
+import { controlPlaneClient, ok, type ControlPlaneClient } from '../../control-plane/src/client/index.ts';
+import type { Role } from '../../control-plane/src/http/auth.ts';
 import { createTestDatabase, dropTestDatabase } from './db.ts';
 
 export interface Answer {
@@ -21,12 +23,16 @@ export interface TestControlPlane {
   ctx: Context;
   /** A separate pool for tests to look at rows directly. */
   db: pg.Pool;
+  /** The typed client (control-plane/src/client) with the admin token. */
+  api: ControlPlaneClient;
+  /** The typed client with another token, or none (null). */
+  apiAs(token: string | null): ControlPlaneClient;
   call(
     method: string,
     path: string,
     opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
   ): Promise<Answer>;
-  /** Creates a token through the API and returns its secret. */
+  /** Creates a token through the API (the typed client) and returns its secret. */
   token(role: string, client?: string): Promise<string>;
   count(table: string): Promise<number>;
   close(): Promise<void>;
@@ -79,19 +85,26 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
     return { status: res.status, headers: res.headers, body: parsed, text };
   };
 
+  const apiAs = (token: string | null) => controlPlaneClient(url, token === null ? {} : { token });
+  const api = apiAs(adminToken);
+
   return {
     url,
     databaseUrl,
     adminToken,
     ctx,
     db,
+    api,
+    apiAs,
     call,
     async token(role, client) {
-      const r = await call('POST', '/api/v1/tokens', {
-        body: { name: `test-${role}`, role, ...(client ? { client } : {}) },
-      });
-      if (r.status !== 201) throw new Error(`token create failed: ${r.status} ${r.text}`);
-      return r.body.token as string;
+      const created = ok(
+        `creating a ${role} token`,
+        await api.POST('/api/v1/tokens', {
+          body: { name: `test-${role}`, role: role as Role, ...(client ? { client } : {}) },
+        }),
+      );
+      return created.token;
     },
     async count(table) {
       const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from ${table}`);

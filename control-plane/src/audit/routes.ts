@@ -10,6 +10,7 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route<unknown, { targetType?: string; targetId?: string; limit?: number; before?: number }>({
     method: 'get',
     path: '/api/v1/audit',
+    operationId: 'listAuditEntries',
     summary: 'Audit log entries, newest first (the read itself is recorded)',
     tag: 'audit',
     roles: ['admin'],
@@ -39,6 +40,8 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route<unknown, ExportQuery>({
     method: 'get',
     path: '/api/v1/audit/export',
+    operationId: 'exportAuditEntries',
+    produces: ['text/csv', 'application/jsonl', 'application/pdf'],
     summary:
       'Exports the audit records from..to (default the last 31 days, at most 366) as CSV, JSON Lines or PDF, ' +
       'streamed, ending with the chain hashes of the first and last record and the signed checkpoint covering ' +
@@ -72,6 +75,7 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route({
     method: 'get',
     path: '/api/v1/audit/verify',
+    operationId: 'verifyAuditChain',
     summary:
       'Checks the hash chain and every signed checkpoint; names the first row or checkpoint that breaks, and ' +
       'how far the verified history reaches',
@@ -82,6 +86,7 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route({
     method: 'post',
     path: '/api/v1/audit/checkpoints',
+    operationId: 'createAuditCheckpoint',
     summary: "Signs the chain's head now and publishes it to the checkpoint file; answers the checkpoint",
     tag: 'audit',
     roles: ['admin'],
@@ -91,6 +96,7 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route<{ month: string; client?: string }>({
     method: 'post',
     path: '/api/v1/audit/reports',
+    operationId: 'createAuditReport',
     summary:
       "Stores a new version of a month's audit report (UTC month; per client with `client`, else the provider's) " +
       'and mails it to AUDIT_REPORT_CONTACTS; a future month is refused',
@@ -111,6 +117,7 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route<unknown, { client?: string }>({
     method: 'get',
     path: '/api/v1/audit/reports',
+    operationId: 'listAuditReports',
     summary: "Stored audit reports, newest month first (all, or one client's with `client`)",
     tag: 'audit',
     roles: ['admin'],
@@ -132,6 +139,8 @@ export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportS
   api.route({
     method: 'get',
     path: '/api/v1/audit/reports/:arid',
+    operationId: 'getAuditReport',
+    produces: ['application/json', 'application/pdf'],
     summary:
       'One stored audit report: `{id}` its metadata, `{id}.json` the JSON as stored, `{id}.pdf` the PDF',
     tag: 'audit',

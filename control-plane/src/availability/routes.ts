@@ -8,6 +8,7 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route<TransitionsInput>({
     method: 'post',
     path: '/api/v1/availability/transitions',
+    operationId: 'reportTransitions',
     summary: "The prober's state transitions (idempotent on each transition id; all or nothing)",
     tag: 'availability',
     roles: ['prober'],
@@ -17,6 +18,7 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route<{ prober: string }>({
     method: 'post',
     path: '/api/v1/availability/heartbeat',
+    operationId: 'reportProberHeartbeat',
     summary: 'The prober is alive and probing: extends its coverage (time outside coverage is unknown)',
     tag: 'availability',
     roles: ['prober'],
@@ -26,6 +28,7 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route({
     method: 'get',
     path: '/api/v1/availability/state',
+    operationId: 'getAvailabilityState',
     summary: 'Services currently down or degraded (the prober resynchronises from this)',
     tag: 'availability',
     roles: ['prober', ...STAFF],
@@ -34,6 +37,7 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route<CorrectionInput>({
     method: 'post',
     path: '/api/v1/availability/intervals',
+    operationId: 'correctAvailability',
     summary: "An operator's correction: it replaces recorded time in its range (audited with its reason)",
     tag: 'availability',
     roles: STAFF,
@@ -44,6 +48,7 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
   api.route<unknown, { from?: string; to?: string }>({
     method: 'get',
     path: '/api/v1/instances/:id/availability',
+    operationId: 'getInstanceAvailability',
     summary:
       'Down and degraded intervals of an instance overlapping from..to (default the last 30 days, at most 366; ' +
       'at most 5000 intervals, truncated: true when there were more)',

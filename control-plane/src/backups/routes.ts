@@ -10,6 +10,7 @@ export function backupRoutes(api: Api, backups: BackupService): void {
   api.route<schemas.BackupRunInput>({
     method: 'post',
     path: '/api/v1/backups/runs',
+    operationId: 'reportBackupRun',
     summary:
       'Reports a backup run (201 new, 200 the same report again, 409 the same run id with other content)',
     tag: 'backups',
@@ -24,6 +25,7 @@ export function backupRoutes(api: Api, backups: BackupService): void {
   api.route<schemas.RestoreTestInput>({
     method: 'post',
     path: '/api/v1/backups/restore-tests',
+    operationId: 'reportRestoreTest',
     summary:
       'Reports a restore test (201 new, 200 the same report again, 409 the same id with other content)',
     tag: 'backups',
@@ -38,6 +40,7 @@ export function backupRoutes(api: Api, backups: BackupService): void {
   api.route<unknown, { limit?: string }>({
     method: 'get',
     path: '/api/v1/instances/:id/backups',
+    operationId: 'listInstanceBackups',
     summary: "An instance's backup runs and restore tests, newest first",
     tag: 'backups',
     roles: READERS,
@@ -48,6 +51,7 @@ export function backupRoutes(api: Api, backups: BackupService): void {
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id/backups/status',
+    operationId: 'getClientBackupStatus',
     summary:
       "Backup status of each of the client's instances: freshness, verification, restore tests, retention",
     tag: 'backups',
@@ -57,6 +61,7 @@ export function backupRoutes(api: Api, backups: BackupService): void {
   api.route<schemas.PolicyPatch>({
     method: 'patch',
     path: '/api/v1/clients/:id/backups/policy',
+    operationId: 'updateClientBackupPolicy',
     summary: "Changes the client's retention policy (unset fields keep their value)",
     tag: 'backups',
     roles: STAFF,

@@ -7,6 +7,7 @@ export function policyRoutes(api: Api, policies: PolicyService): void {
   api.route({
     method: 'get',
     path: '/api/v1/escalation-policies',
+    operationId: 'listEscalationPolicies',
     summary: 'Escalation policies with their levels (the default first)',
     tag: 'escalation',
     roles: STAFF,
@@ -15,6 +16,7 @@ export function policyRoutes(api: Api, policies: PolicyService): void {
   api.route<PolicyInput>({
     method: 'post',
     path: '/api/v1/escalation-policies',
+    operationId: 'createEscalationPolicy',
     summary: 'Adds a policy chosen by client, severities and hours; levels in order (numbered from 1)',
     tag: 'escalation',
     roles: STAFF,
@@ -25,6 +27,7 @@ export function policyRoutes(api: Api, policies: PolicyService): void {
   api.route<PolicyInput>({
     method: 'put',
     path: '/api/v1/escalation-policies/:id',
+    operationId: 'replaceEscalationPolicy',
     summary: 'Replaces a policy and its levels (steps already scheduled run with the new levels)',
     tag: 'escalation',
     roles: STAFF,
@@ -34,6 +37,7 @@ export function policyRoutes(api: Api, policies: PolicyService): void {
   api.route({
     method: 'delete',
     path: '/api/v1/escalation-policies/:id',
+    operationId: 'deleteEscalationPolicy',
     summary: 'Deletes a policy (not the default)',
     tag: 'escalation',
     roles: STAFF,

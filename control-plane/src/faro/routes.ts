@@ -87,6 +87,8 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route<schemas.FaroPayload>({
     method: 'post',
     path: COLLECT_PATH,
+    operationId: 'collectFaroPayload',
+    problems: [401, 403, 429],
     summary:
       "Grafana Faro collector: a page's payload (web vitals, errors, sessions) becomes metrics of its instance. " +
       'The app key is the credential; only its instance origins may send (CORS). 202 accepted, 400 invalid, ' +
@@ -104,6 +106,8 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route({
     method: 'get',
     path: '/api/v1/instances/:id/faro-keys',
+    operationId: 'listFaroKeys',
+    responseSchema: schemas.keyList,
     summary: "The instance's Faro app keys, current and rotated out (never the keys themselves)",
     tag: 'faro',
     roles: STAFF,
@@ -112,6 +116,8 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route<schemas.KeyInput>({
     method: 'post',
     path: '/api/v1/instances/:id/faro-keys',
+    operationId: 'createFaroKey',
+    responseSchema: schemas.issuedKey,
     summary:
       "Creates the instance's Faro app key; the key is in this answer only (409 if it has one: rotate)",
     tag: 'faro',
@@ -123,6 +129,8 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route<schemas.RotateInput>({
     method: 'post',
     path: '/api/v1/instances/:id/faro-keys/rotate',
+    operationId: 'rotateFaroKey',
+    responseSchema: schemas.issuedKey,
     summary: 'Replaces the current app key; the old one works graceSeconds more (default 0)',
     tag: 'faro',
     roles: STAFF,
@@ -133,6 +141,7 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route<schemas.KeyInput>({
     method: 'patch',
     path: '/api/v1/instances/:id/faro-keys/current',
+    operationId: 'updateFaroKey',
     summary: "Changes the current key's allowed origins or page routes",
     tag: 'faro',
     roles: STAFF,
@@ -142,6 +151,7 @@ export function faroRoutes(api: Api, faro: FaroService): void {
   api.route({
     method: 'post',
     path: '/api/v1/instances/:id/faro-keys/revoke',
+    operationId: 'revokeFaroKeys',
     summary: 'Stops every working app key of the instance at once',
     tag: 'faro',
     roles: STAFF,

@@ -214,3 +214,33 @@ export interface KeyInput {
 export interface RotateInput extends KeyInput {
   graceSeconds?: number;
 }
+
+// Answers of the app key routes (faro/service.ts KeyView): the OpenAPI document's response schemas.
+const keyViewProperties = {
+  id: { type: 'string', format: 'uuid' },
+  instance: {
+    type: 'object',
+    required: ['id', 'slug', 'client'],
+    properties: { id: { type: 'string', format: 'uuid' }, slug: str(), client: str() },
+  },
+  prefix: str(),
+  allowedOrigins: { type: 'array', items: str() },
+  pageRoutes: { type: 'array', items: str() },
+  createdBy: str(),
+  createdAt: time,
+  expiresAt: { type: ['string', 'null'], format: 'date-time' },
+  current: { type: 'boolean' },
+} as const;
+const keyViewRequired = ['id', 'instance', 'prefix', 'allowedOrigins', 'pageRoutes', 'createdAt', 'current'];
+
+export const keyList = {
+  type: 'array',
+  items: { type: 'object', required: keyViewRequired, properties: keyViewProperties },
+} as const;
+
+/** A new key: shown in this answer only, with the path a page posts its payloads to. */
+export const issuedKey = {
+  type: 'object',
+  required: [...keyViewRequired, 'key', 'collectPath'],
+  properties: { ...keyViewProperties, key: str(), collectPath: str() },
+} as const;

@@ -18,6 +18,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<ClientInput>({
     method: 'post',
     path: '/api/v1/clients',
+    operationId: 'createClient',
+    responseSchema: schemas.client,
     summary: 'Registers a client (a healthcare practice)',
     tag: 'fleet',
     roles: STAFF,
@@ -28,6 +30,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/clients',
+    operationId: 'listClients',
+    responseSchema: schemas.clientList,
     summary: 'Lists clients (a client token sees only its own)',
     tag: 'fleet',
     roles: READERS,
@@ -38,6 +42,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id',
+    operationId: 'getClient',
+    responseSchema: schemas.client,
     summary: 'A client by id or slug',
     tag: 'fleet',
     roles: READERS,
@@ -46,6 +52,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<ClientPatch>({
     method: 'patch',
     path: '/api/v1/clients/:id',
+    operationId: 'updateClient',
+    responseSchema: schemas.client,
     summary: 'Updates a client',
     tag: 'fleet',
     roles: STAFF,
@@ -55,6 +63,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'post',
     path: '/api/v1/clients/:id/decommission',
+    operationId: 'decommissionClient',
     summary: 'Stops monitoring a client and its instances, keeping their history',
     tag: 'fleet',
     roles: STAFF,
@@ -63,6 +72,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<InstanceInput>({
     method: 'post',
     path: '/api/v1/instances',
+    operationId: 'createInstance',
+    responseSchema: schemas.instance,
     summary: "Registers a client's concierge instance and its services",
     tag: 'fleet',
     roles: STAFF,
@@ -73,6 +84,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/instances',
+    operationId: 'listInstances',
+    responseSchema: schemas.instanceList,
     summary: 'Lists instances, optionally of one client',
     tag: 'fleet',
     roles: READERS,
@@ -82,6 +95,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/instances/:id',
+    operationId: 'getInstance',
+    responseSchema: schemas.instance,
     summary: 'An instance by id or slug',
     tag: 'fleet',
     roles: READERS,
@@ -90,6 +105,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route<InstancePatch>({
     method: 'patch',
     path: '/api/v1/instances/:id',
+    operationId: 'updateInstance',
+    responseSchema: schemas.instance,
     summary: 'Updates an instance (services are replaced as a whole)',
     tag: 'fleet',
     roles: STAFF,
@@ -99,6 +116,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'post',
     path: '/api/v1/instances/:id/decommission',
+    operationId: 'decommissionInstance',
     summary: 'Stops monitoring an instance, keeping its history',
     tag: 'fleet',
     roles: STAFF,
@@ -107,6 +125,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/sd/probe-targets',
+    operationId: 'listProbeTargets',
     summary: 'Every monitored service as Prometheus http_sd target groups (for the fleet prober)',
     tag: 'service discovery',
     roles: ['admin', 'operator', 'prober'],
@@ -115,6 +134,7 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
     path: '/api/v1/sd/scrape-targets',
+    operationId: 'listScrapeTargets',
     summary: "The concierge runtimes' metrics endpoints as Prometheus http_sd target groups",
     tag: 'service discovery',
     // prometheus: the token Prometheus scrapes with; prober: what that token was before the role existed.

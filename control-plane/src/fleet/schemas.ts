@@ -125,3 +125,62 @@ export const listQuery = {
   additionalProperties: false,
   properties: { ...clientListQuery.properties, client: { type: 'string', maxLength: 64 } },
 } as const;
+
+// Answers (the OpenAPI document's response schemas, read by generated clients; fleet/types.ts Client, Instance).
+const time = { type: 'string', format: 'date-time' } as const;
+const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const lifecycle = { status: { enum: ['active', 'decommissioned'] }, decommissionedAt: nullableTime } as const;
+
+export const client = {
+  type: 'object',
+  required: ['id', 'slug', 'name', 'timeZone', 'slaTarget', 'reportContacts', 'slaServices', 'status'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    slug: { type: 'string' },
+    name: { type: 'string' },
+    timeZone: { type: 'string' },
+    slaTarget: { type: 'number' },
+    reportContacts: { type: 'array', items: { type: 'string' } },
+    slaServices: { type: ['array', 'null'], items: { type: 'string' } },
+    ...lifecycle,
+    createdAt: time,
+    updatedAt: time,
+  },
+} as const;
+
+export const instance = {
+  type: 'object',
+  required: ['id', 'client', 'slug', 'environment', 'baseUrl', 'metricsUrl', 'labels', 'services', 'status'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    client: {
+      type: 'object',
+      required: ['id', 'slug'],
+      properties: { id: { type: 'string', format: 'uuid' }, slug: { type: 'string' } },
+    },
+    slug: { type: 'string' },
+    environment: { type: 'string' },
+    baseUrl: { type: 'string' },
+    metricsUrl: { type: ['string', 'null'] },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    services: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'kind', 'probe'],
+        properties: {
+          name: { type: 'string' },
+          kind: { enum: SERVICE_KINDS },
+          probe: { type: 'object', required: ['type'], properties: { type: { enum: ['http', 'tcp'] } } },
+        },
+      },
+    },
+    ...lifecycle,
+    monitoredSince: time,
+    createdAt: time,
+    updatedAt: time,
+  },
+} as const;
+
+export const clientList = { type: 'array', items: client } as const;
+export const instanceList = { type: 'array', items: instance } as const;

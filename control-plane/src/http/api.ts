@@ -3,6 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { bearer, type Auth, type Role } from './auth.ts';
 import { AppError, ForbiddenError, UnauthorizedError, ValidationError, sendProblem } from './errors.ts';
 import { unstorable } from './unstorable.ts';
+import { OPERATION_ID, openapiDocument } from './openapi.ts';
 import { check, compile } from './validation.ts';
 import './types.ts';
 
@@ -21,6 +22,11 @@ export interface RouteSpec<B = unknown, Q = Record<string, string>> {
   method: Method;
   /** Express path, e.g. `/api/v1/clients/:id`. */
   path: string;
+  /**
+   * The operation's stable name in the OpenAPI document (lower camel case, unique): generated clients call it by
+   * this name, so renaming one breaks them (test/integration/openapi.test.ts lists them all).
+   */
+  operationId: string;
   summary: string;
   tag: string;
   /** Roles allowed to call; 'public' skips authentication, 'custom' leaves it to the handler. */
@@ -36,6 +42,10 @@ export interface RouteSpec<B = unknown, Q = Record<string, string>> {
   /** Status of a successful answer (default 200). */
   status?: number;
   responseSchema?: object;
+  /** Media types of a successful answer the handler sends itself, when it is not JSON. */
+  produces?: readonly string[];
+  /** 4xx statuses the handler answers beyond those the Api gives (400, 401/403, 413/415, 404 with path ids). */
+  problems?: readonly number[];
   /**
    * For reads auditors ask about (a client's reports, SLA, responders' contacts, the audit log, tokens): what
    * was read. Recorded with the caller once the handler succeeded, before a JSON answer leaves.
@@ -159,6 +169,14 @@ export class Api {
     if (querySchema && querySchema.additionalProperties !== false)
       throw new Error(`${spec.method} ${spec.path}: its query schema needs additionalProperties: false`);
     const known = new Set(Object.keys(querySchema?.properties ?? {}));
+    // Clients generated from the document call operations by these names: one name, one operation.
+    if (!OPERATION_ID.test(spec.operationId))
+      throw new Error(`${spec.method} ${spec.path}: operationId ${spec.operationId} is not lower camel case`);
+    const twin = this.routes.find((r) => r.spec.operationId === spec.operationId);
+    if (twin)
+      throw new Error(
+        `${spec.method} ${spec.path}: operationId ${spec.operationId} is already ${twin.spec.method} ${twin.spec.path}`,
+      );
     this.routes.push({ spec: spec as RouteSpec<unknown, unknown>, pattern: toPattern(spec.path) });
     this.router[spec.method](spec.path, async (req: Request, res: Response) => {
       const auth = await this.authorise(spec, req);
@@ -240,78 +258,11 @@ export class Api {
     };
   }
 
-  /** OpenAPI 3.1 document built from the same schemas that validate requests. */
+  /** OpenAPI 3.1 document built from the same schemas that validate requests (http/openapi.ts). */
   openapi(info: { title: string; version: string }): object {
-    const paths: Record<string, Record<string, object>> = {};
-    for (const { spec } of this.routes) {
-      const p = spec.path.replace(/:(\w+)/g, '{$1}');
-      const params = [...spec.path.matchAll(/:(\w+)/g)].map((m) => ({
-        name: m[1],
-        in: 'path',
-        required: true,
-        schema: { type: 'string' },
-      }));
-      const queryParams = Object.entries(
-        (spec.query as { properties?: Record<string, object> } | undefined)?.properties ?? {},
-      ).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
-      const secured = Array.isArray(spec.roles);
-      (paths[p] ??= {})[spec.method] = {
-        summary: spec.summary,
-        tags: [spec.tag],
-        ...(secured ? { security: [{ bearer: [] }], 'x-roles': spec.roles } : {}),
-        parameters: [...params, ...queryParams],
-        ...(spec.body
-          ? { requestBody: { required: true, content: { 'application/json': { schema: spec.body } } } }
-          : {}),
-        responses: {
-          [String(spec.status ?? 200)]: {
-            description: 'success',
-            ...(spec.responseSchema
-              ? { content: { 'application/json': { schema: spec.responseSchema } } }
-              : {}),
-          },
-          ...(spec.body ? { '400': { $ref: '#/components/responses/Problem' } } : {}),
-          ...(secured
-            ? {
-                '401': { $ref: '#/components/responses/Problem' },
-                '403': { $ref: '#/components/responses/Problem' },
-              }
-            : {}),
-        },
-      };
-    }
-    return {
-      openapi: '3.1.0',
+    return openapiDocument(
+      this.routes.map((r) => r.spec),
       info,
-      paths,
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-        responses: {
-          Problem: {
-            description: 'RFC 9457 problem details',
-            content: {
-              'application/problem+json': {
-                schema: {
-                  type: 'object',
-                  properties: {
-                    type: { type: 'string' },
-                    title: { type: 'string' },
-                    status: { type: 'integer' },
-                    detail: { type: 'string' },
-                    errors: {
-                      type: 'array',
-                      items: {
-                        type: 'object',
-                        properties: { field: { type: 'string' }, message: { type: 'string' } },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    };
+    );
   }
 }

@@ -8,6 +8,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<schemas.AlertmanagerPayload>({
     method: 'post',
     path: '/api/v1/alertmanager/webhook',
+    operationId: 'receiveAlertmanagerWebhook',
     summary: "Alertmanager's webhook (v4): opens, joins and resolves incidents; 2xx only once committed",
     tag: 'incidents',
     roles: ['alertmanager', 'admin'],
@@ -18,6 +19,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route({
     method: 'post',
     path: '/api/v1/alertmanager/watchdog',
+    operationId: 'receiveWatchdog',
     summary: "Alertmanager's always-firing Watchdog: the dead man's switch heartbeat",
     tag: 'incidents',
     roles: ['alertmanager', 'admin'],
@@ -29,6 +31,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<unknown, schemas.ListQuery>({
     method: 'get',
     path: '/api/v1/incidents',
+    operationId: 'listIncidents',
     summary: 'Lists incidents, newest first (a client token sees only its own)',
     tag: 'incidents',
     roles: READERS,
@@ -39,6 +42,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<schemas.OpenIncidentInput>({
     method: 'post',
     path: '/api/v1/incidents',
+    operationId: 'openIncident',
     summary: 'Opens an incident by hand; escalation starts at once',
     tag: 'incidents',
     roles: STAFF,
@@ -50,6 +54,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route({
     method: 'get',
     path: '/api/v1/incidents/:id',
+    operationId: 'getIncident',
     summary: 'An incident by id or code (INC-000123)',
     tag: 'incidents',
     roles: READERS,
@@ -59,6 +64,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<{ note?: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/ack',
+    operationId: 'acknowledgeIncident',
     summary: 'Acknowledges: escalation stops, the SLA clock does not',
     tag: 'incidents',
     roles: STAFF,
@@ -70,6 +76,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<{ note?: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/resolve',
+    operationId: 'resolveIncident',
     summary: 'Resolves: all paging stops',
     tag: 'incidents',
     roles: STAFF,
@@ -80,6 +87,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<{ responder?: string; rotation?: string; note?: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/reassign',
+    operationId: 'reassignIncident',
     summary: "Reassigns to a responder or a rotation's on-call: pages them now; escalation goes on",
     tag: 'incidents',
     roles: STAFF,
@@ -89,6 +97,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<{ severity: 'warning' | 'critical'; note?: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/severity',
+    operationId: 'raiseIncidentSeverity',
     summary: 'Raises the severity (never lowers it); later escalation steps page on its channels',
     tag: 'incidents',
     roles: STAFF,
@@ -100,6 +109,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route<{ text: string; visibility: string }>({
     method: 'post',
     path: '/api/v1/incidents/:id/notes',
+    operationId: 'addIncidentNote',
     summary: 'Adds a note: internal (staff only) or public (also sets the public summary)',
     tag: 'incidents',
     roles: STAFF,
@@ -112,6 +122,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
   api.route({
     method: 'get',
     path: '/api/v1/incidents/:id/timeline',
+    operationId: 'getIncidentTimeline',
     summary: "The incident's events, oldest first (client tokens do not see internal ones)",
     tag: 'incidents',
     roles: READERS,

@@ -9,6 +9,7 @@ export function maintenanceRoutes(api: Api, maintenance: MaintenanceService): vo
   api.route<WindowInput>({
     method: 'post',
     path: '/api/v1/maintenance-windows',
+    operationId: 'createMaintenanceWindow',
     summary:
       "A maintenance window of a client or an instance, one-off or recurring in the client's time zone",
     tag: 'maintenance',
@@ -20,6 +21,7 @@ export function maintenanceRoutes(api: Api, maintenance: MaintenanceService): vo
   api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/maintenance-windows',
+    operationId: 'listMaintenanceWindows',
     summary:
       'Live maintenance windows with their occurrences from..to (default the next 30 days; at most 366 days and ' +
       '2000 occurrences per answer, else 400)',
@@ -31,6 +33,7 @@ export function maintenanceRoutes(api: Api, maintenance: MaintenanceService): vo
   api.route({
     method: 'delete',
     path: '/api/v1/maintenance-windows/:id',
+    operationId: 'deleteMaintenanceWindow',
     summary: 'Deletes a maintenance window (audited); its Alertmanager silence is expired by the next sync',
     tag: 'maintenance',
     roles: STAFF,

@@ -44,6 +44,9 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   api.route({
     method: 'post',
     path: '/api/v1/twilio/status',
+    operationId: 'receiveTwilioStatus',
+    status: 204,
+    problems: [403],
     summary: "Twilio's message and call status callback (signed)",
     tag: 'paging',
     roles: 'custom',
@@ -57,6 +60,9 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   api.route({
     method: 'post',
     path: '/api/v1/twilio/inbound',
+    operationId: 'receiveTwilioSms',
+    produces: ['text/xml'],
+    problems: [403],
     summary: 'Incoming SMS (signed): "ACK INC-000123" acknowledges',
     tag: 'paging',
     roles: 'custom',
@@ -70,6 +76,9 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   api.route({
     method: 'post',
     path: '/api/v1/twilio/voice',
+    operationId: 'receiveTwilioVoiceDigits',
+    produces: ['text/xml'],
+    problems: [403],
     summary: 'Digits pressed during a voice page (signed): 1 acknowledges',
     tag: 'paging',
     roles: 'custom',
@@ -85,6 +94,8 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   api.route({
     method: 'get',
     path: '/api/v1/incidents/ack-link',
+    operationId: 'showAcknowledgeLinkPage',
+    produces: ['text/html'],
     summary: 'The e-mail acknowledge link: a confirmation page (mail scanners that follow links ack nothing)',
     tag: 'paging',
     roles: 'public',
@@ -102,6 +113,8 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   api.route({
     method: 'post',
     path: '/api/v1/incidents/ack-link',
+    operationId: 'acknowledgeByLink',
+    problems: [403],
     summary: 'Acknowledges through a signed, single-use, expiring e-mail link',
     tag: 'paging',
     roles: 'public',

@@ -7,6 +7,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route({
     method: 'get',
     path: '/api/v1/responders',
+    operationId: 'listResponders',
     summary: 'Responders: who can be paged (contact details for staff only)',
     tag: 'oncall',
     roles: STAFF,
@@ -16,6 +17,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<ResponderInput>({
     method: 'post',
     path: '/api/v1/responders',
+    operationId: 'createResponder',
     summary: 'Adds a responder {name, role, phone?, email?}; audited without the contact details',
     tag: 'oncall',
     roles: STAFF,
@@ -26,6 +28,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<Partial<ResponderInput>>({
     method: 'patch',
     path: '/api/v1/responders/:id',
+    operationId: 'updateResponder',
     summary: 'Changes a responder (active: false stops paging them)',
     tag: 'oncall',
     roles: STAFF,
@@ -35,6 +38,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route({
     method: 'get',
     path: '/api/v1/rotations',
+    operationId: 'listRotations',
     summary: 'On-call rotations, each with who is on call now',
     tag: 'oncall',
     roles: STAFF,
@@ -43,6 +47,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<RotationInput>({
     method: 'post',
     path: '/api/v1/rotations',
+    operationId: 'createRotation',
     summary: 'Adds a rotation: ordered members, daily or weekly hand-off at a local time in a time zone',
     tag: 'oncall',
     roles: STAFF,
@@ -53,6 +58,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route({
     method: 'get',
     path: '/api/v1/rotations/:id',
+    operationId: 'getRotation',
     summary: 'A rotation by id or name, with who is on call now and its overrides to come',
     tag: 'oncall',
     roles: STAFF,
@@ -61,6 +67,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<Partial<RotationInput>>({
     method: 'patch',
     path: '/api/v1/rotations/:id',
+    operationId: 'updateRotation',
     summary: 'Changes a rotation (members, hand-off, zone, start date)',
     tag: 'oncall',
     roles: STAFF,
@@ -70,6 +77,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route({
     method: 'delete',
     path: '/api/v1/rotations/:id',
+    operationId: 'deleteRotation',
     summary: 'Deletes a rotation that no escalation level targets (409 otherwise)',
     tag: 'oncall',
     roles: STAFF,
@@ -78,6 +86,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<unknown, { from?: string; to?: string }>({
     method: 'get',
     path: '/api/v1/rotations/:id/schedule',
+    operationId: 'getRotationSchedule',
     summary: 'Schedule preview: who is on call from..to (default the next 14 days, at most 92)',
     tag: 'oncall',
     roles: STAFF,
@@ -87,6 +96,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<OverrideInput>({
     method: 'post',
     path: '/api/v1/rotations/:id/overrides',
+    operationId: 'createRotationOverride',
     summary: 'Puts another responder on call for a period (the latest override wins where they overlap)',
     tag: 'oncall',
     roles: STAFF,
@@ -97,6 +107,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route({
     method: 'delete',
     path: '/api/v1/rotations/:id/overrides/:overrideId',
+    operationId: 'deleteRotationOverride',
     summary: 'Removes an override',
     tag: 'oncall',
     roles: STAFF,
@@ -105,6 +116,7 @@ export function onCallRoutes(api: Api, oncall: OnCallService): void {
   api.route<unknown, { rotation?: string }>({
     method: 'get',
     path: '/api/v1/oncall/now',
+    operationId: 'getOnCallNow',
     summary: 'Who is on call now in every rotation (or ?rotation=), since and until when',
     tag: 'oncall',
     roles: STAFF,

@@ -83,6 +83,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id/reports',
+    operationId: 'listClientReports',
     summary: "A client's stored monthly reports, newest first (clients see the sent ones)",
     tag: 'reports',
     roles: READERS,
@@ -92,6 +93,8 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route<unknown, { fresh?: string }>({
     method: 'get',
     path: '/api/v1/clients/:id/reports/:month',
+    operationId: 'getClientMonthReport',
+    produces: ['application/json', 'text/html', 'application/pdf'],
     summary:
       "A month's report (YYYY-MM, client's zone) as JSON, HTML or PDF (.json/.html/.pdf or Accept): the sent version " +
       'as stored, else (staff only) composed now, a preview of any month; a client token gets 404 for a month not sent',
@@ -112,6 +115,8 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route({
     method: 'get',
     path: '/api/v1/reports/:rid',
+    operationId: 'getReport',
+    produces: ['application/json', 'text/html', 'application/pdf'],
     summary: 'One stored report version: metadata and content (.json/.html/.pdf or Accept for the file)',
     tag: 'reports',
     roles: READERS,
@@ -127,6 +132,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route<{ publicSummaries: Record<string, string> }>({
     method: 'patch',
     path: '/api/v1/reports/:rid',
+    operationId: 'updateReport',
     summary: 'Review before send: replace public summaries of incidents on a pending report',
     tag: 'reports',
     roles: STAFF,
@@ -137,6 +143,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route({
     method: 'post',
     path: '/api/v1/reports/:rid/approve',
+    operationId: 'approveReport',
     summary: 'Review before send: approve a pending report, which sends it to the report contacts',
     tag: 'reports',
     roles: STAFF,
@@ -145,6 +152,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route<{ reason: string }>({
     method: 'post',
     path: '/api/v1/clients/:id/reports/:month/corrections',
+    operationId: 'correctClientReport',
     summary: 'Issue a corrected version of a month with its reason (audited)',
     tag: 'reports',
     roles: STAFF,
@@ -156,6 +164,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route({
     method: 'post',
     path: '/api/v1/clients/:id/reports/:month/resend',
+    operationId: 'resendClientReport',
     summary: 'Send the newest sent version of a month to every report contact again',
     tag: 'reports',
     roles: STAFF,
@@ -166,6 +175,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route({
     method: 'get',
     path: '/api/v1/clients/:id/report-settings',
+    operationId: 'getReportSettings',
     summary: "When a client's monthly report goes out, and whether an operator reviews it first",
     tag: 'reports',
     roles: STAFF,
@@ -174,6 +184,7 @@ export function reportRoutes(api: Api, reports: ReportService): void {
   api.route<Partial<ReportSettings>>({
     method: 'patch',
     path: '/api/v1/clients/:id/report-settings',
+    operationId: 'updateReportSettings',
     summary: "Set a client's report send time (HH:MM local, on the 1st) and review-before-send",
     tag: 'reports',
     roles: STAFF,

@@ -21,6 +21,7 @@ export function slaRoutes(api: Api, sla: SlaService): void {
   api.route<unknown, SlaQuery>({
     method: 'get',
     path: '/api/v1/clients/:id/sla',
+    operationId: 'getClientSla',
     summary: "A client's SLA per instance and their time-weighted mean (default: this month, client's zone)",
     tag: 'sla',
     roles: READERS,
@@ -36,6 +37,7 @@ export function slaRoutes(api: Api, sla: SlaService): void {
   api.route<unknown, SlaQuery>({
     method: 'get',
     path: '/api/v1/instances/:id/sla',
+    operationId: 'getInstanceSla',
     summary: "An instance's SLA (default: this month in the client's time zone)",
     tag: 'sla',
     roles: READERS,

@@ -1,5 +1,6 @@
 import type { Api } from '../http/api.ts';
 import { ROLES, type Role } from '../http/auth.ts';
+import * as schemas from './schemas.ts';
 import type { TokenService } from './service.ts';
 
 const createBody = {
@@ -17,6 +18,8 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route<{ name: string; role: Role; client?: string }>({
     method: 'post',
     path: '/api/v1/tokens',
+    operationId: 'createToken',
+    responseSchema: schemas.createdToken,
     summary: 'Creates an API token; the token is in this answer only',
     tag: 'tokens',
     roles: ['admin'],
@@ -27,6 +30,8 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route({
     method: 'get',
     path: '/api/v1/tokens',
+    operationId: 'listTokens',
+    responseSchema: schemas.tokenList,
     summary: 'Lists tokens (never their secrets)',
     tag: 'tokens',
     roles: ['admin'],
@@ -36,6 +41,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route({
     method: 'post',
     path: '/api/v1/tokens/:id/revoke',
+    operationId: 'revokeToken',
     summary: 'Revokes a token',
     tag: 'tokens',
     roles: ['admin'],

@@ -4,60 +4,60 @@
  * Prometheus's service discovery. Re-running the demo updates the same instances (new ports), so their
  * history, incidents and SLA carry on.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- the API's JSON answers are read field by field */
 import type { DemoInstance } from './instance.ts';
 import { errorMessage } from '../../shared/errors.ts';
+import {
+  controlPlaneClient,
+  type ControlPlaneClient,
+  type Problem,
+  type paths,
+} from '../../../control-plane/src/client/index.ts';
+
+/** What the demo sets on its instances (the PATCH body; with client and slug, the POST body). */
+type InstanceFields = NonNullable<
+  paths['/api/v1/instances/{id}']['patch']['requestBody']
+>['content']['application/json'];
 
 export class ControlPlaneError extends Error {}
 
 export class ControlPlane {
-  constructor(
-    private readonly url: string,
-    private readonly token: string,
-  ) {}
+  private readonly api: ControlPlaneClient;
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    let res: Response;
+  constructor(url: string, token: string) {
+    this.api = controlPlaneClient(url, { token, timeoutMs: 10_000 });
+  }
+
+  /** One call of the typed client: unreachable or a refused token end the demo with what to fix. */
+  private async send<R extends { response: Response }>(call: Promise<R>): Promise<R> {
+    let r: R;
     try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
+      r = await call;
     } catch (err) {
       throw new ControlPlaneError(
         `cannot reach the control plane at CONTROL_PLANE_URL (${errorMessage(err)})`,
       );
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = text;
-    }
-    if (res.status === 401 || res.status === 403)
+    const status = r.response.status;
+    if (status === 401 || status === 403)
       throw new ControlPlaneError(
-        `the control plane refused CONTROL_PLANE_TOKEN (HTTP ${res.status}): use an admin or operator token`,
+        `the control plane refused CONTROL_PLANE_TOKEN (HTTP ${status}): use an admin or operator token`,
       );
-    return { status: res.status, body: parsed };
+    return r;
   }
 
-  private fail(what: string, r: { status: number; body: unknown }): never {
-    const detail = (r.body as { detail?: string } | undefined)?.detail ?? JSON.stringify(r.body);
-    throw new ControlPlaneError(`${what} failed: HTTP ${r.status} ${detail}`);
+  private fail(what: string, r: { response: Response; error?: unknown }): never {
+    const detail = (r.error as Problem | undefined)?.detail ?? JSON.stringify(r.error);
+    throw new ControlPlaneError(`${what} failed: HTTP ${r.response.status} ${detail}`);
   }
 
   /** Creates the client if it does not exist yet. */
   async ensureClient(slug: string, name: string, timeZone: string): Promise<void> {
-    const got = await this.call('GET', `/api/v1/clients/${slug}`);
-    if (got.status === 200) return;
-    const r = await this.call('POST', '/api/v1/clients', { slug, name, timeZone, slaTarget: 0.999 });
-    if (r.status !== 201 && r.status !== 409) this.fail(`creating client ${slug}`, r);
+    const got = await this.send(this.api.GET('/api/v1/clients/{id}', { params: { path: { id: slug } } }));
+    if (got.response.status === 200) return;
+    const r = await this.send(
+      this.api.POST('/api/v1/clients', { body: { slug, name, timeZone, slaTarget: 0.999 } }),
+    );
+    if (r.response.status !== 201 && r.response.status !== 409) this.fail(`creating client ${slug}`, r);
   }
 
   /** Creates or updates the instance with the demo's current URLs; returns its id. */
@@ -85,16 +85,22 @@ export class ControlPlane {
           probe: { type: 'http', url: `${inst.urls.proxy}/`, timeoutMs: 2000 },
         },
       ],
-    };
-    const got = await this.call('GET', `/api/v1/instances/${instance}`);
-    if (got.status === 200) {
-      const r = await this.call('PATCH', `/api/v1/instances/${got.body.id}`, fields);
-      if (r.status !== 200) this.fail(`updating instance ${instance}`, r);
-      return got.body.id as string;
+    } satisfies InstanceFields;
+    const got = await this.send(
+      this.api.GET('/api/v1/instances/{id}', { params: { path: { id: instance } } }),
+    );
+    if (got.data) {
+      const r = await this.send(
+        this.api.PATCH('/api/v1/instances/{id}', { params: { path: { id: got.data.id } }, body: fields }),
+      );
+      if (r.response.status !== 200) this.fail(`updating instance ${instance}`, r);
+      return got.data.id;
     }
-    const r = await this.call('POST', '/api/v1/instances', { client, slug: instance, ...fields });
-    if (r.status !== 201) this.fail(`registering instance ${instance}`, r);
-    return r.body.id as string;
+    const r = await this.send(
+      this.api.POST('/api/v1/instances', { body: { client, slug: instance, ...fields } }),
+    );
+    if (!r.data) this.fail(`registering instance ${instance}`, r);
+    return r.data.id;
   }
 
   /**
@@ -103,10 +109,11 @@ export class ControlPlane {
    */
   async faroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
     const body = { allowedOrigins: origins, pageRoutes: ['/', '/chat', '/appointments/:id'] };
-    let r = await this.call('POST', `/api/v1/instances/${instanceId}/faro-keys`, body);
+    const path = { params: { path: { id: instanceId } }, body };
+    let r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys', path));
     // A key from an earlier run exists (and was shown once, then): rotate to get one for this run's origin.
-    if (r.status === 409)
-      r = await this.call('POST', `/api/v1/instances/${instanceId}/faro-keys/rotate`, body);
-    return r.status === 201 && typeof r.body?.key === 'string' ? (r.body.key as string) : undefined;
+    if (r.response.status === 409)
+      r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys/rotate', path));
+    return r.data?.key;
   }
 }
