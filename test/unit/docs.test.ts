@@ -12,9 +12,9 @@ const read = (file: string) => fs.readFileSync(path.join(REPO, file), 'utf8');
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```$/gm, '');
 
 describe('the docs', () => {
-  it('keep README.md under 260 lines', () => {
+  it('keep README.md within 250 lines', () => {
     const lines = read('README.md').split('\n').length;
-    assert.ok(lines < 260, `README.md has ${lines} lines`);
+    assert.ok(lines <= 250, `README.md has ${lines} lines`);
   });
 
   it('link only to files and headings that exist', () => {
@@ -82,6 +82,26 @@ describe('the docs', () => {
       [...new Set(names)].filter((v) => !new RegExp(`\\b${v}\\b`).test(reference)),
       [],
     );
+  });
+
+  it("walk the stack's first hour with what a newcomer needs: who is paged, the demo's folder, both switch lines", () => {
+    const firstHour = /## The whole stack on one machine\n([\s\S]*?)\n## /.exec(read('README.md'))?.[1] ?? '';
+    for (const needed of [
+      // Without responders nothing goes out; the stack seeds them and says where their pages land.
+      'escalation_no_responders',
+      'Demo oncall-engineer',
+      '.stack/twilio/messages.log',
+      // Debian's Prometheus 2.42 answers 404 on /alerts and /targets.
+      '/classic/alerts',
+      // `npm run demo -- break` beside the stack finds its demo here, or through the stack's DATA_DIR.
+      '.stack/demo',
+      'DATA_DIR=/some/folder',
+      // `ok 1` alone also shows with no Alertmanager at all: the proof needs `armed 1` beside it.
+      'concierge_ops_deadmans_switch_ok 1',
+      'concierge_ops_deadmans_switch_armed 1',
+      'armed 0',
+    ])
+      assert.ok(firstHour.includes(needed), `the README's stack section does not say ${needed}`);
   });
 
   it('mark shell blocks runnable in the README and in the pages a newcomer tries first', () => {
