@@ -98,7 +98,7 @@ export function clientDetail(): dashboard.DashboardBuilder {
           'Failed-probe ratio over each SLO window divided by the error budget (1 = spending exactly the ' +
           'budget; the burn alerts fire at 14.4, 6, 3 and 1 on paired windows).',
         queries: BURN_WINDOWS.map((w) => ({
-          expr: `slo:sli_error:ratio_rate${w}{${SEL}} / on (client, instance) slo:error_budget:ratio{${SEL}}`,
+          expr: `slo:sli_error:ratio_rate${w}{${SEL}} / on (cluster, client, instance) slo:error_budget:ratio{${SEL}}`,
           legend: w,
         })),
         thresholds: [

@@ -16,7 +16,7 @@ export function fleetOverview(): DashboardBuilder {
       statPanel({
         title: 'Instances down now',
         description: 'Client instances with at least one non-dependency service failing its probe.',
-        queries: [{ expr: `count(min by (client, instance) (${PROBED}) == 0) or vector(0)` }],
+        queries: [{ expr: `count(min by (cluster, client, instance) (${PROBED}) == 0) or vector(0)` }],
         thresholds: [
           [null, 'green'],
           [1, 'red'],
@@ -27,7 +27,7 @@ export function fleetOverview(): DashboardBuilder {
       statPanel({
         title: 'Instances probed',
         description: 'Client instances the prober currently probes.',
-        queries: [{ expr: `count(count by (client, instance) (${PROBED}))` }],
+        queries: [{ expr: `count(count by (cluster, client, instance) (${PROBED}))` }],
       }),
     )
     .withPanel(
@@ -35,7 +35,9 @@ export function fleetOverview(): DashboardBuilder {
         title: 'Open incidents',
         description: 'Incidents open in the control plane, all clients and severities.',
         queries: [
-          { expr: 'sum(max by (client, severity) (concierge_ops_incidents_open{job="control-plane"}))' },
+          {
+            expr: 'sum(max by (cluster, client, severity) (concierge_ops_incidents_open{job="control-plane"}))',
+          },
         ],
         thresholds: [
           [null, 'green'],
@@ -67,7 +69,7 @@ export function fleetOverview(): DashboardBuilder {
         columns: [
           {
             name: 'Up',
-            query: `min by (client, instance) (${PROBED})`,
+            query: `min by (cluster, client, instance) (${PROBED})`,
             thresholds: [
               [null, 'red'],
               [1, 'green'],
@@ -75,16 +77,18 @@ export function fleetOverview(): DashboardBuilder {
           },
           {
             name: 'SLA month to date (%)',
-            query: '100 * max by (client, instance) (concierge_ops_sla_uptime_ratio{job="control-plane"})',
+            query:
+              '100 * max by (cluster, client, instance) (concierge_ops_sla_uptime_ratio{job="control-plane"})',
           },
           {
             name: 'SLA target (%)',
-            query: '100 * max by (client, instance) (concierge_ops_sla_target_ratio{job="control-plane"})',
+            query:
+              '100 * max by (cluster, client, instance) (concierge_ops_sla_target_ratio{job="control-plane"})',
           },
           {
             name: 'Error budget left (min)',
             query:
-              'max by (client, instance) (concierge_ops_sla_error_budget_remaining_seconds{job="control-plane"}) / 60',
+              'max by (cluster, client, instance) (concierge_ops_sla_error_budget_remaining_seconds{job="control-plane"}) / 60',
             thresholds: [
               [null, 'red'],
               [10, 'orange'],
@@ -95,8 +99,8 @@ export function fleetOverview(): DashboardBuilder {
             // Incidents are per client; every instance of the client shows the client's count.
             name: 'Open incidents (client)',
             query:
-              `(0 * min by (client, instance) (${PROBED})) + on (client) group_left () ` +
-              'sum by (client) (max by (client, severity) (concierge_ops_incidents_open{job="control-plane"}))',
+              `(0 * min by (cluster, client, instance) (${PROBED})) + on (cluster, client) group_left () ` +
+              'sum by (cluster, client) (max by (cluster, client, severity) (concierge_ops_incidents_open{job="control-plane"}))',
             thresholds: [
               [null, 'green'],
               [1, 'orange'],
@@ -105,7 +109,7 @@ export function fleetOverview(): DashboardBuilder {
           {
             name: 'Newest backup age (h)',
             query:
-              '(time() - max by (client, instance) (backup_last_success_timestamp_seconds{job="backup-exporter"})) / 3600',
+              '(time() - max by (cluster, client, instance) (backup_last_success_timestamp_seconds{job="backup-exporter"})) / 3600',
             thresholds: [
               [null, 'green'],
               [26, 'red'],
@@ -114,7 +118,7 @@ export function fleetOverview(): DashboardBuilder {
           {
             name: 'Certificate expires in (days)',
             query:
-              '(min by (client, instance) (probe_ssl_earliest_cert_expiry{job="fleet-prober"}) - time()) / 86400',
+              '(min by (cluster, client, instance) (probe_ssl_earliest_cert_expiry{job="fleet-prober"}) - time()) / 86400',
             thresholds: [
               [null, 'red'],
               [7, 'orange'],

@@ -19,7 +19,7 @@ export function incidents(): DashboardBuilder {
       statPanel({
         title: 'Open incidents',
         description: 'All clients and severities (replicas report the same value; max keeps one).',
-        queries: [{ expr: `sum(max by (client, severity) (concierge_ops_incidents_open{${CP}}))` }],
+        queries: [{ expr: `sum(max by (cluster, client, severity) (concierge_ops_incidents_open{${CP}}))` }],
         thresholds: [
           [null, 'green'],
           [1, 'orange'],
@@ -69,7 +69,7 @@ export function incidents(): DashboardBuilder {
         description: 'Incidents open in the control plane.',
         queries: [
           {
-            expr: `max by (client, severity) (concierge_ops_incidents_open{${CP}})`,
+            expr: `max by (cluster, client, severity) (concierge_ops_incidents_open{${CP}})`,
             legend: '{{client}} {{severity}}',
           },
         ],

@@ -42,7 +42,8 @@ const doc = (value: unknown) => stringify(value, { lineWidth: 0 });
 /** A credentials_file of the stack's secrets folder becomes a key of the tokens Secret. */
 function tokenRef(file: unknown): { name: string; key: string } {
   const key = path.basename(String(file));
-  if (!/^[a-z-]+\.token$/.test(key)) throw new Error(`credentials_file ${String(file)} is not a service token`);
+  if (!/^[a-z-]+\.token$/.test(key))
+    throw new Error(`credentials_file ${String(file)} is not a service token`);
   return { name: TOKENS_SECRET, key };
 }
 
@@ -64,7 +65,10 @@ function camelRelabel(r: Json): Json {
 function prometheusRules(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const dir = path.join(root, 'prometheus/rules');
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yml')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yml'))
+    .sort()) {
     const { groups } = read(root, `prometheus/rules/${file}`) as { groups: { rules: Json[] }[] };
     for (const g of groups)
       for (const r of g.rules)
@@ -189,7 +193,8 @@ function alertmanagerConfig(root: string): Record<string, string> {
     receivers: Json[];
     inhibit_rules: Json[];
   };
-  if (!WEBHOOK_RECEIVERS.has(String(am.route.receiver))) throw new Error('the default receiver is not the webhook');
+  if (!WEBHOOK_RECEIVERS.has(String(am.route.receiver)))
+    throw new Error('the default receiver is not the webhook');
   // Routes in their order, so a route that diverts alerts from the control plane (security mail) still does;
   // the e-mail fallback for pages stays (continue: true), with your Alertmanager's mail settings.
   const routes = am.route.routes.map(route);

@@ -58,9 +58,9 @@ function slim(v: unknown): unknown {
   if (!v || typeof v !== 'object') return v;
   const o = v as Json;
   // IntOrString and Quantity are declared `type: string` with a format, yet accept numbers (port: 8080).
-  if (o.format === 'int-or-string') return { 'x-kubernetes-int-or-string': true, type: ['integer', 'string'] };
-  if (o.format === 'quantity')
-    return { type: ['string', 'number'] };
+  if (o.format === 'int-or-string')
+    return { 'x-kubernetes-int-or-string': true, type: ['integer', 'string'] };
+  if (o.format === 'quantity') return { type: ['string', 'number'] };
   const out: Json = {};
   for (const [k, x] of Object.entries(o)) if (k !== 'description') out[k] = slim(x);
   return out;
@@ -88,13 +88,20 @@ function vendorKubernetes(swaggerFile: string): void {
 function vendorCrds(dir: string): void {
   for (const file of CRDS) {
     const crd = parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
-      spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Json } }[] };
+      spec: {
+        group: string;
+        names: { kind: string };
+        versions: { name: string; served: boolean; schema: { openAPIV3Schema: Json } }[];
+      };
     };
     for (const v of crd.spec.versions.filter((x) => x.served)) {
-      writeJson(path.join(OUT, 'prometheus-operator', `${crd.spec.names.kind.toLowerCase()}-${v.name}.json`), {
-        $comment: `${crd.spec.group}/${v.name} ${crd.spec.names.kind}: openAPIV3Schema of ${file} (see ../SOURCE.md)`,
-        ...(slim(v.schema.openAPIV3Schema) as Json),
-      });
+      writeJson(
+        path.join(OUT, 'prometheus-operator', `${crd.spec.names.kind.toLowerCase()}-${v.name}.json`),
+        {
+          $comment: `${crd.spec.group}/${v.name} ${crd.spec.names.kind}: openAPIV3Schema of ${file} (see ../SOURCE.md)`,
+          ...(slim(v.schema.openAPIV3Schema) as Json),
+        },
+      );
     }
   }
 }

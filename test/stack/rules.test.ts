@@ -204,7 +204,7 @@ describe('prometheus configuration and rules (promtool)', function () {
     assert.deepEqual(problems, []);
   });
 
-  for (const name of ['fleet', 'slo', 'concierge', 'platform', 'backups', 'audit']) {
+  for (const name of ['fleet', 'slo', 'concierge', 'platform', 'backups', 'audit', 'longterm']) {
     it(`passes the promtool unit tests in prometheus/tests/${name}.test.yml`, async () => {
       const file = path.join(PROM_DIR, 'tests', `${name}.test.yml`);
       const res = await tool(promtool, ['test', 'rules', file]);
@@ -214,7 +214,9 @@ describe('prometheus configuration and rules (promtool)', function () {
   }
 
   it('runs every test file in prometheus/tests (none is left out of the list above)', () => {
-    const listed = ['fleet', 'slo', 'concierge', 'platform', 'backups', 'audit'].map((n) => `${n}.test.yml`);
+    const listed = ['fleet', 'slo', 'concierge', 'platform', 'backups', 'audit', 'longterm'].map(
+      (n) => `${n}.test.yml`,
+    );
     assert.deepEqual(testFiles.map((f) => path.basename(f)).sort(), listed.sort());
   });
 
