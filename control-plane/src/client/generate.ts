@@ -55,7 +55,10 @@ async function main(check: boolean): Promise<number> {
   const types = await typesOf(await servedDocument());
   const committed = await fs.readFile(SCHEMA_FILE, 'utf8').catch(() => '');
   if (check) {
-    if (committed === types) return 0;
+    if (committed === types) {
+      console.log(`${SCHEMA_FILE}: current`);
+      return 0;
+    }
     console.error(`${SCHEMA_FILE} is stale: run npm run openapi:client`);
     return 1;
   }
