@@ -355,6 +355,14 @@ describe('audit retention: months, archive, deletion', function () {
     });
     const db = await cli([], { ...env, AUDIT_CHECKPOINT_DIR: dir });
     assert.equal(db.code, 0, db.out);
+    assert.match(db.out, /^audit log OK: \d+ rows, chain intact$/m);
+    assert.ok(
+      db.out.includes(
+        'deleted after their retention: the months through 2019-02, 5 records; ' +
+          `the history kept links to seq ${seqs[4]} (hash ${old[4]!.hash}); check them with --archive`,
+      ),
+      db.out,
+    );
 
     // Within the retention nothing goes, whatever the caller's clock says: the database function checks again.
     await assert.rejects(
