@@ -20,6 +20,7 @@ import { openDatabase } from '../../control-plane/src/db/open.ts';
 import { checkpointSetup } from '../../control-plane/src/audit/keys.ts';
 import { AuditService } from '../../control-plane/src/audit/service.ts';
 import { AuditRetention } from '../../control-plane/src/audit/retention.ts';
+import { recordHash } from '../../control-plane/src/audit/archive-files.ts';
 import { startControlPlane } from '../helpers/control-plane.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 
@@ -391,6 +392,49 @@ describe('audit retention: months, archive, deletion', function () {
       (await pool.query(`select to_regclass('audit_log_y2018m11') is not null as kept`)).rows[0].kept,
       true,
     );
+  });
+
+  it('goes back to one table with the Down Migration and forward again, every hash and link intact', async () => {
+    const other = await createTestDatabase();
+    const db = new pg.Pool({ connectionString: other, max: 1 });
+    try {
+      const add = (actor: string) =>
+        db.query(
+          `insert into audit_log (seq, actor, action, target_type, prev_hash, hash)
+           values (0, $1, 'client.create', 'client', '', '')`,
+          [actor],
+        );
+      const chain = async () => (await db.query<Row>(ROWS)).rows;
+      const kind = async () =>
+        (await db.query(`select relkind from pg_class where oid = 'audit_log'::regclass`)).rows[0].relkind;
+      await add('before-1');
+      await add('before-2');
+      const before = await chain();
+      await runner({
+        databaseUrl: other,
+        dir: MIGRATIONS_DIR,
+        direction: 'down',
+        migrationsTable: 'pgmigrations',
+        count: 1,
+        log: () => {},
+      });
+      assert.equal(await kind(), 'r');
+      assert.deepEqual(await chain(), before);
+      await add('between');
+      assert.deepEqual(await migrate(other), [PARTITIONED]);
+      assert.equal(await kind(), 'p');
+      await add('after');
+      const after = await chain();
+      assert.deepEqual(after.slice(0, 2), before);
+      assert.equal(after.length, 4);
+      after.forEach((r, i) => {
+        assert.equal(r.hash, recordHash(r.prev_hash, r.canonical), `seq ${r.seq}`);
+        if (i > 0) assert.equal(r.prev_hash, after[i - 1]!.hash, `seq ${r.seq}`);
+      });
+    } finally {
+      await db.end();
+      await dropTestDatabase(other);
+    }
   });
 
   it('refuses a retention under six years unless overridden, and records the override at start', async () => {
