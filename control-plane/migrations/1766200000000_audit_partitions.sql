@@ -214,6 +214,8 @@ drop function audit_log_drop_month(date);
 drop table audit_retention;
 drop table audit_archives;
 alter table audit_log rename to audit_log_partitioned;
+-- Its key's name free for the table below, so that the Up Migration can run again.
+alter table audit_log_partitioned rename constraint audit_log_pkey to audit_log_partitioned_pkey;
 create table audit_log (like audit_log_partitioned including defaults);
 alter table audit_log drop column logged_at;
 alter table audit_log add primary key (seq);

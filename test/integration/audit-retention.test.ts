@@ -20,6 +20,7 @@ import { openDatabase } from '../../control-plane/src/db/open.ts';
 import { checkpointSetup } from '../../control-plane/src/audit/keys.ts';
 import { AuditService } from '../../control-plane/src/audit/service.ts';
 import { AuditRetention } from '../../control-plane/src/audit/retention.ts';
+import { recordHash } from '../../control-plane/src/audit/archive-files.ts';
 import { startControlPlane } from '../helpers/control-plane.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 
@@ -287,6 +288,37 @@ describe('audit retention: months, archive, deletion', function () {
     assert.equal(r.code, 2, r.out);
   });
 
+  it('reuses the files a crash left behind before the month was recorded, and never overwrites ones that do not verify', async () => {
+    // A crash after writing March's files, before its row in audit_archives: the next run records the same files.
+    const mf = path.join(dir, 'archive', '2019-03.manifest.json');
+    const bytes = await fs.readFile(mf);
+    const recorded = async () =>
+      (await pool.query(`select manifest_sha256 from audit_archives where month = '2019-03-01'`)).rows;
+    const [before] = await recorded();
+    await pool.query(`delete from audit_archives where month = '2019-03-01'`);
+    const { retention } = services();
+    assert.deepEqual(
+      (await retention.archiveClosed()).map((m) => [m.month, m.rows]),
+      [['2019-03', 2]],
+    );
+    assert.deepEqual(await recorded(), [before]);
+    assert.deepEqual(await fs.readFile(mf), bytes);
+
+    // Files there that do not verify are left as they are, for someone to look at; the month is not recorded.
+    await pool.query(`delete from audit_archives where month = '2019-03-01'`);
+    const edited = bytes.toString('utf8').replace('"rows": 2', '"rows": 3');
+    await fs.writeFile(mf, edited);
+    await assert.rejects(
+      retention.archiveClosed(),
+      /the archive's 2019-03\.manifest\.json exists but does not verify: not overwritten/,
+    );
+    assert.equal(await fs.readFile(mf, 'utf8'), edited);
+    assert.deepEqual(await recorded(), []);
+    await fs.writeFile(mf, bytes);
+    assert.equal((await retention.archiveClosed()).length, 1);
+    assert.deepEqual(await recorded(), [before]);
+  });
+
   it('deletes only archived months past the retention, audits each deletion first, and still verifies', async () => {
     // Every closed month is archived; the clock decides what has expired. In March 2025, with six years,
     // January and February 2019 have, March 2019 has not.
@@ -324,6 +356,14 @@ describe('audit retention: months, archive, deletion', function () {
     });
     const db = await cli([], { ...env, AUDIT_CHECKPOINT_DIR: dir });
     assert.equal(db.code, 0, db.out);
+    assert.match(db.out, /^audit log OK: \d+ rows, chain intact$/m);
+    assert.ok(
+      db.out.includes(
+        'deleted after their retention: the months through 2019-02, 5 records; ' +
+          `the history kept links to seq ${seqs[4]} (hash ${old[4]!.hash}); check them with --archive`,
+      ),
+      db.out,
+    );
 
     // Within the retention nothing goes, whatever the caller's clock says: the database function checks again.
     await assert.rejects(
@@ -338,6 +378,63 @@ describe('audit retention: months, archive, deletion', function () {
     // A month past the retention but not archived is refused by the function itself.
     await pool.query(`select audit_log_add_partition('2018-12-01')`);
     await assert.rejects(pool.query(`select audit_log_drop_month('2018-12-01')`), /2018-12 is not archived/);
+    // Nor one whose archive row does not describe what the month holds (an archive claimed, never written).
+    await pool.query(`select audit_log_add_partition('2018-11-01')`);
+    await pool.query(
+      `insert into audit_archives (month, rows, jsonl_sha256, manifest_sha256)
+       values ('2018-11-01', 1, repeat('0', 64), repeat('0', 64))`,
+    );
+    await assert.rejects(
+      pool.query(`select audit_log_drop_month('2018-11-01')`),
+      /audit month 2018-11 differs from its archive \(0 rows here, 1 archived\)/,
+    );
+    assert.equal(
+      (await pool.query(`select to_regclass('audit_log_y2018m11') is not null as kept`)).rows[0].kept,
+      true,
+    );
+  });
+
+  it('goes back to one table with the Down Migration and forward again, every hash and link intact', async () => {
+    const other = await createTestDatabase();
+    const db = new pg.Pool({ connectionString: other, max: 1 });
+    try {
+      const add = (actor: string) =>
+        db.query(
+          `insert into audit_log (seq, actor, action, target_type, prev_hash, hash)
+           values (0, $1, 'client.create', 'client', '', '')`,
+          [actor],
+        );
+      const chain = async () => (await db.query<Row>(ROWS)).rows;
+      const kind = async () =>
+        (await db.query(`select relkind from pg_class where oid = 'audit_log'::regclass`)).rows[0].relkind;
+      await add('before-1');
+      await add('before-2');
+      const before = await chain();
+      await runner({
+        databaseUrl: other,
+        dir: MIGRATIONS_DIR,
+        direction: 'down',
+        migrationsTable: 'pgmigrations',
+        count: 1,
+        log: () => {},
+      });
+      assert.equal(await kind(), 'r');
+      assert.deepEqual(await chain(), before);
+      await add('between');
+      assert.deepEqual(await migrate(other), [PARTITIONED]);
+      assert.equal(await kind(), 'p');
+      await add('after');
+      const after = await chain();
+      assert.deepEqual(after.slice(0, 2), before);
+      assert.equal(after.length, 4);
+      after.forEach((r, i) => {
+        assert.equal(r.hash, recordHash(r.prev_hash, r.canonical), `seq ${r.seq}`);
+        if (i > 0) assert.equal(r.prev_hash, after[i - 1]!.hash, `seq ${r.seq}`);
+      });
+    } finally {
+      await db.end();
+      await dropTestDatabase(other);
+    }
   });
 
   it('refuses a retention under six years unless overridden, and records the override at start', async () => {

@@ -97,13 +97,25 @@ describe('audit log', () => {
     }
   });
 
-  it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
+  it('is refused UPDATE, DELETE and TRUNCATE by the database itself, on the log and on each month', async () => {
     await assert.rejects(
       cp.db.query(`update audit_log set actor = 'me' where seq = 2`),
       /append-only: UPDATE refused/,
     );
     await assert.rejects(cp.db.query('delete from audit_log where seq = 2'), /append-only: DELETE refused/);
     await assert.rejects(cp.db.query('truncate audit_log'), /append-only: TRUNCATE refused/);
+    // A month addressed directly: a TRUNCATE trigger is not inherited, so each month carries its own.
+    const { rows } = await cp.db.query<{ month: string }>(
+      'select tableoid::regclass::text as month from audit_log where seq = 2',
+    );
+    const month = rows[0]!.month;
+    assert.match(month, /^audit_log_y[0-9]{4}m[0-9]{2}$/);
+    await assert.rejects(cp.db.query(`truncate ${month}`), /append-only: TRUNCATE refused/);
+    await assert.rejects(cp.db.query(`delete from ${month} where seq = 2`), /append-only: DELETE refused/);
+    await assert.rejects(
+      cp.db.query(`update ${month} set actor = 'me' where seq = 2`),
+      /append-only: UPDATE refused/,
+    );
   });
 
   it('names the first altered row when a row is changed behind the trigger, in the API and the CLI', async () => {

@@ -85,6 +85,13 @@ async function assertAppendOnly(c: pg.Client): Promise<void> {
       `delete from audit_archives`,
       `update audit_retention set years = 1`,
       `insert into audit_retention (years) values (1)`,
+      // A month of its own making, or another table, hung into the log; the owner's functions rewritten.
+      `create table audit_log_y2100m01 partition of audit_log for values from ('2100-01-01') to ('2100-02-01')`,
+      `alter table audit_log attach partition audit_pending for values from ('2100-01-01') to ('2100-02-01')`,
+      `create or replace function audit_log_drop_month(m date) returns bigint language sql as 'select 0::bigint'`,
+      `alter function audit_log_drop_month(date) security invoker`,
+      `drop function audit_log_add_partition(date)`,
+      `select setval('audit_log_seq', 1)`,
     ])
       assert.match(await attempt(c, sql), /^42501: (permission denied|must be owner)/, sql);
     // The owner's functions it may call refuse what retention forbids: a month within the retention, or

@@ -74,6 +74,35 @@ describe('configuration', () => {
     );
   });
 
+  it('keeps audit records six years by default, archives under DATA_DIR, and takes a shorter retention only with a reason', () => {
+    const d = loadConfig({ DATA_DIR: '/d' }).audit;
+    assert.deepEqual(
+      [d.retentionYears, d.retentionOverride, d.archiveDir],
+      [6, undefined, '/d/audit-archive'],
+    );
+    assert.equal(loadConfig({ AUDIT_ARCHIVE_DIR: '/worm/audit' }).audit.archiveDir, '/worm/audit');
+    // A reason given for a retention of six years or more is no override: nothing to record.
+    assert.equal(
+      loadConfig({ AUDIT_RETENTION_YEARS: '8', AUDIT_RETENTION_OVERRIDE: 'just in case' }).audit
+        .retentionOverride,
+      undefined,
+    );
+    const short = loadConfig({ AUDIT_RETENTION_YEARS: '3', AUDIT_RETENTION_OVERRIDE: ' approved, LEGAL-7 ' });
+    assert.deepEqual([short.audit.retentionYears, short.audit.retentionOverride], [3, 'approved, LEGAL-7']);
+    assert.throws(
+      () => loadConfig({ AUDIT_RETENTION_YEARS: '5.5' }),
+      /AUDIT_RETENTION_YEARS="5.5" must be an integer/,
+    );
+    assert.throws(
+      () => loadConfig({ AUDIT_RETENTION_YEARS: '0', AUDIT_RETENTION_OVERRIDE: 'approved' }),
+      /AUDIT_RETENTION_YEARS="0" must be an integer from 1 to 100/,
+    );
+    assert.throws(
+      () => loadConfig({ AUDIT_RETENTION_YEARS: '2', AUDIT_RETENTION_OVERRIDE: 'ok\nforged: line' }),
+      /AUDIT_RETENTION_OVERRIDE must be a reason of 3 to 500 characters on one line/,
+    );
+  });
+
   it('takes the audit report contacts as a list of e-mail addresses, and names a bad one', () => {
     assert.deepEqual(loadConfig({}).audit.reportContacts, []);
     assert.deepEqual(loadConfig({ AUDIT_REPORT_CONTACTS: 'a@x.example, b@y.example' }).audit.reportContacts, [

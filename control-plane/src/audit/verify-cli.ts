@@ -63,6 +63,14 @@ try {
       const where = b.seq === null ? `checkpoint line ${b.checkpoint!.line}` : `seq ${b.seq}`;
       console.log(`audit log BROKEN at ${where}: ${b.reason} (${result.rows} rows)`);
     }
+    const d = result.deleted;
+    // The rows checked above begin where the deleted months end: say so, and where the rest is checked.
+    if (d)
+      console.log(
+        `deleted after their retention: the months through ${d.throughMonth}, ${d.rows} records` +
+          (d.lastSeq === null ? '' : `; the history kept links to seq ${d.lastSeq} (hash ${d.lastHash})`) +
+          '; check them with --archive',
+      );
     console.log(
       !c.enabled
         ? 'checkpoints: none checked (no signing or public key configured): the chain alone was checked'

@@ -121,7 +121,8 @@ export async function adoptDatabase(superDbUrl: string, owner: string): Promise<
  * (the chain trigger runs as the inserter, so it also needs its sequence); audit_pending INSERT only (staged
  * records are moved into the chain by audit_chain_pending, which runs as the owner); audit_reports,
  * audit_verifications and audit_archives INSERT and SELECT; audit_retention SELECT; audit_log's partitions
- * nothing (months are made and dropped by the owner's functions audit_log_add_partition, audit_log_drop_month). The migration tables are read only.
+ * nothing (months are made and dropped by the owner's functions audit_log_add_partition and
+ * audit_log_drop_month). The migration tables are read only.
  * Granted at every start, so tables added by later migrations are covered; in one transaction under an
  * advisory lock, so replicas starting together do not collide on the catalog rows and no table is ever
  * briefly writable.
