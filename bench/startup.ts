@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { embeddedBinDir } from '../control-plane/src/db/embedded.ts';
-import { freePort } from '../exporters/shared/ports.ts';
+import { embeddedBinDir } from '@concierge-ops/shared/embedded-postgres';
+import { freePort } from '@concierge-ops/shared/ports';
 import { npmStart, reachableTempDir } from '../test/helpers/process.ts';
 
 async function untilReady(url: string): Promise<void> {

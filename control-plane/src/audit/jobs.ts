@@ -9,7 +9,7 @@ import {
 } from './report-service.ts';
 import type { AuditService } from './service.ts';
 import type { AuditWatch } from './watch.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export const CHECKPOINT_TASK = 'audit-checkpoint';
 

@@ -12,7 +12,7 @@ import { openDatabase } from '../db/open.ts';
 import { AuditService } from './service.ts';
 import { CheckpointFile } from './checkpoints.ts';
 import { checkpointSetup } from './keys.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const log = pino({ level: 'warn' });
 let code = 2;

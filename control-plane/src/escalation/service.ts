@@ -6,7 +6,7 @@ import type { DbIncident } from '../incidents/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import type { NewNotification } from '../notify/store.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 import { onCallAt, withinHours } from '../oncall/schedule.ts';
 
 export interface EscalateJob {

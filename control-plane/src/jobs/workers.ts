@@ -8,7 +8,7 @@ import type { AlertIngest } from '../incidents/ingest.ts';
 import type { NotifyService } from '../notify/service.ts';
 import { superviseRunner, type SupervisedRunner } from './runner.ts';
 import { addJob, forceUnlockWorkers } from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface Workers {
   /** Creates graphile-worker's schema (webhooks add jobs in their own transactions, so it must exist first). */

@@ -11,7 +11,7 @@ import { AckLinks } from './ack-link.ts';
 import { mailContent, smsText, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export type Channel = store.Channel;
 

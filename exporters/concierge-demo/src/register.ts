@@ -6,7 +6,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the API's JSON answers are read field by field */
 import type { DemoInstance } from './instance.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export class ControlPlaneError extends Error {}
 
