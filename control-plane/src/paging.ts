@@ -47,7 +47,13 @@ export function createPaging(
     pool,
     c,
     config.publicUrl,
-    () => incidents,
+    () => ({
+      recordPaging: async (tx, id, event) => {
+        const inc = (await incidents.findLocked(tx, id))!;
+        await incidents.record(tx, inc, 'paging', null, event);
+      },
+      acknowledge: (actor, idOrCode, via) => incidents.acknowledge(actor, null, idOrCode, via),
+    }),
     (phone: string) => escalation.responderByPhone(phone),
     { twilio: createTwilio(c), mail: createMailer(c) },
     m,
@@ -55,7 +61,7 @@ export function createPaging(
   );
   const escalation: EscalationService = new EscalationService(
     pool,
-    () => incidents,
+    (tx, id) => incidents.findLocked(tx, id),
     notify,
     m.levelsReached,
     log,
