@@ -10,7 +10,8 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** A project's tsconfig path from a folder or a file name, as `tsc -b` takes it. */
-const configOf = (p) => (p.endsWith('.json') ? path.resolve(ROOT, p) : path.resolve(ROOT, p, 'tsconfig.json'));
+const configOf = (p) =>
+  p.endsWith('.json') ? path.resolve(ROOT, p) : path.resolve(ROOT, p, 'tsconfig.json');
 
 function newestUnder(target, newest = 0) {
   let st;
@@ -35,7 +36,8 @@ function stale(config, seen = new Map()) {
   const tsconfig = JSON.parse(fs.readFileSync(config, 'utf8'));
   const options = tsconfig.compilerOptions ?? {};
   let result = false;
-  for (const ref of tsconfig.references ?? []) result = stale(configOf(path.resolve(dir, ref.path)), seen) || result;
+  for (const ref of tsconfig.references ?? [])
+    result = stale(configOf(path.resolve(dir, ref.path)), seen) || result;
   if (options.tsBuildInfoFile) {
     const info = path.resolve(dir, options.tsBuildInfoFile);
     let built;
@@ -52,7 +54,10 @@ function stale(config, seen = new Map()) {
     ];
     const newest = inputs.reduce((n, p) => newestUnder(p, n), 0);
     // tsc writes the build info even when the build had errors, and keeps each diagnostic (with its code) in it.
-    result = result || built < newest || (built >= 0 && /"code":\d|"errors":true/.test(fs.readFileSync(info, 'utf8')));
+    result =
+      result ||
+      built < newest ||
+      (built >= 0 && /"code":\d|"errors":true/.test(fs.readFileSync(info, 'utf8')));
   }
   seen.set(config, result);
   return result;

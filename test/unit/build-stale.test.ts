@@ -59,7 +59,10 @@ describe('build-stale (npm start builds what is stale)', function () {
     project('app', ['low']);
     write('app/package.json', JSON.stringify({ type: 'module' }));
     write('low/package.json', JSON.stringify({ type: 'module' }));
-    write('app/src/main.ts', "import { answer } from '../../low/dist/answer.js';\nconsole.log(answer + 1);\n");
+    write(
+      'app/src/main.ts',
+      "import { answer } from '../../low/dist/answer.js';\nconsole.log(answer + 1);\n",
+    );
   });
 
   after(() => fs.rmSync(root, { recursive: true, force: true }));
