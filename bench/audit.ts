@@ -20,10 +20,10 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { exportFilter } from '../control-plane/src/audit/export.ts';
 import { AuditService } from '../control-plane/src/audit/service.ts';
-import { startEmbeddedPostgres } from '../control-plane/src/db/embedded.ts';
+import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import type { Auth } from '../control-plane/src/http/auth.ts';
-import { freePort } from '../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { reachableTempDir } from '../test/helpers/process.ts';
 
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 20_000);

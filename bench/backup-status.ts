@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
-import { DEFAULT_POLICY, retentionCalendar } from '../control-plane/src/backups/retention.ts';
+import { DEFAULT_POLICY, retentionCalendar } from '@concierge-ops/shared/retention';
 import { instanceStatus } from '../control-plane/src/backups/status.ts';
 import type { DbBackupRun } from '../control-plane/src/backups/store.ts';
 import type { Instance } from '../control-plane/src/fleet/types.ts';

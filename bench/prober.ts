@@ -13,7 +13,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { requireTool } from '../test/helpers/tools.ts';
 import { ControlPlaneStandIn, samples, sdGroup } from '../exporters/fleet-prober/testing/stand-ins.ts';
 

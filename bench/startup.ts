@@ -1,80 +1,213 @@
 /**
- * bench/startup: time from `npm start` to /readyz 200 on a first start (initdb + migrations) and on a restart,
- * beside the time `pg_ctl start` alone takes for the same data folder, measured in the same run.
- * Last line: `bench startup: first_s=.. restart_s=.. pg_ctl_s=.. ratio=..` (ratio = restart / pg_ctl).
+ * bench/startup: each service (control plane, fleet prober, backup exporter, demo fleet) started from its build
+ * with plain node, against the same service run from its TypeScript sources through tsx (as every service ran
+ * before the build), in the same run: time from spawn to ready, and resident memory once ready (the process
+ * and its children, such as tsx's esbuild service; never the embedded PostgreSQL).
+ * Rounds alternate which variant goes first; figures are medians. Targets: start at most half, memory at least
+ * 30% less (start_ratio <= 0.5, rss_ratio <= 0.7; ratio = built / tsx).
+ * Last line: `bench startup: cp_first_s=.. cp_built_s=.. cp_tsx_s=.. cp_start_ratio=.. cp_built_rss_mb=.. ...`
  */
-import { execFileSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { embeddedBinDir } from '../control-plane/src/db/embedded.ts';
-import { freePort } from '../exporters/shared/ports.ts';
-import { npmStart, reachableTempDir } from '../test/helpers/process.ts';
+import { freePort } from '@concierge-ops/shared/ports';
+import { reachableTempDir } from '../test/helpers/process.ts';
+import { createServiceTokens } from '../scripts/stack/tokens.ts';
 
-async function untilReady(url: string): Promise<void> {
-  for (;;) {
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function timedStart(dataDir: string): Promise<number> {
-  const t0 = performance.now();
-  const cp = await npmStart({ DATA_DIR: dataDir });
-  await untilReady(cp.url);
-  const seconds = (performance.now() - t0) / 1000;
-  cp.child.kill('SIGTERM');
-  if ((await cp.exited) !== 0) throw new Error(`control plane did not stop cleanly:\n${cp.output()}`);
-  return seconds;
-}
-
-function pgCtl(bin: string, args: string[]): void {
-  const cmd = [path.join(bin, 'pg_ctl'), ...args];
-  if (process.getuid?.() === 0) {
-    execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', cmd.map((a) => `'${a}'`).join(' ')], {
-      stdio: 'ignore',
-    });
-  } else execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
-}
-
+const REPO = path.resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const dataDir = await reachableTempDir('bench-startup-');
-try {
-  const first = await timedStart(dataDir);
-  const restarts: number[] = [];
-  for (let i = 0; i < rounds; i++) restarts.push(await timedStart(dataDir));
-  const bin = await embeddedBinDir();
-  const pgdata = path.join(dataDir, 'postgres');
-  const plain: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const port = await freePort();
-    const t0 = performance.now();
-    pgCtl(bin, [
-      'start',
-      '-w',
-      '-D',
-      pgdata,
-      '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1`,
-      '-l',
-      '/dev/null',
-    ]);
-    plain.push((performance.now() - t0) / 1000);
-    pgCtl(bin, ['stop', '-w', '-D', pgdata, '-m', 'fast']);
+const TSX = ['--import', 'tsx', '--conditions=concierge-source'];
+
+interface Service {
+  key: string;
+  name: string;
+  /** The package folder: its build is `dist/main.js`, its source `src/main.ts`. */
+  dir: string;
+  env: () => Promise<Record<string, string>>;
+  /** Resolves once the service answers as ready (`r.out()` is what it printed so far). */
+  ready: (env: Record<string, string>, r: Running) => Promise<void>;
+}
+
+interface Running {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(service: Service, variant: 'built' | 'tsx', env: Record<string, string>): Running {
+  const entry =
+    variant === 'built'
+      ? [path.join(service.dir, 'dist/main.js')]
+      : [...TSX, path.join(service.dir, 'src/main.ts')];
+  const child = spawn(process.execPath, entry, {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => out, exited };
+}
+
+async function stop(r: Running): Promise<void> {
+  r.child.kill('SIGTERM');
+  const code = await r.exited;
+  if (code !== 0 && code !== null) throw new Error(`exited with ${code}:\n${r.out()}`);
+}
+
+async function until(ok: () => Promise<boolean>, r: Running, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void r.exited.then(() => (exited = true));
+  while (!(await ok().catch(() => false))) {
+    if (exited) throw new Error(`exited before it was ready:\n${r.out()}`);
+    if (Date.now() > deadline) throw new Error(`not ready in ${timeoutMs} ms:\n${r.out()}`);
+    await new Promise((res) => setTimeout(res, 20));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const restart = median(restarts);
-  const pg = median(plain);
-  console.log(
-    `first start ${first.toFixed(2)} s; restarts ${restarts.map((s) => s.toFixed(2)).join(', ')} s`,
-  );
-  console.log(`pg_ctl start alone ${plain.map((s) => s.toFixed(2)).join(', ')} s`);
-  console.log(
-    `bench startup: first_s=${first.toFixed(2)} restart_s=${restart.toFixed(2)} pg_ctl_s=${pg.toFixed(2)} ratio=${(restart / pg).toFixed(2)}`,
-  );
+}
+
+const answers = (url: string) => async () => (await fetch(url)).status === 200;
+
+/** Resident memory in bytes of `pid` and its descendants, postgres servers excepted. */
+async function treeRss(pid: number): Promise<number> {
+  const parent = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const e of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await fs.readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) \S (\d+)/s.exec(stat);
+    if (m) {
+      parent.set(Number(e), Number(m[2]));
+      comm.set(Number(e), m[1]!);
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++)
+    for (const [p, pp] of parent) if (pp === tree[i] && !comm.get(p)!.startsWith('postgres')) tree.push(p);
+  let kb = 0;
+  for (const p of tree) {
+    const status = await fs.readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
+    kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  return kb * 1024;
+}
+
+async function measure(service: Service, variant: 'built' | 'tsx'): Promise<{ s: number; rss: number }> {
+  const env = await service.env();
+  const t0 = performance.now();
+  const r = start(service, variant, env);
+  await service.ready(env, r).catch(async (err: unknown) => {
+    await stop(r).catch(() => undefined);
+    throw new Error(`${service.name} (${variant}): ${err instanceof Error ? err.message : String(err)}`);
+  });
+  const s = (performance.now() - t0) / 1000;
+  // Resident memory once the start's garbage has had a moment to be collected, as it would be in service.
+  await new Promise((res) => setTimeout(res, 1000));
+  const rss = await treeRss(r.child.pid!);
+  await stop(r);
+  return { s, rss };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const work = await reachableTempDir('bench-startup-');
+const admin = crypto.randomBytes(24).toString('base64url');
+const cpData = path.join(work, 'control-plane');
+let cpUrl = '';
+const controlPlane: Service = {
+  key: 'cp',
+  name: 'control plane',
+  dir: 'control-plane',
+  env: async () => ({ DATA_DIR: cpData, PORT: String(await freePort()), BOOTSTRAP_ADMIN_TOKEN: admin }),
+  ready: (env, r) => until(answers(`http://127.0.0.1:${env.PORT}/readyz`), r),
+};
+let tokens: Awaited<ReturnType<typeof createServiceTokens>>;
+const services: Service[] = [
+  controlPlane,
+  {
+    key: 'prober',
+    name: 'fleet prober',
+    dir: 'exporters/fleet-prober',
+    env: async () => ({
+      CONTROL_PLANE_URL: cpUrl,
+      PROBER_TOKEN: tokens.prober.token,
+      PROBER_PORT: String(await freePort()),
+      PROBER_STATE_DIR: path.join(work, 'prober'),
+      PROBER_ID: 'bench-prober',
+    }),
+    ready: (env, r) => until(answers(`http://127.0.0.1:${env.PROBER_PORT}/-/ready`), r),
+  },
+  {
+    key: 'backup',
+    name: 'backup exporter',
+    dir: 'exporters/backup-exporter',
+    env: async () => ({
+      CONTROL_PLANE_URL: cpUrl,
+      BACKUP_AGENT_TOKEN: tokens['backup-agent'].token,
+      BACKUP_EXPORTER_PORT: String(await freePort()),
+      BACKUP_DUMP_DIR: path.join(work, 'backups'),
+    }),
+    ready: (env, r) => until(answers(`http://127.0.0.1:${env.BACKUP_EXPORTER_PORT}/metrics`), r),
+  },
+  {
+    key: 'demo',
+    name: 'demo fleet',
+    dir: 'exporters/concierge-demo',
+    env: async () => ({
+      CONTROL_PLANE_URL: cpUrl,
+      CONTROL_PLANE_TOKEN: tokens.demo.token,
+      DEMO_STATE_DIR: path.join(work, 'demo'),
+    }),
+    ready: (_env, r) => until(async () => /^demo ready/m.test(r.out()), r),
+  },
+];
+
+const fields: string[] = [];
+let background: Running | undefined;
+try {
+  await fs.mkdir(path.join(work, 'backups'));
+  // The first start makes the data folder (initdb, migrations): timed apart, then every start is a restart.
+  const first = await measure(controlPlane, 'built');
+  fields.push(`cp_first_s=${first.s.toFixed(2)}`);
+  for (const service of services) {
+    if (service !== controlPlane && !background) {
+      // The exporters and the demo talk to a control plane, which runs (built) beside them from here on.
+      const env = await controlPlane.env();
+      background = start(controlPlane, 'built', env);
+      cpUrl = `http://127.0.0.1:${env.PORT}`;
+      await controlPlane.ready(env, background);
+      tokens = await createServiceTokens(cpUrl, admin, work);
+    }
+    const runs = { built: [] as { s: number; rss: number }[], tsx: [] as { s: number; rss: number }[] };
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? (['built', 'tsx'] as const) : (['tsx', 'built'] as const);
+      for (const variant of order) runs[variant].push(await measure(service, variant));
+    }
+    const s = { built: median(runs.built.map((x) => x.s)), tsx: median(runs.tsx.map((x) => x.s)) };
+    const mb = {
+      built: median(runs.built.map((x) => x.rss)) / 2 ** 20,
+      tsx: median(runs.tsx.map((x) => x.rss)) / 2 ** 20,
+    };
+    console.log(
+      `${service.name.padEnd(16)} start ${s.built.toFixed(2)} s built, ${s.tsx.toFixed(2)} s tsx ` +
+        `(ratio ${(s.built / s.tsx).toFixed(2)}); RSS ${mb.built.toFixed(0)} MB built, ${mb.tsx.toFixed(0)} MB tsx ` +
+        `(ratio ${(mb.built / mb.tsx).toFixed(2)})`,
+    );
+    const k = service.key;
+    fields.push(
+      `${k}_built_s=${s.built.toFixed(2)}`,
+      `${k}_tsx_s=${s.tsx.toFixed(2)}`,
+      `${k}_start_ratio=${(s.built / s.tsx).toFixed(2)}`,
+      `${k}_built_rss_mb=${mb.built.toFixed(1)}`,
+      `${k}_tsx_rss_mb=${mb.tsx.toFixed(1)}`,
+      `${k}_rss_ratio=${(mb.built / mb.tsx).toFixed(2)}`,
+    );
+  }
+  console.log(`bench startup: ${fields.join(' ')}`);
 } finally {
-  await fs.rm(dataDir, { recursive: true, force: true });
+  if (background) await stop(background).catch(() => undefined);
+  await fs.rm(work, { recursive: true, force: true });
 }

@@ -14,7 +14,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
 import { prometheusPages } from './stack/links.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
@@ -22,7 +22,7 @@ import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
 import { createServiceTokens } from './stack/tokens.ts';
 import { TwilioStandIn } from './stack/twilio-standin.ts';
-import { errorMessage } from '../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const USAGE = 'usage: npm run stack [-- --ha]';
 const args = process.argv.slice(2);
@@ -52,7 +52,8 @@ const dirs = {
 fs.mkdirSync(dirs.logs, { recursive: true });
 fs.mkdirSync(dirs.secrets, { recursive: true, mode: 0o700 });
 
-const NODE = [process.execPath, '--import', 'tsx'];
+// The children run the build with plain node: `npm run stack` builds what is stale before it starts.
+const NODE = [process.execPath];
 // Every child carries STACK_DIR, so a leftover process can be traced back to this stack by its environment.
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dataDir };
 delete baseEnv.DATA_DIR;
@@ -138,7 +139,7 @@ async function startDatabase(): Promise<string> {
   database = startChild({
     name: 'postgres',
     command: NODE[0]!,
-    args: [...NODE.slice(1), path.join(REPO, 'scripts/stack/postgres.ts'), dir],
+    args: [...NODE.slice(1), path.join(REPO, 'scripts/dist/stack/postgres.js'), dir],
     env: baseEnv,
     cwd: REPO,
     logDir: dirs.logs,
@@ -302,7 +303,7 @@ async function main(): Promise<void> {
     const cp = spawnChild({
       name: `control-plane-${i + 1}`,
       command: NODE[0]!,
-      args: [...NODE.slice(1), 'control-plane/src/main.ts'],
+      args: [...NODE.slice(1), 'control-plane/dist/main.js'],
       env: {
         ...baseEnv,
         HOST: host,
@@ -332,7 +333,7 @@ async function main(): Promise<void> {
   const proberChild = spawnChild({
     name: 'fleet-prober',
     command: NODE[0]!,
-    args: [...NODE.slice(1), 'exporters/fleet-prober/src/main.ts'],
+    args: [...NODE.slice(1), 'exporters/fleet-prober/dist/main.js'],
     env: {
       ...baseEnv,
       CONTROL_PLANE_URL: cpUrls[0],
@@ -347,7 +348,7 @@ async function main(): Promise<void> {
   const backupChild = spawnChild({
     name: 'backup-exporter',
     command: NODE[0]!,
-    args: [...NODE.slice(1), 'exporters/backup-exporter/src/main.ts'],
+    args: [...NODE.slice(1), 'exporters/backup-exporter/dist/main.js'],
     env: {
       ...baseEnv,
       CONTROL_PLANE_URL: cpUrls[0],
@@ -543,8 +544,8 @@ async function startDemo(
   const printed = new Promise<void>((r) => (ready = r));
   const child = spawnChild({
     name: 'demo',
-    command: 'npm',
-    args: ['run', '--silent', 'demo'],
+    command: NODE[0]!,
+    args: [...NODE.slice(1), 'exporters/concierge-demo/dist/main.js'],
     env: {
       ...baseEnv,
       CONTROL_PLANE_URL: controlPlaneUrl,

@@ -20,7 +20,7 @@ import { faroReceiver, faroRoutes } from './faro/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
-import { errorMessage } from '../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /** Name of the newest migration file: /readyz answers 200 only once the database has it. */
 function newestMigration(): string {

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
-import { errorMessage } from '../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 import { applyServerTimeouts } from './http/deadline.ts';
 
 let config;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuditService } from './audit/service.ts';
+import { systemJob, type AuditService } from './audit/service.ts';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { EscalationService } from './escalation/service.ts';
@@ -22,6 +22,9 @@ export interface Paging {
   /** main.ts (and the test helper) migrate and start these, and stop them on shutdown. */
   readonly workers: Workers;
 }
+
+/** The send job and the outbox sweep, as their timeline events and audit records name them. */
+const PAGING = systemJob('paging');
 
 export function createPaging(
   config: Config,
@@ -47,7 +50,13 @@ export function createPaging(
     pool,
     c,
     config.publicUrl,
-    () => incidents,
+    () => ({
+      recordPaging: async (tx, id, event) => {
+        const inc = (await incidents.findLocked(tx, id))!;
+        await incidents.record(tx, inc, PAGING, null, event);
+      },
+      acknowledge: (actor, idOrCode, via) => incidents.acknowledge(actor, null, idOrCode, via),
+    }),
     (phone: string) => escalation.responderByPhone(phone),
     { twilio: createTwilio(c), mail: createMailer(c) },
     m,
@@ -55,7 +64,11 @@ export function createPaging(
   );
   const escalation: EscalationService = new EscalationService(
     pool,
-    () => incidents,
+    {
+      findLocked: (tx, id) => incidents.findLocked(tx, id),
+      jobAudit: (inc, who, kind, detail) => incidents.jobAudit(inc, who, kind, detail),
+      auditCommitted: () => incidents.auditCommitted(),
+    },
     notify,
     m.levelsReached,
     log,

@@ -6,7 +6,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
+/** The repository: two folders up from scripts/stack/, three from its build in scripts/dist/stack/. */
+export const REPO = path.resolve(
+  import.meta.dirname,
+  path.basename(path.resolve(import.meta.dirname, '..')) === 'dist' ? '../../..' : '../..',
+);
 
 export interface PrometheusTargets {
   /** host:port of Prometheus itself. */

@@ -4,7 +4,7 @@
  * the API as an operator would, so a broken demo instance pages someone whose SMS, calls and e-mail are visible
  * (in the Twilio stand-in's log and the SMTP sink).
  */
-import { controlPlaneClient, ok } from '../../control-plane/src/client/index.ts';
+import { controlPlaneClient, ok } from '@concierge-ops/shared/client';
 
 interface Policy {
   isDefault: boolean;

@@ -1,7 +1,7 @@
 /** Service tokens for the stack's own parts, created through the control plane's API like an operator would. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { controlPlaneClient, ok } from '../../control-plane/src/client/index.ts';
+import { controlPlaneClient, ok } from '@concierge-ops/shared/client';
 
 export const SERVICE_TOKENS = {
   prober: 'prober',

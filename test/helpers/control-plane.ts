@@ -5,7 +5,7 @@ import pg from 'pg';
 import { loadConfig } from '../../control-plane/src/config.ts';
 import { createContext, type Context } from '../../control-plane/src/context.ts';
 import { createApp } from '../../control-plane/src/app.ts';
-import { controlPlaneClient, ok, type ControlPlaneClient } from '../../control-plane/src/client/index.ts';
+import { controlPlaneClient, ok, type ControlPlaneClient } from '@concierge-ops/shared/client';
 import type { Role } from '../../control-plane/src/http/auth.ts';
 import { createTestDatabase, dropTestDatabase } from './db.ts';
 
@@ -23,7 +23,7 @@ export interface TestControlPlane {
   ctx: Context;
   /** A separate pool for tests to look at rows directly. */
   db: pg.Pool;
-  /** The typed client (control-plane/src/client) with the admin token. */
+  /** The typed client (@concierge-ops/shared/client) with the admin token. */
   api: ControlPlaneClient;
   /** The typed client with another token, or none (null). */
   apiAs(token: string | null): ControlPlaneClient;

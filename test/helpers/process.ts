@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 
 export interface StartedControlPlane {
   child: ChildProcess;

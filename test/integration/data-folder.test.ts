@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import {
   npmStart,
   postgresPidsUnder,

@@ -9,7 +9,7 @@ import {
   overSocket,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
-} from '../../control-plane/src/db/embedded.ts';
+} from '@concierge-ops/shared/embedded-postgres';
 import { npmStart, reachableTempDir, type StartedControlPlane } from '../helpers/process.ts';
 
 const TOKEN = 'cop_' + 'o'.repeat(43);

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
-import { startEmbeddedPostgres } from '../../control-plane/src/db/embedded.ts';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { freePort } from '@concierge-ops/shared/ports';
 import { reachableTempDir } from '../helpers/process.ts';
 
 describe('embedded PostgreSQL start', () => {

@@ -8,7 +8,7 @@ import {
   ensureDatabase,
   runningEmbedded,
   startEmbeddedPostgres,
-} from '../../control-plane/src/db/embedded.ts';
+} from '@concierge-ops/shared/embedded-postgres';
 import { migrate, migrateJobs } from '../../control-plane/src/db/migrate.ts';
 import { openDatabase } from '../../control-plane/src/db/open.ts';
 import { APP_ROLE, asRole, OWNER_ROLE } from '../../control-plane/src/db/roles.ts';

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { AlertmanagerClient, SilenceSync } from '../../control-plane/src/maintenance/silences.ts';
 import {
   clientBody,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import express from 'express';
-import { ApiError, ok } from '../../control-plane/src/client/index.ts';
+import { ApiError, ok } from '@concierge-ops/shared/client';
 import { SCHEMA_FILE, typesOf } from '../../control-plane/src/client/generate.ts';
 import { Api } from '../../control-plane/src/http/api.ts';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { alertPayload, waitFor } from '../helpers/alerts.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';

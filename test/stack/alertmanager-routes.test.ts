@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { requireTool } from '../helpers/tools.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

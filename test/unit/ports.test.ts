@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 
 function listen(port: number, host?: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
-import { DEFAULT_POLICY, evaluateRetention, pitrWindow } from '../../control-plane/src/backups/retention.ts';
+import { DEFAULT_POLICY, evaluateRetention, pitrWindow } from '@concierge-ops/shared/retention';
 
 const ZONE = 'America/New_York';
 // Wednesday 2026-11-25, 12:00 in New York.

@@ -10,7 +10,7 @@ import {
 import type { AuditRetention } from './retention.ts';
 import type { AuditService } from './service.ts';
 import type { AuditWatch } from './watch.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export const CHECKPOINT_TASK = 'audit-checkpoint';
 

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AuditService } from './service.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /**
  * The newest signed checkpoint, for Prometheus to keep outside the database: its seq and when it was signed

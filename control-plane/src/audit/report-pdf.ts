@@ -1,4 +1,4 @@
-import { footers, heading, newDoc, para, table } from '../reports/pdf.ts';
+import { footers, heading, newDoc, para, table } from '../pdf/document.ts';
 import type { AuditReport, ReportItem } from './report.ts';
 
 export function reportTitle(r: AuditReport): string {

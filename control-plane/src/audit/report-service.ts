@@ -11,7 +11,7 @@ import { checkAuditMonth, composeAuditReport, sha256, type AuditReport } from '.
 import { renderAuditPdf, reportTitle } from './report-pdf.ts';
 import * as rs from './report-store.ts';
 import type { AuditService } from './service.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export const AUDIT_REPORT_SEND_TASK = 'audit-report-send';
 export const AUDIT_REPORTS_MONTHLY_TASK = 'audit-reports-monthly';

@@ -15,7 +15,7 @@ import { AuditService } from './service.ts';
 import { CheckpointFile } from './checkpoints.ts';
 import { checkpointSetup, loadCheckpointKeys } from './keys.ts';
 import { verifyArchive } from './archive-verify.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const log = pino({ level: 'warn' });
 let code = 2;

@@ -6,7 +6,7 @@ import type { Pool } from '../db/pool.ts';
 import { ROLES } from '../http/auth.ts';
 import type { AuditService, VerifyResult } from './service.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /** Action names are words from code (`token.create`); anything else (a forged row) is counted as "other". */
 const ACTION = /^[a-z][a-z0-9_]{0,40}(\.[a-z][a-z0-9_]{0,40}){0,3}$/;

@@ -6,7 +6,12 @@ import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, ValidationError, type FieldError } from '../http/errors.ts';
-import { DEFAULT_POLICY, pitrWindow, retentionCalendar, type RetentionPolicy } from './retention.ts';
+import {
+  DEFAULT_POLICY,
+  pitrWindow,
+  retentionCalendar,
+  type RetentionPolicy,
+} from '@concierge-ops/shared/retention';
 import { instanceStatus, type InstanceBackupStatus } from './status.ts';
 import type { BackupRunInput, PolicyPatch, RestoreTestInput } from './schemas.ts';
 import * as store from './store.ts';

@@ -7,7 +7,7 @@ import {
   type PitrWindow,
   type RetentionPolicy,
   type RetentionResult,
-} from './retention.ts';
+} from '@concierge-ops/shared/retention';
 import type { DbBackupRun, DbRestoreTest } from './store.ts';
 
 export interface InstanceBackupStatus {

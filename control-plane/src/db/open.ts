@@ -9,7 +9,7 @@ import {
   runningEmbedded,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
-} from './embedded.ts';
+} from '@concierge-ops/shared/embedded-postgres';
 import { migrate, migrateJobs } from './migrate.ts';
 import { createPool } from './pool.ts';
 import {

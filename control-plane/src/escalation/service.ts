@@ -1,14 +1,36 @@
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
-import { systemJob } from '../audit/service.ts';
-import type { IncidentService } from '../incidents/service.ts';
-import type { DbIncident } from '../incidents/store.ts';
+import { systemJob, type Acting } from '../audit/service.ts';
+import type { AuditEntry } from '../audit/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import type { NewNotification } from '../notify/store.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 import { onCallAt, withinHours } from '../oncall/schedule.ts';
+
+/**
+ * An incident as escalation reads it: the incidents domain's rows have these columns. Escalation sits below
+ * incidents (which calls it through IncidentHooks), so it names none of that domain's types.
+ */
+export interface EscalatedIncident {
+  id: string;
+  code: string;
+  client_id: string | null;
+  severity: 'critical' | 'warning' | 'info';
+  status: 'open' | 'acknowledged' | 'resolved';
+  opened_at: Date;
+}
+
+/**
+ * What escalation needs of the incidents domain, given by whoever wires the two (paging.ts): the incident of a
+ * due step, locked in `tx`, and the staging of a step's audit record, which joins the chain once committed.
+ */
+export interface EscalationDesk {
+  findLocked(tx: Queryable, id: string): Promise<EscalatedIncident | undefined>;
+  jobAudit(inc: EscalatedIncident, who: Acting, kind: string, detail: object): AuditEntry;
+  auditCommitted(): void;
+}
 
 export interface EscalateJob {
   incidentId: string;
@@ -186,7 +208,7 @@ export interface OpeningPlan {
 export class EscalationService {
   constructor(
     private readonly pool: Pool,
-    private readonly incidents: () => IncidentService,
+    private readonly incidents: EscalationDesk,
     private readonly notify: NotifyService,
     private readonly levelsReached: Counter<'level'>,
     private readonly log?: Logger,
@@ -200,7 +222,7 @@ export class EscalationService {
    * `tx` and it has not moved since a read for the same client and severity, that read again (the version
    * moves with every change to policies, levels or responders, by any process: migration 1765100000000).
    */
-  private async policyFor(tx: Queryable, inc: DbIncident, configVersion?: string) {
+  private async policyFor(tx: Queryable, inc: EscalatedIncident, configVersion?: string) {
     if (configVersion === undefined) return store.policyCandidates(tx, inc.client_id, inc.severity);
     const cache = this.policies;
     if (cache.version !== configVersion || cache.byKey.size >= 10_000) {
@@ -217,12 +239,12 @@ export class EscalationService {
   }
 
   /** Whether the incident's policy lets it resolve itself once all its alerts have resolved. */
-  async autoResolves(tx: Queryable, inc: DbIncident): Promise<boolean> {
+  async autoResolves(tx: Queryable, inc: EscalatedIncident): Promise<boolean> {
     return choosePolicy(await this.policyFor(tx, inc), new Date()).auto_resolve;
   }
 
   /** Schedules the first step of a newly opened incident, in the transaction that opened it. */
-  async opened(tx: Queryable, inc: DbIncident, configVersion?: string): Promise<void> {
+  async opened(tx: Queryable, inc: EscalatedIncident, configVersion?: string): Promise<void> {
     const policy = choosePolicy(await this.policyFor(tx, inc, configVersion), new Date());
     const first = policy.levels[0];
     if (!first) return;
@@ -270,7 +292,7 @@ export class EscalationService {
       }
       if (!taken) break;
       ran++;
-      this.incidents().auditCommitted();
+      this.incidents.auditCommitted();
     }
     return ran;
   }
@@ -284,7 +306,7 @@ export class EscalationService {
     return store.findResponderByPhone(this.pool, phone);
   }
 
-  async stopped(tx: Queryable, inc: DbIncident): Promise<void> {
+  async stopped(tx: Queryable, inc: EscalatedIncident): Promise<void> {
     await this.notify.cancelQueued(tx, inc.id);
   }
 
@@ -295,7 +317,7 @@ export class EscalationService {
   async runStep(step: EscalateJob): Promise<void> {
     // The step's pages go out straight after commit, from this worker.
     await this.notify.withOutbox((tx) => this.stepIfOpen(tx, step));
-    this.incidents().auditCommitted();
+    this.incidents.auditCommitted();
   }
 
   /**
@@ -306,7 +328,7 @@ export class EscalationService {
    */
   async reassign(
     tx: Queryable,
-    inc: DbIncident,
+    inc: EscalatedIncident,
     target: { responder?: string; rotation?: string },
     n: number,
   ): Promise<{ assignee: { id: string; name: string }; pages: number; channels: Channel[] } | undefined> {
@@ -332,7 +354,7 @@ export class EscalationService {
 
   /** The step, with the incident row locked, unless the incident is gone, acknowledged or resolved. */
   private async stepIfOpen(tx: Queryable, step: EscalateJob): Promise<void> {
-    const inc = await this.incidents().findLocked(tx, step.incidentId);
+    const inc = await this.incidents.findLocked(tx, step.incidentId);
     // Acknowledged or resolved: escalation is over, and no later step is scheduled.
     if (!inc || inc.status !== 'open') return;
     await this.stepIn(tx, inc, step, { byJob: true });
@@ -344,7 +366,7 @@ export class EscalationService {
    */
   private async stepIn(
     tx: Queryable,
-    inc: DbIncident,
+    inc: EscalatedIncident,
     step: EscalateJob,
     { known, byJob = false }: { known?: store.PolicyWithResponders; byJob?: boolean } = {},
   ): Promise<void> {
@@ -361,7 +383,7 @@ export class EscalationService {
     // for no chain lock); the opening's first step is part of the opening's record.
     const audit =
       byJob && plan.event
-        ? this.incidents().jobAudit(inc, ESCALATION, plan.event.kind, plan.event.detail)
+        ? this.incidents.jobAudit(inc, ESCALATION, plan.event.kind, plan.event.detail)
         : null;
     const created = await this.notify.enqueue(
       tx,

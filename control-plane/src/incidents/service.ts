@@ -107,7 +107,7 @@ export class IncidentService {
    * The audit record of a job's change of an incident (an escalation step), to stage in the statement that
    * writes it; call `auditCommitted` once that commits.
    */
-  jobAudit(inc: store.DbIncident, actor: Actor, kind: string, detail: object) {
+  jobAudit(inc: { id: string; code: string }, actor: Actor, kind: string, detail: object) {
     return this.changeEntry(inc.id, actor, null, kind, { code: inc.code, ...detail });
   }
 

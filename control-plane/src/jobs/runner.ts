@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type RunnerOptions, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface SupervisedRunner {
   /** No restart from now on; waits for one under way, then stops the runner (its running jobs finish). */

@@ -1,14 +1,10 @@
 import { Logger as WorkerLogger, runMigrations, type TaskList } from 'graphile-worker';
 import type { Logger } from 'pino';
-import type { AuditService } from '../audit/service.ts';
 import type { Pool } from '../db/pool.ts';
 import type { PagingConfig } from '../config.ts';
-import type { EscalateJob, EscalationService } from '../escalation/service.ts';
-import type { AlertIngest } from '../incidents/ingest.ts';
-import type { NotifyService } from '../notify/service.ts';
 import { superviseRunner, type SupervisedRunner } from './runner.ts';
 import { addJob, forceUnlockWorkers } from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface Workers {
   /** Creates graphile-worker's schema (webhooks add jobs in their own transactions, so it must exist first). */
@@ -17,6 +13,26 @@ export interface Workers {
   stop(): Promise<void>;
   /** Another domain's tasks (reports), registered before start; `onStart` schedules its first recurring job. */
   register(tasks: TaskList, onStart?: () => Promise<void>): void;
+}
+
+/**
+ * What the paging jobs run, as this module sees it. The services (escalation, notify, incidents' alert ingest,
+ * audit) implement it and paging.ts passes them in: jobs sits below those domains and imports none of them.
+ */
+export interface PagingTasks {
+  escalation: {
+    runStep(step: { incidentId: string; level: number; repeat: number }): Promise<void>;
+    runDue(max: number): Promise<number>;
+    msUntilNextStep(): Promise<number | undefined>;
+  };
+  notify: {
+    sweep(): Promise<unknown>;
+    send(notificationId: string): Promise<void>;
+    setDirectSend(on: boolean): void;
+    drain(): Promise<void>;
+  };
+  ingest: { checkDeadman(maxAgeSeconds: number): Promise<unknown> };
+  audit: { flush(): Promise<void> };
 }
 
 const DEADMAN_KEY = 'deadman-check';
@@ -28,12 +44,7 @@ const SWEEP_EVERY_MS = 5_000;
  * The durable job runner: page sends and retries, the outbox sweep, the dead man's switch check (graphile-worker
  * jobs) and the escalation steps (rows of escalation_steps, taken when due by the loop below).
  */
-export function createWorkers(
-  pool: Pool,
-  config: PagingConfig,
-  log: Logger,
-  s: { escalation: EscalationService; notify: NotifyService; ingest: AlertIngest; audit: AuditService },
-): Workers {
+export function createWorkers(pool: Pool, config: PagingConfig, log: Logger, s: PagingTasks): Workers {
   let runner: SupervisedRunner | undefined;
   let stopping = false;
   const steps = stepLoop(s.escalation, config.workerPollIntervalMs, log);
@@ -54,7 +65,8 @@ export function createWorkers(
         runAt: new Date(Date.now() + SWEEP_EVERY_MS),
       });
     },
-    escalate: async (payload) => s.escalation.runStep(payload as EscalateJob),
+    escalate: async (payload) =>
+      s.escalation.runStep(payload as Parameters<PagingTasks['escalation']['runStep']>[0]),
     send: async (payload) => s.notify.send((payload as { notificationId: string }).notificationId),
     [DEADMAN_KEY]: async () => {
       await s.ingest.checkDeadman(config.deadmanSwitchSeconds);
@@ -135,7 +147,7 @@ export function createWorkers(
  * most `pollMs` (steps other processes schedule are seen by then). The rows are the durable schedule; this
  * timer only decides when to look.
  */
-function stepLoop(escalation: EscalationService, pollMs: number, log: Logger) {
+function stepLoop(escalation: PagingTasks['escalation'], pollMs: number, log: Logger) {
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<void> | undefined;
   let running = false;

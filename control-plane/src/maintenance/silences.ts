@@ -4,7 +4,7 @@ import { withTx } from '../db/pool.ts';
 import { occurrences } from './recurrence.ts';
 import { spec } from './service.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /** The two calls of Alertmanager's v2 API that silence bookkeeping needs. */
 export class AlertmanagerClient {

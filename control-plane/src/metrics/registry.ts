@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { ROLES } from '../http/auth.ts';
-import { collectProcessMetrics } from '../../../exporters/shared/metrics.ts';
+import { collectProcessMetrics } from '@concierge-ops/shared/metrics';
 
 const HTTP_LABELS = ['method', 'route', 'status'] as const;
 const DENIED_LABELS = ['reason'] as const;

@@ -1,18 +1,15 @@
 import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
-import { systemJob } from '../audit/service.ts';
 import type { PagingConfig } from '../config.ts';
 import { Batcher } from '../db/batch.ts';
 import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
-import type { IncidentService } from '../incidents/service.ts';
-import type { DbIncident } from '../incidents/store.ts';
 import * as jobs from '../jobs/store.ts';
 import { AckLinks } from './ack-link.ts';
 import { mailContent, smsText, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export type Channel = store.Channel;
 
@@ -59,8 +56,6 @@ function isPermanent(err: unknown): boolean {
 }
 
 /** An incident's code from its number, as the database makes it (incident_code()). */
-/** The send job and the outbox sweep, as their timeline events and audit records name them. */
-const PAGING = systemJob('paging');
 const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
 
 /** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
@@ -68,6 +63,17 @@ const CALLBACK_WAIT_MS = [100, 250, 500, 1000];
 
 /** Waits between tries to record a page the provider took (see markSent). */
 const MARK_SENT_RETRY_MS = [200, 1000, 3000];
+
+/**
+ * What paging does to an incident. The incidents domain implements it (paging.ts wires it in): notify sits
+ * below incidents and escalation, which call it, so it names none of their types.
+ */
+export interface IncidentDesk {
+  /** An event on the incident's timeline (a page whose outcome is unknown, a fallback to e-mail), in `tx`. */
+  recordPaging(tx: Queryable, incidentId: string, event: { kind: string; detail: object }): Promise<void>;
+  /** A responder's acknowledgement by SMS reply, voice digit or e-mail link; throws if there is no such incident. */
+  acknowledge(actor: string, idOrCode: string, via: 'sms' | 'voice' | 'email'): Promise<{ code: string }>;
+}
 
 /**
  * Paging through the outbox: SMS and voice by Twilio, e-mail by SMTP. A page is sent straight after the
@@ -103,7 +109,7 @@ export class NotifyService {
     private readonly pool: Pool,
     private readonly config: PagingConfig,
     private readonly publicUrl: string,
-    private readonly incidents: () => IncidentService,
+    private readonly incidents: () => IncidentDesk,
     private readonly responderByPhone: (phone: string) => Promise<Target | undefined>,
     private readonly providers: { twilio: SmsSender | undefined; mail: MailSender | undefined },
     private readonly metrics: NotifyMetrics,
@@ -177,7 +183,7 @@ export class NotifyService {
    */
   async enqueue(
     tx: Queryable,
-    inc: DbIncident,
+    inc: { id: string },
     step: { level: number; repeat: number },
     responders: Target[],
     channels: Channel[],
@@ -259,8 +265,7 @@ export class NotifyService {
     const pages = await withTx(this.pool, async (tx) => {
       const stale = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
       for (const p of stale) {
-        const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
-        await this.incidents().record(tx, inc, PAGING, null, {
+        await this.incidents().recordPaging(tx, p.incident_id, {
           kind: 'page_unknown',
           detail: { level: p.level, responder: p.responder_name, channel: p.channel },
         });
@@ -383,8 +388,7 @@ export class NotifyService {
     if (created.length === 0) return;
     await store.setStatus(tx, p.id, 'fallback');
     await jobs.addJob(tx, { task: 'send', payload: { notificationId: created[0]!.id }, jobKey: key });
-    const inc = (await this.incidents().findLocked(tx, p.incident_id))!;
-    await this.incidents().record(tx, inc, PAGING, null, {
+    await this.incidents().recordPaging(tx, p.incident_id, {
       kind: 'page_fallback',
       detail: {
         level: p.level,
@@ -455,7 +459,7 @@ export class NotifyService {
     const code = n !== undefined ? incidentCode(n) : await store.latestOpenPagedTo(this.pool, responder.id);
     if (!code) return 'No open incident paged to you.';
     try {
-      const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, null, code, 'sms');
+      const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, code, 'sms');
       return `${inc.code} acknowledged by ${responder.name}.`;
     } catch {
       return `Unknown incident ${code}.`;
@@ -467,7 +471,7 @@ export class NotifyService {
     if (digits.trim() !== '1') return false;
     const n = await store.responderName(this.pool, notificationId);
     if (!n) return false;
-    await this.incidents().acknowledge(`${n.name} (voice)`, null, n.incident_id, 'voice');
+    await this.incidents().acknowledge(`${n.name} (voice)`, n.incident_id, 'voice');
     return true;
   }
 
@@ -479,7 +483,7 @@ export class NotifyService {
     if (!n || n.ack_link_used_at) return { ok: false };
     // Acknowledge first (idempotent), then use the link up: a failed acknowledgement leaves the link usable.
     // Two clicks at once may both acknowledge, which changes nothing the second time.
-    await this.incidents().acknowledge(`${n.name} (e-mail link)`, null, n.incident_id, 'email');
+    await this.incidents().acknowledge(`${n.name} (e-mail link)`, n.incident_id, 'email');
     await withTx(this.pool, (tx) => store.useAckLink(tx, id));
     return { ok: true, code: n.code };
   }

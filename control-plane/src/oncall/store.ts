@@ -1,8 +1,12 @@
 import { UUID, type Queryable } from '../db/pool.ts';
-import type { DbResponder as PagedResponder } from '../escalation/store.ts';
 
-/** A responder as escalation reads it, with its state. */
-export interface DbResponder extends PagedResponder {
+/** A responder's row with its state. Oncall sits below escalation (which reads its schedules), so it names none of its types. */
+export interface DbResponder {
+  id: string;
+  name: string;
+  role: string;
+  phone: string | null;
+  email: string | null;
   active: boolean;
   created_at: Date;
 }

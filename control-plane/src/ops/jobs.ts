@@ -7,7 +7,7 @@ import type { Workers } from '../jobs/workers.ts';
 import type { MailSender } from '../notify/providers.ts';
 import { renderOpsMail } from './mail.ts';
 import type { OpsService } from './service.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export const OPS_DAILY_TASK = 'ops-daily';
 

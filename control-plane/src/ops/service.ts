@@ -8,7 +8,7 @@ import type { Auth } from '../http/auth.ts';
 import type { IncidentService } from '../incidents/service.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { period, type SlaService } from '../sla/service.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const SYSTEM: Auth = { tokenId: '00000000-opsdaily', name: 'ops daily', role: 'admin', clientId: null };
 const CERT_DAYS = 21;

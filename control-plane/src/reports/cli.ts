@@ -16,7 +16,7 @@ import type { Auth } from '../http/auth.ts';
 import { MONTH } from './compose.ts';
 import { pct } from './format.ts';
 import type { Rendered } from './service.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const CLI: Auth = { tokenId: '00000000-cli', name: 'report cli', role: 'admin', clientId: null };
 const USAGE = 'usage: npm run report -- (--client <slug> | --all) --month YYYY-MM [--send] [--out dir]';

@@ -6,7 +6,7 @@
  * Prometheus has no such series, the report says "not available" rather than inventing a figure.
  */
 import type { Performance } from './types.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface PerformanceSource {
   forClient(slug: string, from: Date, to: Date): Promise<Performance>;

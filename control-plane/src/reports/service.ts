@@ -14,7 +14,7 @@ import { renderHtml } from './html.ts';
 import { renderPdf } from './pdf.ts';
 import * as store from './store.ts';
 import type { MonthlyReport } from './types.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export const SEND_TASK = 'report-send';
 export const MONTHLY_TASK = 'reports-monthly';

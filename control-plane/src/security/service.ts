@@ -6,7 +6,7 @@ import type { SecurityConfig } from '../config.ts';
 import { withTx, type Pool } from '../db/pool.ts';
 import type { Auth } from '../http/auth.ts';
 import * as store from './store.ts';
-import { errorMessage } from '../../../exporters/shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /** Keys (sources, tokens) whose denied requests are counted at once; beyond it, new keys wait for a sweep. */
 const MAX_KEYS = 10_000;

@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
 import type { StanzaTarget } from './sources/pgbackrest.ts';
-import { ConfigError } from '../../shared/process.ts';
+import { ConfigError } from '@concierge-ops/shared/process';
 
 /** The backup exporter's whole configuration. Only this file reads the environment. */
 export interface Config {

@@ -6,7 +6,7 @@ import { Reporter } from './reporter.ts';
 import { restoreTest, type RestoreResult } from './restore.ts';
 import { scanDumpFolder, type DumpArchive } from './sources/pgdump.ts';
 import type { BackupRecord } from './sources/types.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 /** A source of backup records other than the dump folder (restic, pgBackRest). */
 export interface RecordSource {

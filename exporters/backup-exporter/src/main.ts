@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { runProcess } from '../../shared/process.ts';
+import { runProcess } from '@concierge-ops/shared/process';
 import { loadConfig } from './config.ts';
 import { BackupExporter, type RecordSource } from './exporter.ts';
 import { pgbackrestSource, resticSource } from './sources/commands.ts';

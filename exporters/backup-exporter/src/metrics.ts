@@ -1,8 +1,8 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { DEFAULT_POLICY, evaluateRetention } from '../../../control-plane/src/backups/retention.ts';
+import { DEFAULT_POLICY, evaluateRetention } from '@concierge-ops/shared/retention';
 import type { RestoreResult } from './restore.ts';
 import { metricKind, type BackupRecord } from './sources/types.ts';
-import { collectProcessMetrics } from '../../shared/metrics.ts';
+import { collectProcessMetrics } from '@concierge-ops/shared/metrics';
 
 export const LABELS = ['client', 'instance', 'kind'] as const;
 type Labels = Record<(typeof LABELS)[number], string>;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface ReporterOptions {
   /** Base URL of the control plane, no trailing slash. */

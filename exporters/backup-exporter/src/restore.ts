@@ -6,9 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ensureDatabase, startEmbeddedPostgres } from '../../../control-plane/src/db/embedded.ts';
+import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
 import type { DumpArchive } from './sources/pgdump.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 const run = promisify(execFile);
 

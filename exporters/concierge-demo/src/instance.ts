@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { DEPENDENCIES, initTelemetry, type Telemetry } from '../../concierge-telemetry/src/index.ts';
-import { freePort } from '../../shared/ports.ts';
+import { DEPENDENCIES, initTelemetry, type Telemetry } from '@concierge-ops/telemetry';
+import { freePort } from '@concierge-ops/shared/ports';
 import { Traffic } from './traffic.ts';
 
 export const SERVICES = ['backend', 'frontend', 'proxy'] as const;
@@ -190,7 +190,10 @@ export class DemoInstance {
 export async function loadWebBuilder(): Promise<
   ((collectUrl: string, practiceName: string) => Promise<WebPage>) | undefined
 > {
-  const file = path.resolve(import.meta.dirname, '../web/server.ts');
+  // Beside the sources (run through tsx) web/server.ts; beside the build (dist/) its build, dist/web/server.js.
+  const file = import.meta.filename.endsWith('.ts')
+    ? path.resolve(import.meta.dirname, '../web/server.ts')
+    : path.resolve(import.meta.dirname, 'web/server.js');
   if (!fs.existsSync(file)) return undefined;
   const mod = (await import(file)) as {
     buildDemoWeb?: (o: { collectUrl: string; practiceName?: string }) => Promise<WebPage>;

@@ -5,13 +5,13 @@
  * history, incidents and SLA carry on.
  */
 import type { DemoInstance } from './instance.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 import {
   controlPlaneClient,
   type ControlPlaneClient,
   type Problem,
   type paths,
-} from '../../../control-plane/src/client/index.ts';
+} from '@concierge-ops/shared/client';
 
 /** What the demo sets on its instances (the PATCH body; with client and slug, the POST body). */
 type InstanceFields = NonNullable<

@@ -6,7 +6,7 @@
  */
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import type { Channel, Dependency, Telemetry } from '../../concierge-telemetry/src/index.ts';
+import type { Channel, Dependency, Telemetry } from '@concierge-ops/telemetry';
 
 /** mulberry32: the same seed gives the same traffic. */
 export function rng(seed: number): () => number {

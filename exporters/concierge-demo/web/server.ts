@@ -8,7 +8,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
 
-const DIR = import.meta.dirname;
+// Built, this module runs from dist/web/; the page's own files (html, css, the browser code) stay in web/.
+const DIR =
+  path.basename(path.dirname(import.meta.dirname)) === 'dist'
+    ? path.resolve(import.meta.dirname, '../../web')
+    : import.meta.dirname;
 
 export interface DemoWebApp {
   /** Faro `app` meta: name, version and deployment environment of the page. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError } from '../../shared/process.ts';
+import { ConfigError } from '@concierge-ops/shared/process';
 
 /** The prober's whole configuration. Only this file reads the environment. */
 export interface Config {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { runProcess } from '../../shared/process.ts';
+import { runProcess } from '@concierge-ops/shared/process';
 import { loadConfig } from './config.ts';
 import { FleetProber } from './prober.ts';
 

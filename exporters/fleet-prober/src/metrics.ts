@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { TARGET_LABELS, type ProbeResult, type Target } from './types.ts';
-import { collectProcessMetrics } from '../../shared/metrics.ts';
+import { collectProcessMetrics } from '@concierge-ops/shared/metrics';
 
 export interface TargetView {
   readonly target: Target;
