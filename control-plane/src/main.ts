@@ -6,6 +6,7 @@ import type http from 'node:http';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/open.ts';
+import { applyRetention } from './audit/retention.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
@@ -23,7 +24,9 @@ try {
 }
 const log = pino({ level: config.logLevel, base: { service: 'control-plane' } });
 
-const db = await openDatabase(config, log).catch((err: unknown) => {
+const db = await openDatabase(config, log, {
+  asOwner: (owner) => applyRetention(owner, config.audit),
+}).catch((err: unknown) => {
   // A data folder in use, a database that cannot start: one line saying why, not a stack trace.
   console.error(`control plane could not start: ${errorMessage(err)}`);
   process.exit(1);

@@ -39,7 +39,10 @@ export async function seedDemoResponders(
   withPhone: boolean,
 ): Promise<DemoResponder[]> {
   const api = controlPlaneClient(controlPlaneUrl, { token: adminToken });
-  const policies = ok('listing escalation policies', await api.GET('/api/v1/escalation-policies')) as Policy[];
+  const policies = ok(
+    'listing escalation policies',
+    await api.GET('/api/v1/escalation-policies'),
+  ) as Policy[];
   const def = policies.find((p) => p.isDefault);
   if (!def) return [];
   const existing = ok('listing responders', await api.GET('/api/v1/responders')) as Responder[];

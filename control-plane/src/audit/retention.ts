@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Pool } from '../db/pool.ts';
+import type { AuditConfig } from '../config.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import {
   jsonlName,
@@ -14,6 +15,28 @@ import {
 } from './archive-files.ts';
 import * as store from './archive-store.ts';
 import type { AuditService, CheckpointSetup } from './service.ts';
+import { insert as insertAudit } from './store.ts';
+
+/**
+ * At start, as the owner role (openDatabase's `asOwner`): the retention audit_log_drop_month applies, which the
+ * app role cannot change. A retention under six years (AUDIT_RETENTION_OVERRIDE) is recorded in the audit log at
+ * every start, with its reason.
+ */
+export async function applyRetention(owner: Queryable, config: AuditConfig): Promise<void> {
+  const { retentionYears: years, retentionOverride: override } = config;
+  await store.setRetention(owner, years, override);
+  if (override)
+    await insertAudit(owner, {
+      actor: 'system:config',
+      action: 'audit.retention_override',
+      targetType: 'audit',
+      targetId: null,
+      before: null,
+      after: { retentionYears: years, override },
+      requestId: null,
+      who: null,
+    });
+}
 
 /** Months ahead of the current one that always have a partition (a record never waits for one). */
 export const MONTHS_AHEAD = 3;

@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
 import pg from 'pg';
-import { setRetention } from '../audit/archive-store.ts';
-import { insert as insertAudit } from '../audit/store.ts';
 import type { Config } from '../config.ts';
 import {
   ensureDatabase,
@@ -44,7 +42,11 @@ export interface Database {
 export async function openDatabase(
   config: Config,
   log: Logger,
-  opts: { shareRunning?: boolean } = {},
+  opts: {
+    shareRunning?: boolean;
+    /** Run as the owner role once the app role has its grants (main.ts: the audit retention, audit/retention.ts). */
+    asOwner?: (owner: pg.Client) => Promise<void>;
+  } = {},
 ): Promise<Database> {
   const running =
     !config.databaseUrl && opts.shareRunning ? await runningEmbedded(config.dataDir) : undefined;
@@ -98,7 +100,7 @@ export async function openDatabase(
       const { rows } = await pool.query<{ role: string }>('select current_user as role');
       await grantAppRole(ownerUrl, rows[0]!.role);
     }
-    await applyRetention(ownerUrl, config);
+    if (opts.asOwner) await asOwner(ownerUrl, opts.asOwner);
     await warnIfPrivileged(pool, log);
   } catch (err) {
     await pool.end();
@@ -117,27 +119,11 @@ export async function openDatabase(
   };
 }
 
-/**
- * As the owner: the retention audit_log_drop_month applies (the app role cannot change it). A retention under six
- * years (AUDIT_RETENTION_OVERRIDE) is recorded in the audit log at every start, with its reason.
- */
-async function applyRetention(ownerUrl: string, config: Config): Promise<void> {
+async function asOwner(ownerUrl: string, fn: (owner: pg.Client) => Promise<void>): Promise<void> {
   const c = new pg.Client({ connectionString: ownerUrl });
   await c.connect();
   try {
-    const { retentionYears: years, retentionOverride: override } = config.audit;
-    await setRetention(c, years, override);
-    if (override)
-      await insertAudit(c, {
-        actor: 'system:config',
-        action: 'audit.retention_override',
-        targetType: 'audit',
-        targetId: null,
-        before: null,
-        after: { retentionYears: years, override },
-        requestId: null,
-        who: null,
-      });
+    await fn(c);
   } finally {
     await c.end();
   }
