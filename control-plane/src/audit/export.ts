@@ -23,7 +23,8 @@ const DEFAULT_SPAN_DAYS = 31;
  * for a slow reader small. Memory stays flat because no record outlives its own row: pg hands rows over one at
  * a time (store.exportWindow) and the writers hold at most CHUNK characters before writing (export-formats.ts).
  * Holding each window's rows and its text (one string of some 700 KiB) instead, the control plane's resident
- * memory grew 103-136 MiB over a million records, in a sawtooth of full collections (bench:audit, docs/audit.md).
+ * memory grew 103-136 MiB over a million records, in a sawtooth of full collections; row by row, 7-17 MiB
+ * (bench:audit, docs/audit.md).
  */
 const WINDOW = 1000;
 
