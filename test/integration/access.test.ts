@@ -269,6 +269,23 @@ describe('access: /metrics, 401 challenges, query parameters and token use', () 
       assert.ok(at !== null && Date.now() - at.getTime() < 10_000, `lastUsedAt ${at?.toISOString()}`);
     });
 
+    it('refuses nothing when the write of lastUsedAt fails, and writes it on the next use', async () => {
+      const { token, id } = await fresh();
+      // A database that refuses the write (here a trigger; in production a failover or a full disk).
+      await cp.db.query(`create function refuse_touch() returns trigger language plpgsql as $$
+        begin raise exception 'no writes today'; end $$`);
+      await cp.db.query(`create trigger refuse_touch before update of last_used_at on api_tokens
+        for each row execute function refuse_touch()`);
+      try {
+        assert.equal((await cp.call('GET', '/api/v1/clients', { token })).status, 200);
+        assert.equal((await row(id)).at, null);
+      } finally {
+        await cp.db.query('drop trigger refuse_touch on api_tokens; drop function refuse_touch()');
+      }
+      assert.equal((await cp.call('GET', '/api/v1/clients', { token })).status, 200);
+      assert.ok((await row(id)).at !== null, 'the next use within the minute was not recorded');
+    });
+
     it('records a use more than a minute after the last one', async () => {
       const { token, id } = await fresh();
       await cp.db.query(`update api_tokens set last_used_at = now() - interval '2 minutes' where id = $1`, [
