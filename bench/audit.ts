@@ -7,9 +7,11 @@
  *   child process (`node control-plane/src/main.ts`, as `npm start` runs it): seconds, and the child's resident
  *   memory sampled every 50 ms through the export (its peak, and the growth over its memory before the export).
  * Last line: `bench audit: appends_per_s=.. reads_per_s=.. plain_per_s=.. ratio=.. read_ratio=.. export_rows=..
- * export_seconds=.. export_mib=.. rss_before_mib=.. peak_rss_mib=.. export_rss_growth_mib=.. export_heap_growth_mib=..`
- * (the heap's high-water mark over its idle size in the same export run in this process). Target: the export's
- * memory constant, under 100 MiB (the process itself, tsx and all, takes some 170 MiB before).
+ * export_seconds=.. export_mib=.. rss_before_mib=.. peak_rss_mib=.. export_rss_growth_mib=.. export_rss_ratio=..
+ * export_heap_growth_mib=..` (export_rss_ratio: the child's peak over its own resident memory just before the
+ * export; the heap's high-water mark over its idle size in the same export run in this process). Target: the
+ * export's memory constant, under 100 MiB (export_rss_growth_mib: the process itself, tsx and all, takes some
+ * 170 MiB before).
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -204,7 +206,8 @@ try {
         `plain_per_s=${plain.toFixed(0)} ratio=${(appends / plain).toFixed(2)} read_ratio=${(reads / plain).toFixed(2)} ` +
         `export_rows=${integrity.rows} export_seconds=${exportSeconds.toFixed(1)} export_mib=${mib(bytes)} ` +
         `rss_before_mib=${before.rss.toFixed(0)} peak_rss_mib=${peak.toFixed(0)} ` +
-        `export_rss_growth_mib=${(peak - before.rss).toFixed(0)} export_heap_growth_mib=${mib(heapPeak - heap0)}`,
+        `export_rss_growth_mib=${(peak - before.rss).toFixed(0)} export_rss_ratio=${(peak / before.rss).toFixed(2)} ` +
+        `export_heap_growth_mib=${mib(heapPeak - heap0)}`,
     );
   } finally {
     child.kill('SIGTERM');

@@ -88,7 +88,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   );
   const security = new SecurityWatch(pool, audit, config.security, metrics, log);
   const fleet = new FleetService(pool, audit);
-  const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug));
+  const tokens = new TokenService(pool, audit, (idOrSlug) => fleet.resolveClientId(idOrSlug), log);
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
   const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
   const maintenance = new MaintenanceService(pool, audit, fleet);

@@ -96,6 +96,7 @@ async function shutdown(signal: string) {
   // Running jobs finish (a page in flight is sent and recorded) before the pool closes.
   await workersStarted.catch(() => undefined);
   await step('workers', () => ctx.paging.workers.stop());
+  await step('token use', () => ctx.tokens.settled());
   await step('database', () => db.close());
   log.info('stopped');
   process.exit(0);

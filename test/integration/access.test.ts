@@ -209,18 +209,25 @@ describe('access: /metrics, 401 challenges, query parameters and token use', () 
       const list = (await cp.call('GET', '/api/v1/tokens')).body as { id: string; prefix: string }[];
       return { token, id: list.find((t) => token.startsWith(t.prefix))!.id };
     };
-    const shown = async (id: string) =>
-      ((await cp.call('GET', '/api/v1/tokens')).body as { id: string; lastUsedAt: string | null }[]).find(
-        (t) => t.id === id,
-      )!.lastUsedAt;
+    // Tokens' use is written after the answer (tokens/service.ts): settled first, then read back.
+    const shown = async (id: string) => {
+      await cp.ctx.tokens.settled();
+      return (
+        (await cp.call('GET', '/api/v1/tokens')).body as { id: string; lastUsedAt: string | null }[]
+      ).find((t) => t.id === id)!.lastUsedAt;
+    };
     // xmin changes with every write of the row, even one that stores the same value.
-    const row = async (id: string) =>
+    const stored = async (id: string) =>
       (
         await cp.db.query<{ xmin: string; at: Date | null }>(
           'select xmin::text, last_used_at as at from api_tokens where id = $1',
           [id],
         )
       ).rows[0]!;
+    const row = async (id: string) => {
+      await cp.ctx.tokens.settled();
+      return stored(id);
+    };
 
     it('is null until a token is used, then shows the time of its use on GET /api/v1/tokens', async () => {
       const { token, id } = await fresh();
@@ -241,6 +248,43 @@ describe('access: /metrics, 401 challenges, query parameters and token use', () 
       for (let i = 0; i < 20; i++)
         assert.equal((await cp.call('GET', '/api/v1/clients', { token })).status, 200);
       assert.deepEqual(await row(id), held, 'twenty uses within the minute wrote the row');
+    });
+
+    it('answers while the write of lastUsedAt waits for a lock, and records the use once it is released', async () => {
+      const { token, id } = await fresh();
+      // Another transaction holds the token's row, as a busy replica or a long statement would: the lock an
+      // update of lastUsedAt waits for, while the key-share locks of a request's own inserts do not.
+      const holder = await cp.db.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select 1 from api_tokens where id = $1 for no key update', [id]);
+        const answered = cp.call('GET', '/api/v1/clients', { token }).then((r) => r.status);
+        const waited = new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 3_000));
+        assert.equal(await Promise.race([answered, waited]), 200, 'the request waited for lastUsedAt');
+        assert.equal((await stored(id)).at, null, 'written through the lock');
+      } finally {
+        await holder.query('rollback');
+        holder.release();
+      }
+      const at = (await row(id)).at;
+      assert.ok(at !== null && Date.now() - at.getTime() < 10_000, `lastUsedAt ${at?.toISOString()}`);
+    });
+
+    it('refuses nothing when the write of lastUsedAt fails, and writes it on the next use', async () => {
+      const { token, id } = await fresh();
+      // A database that refuses the write (here a trigger; in production a failover or a full disk).
+      await cp.db.query(`create function refuse_touch() returns trigger language plpgsql as $$
+        begin raise exception 'no writes today'; end $$`);
+      await cp.db.query(`create trigger refuse_touch before update of last_used_at on api_tokens
+        for each row execute function refuse_touch()`);
+      try {
+        assert.equal((await cp.call('GET', '/api/v1/clients', { token })).status, 200);
+        assert.equal((await row(id)).at, null);
+      } finally {
+        await cp.db.query('drop trigger refuse_touch on api_tokens; drop function refuse_touch()');
+      }
+      assert.equal((await cp.call('GET', '/api/v1/clients', { token })).status, 200);
+      assert.ok((await row(id)).at !== null, 'the next use within the minute was not recorded');
     });
 
     it('records a use more than a minute after the last one', async () => {

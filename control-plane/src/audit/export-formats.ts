@@ -27,10 +27,41 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
 };
 export const EXTENSIONS: Record<ExportFormat, string> = { csv: 'csv', json: 'jsonl', pdf: 'pdf' };
 
-/** Writes one export to `out`, a batch of records at a time, and its integrity block last. */
+/** Writes one export to `out`, a record at a time, and its integrity block last. */
 export interface ExportWriter {
-  rows(rows: DbExportRow[]): Promise<void>;
+  /** Takes one record; writes once CHUNK characters are waiting. */
+  row(r: DbExportRow): void;
+  /** Writes what waits, then resolves once `out` can take more (rejects when the reader went away). */
+  flush(): Promise<void>;
   finish(integrity: ExportIntegrity): Promise<void>;
+}
+
+/**
+ * Characters held before they are written: small enough to die young in V8's new space (a string over about
+ * 128 KiB is allocated straight into the old generation), large enough that HTTP chunks stay few.
+ */
+const CHUNK = 32_768;
+
+/** Text waiting to be written to `out`, written once CHUNK characters wait (and on `flush`). */
+class TextOut {
+  private pending = '';
+  constructor(private readonly out: Writable) {}
+
+  add(text: string) {
+    this.pending += text;
+    if (this.pending.length >= CHUNK) this.write();
+  }
+
+  write() {
+    if (this.pending === '') return;
+    this.out.write(this.pending);
+    this.pending = '';
+  }
+
+  async flush() {
+    this.write();
+    await drained(this.out);
+  }
 }
 
 /** Resolves once `out` can take more (or at once); rejects when the reader went away, to stop the export. */
@@ -85,20 +116,23 @@ function cell(v: string | number | null): string {
 }
 
 class CsvWriter implements ExportWriter {
-  private started = false;
-  constructor(private readonly out: Writable) {}
+  private readonly text: TextOut;
+  constructor(private readonly out: Writable) {
+    this.text = new TextOut(out);
+    this.text.add(CSV_COLUMNS.join(',') + '\r\n');
+  }
 
-  async rows(rows: DbExportRow[]) {
-    let chunk = this.started ? '' : CSV_COLUMNS.join(',') + '\r\n';
-    this.started = true;
-    for (const r of rows) chunk += CSV_COLUMNS.map((c) => cell(r[c])).join(',') + '\r\n';
-    this.out.write(chunk);
-    await drained(this.out);
+  row(r: DbExportRow) {
+    this.text.add(CSV_COLUMNS.map((c) => cell(r[c])).join(',') + '\r\n');
+  }
+
+  flush() {
+    return this.text.flush();
   }
 
   async finish(integrity: ExportIntegrity) {
     // A trailing comment block, because the count and the last hash are known only at the end of a stream.
-    await this.rows([]);
+    await this.flush();
     this.out.end(
       `# ${integrity.format}: integrity of the records above (docs/audit.md)\r\n` +
         `# integrity: ${JSON.stringify(integrity)}\r\n`,
@@ -107,21 +141,25 @@ class CsvWriter implements ExportWriter {
 }
 
 class JsonLinesWriter implements ExportWriter {
-  constructor(private readonly out: Writable) {}
+  private readonly text: TextOut;
+  constructor(private readonly out: Writable) {
+    this.text = new TextOut(out);
+  }
 
-  async rows(rows: DbExportRow[]) {
-    let chunk = '';
-    for (const r of rows) {
-      // The record's fields as hashed, then its hashes and the exact text they cover.
-      const fields = JSON.parse(r.canonical) as object;
-      chunk +=
-        JSON.stringify({ ...fields, prevHash: r.prev_hash, hash: r.hash, canonical: r.canonical }) + '\n';
-    }
-    this.out.write(chunk);
-    await drained(this.out);
+  row(r: DbExportRow) {
+    // The record's fields as hashed, then its hashes and the exact text they cover.
+    const fields = JSON.parse(r.canonical) as object;
+    this.text.add(
+      JSON.stringify({ ...fields, prevHash: r.prev_hash, hash: r.hash, canonical: r.canonical }) + '\n',
+    );
+  }
+
+  flush() {
+    return this.text.flush();
   }
 
   async finish(integrity: ExportIntegrity) {
+    await this.flush();
     this.out.end(JSON.stringify({ integrity }) + '\n');
   }
 }
@@ -163,30 +201,31 @@ class PdfWriter implements ExportWriter {
     this.doc.font('Helvetica').y = y + ROW + 2;
   }
 
-  async rows(rows: DbExportRow[]) {
+  row(r: DbExportRow) {
     const doc = this.doc;
-    for (const r of rows) {
-      if (doc.y + ROW > doc.page.height - MARGIN) {
-        doc.addPage();
-        this.header();
-      }
-      const y = doc.y;
-      const cells = [
-        String(r.seq),
-        r.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-        r.actor,
-        r.action,
-        `${r.target_type}${r.target_id ? ' ' + r.target_id : ''}`,
-        r.hash.slice(0, 16),
-      ];
-      let x = MARGIN;
-      PDF_COLUMNS.forEach(([, w], i) => {
-        doc.text(cells[i]!, x, y, { width: w - 4, height: ROW, lineBreak: false, ellipsis: true });
-        x += w;
-      });
-      doc.y = y + ROW;
+    if (doc.y + ROW > doc.page.height - MARGIN) {
+      doc.addPage();
+      this.header();
     }
-    await drained(this.out);
+    const y = doc.y;
+    const cells = [
+      String(r.seq),
+      r.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      r.actor,
+      r.action,
+      `${r.target_type}${r.target_id ? ' ' + r.target_id : ''}`,
+      r.hash.slice(0, 16),
+    ];
+    let x = MARGIN;
+    PDF_COLUMNS.forEach(([, w], i) => {
+      doc.text(cells[i]!, x, y, { width: w - 4, height: ROW, lineBreak: false, ellipsis: true });
+      x += w;
+    });
+    doc.y = y + ROW;
+  }
+
+  flush() {
+    return drained(this.out);
   }
 
   async finish(i: ExportIntegrity) {

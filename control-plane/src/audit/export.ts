@@ -19,8 +19,12 @@ export interface ExportQuery {
 const MAX_SPAN_DAYS = 366;
 const DEFAULT_SPAN_DAYS = 31;
 /**
- * Seqs read per statement. 1,000 records of a few hundred bytes each keep the exporting process's memory flat
- * however long the export, and each statement short.
+ * Seqs read per statement. 1,000 records of a few hundred bytes each keep each statement short, and what waits
+ * for a slow reader small. Memory stays flat because no record outlives its own row: pg hands rows over one at
+ * a time (store.exportWindow) and the writers hold at most CHUNK characters before writing (export-formats.ts).
+ * Holding each window's rows and its text (one string of some 700 KiB) instead, the control plane's resident
+ * memory grew 103-136 MiB over a million records, in a sawtooth of full collections; row by row, 7-17 MiB
+ * (bench:audit, docs/audit.md).
  */
 const WINDOW = 1000;
 
@@ -70,8 +74,9 @@ export async function runExport(
   };
   const writer = exportWriter(format, out, `Audit log ${filters.from} to ${filters.to}`);
   let rows = 0;
-  let first: ExportIntegrity['first'] = null;
-  let last: ExportIntegrity['last'] = null;
+  // Set by `take` below, as rows arrive (a cast, so that TypeScript does not take them for always null).
+  let first = null as ExportIntegrity['first'];
+  let last = null as ExportIntegrity['last'];
   const recordExport = (finished: boolean) =>
     audit.record(pool, by.auth, by.requestId, {
       action: 'audit.export',
@@ -82,15 +87,16 @@ export async function runExport(
   let recorded = false;
   try {
     const range = await store.seqRange(pool, f, through);
+    const take = (r: store.DbExportRow) => {
+      first ??= { seq: r.seq, prevHash: r.prev_hash, hash: r.hash };
+      last = { seq: r.seq, hash: r.hash };
+      rows++;
+      writer.row(r);
+    };
     for (let after = range ? range.first - 1 : 0; range && after < range.last; after += WINDOW) {
-      const batch = await store.exportWindow(pool, f, after, Math.min(after + WINDOW, range.last));
-      if (batch.length === 0) continue;
-      const a = batch[0]!;
-      const z = batch[batch.length - 1]!;
-      first ??= { seq: a.seq, prevHash: a.prev_hash, hash: a.hash };
-      last = { seq: z.seq, hash: z.hash };
-      rows += batch.length;
-      await writer.rows(batch);
+      // A window at a time, then wait for the reader: at most a window's text waits in memory for it.
+      if ((await store.exportWindow(pool, f, after, Math.min(after + WINDOW, range.last), take)) > 0)
+        await writer.flush();
     }
     // Recorded before the file's end goes out, so whoever holds a whole export finds it in the log.
     await recordExport(true);

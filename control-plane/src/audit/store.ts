@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/pool.ts';
+import pg from 'pg';
+import type { Pool, Queryable } from '../db/pool.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -238,30 +239,58 @@ export async function seqRange(
 }
 
 /**
- * The matching records with seq in (after, upTo], in seq order. Callers step through the log in windows of
- * seq (keyset pagination on the primary key), so each statement reads a bounded slice however rare a match.
+ * The matching records with seq in (after, upTo], in seq order, each handed to `onRow` as it arrives; answers how
+ * many. Callers step through the log in windows of seq (keyset pagination on the primary key), so each statement
+ * reads a bounded slice however rare a match. No row is kept: held for a whole window (pg's result array), a
+ * window's rows outlived young-generation collections and were promoted, and V8 let its old generation grow to
+ * some 4 times the process's live heap before collecting them (export.ts).
  */
 export async function exportWindow(
-  db: Queryable,
+  pool: Pool,
   f: ExportFilter,
   after: number,
   upTo: number,
-): Promise<DbExportRow[]> {
-  const { rows } = await db.query<DbExportRow>({
-    name: 'audit.exportWindow',
-    text: `select seq, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, actor, action,
-         target_type, target_id, request_id, ${CALLER_COLUMNS}, before::text as before, after::text as after,
-         encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash,
-         convert_from(audit_log_canonical(a), 'UTF8') as canonical
-       from audit_log a
-       where seq > $1 and seq <= $2
-         and ($3::text is null or actor = $3 or token_id = $3 or token_name = $3)
-         and ($4::text is null or client_id = $4 or (target_type = 'client' and target_id = $4))
-         and ($5::text is null or action = $5)
-       order by seq`,
-    values: [after, upTo, f.actor, f.client, f.action],
-  });
-  return rows;
+  onRow: (row: DbExportRow) => void,
+): Promise<number> {
+  // A row listener makes pg hand rows over one at a time instead of collecting them; a pool's query cannot.
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      let failed: unknown;
+      const q = new pg.Query<DbExportRow>({
+        name: 'audit.exportWindow',
+        text: `select seq, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at, actor, action,
+             target_type, target_id, request_id, ${CALLER_COLUMNS}, before::text as before, after::text as after,
+             encode(prev_hash, 'hex') as prev_hash, encode(hash, 'hex') as hash,
+             convert_from(audit_log_canonical(a), 'UTF8') as canonical
+           from audit_log a
+           where seq > $1 and seq <= $2
+             and ($3::text is null or actor = $3 or token_id = $3 or token_name = $3)
+             and ($4::text is null or client_id = $4 or (target_type = 'client' and target_id = $4))
+             and ($5::text is null or action = $5)
+           order by seq`,
+        values: [after, upTo, f.actor, f.client, f.action],
+      });
+      q.on('row', (row) => {
+        if (failed !== undefined) return;
+        try {
+          n++;
+          onRow(row);
+        } catch (err) {
+          // The statement runs to its end either way; the first failure is the answer.
+          failed = err;
+        }
+      });
+      q.on('error', (err: Error) => reject((broken = err)));
+      q.on('end', () => (failed === undefined ? resolve(n) : reject(failed as Error)));
+      void client.query(q);
+    });
+  } finally {
+    // A statement that failed (a dropped connection, a cancel) may leave the connection unusable: not reused.
+    client.release(broken);
+  }
 }
 
 /** Records after `afterSeq` (committed and chained), counted by action and role: what /metrics counts. */

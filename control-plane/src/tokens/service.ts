@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -6,6 +7,7 @@ import { ROLES, type Auth, type Role } from '../http/auth.ts';
 import { NotFoundError, ValidationError } from '../http/errors.ts';
 import * as store from './store.ts';
 import type { TokenFile } from './files.ts';
+import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface TokenView {
   id: string;
@@ -61,6 +63,7 @@ export class TokenService {
     private readonly pool: Pool,
     private readonly audit: AuditService,
     private readonly resolveClient: ClientResolver,
+    private readonly log: Logger,
   ) {}
 
   private readonly cache = new Map<string, { auth: Auth; until: number }>();
@@ -68,6 +71,8 @@ export class TokenService {
   private readonly touched = new Map<string, number>();
   /** Revocations by this process: a look-up that a revocation overtook is not remembered. */
   private revocations = 0;
+  /** `lastUsedAt` writes under way, for `settled`. */
+  private readonly touching = new Set<Promise<void>>();
 
   async authenticate(token: string): Promise<Auth | undefined> {
     const hash = hashToken(token);
@@ -88,14 +93,29 @@ export class TokenService {
     return this.used(auth, now);
   }
 
-  /** Records the use of an accepted token, at most once a minute per token and process. */
-  private async used(auth: Auth, now: number): Promise<Auth> {
+  /**
+   * Records the use of an accepted token, at most once a minute per token and process, without the request
+   * waiting for it: the write may queue behind a busy pool or a row lock, and the webhook must not.
+   */
+  private used(auth: Auth, now: number): Auth {
     if ((this.touched.get(auth.tokenId) ?? -Infinity) > now - TOUCH_MS) return auth;
     if (this.touched.size >= CACHE_MAX) this.touched.clear();
     this.touched.set(auth.tokenId, now);
-    // A hint for operators, not a control: a failed write (database away) must not refuse the request.
-    await store.touch(this.pool, auth.tokenId).catch(() => this.touched.delete(auth.tokenId));
+    // A hint for operators, not a control: a failed write (database away) is logged and retried on a later use.
+    const write: Promise<void> = store
+      .touch(this.pool, auth.tokenId)
+      .catch((err: unknown) => {
+        this.touched.delete(auth.tokenId);
+        this.log.warn({ err: errorMessage(err), tokenId: auth.tokenId }, 'token lastUsedAt not recorded');
+      })
+      .finally(() => this.touching.delete(write));
+    this.touching.add(write);
     return auth;
+  }
+
+  /** Resolves once every `lastUsedAt` write begun so far has ended (before reading it back, and at shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.touching);
   }
 
   /** Creates a token; the secret is in the answer once and never stored. */
