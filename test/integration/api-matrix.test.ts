@@ -24,7 +24,7 @@ const CALLERS = [
 type Caller = (typeof CALLERS)[number];
 const STAFF = ['admin', 'operator'];
 const ONLY = process.env.ATTACK_ROUTE;
-/** The only endpoints of each service role (README: "limited to their own endpoints"). */
+/** The only endpoints of each service role (docs/api.md: "limited to their own endpoints"). */
 const SERVICE_ENDPOINTS: Record<string, RegExp> = {
   prober: /^\/api\/v1\/(sd|availability)\//,
   alertmanager: /^\/api\/v1\/alertmanager\//,
@@ -209,18 +209,18 @@ describe('the API under attack: every route x every role x the other tenant’s 
     assert.deepEqual([...(metrics.roles ?? ['(public)'])].sort(), ['admin', 'prometheus']);
   });
 
-  it('the README role table agrees with the x-roles of the OpenAPI document', () => {
-    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
-    const paragraph = /^Roles:[\s\S]*?(?=\n\n)/m.exec(readme)?.[0] ?? '';
-    assert.ok(paragraph, 'README.md has no "Roles:" paragraph');
+  it('the role paragraph of docs/api.md agrees with the x-roles of the OpenAPI document', () => {
+    const doc = fs.readFileSync(path.resolve(import.meta.dirname, '../../docs/api.md'), 'utf8');
+    const paragraph = /^Roles:[\s\S]*?(?=\n\n)/m.exec(doc)?.[0] ?? '';
+    assert.ok(paragraph, 'docs/api.md has no "Roles:" paragraph');
     const disagreements: Failure[] = [];
     const say = (route: string, problem: string) =>
-      disagreements.push({ route, request: 'README "Roles:"', problem });
+      disagreements.push({ route, request: 'docs/api.md "Roles:"', problem });
     for (const role of new Set(CALLERS.map((c) => c.role).filter((r) => r !== null)))
       if (!paragraph.includes(`\`${role}\``)) say('-', `role ${role} is not described`);
     for (const op of ops.filter((o) => o.roles)) {
       const roles = op.roles!;
-      // The README: admin may do everything "but report probe results, which only a prober observes".
+      // docs/api.md: admin may do everything "but report probe results, which only a prober observes".
       if (
         !roles.includes('admin') &&
         !(roles.join() === 'prober' && /^\/api\/v1\/availability\//.test(op.path))
@@ -236,6 +236,6 @@ describe('the API under attack: every route x every role x the other tenant’s 
         if (roles.includes(role) && !own.test(op.path))
           say(key(op), `"${role}" is limited to its own endpoints, but x-roles allow it here`);
     }
-    assertNone('README role table vs x-roles', disagreements, 'README.md, the paragraph starting "Roles:"');
+    assertNone('docs/api.md role paragraph vs x-roles', disagreements, 'docs/api.md, the paragraph starting "Roles:"');
   });
 });
