@@ -8,6 +8,10 @@ const LEVEL = ['level'] as const;
 // Seconds: a page is acknowledged within minutes, an incident resolved within hours.
 const ACK_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 const RESOLVE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200];
+// Seconds from the failure itself: the fast path pages within seconds, the rules' backstop within minutes.
+// 300 is a bound so the FailureToPageSlow target (p90 under 5 minutes) is read exactly, not interpolated.
+const FAILURE_TO_PAGE_BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 300, 600, 1800, 3600];
+const FAILURE_TO_ACK_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 export interface PagingSources {
   openIncidents(): Promise<{ client: string | null; severity: string; n: number }[]>;
@@ -95,6 +99,25 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
       help: 'From an incident opening to its resolution.',
       labelNames: SEVERITY,
       buckets: RESOLVE_BUCKETS,
+      registers: [registry],
+    }),
+    /*
+     * Observed by the one process whose statement recorded the incident's first accepted page (or its
+     * acknowledgement): with several replicas each counts only what it did, so a sum over them counts each
+     * incident once.
+     */
+    failureToPage: new Histogram({
+      name: 'concierge_ops_failure_to_page_seconds',
+      help: "From an incident's failure beginning (its alerts' earliest startsAt) to its first page the provider accepted (Twilio API, SMTP).",
+      labelNames: SEVERITY,
+      buckets: FAILURE_TO_PAGE_BUCKETS,
+      registers: [registry],
+    }),
+    failureToAck: new Histogram({
+      name: 'concierge_ops_failure_to_ack_seconds',
+      help: "From an incident's failure beginning (its alerts' earliest startsAt) to its acknowledgement.",
+      labelNames: SEVERITY,
+      buckets: FAILURE_TO_ACK_BUCKETS,
       registers: [registry],
     }),
     notifications,
