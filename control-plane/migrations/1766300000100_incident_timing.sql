@@ -19,9 +19,20 @@ update incidents i set first_page_at = f.at
         join notifications n on n.id = t.notification_id where t.outcome = 'sent' group by 1) f
   where f.incident_id = i.id;
 
-alter table incidents alter column failure_began_at set default now();
+-- Every way an incident is written (an alert, an operator, the dead man's switch, a restore or a fixture that
+-- gives its own opened_at) gets the same rule: no time given means the opening, and a failure never begins
+-- after its confirmation (an alert sender's clock ahead of ours).
+create function incidents_failure_began() returns trigger language plpgsql as $$
+begin
+  new.failure_began_at := least(coalesce(new.failure_began_at, new.opened_at), new.opened_at);
+  return new;
+end $$;
+create trigger incidents_failure_began before insert on incidents
+  for each row execute function incidents_failure_began();
 alter table incidents alter column failure_began_at set not null;
 
 -- Down Migration
+drop trigger incidents_failure_began on incidents;
+drop function incidents_failure_began();
 alter table incidents drop column first_page_at;
 alter table incidents drop column failure_began_at;

@@ -96,11 +96,17 @@ describe('incident timing: failure to page and failure to ack', () => {
     const text = await metrics();
     // Three accepted pages, one incident: observed once, about 3 minutes after the failure began.
     assert.equal(sample(text, 'concierge_ops_failure_to_page_seconds_count{severity="critical"}'), 1);
-    assert.equal(sample(text, 'concierge_ops_failure_to_page_seconds_bucket{le="120",severity="critical"}'), 0);
-    assert.equal(sample(text, 'concierge_ops_failure_to_page_seconds_bucket{le="300",severity="critical"}'), 1);
+    assert.equal(
+      sample(text, 'concierge_ops_failure_to_page_seconds_bucket{le="120",severity="critical"}'),
+      0,
+    );
+    assert.equal(
+      sample(text, 'concierge_ops_failure_to_page_seconds_bucket{le="300",severity="critical"}'),
+      1,
+    );
     const seconds = sample(text, 'concierge_ops_failure_to_page_seconds_sum{severity="critical"}')!;
     assert.ok(seconds >= 180 && seconds < 200, `failure to page ${seconds} s`);
-    assert.equal(sample(text, 'concierge_ops_failure_to_ack_seconds_count{severity="critical"}'), undefined);
+    assert.equal(sample(text, 'concierge_ops_failure_to_ack_seconds_count{severity="critical"}'), 0);
 
     const ack = await cp.call('POST', `/api/v1/incidents/${code}/ack`, { body: {} });
     assert.equal(ack.status, 200);
@@ -110,8 +116,14 @@ describe('incident timing: failure to page and failure to ack', () => {
     await cp.call('POST', `/api/v1/incidents/${code}/ack`, { body: {} });
     const after = await metrics();
     assert.equal(sample(after, 'concierge_ops_failure_to_ack_seconds_count{severity="critical"}'), 1);
-    assert.equal(sample(after, 'concierge_ops_failure_to_ack_seconds_bucket{le="120",severity="critical"}'), 0);
-    assert.equal(sample(after, 'concierge_ops_failure_to_ack_seconds_bucket{le="300",severity="critical"}'), 1);
+    assert.equal(
+      sample(after, 'concierge_ops_failure_to_ack_seconds_bucket{le="120",severity="critical"}'),
+      0,
+    );
+    assert.equal(
+      sample(after, 'concierge_ops_failure_to_ack_seconds_bucket{le="300",severity="critical"}'),
+      1,
+    );
     assert.equal(sample(after, 'concierge_ops_failure_to_page_seconds_count{severity="critical"}'), 1);
     await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { body: {} });
   });
@@ -129,7 +141,9 @@ describe('incident timing: failure to page and failure to ack', () => {
     const r = await hook(p);
     const code = r.body.incident as string;
     // Info pages by e-mail alone: the SMTP sink's acceptance is the first page.
-    await waitFor('mail accepted', () => (smtp.mails.some((m) => m.subject?.includes(code)) ? true : undefined));
+    await waitFor('mail accepted', () =>
+      smtp.mails.some((m) => m.subject?.includes(code)) ? true : undefined,
+    );
     const inc = await firstPaged(code);
     assert.equal(inc.failureBeganAt, early);
     const text = await metrics();

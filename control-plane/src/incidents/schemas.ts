@@ -221,7 +221,8 @@ export const incidentResponse = {
     failureBeganAt: {
       type: 'string',
       format: 'date-time',
-      description: "when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one",
+      description:
+        "when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one",
     },
     confirmedAt: {
       type: 'string',

@@ -60,7 +60,7 @@ export interface NewIncident {
   summary: string;
   publicSummary: string | null;
   autoResolve: boolean;
-  /** When the failure began; null: now (the opening). Never taken as later than the opening. */
+  /** When the failure began; null: the opening. Never later than the opening (the table's trigger). */
   failureBeganAt: string | null;
 }
 
@@ -98,16 +98,16 @@ function values(n: NewIncident) {
 }
 const INSERT = `insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
   summary, public_summary, auto_resolve, failure_began_at)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, least(coalesce($12::timestamptz, now()), now()))`;
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 /**
  * When an alert group's failure began, from the earliest start of the alerts that open its incident: never
- * after the opening (a sender's clock ahead of ours), never before the group's previous incident resolved (an
- * alert still firing after an operator resolved its incident begins no new failure back then).
+ * before the group's previous incident resolved (an alert still firing after an operator resolved its incident
+ * begins no new failure back then), and never after the opening (the table's trigger sees to that).
  */
 const FAILURE_BEGAN = (startsAt: string, groupKey: string) =>
-  `least(now(), greatest(${startsAt}::timestamptz, (select max(r.resolved_at) from incidents r
-     where r.group_key = ${groupKey} and r.status = 'resolved')))`;
+  `greatest(${startsAt}::timestamptz, (select max(r.resolved_at) from incidents r
+     where r.group_key = ${groupKey} and r.status = 'resolved'))`;
 
 /** Opens the group's incident unless one is open: the partial unique index decides between racing webhooks. */
 export async function insertForGroup(db: Queryable, n: NewIncident): Promise<string | undefined> {

@@ -86,7 +86,33 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
   });
   // Present at 0 from the start, so that the first page of unknown outcome is an increase (PageOutcomeUnknown).
   for (const channel of ['sms', 'voice', 'email']) notifications.inc({ channel, status: 'unknown' }, 0);
+  /*
+   * Observed by the one process whose statement recorded the incident's first accepted page (or its
+   * acknowledgement): with several replicas each counts only what it did, so a sum over them counts each
+   * incident once. Present at 0 from the start, so that a replica's first incident is an increase
+   * (FailureToPageSlow reads increase() over a day).
+   */
+  const failureToPage = new Histogram({
+    name: 'concierge_ops_failure_to_page_seconds',
+    help: "From an incident's failure beginning (its alerts' earliest startsAt) to its first page the provider accepted (Twilio API, SMTP).",
+    labelNames: SEVERITY,
+    buckets: FAILURE_TO_PAGE_BUCKETS,
+    registers: [registry],
+  });
+  const failureToAck = new Histogram({
+    name: 'concierge_ops_failure_to_ack_seconds',
+    help: "From an incident's failure beginning (its alerts' earliest startsAt) to its acknowledgement.",
+    labelNames: SEVERITY,
+    buckets: FAILURE_TO_ACK_BUCKETS,
+    registers: [registry],
+  });
+  for (const severity of ['critical', 'warning', 'info']) {
+    failureToPage.zero({ severity });
+    failureToAck.zero({ severity });
+  }
   return {
+    failureToPage,
+    failureToAck,
     timeToAck: new Histogram({
       name: 'concierge_ops_incident_time_to_acknowledge_seconds',
       help: 'From an incident opening to its acknowledgement.',
@@ -99,25 +125,6 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
       help: 'From an incident opening to its resolution.',
       labelNames: SEVERITY,
       buckets: RESOLVE_BUCKETS,
-      registers: [registry],
-    }),
-    /*
-     * Observed by the one process whose statement recorded the incident's first accepted page (or its
-     * acknowledgement): with several replicas each counts only what it did, so a sum over them counts each
-     * incident once.
-     */
-    failureToPage: new Histogram({
-      name: 'concierge_ops_failure_to_page_seconds',
-      help: "From an incident's failure beginning (its alerts' earliest startsAt) to its first page the provider accepted (Twilio API, SMTP).",
-      labelNames: SEVERITY,
-      buckets: FAILURE_TO_PAGE_BUCKETS,
-      registers: [registry],
-    }),
-    failureToAck: new Histogram({
-      name: 'concierge_ops_failure_to_ack_seconds',
-      help: "From an incident's failure beginning (its alerts' earliest startsAt) to its acknowledgement.",
-      labelNames: SEVERITY,
-      buckets: FAILURE_TO_ACK_BUCKETS,
       registers: [registry],
     }),
     notifications,

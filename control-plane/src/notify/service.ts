@@ -327,7 +327,8 @@ export class NotifyService {
 
   /** Incidents whose first accepted page this process recorded: counted here, and by no other replica. */
   private firstPages(pages: store.FirstPage[]): void {
-    for (const p of pages) this.metrics.failureToPage.observe({ severity: p.severity }, Math.max(0, p.seconds));
+    for (const p of pages)
+      this.metrics.failureToPage.observe({ severity: p.severity }, Math.max(0, p.seconds));
   }
 
   /** A send the provider refused or never answered: a retry job with backoff, or failed for good. */
