@@ -146,9 +146,9 @@ export function sections(r: MonthlyReport) {
     creditTiers: `Credit tiers: ${r.creditTiers
       .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
       .join('; ')}.`,
-    // Said only when the month had incidents to measure (and the stored report measured them).
+    // Said only when the month had pages to measure (and the stored report measured them).
     responseTimes:
-      rt && (rt.paged > 0 || rt.acknowledged > 0)
+      rt && rt.paged > 0
         ? `From the failure's beginning to the first page accepted by the provider: p50 ${duration(
             rt.failureToPageP50Seconds,
           )}, p90 ${duration(rt.failureToPageP90Seconds)} (${rt.paged} incidents paged). To its acknowledgement: p50 ${duration(
