@@ -21,10 +21,6 @@ const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator
 const withoutNote = (detail: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
 
-/**
- * The opened-at filter as the database is given it: each end parsed (400 naming it otherwise), to after from.
- * Its span is not bounded: the rows returned are, by `limit`, and the query walks opened_at newest first.
- */
 /** How far back a hand-made incident's failure may have begun: it is opened for a failure going on now. */
 const FAILURE_BEGAN_MAX_AGE_MS = 30 * DAY_MS;
 /** A clock a little ahead of ours still says "now". */
@@ -42,6 +38,10 @@ function failureBegan(at: string | undefined, now = Date.now()): string | null {
   return d.toISOString();
 }
 
+/**
+ * The opened-at filter as the database is given it: each end parsed (400 naming it otherwise), to after from.
+ * Its span is not bounded: the rows returned are, by `limit`, and the query walks opened_at newest first.
+ */
 function incidentRange(q: ListQuery): { from: string | null; to: string | null } {
   const from = q.from === undefined ? null : parseTime(q.from, '/from');
   const to = q.to === undefined ? null : parseTime(q.to, '/to');
@@ -228,6 +228,7 @@ export class IncidentService {
 
   async open(auth: Auth, requestId: string, input: OpenIncidentInput): Promise<Incident> {
     const { clientId, instance } = await this.references(auth, input);
+    const failureBeganAt = failureBegan(input.failureBeganAt);
     return this.hooks.transaction(async (tx) => {
       const id = await store.insert(tx, {
         clientId,
@@ -241,7 +242,7 @@ export class IncidentService {
         summary: input.summary,
         publicSummary: input.publicSummary ?? null,
         autoResolve: false,
-        failureBeganAt: failureBegan(input.failureBeganAt),
+        failureBeganAt,
       });
       const inc = (await store.find(tx, id))!;
       await this.record(tx, inc, auth, requestId, {
