@@ -12,7 +12,7 @@ export function incidents(): DashboardBuilder {
   return baseDashboard(
     'concierge-incidents',
     'Concierge incidents and paging',
-    "Open incidents, time to acknowledge and resolve, notifications by channel and status, escalation levels reached and the dead man's switch.",
+    "Open incidents, failure to page and to acknowledge, time to acknowledge and resolve, notifications by channel and status, escalation levels reached and the dead man's switch.",
   )
     .withRow(row('Now'))
     .withPanel(
@@ -59,6 +59,24 @@ export function incidents(): DashboardBuilder {
           [null, 'green'],
           [30, 'orange'],
           [120, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        title: 'Failure to page p90 (1 day)',
+        description:
+          "From a failure's beginning (its alerts' earliest startsAt) to the first page a provider accepted, 90th percentile over the last day, all severities. Target 5 minutes (FailureToPageSlow).",
+        queries: [
+          {
+            expr: `histogram_quantile(0.9, sum by (le) (increase(concierge_ops_failure_to_page_seconds_bucket{${CP}}[1d])))`,
+          },
+        ],
+        unit: 's',
+        thresholds: [
+          [null, 'green'],
+          [120, 'orange'],
+          [300, 'red'],
         ],
       }),
     )
@@ -117,6 +135,29 @@ export function incidents(): DashboardBuilder {
             expr: quantile(0.9, 'concierge_ops_incident_time_to_resolve_seconds'),
             legend: 'p90 {{severity}}',
           },
+        ],
+        unit: 's',
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Failure to page (p50, p90)',
+        description:
+          "From a failure's beginning (its alerts' earliest startsAt) to the first page Twilio or the mail server accepted, per severity.",
+        queries: [
+          { expr: quantile(0.5, 'concierge_ops_failure_to_page_seconds'), legend: 'p50 {{severity}}' },
+          { expr: quantile(0.9, 'concierge_ops_failure_to_page_seconds'), legend: 'p90 {{severity}}' },
+        ],
+        unit: 's',
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Failure to acknowledge (p50, p90)',
+        description: "From a failure's beginning to its incident's acknowledgement, per severity.",
+        queries: [
+          { expr: quantile(0.5, 'concierge_ops_failure_to_ack_seconds'), legend: 'p50 {{severity}}' },
+          { expr: quantile(0.9, 'concierge_ops_failure_to_ack_seconds'), legend: 'p90 {{severity}}' },
         ],
         unit: 's',
       }),

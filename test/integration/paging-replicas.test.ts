@@ -132,4 +132,53 @@ describe('paging across crashes and replicas', () => {
     assert.equal(sms(code, DEV).length, 1);
     assert.equal(smtp.to('olivia@ops.example.test').filter((m) => m.subject?.includes(code)).length, 1);
   });
+
+  it("counts each incident's failure to page and to ack once over two replicas, whichever recorded it", async () => {
+    const live = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+    assert.equal(live.length, 2);
+    /** A histogram's count summed over the replicas, as Prometheus' sum() reads it. */
+    const total = async (name: string) => {
+      let n = 0;
+      for (const p of live) {
+        const text = await (
+          await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+        ).text();
+        n += Number(new RegExp(`^${name}_count\\{severity="warning"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      }
+      return n;
+    };
+    const [page0, ack0] = [
+      await total('concierge_ops_failure_to_page_seconds'),
+      await total('concierge_ops_failure_to_ack_seconds'),
+    ];
+    // Each group's webhook delivered twice to each replica: one incident, paged by SMS and e-mail.
+    const codes: string[] = [];
+    for (let g = 0; g < 4; g++) {
+      const body = alertPayload({
+        groupKey: `g-timing-${g}`,
+        severity: 'warning',
+        fingerprints: [`ff0${g}`],
+      });
+      const answers = await Promise.all(live.flatMap((p) => [hook(p.url, body), hook(p.url, body)]));
+      codes.push(answers[0]!.body.incident);
+    }
+    await waitFor('every incident paged', async () => {
+      const { rows } = await db.query(
+        `select count(*)::int as n from incidents where code = any($1) and first_page_at is not null`,
+        [codes],
+      );
+      return rows[0].n === codes.length ? true : undefined;
+    });
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal((await total('concierge_ops_failure_to_page_seconds')) - page0, codes.length);
+    // Acknowledged twice each, once through each replica: the second changes nothing.
+    for (const code of codes)
+      for (const p of live)
+        await fetch(`${p.url}/api/v1/incidents/${code}/ack`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+    assert.equal((await total('concierge_ops_failure_to_ack_seconds')) - ack0, codes.length);
+  });
 });

@@ -751,7 +751,8 @@ describe('escalation and paging', () => {
       );
       const row = Object.fromEntries(
         Object.entries(inc).filter(
-          ([k]) => !['id', 'code', 'group_key', 'opened_at', 'updated_at'].includes(k),
+          // first_page_at: a time, like opened_at, and set whenever the provider answers (maybe not yet).
+          ([k]) => !['id', 'code', 'group_key', 'opened_at', 'updated_at', 'first_page_at'].includes(k),
         ),
       );
       return scrub({ row, timeline, audit, pages: pages.rows, steps: steps.rows, alerts: alerts.rows });

@@ -23,6 +23,11 @@ function severityOf(alerts: AlertmanagerAlert[]): store.Severity {
   return store.SEVERITIES[best]!;
 }
 
+/** When the failure began, as the opening alerts say: the earliest startsAt (repair.ts made each readable). */
+function earliestStart(alerts: AlertmanagerAlert[]): string {
+  return alerts.reduce((a, b) => (Date.parse(b.startsAt) < Date.parse(a.startsAt) ? b : a)).startsAt;
+}
+
 function toRow(a: AlertmanagerAlert): store.AlertRow {
   return {
     fingerprint: a.fingerprint,
@@ -168,6 +173,7 @@ export class AlertIngest {
             summary: summary.slice(0, 2000),
             publicSummary: null,
             autoResolve: true,
+            failureBeganAt: earliestStart(fresh),
           });
           opened = inc !== undefined;
           if (inc) remember(this.clients, labels.client ?? '', inc.client_id);
@@ -300,6 +306,7 @@ export class AlertIngest {
       groupKey: p.groupKey,
       title,
       summary: (p.commonAnnotations?.summary ?? firing[0]!.annotations.summary ?? '').slice(0, 2000),
+      failureBeganAt: earliestStart(firing),
       configVersion: plan.configVersion,
       alerts,
       events: [
@@ -357,6 +364,8 @@ export class AlertIngest {
         summary: `No Watchdog heartbeat for ${Math.round(age)} s; alerts may not be reaching anyone.`,
         publicSummary: null,
         autoResolve: false,
+        // The last sign of life: the pipeline broke after the last Watchdog it delivered.
+        failureBeganAt: new Date(Date.now() - age * 1000).toISOString(),
       });
       if (!id) return;
       const inc = (await store.find(tx, id))!;

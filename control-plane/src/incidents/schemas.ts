@@ -101,6 +101,10 @@ export const openIncident = {
       description: "a service's name: the instance's (or client's) own",
     },
     publicSummary: text(2000),
+    failureBeganAt: {
+      ...time,
+      description: 'when the failure began, within the last 30 days (default: now, the opening)',
+    },
   },
 } as const;
 export interface OpenIncidentInput {
@@ -111,6 +115,7 @@ export interface OpenIncidentInput {
   instance?: string;
   service?: string;
   publicSummary?: string;
+  failureBeganAt?: string;
 }
 
 export const transition = {
@@ -213,6 +218,22 @@ export const incidentResponse = {
     summary: { type: 'string', description: 'internal: staff only' },
     publicSummary: nullable({ type: 'string' }),
     openedAt: { type: 'string', format: 'date-time' },
+    failureBeganAt: {
+      type: 'string',
+      format: 'date-time',
+      description:
+        "when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one",
+    },
+    confirmedAt: {
+      type: 'string',
+      format: 'date-time',
+      description: 'when the control plane confirmed the failure by opening the incident (openedAt)',
+    },
+    firstPageAt: nullable({
+      type: 'string',
+      format: 'date-time',
+      description: 'when a provider first accepted one of its pages (Twilio API, SMTP server)',
+    }),
     acknowledgedAt: optionalTime,
     acknowledgedBy: nullable({ type: 'string' }),
     resolvedAt: optionalTime,

@@ -5,7 +5,7 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Instance } from '../fleet/types.ts';
 import { canSeeClient, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
-import { checkSpan, parseLimit, parseTime } from '../http/range.ts';
+import { checkSpan, DAY_MS, parseLimit, parseTime } from '../http/range.ts';
 import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
@@ -13,6 +13,7 @@ import { incidentView, type Actor, type Incident, type IncidentHooks, type Timel
 export interface IncidentMetrics {
   timeToAck: Histogram<'severity'>;
   timeToResolve: Histogram<'severity'>;
+  failureToAck: Histogram<'severity'>;
 }
 
 /** A token's own caller (not a fixed name acting for one): its visibility is checked like any request's. */
@@ -20,6 +21,23 @@ const isAuth = (a: Actor): a is Auth => typeof a !== 'string' && !('caller' in a
 const isStaff = (auth: Auth) => auth.role === 'admin' || auth.role === 'operator';
 const withoutNote = (detail: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(detail).filter(([k]) => k !== 'note'));
+
+/** How far back a hand-made incident's failure may have begun: it is opened for a failure going on now. */
+const FAILURE_BEGAN_MAX_AGE_MS = 30 * DAY_MS;
+/** A clock a little ahead of ours still says "now". */
+const CLOCK_SKEW_MS = 60_000;
+
+/** When a hand-made incident's failure began: the operator's time (within bounds; 400 naming it), or now. */
+function failureBegan(at: string | undefined, now = Date.now()): string | null {
+  if (at === undefined) return null;
+  const bad = (message: string) =>
+    new ValidationError('incident is invalid', [{ field: '/failureBeganAt', message }]);
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) throw bad('must be a date-time');
+  if (d.getTime() > now + CLOCK_SKEW_MS) throw bad('must not be in the future');
+  if (d.getTime() < now - FAILURE_BEGAN_MAX_AGE_MS) throw bad('must be within the last 30 days');
+  return d.toISOString();
+}
 
 /**
  * The opened-at filter as the database is given it: each end parsed (400 naming it otherwise), to after from.
@@ -219,6 +237,7 @@ export class IncidentService {
 
   async open(auth: Auth, requestId: string, input: OpenIncidentInput): Promise<Incident> {
     const { clientId, instance } = await this.references(auth, input);
+    const failureBeganAt = failureBegan(input.failureBeganAt);
     return this.hooks.transaction(async (tx) => {
       const id = await store.insert(tx, {
         clientId,
@@ -232,6 +251,7 @@ export class IncidentService {
         summary: input.summary,
         publicSummary: input.publicSummary ?? null,
         autoResolve: false,
+        failureBeganAt,
       });
       const inc = (await store.find(tx, id))!;
       await this.record(tx, inc, auth, requestId, {
@@ -260,7 +280,11 @@ export class IncidentService {
       await this.hooks.stopped(tx, inc, 'acknowledged');
       return { inc: (await store.find(tx, inc.id))!, changed: true };
     });
-    if (result.changed) this.observe(this.metrics.timeToAck, result.inc, result.inc.acknowledged_at!);
+    if (result.changed) {
+      const inc = result.inc;
+      this.observe(this.metrics.timeToAck, inc, inc.acknowledged_at!);
+      this.observe(this.metrics.failureToAck, inc, inc.acknowledged_at!, inc.failure_began_at);
+    }
     return incidentView(result.inc);
   }
 
@@ -372,8 +396,8 @@ export class IncidentService {
     });
   }
 
-  private observe(h: Histogram<'severity'>, inc: store.DbIncident, at: Date) {
-    h.observe({ severity: inc.severity }, Math.max(0, (at.getTime() - inc.opened_at.getTime()) / 1000));
+  private observe(h: Histogram<'severity'>, inc: store.DbIncident, at: Date, from = inc.opened_at) {
+    h.observe({ severity: inc.severity }, Math.max(0, (at.getTime() - from.getTime()) / 1000));
   }
 
   /** The incident locked for the rest of `tx`, for jobs that act on it (escalation, paging). */

@@ -29,6 +29,10 @@ export interface DbIncident {
   policy_id: string | null;
   auto_resolve: boolean;
   opened_at: Date;
+  /** When the failure began: the alerts' earliest startsAt at the opening, or the time a hand-made one gives. */
+  failure_began_at: Date;
+  /** When a provider first accepted one of its pages (Twilio's API, the SMTP server); null until then. */
+  first_page_at: Date | null;
   acknowledged_at: Date | null;
   acknowledged_by: string | null;
   resolved_at: Date | null;
@@ -56,6 +60,8 @@ export interface NewIncident {
   summary: string;
   publicSummary: string | null;
   autoResolve: boolean;
+  /** When the failure began; null: the opening. Never later than the opening (the table's trigger). */
+  failureBeganAt: string | null;
 }
 
 export interface AlertRow {
@@ -87,10 +93,21 @@ function values(n: NewIncident) {
     n.summary,
     n.publicSummary,
     n.autoResolve,
+    n.failureBeganAt,
   ];
 }
 const INSERT = `insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
-  summary, public_summary, auto_resolve) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+  summary, public_summary, auto_resolve, failure_began_at)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+
+/**
+ * When an alert group's failure began, from the earliest start of the alerts that open its incident: never
+ * before the group's previous incident resolved (an alert still firing after an operator resolved its incident
+ * begins no new failure back then), and never after the opening (the table's trigger sees to that).
+ */
+const FAILURE_BEGAN = (startsAt: string, groupKey: string) =>
+  `greatest(${startsAt}::timestamptz, (select max(r.resolved_at) from incidents r
+     where r.group_key = ${groupKey} and r.status = 'resolved'))`;
 
 /** Opens the group's incident unless one is open: the partial unique index decides between racing webhooks. */
 export async function insertForGroup(db: Queryable, n: NewIncident): Promise<string | undefined> {
@@ -137,16 +154,21 @@ const OWN_SERVICE = (instance: string, service: string, clientId: string) =>
  */
 export async function openForGroup(
   db: Queryable,
-  n: Omit<NewIncident, 'clientId' | 'unassigned'> & { client: string | null },
+  n: Omit<NewIncident, 'clientId' | 'unassigned' | 'failureBeganAt'> & {
+    client: string | null;
+    /** The earliest startsAt of the opening alerts (see FAILURE_BEGAN). */
+    failureBeganAt: string;
+  },
 ): Promise<DbIncident | undefined> {
   const { rows } = await db.query<DbIncident>(
     prepared(
       'incidents.openForGroup',
       `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
      insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
-       summary, public_summary, auto_resolve)
+       summary, public_summary, auto_resolve, failure_began_at)
      select c.id, c.id is null, case when ${OWN_INSTANCE('$3', 'c.id')} then $3 end,
-       case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11 from c
+       case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11,
+       ${FAILURE_BEGAN('$12', '$6')} from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug, null::uuid as instance_id`,
       [
@@ -160,6 +182,7 @@ export async function openForGroup(
         n.summary,
         n.publicSummary,
         n.autoResolve,
+        n.failureBeganAt,
       ],
     ),
   );
@@ -189,6 +212,8 @@ export async function openWithEscalation(
     groupKey: string;
     title: string;
     summary: string;
+    /** The earliest startsAt of the opening alerts (see FAILURE_BEGAN). */
+    failureBeganAt: string;
     configVersion: string;
     alerts: AlertRow[];
     events: {
@@ -211,8 +236,9 @@ export async function openWithEscalation(
       `with c as (select (select id from clients where ($2::uuid is not null and id = $2) or slug = $3) as id),
      i as (
        insert into incidents (id, client_id, unassigned, instance, service, severity, group_key, source, title,
-         summary, public_summary, auto_resolve)
-       select $1, c.id, c.id is null, $5, $6, $7, $8, 'alertmanager', $9, $10, null, true from c
+         summary, public_summary, auto_resolve, failure_began_at)
+       select $1, c.id, c.id is null, $5, $6, $7, $8, 'alertmanager', $9, $10, null, true,
+         ${FAILURE_BEGAN('$32', '$8')} from c
        where c.id is not distinct from $4::uuid
          and ($5::text is null or ${OWN_INSTANCE('$5', 'c.id')})
          and ($6::text is null or ${OWN_SERVICE('$5', '$6', 'c.id')})
@@ -275,6 +301,7 @@ export async function openWithEscalation(
             .map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })),
         ),
         ...callerValues(o.audit),
+        o.failureBeganAt,
       ],
     ),
   );

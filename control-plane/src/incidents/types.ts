@@ -19,6 +19,10 @@ export interface Incident {
   summary?: string;
   publicSummary: string | null;
   openedAt: string;
+  failureBeganAt: string;
+  /** When the control plane confirmed the failure: its opening. */
+  confirmedAt: string;
+  firstPageAt: string | null;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   resolvedAt: string | null;
@@ -85,6 +89,9 @@ export function incidentView(i: DbIncident): Incident {
     summary: i.summary,
     publicSummary: i.public_summary,
     openedAt: i.opened_at.toISOString(),
+    failureBeganAt: i.failure_began_at.toISOString(),
+    confirmedAt: i.opened_at.toISOString(),
+    firstPageAt: i.first_page_at?.toISOString() ?? null,
     acknowledgedAt: i.acknowledged_at?.toISOString() ?? null,
     acknowledgedBy: i.acknowledged_by,
     resolvedAt: i.resolved_at?.toISOString() ?? null,

@@ -8,6 +8,10 @@ const LEVEL = ['level'] as const;
 // Seconds: a page is acknowledged within minutes, an incident resolved within hours.
 const ACK_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 const RESOLVE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200];
+// Seconds from the failure itself: the fast path pages within seconds, the rules' backstop within minutes.
+// 300 is a bound so the FailureToPageSlow target (p90 under 5 minutes) is read exactly, not interpolated.
+const FAILURE_TO_PAGE_BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 300, 600, 1800, 3600];
+const FAILURE_TO_ACK_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 export interface PagingSources {
   openIncidents(): Promise<{ client: string | null; severity: string; n: number }[]>;
@@ -82,7 +86,33 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
   });
   // Present at 0 from the start, so that the first page of unknown outcome is an increase (PageOutcomeUnknown).
   for (const channel of ['sms', 'voice', 'email']) notifications.inc({ channel, status: 'unknown' }, 0);
+  /*
+   * Observed by the one process whose statement recorded the incident's first accepted page (or its
+   * acknowledgement): with several replicas each counts only what it did, so a sum over them counts each
+   * incident once. Present at 0 from the start, so that a replica's first incident is an increase
+   * (FailureToPageSlow reads increase() over a day).
+   */
+  const failureToPage = new Histogram({
+    name: 'concierge_ops_failure_to_page_seconds',
+    help: "From an incident's failure beginning (its alerts' earliest startsAt) to its first page the provider accepted (Twilio API, SMTP).",
+    labelNames: SEVERITY,
+    buckets: FAILURE_TO_PAGE_BUCKETS,
+    registers: [registry],
+  });
+  const failureToAck = new Histogram({
+    name: 'concierge_ops_failure_to_ack_seconds',
+    help: "From an incident's failure beginning (its alerts' earliest startsAt) to its acknowledgement.",
+    labelNames: SEVERITY,
+    buckets: FAILURE_TO_ACK_BUCKETS,
+    registers: [registry],
+  });
+  for (const severity of ['critical', 'warning', 'info']) {
+    failureToPage.zero({ severity });
+    failureToAck.zero({ severity });
+  }
   return {
+    failureToPage,
+    failureToAck,
     timeToAck: new Histogram({
       name: 'concierge_ops_incident_time_to_acknowledge_seconds',
       help: 'From an incident opening to its acknowledgement.',

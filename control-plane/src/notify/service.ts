@@ -16,6 +16,7 @@ export type Channel = store.Channel;
 export interface NotifyMetrics {
   notifications: Counter<'channel' | 'status'>;
   sendDuration: Histogram<'channel'>;
+  failureToPage: Histogram<'severity'>;
 }
 
 interface Target {
@@ -102,7 +103,7 @@ export class NotifyService {
     });
   }, CLAIMS_IN_FLIGHT);
   private readonly marks = new Batcher<store.SentMark, void>(async (marks) => {
-    await store.recordSent(this.pool, marks);
+    this.firstPages(await store.recordSent(this.pool, marks));
     return marks.map(() => undefined);
   }, MARKS_IN_FLIGHT);
   constructor(
@@ -314,7 +315,8 @@ export class NotifyService {
       try {
         const mark = { id: page.id, providerId, attempt: page.attempts, ms };
         // Batched the first time; a retry goes on its own, so that no other page's mark can fail it again.
-        await (i === 0 ? this.marks.call(mark) : store.recordSent(this.pool, [mark]));
+        if (i === 0) await this.marks.call(mark);
+        else this.firstPages(await store.recordSent(this.pool, [mark]));
         // Counted as the row says: a page whose record never lands is counted 'unknown' by the sweep instead.
         this.metrics.notifications.inc({ channel: page.channel, status: 'sent' });
         return;
@@ -329,6 +331,12 @@ export class NotifyService {
         await new Promise((r) => setTimeout(r, MARK_SENT_RETRY_MS[i]));
       }
     }
+  }
+
+  /** Incidents whose first accepted page this process recorded: counted here, and by no other replica. */
+  private firstPages(pages: store.FirstPage[]): void {
+    for (const p of pages)
+      this.metrics.failureToPage.observe({ severity: p.severity }, Math.max(0, p.seconds));
   }
 
   /** A send the provider refused or never answered: a retry job with backoff, or failed for good. */

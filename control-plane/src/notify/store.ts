@@ -67,13 +67,22 @@ export interface SentMark {
   ms: number;
 }
 
+/** An incident whose first accepted page a `recordSent` recorded: seconds from its failure's beginning. */
+export interface FirstPage {
+  severity: 'critical' | 'warning' | 'info';
+  seconds: number;
+}
+
 /**
  * Pages the provider accepted, in one statement: each row marked sent and its attempt recorded, with an
  * asynchronous commit. Losing it in a crash leaves the rows 'sending' (the claim was durable before the send),
  * which no one sends again, so it cannot page twice; it spares the page path one WAL flush wait per page.
+ * The incidents paged for the first time get first_page_at, and are returned: of replicas recording pages of
+ * one incident at once, the row lock lets one statement set it and the others find it set, so each incident's
+ * first page is returned (and counted in /metrics) once, by the process that recorded it.
  */
-export async function recordSent(db: Queryable, marks: SentMark[]): Promise<void> {
-  await db.query(
+export async function recordSent(db: Queryable, marks: SentMark[]): Promise<FirstPage[]> {
+  const { rows } = await db.query<FirstPage>(
     prepared(
       'notify.recordSent',
       `with x as (
@@ -81,15 +90,20 @@ export async function recordSent(db: Queryable, marks: SentMark[]): Promise<void
      s as (
        update notifications n set status = 'sent', provider_id = x."providerId", last_error = null,
          updated_at = now()
-       from x where n.id = x.id returning n.id),
+       from x where n.id = x.id returning n.id, n.incident_id),
      a as (
        insert into notification_attempts (notification_id, attempt, outcome, duration_ms)
        select x.id, x.attempt, 'sent', x.ms from x join s on s.id = x.id),
+     f as (
+       update incidents i set first_page_at = now()
+       where i.id in (select incident_id from s) and i.first_page_at is null
+       returning i.severity, extract(epoch from i.first_page_at - i.failure_began_at)::float8 as seconds),
      cfg as (select set_config('synchronous_commit', 'off', true))
-     select count(*) from s, cfg`,
+     select f.severity, f.seconds from f, cfg`,
       [JSON.stringify(marks)],
     ),
   );
+  return rows;
 }
 
 /**

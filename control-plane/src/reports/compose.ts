@@ -14,6 +14,7 @@ import type {
   Downtime,
   MonthlyReport,
   ReportIncident,
+  ResponseTimes,
   SeverityStats,
   SlaSummary,
   TimelineEntry,
@@ -58,6 +59,27 @@ function stats(list: ReportIncident[]): SeverityStats {
     maxTimeToAcknowledgeSeconds: ack.length ? Math.max(...ack) : null,
     meanTimeToResolveSeconds: mean(res),
     maxTimeToResolveSeconds: res.length ? Math.max(...res) : null,
+  };
+}
+
+/** The value at or below which `q` of `xs` lie (nearest rank): one of the incidents' own times, never a blend. */
+function percentile(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function responseTimes(list: ReportIncident[]): ResponseTimes {
+  const of = (xs: (number | null | undefined)[]) => xs.filter((x): x is number => typeof x === 'number');
+  const page = of(list.map((i) => i.failureToPageSeconds));
+  const ack = of(list.map((i) => i.failureToAckSeconds));
+  return {
+    paged: page.length,
+    failureToPageP50Seconds: percentile(page, 0.5),
+    failureToPageP90Seconds: percentile(page, 0.9),
+    acknowledged: ack.length,
+    failureToAckP50Seconds: percentile(ack, 0.5),
+    failureToAckP90Seconds: percentile(ack, 0.9),
   };
 }
 
@@ -178,6 +200,9 @@ export async function composeReport(
       resolvedAt: i.resolvedAt,
       timeToAcknowledgeSeconds: i.acknowledgedAt ? secs(i.openedAt, i.acknowledgedAt) : null,
       timeToResolveSeconds: i.resolvedAt ? secs(i.openedAt, i.resolvedAt) : null,
+      failureBeganAt: i.failureBeganAt,
+      failureToPageSeconds: i.firstPageAt ? secs(i.failureBeganAt, i.firstPageAt) : null,
+      failureToAckSeconds: i.acknowledgedAt ? secs(i.failureBeganAt, i.acknowledgedAt) : null,
       publicSummary: i.publicSummary,
     }));
   const bySeverity = Object.fromEntries(
@@ -264,7 +289,7 @@ export async function composeReport(
     instances: list,
     downtimes,
     maintenance,
-    incidents: { bySeverity, list: incidents },
+    incidents: { bySeverity, list: incidents, responseTimes: responseTimes(incidents) },
     backups,
     performance,
     daily,

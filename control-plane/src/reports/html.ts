@@ -66,6 +66,7 @@ ${table(x.tables.maintenance)}
 <h2>Incidents</h2>
 ${table(x.tables.severities)}
 ${table(x.tables.incidents)}
+${x.responseTimes ? `<p>${esc(x.responseTimes)}</p>` : ''}
 <h2>Backups</h2>
 ${table(x.tables.backups)}
 <h2>Concierge performance</h2>

@@ -77,11 +77,22 @@ export function sections(r: MonthlyReport) {
     },
     incidents: {
       caption: 'Incidents opened this month',
-      head: ['Incident', 'Severity', 'Opened', 'Acknowledged after', 'Resolved after', 'Summary'],
+      head: [
+        'Incident',
+        'Severity',
+        'Opened',
+        'Paged after failure',
+        'Acknowledged after failure',
+        'Acknowledged after',
+        'Resolved after',
+        'Summary',
+      ],
       rows: r.incidents.list.map((i) => [
         i.code,
         i.severity,
         t(i.openedAt),
+        duration(i.failureToPageSeconds ?? null),
+        duration(i.failureToAckSeconds ?? null),
         duration(i.timeToAcknowledgeSeconds),
         duration(i.timeToResolveSeconds),
         i.publicSummary ?? SUMMARY_TO_FOLLOW,
@@ -125,6 +136,7 @@ export function sections(r: MonthlyReport) {
       empty: '',
     },
   } satisfies Record<string, TableData>;
+  const rt = r.incidents.responseTimes;
   const seconds = (s: number | null) => (s === null ? 'not available' : `${s.toFixed(3)} s`);
   return {
     t,
@@ -134,6 +146,15 @@ export function sections(r: MonthlyReport) {
     creditTiers: `Credit tiers: ${r.creditTiers
       .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
       .join('; ')}.`,
+    // Said only when the month had pages to measure (and the stored report measured them).
+    responseTimes:
+      rt && rt.paged > 0
+        ? `From the failure's beginning to the first page accepted by the provider: p50 ${duration(
+            rt.failureToPageP50Seconds,
+          )}, p90 ${duration(rt.failureToPageP90Seconds)} (${rt.paged} incidents paged). To its acknowledgement: p50 ${duration(
+            rt.failureToAckP50Seconds,
+          )}, p90 ${duration(rt.failureToAckP90Seconds)} (${rt.acknowledged} acknowledged).`
+        : '',
     performance: perf.available
       ? `Response latency p50 ${seconds(perf.p50Seconds)}, p95 ${seconds(perf.p95Seconds)}; error rate ${
           perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)

@@ -35,7 +35,23 @@ export interface ReportIncident {
   resolvedAt: string | null;
   timeToAcknowledgeSeconds: number | null;
   timeToResolveSeconds: number | null;
+  /** When the failure began (the alerts' earliest start): before the opening when detection took time. */
+  failureBeganAt?: string;
+  /** From the failure's beginning to the first page a provider accepted; null if none was. */
+  failureToPageSeconds?: number | null;
+  /** From the failure's beginning to the acknowledgement; null if never acknowledged. */
+  failureToAckSeconds?: number | null;
   publicSummary: string | null;
+}
+
+/** The month's incidents' response times from the failure on (p50, p90 by nearest rank; null without any). */
+export interface ResponseTimes {
+  paged: number;
+  failureToPageP50Seconds: number | null;
+  failureToPageP90Seconds: number | null;
+  acknowledged: number;
+  failureToAckP50Seconds: number | null;
+  failureToAckP90Seconds: number | null;
 }
 
 export interface SeverityStats {
@@ -114,7 +130,12 @@ export interface MonthlyReport {
     instance: string | null;
     reason: string;
   }[];
-  incidents: { bySeverity: Record<'critical' | 'warning' | 'info', SeverityStats>; list: ReportIncident[] };
+  incidents: {
+    bySeverity: Record<'critical' | 'warning' | 'info', SeverityStats>;
+    list: ReportIncident[];
+    /** Absent from reports stored before incidents recorded when their failure began. */
+    responseTimes?: ResponseTimes;
+  };
   backups: BackupEvidence[];
   performance: Performance;
   daily: { date: string; uptime: number | null; measuredSeconds: number; downtimeSeconds: number }[];
