@@ -166,6 +166,10 @@ describe('docker-compose.yml', function () {
       await fs.access(path.join(ROOT, s.build!.dockerfile));
       assert.equal(s.command, undefined, `${name} runs its image's command`);
     }
+    // The build context is the repository: .env (ADMIN_TOKEN) and the host's node_modules stay out of it.
+    const ignored = (await fs.readFile(path.join(ROOT, '.dockerignore'), 'utf8')).split('\n');
+    for (const p of ['.env', '**/node_modules', '.git', 'data/'])
+      assert.ok(ignored.includes(p), `.dockerignore leaves out ${p}`);
     for (const [name, s] of Object.entries(ha.services))
       for (const v of mounts(s).filter((m) => m.type === 'bind')) {
         // Only the engines' configuration is mounted, read-only; it is configuration, not code.
@@ -185,7 +189,7 @@ describe('docker-compose.yml', function () {
       const volume = mounts(ha.services[service]!).find((m) => m.target === path.dirname(file))?.source;
       assert.ok(volume, `${service} mounts a volume at ${path.dirname(file)}`);
       for (const name of ['control-plane', 'control-plane-2']) {
-        const at = mounts(ha.services[name]!).find((m) => m.source === volume)?.target;
+        const at: string | undefined = mounts(ha.services[name]!).find((m) => m.source === volume)?.target;
         assert.equal(path.dirname(at ?? ''), TOKENS_DIR, `${name} provisions ${volume}`);
       }
       assert.ok(path.basename(file).startsWith(`${role}.`), `${file} makes a ${role} token`);
