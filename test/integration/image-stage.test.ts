@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { freePort } from '../../exporters/shared/ports.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 
@@ -52,7 +53,10 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     const { stdout } = await run('sh', [path.join(ROOT, 'deploy/build-image.sh'), service, dir], {
       cwd: ROOT,
       maxBuffer: 16 * 1024 * 1024,
-    });
+    }).catch((err: { stdout: string; stderr: string }) =>
+      // What `docker build` would print when its build stage fails.
+      assert.fail(`the ${service} image does not build:\n${err.stdout}${err.stderr}`),
+    );
     assert.match(stdout, new RegExp(`${service} staged in `));
     return (stages[service] = dir);
   }
@@ -62,7 +66,8 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
    * in the stage, with an environment of its own only.
    */
   function start(service: string, env: Record<string, string>) {
-    const child = spawn('sh', ['entrypoint.sh', 'node', ENTRY[service]!], {
+    // Executed itself, as the image's ENTRYPOINT is (so it must be executable).
+    const child = spawn(path.join(stages[service]!, 'entrypoint.sh'), ['node', ENTRY[service]!], {
       cwd: stages[service],
       env: { PATH: process.env.PATH!, HOME: tmp, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,12 +93,16 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   }
 
   let controlPlane = '';
+  /** The staged control plane the exporters report to; its output is shown when it has died. */
+  let cp: { child: ChildProcess; output: () => string } | undefined;
+  const alive = () => assert.equal(cp?.child.exitCode, null, `the control plane exited:\n${cp?.output()}`);
   let fileOf: (name: keyof typeof TOKENS) => Promise<string>;
 
   /** Waits until the control plane has seen the provisioned token `name` in use (its lastUsedAt is set). */
   async function used(name: string, service: { child: ChildProcess; output: () => string }) {
     for (let i = 0; i < 240; i++) {
       assert.equal(service.child.exitCode, null, `exited:\n${service.output()}`);
+      alive();
       const res = await fetch(`${controlPlane}/api/v1/tokens`, {
         headers: { authorization: `Bearer ${TOKENS.admin}` },
       });
@@ -139,8 +148,9 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
       fs.writeFile(path.join(tmp, name), value).then(() => path.join(tmp, name));
     fileOf = async (name) => file(`${name}.secret`, TOKENS[name]);
     const port = await freePort();
-    const cp = start('control-plane', {
+    cp = start('control-plane', {
       DATABASE_URL_FILE: await file('database-url', `${databaseUrl}\n`),
+      ACK_LINK_SECRET_FILE: await file('ack-link.secret', 'k'.repeat(43)),
       PORT: String(port),
       HOST: '127.0.0.1',
       PROVISION_TOKENS_DIR: secrets,
@@ -148,14 +158,33 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     });
     controlPlane = `http://127.0.0.1:${port}`;
     await healthy(`${controlPlane}/readyz`, cp);
+    // Every secret came from its file: none is missing.
+    assert.doesNotMatch(cp.output(), /ACK_LINK_SECRET is unset/);
     const tokens = await fetch(`${controlPlane}/api/v1/tokens`, {
       headers: { authorization: `Bearer ${TOKENS.admin}` },
     });
     assert.equal(tokens.status, 200);
+    // In the database DATABASE_URL_FILE names (not an embedded one of its own), one token per file.
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ name: string; role: string }>(
+        'select name, role from api_tokens where provisioned_from is not null and revoked_at is null order by name',
+      );
+      assert.deepEqual(rows, [
+        { name: 'admin', role: 'admin' },
+        { name: 'backup-agent', role: 'backup-agent' },
+        { name: 'operator.demo', role: 'operator' },
+        { name: 'prober', role: 'prober' },
+      ]);
+    } finally {
+      await db.end();
+    }
   });
 
   it('fleet prober: answers /-/ready and reaches the control plane with its provisioned token', async () => {
     assert.ok(controlPlane, 'the control plane runs');
+    alive();
     await stage('fleet-prober');
     const port = await freePort();
     const prober = start('fleet-prober', {
@@ -171,6 +200,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
 
   it('backup exporter: answers /metrics and reports to the control plane with its provisioned token', async () => {
     assert.ok(controlPlane, 'the control plane runs');
+    alive();
     await stage('backup-exporter');
     const dumps = path.join(tmp, 'dumps');
     await fs.mkdir(dumps);
@@ -201,6 +231,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
 
   it('demo: registers its fleet, and its health check (`main.js status`) exits 0', async () => {
     assert.ok(controlPlane, 'the control plane runs');
+    alive();
     await stage('demo');
     const state = path.join(tmp, 'demo-state');
     const env = {
@@ -213,6 +244,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     const demo = start('demo', env);
     for (let i = 0; ; i++) {
       assert.equal(demo.child.exitCode, null, `exited:\n${demo.output()}`);
+      alive();
       if (/demo ready/.test(demo.output())) break;
       assert.ok(i < 480, `the demo never got ready:\n${demo.output()}`);
       await new Promise((r) => setTimeout(r, 250));

@@ -255,6 +255,14 @@ describe('docker-compose.yml', function () {
         await fs.readFile(path.join(volumes['secret-database']!, 'url'), 'utf8'),
         `postgres://concierge:${password}@postgres:5432/concierge`,
       );
+      // The e-mail acknowledge links' secret (ACK_LINK_SECRET: at least 32 characters), where both read it.
+      const ackFile = path.join(volumes['secret-ack-link']!, 'ack-link.secret');
+      const ack = await fs.readFile(ackFile, 'utf8');
+      assert.match(ack, /^[A-Za-z0-9_-]{32,}$/);
+      for (const name of ['control-plane', 'control-plane-2']) {
+        const at = mounts(ha.services[name]!).find((m) => m.source === 'secret-ack-link')!.target;
+        assert.equal(ha.services[name]!.environment!.ACK_LINK_SECRET_FILE, `${at}/ack-link.secret`);
+      }
       // The audit checkpoints' signing key, where both control planes read it, for the images' node user only.
       for (const name of ['control-plane', 'control-plane-2']) {
         const env = ha.services[name]!.environment!;
@@ -284,6 +292,7 @@ describe('docker-compose.yml', function () {
         if (f.key === 'admin') assert.equal(f.token, initEnv.ADMIN_TOKEN);
         else assert.equal(f.token, first.find((g) => g.key === f.key)!.token, `${f.key} is kept`);
       assert.equal(await fs.readFile(path.join(volumes['secret-database']!, 'password'), 'utf8'), password);
+      assert.equal(await fs.readFile(ackFile, 'utf8'), ack, 'the ack link secret is kept');
       assert.deepEqual(await fs.readFile(keyFile), key, 'the audit signing key is kept');
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
