@@ -1,6 +1,7 @@
 /**
  * Process entry: config -> database (embedded when DATABASE_URL is unset) -> migrations -> first admin token
- * and the tokens in PROVISION_TOKENS_DIR -> HTTP. SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the pool, stop the database.
+ * and the tokens in PROVISION_TOKENS_DIR -> HTTP. SIGINT/SIGTERM: stop accepting, let in-flight requests
+ * finish, close the pool, stop the database.
  */
 import type http from 'node:http';
 import { pino } from 'pino';

@@ -1,0 +1,34 @@
+# The backup-exporter image. Build from the repository root:
+#   docker build -f deploy/docker/backup-exporter.Dockerfile -t concierge-ops/backup-exporter .
+# The build stage runs deploy/build-image.sh, which CI runs too (test/integration/image-stage.test.ts); the
+# runtime stage is the staged folder on a slim Node LTS, run as the unprivileged `node` user.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /src
+# The locked dependencies first, so a change to the sources reuses this layer.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN sh deploy/build-image.sh backup-exporter /stage
+
+FROM node:22-bookworm-slim
+# The restore test runs pg_restore, whose major version must read the archives: Debian 12's is 15, older than
+# the stack's PostgreSQL 17, so it comes from PostgreSQL's own apt repository (postgresql-common holds its key).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+  && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+  && apt-get install -y --no-install-recommends postgresql-client-17 \
+  && rm -rf /var/lib/apt/lists/*
+ENV BACKUP_PG_RESTORE=/usr/lib/postgresql/17/bin/pg_restore
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /stage /app
+# State lives in /data (a volume); the folder is made here so a new volume inherits the node user's ownership.
+RUN mkdir -p /data && chown node:node /data
+USER node
+# Serves only /metrics: a successful scrape is its health.
+EXPOSE 9471
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=8 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BACKUP_EXPORTER_PORT || 9471) + '/metrics').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/app/entrypoint.sh"]
+CMD ["node", "exporters/backup-exporter/dist/main.js"]

@@ -1,0 +1,26 @@
+# The fleet-prober image. Build from the repository root:
+#   docker build -f deploy/docker/fleet-prober.Dockerfile -t concierge-ops/fleet-prober .
+# The build stage runs deploy/build-image.sh, which CI runs too (test/integration/image-stage.test.ts); the
+# runtime stage is the staged folder on a slim Node LTS, run as the unprivileged `node` user.
+
+FROM node:22-bookworm-slim AS build
+WORKDIR /src
+# The locked dependencies first, so a change to the sources reuses this layer.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN sh deploy/build-image.sh fleet-prober /stage
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production
+ENV PROBER_STATE_DIR=/data
+WORKDIR /app
+COPY --from=build /stage /app
+# State lives in /data (a volume); the folder is made here so a new volume inherits the node user's ownership.
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 9469
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=8 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PROBER_PORT || 9469) + '/-/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/app/entrypoint.sh"]
+CMD ["node", "exporters/fleet-prober/dist/main.js"]
