@@ -5,8 +5,16 @@
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
-# The locked dependencies first, so a change to the sources reuses this layer.
+# The locked dependencies first, so a change to the sources reuses this layer. npm ci checks the lock file
+# against every workspace's package.json, so each one is copied (test/unit/compose.test.ts keeps the list whole).
 COPY package.json package-lock.json ./
+COPY exporters/shared/package.json exporters/shared/
+COPY control-plane/package.json control-plane/
+COPY exporters/fleet-prober/package.json exporters/fleet-prober/
+COPY exporters/backup-exporter/package.json exporters/backup-exporter/
+COPY exporters/concierge-telemetry/package.json exporters/concierge-telemetry/
+COPY exporters/concierge-demo/package.json exporters/concierge-demo/
+COPY grafana/package.json grafana/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN sh deploy/build-image.sh fleet-prober /stage

@@ -3,6 +3,10 @@
  * staged into a temporary folder, then started from it with plain node (no tsx loader, no dev dependencies
  * there), the way its runtime image starts it, and its health check answers. The control plane gets its tokens
  * from secret files, as in docker-compose.yml, and the exporters run against it.
+ *
+ * Time: the workspaces are built once, before staging (the script's own build step then finds them up to
+ * date, as in a checkout that ran `npm run build`), and the four stages are made at once, each with its own
+ * `npm ci` from npm's cache, while the control plane starts; each test waits for its own stage only.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../../exporters/shared/ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 
 const run = promisify(execFile);
@@ -22,6 +26,7 @@ const ENTRY: Record<string, string> = {
   'backup-exporter': 'exporters/backup-exporter/dist/main.js',
   demo: 'exporters/concierge-demo/dist/main.js',
 };
+const SERVICES = Object.keys(ENTRY);
 const TOKENS = {
   admin: 'adm_' + 'a'.repeat(40),
   prober: 'prb_' + 'b'.repeat(40),
@@ -35,12 +40,30 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   let databaseUrl: string;
   const children: ChildProcess[] = [];
   const stages: Record<string, string> = {};
+  /** Each service's staging, started in before(); a failure is kept for its own test to report. */
+  const staging: Record<string, Promise<Error | undefined>> = {};
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'image-stage-'));
     databaseUrl = await createTestDatabase();
+    // One build of every project the four images hold, so the four scripts below do not each run tsc at once.
+    await run(
+      'node',
+      [
+        'scripts/build-stale.mjs',
+        ...SERVICES.map((s) => ENTRY[s]!.replace(/\/dist\/main\.js$/, '')),
+        'exporters/concierge-demo/web',
+      ],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+    );
+    for (const service of SERVICES)
+      staging[service] = stageWithScript(service).then(
+        () => undefined,
+        (err: Error) => err,
+      );
   });
   after(async () => {
+    await Promise.all(Object.values(staging));
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : 0)));
     await dropTestDatabase(databaseUrl);
@@ -48,7 +71,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   });
 
   /** Runs the build script as CI and the Dockerfile do. */
-  async function stage(service: string): Promise<string> {
+  async function stageWithScript(service: string): Promise<string> {
     const dir = path.join(tmp, service);
     const { stdout } = await run('sh', [path.join(ROOT, 'deploy/build-image.sh'), service, dir], {
       cwd: ROOT,
@@ -59,6 +82,13 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     );
     assert.match(stdout, new RegExp(`${service} staged in `));
     return (stages[service] = dir);
+  }
+
+  /** The service's stage, once its staging (started in before()) is done. */
+  async function stage(service: string): Promise<string> {
+    const err = await staging[service];
+    if (err) throw err;
+    return stages[service]!;
   }
 
   /**
@@ -229,7 +259,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     await used('backup-agent', exporter);
   });
 
-  it('demo: registers its fleet, and its health check (`main.js status`) exits 0', async () => {
+  it('demo: registers its fleet, serves its web chat, and its health check (`main.js status`) exits 0', async () => {
     assert.ok(controlPlane, 'the control plane runs');
     alive();
     await stage('demo');
@@ -254,5 +284,11 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
       env: { PATH: process.env.PATH!, ...env },
     });
     assert.match(status.stdout, /riverside-prod/);
+    // The web chat page, bundled at start from the staged web/ files with the demo's esbuild.
+    const chat = /web (http:\S+)\/chat/.exec(demo.output())?.[1];
+    assert.ok(chat, `no web chat URL in:\n${demo.output()}`);
+    const app = await fetch(`${chat}/app.js`);
+    assert.equal(app.status, 200, 'the demo serves its bundled web chat');
+    assert.match(await app.text(), /faro/i);
   });
 });

@@ -179,6 +179,34 @@ describe('docker-compose.yml', function () {
       }
   });
 
+  it("installs the locked dependencies with every workspace's package.json in place, then builds with the script", async () => {
+    const { workspaces } = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      workspaces: string[];
+    };
+    const dockerfiles = new Set(BUILT.map((name) => ha.services[name]!.build!.dockerfile));
+    for (const file of dockerfiles) {
+      const build = (await fs.readFile(path.join(ROOT, file), 'utf8')).split(/^FROM /m)[1]!;
+      const copied = [...build.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1]);
+      // npm ci refuses a lock file whose workspaces' package.json are missing.
+      assert.deepEqual(
+        copied.sort(),
+        [...workspaces].sort(),
+        `${file} copies every workspace's package.json`,
+      );
+      const order = [
+        'COPY package.json package-lock.json ./',
+        'RUN npm ci',
+        'COPY . .',
+        'RUN sh deploy/build-image.sh',
+      ];
+      const at = order.map((line) => build.indexOf(line));
+      assert.ok(
+        at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)),
+        `${file} runs ${order.join(', then ')}`,
+      );
+    }
+  });
+
   it("shares each service's token file with the control plane's PROVISION_TOKENS_DIR, under the right role", () => {
     const cp = ha.services['control-plane']!;
     assert.equal(cp.environment!.PROVISION_TOKENS_DIR, TOKENS_DIR);
