@@ -56,6 +56,21 @@ export class StateTracker {
     return { state, at: entry.run.firstAt, reason: entry.run.reason };
   }
 
+  /**
+   * How many consecutive down observations stand unconfirmed: more than 0 only while the service is not
+   * (known) down and the failures have not yet reached `downAfter`. The prober re-probes while it is.
+   */
+  unconfirmedDowns(key: string): number {
+    const entry = this.entries.get(key);
+    if (entry?.run?.state !== 'down' || entry.stable === 'down') return 0;
+    return entry.run.count < this.downAfter ? entry.run.count : 0;
+  }
+
+  /** The state last reported (or, before any report, the control plane's), if known yet. */
+  stableState(key: string): ServiceState | undefined {
+    return this.entries.get(key)?.stable;
+  }
+
   /** Forget a service's counters (it left discovery); its stable state is re-read from the baseline later. */
   forget(key: string): void {
     const entry = this.entries.get(key);
