@@ -59,7 +59,10 @@ describe('fleet prober state tracker', () => {
       t.observe(K, s, at(0), 'r');
       return t.unconfirmedDowns(K);
     };
-    assert.deepEqual(['down', 'up', 'down', 'down', 'down', 'down'].map(unconfirmed), [1, 0, 1, 2, 0, 0]);
+    assert.deepEqual(
+      (['down', 'up', 'down', 'down', 'down', 'down'] as const).map(unconfirmed),
+      [1, 0, 1, 2, 0, 0],
+    );
     assert.equal(t.stableState(K), 'down');
   });
 });

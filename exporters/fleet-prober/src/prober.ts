@@ -8,6 +8,7 @@ import { failure } from './probes/common.ts';
 import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
 import { probeTcp } from './probes/tcp.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { httpCall } from './http-client.ts';
 import { Reporter } from './reporter.ts';
 import { Scheduler } from './scheduler.ts';
 import { StateTracker } from './transitions.ts';
@@ -237,18 +238,18 @@ export class FleetProber {
    */
   private async syncState(attempt: number): Promise<void> {
     const url = `${this.opts.controlPlaneUrl.replace(/\/+$/, '')}/api/v1/availability/state`;
+    // What is pending now may be delivered while the answer travels, and the answer may predate that
+    // delivery: overlay these as well as what is still pending when it arrives.
+    const pendingAtRequest = [...this.reporter.pending];
     try {
-      const res = await fetch(url, {
+      const res = await httpCall(url, {
         headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
       });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
-      }
-      const baseline = parseStates(await res.json());
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const baseline = parseStates(JSON.parse(res.body));
       // Our own undelivered transitions are newer than what the control plane holds.
-      for (const t of this.reporter.pending)
+      for (const t of [...pendingAtRequest, ...this.reporter.pending])
         baseline.set(`${t.instanceId.toLowerCase()}/${t.service}`, t.state);
       this.tracker.setBaseline(baseline);
       this.logger.info({ services: baseline.size }, 'availability state synchronised');
