@@ -3,12 +3,20 @@
  * interval. Both run as child processes; this process serves the targets, stands in for the control
  * plane (SD + transitions) and drives blackbox the way Prometheus does (one /probe per target per interval,
  * spread over the interval). CPU (utime+stime from /proc) per probe and peak RSS (VmHWM) are measured over
- * the same window.
+ * the same window; `ratio=` is the prober's CPU per probe over blackbox's, `rss_ratio=` its peak resident
+ * memory over blackbox's.
  *
- * Env: BENCH_TARGETS (1000), BENCH_INTERVAL_SECONDS (10), BENCH_SECONDS (60, the measured window).
+ * The prober runs as it is deployed: its TypeScript compiled to JavaScript first (tsx's loader alone costs
+ * ~35 MiB of resident memory), on plain node with the node options and malloc settings of
+ * exporters/fleet-prober/src/node-options.ts.
+ *
+ * Env: BENCH_TARGETS (1000), BENCH_INTERVAL_SECONDS (10), BENCH_SECONDS (60, the measured window);
+ * BENCH_PROBER_NODE_OPTIONS (default: the prober's recommended ones) and BENCH_PROBER_MALLOC=default (glibc's
+ * own settings) to compare.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +24,7 @@ import { join } from 'node:path';
 import { freePort } from '@concierge-ops/shared/ports';
 import { requireTool } from '../test/helpers/tools.ts';
 import { ControlPlaneStandIn, samples, sdGroup } from '../exporters/fleet-prober/testing/stand-ins.ts';
+import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '../exporters/fleet-prober/src/node-options.ts';
 
 const N = Number(process.env.BENCH_TARGETS ?? 1000);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_SECONDS ?? 10);
@@ -24,6 +33,39 @@ const TOKEN = 'bench-token';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 // Named at once, with the command that installs it, when Debian's blackbox exporter is missing.
 const BLACKBOX = requireTool('prometheus-blackbox-exporter');
+
+const NODE_OPTIONS = (process.env.BENCH_PROBER_NODE_OPTIONS ?? PROBER_NODE_OPTIONS)
+  .split(/\s+/)
+  .filter(Boolean);
+const MALLOC_ENV = process.env.BENCH_PROBER_MALLOC === 'default' ? {} : PROBER_MALLOC_ENV;
+
+/**
+ * Compiles the prober to JavaScript under .tmp/ (inside the repository so that its imports find
+ * node_modules) and returns the entry point. Types are checked by `npm run lint`, not here.
+ */
+function buildProber(): { main: string; dir: string } {
+  mkdirSync('.tmp', { recursive: true });
+  const dir = mkdtempSync(join('.tmp', 'bench-prober-'));
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const built = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--ignoreConfig',
+      '--noCheck',
+      '--skipLibCheck',
+      '--rewriteRelativeImportExtensions',
+      '--module', 'nodenext',
+      '--target', 'es2023',
+      '--types', 'node',
+      '--outDir', dir,
+      'exporters/fleet-prober/src/main.ts',
+    ], // prettier-ignore
+    { encoding: 'utf8' },
+  );
+  if (built.status !== 0) throw new Error(`building the prober failed:\n${built.stdout}${built.stderr}`);
+  return { main: join(dir, 'fleet-prober', 'src', 'main.js'), dir };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -123,6 +165,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-prober-'));
+  const build = buildProber();
   const children: ChildProcess[] = [];
   const targetServer = http.createServer((_req, res) => res.writeHead(200).end('ok'));
   targetServer.keepAliveTimeout = 5000;
@@ -143,9 +186,10 @@ async function main(): Promise<void> {
       }),
     );
 
-    const prober = spawn(process.execPath, ['--import', 'tsx', 'exporters/fleet-prober/src/main.ts'], {
+    const prober = spawn(process.execPath, [...NODE_OPTIONS, build.main], {
       env: {
         ...process.env,
+        ...MALLOC_ENV,
         CONTROL_PLANE_URL: cp.url,
         PROBER_TOKEN: TOKEN,
         PROBER_PORT: String(driverPorts.prober),
@@ -218,10 +262,19 @@ async function main(): Promise<void> {
         `blackbox ${blackboxProbes} probes (${bs1 - bs0} succeeded), ${fmt(bc1 - bc0, 0)} ms CPU; ` +
         `blackbox driver late ${driver.late}`,
     );
+    const [rss, bbRss] = [peakRssMiB(prober.pid!), peakRssMiB(blackbox.pid!)];
+    console.log(
+      `prober run with: ${NODE_OPTIONS.join(' ') || '(no node options)'} ` +
+        `${
+          Object.entries(MALLOC_ENV)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ') || "(glibc's malloc defaults)"
+        }`,
+    );
     console.log(
       `bench prober: targets=${N} cpu_ms_per_probe=${fmt(cpuPerProbe)} blackbox_cpu_ms_per_probe=${fmt(bbCpuPerProbe)} ` +
-        `ratio=${fmt(cpuPerProbe / bbCpuPerProbe, 2)} rss_mib=${fmt(peakRssMiB(prober.pid!), 1)} ` +
-        `blackbox_rss_mib=${fmt(peakRssMiB(blackbox.pid!), 1)} late=${p1.late - p0.late}`,
+        `ratio=${fmt(cpuPerProbe / bbCpuPerProbe, 2)} rss_mib=${fmt(rss, 1)} ` +
+        `blackbox_rss_mib=${fmt(bbRss, 1)} rss_ratio=${fmt(rss / bbRss, 2)} late=${p1.late - p0.late}`,
     );
   } finally {
     for (const child of children) {
@@ -233,6 +286,7 @@ async function main(): Promise<void> {
     targetServer.closeAllConnections();
     await new Promise((r) => targetServer.close(r));
     rmSync(dir, { recursive: true, force: true });
+    rmSync(build.dir, { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FleetProber, type FleetProberOptions } from '../../exporters/fleet-prober/src/prober.ts';
+import { offsetFor } from '../../exporters/fleet-prober/src/scheduler.ts';
 import {
   ControlPlaneStandIn,
   sample,
@@ -373,5 +374,110 @@ describe('fleet prober (loopback services and control plane)', function () {
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(check.status, 0, check.stdout + check.stderr);
     assert.equal((check.stdout + check.stderr).trim(), '');
+  });
+});
+
+describe('fleet prober re-probes (quick, sure down decisions)', function () {
+  this.timeout(120_000);
+  let cp: ControlPlaneStandIn;
+  let dir: string;
+  let cleanups: Array<() => Promise<unknown> | unknown>;
+
+  beforeEach(async () => {
+    cp = new ControlPlaneStandIn(TOKEN);
+    await cp.start();
+    dir = mkdtempSync(join(tmpdir(), 'prober-reprobe-'));
+    cleanups = [];
+  });
+
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(svc: Service, id: string, opts: Partial<FleetProberOptions>): Promise<FleetProber> {
+    cleanups.push(() => svc.close());
+    cp.groups = [sdGroup({ instanceId: id, service: 'backend', target: svc.url() })];
+    const prober = new FleetProber({
+      controlPlaneUrl: cp.url,
+      token: TOKEN,
+      proberId: 'test-prober',
+      port: 0,
+      host: '127.0.0.1',
+      sdRefreshSeconds: 60,
+      stateDir: dir,
+      ...opts,
+    });
+    await prober.start();
+    cleanups.push(() => prober.stop());
+    return prober;
+  }
+
+  /** An instance id whose slot in a 30 s cycle comes 1-4 s from now, so the test need not wait a whole cycle. */
+  function idWithSlotSoon(intervalMs: number): string {
+    for (;;) {
+      const id = randomUUID();
+      const now = Date.now();
+      const due = now - (now % intervalMs) + offsetFor(`${id}/backend`, intervalMs);
+      if (due - now >= 1000 && due - now <= 4000) return id;
+    }
+  }
+
+  it('reports a service that starts failing down within seconds of the first failure, at a 30 s interval', async () => {
+    const svc = await new Service().listen();
+    const id = idWithSlotSoon(30_000);
+    let committedAt = 0;
+    let failuresWhenCommitted = 0;
+    cp.onCommit = () => {
+      committedAt ||= Date.now();
+      failuresWhenCommitted ||= svc.servedWith(503);
+    };
+    const p = await start(svc, id, { probeIntervalSeconds: 30 }); // defaults: 4 failures, re-probes 1 s apart
+    await waitFor(
+      'first probe',
+      async () => sample(await scrape(p.port), 'probe_success', { service: 'backend' }) === 1,
+      10_000,
+    );
+    assert.equal(svc.served.length, 1);
+    svc.status = 503; // the next scheduled probe is a whole interval away
+    await waitFor('down transition', () => cp.transitions.length === 1, 45_000);
+    const first503 = svc.served.find((s) => s.status === 503)!.at;
+    const down = cp.transitions[0]!;
+    assert.deepEqual([down.instanceId, down.state, down.reason], [id, 'down', 'HTTP 503']);
+    // The first failure and three re-probes, a second apart after the first: ~2 s, not three intervals.
+    assert.equal(failuresWhenCommitted, 4);
+    assert.ok(committedAt - first503 < 5000, `reported ${committedAt - first503} ms after the first failure`);
+    assert.ok(Math.abs(Date.parse(down.at) - first503) < 1000, 'dated at the first failed probe');
+    const text = await scrape(p.port);
+    assert.equal(sample(text, 'probe_success', { service: 'backend' }), 0);
+    assert.equal(sample(text, 'prober_service_down', { service: 'backend', client: 'acme' }), 1);
+    assert.equal(sample(text, 'prober_down_confirmations_total', { outcome: 'down' }), 1);
+    assert.equal(sample(text, 'prober_down_confirmations_total', { outcome: 'flap' }), 0);
+  });
+
+  it('never reports down a service whose probes fail one in five, and counts the flaps', async () => {
+    const svc = await new Service().listen();
+    // Every fifth request fails, whichever probe (scheduled or re-probe) it is.
+    svc.server.removeAllListeners('request');
+    svc.server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      const status = (svc.served.length + 1) % 5 === 0 ? 503 : 200;
+      svc.served.push({ status, at: Date.now() });
+      res.writeHead(status).end('ok');
+    });
+    const p = await start(svc, randomUUID(), {
+      probeIntervalSeconds: 0.3,
+      reprobeIntervalSeconds: 0.1,
+      downAfter: 2,
+    });
+    await waitFor('40 probes', () => svc.served.length >= 40, 60_000);
+    const text = await scrape(p.port);
+    assert.deepEqual(cp.transitions, []);
+    assert.ok(svc.servedWith(503) >= 8);
+    // Every failure was re-probed and contradicted (one may still await its re-probe).
+    const flaps = sample(text, 'prober_down_confirmations_total', { outcome: 'flap' })!;
+    assert.ok(flaps >= svc.servedWith(503) - 1, `${flaps} flaps for ${svc.servedWith(503)} failures`);
+    assert.equal(sample(text, 'prober_down_confirmations_total', { outcome: 'down' }), 0);
+    assert.equal(sample(text, 'prober_service_down', { service: 'backend' }), 0);
   });
 });

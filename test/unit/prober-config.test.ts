@@ -10,7 +10,8 @@ describe('fleet prober config', () => {
       port: 9469,
       probeIntervalSeconds: 15,
       concurrency: 64,
-      downAfter: 3,
+      downAfter: 4,
+      reprobeIntervalSeconds: 1,
       upAfter: 2,
       sdRefreshSeconds: 30,
       heartbeatSeconds: 30,
@@ -29,6 +30,7 @@ describe('fleet prober config', () => {
           PROBER_PORT: '70000',
           PROBE_INTERVAL_SECONDS: 'soon',
           PROBER_DOWN_AFTER: '1.5',
+          PROBER_REPROBE_INTERVAL_SECONDS: '-1',
           LOG_LEVEL: 'loud',
         });
       } catch (e) {
@@ -43,11 +45,21 @@ describe('fleet prober config', () => {
       'PROBER_PORT',
       'PROBE_INTERVAL_SECONDS',
       'PROBER_DOWN_AFTER',
+      'PROBER_REPROBE_INTERVAL_SECONDS',
       'LOG_LEVEL',
     ];
     assert.equal(err.problems.length, names.length);
     for (const name of names) assert.match(err.message, new RegExp(`\\b${name}\\b`));
     assert.doesNotMatch(err.message, /hunter2/);
+  });
+
+  it('turns re-probing off with PROBER_REPROBE_INTERVAL_SECONDS=0', () => {
+    const c = loadConfig({
+      CONTROL_PLANE_URL: 'http://cp',
+      PROBER_TOKEN: 't',
+      PROBER_REPROBE_INTERVAL_SECONDS: '0',
+    });
+    assert.equal(c.reprobeIntervalSeconds, 0);
   });
 
   it('accepts fractional intervals for short test and demo cycles', () => {

@@ -87,4 +87,42 @@ describe('fleet prober scheduler', () => {
       [],
     );
   });
+
+  it('runs a re-probe outside the slot, never beside a probe of the same target, and not counted late', async () => {
+    const runs: Array<{ key: string; reprobe: boolean; at: number }> = [];
+    let late = 0;
+    let active = 0;
+    let overlapped = false;
+    const s = new Scheduler<{ key: string }>({
+      intervalMs: 60_000,
+      concurrency: 4,
+      lateToleranceMs: 1000,
+      onLate: (n) => (late += n),
+      run: async (t, _due, reprobe) => {
+        if (++active > 1) overlapped = true;
+        runs.push({ key: t.key, reprobe, at: Date.now() });
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+      },
+    });
+    s.setTargets([{ key: 'a' }]);
+    s.start();
+    const asked = Date.now();
+    s.reprobe({ key: 'a' }, 0);
+    s.reprobe({ key: 'a' }, 0); // already waiting: not a second one
+    await waitFor('re-probe', () => runs.length === 1 && active === 0);
+    s.reprobe({ key: 'a' }, 100);
+    await waitFor('second re-probe', () => runs.length === 2);
+    await s.stop();
+    assert.deepEqual(
+      runs.map((r) => [r.key, r.reprobe]),
+      [
+        ['a', true],
+        ['a', true],
+      ],
+    );
+    assert.ok(runs[0]!.at - asked < 50 && runs[1]!.at - runs[0]!.at >= 100);
+    assert.equal(overlapped, false);
+    assert.equal(late, 0);
+  });
 });

@@ -51,4 +51,18 @@ describe('fleet prober state tracker', () => {
     t.forget(K);
     assert.deepEqual(feed(t, ['down', 'up']), [[1, 'up', 1]]);
   });
+
+  it('counts unconfirmed failures only until they confirm a down or an up contradicts them', () => {
+    const t = new StateTracker(3, 2);
+    t.setBaseline(new Map());
+    const unconfirmed = (s: ServiceState) => {
+      t.observe(K, s, at(0), 'r');
+      return t.unconfirmedDowns(K);
+    };
+    assert.deepEqual(
+      (['down', 'up', 'down', 'down', 'down', 'down'] as const).map(unconfirmed),
+      [1, 0, 1, 2, 0, 0],
+    );
+    assert.equal(t.stableState(K), 'down');
+  });
 });

@@ -11,6 +11,7 @@ export interface Config {
   readonly probeIntervalSeconds: number;
   readonly concurrency: number;
   readonly downAfter: number;
+  readonly reprobeIntervalSeconds: number;
   readonly upAfter: number;
   readonly sdRefreshSeconds: number;
   readonly heartbeatSeconds: number;
@@ -75,7 +76,10 @@ export function loadConfig(env: Env = process.env): Config {
     // Fractional seconds are allowed so that tests and demos can probe every 200 ms.
     probeIntervalSeconds: number('PROBE_INTERVAL_SECONDS', 15, { min: 0.05, max: 3600, integer: false }),
     concurrency: number('PROBER_CONCURRENCY', 64, { min: 1, max: 10000, integer: true }),
-    downAfter: number('PROBER_DOWN_AFTER', 3, { min: 1, max: 1000, integer: true }),
+    // Re-probes count: four failures in a row (the first and three re-probes a second apart, ~2 s in all)
+    // confirm a down, while one lost request is contradicted at once.
+    downAfter: number('PROBER_DOWN_AFTER', 4, { min: 1, max: 1000, integer: true }),
+    reprobeIntervalSeconds: number('PROBER_REPROBE_INTERVAL_SECONDS', 1, { min: 0, max: 60, integer: false }),
     upAfter: number('PROBER_UP_AFTER', 2, { min: 1, max: 1000, integer: true }),
     sdRefreshSeconds: number('PROBER_SD_REFRESH_SECONDS', 30, { min: 0.05, max: 86400, integer: false }),
     heartbeatSeconds: number('PROBER_HEARTBEAT_SECONDS', 30, { min: 0.05, max: 3600, integer: false }),

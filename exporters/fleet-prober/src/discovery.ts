@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { httpCall } from './http-client.ts';
 import { SERVICE_KINDS, type Logger, type ServiceKind, type Target } from './types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -90,16 +92,23 @@ function parseGroup(group: unknown): Target | string {
       return 'label __meta_concierge_body_regex invalid';
     }
   }
-  target.fingerprint = JSON.stringify([
-    target.labels,
-    probeType,
-    target.url?.href ?? `${target.host}:${target.port}`,
-    expectStatus,
-    timeoutMs,
-    healthJson,
-    bodyRegex ?? '',
-  ]);
+  // A digest, not the text: thousands of targets each kept a few hundred bytes of JSON only to compare it.
+  target.fingerprint = digestOf(
+    JSON.stringify([
+      target.labels,
+      probeType,
+      target.url?.href ?? `${target.host}:${target.port}`,
+      expectStatus,
+      timeoutMs,
+      healthJson,
+      bodyRegex ?? '',
+    ]),
+  );
   return Object.freeze(target);
+}
+
+function digestOf(text: string): string {
+  return createHash('sha1').update(text).digest('base64');
 }
 
 function intLabel(v: string | undefined, def: number, min: number, max: number): number | undefined {
@@ -144,6 +153,9 @@ export class Discovery {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private inFlight: Promise<void> | undefined;
+  /** What the last good answer was, to skip re-parsing an unchanged list. */
+  private etag: string | undefined;
+  private digest: string | undefined;
 
   constructor(private readonly opts: DiscoveryOptions) {}
 
@@ -174,16 +186,29 @@ export class Discovery {
   private async fetchOnce(): Promise<void> {
     const { logger } = this.opts;
     let body: unknown;
+    let answer: { digest: string; etag: string | undefined };
     try {
-      const res = await fetch(this.opts.url, {
-        headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(Math.max(1000, Math.min(this.opts.refreshMs, 10_000))),
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${this.opts.token}`,
+        accept: 'application/json',
+      };
+      if (this.etag !== undefined) headers['if-none-match'] = this.etag;
+      const res = await httpCall(this.opts.url, {
+        headers,
+        timeoutMs: Math.max(1000, Math.min(this.opts.refreshMs, 10_000)),
       });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
+      if (res.status === 304) return;
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      // At thousands of targets the list is megabytes of JSON that rarely changes: parsing it and rebuilding
+      // every target each refresh cost memory (all of it promoted garbage) and CPU for nothing.
+      const digest = digestOf(res.body);
+      const etag = res.headers.etag;
+      if (digest === this.digest) {
+        this.etag = etag;
+        return;
       }
-      body = await res.json();
+      body = JSON.parse(res.body);
+      answer = { digest, etag };
     } catch (err) {
       this.opts.onError('sd_fetch');
       logger.warn({ err: errText(err) }, 'service discovery failed; keeping the last good target list');
@@ -196,6 +221,7 @@ export class Discovery {
       // A response that is not even an array is treated like a failed fetch: keep the last list.
       if (!Array.isArray(body)) return;
     }
+    ({ digest: this.digest, etag: this.etag } = answer);
     this.opts.onTargets(targets);
   }
 }

@@ -1,4 +1,5 @@
 import { errText } from './discovery.ts';
+import { httpCall } from './http-client.ts';
 import type { Logger } from './types.ts';
 
 export interface HeartbeatOptions {
@@ -34,14 +35,15 @@ export class Heartbeat {
     if (done === this.lastProbes) return false;
     this.lastProbes = done;
     try {
-      const res = await fetch(this.opts.url, {
+      const res = await httpCall(this.opts.url, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ prober: this.opts.proberId }),
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
       });
-      if (!res.ok) this.opts.logger.warn({ status: res.status }, 'heartbeat refused');
-      return res.ok;
+      const ok = res.status >= 200 && res.status < 300;
+      if (!ok) this.opts.logger.warn({ status: res.status }, 'heartbeat refused');
+      return ok;
     } catch (err) {
       this.opts.logger.warn({ err: errText(err) }, 'heartbeat failed');
       return false;

@@ -22,6 +22,7 @@ runProcess(
       probeIntervalSeconds: config.probeIntervalSeconds,
       concurrency: config.concurrency,
       downAfter: config.downAfter,
+      reprobeIntervalSeconds: config.reprobeIntervalSeconds,
       upAfter: config.upAfter,
       sdRefreshSeconds: config.sdRefreshSeconds,
       heartbeatSeconds: config.heartbeatSeconds,

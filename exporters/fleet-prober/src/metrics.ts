@@ -1,5 +1,11 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { TARGET_LABELS, type ProbeResult, type Target } from './types.ts';
+import {
+  TARGET_LABELS,
+  type ProbeResult,
+  type ServiceState,
+  type Target,
+  type TargetLabels,
+} from './types.ts';
 import { collectProcessMetrics } from '@concierge-ops/shared/metrics';
 
 export interface TargetView {
@@ -10,6 +16,8 @@ export interface TargetView {
 export interface MetricsSource {
   /** The targets currently in discovery with their latest result. */
   targetViews(): Iterable<TargetView>;
+  /** The debounced state the prober holds for a service (what it reported), once known. */
+  stableState(key: string): ServiceState | undefined;
   pendingTransitions(): number;
 }
 
@@ -25,69 +33,55 @@ export const ERROR_KINDS = [
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
-const DEP_LABELS = [...TARGET_LABELS, 'dependency'] as const;
+/** One per-target family: its name, type line, help, and the value a view gives (undefined: no sample). */
+interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly value: (r: ProbeResult, t: Target) => number | undefined;
+}
+
+const FAMILIES: readonly Family[] = [
+  {
+    name: 'probe_success',
+    help: 'Whether the last probe of the service succeeded (1) or not (0).',
+    value: (r) => (r.success ? 1 : 0),
+  },
+  {
+    name: 'probe_duration_seconds',
+    help: 'How long the last probe took, in seconds.',
+    value: (r) => r.durationSeconds,
+  },
+  {
+    name: 'probe_http_status_code',
+    help: 'HTTP status of the last probe (0 if no response).',
+    value: (r, t) => (t.probeType === 'http' ? (r.httpStatus ?? 0) : undefined),
+  },
+  {
+    name: 'probe_ssl_earliest_cert_expiry',
+    help: 'Earliest notAfter of the verified TLS chain, unix seconds.',
+    value: (r) => r.certExpiry,
+  },
+];
 
 /**
- * The prober's own Registry. Per-target gauges are rebuilt from the live target map at scrape time, so a
- * target that leaves discovery (or a dependency that leaves the health JSON) loses its series at once.
+ * The prober's own Registry for its counters and process metrics, plus the per-target families, written
+ * straight from the live target map at scrape time. Those are not prom-client gauges: at thousands of
+ * targets a gauge keeps one label-set object and hash string per series between scrapes, megabytes that
+ * buy nothing here, since every scrape rebuilds them anyway. A target that leaves discovery (or a
+ * dependency that leaves the health JSON) loses its series at once.
  */
 export class ProberMetrics {
   readonly registry = new Registry();
   readonly probes: Counter<'type' | 'result'>;
   readonly late: Counter;
   readonly errors: Counter<'kind'>;
+  readonly confirmations: Counter<'outcome'>;
 
-  constructor(source: MetricsSource, opts: { defaultMetrics: boolean }) {
+  constructor(
+    private readonly source: MetricsSource,
+    opts: { defaultMetrics: boolean },
+  ) {
     const registers = [this.registry];
-    const fromTargets = (
-      name: string,
-      help: string,
-      pick: (r: ProbeResult, t: Target) => number | undefined,
-    ): Gauge<(typeof TARGET_LABELS)[number]> =>
-      new Gauge({
-        name,
-        help,
-        labelNames: TARGET_LABELS,
-        registers,
-        collect() {
-          this.reset();
-          for (const { target, result } of source.targetViews()) {
-            const v = result && pick(result, target);
-            if (v !== undefined) this.set(target.labels, v);
-          }
-        },
-      });
-
-    fromTargets('probe_success', 'Whether the last probe of the service succeeded (1) or not (0).', (r) =>
-      r.success ? 1 : 0,
-    );
-    fromTargets(
-      'probe_duration_seconds',
-      'How long the last probe took, in seconds.',
-      (r) => r.durationSeconds,
-    );
-    fromTargets('probe_http_status_code', 'HTTP status of the last probe (0 if no response).', (r, t) =>
-      t.probeType === 'http' ? (r.httpStatus ?? 0) : undefined,
-    );
-    fromTargets(
-      'probe_ssl_earliest_cert_expiry',
-      'Earliest notAfter of the verified TLS chain, unix seconds.',
-      (r) => r.certExpiry,
-    );
-    new Gauge({
-      name: 'probe_dependency_up',
-      help: 'Whether a dependency in the concierge health JSON reports up (1) or down (0).',
-      labelNames: DEP_LABELS,
-      registers,
-      collect() {
-        this.reset();
-        for (const { target, result } of source.targetViews()) {
-          for (const [dependency, up] of result?.dependencies ?? []) {
-            this.set({ ...target.labels, dependency }, up ? 1 : 0);
-          }
-        }
-      },
-    });
 
     this.probes = new Counter({
       name: 'prober_probes_total',
@@ -129,8 +123,60 @@ export class ProberMetrics {
         this.set(source.pendingTransitions());
       },
     });
+    this.confirmations = new Counter({
+      name: 'prober_down_confirmations_total',
+      help: 'Failed probes settled by re-probing: confirmed as down, or contradicted (a flap, not reported).',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    for (const outcome of ['down', 'flap']) this.confirmations.inc({ outcome }, 0);
     if (opts.defaultMetrics) {
       collectProcessMetrics(this.registry);
     }
   }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The whole /metrics body. */
+  async text(): Promise<string> {
+    return (await this.registry.metrics()) + this.targetText();
+  }
+
+  /** Per-target families in text exposition format, each target's label set escaped once per scrape. */
+  private targetText(): string {
+    const lines: string[][] = FAMILIES.map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`]);
+    const deps = [
+      '# HELP probe_dependency_up Whether a dependency in the concierge health JSON reports up (1) or down (0).',
+      '# TYPE probe_dependency_up gauge',
+    ];
+    const down = [
+      '# HELP prober_service_down Whether the prober holds the service as down (1): a confirmed down it reported.',
+      '# TYPE prober_service_down gauge',
+    ];
+    for (const { target, result } of this.source.targetViews()) {
+      const l = labelText(target.labels);
+      const state = this.source.stableState(target.key);
+      if (state !== undefined) down.push(`prober_service_down{${l}} ${state === 'down' ? 1 : 0}`);
+      if (!result) continue;
+      FAMILIES.forEach((f, i) => {
+        const v = f.value(result, target);
+        if (v !== undefined) lines[i]!.push(`${f.name}{${l}} ${v}`);
+      });
+      for (const [dependency, up] of result.dependencies ?? []) {
+        deps.push(`probe_dependency_up{${l},dependency="${escape(dependency)}"} ${up ? 1 : 0}`);
+      }
+    }
+    return [...lines, deps, down].map((f) => f.join('\n')).join('\n') + '\n';
+  }
+}
+
+function labelText(labels: TargetLabels): string {
+  return TARGET_LABELS.map((name) => `${name}="${escape(labels[name])}"`).join(',');
+}
+
+/** Label value escaping of the text format: backslash, double quote and newline. */
+function escape(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
 }

@@ -8,6 +8,7 @@ import { failure } from './probes/common.ts';
 import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
 import { probeTcp } from './probes/tcp.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { httpCall } from './http-client.ts';
 import { Reporter } from './reporter.ts';
 import { Scheduler } from './scheduler.ts';
 import { StateTracker } from './transitions.ts';
@@ -28,8 +29,14 @@ export interface FleetProberOptions {
   readonly probeIntervalSeconds?: number;
   /** Probes in flight at once. Default 64. */
   readonly concurrency?: number;
-  /** Consecutive failed probes before a service is reported down. Default 3. */
+  /** Consecutive failed probes, re-probes included, before a service is reported down. Default 4. */
   readonly downAfter?: number;
+  /**
+   * After a failed probe, the next ones run this far apart (the first at once) until the failure is
+   * confirmed or contradicted, instead of a whole interval apart; never longer than the interval. 0: no
+   * re-probes. Default 1.
+   */
+  readonly reprobeIntervalSeconds?: number;
   /** Consecutive probes before a service is reported up (or degraded). Default 2. */
   readonly upAfter?: number;
   /** Default 30. */
@@ -69,6 +76,7 @@ export class FleetProber {
   private probesDone = 0;
   private readonly tracker: StateTracker;
   private readonly httpOpts: HttpProbeOptions;
+  private readonly reprobeMs: number;
   private server: http.Server | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -79,10 +87,12 @@ export class FleetProber {
     const intervalMs = (opts.probeIntervalSeconds ?? 15) * 1000;
     this.logger = opts.logger ?? SILENT;
     this.httpOpts = opts.tlsCa === undefined ? {} : { ca: opts.tlsCa };
-    this.tracker = new StateTracker(opts.downAfter ?? 3, opts.upAfter ?? 2);
+    this.tracker = new StateTracker(opts.downAfter ?? 4, opts.upAfter ?? 2);
+    this.reprobeMs = Math.min(intervalMs, (opts.reprobeIntervalSeconds ?? 1) * 1000);
     this.metrics = new ProberMetrics(
       {
         targetViews: () => this.views.values() as Iterable<TargetView>,
+        stableState: (key) => this.tracker.stableState(key),
         pendingTransitions: () => this.reporter.pending.length,
       },
       { defaultMetrics: opts.defaultMetrics ?? true },
@@ -184,6 +194,7 @@ export class FleetProber {
   }
 
   private async runProbe(target: Target): Promise<void> {
+    if (this.views.get(target.key)?.target !== target) return; // left discovery while the re-probe waited
     const at = new Date();
     let result: ProbeResult;
     try {
@@ -198,7 +209,16 @@ export class FleetProber {
     const view = this.views.get(target.key);
     if (view?.target !== target) return; // removed or changed while the probe ran
     view.result = result;
+    const suspected = this.tracker.unconfirmedDowns(target.key) > 0;
     const change = this.tracker.observe(target.key, result.state, at, result.reason);
+    if (change?.state === 'down') this.metrics.confirmations.inc({ outcome: 'down' });
+    else if (suspected && result.state !== 'down') this.metrics.confirmations.inc({ outcome: 'flap' });
+    const unconfirmed = this.tracker.unconfirmedDowns(target.key);
+    // A first failure is re-probed at once (a refused connection or a 503 is often one lost request), the
+    // next ones a little apart, so that a short blip is contradicted and a real outage confirmed in seconds.
+    if (unconfirmed > 0 && this.reprobeMs > 0) {
+      this.scheduler.reprobe(target, unconfirmed === 1 ? 0 : this.reprobeMs);
+    }
     if (!change) return;
     const transition: Transition = {
       id: randomUUID(),
@@ -218,18 +238,18 @@ export class FleetProber {
    */
   private async syncState(attempt: number): Promise<void> {
     const url = `${this.opts.controlPlaneUrl.replace(/\/+$/, '')}/api/v1/availability/state`;
+    // What is pending now may be delivered while the answer travels, and the answer may predate that
+    // delivery: overlay these as well as what is still pending when it arrives.
+    const pendingAtRequest = [...this.reporter.pending];
     try {
-      const res = await fetch(url, {
+      const res = await httpCall(url, {
         headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
       });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
-      }
-      const baseline = parseStates(await res.json());
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const baseline = parseStates(JSON.parse(res.body));
       // Our own undelivered transitions are newer than what the control plane holds.
-      for (const t of this.reporter.pending)
+      for (const t of [...pendingAtRequest, ...this.reporter.pending])
         baseline.set(`${t.instanceId.toLowerCase()}/${t.service}`, t.state);
       this.tracker.setBaseline(baseline);
       this.logger.info({ services: baseline.size }, 'availability state synchronised');
@@ -247,8 +267,8 @@ export class FleetProber {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
       try {
-        const body = await this.metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body);
+        const body = await this.metrics.text();
+        res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
       } catch (err) {
         this.logger.error({ err: errText(err) }, 'metrics collection failed');
         res.writeHead(500).end();

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errText } from './discovery.ts';
+import { httpCall } from './http-client.ts';
 import type { Logger, Transition } from './types.ts';
 
 export interface ReporterOptions {
@@ -129,19 +130,18 @@ export class Reporter {
 
   private async send(transitions: Transition[]): Promise<Outcome> {
     try {
-      const res = await fetch(this.opts.url, {
+      const res = await httpCall(this.opts.url, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ prober: this.opts.proberId, transitions }),
-        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+        timeoutMs: this.opts.requestTimeoutMs,
       });
-      await res.body?.cancel();
-      if (res.ok) return { kind: 'ok' };
+      if (res.status >= 200 && res.status < 300) return { kind: 'ok' };
       if (res.status === 429 || res.status >= 500) {
         this.opts.logger.warn({ status: res.status }, 'control plane not taking transitions; will retry');
         return {
           kind: 'retry',
-          afterMs: res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : undefined,
+          afterMs: res.status === 429 ? retryAfterMs(res.headers['retry-after']) : undefined,
         };
       }
       return { kind: 'rejected', status: res.status };
@@ -197,7 +197,7 @@ export class Reporter {
   }
 }
 
-function retryAfterMs(header: string | null): number | undefined {
+function retryAfterMs(header: string | undefined): number | undefined {
   if (!header) return undefined;
   const secs = Number(header);
   const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(header) - Date.now();

@@ -8,7 +8,8 @@ export interface SchedulerOptions<T> {
   readonly concurrency: number;
   /** A probe starting later than this after its slot counts as late. */
   readonly lateToleranceMs: number;
-  readonly run: (target: T, dueMs: number) => Promise<void>;
+  /** `reprobe` is true for a run asked for by `reprobe()` rather than by the target's slot. */
+  readonly run: (target: T, dueMs: number, reprobe: boolean) => Promise<void>;
   /** Called with how many probes were late or skipped (previous probe of the target still running). */
   readonly onLate: (count: number) => void;
   readonly now?: () => number;
@@ -24,6 +25,7 @@ interface Job<T> {
   readonly target: T;
   readonly key: string;
   readonly due: number;
+  readonly reprobe: boolean;
 }
 
 /** FNV-1a over the key, reduced into [0, intervalMs): stable across restarts and replicas. */
@@ -49,6 +51,9 @@ export class Scheduler<T extends { readonly key: string }> {
   private queueHead = 0;
   private active = 0;
   private readonly inFlight = new Set<string>();
+  /** Re-probes waiting for their moment, by target key (only targets whose last probe failed). */
+  private readonly reprobeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reprobing = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly now: () => number;
 
@@ -70,6 +75,8 @@ export class Scheduler<T extends { readonly key: string }> {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    for (const t of this.reprobeTimers.values()) clearTimeout(t);
+    this.reprobeTimers.clear();
     this.queue.length = 0;
     this.queueHead = 0;
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -85,6 +92,24 @@ export class Scheduler<T extends { readonly key: string }> {
       this.cursor = this.firstSlotAfter(this.watermark);
       this.arm();
     }
+  }
+
+  /**
+   * Probes the target once more after `delayMs`, outside its slot, to confirm or contradict a failure. Not
+   * queued while the target's probe is in flight: that probe's outcome is the next observation anyway.
+   */
+  reprobe(target: T, delayMs: number): void {
+    const { key } = target;
+    if (!this.running || this.reprobeTimers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.reprobeTimers.delete(key);
+      if (!this.running || this.inFlight.has(key)) return;
+      this.inFlight.add(key);
+      this.reprobing.add(key);
+      this.queue.push({ target, key, due: this.now(), reprobe: true });
+      this.pump();
+    }, delayMs);
+    this.reprobeTimers.set(key, timer);
   }
 
   private firstSlotAfter(t: number): number {
@@ -122,11 +147,13 @@ export class Scheduler<T extends { readonly key: string }> {
       if (due > now) break;
       this.cursor++;
       if (this.inFlight.has(slot.key)) {
-        late++; // the previous probe of this target is still running: skip this slot
+        // The previous probe of this target is still running: skip this slot. A re-probe is not late work:
+        // it is this slot's observation, come early.
+        if (!this.reprobing.has(slot.key)) late++;
         continue;
       }
       this.inFlight.add(slot.key);
-      this.queue.push({ target: slot.target, key: slot.key, due });
+      this.queue.push({ target: slot.target, key: slot.key, due, reprobe: false });
     }
     this.watermark = now;
     if (late > 0) this.opts.onLate(late);
@@ -140,11 +167,12 @@ export class Scheduler<T extends { readonly key: string }> {
       this.active++;
       if (this.now() - job.due > this.opts.lateToleranceMs) this.opts.onLate(1);
       this.opts
-        .run(job.target, job.due)
+        .run(job.target, job.due, job.reprobe)
         .catch(() => undefined) // run() reports its own errors; never let one stop the loop
         .finally(() => {
           this.active--;
           this.inFlight.delete(job.key);
+          if (job.reprobe) this.reprobing.delete(job.key);
           if (this.running) this.pump();
           if (this.active === 0) this.idleWaiters.splice(0).forEach((w) => w());
         });

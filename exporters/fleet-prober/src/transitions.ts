@@ -10,7 +10,8 @@ export interface StateChange {
 interface Entry {
   /** The state the control plane holds (or will, once pending transitions land). */
   stable: ServiceState | undefined;
-  run: { state: ServiceState; count: number; firstAt: Date; reason: string } | undefined;
+  /** firstAt in epoch ms: one Date per service would be kept for nothing between changes. */
+  run: { state: ServiceState; count: number; firstAt: number; reason: string } | undefined;
 }
 
 /**
@@ -47,13 +48,28 @@ export class StateTracker {
       this.entries.set(key, entry);
     }
     if (entry.run?.state === state) entry.run.count++;
-    else entry.run = { state, count: 1, firstAt: at, reason };
+    else entry.run = { state, count: 1, firstAt: at.getTime(), reason };
     if (!this.baseline) return undefined;
     entry.stable ??= this.baseline.get(key) ?? 'up';
     const needed = state === 'down' ? this.downAfter : this.upAfter;
     if (entry.run.count < needed || entry.stable === state) return undefined;
     entry.stable = state;
-    return { state, at: entry.run.firstAt, reason: entry.run.reason };
+    return { state, at: new Date(entry.run.firstAt), reason: entry.run.reason };
+  }
+
+  /**
+   * How many consecutive down observations stand unconfirmed: more than 0 only while the service is not
+   * (known) down and the failures have not yet reached `downAfter`. The prober re-probes while it is.
+   */
+  unconfirmedDowns(key: string): number {
+    const entry = this.entries.get(key);
+    if (entry?.run?.state !== 'down' || entry.stable === 'down') return 0;
+    return entry.run.count < this.downAfter ? entry.run.count : 0;
+  }
+
+  /** The state last reported (or, before any report, the control plane's), if known yet. */
+  stableState(key: string): ServiceState | undefined {
+    return this.entries.get(key)?.stable;
   }
 
   /** Forget a service's counters (it left discovery); its stable state is re-read from the baseline later. */

@@ -26,7 +26,7 @@ export interface Target {
   readonly timeoutMs: number;
   readonly healthJson: boolean;
   readonly bodyRegex?: RegExp;
-  /** Everything above as a string, to tell whether a refresh changed the target. */
+  /** A digest of everything above, to tell whether a refresh changed the target. */
   readonly fingerprint: string;
 }
 

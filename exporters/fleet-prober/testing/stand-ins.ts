@@ -51,7 +51,10 @@ export function sdGroup(g: GroupSpec): { targets: string[]; labels: Record<strin
   return { targets: [g.target], labels };
 }
 
-/** Stands in for GET /api/v1/sd/probe-targets, GET /api/v1/availability/state, POST .../transitions. */
+/**
+ * Stands in for GET /api/v1/sd/probe-targets, GET /api/v1/availability/state, POST .../transitions and
+ * POST .../heartbeat.
+ */
 export class ControlPlaneStandIn {
   groups: unknown[] = [];
   states: Array<{ instanceId: string; service: string; state: string; since: string }> = [];
@@ -111,6 +114,7 @@ export class ControlPlaneStandIn {
       if (!authorized) return json(401, { title: 'unauthorized' });
       if (req.method === 'GET' && path === '/api/v1/sd/probe-targets') return json(200, this.groups);
       if (req.method === 'GET' && path === '/api/v1/availability/state') return json(200, this.states);
+      if (req.method === 'POST' && path === '/api/v1/availability/heartbeat') return json(200, {});
       if (req.method === 'POST' && path === '/api/v1/availability/transitions') {
         if (this.transitionStatus >= 300) return json(this.transitionStatus, { title: 'not now' });
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TransitionBody;
