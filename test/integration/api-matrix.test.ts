@@ -236,6 +236,10 @@ describe('the API under attack: every route x every role x the other tenant’s 
         if (roles.includes(role) && !own.test(op.path))
           say(key(op), `"${role}" is limited to its own endpoints, but x-roles allow it here`);
     }
-    assertNone('docs/api.md role paragraph vs x-roles', disagreements, 'docs/api.md, the paragraph starting "Roles:"');
+    assertNone(
+      'docs/api.md role paragraph vs x-roles',
+      disagreements,
+      'docs/api.md, the paragraph starting "Roles:"',
+    );
   });
 });
