@@ -4,7 +4,8 @@ import path from 'node:path';
 
 /**
  * The services run their build with plain node (no tsx, no esbuild at run time), after building what is stale:
- * each script that starts one is `node scripts/build-stale.mjs <its projects> && [exec] node <its dist entry>`.
+ * each script that starts one is `node scripts/build-stale.mjs <its projects> && [VAR=value ...] [exec] node
+ * [--v8-option ...] <its dist entry>` (the prober's memory settings: exporters/fleet-prober/src/node-options.ts).
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -29,7 +30,7 @@ describe('service scripts', () => {
       const script = pkg.scripts[name];
       assert.ok(script, `package.json has no "${name}" script`);
       const m =
-        /^node scripts\/build-stale\.mjs( [^&]+)? && (?:exec )?node ((\S+)\/dist\/(\S+)\.js)(?: |$)/.exec(
+        /^node scripts\/build-stale\.mjs( [^&]+)? && (?:[A-Z_]+=\S+ )*(?:exec )?node (?:--[\w-]+(?:=\S+)? )*((\S+)\/dist\/(\S+)\.js)(?: |$)/.exec(
           script,
         );
       assert.ok(m, `"${name}": ${script}`);
