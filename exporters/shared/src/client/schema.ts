@@ -1596,6 +1596,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
@@ -1630,6 +1641,11 @@ export interface operations {
           /** @description a service's name: the instance's (or client's) own */
           service?: string;
           publicSummary?: string;
+          /**
+           * Format: date-time
+           * @description when the failure began, within the last 30 days (default: now, the opening)
+           */
+          failureBeganAt?: string;
         };
       };
     };
@@ -1668,6 +1684,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
@@ -1727,6 +1754,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
@@ -1791,6 +1829,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
@@ -1857,6 +1906,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
@@ -1966,6 +2026,17 @@ export interface operations {
             publicSummary?: string | null;
             /** Format: date-time */
             openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
             acknowledgedAt?: string | null;
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
