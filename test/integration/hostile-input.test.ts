@@ -56,8 +56,11 @@ describe('hostile input: NUL, lone surrogates, impossible dates and wrong Conten
   /**
    * The snapshot once nothing moves: a page of an incident opened earlier (by hand, or by a webhook) is tried
    * just after its answer, and its failure lands a moment later, which is no doing of the request under test.
+   * Likewise the audit records an earlier webhook staged join the chain (audit_pending -> audit_log) when the
+   * chainer's batch wait ends, which a busy machine can stretch past any quiet spell: flushed first.
    */
   const settled = async () => {
+    await cp.ctx.audit.flush();
     let last = await snapshot();
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
