@@ -287,6 +287,12 @@ describe('backups API', () => {
     // alpha-prod's one restore test passed, but one nightly run does not fill its slots
     assert.equal(sample('concierge_ops_backup_restore_test_success', 'alpha-prod'), 1);
     assert.equal(sample('concierge_ops_backup_compliant', 'alpha-prod'), 0);
+    // by the client's own policy: beta's daily slot of yesterday is empty
+    assert.equal(sample('concierge_ops_backup_retention_compliant', 'beta-prod'), 0);
+    // beta's WAL misses 20h-19h and 10h-8h ago, inside its 7 daily days: 3 hours a restore cannot reach
+    assert.equal(sample('concierge_ops_backup_pitr_gap_seconds', 'beta-prod'), 3 * 3600);
+    // alpha archives no WAL: no recovery window, no series rather than a made-up 0
+    assert.equal(sample('concierge_ops_backup_pitr_gap_seconds', 'alpha-prod'), undefined);
   });
 
   it('applies a changed policy: no daily slots, and the gap is no longer named', async () => {
@@ -294,6 +300,18 @@ describe('backups API', () => {
     assert.equal(patched.status, 200, patched.text);
     const res = await cp.call('GET', '/api/v1/clients/beta/backups/status', { token: t.operator });
     assert.deepEqual(res.body.instances[0].retention.daily, { required: 0, missing: [] });
+    // /metrics follows the client's policy: no daily period, so no gap inside it (scrapes within a second
+    // share one computation, so the first scrape after a second is the one to read)
+    await new Promise((r) => setTimeout(r, 1100));
+    const text = (await cp.call('GET', '/metrics')).text;
+    assert.match(text, /^concierge_ops_backup_pitr_gap_seconds\{client="beta",instance="beta-prod"\} 0$/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^concierge_ops_backup_retention_compliant\\{client="beta",instance="beta-prod"\\} ${res.body.instances[0].retention.compliant ? 1 : 0}$`,
+        'm',
+      ),
+    );
     const audit = await cp.call('GET', '/api/v1/audit?targetType=client');
     assert.ok(audit.body.some((a: { action: string }) => a.action === 'backup_policy.update'));
   });

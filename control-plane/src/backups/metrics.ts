@@ -11,6 +11,8 @@ const SYSTEM: Auth = { tokenId: '00000000-metrics', name: 'metrics', role: 'admi
 type Row = {
   labels: Record<string, string>;
   compliant: number;
+  retention: number;
+  pitrGap: number | null;
   age: number | null;
   restoreOk: number | null;
 };
@@ -28,10 +30,13 @@ export function registerBackupMetrics(
     const out: Row[] = [];
     for (const c of await fleet.listClients(SYSTEM, 'active')) {
       const s = await backups.clientStatus(SYSTEM, c.id);
+      const evaluatedAt = Date.parse(s.evaluatedAt);
       for (const i of s.instances)
         out.push({
           labels: { client: c.slug, instance: i.instance.slug },
           compliant: i.compliant ? 1 : 0,
+          retention: i.retention.compliant ? 1 : 0,
+          pitrGap: i.pitr ? gapSeconds(i.pitr.gaps, evaluatedAt - s.policy.keepDaily * 86_400_000) : null,
           age: i.newestSuccess?.ageSeconds ?? null,
           restoreOk: i.lastRestoreTest ? (i.lastRestoreTest.success ? 1 : 0) : null,
         });
@@ -45,6 +50,16 @@ export function registerBackupMetrics(
       value: (r) => r.compliant,
     },
     {
+      name: 'concierge_ops_backup_retention_compliant',
+      help: "Whether every daily, weekly and monthly slot of the client's retention policy (in its time zone) holds a good full backup.",
+      value: (r) => r.retention,
+    },
+    {
+      name: 'concierge_ops_backup_pitr_gap_seconds',
+      help: "Seconds of WAL missing from the point-in-time-recovery window within the client's daily retention; absent without WAL.",
+      value: (r) => r.pitrGap,
+    },
+    {
       name: 'concierge_ops_backup_last_success_age_seconds',
       help: 'Age of the newest successful backup; absent without one.',
       value: (r) => r.age,
@@ -56,4 +71,11 @@ export function registerBackupMetrics(
     },
   ]);
   return backups;
+}
+
+/** Seconds of the gaps that fall after `sinceMs`: moments a restore could be asked for and cannot reach. */
+export function gapSeconds(gaps: readonly { from: string; to: string }[], sinceMs: number): number {
+  let total = 0;
+  for (const g of gaps) total += Math.max(0, Date.parse(g.to) - Math.max(Date.parse(g.from), sinceMs));
+  return Math.round(total / 1000);
 }
