@@ -24,6 +24,7 @@ import { buildDashboards } from '../../grafana/src/dashboards.ts';
 import { waitFor } from '../helpers/alerts.ts';
 import { queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
 import { reachableTempDir } from '../helpers/process.ts';
+import { runbookMetrics } from '../helpers/runbooks.ts';
 import { startPg15 } from '../helpers/pg15.ts';
 import { seedRota } from '../helpers/stack.ts';
 import { requireTool } from '../helpers/tools.ts';
@@ -383,5 +384,49 @@ describe('dashboards against the Prometheus of a running stack', function () {
     for (const [k, why] of Object.entries(ALLOWED)) console.log(`        - ${k}: ${why}`);
     assert.deepEqual(failures, []);
     assert.ok(checked.length >= 80, `only ${checked.length} queries checked`);
+  });
+
+  it('finds in Prometheus every metric a runbook queries', async () => {
+    const { metrics, errors } = runbookMetrics();
+    assert.deepEqual(errors, [], 'every runbook query parses');
+    assert.ok(metrics.size >= 30, `only ${metrics.size} metric names read from the runbooks`);
+    // The one figure the scenario above does not produce: riverside's WAL, so PitrWindowGap's series exists.
+    for (const [id, from, to] of [
+      ['dash-wal1', 6, 4],
+      ['dash-wal2', 3, 1],
+    ] as const) {
+      const at = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+      const r = await api('POST', '/api/v1/backups/runs', {
+        runId: id,
+        instance: INSTANCE,
+        tool: 'pgbackrest',
+        kind: 'wal',
+        status: 'success',
+        startedAt: at(from),
+        finishedAt: at(to),
+        walStart: at(from),
+        walEnd: at(to),
+      });
+      assert.equal(r.status, 201, r.text);
+    }
+    const names = async () =>
+      new Set(
+        (
+          (await (await fetch(`${urls.prometheus}/api/v1/label/__name__/values`)).json()) as {
+            data: string[];
+          }
+        ).data,
+      );
+    let missing: string[];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const have = await names();
+      missing = [...metrics.keys()]
+        .filter((m) => !have.has(m))
+        .map((m) => `${m} (${metrics.get(m)!.join(', ')})`);
+      if (missing.length === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.deepEqual(missing, []);
   });
 });
