@@ -17,6 +17,7 @@ import { slaRoutes } from './sla/routes.ts';
 import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
 import { faroReceiver, faroRoutes } from './faro/routes.ts';
+import { heartbeatRoutes } from './heartbeats/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
@@ -136,6 +137,7 @@ export function createApp(ctx: Context): express.Express {
   onCallRoutes(api, ctx.oncall);
   policyRoutes(api, ctx.policies);
   faroRoutes(api, ctx.faro);
+  heartbeatRoutes(api, ctx.heartbeats);
   reportRoutes(api, ctx.reports);
   opsRoutes(api, ctx.ops);
 

@@ -16,6 +16,8 @@ import { AuditWatch } from './audit/watch.ts';
 import { SecurityWatch } from './security/service.ts';
 import { BackupService } from './backups/service.ts';
 import { registerBackupMetrics } from './backups/metrics.ts';
+import { registerHeartbeatMetrics } from './heartbeats/metrics.ts';
+import { HeartbeatService } from './heartbeats/service.ts';
 import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
@@ -57,6 +59,8 @@ export interface Context {
   readonly backups: BackupService;
   /** Faro app keys and the web-page metrics they feed. */
   readonly faro: FaroService;
+  /** Heartbeat (push) monitors of jobs that should report in. */
+  readonly heartbeats: HeartbeatService;
   readonly reports: ReportService;
   readonly ops: OpsService;
   /** Suspicious access as requests arrive: denied bursts, tokens from new addresses. */
@@ -150,6 +154,8 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     log,
   });
   registerAuditReportJobs(paging.workers, pool, auditReports, config.reports.scheduler);
+  const heartbeats = new HeartbeatService(pool, audit, fleet);
+  registerHeartbeatMetrics(metrics.registry, heartbeats);
   return {
     config,
     log,
@@ -166,6 +172,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     sla,
     silences,
     faro: new FaroService(pool, audit, fleet, createFaroMetrics(metrics.registry)),
+    heartbeats,
     backups,
     reports,
     ops,

@@ -97,6 +97,14 @@ POST /api/v1/instances/{id}/faro-keys createFaroKey
 POST /api/v1/instances/{id}/faro-keys/rotate rotateFaroKey
 PATCH /api/v1/instances/{id}/faro-keys/current updateFaroKey
 POST /api/v1/instances/{id}/faro-keys/revoke revokeFaroKeys
+POST /api/v1/heartbeats createHeartbeat
+GET /api/v1/heartbeats listHeartbeats
+GET /api/v1/heartbeats/{id} getHeartbeat
+PATCH /api/v1/heartbeats/{id} updateHeartbeat
+POST /api/v1/heartbeats/{id}/rotate rotateHeartbeatToken
+DELETE /api/v1/heartbeats/{id} deleteHeartbeat
+GET /api/v1/push/{token} pushHeartbeat
+POST /api/v1/push/{token} pushHeartbeatPost
 GET /api/v1/clients/{id}/reports listClientReports
 GET /api/v1/clients/{id}/reports/{month} getClientMonthReport
 GET /api/v1/reports/{rid} getReport

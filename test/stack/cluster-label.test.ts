@@ -29,7 +29,17 @@ import { requireTool } from '../helpers/tools.ts';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** prometheus/tests/<name>.test.yml, every one of them (a test checks that none is left out). */
-const TEST_FILES = ['fleet', 'slo', 'slo-recovery', 'concierge', 'platform', 'backups', 'audit', 'longterm'];
+const TEST_FILES = [
+  'fleet',
+  'slo',
+  'slo-recovery',
+  'concierge',
+  'platform',
+  'backups',
+  'audit',
+  'longterm',
+  'heartbeats',
+];
 const TESTS = path.join(ROOT, 'prometheus/tests');
 const CLUSTERS = ['eu-1', 'us-1'];
 

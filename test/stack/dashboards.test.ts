@@ -390,7 +390,14 @@ describe('dashboards against the Prometheus of a running stack', function () {
     const { metrics, errors } = runbookMetrics();
     assert.deepEqual(errors, [], 'every runbook query parses');
     assert.ok(metrics.size >= 30, `only ${metrics.size} metric names read from the runbooks`);
-    // The one figure the scenario above does not produce: riverside's WAL, so PitrWindowGap's series exists.
+    // What the scenario above does not produce: a heartbeat monitor (HeartbeatMissing's series), and
+    // riverside's WAL (PitrWindowGap's series).
+    const hb = await api('POST', '/api/v1/heartbeats', {
+      instance: INSTANCE,
+      name: 'nightly-export',
+      intervalSeconds: 3600,
+    });
+    assert.equal(hb.status, 201, hb.text);
     for (const [id, from, to] of [
       ['dash-wal1', 6, 4],
       ['dash-wal2', 3, 1],

@@ -18,6 +18,9 @@ export interface Tenant {
   clientTokenId: string;
   clientToken: string;
   faroKey: string;
+  heartbeatId: string;
+  /** The heartbeat's push token: the only credential of GET/POST /api/v1/push/{token}. */
+  heartbeatToken: string;
   runId: string;
   /** Every id, slug, code and key the seeding answered for this tenant: none may reach another tenant. */
   secrets: string[];
@@ -141,6 +144,13 @@ async function seedTenant(t: AttackTarget, slug: string, responders: string[]): 
     }),
   );
   const faro = keep(await ok(t, 'POST', `/api/v1/instances/${instance.id}/faro-keys`, {}));
+  const heartbeat = keep(
+    await ok(t, 'POST', '/api/v1/heartbeats', {
+      instance: `${slug}-prod`,
+      name: 'nightly-export',
+      intervalSeconds: 3600,
+    }),
+  );
   const found = new Set<string>([slug]);
   identifiers(seen, found);
   return {
@@ -158,6 +168,8 @@ async function seedTenant(t: AttackTarget, slug: string, responders: string[]): 
     clientTokenId: token.id,
     clientToken: token.token,
     faroKey: faro.key ?? faro.appKey ?? '',
+    heartbeatId: heartbeat.heartbeat.id,
+    heartbeatToken: heartbeat.token,
     runId,
     secrets: [...found],
   };

@@ -39,6 +39,7 @@ export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: strin
     if (path.startsWith('/api/v1/escalation-policies/')) return t.policyId;
     if (path.startsWith('/api/v1/maintenance-windows/')) return t.windowId;
     if (path.startsWith('/api/v1/tokens/')) return t.clientTokenId;
+    if (path.startsWith('/api/v1/heartbeats/')) return t.heartbeatId;
     return t.clientId;
   };
   return {
@@ -48,6 +49,7 @@ export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: strin
     month: () => t.month,
     overrideId: () => fleet.overrideId,
     appKey: () => t.faroKey,
+    token: () => t.heartbeatToken,
   };
 }
 

@@ -1089,6 +1089,78 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/heartbeats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Heartbeat monitors with their state (waiting, up, down, missing), by instance and name */
+    get: operations['listHeartbeats'];
+    put?: never;
+    /** Creates a heartbeat (push) monitor of an instance; its push token is in this answer only */
+    post: operations['createHeartbeat'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/heartbeats/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One heartbeat monitor with its state */
+    get: operations['getHeartbeat'];
+    put?: never;
+    post?: never;
+    /** Deletes a heartbeat monitor */
+    delete: operations['deleteHeartbeat'];
+    options?: never;
+    head?: never;
+    /** Changes a heartbeat's interval, grace or severity */
+    patch: operations['updateHeartbeat'];
+    trace?: never;
+  };
+  '/api/v1/heartbeats/{id}/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replaces the push token; the old push URL stops at once */
+    post: operations['rotateHeartbeatToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/push/{token}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A job reports in (GET or POST, as Uptime Kuma push URLs work); `status=down` reports a failed run. The token in the path is the credential: 404 for one no active heartbeat holds */
+    get: operations['pushHeartbeat'];
+    put?: never;
+    /** A job reports in (GET or POST, as Uptime Kuma push URLs work); `status=down` reports a failed run. The token in the path is the credential: 404 for one no active heartbeat holds */
+    post: operations['pushHeartbeatPost'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/clients/{id}/reports': {
     parameters: {
       query?: never;
@@ -4703,6 +4775,372 @@ export interface operations {
       400: components['responses']['Problem'];
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  listHeartbeats: {
+    parameters: {
+      query?: {
+        instance?: string;
+        limit?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            instance: {
+              id: string;
+              slug: string;
+              client: string;
+            };
+            name: string;
+            intervalSeconds: number;
+            graceSeconds: number;
+            severity: string;
+            tokenPrefix: string;
+            /**
+             * @description waiting: no push yet and not overdue; missing: no push within interval + grace
+             * @enum {unknown}
+             */
+            state: 'waiting' | 'up' | 'down' | 'missing';
+            lastPushAt: string | null;
+            lastStatus: string | null;
+            createdBy: string;
+            createdAt: string;
+          }[];
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+    };
+  };
+  createHeartbeat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description instance id or slug */
+          instance: string;
+          /** @description unique per instance, e.g. nightly-export or backup-agent */
+          name: string;
+          /** @description the job pushes at least this often (1 minute to 7 days) */
+          intervalSeconds: number;
+          /** @description how much later than the interval a push may come before it is missing (default 300) */
+          graceSeconds?: number;
+          /**
+           * @description of the HeartbeatMissing alert (default warning)
+           * @enum {unknown}
+           */
+          severity?: 'critical' | 'warning';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            heartbeat: {
+              /** Format: uuid */
+              id: string;
+              instance: {
+                id: string;
+                slug: string;
+                client: string;
+              };
+              name: string;
+              intervalSeconds: number;
+              graceSeconds: number;
+              severity: string;
+              tokenPrefix: string;
+              /**
+               * @description waiting: no push yet and not overdue; missing: no push within interval + grace
+               * @enum {unknown}
+               */
+              state: 'waiting' | 'up' | 'down' | 'missing';
+              lastPushAt: string | null;
+              lastStatus: string | null;
+              createdBy: string;
+              createdAt: string;
+            };
+            /** @description in this answer only */
+            token: string;
+            /** @description GET or POST it, on the control plane, to report in */
+            pushPath: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      409: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  getHeartbeat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            instance: {
+              id: string;
+              slug: string;
+              client: string;
+            };
+            name: string;
+            intervalSeconds: number;
+            graceSeconds: number;
+            severity: string;
+            tokenPrefix: string;
+            /**
+             * @description waiting: no push yet and not overdue; missing: no push within interval + grace
+             * @enum {unknown}
+             */
+            state: 'waiting' | 'up' | 'down' | 'missing';
+            lastPushAt: string | null;
+            lastStatus: string | null;
+            createdBy: string;
+            createdAt: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  deleteHeartbeat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description done; no body */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  updateHeartbeat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description the job pushes at least this often (1 minute to 7 days) */
+          intervalSeconds?: number;
+          /** @description how much later than the interval a push may come before it is missing (default 300) */
+          graceSeconds?: number;
+          /**
+           * @description of the HeartbeatMissing alert (default warning)
+           * @enum {unknown}
+           */
+          severity?: 'critical' | 'warning';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            instance: {
+              id: string;
+              slug: string;
+              client: string;
+            };
+            name: string;
+            intervalSeconds: number;
+            graceSeconds: number;
+            severity: string;
+            tokenPrefix: string;
+            /**
+             * @description waiting: no push yet and not overdue; missing: no push within interval + grace
+             * @enum {unknown}
+             */
+            state: 'waiting' | 'up' | 'down' | 'missing';
+            lastPushAt: string | null;
+            lastStatus: string | null;
+            createdBy: string;
+            createdAt: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  rotateHeartbeatToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            heartbeat: {
+              /** Format: uuid */
+              id: string;
+              instance: {
+                id: string;
+                slug: string;
+                client: string;
+              };
+              name: string;
+              intervalSeconds: number;
+              graceSeconds: number;
+              severity: string;
+              tokenPrefix: string;
+              /**
+               * @description waiting: no push yet and not overdue; missing: no push within interval + grace
+               * @enum {unknown}
+               */
+              state: 'waiting' | 'up' | 'down' | 'missing';
+              lastPushAt: string | null;
+              lastStatus: string | null;
+              createdBy: string;
+              createdAt: string;
+            };
+            /** @description in this answer only */
+            token: string;
+            /** @description GET or POST it, on the control plane, to report in */
+            pushPath: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  pushHeartbeat: {
+    parameters: {
+      query?: {
+        status?: 'up' | 'down';
+        msg?: string;
+        ping?: string;
+      };
+      header?: never;
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  pushHeartbeatPost: {
+    parameters: {
+      query?: {
+        status?: 'up' | 'down';
+        msg?: string;
+        ping?: string;
+      };
+      header?: never;
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
       404: components['responses']['Problem'];
     };
   };
