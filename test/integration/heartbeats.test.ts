@@ -144,9 +144,10 @@ describe('heartbeat monitors', function () {
 
   it('says missing once interval + grace have passed without a push, by the database clock', async () => {
     // interval 3600 s + grace 300 s: a push 3901 s ago is missing, one 3890 s ago is not.
-    await cp.db.query(`update heartbeat_monitors set last_push_at = now() - interval '3901 seconds' where id = $1`, [
-      id,
-    ]);
+    await cp.db.query(
+      `update heartbeat_monitors set last_push_at = now() - interval '3901 seconds' where id = $1`,
+      [id],
+    );
     const h = (await cp.call('GET', `/api/v1/heartbeats/${id}`, { token: operator })).body;
     assert.equal(h.state, 'missing');
     const text = await metrics();
@@ -155,21 +156,24 @@ describe('heartbeat monitors', function () {
       text,
       /concierge_ops_heartbeat_up\{client="acme",instance="acme-prod",heartbeat="nightly-export",severity="warning"\} 0/,
     );
-    await cp.db.query(`update heartbeat_monitors set last_push_at = now() - interval '3890 seconds' where id = $1`, [
-      id,
-    ]);
+    await cp.db.query(
+      `update heartbeat_monitors set last_push_at = now() - interval '3890 seconds' where id = $1`,
+      [id],
+    );
     assert.equal((await cp.call('GET', `/api/v1/heartbeats/${id}`, { token: operator })).body.state, 'up');
   });
 
   it('answers 404 to a token no heartbeat holds, 400 to a bad status, and changes nothing', async () => {
-    const before = (await cp.db.query(`select last_push_at, last_status from heartbeat_monitors where id = $1`, [id]))
-      .rows;
+    const before = (
+      await cp.db.query(`select last_push_at, last_status from heartbeat_monitors where id = $1`, [id])
+    ).rows;
     for (const t of [`hb_${'A'.repeat(43)}`, 'nope', token.slice(0, -1)])
       assert.equal((await cp.call('GET', `/api/v1/push/${t}`, { token: null })).status, 404, t);
     const bad = await cp.call('GET', `/api/v1/push/${token}?status=maybe`, { token: null });
     assert.equal(bad.status, 400, bad.text);
-    const after = (await cp.db.query(`select last_push_at, last_status from heartbeat_monitors where id = $1`, [id]))
-      .rows;
+    const after = (
+      await cp.db.query(`select last_push_at, last_status from heartbeat_monitors where id = $1`, [id])
+    ).rows;
     assert.deepEqual(after, before);
   });
 
