@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { dateProblemOf, dateTimeProblemOf, monthProblemOf } from '../../control-plane/src/http/formats.ts';
-import { replaceUnstorable, unstorable } from '../../control-plane/src/http/unstorable.ts';
+import { hasUnstorable, replaceUnstorable, unstorable } from '../../control-plane/src/http/unstorable.ts';
+import { repairDelivery } from '../../control-plane/src/incidents/repair.ts';
+import { alertPayload } from '../helpers/alerts.ts';
 
 describe('per-value rules for dates and stored text', () => {
   it('takes the date-times JavaScript and PostgreSQL read alike, and only those', () => {
@@ -53,5 +55,37 @@ describe('per-value rules for dates and stored text', () => {
     });
     assert.deepEqual(changed, ['/a', '/b/1', '/c/k\ufffd']);
     assert.equal(body.a, 'x\u0000', 'the original is left alone');
+  });
+
+  it('scans for unstorable text exactly where the repair would replace it, to the same depth', () => {
+    const nest = (depth: number, leaf: unknown): unknown =>
+      depth === 0 ? leaf : { d: nest(depth - 1, leaf) };
+    for (const v of [
+      { a: 'x\u0000' },
+      ['ok', ['\ud800']],
+      { 'k\udc00': 'v' },
+      { ok: 'pair \ud83d\ude00', n: 1, t: true, z: null, arr: [1, 'two'] },
+      'plain',
+      nest(64, 'deep\u0000'), // the deepest string the repair still reaches
+      nest(65, 'too deep\u0000'), // one level further: left as it is, by both
+      nest(64, { ['key\u0000']: 1 }),
+    ])
+      assert.equal(hasUnstorable(v), replaceUnstorable(v).changed.length > 0, JSON.stringify(v));
+  });
+
+  it('stores a clean webhook body as delivered, and repairs a hostile one without touching the original', async () => {
+    const clean = alertPayload({ fingerprints: ['a1', 'b2'] });
+    const noLookup = async () => new Map<string, Date>();
+    const ok = await repairDelivery(clean as never, noLookup, new Date());
+    assert.deepEqual(ok.repairs, []);
+    assert.deepEqual(ok.payload, clean);
+    const hostile = alertPayload({ fingerprints: ['a1'], summary: 'down\u0000' });
+    const fixed = await repairDelivery(hostile as never, noLookup, new Date());
+    assert.deepEqual(
+      fixed.repairs.map((r) => r.field),
+      ['/alerts/0/annotations/summary'],
+    );
+    assert.equal(fixed.payload.alerts[0]!.annotations.summary, 'down\ufffd');
+    assert.equal(hostile.alerts[0]!.annotations.summary, 'down\u0000', 'the delivery itself is left alone');
   });
 });

@@ -39,6 +39,25 @@ export function unstorable(value: unknown, path = '', out: FieldError[] = [], de
 }
 
 /**
+ * True when `value` holds a string (value or key) that cannot be stored, within the depth replaceUnstorable
+ * walks. It allocates nothing per value (no copies, no pointers), so a hot path that must repair hostile input
+ * (the webhook) pays only this scan for the input that needs no repair, which is nearly all of it.
+ */
+export function hasUnstorable(value: unknown, depth = 0): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (typeof value === 'string') return BAD.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) if (hasUnstorable(v, depth + 1)) return true;
+    return false;
+  }
+  for (const k of Object.keys(value)) {
+    if (BAD.test(k) || hasUnstorable((value as Record<string, unknown>)[k], depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
  * A copy of `value` with every NUL and lone surrogate replaced by U+FFFD, and the pointers of what changed:
  * for inputs that must be kept even when damaged (an alert that is never stored would block its group).
  */

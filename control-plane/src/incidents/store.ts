@@ -127,12 +127,18 @@ const clientLookup = (client: string | null) =>
  * Whether the occurrence `x` (a firing alert's fingerprint and startsAt) is over: it, or a later occurrence
  * of it, resolved in this group's incidents, or in a delivery that found no incident (alert_resolutions).
  */
+// Each probe per alert only when its table can answer: the guards are uncorrelated, so PostgreSQL runs each
+// once per statement. A new group (no resolved incident, no remembered resolution) costs two index probes
+// instead of three per alert: 75 buffer reads for 25 alerts before, which cost the webhook ~10% of its
+// database time (docs/benchmarks.md, alert ingest).
 const RESOLVED_BEFORE = (groupKey: string, x: string) =>
-  `(exists (select 1 from incidents r join incident_alerts a on a.incident_id = r.id
-     where r.group_key = ${groupKey} and a.status = 'resolved' and a.fingerprint = ${x}.fingerprint
-       and a.starts_at >= ${x}."startsAt")
-   or exists (select 1 from alert_resolutions z
-     where z.fingerprint = ${x}.fingerprint and z.starts_at >= ${x}."startsAt"))`;
+  `(((select exists (select 1 from incidents r where r.group_key = ${groupKey} and r.status = 'resolved'))
+     and exists (select 1 from incidents r join incident_alerts a on a.incident_id = r.id
+       where r.group_key = ${groupKey} and a.status = 'resolved' and a.fingerprint = ${x}.fingerprint
+         and a.starts_at >= ${x}."startsAt"))
+   or ((select exists (select 1 from alert_resolutions))
+     and exists (select 1 from alert_resolutions z
+       where z.fingerprint = ${x}.fingerprint and z.starts_at >= ${x}."startsAt")))`;
 
 /**
  * Whether an instance label (a slug) names an instance of the client: labels are whatever a rule or a
