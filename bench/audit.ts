@@ -22,7 +22,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { exportFilter } from '../control-plane/src/audit/export.ts';
 import { AuditService } from '../control-plane/src/audit/service.ts';
-import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import type { Auth } from '../control-plane/src/http/auth.ts';
 import { freePort } from '@concierge-ops/shared/ports';

@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { createApp } from '../control-plane/src/app.ts';
 import { loadConfig } from '../control-plane/src/config.ts';
 import { createContext } from '../control-plane/src/context.ts';
-import { overSocket, startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { overSocket, startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import { createPool } from '../control-plane/src/db/pool.ts';
 import { createTwilio } from '../control-plane/src/notify/providers.ts';

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../control-plane/src/config.ts';
 import { createContext } from '../control-plane/src/context.ts';
-import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import type { Auth } from '../control-plane/src/http/auth.ts';
 import { composeReport } from '../control-plane/src/reports/compose.ts';

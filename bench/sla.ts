@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { AuditService } from '../control-plane/src/audit/service.ts';
 import { AvailabilityService } from '../control-plane/src/availability/service.ts';
 import type { TransitionInput } from '../control-plane/src/availability/types.ts';
-import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import { FleetService } from '../control-plane/src/fleet/service.ts';
 import type { Auth } from '../control-plane/src/http/auth.ts';

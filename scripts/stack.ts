@@ -17,6 +17,7 @@ import path from 'node:path';
 import { freePort } from '@concierge-ops/shared/ports';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
 import { prometheusPages } from './stack/links.ts';
+import { proberLaunch } from './stack/prober.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
@@ -330,18 +331,19 @@ async function main(): Promise<void> {
   const tokens = await createServiceTokens(cpUrls[0]!, admin, dirs.secrets);
   const responders = await seedDemoResponders(cpUrls[0]!, admin, twilio !== undefined);
 
+  const proberRun = proberLaunch({
+    ...baseEnv,
+    CONTROL_PLANE_URL: cpUrls[0],
+    PROBER_TOKEN: tokens.prober.token,
+    PROBER_PORT: prober.split(':')[1],
+    PROBER_STATE_DIR: path.join(dataDir, 'prober'),
+    PROBER_ID: 'stack-prober',
+  });
   const proberChild = spawnChild({
     name: 'fleet-prober',
     command: NODE[0]!,
-    args: [...NODE.slice(1), 'exporters/fleet-prober/dist/main.js'],
-    env: {
-      ...baseEnv,
-      CONTROL_PLANE_URL: cpUrls[0],
-      PROBER_TOKEN: tokens.prober.token,
-      PROBER_PORT: prober.split(':')[1],
-      PROBER_STATE_DIR: path.join(dataDir, 'prober'),
-      PROBER_ID: 'stack-prober',
-    },
+    args: [...NODE.slice(1), ...proberRun.args],
+    env: proberRun.env,
   });
   const backupDir = path.join(dataDir, 'backups');
   fs.mkdirSync(backupDir, { recursive: true });

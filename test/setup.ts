@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '@concierge-ops/embedded-postgres';
 import { migrate } from '../control-plane/src/db/migrate.ts';
 import { TEMPLATE, adminQuery, databaseUrl } from './helpers/db.ts';
 

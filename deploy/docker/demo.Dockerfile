@@ -9,6 +9,7 @@ WORKDIR /src
 # against every workspace's package.json, so each one is copied (test/unit/compose.test.ts keeps the list whole).
 COPY package.json package-lock.json ./
 COPY exporters/shared/package.json exporters/shared/
+COPY exporters/embedded-postgres/package.json exporters/embedded-postgres/
 COPY control-plane/package.json control-plane/
 COPY exporters/fleet-prober/package.json exporters/fleet-prober/
 COPY exporters/backup-exporter/package.json exporters/backup-exporter/

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 
 const dir = process.argv[2];
 if (!dir) {

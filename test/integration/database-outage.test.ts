@@ -9,7 +9,7 @@ import {
   overSocket,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
-} from '@concierge-ops/shared/embedded-postgres';
+} from '@concierge-ops/embedded-postgres';
 import { npmStart, reachableTempDir, type StartedControlPlane } from '../helpers/process.ts';
 
 const TOKEN = 'cop_' + 'o'.repeat(43);

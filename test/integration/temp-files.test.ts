@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { startPg15 } from '../helpers/pg15.ts';
 import { postgresPidsUnder, reachableTempDir } from '../helpers/process.ts';
 

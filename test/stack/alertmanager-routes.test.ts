@@ -408,4 +408,78 @@ describe('alertmanager delivering to the control plane and the e-mail fallback',
       'beta emergency': 'active',
     });
   });
+
+  // Several Prometheus clusters sharing this Alertmanager (their external label cluster) may reuse client and
+  // instance names: those are different instances, whose alerts must neither share a group nor inhibit each other.
+  it("notifies two clusters' alerts of the same client and instance as separate groups", async () => {
+    const labels = {
+      alertname: 'DependencyDown',
+      severity: 'critical',
+      client: 'gamma',
+      instance: 'gamma-prod',
+    };
+    await postAlert({ ...labels, cluster: 'a', dependency: 'twilio' }, { summary: 'test' });
+    await postAlert({ ...labels, cluster: 'b', dependency: 'twilio' }, { summary: 'test' });
+    const gamma = () =>
+      deliveries.filter(
+        (x) => x.path === '/api/v1/alertmanager/webhook' && x.body.groupLabels.client === 'gamma',
+      );
+    await waitFor(
+      `both clusters' deliveries (alertmanager log:\n${amLog})`,
+      () =>
+        new Set(gamma().flatMap((d) => d.body.alerts.map((a) => a.labels.cluster))).size === 2
+          ? true
+          : undefined,
+      60_000,
+    );
+    const groups = gamma()
+      .map((d) => ({ groupLabels: d.body.groupLabels, clusters: d.body.alerts.map((a) => a.labels.cluster) }))
+      .sort((x, y) => String(x.groupLabels.cluster).localeCompare(String(y.groupLabels.cluster)));
+    assert.deepEqual(groups, [
+      {
+        groupLabels: { alertname: 'DependencyDown', cluster: 'a', client: 'gamma', instance: 'gamma-prod' },
+        clusters: ['a'],
+      },
+      {
+        groupLabels: { alertname: 'DependencyDown', cluster: 'b', client: 'gamma', instance: 'gamma-prod' },
+        clusters: ['b'],
+      },
+    ]);
+    assert.notEqual(gamma()[0]!.body.groupKey, gamma()[1]!.body.groupKey);
+  });
+
+  it("does not let one cluster's InstanceDown inhibit another cluster's alerts of the same instance", async () => {
+    const delta = { client: 'delta', instance: 'delta-prod' };
+    await postAlert(
+      { alertname: 'InstanceDown', severity: 'critical', cluster: 'a', ...delta },
+      { summary: 'test' },
+    );
+    const posted: Array<[string, Record<string, string>]> = [
+      [
+        'a api down',
+        { alertname: 'ServiceDown', severity: 'critical', cluster: 'a', ...delta, service: 'api' },
+      ],
+      [
+        'b api down',
+        { alertname: 'ServiceDown', severity: 'critical', cluster: 'b', ...delta, service: 'api' },
+      ],
+      ['b latency', { alertname: 'ConciergeHighLatency', severity: 'critical', cluster: 'b', ...delta }],
+    ];
+    for (const [, labels] of posted) await postAlert(labels, { summary: 'test' });
+    const alerts = (await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as Array<{
+      labels: Record<string, string>;
+      status: { state: string; inhibitedBy: string[] };
+    }>;
+    const state = (labels: Record<string, string>) => {
+      const key = JSON.stringify(Object.entries(labels).sort());
+      const a = alerts.find((x) => JSON.stringify(Object.entries(x.labels).sort()) === key);
+      assert.ok(a, `alert not found: ${key}`);
+      return a.status.inhibitedBy.length > 0 ? 'inhibited' : a.status.state;
+    };
+    assert.deepEqual(Object.fromEntries(posted.map(([name, labels]) => [name, state(labels)])), {
+      'a api down': 'inhibited',
+      'b api down': 'active',
+      'b latency': 'active',
+    });
+  });
 });

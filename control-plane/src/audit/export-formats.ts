@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
-import PDFDocument from 'pdfkit';
 import type { Checkpoint } from './checkpoints.ts';
 import type { DbExportRow } from './store.ts';
+import { loadPdfkit } from '../lazy.ts';
 
 export type ExportFormat = 'csv' | 'json' | 'pdf';
 
@@ -183,6 +183,7 @@ class PdfWriter implements ExportWriter {
     private readonly out: Writable,
     title: string,
   ) {
+    const PDFDocument = loadPdfkit();
     this.doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { Title: title } });
     this.doc.pipe(out);
     this.doc.font('Helvetica-Bold').fontSize(13).text(title);

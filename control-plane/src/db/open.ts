@@ -7,7 +7,7 @@ import {
   runningEmbedded,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
-} from '@concierge-ops/shared/embedded-postgres';
+} from '@concierge-ops/embedded-postgres';
 import { migrate, migrateJobs } from './migrate.ts';
 import { createPool } from './pool.ts';
 import {

@@ -40,6 +40,16 @@ function toRow(a: AlertmanagerAlert): store.AlertRow {
   };
 }
 
+/**
+ * An incident's title: the alert's name, and the cluster that sent it when the alert has one. Several
+ * Prometheus clusters sharing one Alertmanager may reuse instance names (alertmanager.yml groups by cluster),
+ * and two clusters' incidents of one instance name must not read the same.
+ */
+function titleOf(labels: Record<string, string>): string {
+  const name = labels.alertname ?? 'alert';
+  return labels.cluster ? `${name} (cluster ${labels.cluster})` : name;
+}
+
 /** Adds to a cache that forgets everything past 10,000 entries (it is only ever a hint). */
 function remember<K, V>(cache: Map<K, V> | Set<K>, key: K, value?: V): void {
   if (cache.size >= 10_000) cache.clear();
@@ -169,7 +179,7 @@ export class AlertIngest {
             severity: severityOf(fresh),
             groupKey: p.groupKey,
             source: 'alertmanager',
-            title: labels.alertname ?? 'alert',
+            title: titleOf(labels),
             summary: summary.slice(0, 2000),
             publicSummary: null,
             autoResolve: true,
@@ -289,7 +299,7 @@ export class AlertIngest {
     const id = randomUUID();
     const plan = this.incidents.hooks.openingPlan({ id, client_id: clientId, severity }, new Date());
     if (!plan) return undefined;
-    const title = labels.alertname ?? 'alert';
+    const title = titleOf(labels);
     const alerts = [...new Map(p.alerts.map((a) => [a.fingerprint, a])).values()].map(toRow);
     const { events, timeline } = timelineOf(
       p,

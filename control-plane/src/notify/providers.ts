@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import nodemailer from 'nodemailer';
-import twilio from 'twilio';
+import type { Transporter } from 'nodemailer';
+import type twilio from 'twilio';
 import type { PagingConfig } from '../config.ts';
+import { loadNodemailer, loadTwilio } from '../lazy.ts';
 
 type TwilioRequest = Parameters<twilio.RequestClient['request']>[0];
 
@@ -95,13 +96,16 @@ function formPairs(data: Record<string, unknown>): [string, string][] {
 }
 
 /** Behind HTTP_PROXY: the SDK's own client, with TWILIO_API_URL in place of api.twilio.com when set. */
-class RewritingRequestClient extends twilio.RequestClient {
-  constructor(private readonly base: string | undefined) {
-    super({ timeout: 10_000 });
+function rewritingRequestClient(sdk: typeof twilio, base: string | undefined): twilio.RequestClient {
+  class RewritingRequestClient extends sdk.RequestClient {
+    constructor() {
+      super({ timeout: 10_000 });
+    }
+    override request<T>(opts: TwilioRequest & { data?: T }) {
+      return super.request<T>({ ...opts, uri: rebase(opts.uri, base) });
+    }
   }
-  override request<T>(opts: TwilioRequest & { data?: T }) {
-    return super.request<T>({ ...opts, uri: rebase(opts.uri, this.base) });
-  }
+  return new RewritingRequestClient();
 }
 
 export interface SmsSender {
@@ -121,16 +125,22 @@ export interface MailSender {
 export function createTwilio(c: PagingConfig): SmsSender | undefined {
   if (!c.twilio) return undefined;
   const { accountSid, authToken, fromNumber } = c.twilio;
-  const httpClient = process.env.HTTP_PROXY
-    ? new RewritingRequestClient(c.twilioApiUrl)
-    : (new TwilioHttpClient(c.twilioApiUrl) as unknown as twilio.RequestClient);
-  const client = twilio(accountSid, authToken, { httpClient });
+  // The SDK is loaded and its client made at the first page (lazy.ts says why), then kept.
+  let made: ReturnType<typeof twilio> | undefined;
+  const client = () => {
+    if (made) return made;
+    const sdk = loadTwilio();
+    const httpClient = process.env.HTTP_PROXY
+      ? rewritingRequestClient(sdk, c.twilioApiUrl)
+      : (new TwilioHttpClient(c.twilioApiUrl) as unknown as twilio.RequestClient);
+    return (made = sdk(accountSid, authToken, { httpClient }));
+  };
   return {
     async sms(to, body, statusCallback) {
-      return (await client.messages.create({ to, from: fromNumber, body, statusCallback })).sid;
+      return (await client().messages.create({ to, from: fromNumber, body, statusCallback })).sid;
     },
     async call(to, twiml, statusCallback) {
-      return (await client.calls.create({ to, from: fromNumber, twiml, statusCallback })).sid;
+      return (await client().calls.create({ to, from: fromNumber, twiml, statusCallback })).sid;
     },
   };
 }
@@ -138,7 +148,8 @@ export function createTwilio(c: PagingConfig): SmsSender | undefined {
 export function createMailer(c: PagingConfig): MailSender | undefined {
   if (!c.smtpUrl) return undefined;
   const u = new URL(c.smtpUrl);
-  const transport = nodemailer.createTransport({
+  // nodemailer is loaded at the first mail (lazy.ts says why); the transport, and its pool, made once.
+  const options = {
     host: u.hostname,
     port: Number(u.port || (u.protocol === 'smtps:' ? 465 : 587)),
     secure: u.protocol === 'smtps:',
@@ -149,9 +160,11 @@ export function createMailer(c: PagingConfig): MailSender | undefined {
       : {}),
     connectionTimeout: 10_000,
     socketTimeout: 20_000,
-  });
+  };
+  let transport: Transporter | undefined;
   return {
     async send(m) {
+      transport ??= loadNodemailer().createTransport(options);
       const info = await transport.sendMail({ from: c.mailFrom, ...m });
       return info.messageId;
     },

@@ -1,10 +1,10 @@
-import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import type { PagingConfig } from '../config.ts';
 import { Batcher } from '../db/batch.ts';
 import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
 import * as jobs from '../jobs/store.ts';
+import { loadTwilio } from '../lazy.ts';
 import { AckLinks } from './ack-link.ts';
 import { mailContent, smsText, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
@@ -411,7 +411,12 @@ export class NotifyService {
   /** True when the request really came from Twilio (signed with our auth token over the public URL). */
   validSignature(signature: string | undefined, path: string, params: Record<string, string>): boolean {
     if (!signature || !this.config.twilio) return false;
-    return twilio.validateRequest(this.config.twilio.authToken, signature, this.publicUrl + path, params);
+    return loadTwilio().validateRequest(
+      this.config.twilio.authToken,
+      signature,
+      this.publicUrl + path,
+      params,
+    );
   }
 
   /** Twilio's status callback: records the provider status; an SMS that failed falls back to e-mail. */

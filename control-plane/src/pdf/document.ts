@@ -2,7 +2,7 @@
  * The PDF primitives both the monthly client report (reports/) and the audit report (audit/) draw with: an A4
  * document with fixed metadata, headings, paragraphs, tables that continue over pages, page footers.
  */
-import PDFDocument from 'pdfkit';
+import { loadPdfkit } from '../lazy.ts';
 
 export const MARGIN = 50;
 export const FOOTER = 24;
@@ -73,6 +73,7 @@ export function table(doc: Doc, head: string[], widths: number[], rows: string[]
  * and their SHA-256, a function of the report alone.
  */
 export function newDoc(title: string, createdAt: string): { doc: Doc; done: Promise<Buffer> } {
+  const PDFDocument = loadPdfkit();
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: MARGIN, bottom: MARGIN, left: MARGIN, right: MARGIN },

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/shared/embedded-postgres';
+import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import type { DumpArchive } from './sources/pgdump.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 

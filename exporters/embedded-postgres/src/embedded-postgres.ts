@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import { freePort } from './ports.ts';
+import { freePort } from '@concierge-ops/shared/ports';
 import { dataDirOwner, DataDirInUseError, lockDataDir, type DataDirLock } from './data-lock.ts';
 
 const run = promisify(execFile);
