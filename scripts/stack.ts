@@ -1,7 +1,8 @@
 /**
  * `npm run stack [-- --ha]`: docker-compose's topology from local binaries, each on a free loopback port.
  *
- *   PostgreSQL (embedded, or DATABASE_URL) <- control plane (x2 with --ha) <- fleet prober, backup exporter
+ *   PostgreSQL (embedded, or DATABASE_URL) <- control plane (x2 with --ha) <- fleet prober (x3 locations with
+ *   --ha, a quorum of 2), backup exporter
  *   Prometheus (the repo's rules; scrapes all of them; http_sd from the control plane) -> Alertmanager
  *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio stand-in (or TWILIO_* passed through) / SMTP
  *   sink; a demo responder for each role of the default escalation policy, so that pages go out.
@@ -10,6 +11,8 @@
  * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
  * stops every child (each in its own process group) and then the database. STACK_SCRAPE_INTERVAL (e.g. 2s, for
  * tests) gives Prometheus one scrape, rule-evaluation and service-discovery interval instead of the repo's.
+ * The probers send confirmed downs straight to every Alertmanager (the direct path); STACK_DIRECT_ALERTS=off
+ * leaves paging to the Prometheus rules alone.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -263,7 +266,9 @@ async function main(): Promise<void> {
   const cps = await Promise.all(Array.from({ length: cpCount }, loop));
   const ams = await Promise.all(Array.from({ length: amCount }, loop));
   const gossip = ha ? await Promise.all(Array.from({ length: amCount }, loop)) : [];
-  const [prom, prober, backup] = [await loop(), await loop(), await loop()];
+  const proberCount = ha ? 3 : 1;
+  const probers = await Promise.all(Array.from({ length: proberCount }, loop));
+  const [prom, backup] = [await loop(), await loop()];
   const url = (hostPort: string) => `http://${hostPort}`;
   const entries: Entry[] = [];
 
@@ -331,19 +336,33 @@ async function main(): Promise<void> {
   const tokens = await createServiceTokens(cpUrls[0]!, admin, dirs.secrets);
   const responders = await seedDemoResponders(cpUrls[0]!, admin, twilio !== undefined);
 
-  const proberRun = proberLaunch({
-    ...baseEnv,
-    CONTROL_PLANE_URL: cpUrls[0],
-    PROBER_TOKEN: tokens.prober.token,
-    PROBER_PORT: prober.split(':')[1],
-    PROBER_STATE_DIR: path.join(dataDir, 'prober'),
-    PROBER_ID: 'stack-prober',
-  });
-  const proberChild = spawnChild({
-    name: 'fleet-prober',
-    command: NODE[0]!,
-    args: [...NODE.slice(1), ...proberRun.args],
-    env: proberRun.env,
+  // With --ha, three probers stand for three locations: each reads the others' views and pages on 2 of 3.
+  const directAlerts = process.env.STACK_DIRECT_ALERTS !== 'off';
+  const proberChildren = probers.map((hostPort, i) => {
+    const run = proberLaunch({
+      ...baseEnv,
+      CONTROL_PLANE_URL: cpUrls[i % cpCount],
+      PROBER_TOKEN: tokens.prober.token,
+      PROBER_PORT: hostPort.split(':')[1],
+      PROBER_STATE_DIR: path.join(dataDir, proberCount > 1 ? `prober-${i + 1}` : 'prober'),
+      PROBER_ID: proberCount > 1 ? `stack-prober-${i + 1}` : 'stack-prober',
+      ...(proberCount > 1
+        ? {
+            PROBER_LOCATION: `loc-${i + 1}`,
+            PROBER_PEERS: probers
+              .filter((_, j) => j !== i)
+              .map(url)
+              .join(','),
+          }
+        : {}),
+      PROBER_ALERTMANAGER_URLS: directAlerts ? ams.map(url).join(',') : '',
+    });
+    return spawnChild({
+      name: proberCount > 1 ? `fleet-prober-${i + 1}` : 'fleet-prober',
+      command: NODE[0]!,
+      args: [...NODE.slice(1), ...run.args],
+      env: run.env,
+    });
   });
   const backupDir = path.join(dataDir, 'backups');
   fs.mkdirSync(backupDir, { recursive: true });
@@ -402,7 +421,7 @@ async function main(): Promise<void> {
       self: prom,
       alertmanagers: ams,
       controlPlanes: cps,
-      prober,
+      probers,
       backupExporter: backup,
       sdUrl: cpUrls[0]!,
       tokenFile: tokens.prometheus.file,
@@ -424,7 +443,7 @@ async function main(): Promise<void> {
     env: baseEnv,
   });
 
-  await waitReady(proberChild, `${url(prober)}/metrics`);
+  for (const [i, p] of proberChildren.entries()) await waitReady(p, `${url(probers[i]!)}/metrics`);
   await waitReady(backupChild, `${url(backup)}/metrics`);
   for (const [i, am] of amChildren.entries()) {
     await waitReady(am, `${url(ams[i]!)}/-/ready`);
@@ -436,7 +455,15 @@ async function main(): Promise<void> {
   }
   await waitReady(promChild, `${url(prom)}/-/ready`);
   entries.push({ name: 'prometheus', url: url(prom), note: await prometheusPages(url(prom)) });
-  entries.push({ name: 'fleet prober', url: `${url(prober)}/metrics` });
+  for (const [i, p] of probers.entries()) {
+    entries.push({
+      name: proberCount > 1 ? `fleet prober ${i + 1}` : 'fleet prober',
+      url: `${url(p)}/metrics`,
+      note:
+        (proberCount > 1 ? `location loc-${i + 1}, quorum 2 of 3; ` : '') +
+        (directAlerts ? 'confirmed downs straight to Alertmanager' : 'direct path off'),
+    });
+  }
   entries.push({
     name: 'backup exporter',
     url: `${url(backup)}/metrics`,

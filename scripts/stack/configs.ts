@@ -17,7 +17,8 @@ export interface PrometheusTargets {
   self: string;
   alertmanagers: string[];
   controlPlanes: string[];
-  prober: string;
+  /** host:port of each fleet prober (three locations with --ha). */
+  probers: string[];
   backupExporter: string;
   /** Base URL of the control plane whose service discovery Prometheus polls. */
   sdUrl: string;
@@ -48,7 +49,7 @@ export async function prometheusConfig(t: PrometheusTargets): Promise<string> {
     prometheus: [t.self],
     alertmanager: t.alertmanagers,
     'control-plane': t.controlPlanes,
-    'fleet-prober': [t.prober],
+    'fleet-prober': t.probers,
     'backup-exporter': [t.backupExporter],
   };
   doc.rule_files = (doc.rule_files as string[]).map((f) => path.join(REPO, 'prometheus', f));

@@ -41,7 +41,7 @@ describe("Prometheus scrapes the control plane's /metrics with its own token", f
       self: '127.0.0.1:1',
       alertmanagers: ['127.0.0.1:1'],
       controlPlanes: [host],
-      prober: '127.0.0.1:1',
+      probers: ['127.0.0.1:1'],
       backupExporter: '127.0.0.1:1',
       sdUrl: cp.url,
       tokenFile,

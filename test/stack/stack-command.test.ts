@@ -99,12 +99,28 @@ describe('npm run stack -- --ha', function () {
         'backup exporter',
         'control plane 1',
         'control plane 2',
-        'fleet prober',
+        'fleet prober 1',
+        'fleet prober 2',
+        'fleet prober 3',
         'prometheus',
         ...(DEMO ? ['demo fleet'] : []),
       ].sort(),
     );
     assert.match(out, /grafana +skipped: grafana-server is not installed/);
+  });
+
+  it('runs three probers, one per location, each answering its own view to its peers', async () => {
+    const locations = [];
+    for (const n of [1, 2, 3]) {
+      const res = await fetch(`${urls[`fleet prober ${n}`]}/-/down`);
+      assert.equal(res.status, 200);
+      locations.push(((await res.json()) as { location: string }).location);
+    }
+    assert.deepEqual(locations, ['loc-1', 'loc-2', 'loc-3']);
+    assert.match(
+      out,
+      /fleet prober 1 .*location loc-1, quorum 2 of 3; confirmed downs straight to Alertmanager/,
+    );
   });
 
   it("prints Prometheus's alerts and targets pages as links that answer 200", async () => {
@@ -230,6 +246,8 @@ describe('npm run stack -- --ha', function () {
         'backup-exporter up',
         'control-plane up',
         'control-plane up',
+        'fleet-prober up',
+        'fleet-prober up',
         'fleet-prober up',
         'prometheus up',
       ],

@@ -25,7 +25,15 @@ const ENV = { ADMIN_TOKEN: 'sentinel-admin-token-0123456789' };
 const TOKENS_DIR = '/run/secrets/concierge-ops';
 const CONFIG_SECRETS = '/etc/concierge-ops/secrets';
 /** The Node services: built here, run from their image. */
-const BUILT = ['backup-exporter', 'control-plane', 'control-plane-2', 'demo', 'fleet-prober'];
+const BUILT = [
+  'backup-exporter',
+  'control-plane',
+  'control-plane-2',
+  'demo',
+  'fleet-prober',
+  'fleet-prober-2',
+  'fleet-prober-3',
+];
 
 interface Service {
   image?: string;
@@ -99,7 +107,14 @@ describe('docker-compose.yml', function () {
     assert.deepEqual(active(base), byDefault);
     assert.deepEqual(
       active(ha, ['ha']),
-      [...byDefault, 'alertmanager-2', 'alertmanager-3', 'control-plane-2'].sort(),
+      [
+        ...byDefault,
+        'alertmanager-2',
+        'alertmanager-3',
+        'control-plane-2',
+        'fleet-prober-2',
+        'fleet-prober-3',
+      ].sort(),
     );
   });
 
@@ -377,11 +392,16 @@ describe('docker-compose.yml', function () {
       await fs.writeFile(token, 'sentinel');
       const secret = `${CONFIG_SECRETS}/prometheus.token`;
       const members = 'alertmanager:9093,alertmanager-2:9093,alertmanager-3:9093';
+      const probers = 'fleet-prober:9469,fleet-prober-2:9469,fleet-prober-3:9469';
       await renderStep(
         command,
         { '/etc/prometheus': etc, '/prometheus/config': `${data}/config` },
-        { ALERTMANAGERS: members },
+        { ALERTMANAGERS: members, PROBERS: probers },
       );
+      const targets = parse(
+        await fs.readFile(path.join(data, 'config/targets/fleet-prober.yml'), 'utf8'),
+      ) as { targets: string[] }[];
+      assert.deepEqual(targets[0]!.targets, probers.split(','));
       const file = path.join(data, 'config/prometheus.yml');
       const text = await fs.readFile(file, 'utf8');
       assert.ok(text.includes(secret), 'the secret is mounted where prometheus.yml reads it');
@@ -392,6 +412,11 @@ describe('docker-compose.yml', function () {
       };
       assert.deepEqual(rendered.alerting.alertmanagers[0]!.static_configs[0]!.targets, members.split(','));
       assert.equal(prom.environment!.ALERTMANAGERS, 'alertmanager:9093');
+      assert.equal(prom.environment!.PROBERS, 'fleet-prober:9469');
+      // The ha probers are three locations that read each other and send to every Alertmanager.
+      const ha2 = ha.services['fleet-prober-2']!.environment!;
+      assert.equal(ha2.PROBER_LOCATION, 'loc-2');
+      assert.equal(ha2.PROBER_PEERS, 'http://fleet-prober:9469,http://fleet-prober-3:9469');
     });
 
     it('Alertmanager: amtool accepts the config, with Mailpit as relay and the mounted webhook token', async () => {

@@ -18,8 +18,50 @@ describe('fleet prober config', () => {
       stateDir: './data/prober',
       proberId: 'p1',
       logLevel: 'info',
+      location: undefined,
+      peers: [],
+      quorum: undefined,
+      peerPollSeconds: 1,
+      alertmanagerUrls: [],
+      alertResendSeconds: 15,
+      alertLabels: { monitor: 'concierge-ops' },
     });
     assert.ok(Object.isFrozen(c));
+  });
+
+  it('reads the direct path and the quorum, and refuses a quorum the locations cannot meet', () => {
+    const base = { CONTROL_PLANE_URL: 'http://cp:8080', PROBER_TOKEN: 'x' };
+    const c = loadConfig({
+      ...base,
+      PROBER_LOCATION: 'eu-west',
+      PROBER_PEERS: 'http://p2:9469/, http://p3:9469',
+      PROBER_QUORUM: '2',
+      PROBER_ALERTMANAGER_URLS: 'http://am1:9093,http://am2:9093',
+      PROBER_ALERT_LABELS: 'monitor=concierge-ops, cluster=eu',
+    });
+    assert.equal(c.location, 'eu-west');
+    assert.deepEqual(c.peers, ['http://p2:9469', 'http://p3:9469']);
+    assert.equal(c.quorum, 2);
+    assert.deepEqual(c.alertmanagerUrls, ['http://am1:9093', 'http://am2:9093']);
+    assert.deepEqual(c.alertLabels, { monitor: 'concierge-ops', cluster: 'eu' });
+    assert.throws(
+      () =>
+        loadConfig({
+          ...base,
+          PROBER_LOCATION: 'eu west',
+          PROBER_PEERS: 'http://p2:9469',
+          PROBER_QUORUM: '3',
+          PROBER_ALERTMANAGER_URLS: 'am1:9093',
+          PROBER_ALERT_LABELS: 'no label',
+        }),
+      (e: Error) =>
+        [
+          'PROBER_LOCATION',
+          'PROBER_QUORUM must be an integer between 1 and 2',
+          'PROBER_ALERTMANAGER_URLS',
+          'PROBER_ALERT_LABELS',
+        ].every((n) => e.message.includes(n)),
+    );
   });
 
   it('names every bad variable in one error without echoing values', () => {

@@ -18,6 +18,13 @@ export interface Config {
   readonly stateDir: string;
   readonly proberId: string;
   readonly logLevel: string;
+  readonly location: string | undefined;
+  readonly peers: readonly string[];
+  readonly quorum: number | undefined;
+  readonly peerPollSeconds: number;
+  readonly alertmanagerUrls: readonly string[];
+  readonly alertResendSeconds: number;
+  readonly alertLabels: Readonly<Record<string, string>>;
 }
 
 export { ConfigError };
@@ -69,6 +76,38 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const urls = (name: string): string[] => {
+    const list = (raw(name) ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    if (list.some((u) => !isHttpUrl(u)))
+      problems.push(`${name} must be a comma-separated list of http(s) URLs`);
+    return list.map((u) => u.replace(/\/+$/, ''));
+  };
+  const location = raw('PROBER_LOCATION');
+  if (location !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(location)) {
+    problems.push('PROBER_LOCATION must be 1-63 letters, digits, ".", "_" or "-"');
+  }
+  const peers = urls('PROBER_PEERS');
+  const quorum =
+    raw('PROBER_QUORUM') === undefined
+      ? undefined
+      : number('PROBER_QUORUM', 1, { min: 1, max: peers.length + 1, integer: true });
+  const alertLabels: Record<string, string> = {};
+  const labelText = env['PROBER_ALERT_LABELS'] ?? 'monitor=concierge-ops';
+  for (const pair of labelText
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(pair);
+    if (!m) {
+      problems.push('PROBER_ALERT_LABELS must be name=value pairs separated by commas');
+      break;
+    }
+    alertLabels[m[1]!] = m[2]!.trim();
+  }
+
   const config: Config = {
     controlPlaneUrl,
     proberToken,
@@ -86,6 +125,15 @@ export function loadConfig(env: Env = process.env): Config {
     stateDir: raw('PROBER_STATE_DIR') ?? './data/prober',
     proberId: raw('PROBER_ID') ?? hostname(),
     logLevel,
+    location,
+    peers,
+    // The bounds depend on PROBER_PEERS: a quorum larger than the locations could never be met.
+    quorum,
+    peerPollSeconds: number('PROBER_PEER_POLL_SECONDS', 1, { min: 0.05, max: 60, integer: false }),
+    alertmanagerUrls: urls('PROBER_ALERTMANAGER_URLS'),
+    // Prometheus resends every minute; 15 s keeps a restarted Alertmanager's view fresh and endsAt (4x) at 1 min.
+    alertResendSeconds: number('PROBER_ALERT_RESEND_SECONDS', 15, { min: 0.05, max: 600, integer: false }),
+    alertLabels,
   };
   if (problems.length > 0) throw new ConfigError('prober', problems);
   return Object.freeze(config);

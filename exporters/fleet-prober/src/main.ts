@@ -27,6 +27,13 @@ runProcess(
       sdRefreshSeconds: config.sdRefreshSeconds,
       heartbeatSeconds: config.heartbeatSeconds,
       stateDir: config.stateDir,
+      location: config.location,
+      peers: config.peers,
+      quorum: config.quorum,
+      peerPollSeconds: config.peerPollSeconds,
+      alertmanagerUrls: config.alertmanagerUrls,
+      alertResendSeconds: config.alertResendSeconds,
+      alertLabels: config.alertLabels,
       logger,
     });
     await prober.start();

@@ -30,6 +30,8 @@ export const ERROR_KINDS = [
   'buffer_overflow',
   'state_file',
   'probe_internal',
+  'peer_poll',
+  'alert_send',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
@@ -76,12 +78,16 @@ export class ProberMetrics {
   readonly late: Counter;
   readonly errors: Counter<'kind'>;
   readonly confirmations: Counter<'outcome'>;
+  readonly alertsSent: Counter;
+  /** `,location="..."` appended to every per-target label set, or nothing. */
+  private readonly locationText: string;
 
   constructor(
     private readonly source: MetricsSource,
-    opts: { defaultMetrics: boolean },
+    opts: { defaultMetrics: boolean; location?: string | undefined },
   ) {
     const registers = [this.registry];
+    this.locationText = opts.location ? `,location="${escape(opts.location)}"` : '';
 
     this.probes = new Counter({
       name: 'prober_probes_total',
@@ -130,6 +136,11 @@ export class ProberMetrics {
       registers,
     });
     for (const outcome of ['down', 'flap']) this.confirmations.inc({ outcome }, 0);
+    this.alertsSent = new Counter({
+      name: 'prober_alerts_sent_total',
+      help: 'Alerts accepted by an Alertmanager on the direct path (each resend and each Alertmanager counts).',
+      registers,
+    });
     if (opts.defaultMetrics) {
       collectProcessMetrics(this.registry);
     }
@@ -156,7 +167,7 @@ export class ProberMetrics {
       '# TYPE prober_service_down gauge',
     ];
     for (const { target, result } of this.source.targetViews()) {
-      const l = labelText(target.labels);
+      const l = labelText(target.labels) + this.locationText;
       const state = this.source.stableState(target.key);
       if (state !== undefined) down.push(`prober_service_down{${l}} ${state === 'down' ? 1 : 0}`);
       if (!result) continue;

@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { AlertSender } from './alerts.ts';
 import { Discovery, errText } from './discovery.ts';
+import { FleetView } from './fleet-view.ts';
 import { ProberMetrics, type ErrorKind, type TargetView } from './metrics.ts';
 import { failure } from './probes/common.ts';
 import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
 import { probeTcp } from './probes/tcp.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { Peers } from './peers.ts';
 import { httpCall } from './http-client.ts';
 import { Reporter } from './reporter.ts';
 import { Scheduler } from './scheduler.ts';
-import { StateTracker } from './transitions.ts';
+import { StateTracker, type StateChange } from './transitions.ts';
 import type { Logger, ProbeResult, ServiceState, Target, Transition } from './types.ts';
 
 export interface FleetProberOptions {
@@ -55,6 +58,25 @@ export interface FleetProberOptions {
   readonly reportBackoffMs?: { readonly initial: number; readonly max: number };
   /** Node process metrics (process_*, nodejs_*) in the same Registry. Default true. */
   readonly defaultMetrics?: boolean;
+  /** Where this prober probes from: a `location` label on its per-target series. Default: none. */
+  readonly location?: string;
+  /** Base URLs of the other locations' probers (their /metrics port). Default: none. */
+  readonly peers?: readonly string[];
+  /** Locations (this one included) that must hold a service down for the fleet. Default: a majority. */
+  readonly quorum?: number;
+  /** How often the peers' views are read. Default 1. */
+  readonly peerPollSeconds?: number;
+  /** Alertmanagers that get confirmed downs straight from the prober (every member of a cluster). */
+  readonly alertmanagerUrls?: readonly string[];
+  /** Firing alerts are sent again this often; their endsAt is four times this ahead. Default 15. */
+  readonly alertResendSeconds?: number;
+  /** Labels added to every alert, to match Prometheus' external labels. Default {monitor: concierge-ops}. */
+  readonly alertLabels?: Readonly<Record<string, string>>;
+}
+
+/** A strict majority of the locations: 1 alone, 2 of 2 or 3, 3 of 4 or 5. */
+export function majority(locations: number): number {
+  return Math.floor(locations / 2) + 1;
 }
 
 interface View {
@@ -73,6 +95,9 @@ export class FleetProber {
   private readonly scheduler: Scheduler<Target>;
   private readonly reporter: Reporter;
   private readonly heartbeat: Heartbeat;
+  private readonly peers: Peers;
+  private readonly fleet: FleetView;
+  private readonly alerts: AlertSender;
   private probesDone = 0;
   private readonly tracker: StateTracker;
   private readonly httpOpts: HttpProbeOptions;
@@ -95,9 +120,31 @@ export class FleetProber {
         stableState: (key) => this.tracker.stableState(key),
         pendingTransitions: () => this.reporter.pending.length,
       },
-      { defaultMetrics: opts.defaultMetrics ?? true },
+      { defaultMetrics: opts.defaultMetrics ?? true, location: opts.location },
     );
     const onError = (kind: ErrorKind): void => void this.metrics.errors.inc({ kind });
+    const peerUrls = (opts.peers ?? []).map((u) => u.replace(/\/+$/, ''));
+    this.peers = new Peers({
+      urls: peerUrls,
+      pollMs: (opts.peerPollSeconds ?? 1) * 1000,
+      timeoutMs: 2000,
+      logger: this.logger,
+      onError: () => onError('peer_poll'),
+      onChange: () => this.reconcileAll(),
+    });
+    this.fleet = new FleetView(
+      opts.quorum ?? majority(peerUrls.length + 1),
+      (key) => this.peers.downCount(key),
+      opts.alertLabels ?? { monitor: 'concierge-ops' },
+    );
+    this.alerts = new AlertSender({
+      urls: (opts.alertmanagerUrls ?? []).map((u) => u.replace(/\/+$/, '')),
+      resendMs: (opts.alertResendSeconds ?? 15) * 1000,
+      timeoutMs: 5000,
+      logger: this.logger,
+      onError: () => onError('alert_send'),
+      onSent: (n) => this.metrics.alertsSent.inc(n),
+    });
     this.discovery = new Discovery({
       url: `${base}/api/v1/sd/probe-targets`,
       token: opts.token,
@@ -152,6 +199,8 @@ export class FleetProber {
     this.reporter.start();
     this.scheduler.start();
     this.heartbeat.start();
+    this.peers.start();
+    this.alerts.start();
     await Promise.all([this.syncState(1), this.discovery.start()]);
     this.logger.info({ port: this.port, targets: this.views.size }, 'fleet prober started');
   }
@@ -168,6 +217,8 @@ export class FleetProber {
     this.heartbeat.stop();
     await this.discovery.stop();
     await this.scheduler.stop();
+    await this.peers.stop();
+    await this.alerts.stop();
     await this.reporter.stop();
     if (this.server) {
       this.server.closeAllConnections();
@@ -185,11 +236,16 @@ export class FleetProber {
         old && old.target.fingerprint === t.fingerprint ? old : { target: t, result: undefined },
       );
     }
-    for (const key of this.views.keys()) if (!next.has(key)) this.tracker.forget(key);
+    for (const key of this.views.keys()) {
+      if (next.has(key)) continue;
+      this.tracker.forget(key);
+      this.fleet.forget(key);
+    }
     const added = targets.filter((t) => !this.views.has(t.key)).length;
     const removed = [...this.views.keys()].filter((k) => !next.has(k)).length;
     this.views = next;
     this.scheduler.setTargets([...next.values()].map((v) => v.target));
+    this.alerts.update(this.fleet.desiredAlerts(this.views));
     if (added > 0 || removed > 0) this.logger.info({ targets: next.size, added, removed }, 'targets updated');
   }
 
@@ -219,17 +275,38 @@ export class FleetProber {
     if (unconfirmed > 0 && this.reprobeMs > 0) {
       this.scheduler.reprobe(target, unconfirmed === 1 ? 0 : this.reprobeMs);
     }
-    if (!change) return;
+    // Peers are asked at once when this prober confirms a down, so that a quorum forms in about a second.
+    if (change?.state === 'down' && this.peers.size > 0) void this.peers.poll();
+    if (this.reconcile(target, change)) this.alerts.update(this.fleet.desiredAlerts(this.views));
+  }
+
+  /** Re-decides one service's fleet state; reports a change of it. True when the fleet's view moved. */
+  private reconcile(target: Target, change?: StateChange): boolean {
+    const fleetChange = this.fleet.reconcile(target.key, this.tracker.stableState(target.key), change);
+    if (!fleetChange) return false;
     const transition: Transition = {
       id: randomUUID(),
       instanceId: target.instanceId,
       service: target.service,
-      state: change.state,
-      at: change.at.toISOString(),
-      reason: change.reason,
+      state: fleetChange.state,
+      at: fleetChange.at.toISOString(),
+      reason: fleetChange.reason,
     };
     this.logger.info({ ...transition, client: target.labels.client }, 'service state changed');
     this.reporter.enqueue(transition);
+    return true;
+  }
+
+  /** After the peers' views changed: every service this prober or a peer holds down may have moved. */
+  private reconcileAll(): void {
+    const keys = this.peers.downKeys();
+    for (const k of this.fleet.ownDownKeys()) keys.add(k);
+    for (const k of this.fleet.fleetDownKeys()) keys.add(k);
+    for (const key of keys) {
+      const view = this.views.get(key);
+      if (view) this.reconcile(view.target);
+    }
+    this.alerts.update(this.fleet.desiredAlerts(this.views));
   }
 
   /**
@@ -252,6 +329,7 @@ export class FleetProber {
       for (const t of [...pendingAtRequest, ...this.reporter.pending])
         baseline.set(`${t.instanceId.toLowerCase()}/${t.service}`, t.state);
       this.tracker.setBaseline(baseline);
+      this.fleet.setBaseline(baseline);
       this.logger.info({ services: baseline.size }, 'availability state synchronised');
     } catch (err) {
       this.metrics.errors.inc({ kind: 'state_sync' });
@@ -273,6 +351,13 @@ export class FleetProber {
         this.logger.error({ err: errText(err) }, 'metrics collection failed');
         res.writeHead(500).end();
       }
+    } else if (path === '/-/down') {
+      // The peers' quorum input: keys only (instance id and service), no URLs, nothing about patients.
+      const body = JSON.stringify({
+        location: this.opts.location ?? '',
+        down: [...this.fleet.ownDownKeys()],
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     } else if (path === '/-/healthy' || path === '/-/ready') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('OK\n');
     } else if (path === '/') {
