@@ -18,6 +18,7 @@ import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
 import { faroReceiver, faroRoutes } from './faro/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { drillRoutes } from './drills/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
@@ -138,6 +139,7 @@ export function createApp(ctx: Context): express.Express {
   faroRoutes(api, ctx.faro);
   reportRoutes(api, ctx.reports);
   opsRoutes(api, ctx.ops);
+  drillRoutes(api, ctx.drills);
 
   app.use(router);
   app.use(api.methodNotAllowed());
