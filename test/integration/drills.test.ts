@@ -215,7 +215,25 @@ describe('failure drills', () => {
     assert.equal(sla.status, 200, sla.text);
     assert.equal(sla.body.downtimeSeconds, 0);
     assert.equal(sla.body.uptime, 1);
+    // A real incident of the client beside it: the monthly report and the morning list show that one only.
+    const real = await cp.call('POST', '/api/v1/incidents', {
+      body: { title: 'real outage', severity: 'info', client: 'drill-dental' },
+    });
+    assert.equal(real.status, 201, real.text);
+    const month = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'America/New_York',
+      year: 'numeric',
+      month: '2-digit',
+    })
+      .format(new Date())
+      .slice(0, 7);
+    const admin = { tokenId: '00000000-test', name: 'test', role: 'admin' as const, clientId: null };
+    const monthly = await cp.ctx.reports.preview(admin, 'drill-dental', month);
+    const reported = monthly.incidents.list.map((i) => i.code);
+    assert.ok(reported.includes(real.body.code), `${real.body.code} in ${reported.join(', ')}`);
+    assert.ok(!reported.includes(code));
     const daily = await cp.ctx.ops.daily();
+    assert.ok(daily.incidents.some((i) => i.code === real.body.code));
     assert.ok(!daily.incidents.some((i) => i.code === code));
     const listed = daily.drills.find((x) => x.id === id)!;
     assert.equal(listed.status, 'ended');
