@@ -9,6 +9,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
+import { renderOpsMail } from '../../control-plane/src/ops/mail.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 
@@ -239,6 +240,12 @@ describe('failure drills', () => {
     assert.equal(listed.status, 'ended');
     assert.equal(listed.acknowledgedBy, 'Olivia (sms)');
     assert.equal(listed.target, 'drill-prod');
+    const morning = renderOpsMail(daily).text;
+    assert.match(morning, /Failure drills in the last 24 h/);
+    assert.match(
+      morning,
+      new RegExp(`instance drill-prod started .* ended \\(${code}\\).*acknowledged by Olivia \\(sms\\)`),
+    );
     const audit = await cp.db.query(
       `select actor from audit_log where action = 'drill.started' and target_id = $1`,
       [id],
@@ -287,6 +294,44 @@ describe('failure drills', () => {
     } finally {
       await cp.db.query(`update escalation_levels set delay_seconds = 300 where level = 2`);
     }
+  });
+
+  it('a rotation drill pages whoever is on call at once, and names them unreachable when every page failed', async () => {
+    const pat = await cp.call('POST', '/api/v1/responders', {
+      body: { name: 'Pat', role: 'night-shift', phone: '+15551238003' },
+    });
+    assert.equal(pat.status, 201, pat.text);
+    const rota = await cp.call('POST', '/api/v1/rotations', {
+      body: {
+        name: 'drill-rota',
+        timeZone: 'Europe/Berlin',
+        handoff: 'weekly',
+        handoffTime: '09:00',
+        startDate: '2026-01-05',
+        members: [pat.body.id],
+      },
+    });
+    assert.equal(rota.status, 201, rota.text);
+    // Twilio refuses the SMS for good (a 4xx), and Pat has no e-mail address to fall back to.
+    tw.fail(1, 400);
+    const started = await cp.call('POST', '/api/v1/drills', {
+      body: { kind: 'rotation', rotation: 'drill-rota' },
+    });
+    assert.equal(started.status, 201, started.text);
+    assert.equal(started.body.rotation.name, 'drill-rota');
+    const id = started.body.id as string;
+    const r = await waitFor('the page failed', async () => {
+      const x = await report(id);
+      return x.levels[0]?.pages.every((p: { status: string }) => p.status === 'failed') ? x : undefined;
+    });
+    assert.equal(r.levels[0].level, 0);
+    assert.ok(
+      r.levels[0].pages.some((p: { channel: string; error: string }) => p.channel === 'sms' && p.error),
+    );
+    assert.equal(r.times.firstPageAt, null);
+    assert.deepEqual(r.unreachable, [{ responder: 'Pat', level: 0, reason: 'every page failed' }]);
+    await cp.call('POST', `/api/v1/incidents/${r.incident}/resolve`, { body: {} });
+    assert.equal((await report(id)).status, 'ended');
   });
 
   it('runs a scheduled drill once when due, whichever replica ticks, and moves the schedule on', async () => {
