@@ -19,6 +19,7 @@ import { notifyRoutes } from './notify/routes.ts';
 import { faroReceiver, faroRoutes } from './faro/routes.ts';
 import { heartbeatRoutes } from './heartbeats/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { drillRoutes } from './drills/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
@@ -140,6 +141,7 @@ export function createApp(ctx: Context): express.Express {
   heartbeatRoutes(api, ctx.heartbeats);
   reportRoutes(api, ctx.reports);
   opsRoutes(api, ctx.ops);
+  drillRoutes(api, ctx.drills);
 
   app.use(router);
   app.use(api.methodNotAllowed());

@@ -37,6 +37,9 @@ import { OpsService } from './ops/service.ts';
 import { OnCallService } from './oncall/service.ts';
 import { PolicyService } from './escalation/policies.ts';
 import { registerOpsJobs } from './ops/jobs.ts';
+import { DrillService } from './drills/service.ts';
+import { alertmanagerSender } from './drills/alertmanager.ts';
+import { registerDrillJobs } from './drills/jobs.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -71,6 +74,8 @@ export interface Context {
   readonly auditReports: AuditReportService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
+  /** Failure drills and their schedules. */
+  readonly drills: DrillService;
 }
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
@@ -108,6 +113,21 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     : undefined;
   const backups = registerBackupMetrics(metrics.registry, new BackupService(pool, fleet, audit), fleet);
   const mail = createMailer(config.paging);
+  const oncall = new OnCallService(pool, audit);
+  const policies = new PolicyService(pool, audit, fleet);
+  const drills = new DrillService({
+    pool,
+    audit,
+    fleet,
+    policies,
+    oncall,
+    incidents: paging.incidents,
+    ingest: paging.ingest,
+    notify: paging.notify,
+    alertmanager: config.alertmanagerUrl ? alertmanagerSender(config.alertmanagerUrl) : undefined,
+    log,
+  });
+  registerDrillJobs(paging.workers, pool, drills, log);
   const reports = new ReportService({
     fleet,
     sla,
@@ -129,6 +149,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     incidents: paging.incidents,
     backups,
     sla,
+    drills,
     audit,
     auditWatch,
     metrics,
@@ -165,8 +186,9 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     fleet,
     tokens,
     paging,
-    oncall: new OnCallService(pool, audit),
-    policies: new PolicyService(pool, audit, fleet),
+    oncall,
+    policies,
+    drills,
     availability,
     maintenance,
     sla,

@@ -115,6 +115,12 @@ POST /api/v1/clients/{id}/reports/{month}/resend resendClientReport
 GET /api/v1/clients/{id}/report-settings getReportSettings
 PATCH /api/v1/clients/{id}/report-settings updateReportSettings
 GET /api/v1/ops/daily getDailyChecklist
+POST /api/v1/drills startDrill
+GET /api/v1/drills listDrills
+GET /api/v1/drills/{id} getDrill
+POST /api/v1/drill-schedules createDrillSchedule
+GET /api/v1/drill-schedules listDrillSchedules
+DELETE /api/v1/drill-schedules/{id} deleteDrillSchedule
 `
   .trim()
   .split('\n');

@@ -120,6 +120,17 @@ describe('alertmanager configuration (amtool)', function () {
       receivers: 'security-email',
     },
     {
+      name: 'sends a critical failure drill to the control plane only, never to the unmarked e-mail fallback',
+      labels: [
+        'alertname=ConciergeDrill',
+        'severity=critical',
+        'client=acme',
+        'instance=acme-prod',
+        'drill=3f2a1c4e-0000-4000-8000-000000000001',
+      ],
+      receivers: 'control-plane',
+    },
+    {
       name: 'sends an alert without severity to the default route (the control plane)',
       labels: ['alertname=Unlabelled'],
       receivers: 'control-plane',

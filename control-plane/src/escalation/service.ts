@@ -20,6 +20,8 @@ export interface EscalatedIncident {
   severity: 'critical' | 'warning' | 'info';
   status: 'open' | 'acknowledged' | 'resolved';
   opened_at: Date;
+  /** Set when the incident escalates by this policy whatever its client and severity (a drill's). */
+  policy_id?: string | null;
 }
 
 /**
@@ -223,6 +225,7 @@ export class EscalationService {
    * moves with every change to policies, levels or responders, by any process: migration 1765100000000).
    */
   private async policyFor(tx: Queryable, inc: EscalatedIncident, configVersion?: string) {
+    if (inc.policy_id) return store.policyCandidates(tx, inc.client_id, inc.severity, inc.policy_id);
     if (configVersion === undefined) return store.policyCandidates(tx, inc.client_id, inc.severity);
     const cache = this.policies;
     if (cache.version !== configVersion || cache.byKey.size >= 10_000) {
@@ -371,7 +374,7 @@ export class EscalationService {
     { known, byJob = false }: { known?: store.PolicyWithResponders; byJob?: boolean } = {},
   ): Promise<void> {
     const now = new Date();
-    const policy = known ?? choosePolicy(await store.policyCandidates(tx, inc.client_id, inc.severity), now);
+    const policy = known ?? choosePolicy(await this.policyFor(tx, inc), now);
     const plan = planStep(policy, inc.severity, step, now);
     const next = plan.next && {
       level: plan.next.level,

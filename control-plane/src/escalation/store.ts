@@ -90,6 +90,8 @@ export async function policyCandidates(
   db: Queryable,
   clientId: string | null,
   severity: string,
+  /** This policy alone (a drill of it), however its selectors read. */
+  only: string | null = null,
 ): Promise<PolicyWithResponders[]> {
   const { rows } = await db.query<PolicyWithResponders>(
     prepared(
@@ -105,12 +107,12 @@ export async function policyCandidates(
            from rotations ro where ro.id = any (l.target_rotations)), '[]'::jsonb)) order by l.level)
         from escalation_levels l where l.policy_id = p.id) as levels
      from escalation_policies p
-     where p.is_default
-        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities)))
+     where case when $3::uuid is not null then p.id = $3 else p.is_default
+        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities))) end
      order by (p.client_id is not null) desc, (p.severities is not null) desc, (p.hours is not null) desc,
        p.is_default, p.name
      limit 50`,
-      [clientId, severity],
+      [clientId, severity, only],
     ),
   );
   return rows.map((p) => ({ ...p, levels: p.levels ?? [] }));

@@ -158,10 +158,12 @@ export class AlertIngest {
     const firing = p.alerts.filter((a) => a.status === 'firing');
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
-    // A repaired delivery takes the usual transaction, which writes the repair onto the timeline.
-    const atOnce = repairs.length
-      ? undefined
-      : await this.openInOneStatement(p, firing, labels, actor, requestId);
+    // A repaired delivery takes the usual transaction, which writes the repair onto the timeline; so does a
+    // drill's alert, whose incident is marked as the drill's there.
+    const atOnce =
+      repairs.length || labels.drill !== undefined
+        ? undefined
+        : await this.openInOneStatement(p, firing, labels, actor, requestId);
     if (atOnce) return atOnce;
     // Pages the opening enqueues go out straight after commit (the hooks' transaction sees to it).
     const result = await this.incidents.hooks.transaction(async (tx) => {
@@ -184,6 +186,7 @@ export class AlertIngest {
             publicSummary: null,
             autoResolve: true,
             failureBeganAt: earliestStart(fresh),
+            drill: labels.drill ?? null,
           });
           opened = inc !== undefined;
           if (inc) remember(this.clients, labels.client ?? '', inc.client_id);

@@ -37,7 +37,7 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     roles: READERS,
     query: schemas.listQuery,
     responseSchema: schemas.incidentList,
-    handler: ({ auth, query }) => incidents.list(auth, query),
+    handler: ({ auth, query }) => incidents.list(auth, query, undefined, { drills: true }),
   });
   api.route<schemas.OpenIncidentInput>({
     method: 'post',

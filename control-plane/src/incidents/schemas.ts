@@ -213,7 +213,7 @@ export const incidentResponse = {
     service: nullable({ type: 'string', description: "a service's name, within the incident's instance" }),
     severity,
     status: { enum: ['open', 'acknowledged', 'resolved'] },
-    source: { enum: ['alertmanager', 'manual', 'deadman'] },
+    source: { enum: ['alertmanager', 'manual', 'deadman', 'drill'] },
     title: { type: 'string' },
     summary: { type: 'string', description: 'internal: staff only' },
     publicSummary: nullable({ type: 'string' }),

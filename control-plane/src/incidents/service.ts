@@ -142,7 +142,8 @@ export class IncidentService {
   }
 
   private sees(auth: Auth, inc: store.DbIncident): boolean {
-    if (inc.client_id === null) return isStaff(auth);
+    // A drill's incident is the provider's own exercise: a client never learns of it.
+    if (inc.client_id === null || inc.drill_id !== null) return isStaff(auth);
     return canSeeClient(auth, inc.client_id);
   }
 
@@ -152,9 +153,15 @@ export class IncidentService {
 
   /**
    * Newest first, at most `limit` (1..maxLimit): the limit, not from..to, bounds the work. Callers of the API
-   * get MAX_LIST_LIMIT; a report, which must see the whole month, passes its own.
+   * get MAX_LIST_LIMIT; a report, which must see the whole month, passes its own. Drills' incidents are left
+   * out unless `drills` (staff listing incidents): reports and the morning list count real failures only.
    */
-  async list(auth: Auth, q: ListQuery, maxLimit = MAX_LIST_LIMIT): Promise<Incident[]> {
+  async list(
+    auth: Auth,
+    q: ListQuery,
+    maxLimit = MAX_LIST_LIMIT,
+    opts: { drills?: boolean } = {},
+  ): Promise<Incident[]> {
     let clientId = auth.clientId;
     if (q.client !== undefined) {
       const id = await this.fleet.resolveClientId(q.client);
@@ -168,6 +175,7 @@ export class IncidentService {
       severity: q.severity ?? null,
       ...incidentRange(q),
       limit: parseLimit(q.limit, maxLimit, 100),
+      drills: (opts.drills ?? false) && isStaff(auth),
     });
     return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
   }
@@ -278,9 +286,16 @@ export class IncidentService {
         internal: false,
       });
       await this.hooks.stopped(tx, inc, 'acknowledged');
+      // Acknowledging a drill is what it waited for: the drill ends with it, and so does its alert.
+      if (inc.drill_id !== null) {
+        await store.resolveAlerts(tx, inc.id);
+        const acked = (await store.find(tx, inc.id))!;
+        await this.resolveLocked(tx, acked, actor, requestId, { via: 'drill acknowledged' });
+      }
       return { inc: (await store.find(tx, inc.id))!, changed: true };
     });
-    if (result.changed) {
+    // A drill's times are its report's, not the failure-to-ack figures of real failures.
+    if (result.changed && result.inc.drill_id === null) {
       const inc = result.inc;
       this.observe(this.metrics.timeToAck, inc, inc.acknowledged_at!);
       this.observe(this.metrics.failureToAck, inc, inc.acknowledged_at!, inc.failure_began_at);
@@ -311,8 +326,63 @@ export class IncidentService {
     await this.record(tx, cur, actor, requestId, { kind: 'resolved', detail, internal: false });
     await this.hooks.stopped(tx, cur, 'resolved');
     const after = (await store.find(tx, cur.id))!;
-    this.observe(this.metrics.timeToResolve, after, after.resolved_at!);
+    if (after.drill_id === null) this.observe(this.metrics.timeToResolve, after, after.resolved_at!);
     return after;
+  }
+
+  /**
+   * A drill on an escalation path: an incident of no client, marked as the drill's, that escalates by `policyId`
+   * level by level, or (with a rotation) pages whoever is on call in it now. Pages go out once it commits.
+   */
+  async openDrill(
+    actor: Actor,
+    requestId: string | null,
+    d: {
+      drillId: string;
+      severity: store.Severity;
+      title: string;
+      summary: string;
+      policyId: string | null;
+      rotationId: string | null;
+    },
+  ): Promise<Incident> {
+    return this.hooks.transaction(async (tx) => {
+      const inc = await store.insertDrill(tx, d);
+      await this.record(tx, inc, actor, requestId, {
+        kind: 'opened',
+        detail: { severity: inc.severity, title: inc.title, drill: d.drillId },
+        internal: true,
+      });
+      if (d.rotationId !== null) {
+        const paged = await this.hooks.reassign(tx, inc, { rotation: d.rotationId }, 1);
+        await this.record(tx, inc, actor, requestId, {
+          kind: paged ? 'reassigned' : 'escalation_no_responders',
+          detail: paged
+            ? { to: paged.assignee.name, pages: paged.pages, channels: paged.channels, drill: true }
+            : { rotation: d.rotationId, drill: true },
+          internal: true,
+          audit: false,
+        });
+      } else await this.hooks.opened(tx, inc);
+      return incidentView(inc);
+    });
+  }
+
+  /** The incidents of these drills, for the drill reports. */
+  async ofDrills(ids: string[]): Promise<Map<string, Incident>> {
+    const rows = ids.length === 0 ? [] : await store.byDrills(this.pool, ids);
+    return new Map(rows.map((i) => [i.drill_id!, incidentView(i)]));
+  }
+
+  /** A drill's incident's timeline, all of it (the drill report reads its escalation steps). */
+  async drillTimeline(incidentId: string): Promise<TimelineEvent[]> {
+    return (await store.listEvents(this.pool, incidentId, true)).map((e) => ({
+      at: e.at.toISOString(),
+      kind: e.kind,
+      actor: e.actor,
+      detail: e.detail,
+      internal: e.internal,
+    }));
   }
 
   async addNote(auth: Auth, requestId: string, idOrCode: string, text: string, visibility: string) {

@@ -22,7 +22,7 @@ export interface DbIncident {
   severity: Severity;
   status: IncidentStatus;
   group_key: string | null;
-  source: 'alertmanager' | 'manual' | 'deadman';
+  source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
   title: string;
   summary: string;
   public_summary: string | null;
@@ -37,6 +37,8 @@ export interface DbIncident {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** Set for a failure drill's incident: staff only, left out of reports and of the SLA. */
+  drill_id: string | null;
 }
 
 export interface DbEvent {
@@ -164,6 +166,8 @@ export async function openForGroup(
     client: string | null;
     /** The earliest startsAt of the opening alerts (see FAILURE_BEGAN). */
     failureBeganAt: string;
+    /** A `drill` label: the drill's id when it names a drill of ours, else nothing (a real alert). */
+    drill?: string | null;
   },
 ): Promise<DbIncident | undefined> {
   const { rows } = await db.query<DbIncident>(
@@ -171,10 +175,13 @@ export async function openForGroup(
       'incidents.openForGroup',
       `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
      insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
-       summary, public_summary, auto_resolve, failure_began_at)
+       summary, public_summary, auto_resolve, failure_began_at, drill_id)
      select c.id, c.id is null, case when ${OWN_INSTANCE('$3', 'c.id')} then $3 end,
        case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11,
-       ${FAILURE_BEGAN('$12', '$6')} from c
+       ${FAILURE_BEGAN('$12', '$6')},
+       -- a label is any text: only a drill of ours (and not yet opened) marks the incident as a drill
+       (select d.id from drills d where d.id::text = $13::text
+          and not exists (select 1 from incidents x where x.drill_id = d.id)) from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug, null::uuid as instance_id`,
       [
@@ -189,10 +196,43 @@ export async function openForGroup(
         n.publicSummary,
         n.autoResolve,
         n.failureBeganAt,
+        n.drill ?? null,
       ],
     ),
   );
   return rows[0];
+}
+
+/**
+ * A drill's incident on an escalation path (no alert, no client): `policyId` is the policy it escalates by
+ * (null: none, a rotation is paged instead). Returns the new row.
+ */
+export async function insertDrill(
+  db: Queryable,
+  d: { drillId: string; severity: Severity; title: string; summary: string; policyId: string | null },
+): Promise<DbIncident> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into incidents (client_id, unassigned, severity, source, title, summary, auto_resolve, drill_id,
+       policy_id)
+     values (null, false, $1, 'drill', $2, $3, false, $4, $5) returning id`,
+    [d.severity, d.title, d.summary, d.drillId, d.policyId],
+  );
+  return (await find(db, rows[0]!.id))!;
+}
+
+/** Ends a drill's incident's alerts too: a late re-send of its firing alert is then known to be over. */
+export async function resolveAlerts(db: Queryable, incidentId: string): Promise<void> {
+  await db.query(
+    `update incident_alerts set status = 'resolved', ends_at = now(), updated_at = now()
+     where incident_id = $1 and status = 'firing'`,
+    [incidentId],
+  );
+}
+
+/** The incidents of these drills (at most one each). */
+export async function byDrills(db: Queryable, drillIds: string[]): Promise<DbIncident[]> {
+  const { rows } = await db.query<DbIncident>(`${SELECT} where i.drill_id = any($1::uuid[])`, [drillIds]);
+  return rows;
 }
 
 /**
@@ -410,6 +450,8 @@ export interface ListFilter {
   from: string | null;
   to: string | null;
   limit: number;
+  /** Whether drills' incidents are listed (staff asking for incidents) or left out (clients, reports). */
+  drills: boolean;
 }
 
 export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> {
@@ -418,8 +460,9 @@ export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> 
        and ($2::text is null or ins.slug = $2 or ins.id::text = $2)
        and ($3::text is null or i.status = $3) and ($4::text is null or i.severity = $4)
        and ($5::timestamptz is null or i.opened_at >= $5) and ($6::timestamptz is null or i.opened_at < $6)
+       and ($8 or i.drill_id is null)
      order by i.opened_at desc limit $7`,
-    [f.clientId, f.instance, f.status, f.severity, f.from, f.to, f.limit],
+    [f.clientId, f.instance, f.status, f.severity, f.from, f.to, f.limit, f.drills],
   );
   return rows;
 }

@@ -22,7 +22,8 @@ export const septets = (s: string) => s.length + (s.match(/[[\]{}\\^~|€]/g)?.l
 
 /** One SMS segment (160 GSM-7 septets): the summary is cut to fit, the code and the ack hint never. */
 export function smsText(p: DbPage): string {
-  const head = `[${SEV[p.severity]}] ${p.code} ${toGsm(where(p))}: `;
+  // A drill says so first, where a glance at the lock screen reads it.
+  const head = `${p.drill ? 'DRILL ' : ''}[${SEV[p.severity]}] ${p.code} ${toGsm(where(p))}: `;
   const tail = ` Reply ACK ${p.code}`;
   // toGsm leaves only basic characters in the body; the head's brackets count two each.
   const room = 160 - septets(head) - septets(tail);
@@ -38,7 +39,7 @@ const xml = (s: string) =>
 export function voiceTwiml(p: DbPage, gatherUrl: string): string {
   const code = p.code.replace(/^INC-0*/, '');
   const say = xml(
-    `concierge ops ${p.severity} page. Incident ${code}. ${toGsm(where(p)).replace(/\//g, ', ')}. ` +
+    `${p.drill ? 'This is a drill, not a real failure. ' : ''}concierge ops ${p.severity} page. Incident ${code}. ${toGsm(where(p)).replace(/\//g, ', ')}. ` +
       `${toGsm(p.summary || p.title).slice(0, 300)}.`,
   );
   return (
@@ -49,8 +50,11 @@ export function voiceTwiml(p: DbPage, gatherUrl: string): string {
 }
 
 export function mailContent(p: DbPage, ackUrl: string) {
-  const subject = `[${p.severity.toUpperCase()}] ${p.code} ${where(p)}: ${p.title}`.slice(0, 200);
+  const drill = p.drill ? '[DRILL] ' : '';
+  const subject = `${drill}[${p.severity.toUpperCase()}] ${p.code} ${where(p)}: ${p.title}`.slice(0, 200);
+  const drillNote = 'This is a failure drill, not a real failure: acknowledge it as you would a real page.';
   const text = [
+    ...(p.drill ? [drillNote, ''] : []),
     `${p.code} (${p.severity}) ${p.title}`,
     `Client/instance/service: ${where(p)}`,
     `Summary: ${p.summary || p.title}`,
@@ -60,6 +64,7 @@ export function mailContent(p: DbPage, ackUrl: string) {
     p.fallback_of ? '\nThe SMS page to you could not be delivered; this e-mail replaces it.' : '',
   ].join('\n');
   const html =
+    (p.drill ? `<p><b>${drillNote}</b></p>` : '') +
     `<h2>${xml(p.code)} (${xml(p.severity)}) ${xml(p.title)}</h2>` +
     `<p><b>Client/instance/service:</b> ${xml(where(p))}</p><p><b>Summary:</b> ${xml(p.summary || p.title)}</p>` +
     `<p><a href="${xml(ackUrl)}">Acknowledge ${xml(p.code)}</a> or reply ACK ${xml(p.code)} to the SMS.</p>` +

@@ -236,6 +236,11 @@ export class NotifyService {
     this.pump();
   }
 
+  /** An incident's pages and what became of them (a drill's report), at most `limit`. */
+  async pageOutcomes(incidentId: string, limit = 500): Promise<store.DbPageOutcome[]> {
+    return store.pageOutcomes(this.pool, incidentId, limit);
+  }
+
   async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
     await store.cancelQueued(tx, incidentId);
   }

@@ -38,6 +38,8 @@ export interface DbPage {
   unassigned: boolean;
   instance: string | null;
   service: string | null;
+  /** The page is a failure drill's: every channel says DRILL. */
+  drill: boolean;
 }
 
 /**
@@ -97,9 +99,11 @@ export async function recordSent(db: Queryable, marks: SentMark[]): Promise<Firs
      f as (
        update incidents i set first_page_at = now()
        where i.id in (select incident_id from s) and i.first_page_at is null
-       returning i.severity, extract(epoch from i.first_page_at - i.failure_began_at)::float8 as seconds),
+       returning i.severity, extract(epoch from i.first_page_at - i.failure_began_at)::float8 as seconds,
+         i.drill_id),
      cfg as (select set_config('synchronous_commit', 'off', true))
-     select f.severity, f.seconds from f, cfg`,
+     -- a drill's first page is its report's figure, not one of the failure-to-page figures of real failures
+     select f.severity, f.seconds from f, cfg where f.drill_id is null`,
       [JSON.stringify(marks)],
     ),
   );
@@ -181,7 +185,7 @@ const PAGE_SELECT = `
      select c.id, c.incident_id, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts, c.fallback_of,
        r.id as responder_id, r.name as responder_name, r.phone, r.email, i.code, i.severity,
        i.status as incident_status, i.title, i.summary, cl.slug as client_slug, i.unassigned, i.instance,
-       i.service
+       i.service, i.drill_id is not null as drill
      from c join responders r on r.id = c.responder_id join incidents i on i.id = c.incident_id
        left join clients cl on cl.id = i.client_id`;
 
@@ -272,4 +276,28 @@ export async function responderName(db: Queryable, notificationId: string) {
     [notificationId],
   );
   return rows[0];
+}
+
+/** An incident's pages for a drill report: who, how, what became of each, when a provider accepted it. */
+export interface DbPageOutcome {
+  level: number;
+  repeat: number;
+  responder: string;
+  channel: Channel;
+  status: string;
+  last_error: string | null;
+  created_at: Date;
+  accepted_at: Date | null;
+}
+
+export async function pageOutcomes(db: Queryable, incidentId: string, limit: number) {
+  const { rows } = await db.query<DbPageOutcome>(
+    `select n.level, n.repeat, r.name as responder, n.channel, n.status, n.last_error, n.created_at,
+       (select min(t.at) from notification_attempts t where t.notification_id = n.id and t.outcome = 'sent')
+         as accepted_at
+     from notifications n join responders r on r.id = n.responder_id
+     where n.incident_id = $1 order by n.created_at, n.id limit $2`,
+    [incidentId, limit],
+  );
+  return rows;
 }

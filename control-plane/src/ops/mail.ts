@@ -25,6 +25,20 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
       ),
     },
     {
+      title: 'Failure drills in the last 24 h',
+      ok: d.drills.every((x) => x.status === 'ended' && x.unreachable.length === 0),
+      lines: d.drills.map(
+        (x) =>
+          `${x.kind} ${x.target} started ${x.startedAt} by ${x.startedBy}, ${x.status}` +
+          (x.error ? `: ${x.error}` : x.incident ? ` (${x.incident})` : '') +
+          `; first page after ${duration(x.toFirstPageSeconds)}; ` +
+          (x.acknowledgedBy
+            ? `acknowledged by ${x.acknowledgedBy} after ${duration(x.toAcknowledgeSeconds)}`
+            : 'not acknowledged') +
+          (x.unreachable.length ? `; unreachable: ${x.unreachable.join(', ')}` : ''),
+      ),
+    },
+    {
       title: 'Backups not completed in the last 24 h or failing verification',
       ok: d.backups.length === 0,
       lines: d.backups.map((b) => `${b.client}/${b.instance}: ${b.problem}`),

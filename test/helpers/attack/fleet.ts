@@ -32,6 +32,9 @@ export interface Fleet {
   responders: string[];
   rotationId: string;
   overrideId: string;
+  /** A drill of the rotation and a drill schedule: staff-only things of no tenant. */
+  drillId: string;
+  drillScheduleId: string;
   /** A token nobody uses, for the revoke route. */
   spareTokenId: string;
 }
@@ -210,6 +213,14 @@ export async function seedFleet(t: AttackTarget, slugs: [string, string]): Promi
     end: new Date(Date.now() + 2 * 86_400_000).toISOString(),
     reason: 'swap',
   });
+  const drill = await ok(t, 'POST', '/api/v1/drills', { kind: 'rotation', rotation: rotation.id });
+  const drillSchedule = await ok(t, 'POST', '/api/v1/drill-schedules', {
+    name: 'monthly primary',
+    kind: 'rotation',
+    rotation: rotation.id,
+    every: 'month',
+    firstRunAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+  });
   const a = await seedTenant(t, slugs[0], responders);
   const b = await seedTenant(t, slugs[1], responders);
   const spare = await ok(t, 'POST', '/api/v1/tokens', { name: 'spare', role: 'operator' });
@@ -227,7 +238,7 @@ export async function seedFleet(t: AttackTarget, slugs: [string, string]): Promi
     tenant.secrets.push(audit.id);
   }
   // Shared things (responders, rotation) are nobody's secret; drop them if an answer carried their ids.
-  const shared = new Set([...responders, rotation.id, override.id, spare.id]);
+  const shared = new Set([...responders, rotation.id, override.id, spare.id, drill.id, drillSchedule.id]);
   for (const [mine, other] of [
     [a, b],
     [b, a],
@@ -239,6 +250,8 @@ export async function seedFleet(t: AttackTarget, slugs: [string, string]): Promi
     responders,
     rotationId: rotation.id,
     overrideId: override.id,
+    drillId: drill.id,
+    drillScheduleId: drillSchedule.id,
     spareTokenId: spare.id,
   };
 }

@@ -40,6 +40,8 @@ export function pathValues(fleet: Fleet, t: Tenant): Record<string, (path: strin
     if (path.startsWith('/api/v1/maintenance-windows/')) return t.windowId;
     if (path.startsWith('/api/v1/tokens/')) return t.clientTokenId;
     if (path.startsWith('/api/v1/heartbeats/')) return t.heartbeatId;
+    if (path.startsWith('/api/v1/drills/')) return fleet.drillId;
+    if (path.startsWith('/api/v1/drill-schedules/')) return fleet.drillScheduleId;
     return t.clientId;
   };
   return {
@@ -227,6 +229,14 @@ export function validBodies(fleet: Fleet, t: Tenant): Record<string, unknown> {
       responder: fleet.responders[0],
       start: future(3),
       end: future(4),
+    },
+    'POST /api/v1/drills': { kind: 'rotation', rotation: fleet.rotationId },
+    'POST /api/v1/drill-schedules': {
+      name: 'fuzzed',
+      kind: 'rotation',
+      rotation: fleet.rotationId,
+      every: 'week',
+      firstRunAt: future(5),
     },
     'POST /api/v1/escalation-policies': { name: 'fuzzed', client: t.slug, levels: [level] },
     'PUT /api/v1/escalation-policies/{id}': { name: `${t.slug} escalation`, client: t.slug, levels: [level] },

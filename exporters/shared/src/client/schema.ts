@@ -1299,6 +1299,76 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/drills': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Drills, newest first, with their times (a page of at most 100; `before` pages on) */
+    get: operations['listDrills'];
+    put?: never;
+    /** Starts a failure drill on an instance, an escalation policy or a rotation; pages say DRILL */
+    post: operations['startDrill'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/drills/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A drill's report: each step's time, each level's pages, who was unreachable */
+    get: operations['getDrill'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/drill-schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Drill schedules, next run first */
+    get: operations['listDrillSchedules'];
+    put?: never;
+    /** Schedules a drill to run every N days, weeks or months (run once across replicas) */
+    post: operations['createDrillSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/drill-schedules/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Removes a drill schedule (drills it started stay listed) */
+    delete: operations['deleteDrillSchedule'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1661,7 +1731,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -1749,7 +1819,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -1819,7 +1889,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -1894,7 +1964,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -1971,7 +2041,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -2091,7 +2161,7 @@ export interface operations {
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
             /** @enum {unknown} */
-            source: 'alertmanager' | 'manual' | 'deadman';
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
             /** @description internal: staff only */
             summary?: string;
@@ -5437,6 +5507,543 @@ export interface operations {
       400: components['responses']['Problem'];
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
+    };
+  };
+  listDrills: {
+    parameters: {
+      query?: {
+        limit?: string;
+        before?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            drills: {
+              /** Format: uuid */
+              id: string;
+              /**
+               * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+               * @enum {unknown}
+               */
+              kind: 'instance' | 'policy' | 'rotation';
+              /**
+               * @description waiting: its alert has not reached the control plane yet; failed: it could not be started
+               * @enum {unknown}
+               */
+              status: 'waiting' | 'running' | 'ended' | 'failed';
+              /**
+               * @description the severity the drill pages with (default warning: SMS and e-mail)
+               * @enum {unknown}
+               */
+              severity: 'critical' | 'warning' | 'info';
+              /** @enum {unknown} */
+              via: 'alertmanager' | 'direct' | 'escalation';
+              instance: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              policy: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              rotation: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              /** Format: uuid */
+              scheduleId: string | null;
+              startedBy: string;
+              error: string | null;
+              /** @description the drill's incident code */
+              incident: string | null;
+              acknowledgedBy: string | null;
+              times: {
+                /** Format: date-time */
+                startedAt: string;
+                /**
+                 * Format: date-time
+                 * @description the drill's alert reached the control plane
+                 */
+                detectedAt: string | null;
+                /** Format: date-time */
+                incidentOpenedAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description a provider first accepted one of its pages
+                 */
+                firstPageAt: string | null;
+                /** Format: date-time */
+                acknowledgedAt: string | null;
+                /** Format: date-time */
+                endedAt: string | null;
+              };
+              seconds: {
+                toDetect: number | null;
+                toFirstPage: number | null;
+                toAcknowledge: number | null;
+              };
+            }[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+    };
+  };
+  startDrill: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+           * @enum {unknown}
+           */
+          kind: 'instance' | 'policy' | 'rotation';
+          /** @description id or name (slug for an instance) */
+          instance?: string;
+          /** @description id or name (slug for an instance) */
+          policy?: string;
+          /** @description id or name (slug for an instance) */
+          rotation?: string;
+          /**
+           * @description the severity the drill pages with (default warning: SMS and e-mail)
+           * @enum {unknown}
+           */
+          severity?: 'critical' | 'warning' | 'info';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+             * @enum {unknown}
+             */
+            kind: 'instance' | 'policy' | 'rotation';
+            /**
+             * @description waiting: its alert has not reached the control plane yet; failed: it could not be started
+             * @enum {unknown}
+             */
+            status: 'waiting' | 'running' | 'ended' | 'failed';
+            /**
+             * @description the severity the drill pages with (default warning: SMS and e-mail)
+             * @enum {unknown}
+             */
+            severity: 'critical' | 'warning' | 'info';
+            /** @enum {unknown} */
+            via: 'alertmanager' | 'direct' | 'escalation';
+            instance: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            policy: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            rotation: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            /** Format: uuid */
+            scheduleId: string | null;
+            startedBy: string;
+            error: string | null;
+            /** @description the drill's incident code */
+            incident: string | null;
+            acknowledgedBy: string | null;
+            times: {
+              /** Format: date-time */
+              startedAt: string;
+              /**
+               * Format: date-time
+               * @description the drill's alert reached the control plane
+               */
+              detectedAt: string | null;
+              /** Format: date-time */
+              incidentOpenedAt: string | null;
+              /**
+               * Format: date-time
+               * @description a provider first accepted one of its pages
+               */
+              firstPageAt: string | null;
+              /** Format: date-time */
+              acknowledgedAt: string | null;
+              /** Format: date-time */
+              endedAt: string | null;
+            };
+            seconds: {
+              toDetect: number | null;
+              toFirstPage: number | null;
+              toAcknowledge: number | null;
+            };
+            levels: {
+              /** @description 0: a rotation paged at once */
+              level: number;
+              repeat: number;
+              /** Format: date-time */
+              pagedAt: string;
+              /** Format: date-time */
+              acceptedAt: string | null;
+              /** @description the acknowledgement came while this level was paged */
+              acknowledged: boolean;
+              pages: {
+                responder: string;
+                /** @enum {unknown} */
+                channel: 'sms' | 'voice' | 'email';
+                status: string;
+                /**
+                 * Format: date-time
+                 * @description the provider accepted the page
+                 */
+                acceptedAt: string | null;
+                error: string | null;
+              }[];
+            }[];
+            unreachable: {
+              responder: string;
+              level: number;
+              /** @enum {unknown} */
+              reason: 'every page failed' | 'no acknowledgement';
+            }[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  getDrill: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+             * @enum {unknown}
+             */
+            kind: 'instance' | 'policy' | 'rotation';
+            /**
+             * @description waiting: its alert has not reached the control plane yet; failed: it could not be started
+             * @enum {unknown}
+             */
+            status: 'waiting' | 'running' | 'ended' | 'failed';
+            /**
+             * @description the severity the drill pages with (default warning: SMS and e-mail)
+             * @enum {unknown}
+             */
+            severity: 'critical' | 'warning' | 'info';
+            /** @enum {unknown} */
+            via: 'alertmanager' | 'direct' | 'escalation';
+            instance: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            policy: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            rotation: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            /** Format: uuid */
+            scheduleId: string | null;
+            startedBy: string;
+            error: string | null;
+            /** @description the drill's incident code */
+            incident: string | null;
+            acknowledgedBy: string | null;
+            times: {
+              /** Format: date-time */
+              startedAt: string;
+              /**
+               * Format: date-time
+               * @description the drill's alert reached the control plane
+               */
+              detectedAt: string | null;
+              /** Format: date-time */
+              incidentOpenedAt: string | null;
+              /**
+               * Format: date-time
+               * @description a provider first accepted one of its pages
+               */
+              firstPageAt: string | null;
+              /** Format: date-time */
+              acknowledgedAt: string | null;
+              /** Format: date-time */
+              endedAt: string | null;
+            };
+            seconds: {
+              toDetect: number | null;
+              toFirstPage: number | null;
+              toAcknowledge: number | null;
+            };
+            levels: {
+              /** @description 0: a rotation paged at once */
+              level: number;
+              repeat: number;
+              /** Format: date-time */
+              pagedAt: string;
+              /** Format: date-time */
+              acceptedAt: string | null;
+              /** @description the acknowledgement came while this level was paged */
+              acknowledged: boolean;
+              pages: {
+                responder: string;
+                /** @enum {unknown} */
+                channel: 'sms' | 'voice' | 'email';
+                status: string;
+                /**
+                 * Format: date-time
+                 * @description the provider accepted the page
+                 */
+                acceptedAt: string | null;
+                error: string | null;
+              }[];
+            }[];
+            unreachable: {
+              responder: string;
+              level: number;
+              /** @enum {unknown} */
+              reason: 'every page failed' | 'no acknowledgement';
+            }[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  listDrillSchedules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            schedules: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+              /**
+               * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+               * @enum {unknown}
+               */
+              kind: 'instance' | 'policy' | 'rotation';
+              instance: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              policy: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              rotation: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+              } | null;
+              /**
+               * @description the severity the drill pages with (default warning: SMS and e-mail)
+               * @enum {unknown}
+               */
+              severity: 'critical' | 'warning' | 'info';
+              /** @enum {unknown} */
+              every: 'day' | 'week' | 'month';
+              count: number;
+              /** Format: date-time */
+              nextRunAt: string;
+              createdBy: string;
+            }[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+    };
+  };
+  createDrillSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /**
+           * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+           * @enum {unknown}
+           */
+          kind: 'instance' | 'policy' | 'rotation';
+          /** @description id or name (slug for an instance) */
+          instance?: string;
+          /** @description id or name (slug for an instance) */
+          policy?: string;
+          /** @description id or name (slug for an instance) */
+          rotation?: string;
+          /**
+           * @description the severity the drill pages with (default warning: SMS and e-mail)
+           * @enum {unknown}
+           */
+          severity?: 'critical' | 'warning' | 'info';
+          /**
+           * @description how often the drill runs
+           * @enum {unknown}
+           */
+          every: 'day' | 'week' | 'month';
+          /** @description every `count` days, weeks or months (1) */
+          count?: number;
+          /**
+           * Format: date-time
+           * @description the first run; later ones follow at the same time of day
+           */
+          firstRunAt: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description instance: a synthetic alert for the instance through Alertmanager (or the webhook handling); policy: its levels paged in turn; rotation: whoever is on call in it now
+             * @enum {unknown}
+             */
+            kind: 'instance' | 'policy' | 'rotation';
+            instance: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            policy: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            rotation: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            } | null;
+            /**
+             * @description the severity the drill pages with (default warning: SMS and e-mail)
+             * @enum {unknown}
+             */
+            severity: 'critical' | 'warning' | 'info';
+            /** @enum {unknown} */
+            every: 'day' | 'week' | 'month';
+            count: number;
+            /** Format: date-time */
+            nextRunAt: string;
+            createdBy: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  deleteDrillSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description done; no body */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
     };
   };
 }
