@@ -92,7 +92,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
   const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
   const maintenance = new MaintenanceService(pool, audit, fleet);
-  const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers);
+  const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers, config.slaMinMeasuredShare);
   registerSlaMetrics(metrics.registry, sla, fleet);
   const silences = config.alertmanagerUrl
     ? new SilenceSync(
@@ -112,6 +112,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     backups,
     performance: new PrometheusPerformance(config.prometheusUrl),
     tiers: config.slaCreditTiers,
+    minMeasuredShare: config.slaMinMeasuredShare,
     pool,
     audit,
     mail,

@@ -36,13 +36,17 @@ function summary(f: SlaFigures): SlaSummary {
     uptime: f.uptime,
     met: f.met,
     measuredSeconds: f.measuredSeconds,
+    measuredShare: f.measuredShare,
+    insufficientData: f.insufficientData,
     downtimeSeconds: f.downtimeSeconds,
     maintenanceSeconds: f.maintenanceSeconds,
     unknownSeconds: f.unknownSeconds,
     errorBudgetSeconds: f.errorBudgetSeconds,
     errorBudgetUsedSeconds: f.errorBudgetUsedSeconds,
     errorBudgetUsedRatio:
-      f.noData || f.errorBudgetSeconds <= 0 ? null : f.downtimeSeconds / f.errorBudgetSeconds,
+      f.noData || f.insufficientData || f.errorBudgetSeconds <= 0
+        ? null
+        : f.downtimeSeconds / f.errorBudgetSeconds,
     creditPercent: f.credit,
   };
 }
@@ -116,6 +120,7 @@ export interface ComposeDeps {
   backups: BackupService;
   performance: PerformanceSource;
   tiers: readonly CreditTier[];
+  minMeasuredShare: number;
 }
 
 // Reports are written by the system for a client the caller was already allowed to see.
@@ -231,11 +236,13 @@ export async function composeReport(
     const rows = detail.daily.filter((r) => r.day === n);
     const measured = rows.reduce((a, r) => a + r.measured_s, 0);
     const down = rows.reduce((a, r) => a + r.down_s, 0);
+    const countable = rows.reduce((a, r) => a + r.countable_s, 0);
     return {
       date: day.date,
       uptime: measured > 0 ? 1 - down / measured : null,
       measuredSeconds: measured,
       downtimeSeconds: down,
+      measuredShare: countable > 0 ? Math.min(1, measured / countable) : null,
     };
   });
 
@@ -285,6 +292,7 @@ export async function composeReport(
     generatedAt: now.toISOString(),
     target: client.slaTarget,
     creditTiers: d.tiers,
+    minMeasuredShare: d.minMeasuredShare,
     overall,
     instances: list,
     downtimes,

@@ -26,6 +26,10 @@ export interface SlaFigures {
   unknownSeconds: number;
   degradedSeconds: number;
   measuredSeconds: number;
+  /** measured / (period - maintenance): how much of the time that counts was watched; null without such time */
+  measuredShare: number | null;
+  /** true below the deployment's minimum measured share: no result (met) and no automatic credit */
+  insufficientData: boolean;
   uptime: number | null;
   noData: boolean;
   target: number;
@@ -88,6 +92,7 @@ export class SlaService {
     private readonly fleet: FleetService,
     private readonly maintenance: MaintenanceService,
     private readonly tiers: readonly CreditTier[],
+    private readonly minMeasuredShare = 0.9,
   ) {}
 
   /** A client's figures: its instances' seconds summed (instance-seconds), the uptime weighted by measured time. */
@@ -113,6 +118,10 @@ export class SlaService {
     const r = row ?? { period_s: 0, maint_s: 0, unknown_s: 0, down_s: 0, degraded_s: 0, measurable_s: 0 };
     const noData = r.measurable_s <= 0;
     const uptime = noData ? null : 1 - r.down_s / r.measurable_s;
+    const countable = r.period_s - r.maint_s;
+    const measuredShare = countable > 0 ? Math.min(1, r.measurable_s / countable) : null;
+    // A month mostly unwatched says little: its uptime is shown, but neither a verdict nor a credit follows.
+    const insufficientData = noData || measuredShare === null || measuredShare < this.minMeasuredShare;
     // Rounded to the millisecond: (1 - 0.999) is not exact in binary floating point.
     const budget = Math.round((1 - target) * r.measurable_s * 1000) / 1000;
     return {
@@ -124,14 +133,16 @@ export class SlaService {
       unknownSeconds: r.unknown_s,
       degradedSeconds: r.degraded_s,
       measuredSeconds: r.measurable_s,
+      measuredShare,
+      insufficientData,
       uptime,
       noData,
       target,
-      met: uptime === null ? null : uptime >= target,
+      met: uptime === null || insufficientData ? null : uptime >= target,
       errorBudgetSeconds: budget,
       errorBudgetUsedSeconds: r.down_s,
       errorBudgetRemainingSeconds: Math.round((budget - r.down_s) * 1000) / 1000,
-      credit: creditFor(uptime, target, this.tiers),
+      credit: insufficientData ? null : creditFor(uptime, target, this.tiers),
     };
   }
 
