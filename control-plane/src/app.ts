@@ -130,7 +130,7 @@ export function createApp(ctx: Context): express.Express {
   fleetRoutes(api, ctx.fleet);
   auditRoutes(api, ctx.audit, ctx.auditReports);
   backupRoutes(api, ctx.backups);
-  availabilityRoutes(api, ctx.availability);
+  availabilityRoutes(api, ctx.availability, ctx.history);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla);
   onCallRoutes(api, ctx.oncall);

@@ -20,6 +20,7 @@ import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPaging, type Paging } from './paging.ts';
+import { HistoryImport } from './availability/history.ts';
 import { AvailabilityService } from './availability/service.ts';
 import { MaintenanceService } from './maintenance/service.ts';
 import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
@@ -52,6 +53,7 @@ export interface Context {
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
   readonly availability: AvailabilityService;
+  readonly history: HistoryImport;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
   readonly backups: BackupService;
@@ -163,6 +165,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     oncall: new OnCallService(pool, audit),
     policies: new PolicyService(pool, audit, fleet),
     availability,
+    history: new HistoryImport(pool, audit, fleet),
     maintenance,
     sla,
     silences,
