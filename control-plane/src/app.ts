@@ -132,7 +132,7 @@ export function createApp(ctx: Context): express.Express {
   backupRoutes(api, ctx.backups);
   availabilityRoutes(api, ctx.availability, ctx.history);
   maintenanceRoutes(api, ctx.maintenance);
-  slaRoutes(api, ctx.sla);
+  slaRoutes(api, ctx.sla, ctx.creditDecisions);
   onCallRoutes(api, ctx.oncall);
   policyRoutes(api, ctx.policies);
   faroRoutes(api, ctx.faro);

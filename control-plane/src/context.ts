@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPaging, type Paging } from './paging.ts';
 import { HistoryImport } from './availability/history.ts';
+import { CreditDecisions } from './sla/decisions.ts';
 import { AvailabilityService } from './availability/service.ts';
 import { MaintenanceService } from './maintenance/service.ts';
 import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
@@ -54,6 +55,7 @@ export interface Context {
   readonly policies: PolicyService;
   readonly availability: AvailabilityService;
   readonly history: HistoryImport;
+  readonly creditDecisions: CreditDecisions;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
   readonly backups: BackupService;
@@ -166,6 +168,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     policies: new PolicyService(pool, audit, fleet),
     availability,
     history: new HistoryImport(pool, audit, fleet),
+    creditDecisions: new CreditDecisions(pool, audit, fleet),
     maintenance,
     sla,
     silences,

@@ -111,6 +111,44 @@ describe('SLA and reports of a month mostly unmeasured (issue 27): the measured 
     assert.ok(svg.includes('2026-11-03: no data (1.0 % of the day measured)'));
   });
 
+  it('an operator decides the credit of such a month through the API, audited; SLA and report then state it', async () => {
+    const path = `/api/v1/clients/partial/sla/credit-decisions/${MONTH}`;
+    const body = { creditPercent: 10, reason: 'the old tool showed four outages; goodwill credit' };
+    const denied = await cp.call('PUT', path, { token: await cp.token('client', 'partial'), body });
+    assert.equal(denied.status, 403, denied.text);
+    for (const [p, b, field] of [
+      [path, { ...body, creditPercent: 101 }, '/creditPercent'],
+      [path, { ...body, reason: '' }, '/reason'],
+      ['/api/v1/clients/partial/sla/credit-decisions/2026-13', body, '/month'],
+    ] as const) {
+      const r = await cp.call('PUT', p, { body: b });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.errors[0].field, field);
+    }
+    assert.equal(await cp.count('sla_credit_decisions'), 0);
+    const r = await cp.call('PUT', path, { body });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.creditPercent, 10);
+    const audit = await cp.db.query<{ after: { creditPercent: number; reason: string } }>(
+      `select after from audit_log where action = 'sla.credit-decision'`,
+    );
+    assert.deepEqual(
+      audit.rows.map((a) => [a.after.creditPercent, a.after.reason]),
+      [[10, body.reason]],
+    );
+    const sla = await cp.call('GET', `/api/v1/clients/partial/sla?month=${MONTH}`);
+    assert.equal(sla.body.insufficientData, true);
+    assert.equal(sla.body.credit, 10);
+    assert.equal(sla.body.creditDecision.reason, body.reason);
+    const json = await cp.call('GET', `/api/v1/clients/partial/reports/${MONTH}.json`);
+    assert.equal(json.body.overall.creditPercent, 10);
+    const html = (await cp.call('GET', `/api/v1/clients/partial/reports/${MONTH}.html`)).text;
+    assert.ok(
+      html.replace(/<[^>]+>/g, '').includes(`Credit due: 10 % (decided by the provider: ${body.reason})`),
+    );
+    assert.ok(html.includes('Insufficient data'));
+  });
+
   it('the morning report states the month-to-date measured share of a client at risk', async () => {
     const r = await cp.call('POST', '/api/v1/availability/intervals', {
       body: {

@@ -175,6 +175,9 @@ export async function composeReport(
 
   const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...summary(per.get(i.id)!) }));
   const overall = summary(d.sla.combined([...per.values()], p.from, p.to, client.slaTarget));
+  // No credit follows from too little measured time; the provider's decision for the month, if any, does.
+  const decided = overall.insufficientData ? await d.sla.creditDecision(client.id, month) : null;
+  if (decided) overall.creditPercent = decided.creditPercent;
 
   const inMonth = (i: Incident) =>
     Date.parse(i.openedAt) < p.to.getTime() && (i.resolvedAt === null || Date.parse(i.resolvedAt) > +p.from);
@@ -294,6 +297,9 @@ export async function composeReport(
     creditTiers: d.tiers,
     minMeasuredShare: d.minMeasuredShare,
     overall,
+    creditDecision: decided
+      ? { creditPercent: decided.creditPercent, reason: decided.reason, decidedAt: decided.decidedAt }
+      : null,
     instances: list,
     downtimes,
     maintenance,

@@ -163,8 +163,9 @@ export function sections(r: MonthlyReport) {
     t,
     tables,
     budgetUsed: budget(o.errorBudgetUsedRatio),
-    creditDue:
-      insufficient && o.creditPercent === null
+    creditDue: r.creditDecision
+      ? `${r.creditDecision.creditPercent} % (decided by the provider: ${r.creditDecision.reason})`
+      : insufficient && o.creditPercent === null
         ? 'none granted automatically (insufficient data)'
         : credit(o.creditPercent),
     /** The summary's first sentence: the uptime, and what it may be taken to mean. */

@@ -127,6 +127,8 @@ export interface MonthlyReport {
   /** the share of measured time below which the month has insufficient data (SLA_MIN_MEASURED_SHARE) */
   minMeasuredShare?: number;
   overall: SlaSummary;
+  /** the provider's credit for a month with insufficient data (overall.creditPercent is it); null when none */
+  creditDecision?: { creditPercent: number; reason: string; decidedAt: string } | null;
   instances: (SlaSummary & { instance: { id: string; slug: string } })[];
   downtimes: Downtime[];
   maintenance: {

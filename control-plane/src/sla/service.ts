@@ -7,6 +7,7 @@ import type { Auth } from '../http/auth.ts';
 import { ValidationError } from '../http/errors.ts';
 import { checkSpan, parseTime } from '../http/range.ts';
 import type { MaintenanceService } from '../maintenance/service.ts';
+import { decisionView, type CreditDecision } from './decisions.ts';
 import * as store from './store.ts';
 
 export const DEFAULT_SLA_SERVICES = ['backend', 'proxy'];
@@ -220,6 +221,12 @@ export class SlaService {
     };
   }
 
+  /** The operator's credit decision of a client's month, if one was made. */
+  async creditDecision(clientId: string, month: string): Promise<CreditDecision | null> {
+    const d = await store.creditDecision(this.pool, clientId, month);
+    return d ? decisionView(d) : null;
+  }
+
   /** A client's SLA: each instance's, and their mean weighted by measured time. */
   async forClient(auth: Auth, idOrSlug: string, q: SlaQuery) {
     const client = await this.fleet.getClient(auth, idOrSlug);
@@ -231,10 +238,14 @@ export class SlaService {
     const per = await this.computeFor([client], instances, () => p);
     const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...per.get(i.id)! }));
     const total = this.combined(list, p.from, p.to, client.slaTarget);
+    // Without enough measured time no credit follows automatically; an operator's decision for the month does.
+    const decision = q.month === undefined ? null : await this.creditDecision(client.id, q.month);
     return {
       client: { id: client.id, slug: client.slug },
       timeZone: client.timeZone,
       ...total,
+      credit: total.insufficientData && decision ? decision.creditPercent : total.credit,
+      creditDecision: total.insufficientData ? decision : null,
       instances: list,
     };
   }

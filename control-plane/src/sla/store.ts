@@ -198,3 +198,46 @@ export async function detail(
       })),
   };
 }
+
+export interface DbCreditDecision {
+  client_id: string;
+  month: string;
+  credit_percent: number;
+  reason: string;
+  decided_by: string;
+  decided_at: Date;
+}
+
+export async function creditDecision(
+  db: Queryable,
+  clientId: string,
+  month: string,
+): Promise<DbCreditDecision | undefined> {
+  const { rows } = await db.query<DbCreditDecision>(
+    `select client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at
+     from sla_credit_decisions where client_id = $1 and month = $2`,
+    [clientId, month],
+  );
+  return rows[0];
+}
+
+/** Records the decision, replacing an earlier one of the month; returns it and the one it replaced. */
+export async function upsertCreditDecision(
+  db: Queryable,
+  d: { clientId: string; month: string; creditPercent: number; reason: string; decidedBy: string },
+): Promise<{ now: DbCreditDecision; before: DbCreditDecision | undefined }> {
+  const before = await db.query<DbCreditDecision>(
+    `select client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at
+     from sla_credit_decisions where client_id = $1 and month = $2 for update`,
+    [d.clientId, d.month],
+  );
+  const { rows } = await db.query<DbCreditDecision>(
+    `insert into sla_credit_decisions (client_id, month, credit_percent, reason, decided_by)
+     values ($1, $2, $3, $4, $5)
+     on conflict (client_id, month) do update set credit_percent = excluded.credit_percent,
+       reason = excluded.reason, decided_by = excluded.decided_by, decided_at = now()
+     returning client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at`,
+    [d.clientId, d.month, d.creditPercent, d.reason, d.decidedBy],
+  );
+  return { now: rows[0]!, before: before.rows[0] };
+}

@@ -810,6 +810,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/clients/{id}/sla/credit-decisions/{month}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** An operator's credit for a month with insufficient measured data (none follows automatically); replaces an earlier decision of the month; shown in that month's SLA answer and report (audited) */
+    put: operations['decideSlaCredit'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/clients/{id}/sla': {
     parameters: {
       query?: never;
@@ -3690,6 +3707,54 @@ export interface operations {
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
       404: components['responses']['Problem'];
+    };
+  };
+  decideSlaCredit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        month: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          creditPercent: number;
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            client: {
+              /** Format: uuid */
+              id?: string;
+              slug?: string;
+            };
+            month: string;
+            creditPercent: number;
+            reason: string;
+            decidedBy: string;
+            /** Format: date-time */
+            decidedAt: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
     };
   };
   getClientSla: {
