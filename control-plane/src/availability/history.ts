@@ -5,6 +5,7 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ValidationError, type FieldError } from '../http/errors.ts';
 import * as store from './history-store.ts';
+import { lockSeries } from './store.ts';
 import type { HistoryInput, HistoryResult } from './types.ts';
 
 /** The most problems one refused request lists: enough to fix a file, bounded whatever the input. */
@@ -76,6 +77,10 @@ export class HistoryImport {
 
     return withTx(this.pool, async (tx) => {
       await store.lockHistory(tx, instance.id);
+      // The prober's writers of the same series take these too, in the same (sorted) order: no deadlock, and
+      // no interval of theirs lands between our check and our insert.
+      for (const service of [...new Set(input.intervals.map((i) => i.service))].sort())
+        await lockSeries(tx, instance.id, service);
       const coverageAdded = input.coverage.length
         ? await store.addCoverage(tx, instance.id, input.source, input.coverage)
         : [];
