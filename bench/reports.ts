@@ -112,6 +112,7 @@ try {
     backups: ctx.backups,
     performance: { forClient: async () => ({ available: false as const, reason: 'bench' }) },
     tiers: ctx.config.slaCreditTiers,
+    minMeasuredShare: ctx.config.slaMinMeasuredShare,
   };
   let bytes = 0;
   let pages = 0;

@@ -132,9 +132,9 @@ export function createApp(ctx: Context): express.Express {
   fleetRoutes(api, ctx.fleet);
   auditRoutes(api, ctx.audit, ctx.auditReports);
   backupRoutes(api, ctx.backups);
-  availabilityRoutes(api, ctx.availability);
+  availabilityRoutes(api, ctx.availability, ctx.history);
   maintenanceRoutes(api, ctx.maintenance);
-  slaRoutes(api, ctx.sla);
+  slaRoutes(api, ctx.sla, ctx.creditDecisions);
   onCallRoutes(api, ctx.oncall);
   policyRoutes(api, ctx.policies);
   faroRoutes(api, ctx.faro);

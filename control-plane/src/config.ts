@@ -37,6 +37,8 @@ export interface Config {
   readonly proberGraceSeconds: number;
   /** SLA credit tiers, highest percent first: uptime below `below` ('target' = the client's) earns `percent`. */
   readonly slaCreditTiers: readonly CreditTier[];
+  /** below this share of measured time a period has insufficient data: no credit is granted automatically */
+  readonly slaMinMeasuredShare: number;
   /** The Faro receiver's limits (POST /api/v1/faro/collect/{appKey}). */
   readonly faro: FaroConfig;
   /** Prometheus to read concierge performance from for reports; unset: reports say "not available". */
@@ -247,6 +249,18 @@ export interface CreditTier {
 }
 
 /** `SLA_CREDIT_TIERS` is `below:percent,...`, e.g. `target:10,0.99:25,0.95:50`. */
+/** A ratio from 0 to 1 written as a decimal (`0.9`), as the SLA targets are. */
+function share(env: Env, name: string, def: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = /^(0(\.\d+)?|1(\.0+)?)$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (Number.isNaN(n)) {
+    problems.push(`${name} must be a decimal from 0 to 1, e.g. 0.9 (got ${JSON.stringify(raw)})`);
+    return def;
+  }
+  return n;
+}
+
 function creditTiers(raw: string | undefined, problems: string[]): CreditTier[] {
   const text = raw || 'target:10,0.99:25,0.95:50';
   const tiers: CreditTier[] = [];
@@ -354,6 +368,7 @@ export function loadConfig(env: Env = process.env): Config {
     alertmanagerSilenceSyncSeconds: int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems),
     proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems),
     slaCreditTiers: creditTiers(env.SLA_CREDIT_TIERS, problems),
+    slaMinMeasuredShare: share(env, 'SLA_MIN_MEASURED_SHARE', 0.9, problems),
     faro: faroConfig(env, problems),
     prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     reports: reportsConfig(env, problems),

@@ -22,6 +22,8 @@ import { FleetService } from './fleet/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPaging, type Paging } from './paging.ts';
+import { HistoryImport } from './availability/history.ts';
+import { CreditDecisions } from './sla/decisions.ts';
 import { AvailabilityService } from './availability/service.ts';
 import { MaintenanceService } from './maintenance/service.ts';
 import { AlertmanagerClient, SilenceSync } from './maintenance/silences.ts';
@@ -57,6 +59,8 @@ export interface Context {
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
   readonly availability: AvailabilityService;
+  readonly history: HistoryImport;
+  readonly creditDecisions: CreditDecisions;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
   readonly backups: BackupService;
@@ -101,7 +105,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
   const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
   const maintenance = new MaintenanceService(pool, audit, fleet);
-  const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers);
+  const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers, config.slaMinMeasuredShare);
   registerSlaMetrics(metrics.registry, sla, fleet);
   const silences = config.alertmanagerUrl
     ? new SilenceSync(
@@ -136,6 +140,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     backups,
     performance: new PrometheusPerformance(config.prometheusUrl),
     tiers: config.slaCreditTiers,
+    minMeasuredShare: config.slaMinMeasuredShare,
     pool,
     audit,
     mail,
@@ -190,6 +195,8 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     policies,
     drills,
     availability,
+    history: new HistoryImport(pool, audit, fleet),
+    creditDecisions: new CreditDecisions(pool, audit, fleet),
     maintenance,
     sla,
     silences,

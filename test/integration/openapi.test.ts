@@ -67,6 +67,8 @@ GET /api/v1/clients/{id}/backups/status getClientBackupStatus
 PATCH /api/v1/clients/{id}/backups/policy updateClientBackupPolicy
 POST /api/v1/availability/transitions reportTransitions
 POST /api/v1/availability/heartbeat reportProberHeartbeat
+POST /api/v1/availability/history importAvailabilityHistory
+PUT /api/v1/clients/{id}/sla/credit-decisions/{month} decideSlaCredit
 GET /api/v1/availability/state getAvailabilityState
 POST /api/v1/availability/intervals correctAvailability
 GET /api/v1/instances/{id}/availability getInstanceAvailability

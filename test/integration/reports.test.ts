@@ -40,6 +40,8 @@ describe('monthly report: figures of a fixture month computed by hand', () => {
         uptime: 1 - 10800 / MEASURED,
         met: false,
         measuredSeconds: MEASURED,
+        measuredShare: 1,
+        insufficientData: false,
         downtimeSeconds: 10800,
         maintenanceSeconds: 7200,
         unknownSeconds: 0,
@@ -58,6 +60,8 @@ describe('monthly report: figures of a fixture month computed by hand', () => {
       uptime: 1 - 12000 / (2 * MEASURED),
       met: false,
       measuredSeconds: 2 * MEASURED,
+      measuredShare: 1,
+      insufficientData: false,
       downtimeSeconds: 12000,
       maintenanceSeconds: 14400,
       unknownSeconds: 0,
@@ -208,12 +212,14 @@ describe('monthly report: figures of a fixture month computed by hand', () => {
       uptime: 1 - 5400 / 180000,
       measuredSeconds: 180000,
       downtimeSeconds: 5400,
+      measuredShare: 1,
     });
     assert.deepEqual(day('2026-10-14'), {
       date: '2026-10-14',
       uptime: 1,
       measuredSeconds: 165600,
       downtimeSeconds: 0,
+      measuredShare: 1, // maintenance is not counted against it
     });
     assert.equal(day('2026-10-15').uptime, 1 - 3600 / 165600);
     assert.equal(day('2026-10-20').uptime, 1 - 1200 / 172800);

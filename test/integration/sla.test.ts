@@ -92,6 +92,9 @@ describe('SLA: uptime per instance and client, maintenance and unknown time excl
         unknownSeconds: 3600,
         degradedSeconds: 3600,
         measuredSeconds: MEASURED,
+        // the unknown hour is all that was not measured
+        measuredShare: MEASURED / (PERIOD - 7200),
+        insufficientData: false,
         uptime: Number(uptime.toFixed(12)),
         noData: false,
         target: 0.999,

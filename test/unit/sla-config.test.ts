@@ -36,6 +36,20 @@ describe('SLA and silence configuration, credit tiers and periods', () => {
     }
   });
 
+  it('takes SLA_MIN_MEASURED_SHARE as a decimal from 0 to 1 (default 0.9), refusing anything else by name', () => {
+    assert.equal(loadConfig({}).slaMinMeasuredShare, 0.9);
+    assert.equal(loadConfig({ SLA_MIN_MEASURED_SHARE: '0.5' }).slaMinMeasuredShare, 0.5);
+    assert.equal(loadConfig({ SLA_MIN_MEASURED_SHARE: '0' }).slaMinMeasuredShare, 0);
+    for (const bad of ['90%', '1.5', '-0.1', 'x', '0.9.1']) {
+      assert.throws(
+        () => loadConfig({ SLA_MIN_MEASURED_SHARE: bad }),
+        (e: unknown) =>
+          e instanceof ConfigError && /SLA_MIN_MEASURED_SHARE must be a decimal from 0 to 1/.test(e.message),
+        bad,
+      );
+    }
+  });
+
   it('applies the highest tier the uptime fell below, none when met, null without data', () => {
     const tiers = loadConfig({ SLA_CREDIT_TIERS: 'target:5, 0.98:20' }).slaCreditTiers;
     assert.equal(creditFor(0.9995, 0.999, tiers), 0);

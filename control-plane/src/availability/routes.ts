@@ -1,10 +1,15 @@
 import type { Api } from '../http/api.ts';
 import { READERS, STAFF } from '../http/auth.ts';
 import * as schemas from './schemas.ts';
+import type { HistoryImport } from './history.ts';
 import type { AvailabilityService } from './service.ts';
-import type { CorrectionInput, TransitionsInput } from './types.ts';
+import type { CorrectionInput, HistoryInput, TransitionsInput } from './types.ts';
 
-export function availabilityRoutes(api: Api, availability: AvailabilityService): void {
+export function availabilityRoutes(
+  api: Api,
+  availability: AvailabilityService,
+  history: HistoryImport,
+): void {
   api.route<TransitionsInput>({
     method: 'post',
     path: '/api/v1/availability/transitions',
@@ -44,6 +49,19 @@ export function availabilityRoutes(api: Api, availability: AvailabilityService):
     body: schemas.correction,
     status: 201,
     handler: ({ auth, req, body }) => availability.correct(auth, req.id, body),
+  });
+  api.route<HistoryInput>({
+    method: 'post',
+    path: '/api/v1/availability/history',
+    operationId: 'importAvailabilityHistory',
+    summary:
+      'History from an earlier monitoring system: the periods it watched an instance (measured time) and what it ' +
+      'saw down or degraded; recorded time wins over it; a repeated import changes nothing (audited)',
+    tag: 'availability',
+    roles: STAFF,
+    body: schemas.history,
+    responseSchema: schemas.historyResponse,
+    handler: ({ auth, req, body }) => history.import(auth, req.id, body),
   });
   api.route<unknown, { from?: string; to?: string }>({
     method: 'get',

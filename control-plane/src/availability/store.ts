@@ -8,7 +8,7 @@ export interface DbInterval {
   starts_at: Date;
   /** null while open */
   ends_at: Date | null;
-  source: 'prober' | 'operator' | 'alert';
+  source: 'prober' | 'operator' | 'alert' | 'history';
   reason: string;
   transition_id: string | null;
 }
@@ -99,7 +99,7 @@ export async function insertInterval(
     state: 'down' | 'degraded';
     start: Date | string;
     end: Date | string | null;
-    source: 'prober' | 'operator' | 'alert';
+    source: 'prober' | 'operator' | 'alert' | 'history';
     reason: string;
     transitionId: string | null;
   },

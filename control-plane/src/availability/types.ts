@@ -30,7 +30,7 @@ export interface Interval {
   state: 'down' | 'degraded';
   start: string;
   end: string | null;
-  source: 'prober' | 'operator' | 'alert';
+  source: 'prober' | 'operator' | 'alert' | 'history';
   reason: string;
 }
 
@@ -39,4 +39,20 @@ export interface CurrentState {
   service: string;
   state: ServiceState;
   since: string;
+}
+
+export interface HistoryInput {
+  instance: string;
+  source: string;
+  coverage: { start: string; end: string }[];
+  intervals: { service: string; state: 'down' | 'degraded'; start: string; end: string; reason?: string }[];
+}
+
+export interface HistoryResult {
+  instanceId: string;
+  source: string;
+  /** false: all of it was imported before */
+  changed: boolean;
+  coverageAdded: { start: string; end: string }[];
+  intervalsAdded: { service: string; state: 'down' | 'degraded'; start: string; end: string }[];
 }

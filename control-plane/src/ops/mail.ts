@@ -63,7 +63,8 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
       lines: d.slaAtRisk.map(
         (s) =>
           `${s.client}: uptime ${pct(s.uptime)} (target ${pct(s.target, 2)}), ${duration(s.budgetUsedSeconds)} of the ` +
-          `month's ${duration(s.monthBudgetSeconds)} budget used (${pct(s.burn, 1)})`,
+          `month's ${duration(s.monthBudgetSeconds)} budget used (${pct(s.burn, 1)}); measured ` +
+          `${pct(s.measuredShare, 1)} of the month so far${s.insufficientData ? ' (insufficient data)' : ''}`,
       ),
     },
     {

@@ -58,6 +58,10 @@ export interface OpsDaily {
   slaAtRisk: {
     client: string;
     uptime: number | null;
+    /** measured / (month to date - maintenance), all the client's instances; null without such time */
+    measuredShare: number | null;
+    /** true when too little was measured for the uptime to say much (SLA_MIN_MEASURED_SHARE) */
+    insufficientData: boolean;
     target: number;
     budgetUsedSeconds: number;
     monthBudgetSeconds: number;
@@ -205,10 +209,13 @@ export class OpsService {
       const monthBudget = (1 - c.slaTarget) * monthSeconds;
       const burn = monthBudget > 0 ? down / monthBudget : 0;
       const uptime = measured > 0 ? 1 - down / measured : null;
+      const countable = mine.reduce((a, f) => a + f.periodSeconds - f.maintenanceSeconds, 0);
       if (burn >= RISK_BURN || (uptime !== null && uptime < c.slaTarget))
         slaAtRisk.push({
           client: c.slug,
           uptime,
+          measuredShare: countable > 0 ? Math.min(1, measured / countable) : null,
+          insufficientData: mine.some((f) => f.insufficientData),
           target: c.slaTarget,
           budgetUsedSeconds: down,
           monthBudgetSeconds: Math.round(monthBudget * 1000) / 1000,

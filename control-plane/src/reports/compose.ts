@@ -36,13 +36,17 @@ function summary(f: SlaFigures): SlaSummary {
     uptime: f.uptime,
     met: f.met,
     measuredSeconds: f.measuredSeconds,
+    measuredShare: f.measuredShare,
+    insufficientData: f.insufficientData,
     downtimeSeconds: f.downtimeSeconds,
     maintenanceSeconds: f.maintenanceSeconds,
     unknownSeconds: f.unknownSeconds,
     errorBudgetSeconds: f.errorBudgetSeconds,
     errorBudgetUsedSeconds: f.errorBudgetUsedSeconds,
     errorBudgetUsedRatio:
-      f.noData || f.errorBudgetSeconds <= 0 ? null : f.downtimeSeconds / f.errorBudgetSeconds,
+      f.noData || f.insufficientData || f.errorBudgetSeconds <= 0
+        ? null
+        : f.downtimeSeconds / f.errorBudgetSeconds,
     creditPercent: f.credit,
   };
 }
@@ -116,6 +120,7 @@ export interface ComposeDeps {
   backups: BackupService;
   performance: PerformanceSource;
   tiers: readonly CreditTier[];
+  minMeasuredShare: number;
 }
 
 // Reports are written by the system for a client the caller was already allowed to see.
@@ -170,6 +175,9 @@ export async function composeReport(
 
   const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...summary(per.get(i.id)!) }));
   const overall = summary(d.sla.combined([...per.values()], p.from, p.to, client.slaTarget));
+  // No credit follows from too little measured time; the provider's decision for the month, if any, does.
+  const decided = overall.insufficientData ? await d.sla.creditDecision(client.id, month) : null;
+  if (decided) overall.creditPercent = decided.creditPercent;
 
   const inMonth = (i: Incident) =>
     Date.parse(i.openedAt) < p.to.getTime() && (i.resolvedAt === null || Date.parse(i.resolvedAt) > +p.from);
@@ -231,11 +239,13 @@ export async function composeReport(
     const rows = detail.daily.filter((r) => r.day === n);
     const measured = rows.reduce((a, r) => a + r.measured_s, 0);
     const down = rows.reduce((a, r) => a + r.down_s, 0);
+    const countable = rows.reduce((a, r) => a + r.countable_s, 0);
     return {
       date: day.date,
       uptime: measured > 0 ? 1 - down / measured : null,
       measuredSeconds: measured,
       downtimeSeconds: down,
+      measuredShare: countable > 0 ? Math.min(1, measured / countable) : null,
     };
   });
 
@@ -285,7 +295,11 @@ export async function composeReport(
     generatedAt: now.toISOString(),
     target: client.slaTarget,
     creditTiers: d.tiers,
+    minMeasuredShare: d.minMeasuredShare,
     overall,
+    creditDecision: decided
+      ? { creditPercent: decided.creditPercent, reason: decided.reason, decidedAt: decided.decidedAt }
+      : null,
     instances: list,
     downtimes,
     maintenance,

@@ -1,4 +1,5 @@
-import { duration, metText, monthTitle, pct } from './format.ts';
+import { duration, monthTitle, pct } from './format.ts';
+import { chartFloor, dayBars } from './chart.ts';
 import { sections, type TableData } from './sections.ts';
 import type { MonthlyReport } from './types.ts';
 
@@ -22,20 +23,30 @@ function chart(r: MonthlyReport): string {
   const w = 620;
   const h = 160;
   const bw = w / Math.max(1, r.daily.length);
-  // The axis starts a little below the worst day so that even that bar shows.
-  const floor = Math.min(r.target - 0.01, ...r.daily.map((d) => d.uptime ?? 1)) - 0.005;
-  const y = (u: number) => h - ((u - floor) / (1 - floor)) * (h - 10);
-  const bars = r.daily
+  const floor = chartFloor(r.target);
+  const y = (u: number) => h - ((Math.max(u, floor) - floor) / (1 - floor)) * (h - 10);
+  const days = dayBars(r);
+  const bars = days
     .map((d, i) => {
-      const u = d.uptime ?? 1;
-      const fill = d.uptime === null ? '#bbbbbb' : u >= r.target ? '#2e7d32' : '#c62828';
-      return `<rect x="${(i * bw + 1).toFixed(1)}" y="${y(u).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(h - y(u)).toFixed(1)}" fill="${fill}"><title>${d.date}: ${pct(d.uptime, 3)}</title></rect>`;
+      const x = i * bw + 1;
+      if (d.kind === 'no-data') {
+        const cx = (x + (bw - 2) / 2).toFixed(1);
+        return `<rect x="${x.toFixed(1)}" y="0" width="${(bw - 2).toFixed(1)}" height="${h}" fill="#f2f2f2" stroke="#bbbbbb"><title>${esc(d.text)}</title></rect><text x="${cx}" y="${h / 2}" transform="rotate(-90 ${cx} ${h / 2})" text-anchor="middle" dominant-baseline="middle" font-size="9" fill="#666">no data</text>`;
+      }
+      const fill = d.kind === 'met' ? '#2e7d32' : '#c62828';
+      // Below the scale: a stub at the foot with the day's figure above it.
+      const top = d.clipped ? h - 3 : y(d.uptime);
+      const bar = `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(h - top).toFixed(1)}" fill="${fill}"><title>${esc(d.text)}</title></rect>`;
+      return d.clipped
+        ? `${bar}<text x="${(x + (bw - 2) / 2).toFixed(1)}" y="${h - 6}" text-anchor="middle" font-size="8" fill="#c62828">${pct(d.uptime, 0)}</text>`
+        : bar;
     })
     .join('');
-  const worst = r.daily.filter((d) => d.uptime !== null && d.uptime < r.target).map((d) => d.date);
+  const worst = days.filter((d) => d.kind === 'missed').map((d) => d.date);
+  const none = days.filter((d) => d.kind === 'no-data').length;
   const label = `Daily uptime chart. ${worst.length} day(s) below the ${pct(r.target, 1)} target${
     worst.length ? ': ' + worst.join(', ') : ''
-  }.`;
+  }.${none ? ` ${none} day(s) with no data.` : ''} Scale from ${pct(floor, 1)} to 100 %.`;
   return `<svg role="img" aria-label="${esc(label)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg"><line x1="0" x2="${w}" y1="${y(r.target).toFixed(1)}" y2="${y(r.target).toFixed(1)}" stroke="#555" stroke-dasharray="4 3"/>${bars}</svg>`;
 }
 
@@ -51,9 +62,7 @@ export function renderHtml(r: MonthlyReport): string {
     r.period.complete ? '' : ', <strong>month still under way</strong>'
   }. Generated ${esc(r.generatedAt)}.</p>
 <h2>Summary</h2>
-<p class="headline">Uptime <strong>${pct(o.uptime)}</strong> against a target of ${pct(r.target, 2)}: <strong>${metText(
-    o.met,
-  )}</strong>. Error budget used: ${esc(duration(o.errorBudgetUsedSeconds))} of ${esc(
+<p class="headline"><strong>${esc(x.headline)}</strong> Error budget used: ${esc(duration(o.errorBudgetUsedSeconds))} of ${esc(
     duration(o.errorBudgetSeconds),
   )} (${esc(x.budgetUsed)}). Credit due: <strong>${esc(x.creditDue)}</strong> of the monthly fee.</p>
 <h2>Uptime per instance</h2>

@@ -1,30 +1,55 @@
 import { ensure, footers, heading, MARGIN, newDoc, para, table, type Doc } from '../pdf/document.ts';
-import { duration, metText, monthTitle, pct } from './format.ts';
+import { duration, monthTitle, pct } from './format.ts';
+import { chartFloor, dayBars } from './chart.ts';
 import { sections, type TableData } from './sections.ts';
 import type { MonthlyReport } from './types.ts';
 
 /** Daily uptime bars with the target line, drawn as vector graphics. */
 function chart(doc: Doc, r: MonthlyReport): void {
   const width = doc.page.width - 2 * MARGIN;
-  const height = 140;
+  const height = 120;
   ensure(doc, height + 40);
   const top = doc.y + 4;
   const left = MARGIN + 40;
   const plotW = width - 40;
-  // The axis starts a little below the worst day so that even that bar shows.
-  const floor = Math.min(r.target - 0.01, ...r.daily.map((d) => d.uptime ?? 1)) - 0.005;
-  const y = (u: number) => top + height - ((u - floor) / (1 - floor)) * (height - 10);
+  const floor = chartFloor(r.target);
+  const y = (u: number) => top + height - ((Math.max(u, floor) - floor) / (1 - floor)) * (height - 10);
   doc.font('Helvetica').fontSize(7).fillColor('#000');
   doc.text(pct(1, 1), MARGIN, y(1) - 3, { width: 38, align: 'right', lineBreak: false });
   doc.text(pct(floor, 1), MARGIN, y(floor) - 6, { width: 38, align: 'right', lineBreak: false });
   doc.rect(left, top, plotW, height).lineWidth(0.5).stroke('#888');
-  const bw = plotW / Math.max(1, r.daily.length);
-  r.daily.forEach((d, i) => {
-    const u = d.uptime ?? 1;
-    const color = d.uptime === null ? '#bbbbbb' : u >= r.target ? '#2e7d32' : '#c62828';
-    const h = Math.max(0.5, top + height - y(u));
-    doc.rect(left + i * bw + 1, top + height - h, Math.max(1, bw - 2), h).fill(color);
-    if (i % 5 === 0 || i === r.daily.length - 1)
+  const days = dayBars(r);
+  const bw = plotW / Math.max(1, days.length);
+  days.forEach((d, i) => {
+    const x = left + i * bw + 1;
+    const barW = Math.max(1, bw - 2);
+    if (d.kind === 'no-data') {
+      doc.rect(x, top, barW, height).fill('#eeeeee');
+      doc.save().rotate(-90, { origin: [x + barW / 2, top + height / 2] });
+      doc
+        .fillColor('#666')
+        .fontSize(6)
+        .text('no data', x + barW / 2 - 20, top + height / 2 - 3, {
+          width: 40,
+          align: 'center',
+          lineBreak: false,
+        });
+      doc.restore();
+    } else {
+      // Below the scale: a stub at the foot with the day's figure above it.
+      const h = d.clipped ? 3 : Math.max(0.5, top + height - y(d.uptime));
+      doc.rect(x, top + height - h, barW, h).fill(d.kind === 'met' ? '#2e7d32' : '#c62828');
+      if (d.clipped)
+        doc
+          .fillColor('#c62828')
+          .fontSize(5)
+          .text(pct(d.uptime, 0), x - 4, top + height - 10, {
+            width: barW + 8,
+            align: 'center',
+            lineBreak: false,
+          });
+    }
+    if (i % 5 === 0 || i === days.length - 1)
       doc
         .fillColor('#000')
         .fontSize(6)
@@ -45,7 +70,8 @@ function chart(doc: Doc, r: MonthlyReport): void {
   doc.y = top + height + 14;
   para(
     doc,
-    `Dashed line: the ${pct(r.target, 2)} target. Red bars: days below it. Day of month along the bottom.`,
+    `Dashed: the ${pct(r.target, 2)} target. Red: days below it (with a figure: below the scale). ` +
+      'Grey: no data. Day of month along the bottom.',
   );
 }
 
@@ -71,12 +97,12 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
   heading(doc, 'Summary');
   para(
     doc,
-    `Uptime ${pct(o.uptime)} against a target of ${pct(r.target, 2)}: ${metText(o.met)}. Error budget used: ${duration(
-      o.errorBudgetUsedSeconds,
-    )} of ${duration(o.errorBudgetSeconds)} (${x.budgetUsed}). Credit due: ${x.creditDue} of the monthly fee.`,
+    `${x.headline} Error budget used: ${duration(o.errorBudgetUsedSeconds)} of ${duration(
+      o.errorBudgetSeconds,
+    )} (${x.budgetUsed}). Credit due: ${x.creditDue} of the monthly fee.`,
   );
   heading(doc, 'Uptime per instance');
-  draw(x.tables.instances, [3, 2, 1.6, 1.3, 2, 2, 1.7, 1.2]);
+  draw(x.tables.instances, [2.5, 1.6, 1.5, 1.4, 1.3, 1.7, 1.8, 2, 1.2]);
   para(doc, x.creditTiers);
   heading(doc, 'Downtime');
   draw(x.tables.downtimes, [2.2, 2.2, 1.5, 2, 1.5, 1.7, 3.5]);

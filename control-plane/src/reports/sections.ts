@@ -12,6 +12,8 @@ export interface TableData {
 
 const budget = (ratio: number | null) => (ratio === null ? 'no data' : pct(ratio, 1));
 const credit = (percent: number | null) => (percent === null ? 'no data' : `${percent} %`);
+// Reports stored before the measured share was reported have none to show.
+const measured = (share: number | null | undefined) => (share === undefined ? '-' : pct(share, 2));
 const SUMMARY_TO_FOLLOW = 'Summary to follow.';
 
 /** The report's tables and sentences, written once for both formats. */
@@ -23,17 +25,30 @@ export function sections(r: MonthlyReport) {
   const uptimeRow = (name: string, f: typeof o) => [
     name,
     pct(f.uptime),
+    measured(f.measuredShare),
     pct(r.target, 2),
-    metText(f.met),
+    f.insufficientData && f.uptime !== null ? 'insufficient data' : metText(f.met),
     duration(f.downtimeSeconds),
     duration(f.maintenanceSeconds),
     budget(f.errorBudgetUsedRatio),
-    credit(f.creditPercent),
+    f.insufficientData && f.creditPercent === null && f.uptime !== null
+      ? 'not automatic'
+      : credit(f.creditPercent),
   ];
   const tables = {
     instances: {
       caption: 'Uptime per instance (maintenance excluded)',
-      head: ['Instance', 'Uptime', 'Target', 'Result', 'Downtime', 'Maintenance', 'Budget used', 'Credit'],
+      head: [
+        'Instance',
+        'Uptime',
+        'Measured',
+        'Target',
+        'Result',
+        'Downtime',
+        'Maintenance',
+        'Budget used',
+        'Credit',
+      ],
       rows: [...r.instances.map((i) => uptimeRow(i.instance.slug, i)), uptimeRow('All instances', o)],
       empty: 'No instances.',
     },
@@ -131,18 +146,36 @@ export function sections(r: MonthlyReport) {
     },
     daily: {
       caption: 'Daily uptime',
-      head: ['Day', 'Uptime', 'Downtime'],
-      rows: r.daily.map((d) => [d.date, pct(d.uptime, 3), duration(d.downtimeSeconds)]),
+      head: ['Day', 'Uptime', 'Downtime', 'Measured'],
+      rows: r.daily.map((d) => [
+        d.date,
+        pct(d.uptime, 3),
+        duration(d.downtimeSeconds),
+        measured(d.measuredShare),
+      ]),
       empty: '',
     },
   } satisfies Record<string, TableData>;
   const rt = r.incidents.responseTimes;
   const seconds = (s: number | null) => (s === null ? 'not available' : `${s.toFixed(3)} s`);
+  const insufficient = o.insufficientData === true && o.uptime !== null;
   return {
     t,
     tables,
     budgetUsed: budget(o.errorBudgetUsedRatio),
-    creditDue: credit(o.creditPercent),
+    creditDue: r.creditDecision
+      ? `${r.creditDecision.creditPercent} % (decided by the provider: ${r.creditDecision.reason})`
+      : insufficient && o.creditPercent === null
+        ? 'none granted automatically (insufficient data)'
+        : credit(o.creditPercent),
+    /** The summary's first sentence: the uptime, and what it may be taken to mean. */
+    headline: insufficient
+      ? `Insufficient data: only ${pct(o.measuredShare ?? 0, 2)} of the period was measured (maintenance ` +
+        `excluded; at least ${pct(r.minMeasuredShare ?? 0, 2)} is needed for a result). Over the measured ` +
+        `time alone the uptime was ${pct(o.uptime)}; no result against the ${pct(r.target, 2)} target is ` +
+        'given, and no credit is granted automatically: the provider decides it from what it knows.'
+      : `Uptime ${pct(o.uptime)} against a target of ${pct(r.target, 2)}: ${metText(o.met)}.` +
+        (o.measuredShare === undefined ? '' : ` Measured: ${pct(o.measuredShare, 2)} of the period.`),
     creditTiers: `Credit tiers: ${r.creditTiers
       .map((c) => `uptime below ${c.below === 'target' ? 'the target' : pct(c.below, 2)}: ${c.percent} %`)
       .join('; ')}.`,

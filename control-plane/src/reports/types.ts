@@ -5,6 +5,10 @@ export interface SlaSummary {
   uptime: number | null;
   met: boolean | null;
   measuredSeconds: number;
+  /** measured / (period - maintenance); absent from reports stored before it was reported */
+  measuredShare?: number | null;
+  /** below the minimum measured share: no result and no automatic credit */
+  insufficientData?: boolean;
   downtimeSeconds: number;
   maintenanceSeconds: number;
   unknownSeconds: number;
@@ -120,7 +124,11 @@ export interface MonthlyReport {
   generatedAt: string;
   target: number;
   creditTiers: readonly CreditTier[];
+  /** the share of measured time below which the month has insufficient data (SLA_MIN_MEASURED_SHARE) */
+  minMeasuredShare?: number;
   overall: SlaSummary;
+  /** the provider's credit for a month with insufficient data (overall.creditPercent is it); null when none */
+  creditDecision?: { creditPercent: number; reason: string; decidedAt: string } | null;
   instances: (SlaSummary & { instance: { id: string; slug: string } })[];
   downtimes: Downtime[];
   maintenance: {
@@ -138,6 +146,13 @@ export interface MonthlyReport {
   };
   backups: BackupEvidence[];
   performance: Performance;
-  daily: { date: string; uptime: number | null; measuredSeconds: number; downtimeSeconds: number }[];
+  daily: {
+    date: string;
+    uptime: number | null;
+    measuredSeconds: number;
+    downtimeSeconds: number;
+    /** measured / the day's time that counts; absent from reports stored before it was reported */
+    measuredShare?: number | null;
+  }[];
   timeline: TimelineEntry[];
 }

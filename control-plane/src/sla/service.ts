@@ -7,6 +7,7 @@ import type { Auth } from '../http/auth.ts';
 import { ValidationError } from '../http/errors.ts';
 import { checkSpan, parseTime } from '../http/range.ts';
 import type { MaintenanceService } from '../maintenance/service.ts';
+import { decisionView, type CreditDecision } from './decisions.ts';
 import * as store from './store.ts';
 
 export const DEFAULT_SLA_SERVICES = ['backend', 'proxy'];
@@ -26,6 +27,10 @@ export interface SlaFigures {
   unknownSeconds: number;
   degradedSeconds: number;
   measuredSeconds: number;
+  /** measured / (period - maintenance): how much of the time that counts was watched; null without such time */
+  measuredShare: number | null;
+  /** true below the deployment's minimum measured share: no result (met) and no automatic credit */
+  insufficientData: boolean;
   uptime: number | null;
   noData: boolean;
   target: number;
@@ -88,6 +93,7 @@ export class SlaService {
     private readonly fleet: FleetService,
     private readonly maintenance: MaintenanceService,
     private readonly tiers: readonly CreditTier[],
+    private readonly minMeasuredShare = 0.9,
   ) {}
 
   /** A client's figures: its instances' seconds summed (instance-seconds), the uptime weighted by measured time. */
@@ -113,6 +119,10 @@ export class SlaService {
     const r = row ?? { period_s: 0, maint_s: 0, unknown_s: 0, down_s: 0, degraded_s: 0, measurable_s: 0 };
     const noData = r.measurable_s <= 0;
     const uptime = noData ? null : 1 - r.down_s / r.measurable_s;
+    const countable = r.period_s - r.maint_s;
+    const measuredShare = countable > 0 ? Math.min(1, r.measurable_s / countable) : null;
+    // A month mostly unwatched says little: its uptime is shown, but neither a verdict nor a credit follows.
+    const insufficientData = noData || measuredShare === null || measuredShare < this.minMeasuredShare;
     // Rounded to the millisecond: (1 - 0.999) is not exact in binary floating point.
     const budget = Math.round((1 - target) * r.measurable_s * 1000) / 1000;
     return {
@@ -124,14 +134,16 @@ export class SlaService {
       unknownSeconds: r.unknown_s,
       degradedSeconds: r.degraded_s,
       measuredSeconds: r.measurable_s,
+      measuredShare,
+      insufficientData,
       uptime,
       noData,
       target,
-      met: uptime === null ? null : uptime >= target,
+      met: uptime === null || insufficientData ? null : uptime >= target,
       errorBudgetSeconds: budget,
       errorBudgetUsedSeconds: r.down_s,
       errorBudgetRemainingSeconds: Math.round((budget - r.down_s) * 1000) / 1000,
-      credit: creditFor(uptime, target, this.tiers),
+      credit: insufficientData ? null : creditFor(uptime, target, this.tiers),
     };
   }
 
@@ -209,6 +221,12 @@ export class SlaService {
     };
   }
 
+  /** The operator's credit decision of a client's month, if one was made. */
+  async creditDecision(clientId: string, month: string): Promise<CreditDecision | null> {
+    const d = await store.creditDecision(this.pool, clientId, month);
+    return d ? decisionView(d) : null;
+  }
+
   /** A client's SLA: each instance's, and their mean weighted by measured time. */
   async forClient(auth: Auth, idOrSlug: string, q: SlaQuery) {
     const client = await this.fleet.getClient(auth, idOrSlug);
@@ -220,10 +238,14 @@ export class SlaService {
     const per = await this.computeFor([client], instances, () => p);
     const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...per.get(i.id)! }));
     const total = this.combined(list, p.from, p.to, client.slaTarget);
+    // Without enough measured time no credit follows automatically; an operator's decision for the month does.
+    const decision = q.month === undefined ? null : await this.creditDecision(client.id, q.month);
     return {
       client: { id: client.id, slug: client.slug },
       timeZone: client.timeZone,
       ...total,
+      credit: total.insufficientData && decision ? decision.creditPercent : total.credit,
+      creditDecision: total.insufficientData ? decision : null,
       instances: list,
     };
   }

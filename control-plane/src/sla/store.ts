@@ -39,6 +39,11 @@ const MEASURED = `with req as (
      cov as (
        select coalesce(range_agg(c.during), '{}') as mr from prober_coverage c
        where c.during && tstzrange((select min(lower(period)) from req), (select max(upper(period)) from req))),
+     hist as (
+       -- What an earlier system watched (history brought along), per instance.
+       select h.instance_id, range_agg(h.during) as mr from availability_history_coverage h
+       join req r on r.instance_id = h.instance_id and h.during && r.period
+       group by 1),
      maint as (
        select m.instance_id, range_agg(tstzrange(m.from_ts, m.to_ts, '[)')) as mr
        from jsonb_to_recordset($2::jsonb) as m(instance_id uuid, from_ts timestamptz, to_ts timestamptz)
@@ -56,10 +61,12 @@ const MEASURED = `with req as (
      base as (
        select r.instance_id, tstzmultirange(r.period) as p,
          tstzmultirange(r.period) * coalesce(maint.mr, '{}') as m,
-         coalesce(iv.down_mr, '{}') as d, coalesce(iv.deg_mr, '{}') as g, coalesce(iv.op_mr, '{}') as op
-       from req r left join maint using (instance_id) left join iv using (instance_id)),
+         coalesce(iv.down_mr, '{}') as d, coalesce(iv.deg_mr, '{}') as g, coalesce(iv.op_mr, '{}') as op,
+         coalesce(hist.mr, '{}') as h
+       from req r left join maint using (instance_id) left join iv using (instance_id)
+         left join hist using (instance_id)),
      calc as (
-       select b.*, (b.p - b.m) * ((select mr from cov) + b.op) as meas from base b)`;
+       select b.*, (b.p - b.m) * ((select mr from cov) + b.op + b.h) as meas from base b)`;
 
 function slaParams(
   requests: SlaRequest[],
@@ -87,7 +94,7 @@ function slaParams(
 /**
  * Every instance's figures in one statement, exactly, with multirange arithmetic:
  *   P = period * the instance's monitored lifetime (monitored_since to decommissioned_at),
- *   M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time),
+ *   M = P * maintenance, measured = (P - M) * (prober coverage + operator-recorded time + imported coverage),
  *   unknown = P - M - measured, down = union(down of counting services) * measured,
  *   degraded = (union(degraded) - union(down)) * measured.
  * Operator corrections count as measured: an operator who records an outage knows what happened.
@@ -125,6 +132,8 @@ export interface DbDaily {
   day: number;
   measured_s: number;
   down_s: number;
+  /** the day's time that counts: in the monitored lifetime, outside maintenance */
+  countable_s: number;
 }
 
 /**
@@ -148,6 +157,7 @@ export async function detail(
     day: number | null;
     measured_s: number | null;
     down_s: number | null;
+    countable_s: number | null;
   }>(
     `${MEASURED},
      days as (
@@ -157,12 +167,13 @@ export async function detail(
        (select array_agg(distinct a.service order by a.service) from availability_intervals a
         join counted k on k.instance_id = a.instance_id and k.service = a.service
         where a.instance_id = c.instance_id and a.state = 'down' and a.during && e) as services,
-       null::int as day, null::float8 as measured_s, null::float8 as down_s
+       null::int as day, null::float8 as measured_s, null::float8 as down_s, null::float8 as countable_s
      from calc c, unnest(c.d * c.meas) e
      union all
      select c.instance_id, 'd', null, null, null, days.day,
        multirange_seconds(c.meas * tstzmultirange(days.r)),
-       multirange_seconds(c.d * c.meas * tstzmultirange(days.r))
+       multirange_seconds(c.d * c.meas * tstzmultirange(days.r)),
+       multirange_seconds((c.p - c.m) * tstzmultirange(days.r))
      from calc c, days
      order by 1, 2, 3, 6`,
     [
@@ -183,6 +194,50 @@ export async function detail(
         day: r.day!,
         measured_s: r.measured_s!,
         down_s: r.down_s!,
+        countable_s: r.countable_s!,
       })),
   };
+}
+
+export interface DbCreditDecision {
+  client_id: string;
+  month: string;
+  credit_percent: number;
+  reason: string;
+  decided_by: string;
+  decided_at: Date;
+}
+
+export async function creditDecision(
+  db: Queryable,
+  clientId: string,
+  month: string,
+): Promise<DbCreditDecision | undefined> {
+  const { rows } = await db.query<DbCreditDecision>(
+    `select client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at
+     from sla_credit_decisions where client_id = $1 and month = $2`,
+    [clientId, month],
+  );
+  return rows[0];
+}
+
+/** Records the decision, replacing an earlier one of the month; returns it and the one it replaced. */
+export async function upsertCreditDecision(
+  db: Queryable,
+  d: { clientId: string; month: string; creditPercent: number; reason: string; decidedBy: string },
+): Promise<{ now: DbCreditDecision; before: DbCreditDecision | undefined }> {
+  const before = await db.query<DbCreditDecision>(
+    `select client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at
+     from sla_credit_decisions where client_id = $1 and month = $2 for update`,
+    [d.clientId, d.month],
+  );
+  const { rows } = await db.query<DbCreditDecision>(
+    `insert into sla_credit_decisions (client_id, month, credit_percent, reason, decided_by)
+     values ($1, $2, $3, $4, $5)
+     on conflict (client_id, month) do update set credit_percent = excluded.credit_percent,
+       reason = excluded.reason, decided_by = excluded.decided_by, decided_at = now()
+     returning client_id, month, credit_percent::float8 as credit_percent, reason, decided_by, decided_at`,
+    [d.clientId, d.month, d.creditPercent, d.reason, d.decidedBy],
+  );
+  return { now: rows[0]!, before: before.rows[0] };
 }

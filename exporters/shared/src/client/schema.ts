@@ -741,6 +741,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/availability/history': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** History from an earlier monitoring system: the periods it watched an instance (measured time) and what it saw down or degraded; recorded time wins over it; a repeated import changes nothing (audited) */
+    post: operations['importAvailabilityHistory'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/instances/{id}/availability': {
     parameters: {
       query?: never;
@@ -788,6 +805,23 @@ export interface paths {
     post?: never;
     /** Deletes a maintenance window (audited); its Alertmanager silence is expired by the next sync */
     delete: operations['deleteMaintenanceWindow'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/clients/{id}/sla/credit-decisions/{month}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** An operator's credit for a month with insufficient measured data (none follows automatically); replaces an earlier decision of the month; shown in that month's SLA answer and report (audited) */
+    put: operations['decideSlaCredit'];
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -3579,6 +3613,80 @@ export interface operations {
       415: components['responses']['Problem'];
     };
   };
+  importAvailabilityHistory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description instance id or slug */
+          instance: string;
+          /** @description the earlier system, e.g. "uptime-kuma 2.0 (kuma.example.com)" */
+          source: string;
+          /** @description the periods the earlier system watched the instance */
+          coverage: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+          }[];
+          /** @description what it saw down or degraded, each inside the coverage */
+          intervals: {
+            service: string;
+            /** @enum {unknown} */
+            state: 'down' | 'degraded';
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            /** @default  */
+            reason?: string;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            instanceId: string;
+            source: string;
+            /** @description false: everything was imported before; nothing changed */
+            changed: boolean;
+            coverageAdded: {
+              /** Format: date-time */
+              start: string;
+              /** Format: date-time */
+              end: string;
+            }[];
+            intervalsAdded: {
+              service: string;
+              /** @enum {unknown} */
+              state: 'down' | 'degraded';
+              /** Format: date-time */
+              start: string;
+              /** Format: date-time */
+              end: string;
+            }[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
   getInstanceAvailability: {
     parameters: {
       query?: {
@@ -3741,6 +3849,54 @@ export interface operations {
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
       404: components['responses']['Problem'];
+    };
+  };
+  decideSlaCredit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        month: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          creditPercent: number;
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            client: {
+              /** Format: uuid */
+              id?: string;
+              slug?: string;
+            };
+            month: string;
+            creditPercent: number;
+            reason: string;
+            decidedBy: string;
+            /** Format: date-time */
+            decidedAt: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
     };
   };
   getClientSla: {
