@@ -17,6 +17,7 @@ import { SecurityWatch } from './security/service.ts';
 import { BackupService } from './backups/service.ts';
 import { registerBackupMetrics } from './backups/metrics.ts';
 import { FleetService } from './fleet/service.ts';
+import { FleetBatchService } from './fleet-batch/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPaging, type Paging } from './paging.ts';
@@ -51,6 +52,8 @@ export interface Context {
   readonly oncall: OnCallService;
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
+  /** The fleet's operations in one transaction (the fleet CLI's apply). */
+  readonly fleetBatch: FleetBatchService;
   readonly availability: AvailabilityService;
   readonly maintenance: MaintenanceService;
   readonly sla: SlaService;
@@ -161,6 +164,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     paging,
     oncall: new OnCallService(pool, audit),
     policies: new PolicyService(pool, audit, fleet),
+    fleetBatch: new FleetBatchService(pool, audit),
     availability,
     maintenance,
     sla,

@@ -229,6 +229,34 @@ describe('fleet as code: npm run fleet -- plan|apply|export', () => {
     assert.equal((await cp.call('GET', '/api/v1/clients/fleet-dental')).body.slaTarget, 0.999);
   });
 
+  it('applies nothing of a kind the API refuses, naming the object by file and line', async () => {
+    // Two new responders with one phone number: the files are valid, the control plane refuses the second.
+    const oncall = ONCALL.replace(
+      'rotations:',
+      `  - name: Cy Fleet
+    role: oncall-engineer
+    phone: "+15551250009"
+  - name: Di Fleet
+    role: oncall-engineer
+    phone: "+15551250009"
+rotations:`,
+    );
+    const d = dir('refused', { 'clients.yaml': CLIENTS, 'instances.yaml': INSTANCES, 'oncall.yaml': oncall });
+    const audit = (await audited()).length;
+    const applied = await fleet('apply', 'refused');
+    assert.equal(applied.code, 1, applied.out);
+    assert.match(
+      applied.err,
+      new RegExp(`${d}/oncall.yaml:${lineOf(oncall, 'Di Fleet')}: responders Di Fleet: `),
+    );
+    assert.match(applied.err, /refused responders: none of its 2 change\(s\) was applied/);
+    const names = ((await cp.call('GET', '/api/v1/responders')).body as { name: string }[]).map(
+      (r) => r.name,
+    );
+    assert.ok(!names.includes('Cy Fleet'), 'the valid responder of the refused batch is not created either');
+    assert.equal((await audited()).length, audit, 'nothing audited: nothing changed');
+  });
+
   it('shows an update field by field and a decommission, and applies them', async () => {
     const d = dir('changed', {
       'clients.yaml': CLIENTS.replace('slaTarget: 0.999', 'slaTarget: 0.995'),

@@ -99,10 +99,10 @@ export async function run(
     const applied = await applyPlan(cp, p.changes, idsOf(current));
     if (applied.refused) {
       report(err, applied.refused.problems);
-      const rest = p.changes.length - applied.done.length;
+      const { changes } = applied.refused;
       err(
-        `the control plane refused ${applied.refused.change.kind} ${applied.refused.change.key}; ` +
-          `${applied.done.length} change(s) before it were applied, ${rest} (it and those after it) were not`,
+        `the control plane refused ${changes[0]!.kind}: none of its ${changes.length} change(s) was applied, ` +
+          `nor anything after it; ${applied.done.length} change(s) before it were`,
       );
       return 1;
     }

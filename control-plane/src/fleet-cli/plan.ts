@@ -18,10 +18,12 @@ export interface Ids {
   rotations: Map<string, string>;
 }
 
+/** One operation of POST /api/v1/fleet/batch: a route's operationId, its {id} and its body. */
 export interface Call {
-  method: string;
-  path: string;
+  operationId: string;
+  id?: string;
   body?: unknown;
+  /** Where the body sits in the file's object: a refusal's field is read below it. */
   prefix?: string;
 }
 
@@ -58,7 +60,6 @@ function differences(before: Obj, after: Obj): string[] {
     .map((k) => `${k}: ${canonical(before[k])} -> ${canonical(after[k])}`);
 }
 
-const enc = encodeURIComponent;
 const sortByName = (services: Obj[]) =>
   [...services].sort((a, b) => String(a.name).localeCompare(String(b.name)));
 
@@ -100,7 +101,6 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     const want = clientSpec(it.value);
     const policy = it.value.backupPolicy as Obj | undefined;
     const have = curClients.get(slug);
-    const policyPath = `/api/v1/clients/${enc(slug)}/backups/policy`;
     if (!have) {
       add({
         kind: 'clients',
@@ -109,9 +109,9 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         place: it.place,
         phase: 1,
         request: () => [
-          { method: 'POST', path: '/api/v1/clients', body: { slug, ...want } },
+          { operationId: 'createClient', body: { slug, ...want } },
           ...(policy && Object.keys(policy).length
-            ? [{ method: 'PATCH', path: policyPath, body: policy, prefix: '/backupPolicy' }]
+            ? [{ operationId: 'updateClientBackupPolicy', id: slug, body: policy, prefix: '/backupPolicy' }]
             : []),
         ],
       });
@@ -136,9 +136,9 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         phase: 1,
         detail: [...detail, ...policyDetail],
         request: () => [
-          ...(detail.length ? [{ method: 'PATCH', path: `/api/v1/clients/${enc(slug)}`, body: want }] : []),
+          ...(detail.length ? [{ operationId: 'updateClient', id: slug, body: want }] : []),
           ...(policyDetail.length
-            ? [{ method: 'PATCH', path: policyPath, body: policy, prefix: '/backupPolicy' }]
+            ? [{ operationId: 'updateClientBackupPolicy', id: slug, body: policy, prefix: '/backupPolicy' }]
             : []),
         ],
       });
@@ -150,7 +150,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         action: 'decommission',
         key: c.slug,
         phase: 9,
-        request: () => [{ method: 'POST', path: `/api/v1/clients/${c.id}/decommission` }],
+        request: () => [{ operationId: 'decommissionClient', id: c.id }],
       });
   const clientKnown = (slug: string) =>
     clients.has(slug) || cur.clients.some((c) => c.slug === slug && c.status === 'active');
@@ -189,7 +189,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         key: slug,
         place: it.place,
         phase: 2,
-        request: () => [{ method: 'POST', path: '/api/v1/instances', body: v }],
+        request: () => [{ operationId: 'createInstance', body: v }],
       });
       continue;
     }
@@ -216,7 +216,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         place: it.place,
         phase: 2,
         detail,
-        request: () => [{ method: 'PATCH', path: `/api/v1/instances/${enc(slug)}`, body }],
+        request: () => [{ operationId: 'updateInstance', id: slug, body }],
       });
   }
   for (const i of cur.instances)
@@ -226,7 +226,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         action: 'decommission',
         key: i.slug,
         phase: 8,
-        request: () => [{ method: 'POST', path: `/api/v1/instances/${i.id}/decommission` }],
+        request: () => [{ operationId: 'decommissionInstance', id: i.id }],
       });
 
   // --- responders (by name: a name the control plane holds twice cannot be told apart)
@@ -256,7 +256,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         key: name,
         place: it.place,
         phase: 3,
-        request: () => [{ method: 'POST', path: '/api/v1/responders', body: { name, ...want } }],
+        request: () => [{ operationId: 'createResponder', body: { name, ...want } }],
       });
       continue;
     }
@@ -271,7 +271,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         place: it.place,
         phase: 3,
         detail,
-        request: () => [{ method: 'PATCH', path: `/api/v1/responders/${have.id}`, body: want }],
+        request: () => [{ operationId: 'updateResponder', id: have.id, body: want }],
       });
   }
   for (const r of cur.responders)
@@ -281,7 +281,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         action: 'deactivate',
         key: r.name,
         phase: 7,
-        request: () => [{ method: 'PATCH', path: `/api/v1/responders/${r.id}`, body: { active: false } }],
+        request: () => [{ operationId: 'updateResponder', id: r.id, body: { active: false } }],
       });
   const responderName = new Map(cur.responders.map((r) => [r.id, r.name]));
   const knownResponder = (n: string) => responders.has(n) || curResponders.has(n);
@@ -311,7 +311,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         key: name,
         place: it.place,
         phase: 4,
-        request: (ids) => [{ method: 'POST', path: '/api/v1/rotations', body: body(ids) }],
+        request: (ids) => [{ operationId: 'createRotation', body: body(ids) }],
       });
       continue;
     }
@@ -328,7 +328,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         place: it.place,
         phase: 4,
         detail,
-        request: (ids) => [{ method: 'PATCH', path: `/api/v1/rotations/${have.id}`, body: body(ids) }],
+        request: (ids) => [{ operationId: 'updateRotation', id: have.id, body: body(ids) }],
       });
   }
   for (const r of cur.rotations)
@@ -338,7 +338,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         action: 'delete',
         key: r.name,
         phase: 6,
-        request: () => [{ method: 'DELETE', path: `/api/v1/rotations/${r.id}` }],
+        request: () => [{ operationId: 'deleteRotation', id: r.id }],
       });
   const rotationName = new Map(cur.rotations.map((r) => [r.id, r.name]));
   const knownRotation = (n: string) => rotations.has(n) || curRotations.has(n);
@@ -413,7 +413,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         key: name,
         place: it.place,
         phase: 5,
-        request: (ids) => [{ method: 'POST', path: '/api/v1/escalation-policies', body: body(ids) }],
+        request: (ids) => [{ operationId: 'createEscalationPolicy', body: body(ids) }],
       });
       continue;
     }
@@ -439,9 +439,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         place: it.place,
         phase: 5,
         detail,
-        request: (ids) => [
-          { method: 'PUT', path: `/api/v1/escalation-policies/${have.id}`, body: body(ids) },
-        ],
+        request: (ids) => [{ operationId: 'replaceEscalationPolicy', id: have.id, body: body(ids) }],
       });
   }
   for (const p of cur.policies)
@@ -453,7 +451,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
           action: 'delete',
           key: p.name,
           phase: 5,
-          request: () => [{ method: 'DELETE', path: `/api/v1/escalation-policies/${p.id}` }],
+          request: () => [{ operationId: 'deleteEscalationPolicy', id: p.id }],
         });
     }
 
@@ -526,7 +524,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         key: `${String(v.client ?? v.instance)} ${String(v.start)} ${String(v.reason)}`,
         place: it.place,
         phase: 7,
-        request: () => [{ method: 'POST', path: '/api/v1/maintenance-windows', body: v }],
+        request: () => [{ operationId: 'createMaintenanceWindow', body: v }],
       });
   }
   for (const [k, w] of curWindows)
@@ -536,7 +534,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         action: 'delete',
         key: `${w.instance?.slug ?? w.client.slug} ${w.start} ${w.reason}`,
         phase: 7,
-        request: () => [{ method: 'DELETE', path: `/api/v1/maintenance-windows/${w.id}` }],
+        request: () => [{ operationId: 'deleteMaintenanceWindow', id: w.id }],
       });
 
   changes.sort((a, b) => a.phase - b.phase);
