@@ -221,7 +221,19 @@ describe('fleet as code: npm run fleet -- plan|apply|export', () => {
     assert.match(
       refBad.err,
       new RegExp(
-        `${d}/oncall.yaml:${lineOf(badOncall, 'Zed Nobody')}: rotation fleet-primary: no responder Zed Nobody`,
+        `${d}/oncall.yaml:${lineOf(badOncall, 'Zed Nobody')}: rotation fleet-primary: no responder Zed Nobody in the files`,
+      ),
+    );
+    // A client left out of the files would be decommissioned, with its instances: one kept is a problem.
+    const withoutOrtho = CLIENTS.slice(0, CLIENTS.indexOf('  - slug: fleet-ortho'));
+    fs.writeFileSync(path.join(d, 'clients.yaml'), withoutOrtho);
+    fs.writeFileSync(path.join(d, 'oncall.yaml'), ONCALL);
+    const orphan = await fleet('plan', 'bad');
+    assert.equal(orphan.code, 1);
+    assert.match(
+      orphan.err,
+      new RegExp(
+        `${d}/instances.yaml:${lineOf(INSTANCES, 'client: fleet-ortho')}: instance fleet-ortho-prod: no client fleet-ortho in the files`,
       ),
     );
     assert.equal(await cp.count('clients'), rows);

@@ -152,8 +152,8 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         phase: 9,
         request: () => [{ operationId: 'decommissionClient', id: c.id }],
       });
-  const clientKnown = (slug: string) =>
-    clients.has(slug) || cur.clients.some((c) => c.slug === slug && c.status === 'active');
+  // The files are the whole fleet: what they leave out is removed, so a reference must be to something in them.
+  const clientKnown = (slug: string) => clients.has(slug);
 
   // --- instances
   const instances = byKey(desired.instances, (v) => String(v.slug), 'instance', problems);
@@ -178,7 +178,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     if (!clientKnown(String(v.client))) {
       problems.push({
         where: it.place.at(['client']),
-        message: `instance ${slug}: no client ${String(v.client)}`,
+        message: `instance ${slug}: no client ${String(v.client)} in the files`,
       });
       continue;
     }
@@ -284,7 +284,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         request: () => [{ operationId: 'updateResponder', id: r.id, body: { active: false } }],
       });
   const responderName = new Map(cur.responders.map((r) => [r.id, r.name]));
-  const knownResponder = (n: string) => responders.has(n) || curResponders.has(n);
+  const knownResponder = (n: string) => responders.has(n);
 
   // --- rotations
   const rotations = byKey(desired.rotations, (v) => String(v.name), 'rotation', problems);
@@ -300,7 +300,10 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     const members = it.value.members as string[];
     const unknown = members.map((m, i) => [m, i] as const).filter(([m]) => !knownResponder(m));
     for (const [m, i] of unknown)
-      problems.push({ where: it.place.at(['members', i]), message: `rotation ${name}: no responder ${m}` });
+      problems.push({
+        where: it.place.at(['members', i]),
+        message: `rotation ${name}: no responder ${m} in the files`,
+      });
     if (unknown.length) continue;
     const body = (ids: Ids) => ({ ...it.value, members: members.map((m) => ids.responders.get(m) ?? m) });
     const have = curRotations.get(name);
@@ -341,7 +344,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         request: () => [{ operationId: 'deleteRotation', id: r.id }],
       });
   const rotationName = new Map(cur.rotations.map((r) => [r.id, r.name]));
-  const knownRotation = (n: string) => rotations.has(n) || curRotations.has(n);
+  const knownRotation = (n: string) => rotations.has(n);
 
   // --- escalation policies
   const policies = byKey(desired.escalationPolicies, (v) => String(v.name), 'escalation policy', problems);
@@ -372,7 +375,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     if (v.client !== undefined && !clientKnown(String(v.client))) {
       problems.push({
         where: it.place.at(['client']),
-        message: `escalation policy ${name}: no client ${String(v.client)}`,
+        message: `escalation policy ${name}: no client ${String(v.client)} in the files`,
       });
       bad = true;
     }
@@ -382,7 +385,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         if (knownResponder(r)) return;
         problems.push({
           where: it.place.at(['levels', li, 'targets', 'responders', ri]),
-          message: `escalation policy ${name}: no responder ${r}`,
+          message: `escalation policy ${name}: no responder ${r} in the files`,
         });
         bad = true;
       });
@@ -390,7 +393,7 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
         if (knownRotation(r)) return;
         problems.push({
           where: it.place.at(['levels', li, 'targets', 'rotations', ri]),
-          message: `escalation policy ${name}: no rotation ${r}`,
+          message: `escalation policy ${name}: no rotation ${r} in the files`,
         });
         bad = true;
       });
@@ -489,18 +492,14 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     if (v.client !== undefined && !clientKnown(String(v.client))) {
       problems.push({
         where: it.place.at(['client']),
-        message: `maintenance window: no client ${String(v.client)}`,
+        message: `maintenance window: no client ${String(v.client)} in the files`,
       });
       continue;
     }
-    if (
-      v.instance !== undefined &&
-      !instances.has(String(v.instance)) &&
-      !cur.instances.some((i) => i.slug === v.instance && i.status === 'active')
-    ) {
+    if (v.instance !== undefined && !instances.has(String(v.instance))) {
       problems.push({
         where: it.place.at(['instance']),
-        message: `maintenance window: no instance ${String(v.instance)}`,
+        message: `maintenance window: no instance ${String(v.instance)} in the files`,
       });
       continue;
     }
