@@ -13,6 +13,7 @@ import { availabilityRoutes } from './availability/routes.ts';
 import { maintenanceRoutes } from './maintenance/routes.ts';
 import { onCallRoutes } from './oncall/routes.ts';
 import { policyRoutes } from './escalation/routes.ts';
+import { fleetBatchRoutes } from './fleet-batch/routes.ts';
 import { slaRoutes } from './sla/routes.ts';
 import { incidentRoutes } from './incidents/routes.ts';
 import { notifyRoutes } from './notify/routes.ts';
@@ -137,6 +138,7 @@ export function createApp(ctx: Context): express.Express {
   slaRoutes(api, ctx.sla, ctx.creditDecisions);
   onCallRoutes(api, ctx.oncall);
   policyRoutes(api, ctx.policies);
+  fleetBatchRoutes(api, ctx.fleetBatch);
   faroRoutes(api, ctx.faro);
   heartbeatRoutes(api, ctx.heartbeats);
   reportRoutes(api, ctx.reports);

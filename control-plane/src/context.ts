@@ -19,6 +19,7 @@ import { registerBackupMetrics } from './backups/metrics.ts';
 import { registerHeartbeatMetrics } from './heartbeats/metrics.ts';
 import { HeartbeatService } from './heartbeats/service.ts';
 import { FleetService } from './fleet/service.ts';
+import { FleetBatchService } from './fleet-batch/service.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPaging, type Paging } from './paging.ts';
@@ -58,6 +59,8 @@ export interface Context {
   readonly oncall: OnCallService;
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
+  /** The fleet's operations in one transaction (the fleet CLI's apply). */
+  readonly fleetBatch: FleetBatchService;
   readonly availability: AvailabilityService;
   readonly history: HistoryImport;
   readonly creditDecisions: CreditDecisions;
@@ -194,6 +197,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     oncall,
     policies,
     drills,
+    fleetBatch: new FleetBatchService(pool, audit),
     availability,
     history: new HistoryImport(pool, audit, fleet),
     creditDecisions: new CreditDecisions(pool, audit, fleet),

@@ -93,6 +93,7 @@ GET /api/v1/escalation-policies listEscalationPolicies
 POST /api/v1/escalation-policies createEscalationPolicy
 PUT /api/v1/escalation-policies/{id} replaceEscalationPolicy
 DELETE /api/v1/escalation-policies/{id} deleteEscalationPolicy
+POST /api/v1/fleet/batch applyFleetBatch
 POST /api/v1/faro/collect/{appKey} collectFaroPayload
 GET /api/v1/instances/{id}/faro-keys listFaroKeys
 POST /api/v1/instances/{id}/faro-keys createFaroKey

@@ -80,7 +80,7 @@ const REFUSED: Record<string, string> = {
 };
 
 /** PostgreSQL SQLSTATEs that are the caller's fault, mapped once here. */
-function fromPg(err: { code?: string; constraint?: string; detail?: string }): AppError | undefined {
+export function fromPg(err: { code?: string; constraint?: string; detail?: string }): AppError | undefined {
   switch (err.code) {
     case '23505':
       return new ConflictError(`already exists (${err.constraint ?? 'unique constraint'})`, err);

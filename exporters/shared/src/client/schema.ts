@@ -1037,6 +1037,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/fleet/batch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Applies fleet operations (by their routes’ operationIds) in one transaction: all or none, each audited; a refusal names /operations/<n>/... */
+    post: operations['applyFleetBatch'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/faro/collect/{appKey}': {
     parameters: {
       query?: never;
@@ -4567,6 +4584,68 @@ export interface operations {
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
       404: components['responses']['Problem'];
+    };
+  };
+  applyFleetBatch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          operations: {
+            /**
+             * @description the operationId of the route this operation stands for
+             * @enum {unknown}
+             */
+            operationId:
+              | 'createClient'
+              | 'updateClient'
+              | 'decommissionClient'
+              | 'updateClientBackupPolicy'
+              | 'createInstance'
+              | 'updateInstance'
+              | 'decommissionInstance'
+              | 'createResponder'
+              | 'updateResponder'
+              | 'createRotation'
+              | 'updateRotation'
+              | 'deleteRotation'
+              | 'createEscalationPolicy'
+              | 'replaceEscalationPolicy'
+              | 'deleteEscalationPolicy'
+              | 'createMaintenanceWindow'
+              | 'deleteMaintenanceWindow';
+            /** @description the route's {id}: an id, or a slug or name where the route takes one */
+            id?: string;
+            /** @description the route's body, checked against the route's schema */
+            body?: Record<string, never>;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            results: (Record<string, never> | null)[];
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      409: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
     };
   };
   collectFaroPayload: {
