@@ -18,6 +18,7 @@ const staged = (n: number): store.AuditEntry => ({
   before: null,
   after: { n },
   requestId: null,
+  who: null,
 });
 
 describe('audit chaining passes', () => {
@@ -43,7 +44,6 @@ describe('audit chaining passes', () => {
     let passes = 0;
     let firstDone: () => void = () => {};
     const first = new Promise<void>((r) => (firstDone = r));
-    let service: AuditService | undefined;
     // The real pool, counting the chaining statements; once the first has run, a webhook commits another record
     // and asks for chaining, while the pass that ran it is still under way.
     const counting = {
@@ -52,13 +52,13 @@ describe('audit chaining passes', () => {
         const result = await pool.query(q as never, v as never);
         if (pass === 1) {
           await store.stage(pool, staged(2));
-          service!.chainSoon();
+          service.chainSoon();
           firstDone();
         }
         return result;
       },
     } as unknown as Pool;
-    service = new AuditService(counting);
+    const service = new AuditService(counting);
     await store.stage(pool, staged(1));
     service.chainSoon();
     await first;
