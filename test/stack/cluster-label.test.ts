@@ -39,6 +39,7 @@ const TEST_FILES = [
   'audit',
   'longterm',
   'heartbeats',
+  'fleet-quorum',
 ];
 const TESTS = path.join(ROOT, 'prometheus/tests');
 const CLUSTERS = ['eu-1', 'us-1'];
