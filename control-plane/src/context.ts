@@ -35,6 +35,9 @@ import { OpsService } from './ops/service.ts';
 import { OnCallService } from './oncall/service.ts';
 import { PolicyService } from './escalation/policies.ts';
 import { registerOpsJobs } from './ops/jobs.ts';
+import { UserService } from './users/service.ts';
+import { registerUserMailJob } from './users/jobs.ts';
+import { LiveIncidents } from './console/live.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -67,6 +70,10 @@ export interface Context {
   readonly auditReports: AuditReportService;
   /** Set when ALERTMANAGER_URL is: main.ts starts and stops it. */
   readonly silences: SilenceSync | undefined;
+  /** Console users: invites, passwords, second factors, sessions (users/, console/). */
+  readonly users: UserService;
+  /** The console's live incident feed (server-sent events); main.ts ends its streams at shutdown. */
+  readonly consoleLive: LiveIncidents;
 }
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
@@ -150,7 +157,18 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     log,
   });
   registerAuditReportJobs(paging.workers, pool, auditReports, config.reports.scheduler);
+  const users = new UserService(
+    pool,
+    audit,
+    (idOrSlug) => fleet.resolveClientId(idOrSlug),
+    config.console,
+    config.publicUrl,
+    log,
+  );
+  registerUserMailJob(paging.workers, users, mail);
   return {
+    users,
+    consoleLive: new LiveIncidents(paging.incidents, log),
     config,
     log,
     pool,

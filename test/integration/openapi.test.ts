@@ -107,6 +107,8 @@ POST /api/v1/clients/{id}/reports/{month}/resend resendClientReport
 GET /api/v1/clients/{id}/report-settings getReportSettings
 PATCH /api/v1/clients/{id}/report-settings updateReportSettings
 GET /api/v1/ops/daily getDailyChecklist
+POST /api/v1/users inviteUser
+GET /api/v1/users listUsers
 `
   .trim()
   .split('\n');
