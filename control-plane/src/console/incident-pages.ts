@@ -111,7 +111,7 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
       ctx.paging.incidents.get(auth, id),
       ctx.paging.incidents.timeline(auth, id),
     ]);
-    const pages = timeline.filter((e) => e.kind.startsWith('page'));
+    const pages = await ctx.paging.notify.pagesOf(incident.id);
     render(req, res, 'incident', { incident, timeline, pages, ...extra }, status);
   };
 
