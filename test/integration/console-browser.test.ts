@@ -113,7 +113,7 @@ describe('the console in a browser', function () {
     await page.getByLabel('Role').selectOption('operator');
     await page.getByRole('button', { name: 'Invite' }).click();
     await page.getByText('Invited otto@ops.example.test').waitFor();
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await check('signin');
 

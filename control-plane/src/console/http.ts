@@ -87,7 +87,7 @@ export function loadSession(ctx: Context) {
       // The live stream must not keep a session alive by itself: only a person's requests do.
       const touch = !req.path.endsWith('/events');
       const s = await sessions.liveSession(ctx.pool, id, ctx.config.console.idleSeconds, touch);
-      const user = s && (await ctx.users.byId(s.user_id));
+      const user = s?.user;
       if (s && user && !user.disabled_at) {
         req.console = {
           user,

@@ -55,6 +55,8 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
         { incidents: [], q, errors: problem.fields, next: null, live: '' },
         400,
       );
+    // Read before the list: the live stream sends whatever changed after it (live.ts, Subscriber.since).
+    const since = await ctx.paging.incidents.lastEventId();
     // One more than a page tells whether there is a next one; paging goes by opened_at (the API's `to`).
     const rows = await ctx.paging.incidents.list(req.console!.auth, { ...q, limit: String(PAGE + 1) });
     const page = rows.slice(0, PAGE);
@@ -68,7 +70,9 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
       incidents: page,
       q,
       next,
-      live: q.to ? '' : `/console/incidents/events?${params.toString()}`,
+      live: q.to
+        ? ''
+        : `/console/incidents/events?${params.toString()}${params.size ? '&' : ''}since=${since}`,
     });
   });
 
@@ -84,8 +88,10 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
     });
     res.write('retry: 5000\n\n');
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
+    const since = Number(req.query.since);
     const unsubscribe = live.subscribe({
       auth: c.auth,
+      ...(Number.isSafeInteger(since) && since >= 0 ? { since } : {}),
       send(inc) {
         const html = eta.render('./incident-row', { i: inc });
         const data = JSON.stringify({ id: inc.id, match: matches(inc, q), html });

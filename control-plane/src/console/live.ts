@@ -6,6 +6,11 @@ import { errorMessage } from '@concierge-ops/shared/errors';
 
 export interface Subscriber {
   auth: Auth;
+  /**
+   * The newest timeline event when its page was drawn: changes after it and before the stream began are sent
+   * on the first poll, so an incident opened in between is not missed.
+   */
+  since?: number;
   /** Called with each changed incident this subscriber may see. */
   send(incident: Incident): void;
   /** Called every few seconds: false ends the stream (the session ended). */
@@ -60,9 +65,10 @@ export class LiveIncidents {
     try {
       if (this.last === undefined) {
         this.last = await this.incidents.lastEventId();
-        return;
+        // The first poll of a new stream: catch up each subscriber from its page's `since`.
       }
-      const { last, ids } = await this.incidents.changedSince(this.last);
+      const before = this.last;
+      const { last, ids } = await this.incidents.changedSince(before);
       this.last = last;
       const check = ++this.ticks % ALIVE_EVERY === 0;
       for (const s of [...this.subscribers]) {
@@ -71,7 +77,13 @@ export class LiveIncidents {
           this.subscribers.delete(s);
           continue;
         }
-        for (const id of ids) {
+        let mine = ids;
+        if (s.since !== undefined && s.since < before) {
+          const missed = await this.incidents.changedSince(s.since);
+          mine = [...new Set([...missed.ids, ...ids])];
+        }
+        s.since = undefined;
+        for (const id of mine) {
           const inc = await this.incidents.get(s.auth, id).catch(() => undefined);
           if (inc) s.send(inc);
         }

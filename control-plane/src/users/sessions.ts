@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
+import { COLUMNS as USER_COLUMNS, type DbUser } from './store.ts';
 
 /** What a session row says, with its user's id; `csrf` is the synchronizer token its forms carry. */
 export interface DbSession {
@@ -22,28 +23,40 @@ export async function insertSession(
   );
 }
 
+/** How stale `last_seen_at` may get before a request writes it: page loads then mostly only read. */
+const TOUCH_AFTER_SECONDS = 30;
+
 /**
- * The live session with this id, its idle clock reset when `touch`: a session idle longer than `idleSeconds`
- * or past its absolute expiry is not live (and is deleted on the way), by the database clock.
+ * The live session with this id and its user, in one round trip. A session idle longer than `idleSeconds` or
+ * past its absolute expiry is not live (and is deleted on the way), by the database clock. With `touch`, its
+ * idle clock is reset, written only when older than TOUCH_AFTER_SECONDS (so the idle logout is exact to that).
  */
 export async function liveSession(
   db: Queryable,
   id: string,
   idleSeconds: number,
   touch: boolean,
-): Promise<DbSession | undefined> {
+): Promise<(DbSession & { user: DbUser }) | undefined> {
   const hash = hashSessionId(id);
-  const { rows } = await db.query<DbSession>(
-    touch
-      ? `update console_sessions set last_seen_at = now()
-         where id_hash = $1 and expires_at > now() and last_seen_at > now() - make_interval(secs => $2)
-         returning user_id, stage, csrf, pending_totp`
-      : `select user_id, stage, csrf, pending_totp from console_sessions
-         where id_hash = $1 and expires_at > now() and last_seen_at > now() - make_interval(secs => $2)`,
-    [hash, idleSeconds],
+  const { rows } = await db.query<DbSession & DbUser>(
+    `with s as (
+       select user_id, stage, csrf, pending_totp from console_sessions
+       where id_hash = $1 and expires_at > now() and last_seen_at > now() - make_interval(secs => $2)),
+     t as (
+       update console_sessions set last_seen_at = now()
+       where $3 and id_hash = $1 and last_seen_at < now() - make_interval(secs => $4)
+         and exists (select 1 from s))
+     select s.user_id, s.stage, s.csrf, s.pending_totp, ${USER_COLUMNS}
+     from s join console_users on console_users.id = s.user_id`,
+    [hash, idleSeconds, touch, TOUCH_AFTER_SECONDS],
   );
-  if (!rows[0]) await db.query('delete from console_sessions where id_hash = $1', [hash]);
-  return rows[0];
+  const r = rows[0];
+  if (!r) {
+    await db.query('delete from console_sessions where id_hash = $1', [hash]);
+    return undefined;
+  }
+  const { user_id, stage, csrf, pending_totp, ...user } = r;
+  return { user_id, stage, csrf, pending_totp, user: user as DbUser };
 }
 
 export async function setStage(

@@ -17,7 +17,7 @@ export interface DbUser {
   locked: boolean;
 }
 
-const COLUMNS = `id, email, name, role, client_id, password_hash, totp_secret, recovery_codes, failed_signins,
+export const COLUMNS = `id, email, name, role, client_id, password_hash, totp_secret, recovery_codes, failed_signins,
   locked_until, created_at, disabled_at, coalesce(locked_until > now(), false) as locked`;
 
 export async function insert(
