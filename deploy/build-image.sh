@@ -74,7 +74,10 @@ done
 find "$stage" -name '*.d.ts' -o -name '*.d.ts.map' -o -name '.tsbuildinfo' | xargs rm -f
 
 # Files the services read at run time beside their code, and the images' entry point (secrets from files).
-if [ "$service" = control-plane ]; then cp -R "$root/control-plane/migrations" "$stage/control-plane/"; fi
+if [ "$service" = control-plane ]; then
+  # The console's templates and static files are read at run time beside dist/ (console/http.ts).
+  for d in migrations views public; do cp -R "$root/control-plane/$d" "$stage/control-plane/"; done
+fi
 if [ "$service" = demo ]; then
   # The web chat's server (dist/web/server.js) bundles the page from these files with esbuild at start.
   if [ -f "$stage/$pkg/dist/web/server.js" ]; then

@@ -22,6 +22,8 @@ import { heartbeatRoutes } from './heartbeats/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { drillRoutes } from './drills/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
+import { userRoutes } from './users/routes.ts';
+import { consoleRouter } from './console/router.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
@@ -44,6 +46,8 @@ export function createApp(ctx: Context): express.Express {
   app.set('query parser', 'simple');
   app.use(requestLog(ctx.log, ctx.metrics));
   app.use(deadline(ctx.config.requestTimeoutMs, ctx.log));
+  // The console's own parsers, headers (CSP) and error pages: HTML for people, beside the JSON API.
+  app.use('/console', consoleRouter(ctx));
   // Before the JSON parser: Faro payloads get the app key, origin and rate checks first, then their own limit.
   app.use(faroReceiver(ctx.faro, ctx.config.faro));
   app.use(
@@ -144,6 +148,7 @@ export function createApp(ctx: Context): express.Express {
   reportRoutes(api, ctx.reports);
   opsRoutes(api, ctx.ops);
   drillRoutes(api, ctx.drills);
+  userRoutes(api, ctx.users);
 
   app.use(router);
   app.use(api.methodNotAllowed());

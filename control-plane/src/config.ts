@@ -54,6 +54,31 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** What counts as suspicious access (SECURITY_*): see docs/audit.md "Suspicious access". */
   readonly security: SecurityConfig;
+  /** Console users and sessions (CONSOLE_*): see docs/console.md. */
+  readonly console: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /** A session unused this long ends (HIPAA automatic logoff; CONSOLE_IDLE_MINUTES, default 15). */
+  readonly idleSeconds: number;
+  /** A session ends this long after sign-in whatever its use (CONSOLE_SESSION_HOURS, default 12). */
+  readonly absoluteSeconds: number;
+  /** Failed sign-ins in a row that lock an account (CONSOLE_SIGNIN_ATTEMPTS, default 5) ... */
+  readonly signinAttempts: number;
+  /** ... for this long (CONSOLE_LOCKOUT_MINUTES, default 15). */
+  readonly lockoutSeconds: number;
+  /** How long an invite link works (CONSOLE_INVITE_HOURS, default 72). */
+  readonly inviteTtlSeconds: number;
+}
+
+function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
+  return Object.freeze({
+    idleSeconds: 60 * int(env, 'CONSOLE_IDLE_MINUTES', 15, 1, 24 * 60, problems),
+    absoluteSeconds: 3600 * int(env, 'CONSOLE_SESSION_HOURS', 12, 1, 24 * 30, problems),
+    signinAttempts: int(env, 'CONSOLE_SIGNIN_ATTEMPTS', 5, 1, 100, problems),
+    lockoutSeconds: 60 * int(env, 'CONSOLE_LOCKOUT_MINUTES', 15, 1, 24 * 60, problems),
+    inviteTtlSeconds: 3600 * int(env, 'CONSOLE_INVITE_HOURS', 72, 1, 24 * 30, problems),
+  });
 }
 
 export interface SecurityConfig {
@@ -375,6 +400,7 @@ export function loadConfig(env: Env = process.env): Config {
     audit: auditConfig(env, dataDir, !env.DATABASE_URL, problems),
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES, problems),
     security: securityConfig(env, problems),
+    console: consoleConfig(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -43,6 +43,9 @@ import { registerOpsJobs } from './ops/jobs.ts';
 import { DrillService } from './drills/service.ts';
 import { alertmanagerSender } from './drills/alertmanager.ts';
 import { registerDrillJobs } from './drills/jobs.ts';
+import { UserService } from './users/service.ts';
+import { registerUserMailJob } from './users/jobs.ts';
+import { LiveIncidents } from './console/live.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -83,6 +86,10 @@ export interface Context {
   readonly silences: SilenceSync | undefined;
   /** Failure drills and their schedules. */
   readonly drills: DrillService;
+  /** Console users: invites, passwords, second factors, sessions (users/, console/). */
+  readonly users: UserService;
+  /** The console's live incident feed (server-sent events); main.ts ends its streams at shutdown. */
+  readonly consoleLive: LiveIncidents;
 }
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
@@ -185,7 +192,18 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   registerAuditReportJobs(paging.workers, pool, auditReports, config.reports.scheduler);
   const heartbeats = new HeartbeatService(pool, audit, fleet);
   registerHeartbeatMetrics(metrics.registry, heartbeats);
+  const users = new UserService(
+    pool,
+    audit,
+    (idOrSlug) => fleet.resolveClientId(idOrSlug),
+    config.console,
+    config.publicUrl,
+    log,
+  );
+  registerUserMailJob(paging.workers, users, mail);
   return {
+    users,
+    consoleLive: new LiveIncidents(paging.incidents, log),
     config,
     log,
     pool,

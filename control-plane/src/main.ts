@@ -82,6 +82,8 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
+  // Live console streams never end by themselves: ended first, so they do not hold the close for 10 s.
+  ctx.consoleLive.closeAll();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   // In-flight requests get 10 s to finish; after that their connections are cut.

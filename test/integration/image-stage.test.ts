@@ -218,6 +218,11 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
       headers: { authorization: `Bearer ${TOKENS.admin}` },
     });
     assert.equal(tokens.status, 200);
+    // The console's templates and static files are read at run time: the image must carry them.
+    const signin = await fetch(`${controlPlane}/console/signin`);
+    assert.equal(signin.status, 200);
+    assert.match(await signin.text(), /<h1>Sign in<\/h1>/);
+    assert.equal((await fetch(`${controlPlane}/console/static/console.css`)).status, 200);
     // In the database DATABASE_URL_FILE names (not an embedded one of its own), one token per file.
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();

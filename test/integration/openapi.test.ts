@@ -124,6 +124,8 @@ GET /api/v1/drills/{id} getDrill
 POST /api/v1/drill-schedules createDrillSchedule
 GET /api/v1/drill-schedules listDrillSchedules
 DELETE /api/v1/drill-schedules/{id} deleteDrillSchedule
+POST /api/v1/users inviteUser
+GET /api/v1/users listUsers
 `
   .trim()
   .split('\n');

@@ -16,6 +16,11 @@ export interface Auth {
   readonly role: Role;
   /** Set for client tokens (and scoped backup agents): the only client they may see. */
   readonly clientId: string | null;
+  /**
+   * Set when a console user acts (console/session.ts): `tokenId` is then `user:<id>` and `name` the user's
+   * e-mail, so the audit record names the person through the same caller columns a token fills.
+   */
+  readonly userId?: string;
   /** Where the request came from (X-Forwarded-For only from a trusted proxy), for the audit log. */
   readonly ip?: string | null;
   readonly userAgent?: string | null;
@@ -23,6 +28,7 @@ export interface Auth {
 
 /** `name (role)`: how the audit log and the logs name the caller, never the token itself. */
 export function actorName(auth: Auth): string {
+  if (auth.userId) return `${auth.name} (${auth.role}, user ${auth.userId.slice(0, 8)})`;
   return `${auth.name} (${auth.role}, token ${auth.tokenId.slice(0, 8)})`;
 }
 

@@ -475,6 +475,15 @@ export class IncidentService {
     return store.find(tx, idOrCode, true);
   }
 
+  /** For live views: the newest timeline event id, and which incidents changed after one (store.changedSince). */
+  lastEventId(): Promise<number> {
+    return store.lastEventId(this.pool);
+  }
+
+  changedSince(afterId: number, limit = 500): Promise<{ last: number; ids: string[] }> {
+    return store.changedSince(this.pool, afterId, limit);
+  }
+
   async openCounts() {
     return store.openCounts(this.pool);
   }

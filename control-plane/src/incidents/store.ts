@@ -647,3 +647,27 @@ export async function alertStarts(db: Queryable, groupKey: string, fingerprints:
   );
   return new Map(rows.map((r) => [r.fingerprint, r.starts_at]));
 }
+
+/**
+ * Incidents with timeline events after event `afterId` (at most `limit` events looked at), and the newest
+ * event id seen: the console's live list follows the timeline, which every change writes to.
+ */
+export async function changedSince(
+  db: Queryable,
+  afterId: number,
+  limit: number,
+): Promise<{ last: number; ids: string[] }> {
+  const { rows } = await db.query<{ last: string | null; ids: string[] | null }>(
+    `select max(id)::text as last, array_agg(distinct incident_id::text) as ids
+     from (select id, incident_id from incident_events where id > $1 order by id limit $2) e`,
+    [afterId, limit],
+  );
+  return { last: rows[0]?.last ? Number(rows[0].last) : afterId, ids: rows[0]?.ids ?? [] };
+}
+
+export async function lastEventId(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ last: string | null }>(
+    'select max(id)::text as last from incident_events',
+  );
+  return Number(rows[0]?.last ?? 0);
+}

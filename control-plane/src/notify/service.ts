@@ -241,6 +241,25 @@ export class NotifyService {
     return store.pageOutcomes(this.pool, incidentId, limit);
   }
 
+  /**
+   * The pages of an incident (channel, status, attempts, to whom), at most 200. The caller has checked that
+   * its user may see the incident (the console reads it through the incident service first).
+   */
+  async pagesOf(
+    incidentId: string,
+  ): Promise<
+    { level: number; channel: string; status: string; attempts: number; responder: string; at: string }[]
+  > {
+    return (await store.pagesOf(this.pool, incidentId, 200)).map((p) => ({
+      level: p.level,
+      channel: p.channel,
+      status: p.status,
+      attempts: p.attempts,
+      responder: p.responder_name,
+      at: p.created_at.toISOString(),
+    }));
+  }
+
   async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
     await store.cancelQueued(tx, incidentId);
   }

@@ -301,3 +301,25 @@ export async function pageOutcomes(db: Queryable, incidentId: string, limit: num
   );
   return rows;
 }
+
+export interface DbPageSent {
+  level: number;
+  repeat: number;
+  channel: string;
+  status: string;
+  attempts: number;
+  responder_name: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** An incident's pages for the console's incident page, oldest first (bounded: a page list, not a log). */
+export async function pagesOf(db: Queryable, incidentId: string, limit: number): Promise<DbPageSent[]> {
+  const { rows } = await db.query<DbPageSent>(
+    `select n.level, n.repeat, n.channel, n.status, n.attempts, r.name as responder_name, n.created_at, n.updated_at
+     from notifications n join responders r on r.id = n.responder_id
+     where n.incident_id = $1 order by n.created_at, n.level, n.channel limit $2`,
+    [incidentId, limit],
+  );
+  return rows;
+}

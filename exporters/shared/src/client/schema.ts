@@ -1420,6 +1420,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/users': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Lists console users (at most 500, by e-mail) */
+    get: operations['listUsers'];
+    put?: never;
+    /** Invites a console user: an e-mail link lets them choose a password (and, staff, a second factor) */
+    post: operations['inviteUser'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6279,6 +6297,101 @@ export interface operations {
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
       404: components['responses']['Problem'];
+    };
+  };
+  listUsers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {unknown} */
+            role: 'admin' | 'operator' | 'client';
+            /** @description the client id a client user is bound to */
+            client: string | null;
+            /** @description invited, no password set yet */
+            pending: boolean;
+            /** @description a TOTP authenticator is enrolled */
+            secondFactor: boolean;
+            /** @description locked after failed sign-ins */
+            locked: boolean;
+            /** Format: date-time */
+            createdAt: string;
+          }[];
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+    };
+  };
+  inviteUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string;
+          name: string;
+          /** @enum {unknown} */
+          role: 'admin' | 'operator' | 'client';
+          /** @description client id or slug (role client only) */
+          client?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {unknown} */
+            role: 'admin' | 'operator' | 'client';
+            /** @description the client id a client user is bound to */
+            client: string | null;
+            /** @description invited, no password set yet */
+            pending: boolean;
+            /** @description a TOTP authenticator is enrolled */
+            secondFactor: boolean;
+            /** @description locked after failed sign-ins */
+            locked: boolean;
+            /** Format: date-time */
+            createdAt: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      409: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
     };
   };
 }
