@@ -33,6 +33,7 @@ GET /api/v1/incidents listIncidents
 POST /api/v1/incidents openIncident
 GET /api/v1/incidents/{id} getIncident
 POST /api/v1/incidents/{id}/ack acknowledgeIncident
+POST /api/v1/incidents/{id}/class setIncidentClass
 POST /api/v1/incidents/{id}/resolve resolveIncident
 POST /api/v1/incidents/{id}/reassign reassignIncident
 POST /api/v1/incidents/{id}/severity raiseIncidentSeverity

@@ -57,6 +57,14 @@ export const policy = {
       uniqueItems: true,
       items: { enum: ['critical', 'warning', 'info'] },
     },
+    classes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 5,
+      uniqueItems: true,
+      items: { enum: ['crisis', 'security', 'compliance', 'performance', 'availability'] },
+      description: 'incident classes the policy applies to; chosen before a policy without classes',
+    },
     repeatCount: {
       oneOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { const: 'unlimited' }],
       description:

@@ -81,8 +81,8 @@ export async function activeResponder(db: Queryable, id: string): Promise<DbResp
 }
 
 /**
- * The policies that may apply to a client and severity, most specific first (client and severity, client,
- * severity; with hours before without; the default last), each level with its active responders by role or
+ * The policies that may apply to a client, severity and class, most specific first (class, then client and
+ * severity, client, severity; with hours before without; the default last), each level with its active responders by role or
  * name and the rotations it targets (with their overrides and people), in one round trip. The caller picks
  * the first whose hours hold (escalation/service.ts `choosePolicy`).
  */
@@ -90,6 +90,7 @@ export async function policyCandidates(
   db: Queryable,
   clientId: string | null,
   severity: string,
+  incidentClass: string | null = null,
 ): Promise<PolicyWithResponders[]> {
   const { rows } = await db.query<PolicyWithResponders>(
     prepared(
@@ -106,11 +107,13 @@ export async function policyCandidates(
         from escalation_levels l where l.policy_id = p.id) as levels
      from escalation_policies p
      where p.is_default
-        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities)))
-     order by (p.client_id is not null) desc, (p.severities is not null) desc, (p.hours is not null) desc,
+        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities))
+          and (p.classes is null or $3 = any (p.classes)))
+     -- A class names what failed (a security incident goes to the security lead whoever the client is).
+     order by (p.classes is not null) desc, (p.client_id is not null) desc, (p.severities is not null) desc, (p.hours is not null) desc,
        p.is_default, p.name
      limit 50`,
-      [clientId, severity],
+      [clientId, severity, incidentClass],
     ),
   );
   return rows.map((p) => ({ ...p, levels: p.levels ?? [] }));

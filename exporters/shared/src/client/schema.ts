@@ -276,6 +276,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/incidents/{id}/class': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sets the incident's class by hand; later escalation steps follow that class's policy */
+    post: operations['setIncidentClass'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/incidents/{id}/notes': {
     parameters: {
       query?: never;
@@ -1588,6 +1605,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -1634,6 +1653,11 @@ export interface operations {
           summary?: string;
           /** @enum {unknown} */
           severity: 'critical' | 'warning' | 'info';
+          /**
+           * @description what kind of failure; escalation policies may select on it
+           * @enum {unknown}
+           */
+          class?: 'crisis' | 'security' | 'compliance' | 'performance' | 'availability';
           /** @description a client's id or slug */
           client?: string;
           /** @description an instance's id or slug: the client's own (it names the client when none is given) */
@@ -1676,6 +1700,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -1746,6 +1772,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -1821,6 +1849,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -1898,6 +1928,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -2018,6 +2050,92 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
+            /** @enum {unknown} */
+            source: 'alertmanager' | 'manual' | 'deadman';
+            title?: string;
+            /** @description internal: staff only */
+            summary?: string;
+            publicSummary?: string | null;
+            /** Format: date-time */
+            openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
+            acknowledgedAt?: string | null;
+            acknowledgedBy?: string | null;
+            resolvedAt?: string | null;
+            resolvedBy?: string | null;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  setIncidentClass: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description what kind of failure; escalation policies may select on it
+           * @enum {unknown}
+           */
+          class: 'crisis' | 'security' | 'compliance' | 'performance' | 'availability';
+          note?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            client: {
+              /** Format: uuid */
+              id: string;
+              slug: string;
+            } | null;
+            unassigned: boolean;
+            instance: {
+              /** Format: uuid */
+              id: string;
+              slug: string;
+            } | null;
+            service: string | null;
+            /** @enum {unknown} */
+            severity: 'critical' | 'warning' | 'info';
+            /** @enum {unknown} */
+            status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman';
             title?: string;
@@ -4096,6 +4214,8 @@ export interface operations {
           /** @description client id or slug */
           client?: string;
           severities?: ('critical' | 'warning' | 'info')[];
+          /** @description incident classes the policy applies to; chosen before a policy without classes */
+          classes?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability')[];
           /** @description repeats of the whole ladder after its last level (default 0); unlimited: until acked or resolved */
           repeatCount?: number | 'unlimited';
           repeatIntervalSeconds?: number;
@@ -4178,6 +4298,8 @@ export interface operations {
           /** @description client id or slug */
           client?: string;
           severities?: ('critical' | 'warning' | 'info')[];
+          /** @description incident classes the policy applies to; chosen before a policy without classes */
+          classes?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability')[];
           /** @description repeats of the whole ladder after its last level (default 0); unlimited: until acked or resolved */
           repeatCount?: number | 'unlimited';
           repeatIntervalSeconds?: number;
