@@ -79,6 +79,7 @@ GET /api/v1/instances/{id}/sla getInstanceSla
 GET /api/v1/responders listResponders
 POST /api/v1/responders createResponder
 PATCH /api/v1/responders/{id} updateResponder
+POST /api/v1/responders/{id}/test-page sendTestPage
 GET /api/v1/rotations listRotations
 POST /api/v1/rotations createRotation
 GET /api/v1/rotations/{id} getRotation

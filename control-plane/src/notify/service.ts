@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import twilio from 'twilio';
+import type { AuditService } from '../audit/service.ts';
+import type { Auth } from '../http/auth.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import type { PagingConfig } from '../config.ts';
@@ -6,7 +10,7 @@ import { Batcher } from '../db/batch.ts';
 import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
 import * as jobs from '../jobs/store.ts';
 import { AckLinks } from './ack-link.ts';
-import { mailContent, smsText, voiceTwiml } from './page.ts';
+import { mailContent, smsText, testMail, testSms, testTwiml, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
@@ -115,6 +119,7 @@ export class NotifyService {
     private readonly providers: { twilio: SmsSender | undefined; mail: MailSender | undefined },
     private readonly metrics: NotifyMetrics,
     private readonly log: Logger,
+    private readonly audit?: AuditService,
   ) {
     this.ackLinks = new AckLinks(config.ackLinkSecret, config.ackLinkTtlSeconds);
     if (!config.ackLinkSecret) log.warn('ACK_LINK_SECRET is unset: e-mail ack links stop working on restart');
@@ -236,6 +241,41 @@ export class NotifyService {
     this.pump();
   }
 
+  /**
+   * A test page to one responder on one channel, through the outbox like any page (claimed, retried, its
+   * provider status recorded), marked as a test in every word it says; audited without the contact details.
+   */
+  async testPage(auth: Auth, requestId: string, responderId: string, channel: Channel) {
+    if (!UUID.test(responderId)) throw new NotFoundError('responder');
+    const r = await store.responderContacts(this.pool, responderId);
+    if (!r) throw new NotFoundError('responder');
+    if (!r.active) throw new ConflictError(`${r.name} is not active: escalation does not page them`);
+    if ((channel === 'email' ? r.email : r.phone) === null)
+      throw new ValidationError('test page is invalid', [
+        {
+          field: '/channel',
+          message:
+            channel === 'email' ? 'the responder has no e-mail address' : 'the responder has no phone number',
+        },
+      ]);
+    // Each request is its own test (a second one is a second page), so the key is made here.
+    const key = `test:${r.id}:${channel}:${randomUUID()}`;
+    const id = await this.withOutbox(async (tx) => {
+      const id = await store.insertTestPage(tx, { responderId: r.id, channel, idempotencyKey: key });
+      const sends = this.direct ? this.pending.get(tx) : undefined;
+      if (sends) sends.push(id);
+      else await jobs.addJob(tx, { task: 'send', payload: { notificationId: id }, jobKey: key });
+      await this.audit?.record(tx, auth, requestId, {
+        action: 'responder.test_page',
+        targetType: 'responder',
+        targetId: r.id,
+        after: { channel, notificationId: id },
+      });
+      return id;
+    });
+    return { id, responder: { id: r.id, name: r.name }, channel, status: 'queued' as const };
+  }
+
   async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
     await store.cancelQueued(tx, incidentId);
   }
@@ -266,6 +306,8 @@ export class NotifyService {
     const pages = await withTx(this.pool, async (tx) => {
       const stale = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
       for (const p of stale) {
+        // A test page has no timeline; its row says 'unknown' to whoever looks.
+        if (p.incident_id === null) continue;
         await this.incidents().recordPaging(tx, p.incident_id, {
           kind: 'page_unknown',
           detail: { level: p.level, responder: p.responder_name, channel: p.channel },
@@ -369,18 +411,21 @@ export class NotifyService {
     const cb = `${this.publicUrl}/api/v1/twilio/status`;
     if (p.channel === 'email') {
       if (!this.providers.mail || !p.email) throw new PermanentError('e-mail is not configured (SMTP_URL)');
+      if (p.test) return this.providers.mail.send({ to: p.email, ...testMail(p) });
       const link = `${this.publicUrl}/api/v1/incidents/ack-link?t=${this.ackLinks.sign(p.id)}`;
       return this.providers.mail.send({ to: p.email, ...mailContent(p, link) });
     }
     if (!this.providers.twilio || !p.phone) throw new PermanentError('Twilio is not configured');
-    if (p.channel === 'sms') return this.providers.twilio.sms(p.phone, smsText(p), cb);
+    if (p.channel === 'sms') return this.providers.twilio.sms(p.phone, p.test ? testSms(p) : smsText(p), cb);
+    if (p.test) return this.providers.twilio.call(p.phone, testTwiml(p), cb);
     const gather = `${this.publicUrl}/api/v1/twilio/voice?n=${p.id}`;
     return this.providers.twilio.call(p.phone, voiceTwiml(p, gather), cb);
   }
 
   /** An SMS that cannot be delivered becomes an e-mail to the same responder, noted on the incident. */
   private async failedForGood(tx: Queryable, p: store.DbPage, error: string): Promise<void> {
-    if (p.channel !== 'sms' || !p.email) return;
+    // A test page that fails has done its job: it shows the channel does not reach the responder.
+    if (p.channel !== 'sms' || !p.email || p.incident_id === null) return;
     const key = `${p.idempotency_key}:fallback`;
     const created = await store.insertNew(tx, [
       {

@@ -18,7 +18,9 @@ export interface NewNotification {
 /** One page to send, with what the page says and where it goes (read only to send it). */
 export interface DbPage {
   id: string;
-  incident_id: string;
+  /** Null for a test page (`test`), which belongs to no incident. */
+  incident_id: string | null;
+  test: boolean;
   level: number;
   repeat: number;
   channel: Channel;
@@ -121,7 +123,8 @@ export async function unsentSince(db: Queryable, graceMs: number, limit: number)
 
 export interface StalePage {
   id: string;
-  incident_id: string;
+  incident_id: string | null;
+  test: boolean;
   level: number;
   channel: string;
   responder_name: string;
@@ -143,8 +146,8 @@ export async function markStaleSendingUnknown(
          last_error = 'the process sending it stopped before the provider answered'
        where status = 'sending'
          and updated_at < now() - (case when channel = 'email' then $2::float8 else $1::float8 end) * interval '1 millisecond'
-       returning id, incident_id, level, channel, responder_id)
-     select u.id, u.incident_id, u.level, u.channel, r.name as responder_name
+       returning id, incident_id, level, channel, responder_id, test)
+     select u.id, u.incident_id, u.test, u.level, u.channel, r.name as responder_name
      from u join responders r on r.id = u.responder_id order by u.incident_id, u.level`,
     [staleMs, emailStaleMs],
   );
@@ -178,11 +181,13 @@ export async function pageById(db: Queryable, id: string): Promise<DbPage | unde
 }
 
 const PAGE_SELECT = `
-     select c.id, c.incident_id, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts, c.fallback_of,
-       r.id as responder_id, r.name as responder_name, r.phone, r.email, i.code, i.severity,
-       i.status as incident_status, i.title, i.summary, cl.slug as client_slug, i.unassigned, i.instance,
-       i.service
-     from c join responders r on r.id = c.responder_id join incidents i on i.id = c.incident_id
+     select c.id, c.incident_id, c.test, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts,
+       c.fallback_of, r.id as responder_id, r.name as responder_name, r.phone, r.email,
+       coalesce(i.code, 'TEST') as code, coalesce(i.severity, 'info') as severity,
+       coalesce(i.status, 'resolved') as incident_status, coalesce(i.title, 'Test page') as title,
+       coalesce(i.summary, '') as summary, cl.slug as client_slug, coalesce(i.unassigned, false) as unassigned,
+       i.instance, i.service
+     from c join responders r on r.id = c.responder_id left join incidents i on i.id = c.incident_id
        left join clients cl on cl.id = i.client_id`;
 
 /** Back to queued (for a retry) or failed for good. */
@@ -207,6 +212,31 @@ export async function insertAttempt(
      values ($1, $2, $3, $4, $5, $6)`,
     [a.id, a.attempt, a.outcome, a.providerStatus ?? null, a.error?.slice(0, 500) ?? null, a.ms ?? null],
   );
+}
+
+/** A test page's outbox row (no incident); returns its id. */
+export async function insertTestPage(
+  db: Queryable,
+  p: { responderId: string; channel: Channel; idempotencyKey: string },
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into notifications (incident_id, test, level, repeat, responder_id, channel, idempotency_key)
+     values (null, true, 0, 0, $1, $2, $3) returning id`,
+    [p.responderId, p.channel, p.idempotencyKey],
+  );
+  return rows[0]!.id;
+}
+
+/** A responder as a test page needs it: whether they are active, and which channels can reach them. */
+export async function responderContacts(db: Queryable, id: string) {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    active: boolean;
+    phone: string | null;
+    email: string | null;
+  }>(`select id, name, active, phone, email from responders where id = $1`, [id]);
+  return rows[0];
 }
 
 export async function cancelQueued(db: Queryable, incidentId: string): Promise<number> {

@@ -70,6 +70,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/responders/{id}/test-page': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sends a page marked TEST to the responder on one channel, through the outbox; audited */
+    post: operations['sendTestPage'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/twilio/status': {
     parameters: {
       query?: never;
@@ -1359,6 +1376,55 @@ export interface operations {
         };
       };
       400: components['responses']['Problem'];
+    };
+  };
+  sendTestPage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {unknown} */
+          channel: 'sms' | 'voice' | 'email';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description the outbox row of the test page
+             */
+            id: string;
+            responder: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            };
+            channel: string;
+            /** @constant */
+            status: 'queued';
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
     };
   };
   receiveTwilioStatus: {
