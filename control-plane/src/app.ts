@@ -133,7 +133,7 @@ export function createApp(ctx: Context): express.Express {
   availabilityRoutes(api, ctx.availability);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla);
-  onCallRoutes(api, ctx.oncall);
+  onCallRoutes(api, ctx.oncall, ctx.calendars);
   policyRoutes(api, ctx.policies);
   faroRoutes(api, ctx.faro);
   reportRoutes(api, ctx.reports);

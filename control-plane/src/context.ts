@@ -32,6 +32,7 @@ import { PrometheusPerformance } from './reports/performance.ts';
 import { registerReportJobs } from './reports/jobs.ts';
 import { createMailer } from './notify/providers.ts';
 import { OpsService } from './ops/service.ts';
+import { CalendarService } from './oncall/calendar.ts';
 import { OnCallService } from './oncall/service.ts';
 import { PolicyService } from './escalation/policies.ts';
 import { registerOpsJobs } from './ops/jobs.ts';
@@ -49,6 +50,8 @@ export interface Context {
   readonly paging: Paging;
   /** Responders, on-call rotations and overrides. */
   readonly oncall: OnCallService;
+  /** On-call schedules as iCalendar behind secret links. */
+  readonly calendars: CalendarService;
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
   readonly availability: AvailabilityService;
@@ -160,6 +163,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     tokens,
     paging,
     oncall: new OnCallService(pool, audit),
+    calendars: new CalendarService(pool, audit, config.publicUrl),
     policies: new PolicyService(pool, audit, fleet),
     availability,
     maintenance,

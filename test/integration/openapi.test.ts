@@ -76,6 +76,10 @@ GET /api/v1/maintenance-windows listMaintenanceWindows
 DELETE /api/v1/maintenance-windows/{id} deleteMaintenanceWindow
 GET /api/v1/clients/{id}/sla getClientSla
 GET /api/v1/instances/{id}/sla getInstanceSla
+POST /api/v1/rotations/{id}/calendar-link createRotationCalendarLink
+GET /api/v1/rotations/{id}/calendar.ics getRotationCalendar
+POST /api/v1/responders/{id}/calendar-link createResponderCalendarLink
+GET /api/v1/responders/{id}/calendar.ics getResponderCalendar
 GET /api/v1/responders listResponders
 POST /api/v1/responders createResponder
 PATCH /api/v1/responders/{id} updateResponder

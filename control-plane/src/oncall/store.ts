@@ -195,3 +195,31 @@ export async function deleteOverride(
   );
   return rows[0];
 }
+
+/** Sets (or, with null, clears) the SHA-256 of a rotation's or responder's calendar link token. */
+export async function setCalendarToken(
+  db: Queryable,
+  table: 'rotations' | 'responders',
+  id: string,
+  sha256: string | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(`update ${table} set calendar_token_sha256 = $2 where id = $1`, [
+    id,
+    sha256,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Whether `sha256` is the current calendar link token of that rotation or responder. */
+export async function calendarTokenValid(
+  db: Queryable,
+  table: 'rotations' | 'responders',
+  id: string,
+  sha256: string,
+): Promise<boolean> {
+  const { rows } = await db.query(`select 1 from ${table} where id = $1 and calendar_token_sha256 = $2`, [
+    id,
+    sha256,
+  ]);
+  return rows.length > 0;
+}
