@@ -4,10 +4,11 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import { validZone, type Hours } from '../oncall/schedule.ts';
+import type { Channel } from '../notify/store.ts';
 import { DEFAULT_CHANNELS } from './service.ts';
 import type { DbPolicy } from './store.ts';
 
-type ChannelMap = Partial<Record<'critical' | 'warning' | 'info', ('sms' | 'voice' | 'email')[]>>;
+type ChannelMap = Partial<Record<'critical' | 'warning' | 'info', Channel[]>>;
 
 export interface LevelInput {
   delaySeconds: number;

@@ -3,9 +3,9 @@ import { hours, name, role, uuid } from '../oncall/schemas.ts';
 
 const channelList = {
   type: 'array',
-  maxItems: 3,
+  maxItems: 6,
   uniqueItems: true,
-  items: { enum: ['sms', 'voice', 'email'] },
+  items: { enum: ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'] },
 } as const;
 const channelMap = {
   type: 'object',

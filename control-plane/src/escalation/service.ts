@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { systemJob, type Acting } from '../audit/service.ts';
 import type { AuditEntry } from '../audit/store.ts';
+import { CHANNELS as ALL_CHANNELS } from '../notify/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import type { NewNotification } from '../notify/store.ts';
 import * as store from './store.ts';
@@ -42,7 +43,7 @@ export interface EscalateJob {
   repeat: number;
 }
 
-const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email'];
+const CHANNELS: readonly Channel[] = ALL_CHANNELS;
 /**
  * The shipped default's channels by severity (escalation_levels.channels' column default): a level given no
  * channels for a severity takes these, and a reassignment pages on them.

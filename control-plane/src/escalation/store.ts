@@ -37,6 +37,10 @@ export interface DbResponder {
   role: string;
   phone: string | null;
   email: string | null;
+  /** Whether the responder has a target on these channels (the targets themselves are read only to send). */
+  webhook?: boolean;
+  slack?: boolean;
+  teams?: boolean;
 }
 
 /** A rotation a level targets, with its overrides not yet ended and its active people, as JSON gives them. */
@@ -59,7 +63,8 @@ const ROTATION_JSON = `jsonb_build_object('id', ro.id, 'name', ro.name, 'timeZon
                  'start', o.starts_at, 'end', o.ends_at, 'createdAt', o.created_at))
                from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()), '[]'::jsonb),
              'people', coalesce((select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role,
-                 'phone', r.phone, 'email', r.email)) from responders r
+                 'phone', r.phone, 'email', r.email, 'webhook', r.webhook_url is not null,
+                 'slack', r.slack_webhook_url is not null, 'teams', r.teams_webhook_url is not null)) from responders r
                where r.active and (r.id = any (ro.members) or r.id in (select o.responder_id
                  from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()))), '[]'::jsonb))`;
 
@@ -98,7 +103,8 @@ export async function policyCandidates(
       `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds, p.auto_resolve, p.hours,
        (select jsonb_agg((to_jsonb(l) - 'policy_id') || jsonb_build_object('responders', coalesce(
           (select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role, 'phone', r.phone,
-             'email', r.email) order by r.name, r.id) from responders r
+             'email', r.email, 'webhook', r.webhook_url is not null, 'slack', r.slack_webhook_url is not null,
+             'teams', r.teams_webhook_url is not null) order by r.name, r.id) from responders r
            where r.active and (r.role = any (l.target_roles) or r.id = any (l.target_responders))),
           '[]'::jsonb), 'rotations', coalesce(
           (select jsonb_agg(${ROTATION_JSON}

@@ -45,7 +45,7 @@ const testPage = {
   type: 'object',
   additionalProperties: false,
   required: ['channel'],
-  properties: { channel: { enum: ['sms', 'voice', 'email'] } },
+  properties: { channel: { enum: ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'] } },
 } as const;
 const testPageResponse = {
   type: 'object',

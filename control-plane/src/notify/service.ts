@@ -9,6 +9,7 @@ import { Batcher } from '../db/batch.ts';
 import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts';
 import * as jobs from '../jobs/store.ts';
 import { AckLinks } from './ack-link.ts';
+import { postChat } from './chat.ts';
 import { mailContent, smsText, testMail, testSms, testTwiml, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
@@ -27,6 +28,16 @@ interface Target {
   name: string;
   phone: string | null;
   email: string | null;
+  webhook?: boolean;
+  slack?: boolean;
+  teams?: boolean;
+}
+
+/** Whether a responder has a target on `channel`. */
+export function reaches(r: Target, channel: Channel): boolean {
+  if (channel === 'email') return r.email !== null;
+  if (channel === 'sms' || channel === 'voice') return r.phone !== null;
+  return r[channel] === true;
 }
 
 class PermanentError extends Error {}
@@ -225,7 +236,7 @@ export class NotifyService {
     const rows: store.NewNotification[] = [];
     for (const r of responders)
       for (const channel of channels) {
-        if ((channel === 'email' ? r.email : r.phone) === null) continue;
+        if (!reaches(r, channel)) continue;
         rows.push({
           incidentId,
           level: step.level,
@@ -262,12 +273,16 @@ export class NotifyService {
     const r = await store.responderContacts(this.pool, responderId);
     if (!r) throw new NotFoundError('responder');
     if (!r.active) throw new ConflictError(`${r.name} is not active: escalation does not page them`);
-    if ((channel === 'email' ? r.email : r.phone) === null)
+    if (!reaches(r, channel))
       throw new ValidationError('test page is invalid', [
         {
           field: '/channel',
           message:
-            channel === 'email' ? 'the responder has no e-mail address' : 'the responder has no phone number',
+            channel === 'email'
+              ? 'the responder has no e-mail address'
+              : channel === 'sms' || channel === 'voice'
+                ? 'the responder has no phone number'
+                : `the responder has no ${channel} target`,
         },
       ]);
     // Each request is its own test (a second one is a second page), so the key is made here.
@@ -420,6 +435,11 @@ export class NotifyService {
   }
 
   private async deliver(p: store.DbPage): Promise<string | null> {
+    if (p.channel === 'webhook' || p.channel === 'slack' || p.channel === 'teams')
+      return postChat(
+        p,
+        p.test ? null : `${this.publicUrl}/api/v1/incidents/ack-link?t=${this.ackLinks.sign(p.id)}`,
+      );
     const cb = `${this.publicUrl}/api/v1/twilio/status`;
     if (p.channel === 'email') {
       if (!this.providers.mail || !p.email) throw new PermanentError('e-mail is not configured (SMTP_URL)');

@@ -3,7 +3,9 @@ import type { Queryable } from '../db/pool.ts';
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
 
-export type Channel = 'sms' | 'voice' | 'email';
+export type Channel = 'sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams';
+/** Every channel, in the order a level lists them. */
+export const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'];
 
 export interface NewNotification {
   incidentId: string;
@@ -31,6 +33,10 @@ export interface DbPage {
   responder_name: string;
   phone: string | null;
   email: string | null;
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  slack_webhook_url: string | null;
+  teams_webhook_url: string | null;
   code: string;
   severity: 'critical' | 'warning' | 'info';
   incident_status: string;
@@ -183,6 +189,7 @@ export async function pageById(db: Queryable, id: string): Promise<DbPage | unde
 const PAGE_SELECT = `
      select c.id, c.incident_id, c.test, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts,
        c.fallback_of, r.id as responder_id, r.name as responder_name, r.phone, r.email,
+       r.webhook_url, r.webhook_secret, r.slack_webhook_url, r.teams_webhook_url,
        coalesce(i.code, 'TEST') as code, coalesce(i.severity, 'info') as severity,
        coalesce(i.status, 'resolved') as incident_status, coalesce(i.title, 'Test page') as title,
        coalesce(i.summary, '') as summary, cl.slug as client_slug, coalesce(i.unassigned, false) as unassigned,
@@ -235,7 +242,14 @@ export async function responderContacts(db: Queryable, id: string) {
     active: boolean;
     phone: string | null;
     email: string | null;
-  }>(`select id, name, active, phone, email from responders where id = $1`, [id]);
+    webhook: boolean;
+    slack: boolean;
+    teams: boolean;
+  }>(
+    `select id, name, active, phone, email, webhook_url is not null as webhook,
+       slack_webhook_url is not null as slack, teams_webhook_url is not null as teams from responders where id = $1`,
+    [id],
+  );
   return rows[0];
 }
 

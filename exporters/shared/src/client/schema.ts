@@ -1459,7 +1459,7 @@ export interface operations {
       content: {
         'application/json': {
           /** @enum {unknown} */
-          channel: 'sms' | 'voice' | 'email';
+          channel: 'sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams';
         };
       };
     };
@@ -4066,6 +4066,23 @@ export interface operations {
           /** Format: email */
           email?: string | null;
           active?: boolean;
+          /**
+           * Format: uri
+           * @description outbound webhook: pages POSTed as JSON, HMAC-SHA256 signed with webhookSecret; answered masked, never in full
+           */
+          webhookUrl?: string | null;
+          /** @description signs webhook pages; never answered */
+          webhookSecret?: string | null;
+          /**
+           * Format: uri
+           * @description Slack incoming webhook URL; answered masked, never in full
+           */
+          slackWebhookUrl?: string | null;
+          /**
+           * Format: uri
+           * @description Microsoft Teams incoming webhook URL; answered masked, never in full
+           */
+          teamsWebhookUrl?: string | null;
         };
       };
     };
@@ -4106,6 +4123,23 @@ export interface operations {
           /** Format: email */
           email?: string | null;
           active?: boolean;
+          /**
+           * Format: uri
+           * @description outbound webhook: pages POSTed as JSON, HMAC-SHA256 signed with webhookSecret; answered masked, never in full
+           */
+          webhookUrl?: string | null;
+          /** @description signs webhook pages; never answered */
+          webhookSecret?: string | null;
+          /**
+           * Format: uri
+           * @description Slack incoming webhook URL; answered masked, never in full
+           */
+          slackWebhookUrl?: string | null;
+          /**
+           * Format: uri
+           * @description Microsoft Teams incoming webhook URL; answered masked, never in full
+           */
+          teamsWebhookUrl?: string | null;
         };
       };
     };
@@ -4487,9 +4521,9 @@ export interface operations {
             };
             /** @description by severity; a severity left out keeps the default (critical sms+voice+email, warning sms+email, info email) */
             channels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
             /** @description the level pages by `channels` only within these hours */
             hours?: {
@@ -4503,9 +4537,9 @@ export interface operations {
             };
             /** @description outside `hours`; without it the level is skipped then */
             offHoursChannels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
           }[];
         };
@@ -4571,9 +4605,9 @@ export interface operations {
             };
             /** @description by severity; a severity left out keeps the default (critical sms+voice+email, warning sms+email, info email) */
             channels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
             /** @description the level pages by `channels` only within these hours */
             hours?: {
@@ -4587,9 +4621,9 @@ export interface operations {
             };
             /** @description outside `hours`; without it the level is skipped then */
             offHoursChannels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
           }[];
         };
