@@ -100,10 +100,16 @@ describe('webhook, Slack and Teams channels', () => {
   let am: string;
   let dee: string;
   const secret = 'webhook-secret-0123456789abcdef';
+  const slackSecret = 'slack-signing-secret-8f7e6d5c4b3a';
+  let paged = '';
 
   before(async () => {
     chat = await new ChatStandIn().start();
-    cp = await startControlPlane({ WORKER_POLL_INTERVAL_MS: '100', SEND_RETRY_BASE_MS: '20' });
+    cp = await startControlPlane({
+      WORKER_POLL_INTERVAL_MS: '100',
+      SEND_RETRY_BASE_MS: '20',
+      SLACK_SIGNING_SECRET: slackSecret,
+    });
     await cp.call('POST', '/api/v1/clients', { body: clientBody('chat-dental') });
     am = await cp.token('alertmanager');
     const r = await cp.call('POST', '/api/v1/responders', {
@@ -157,6 +163,7 @@ describe('webhook, Slack and Teams channels', () => {
       body: alertPayload({ groupKey: 'chat-1', client: 'chat-dental', severity: 'warning' }),
     });
     const code = hook.body.incident as string;
+    paged = code;
     await waitFor('all three', () =>
       chat.at('/hook/T0SECRETPATH').length &&
       chat.at('/slack/services/T000/B000/XXXXSECRET').length &&
@@ -215,5 +222,43 @@ describe('webhook, Slack and Teams channels', () => {
     });
     assert.equal(no.status, 400);
     assert.match(no.body.errors[0].message, /no teams target/);
+  });
+
+  /** Slack's interactive request as Slack sends it: form-encoded `payload`, signed v0 over the raw body. */
+  const slackPress = (code: string, opts: { secret?: string; ageSeconds?: number } = {}) => {
+    const payload = JSON.stringify({
+      type: 'block_actions',
+      user: { id: 'U0123', username: 'dee.slack', name: 'dee.slack' },
+      actions: [{ type: 'button', action_id: 'acknowledge', block_id: 'concierge-ops-ack', value: code }],
+    });
+    const raw = new URLSearchParams({ payload }).toString();
+    const ts = String(Math.floor(Date.now() / 1000) - (opts.ageSeconds ?? 0));
+    const mac = createHmac('sha256', opts.secret ?? slackSecret)
+      .update(`v0:${ts}:${raw}`)
+      .digest('hex');
+    return fetch(`${cp.url}/api/v1/slack/actions`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Slack-Request-Timestamp': ts,
+        'X-Slack-Signature': `v0=${mac}`,
+      },
+      body: raw,
+    });
+  };
+
+  it("acknowledges from Slack's Acknowledge button only when Slack signed the request, within 5 minutes", async () => {
+    assert.ok(paged);
+    const forged = await slackPress(paged, { secret: 'not-the-signing-secret-000' });
+    assert.equal(forged.status, 403);
+    const replayed = await slackPress(paged, { ageSeconds: 301 });
+    assert.equal(replayed.status, 403);
+    assert.equal((await cp.call('GET', `/api/v1/incidents/${paged}`)).body.status, 'open');
+    const ok = await slackPress(paged);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { text: string }).text, `${paged} acknowledged by dee.slack.`);
+    const inc = await cp.call('GET', `/api/v1/incidents/${paged}`);
+    assert.equal(inc.body.status, 'acknowledged');
+    assert.equal(inc.body.acknowledgedBy, 'dee.slack (slack)');
   });
 });

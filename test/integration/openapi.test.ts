@@ -22,6 +22,7 @@ GET /healthz getHealth
 GET /readyz getReadiness
 GET /metrics getMetrics
 GET /api/v1/openapi.json getOpenApiDocument
+POST /api/v1/slack/actions receiveSlackAction
 POST /api/v1/twilio/status receiveTwilioStatus
 POST /api/v1/twilio/inbound receiveTwilioSms
 POST /api/v1/twilio/voice receiveTwilioVoiceDigits

@@ -79,6 +79,28 @@ export function notifyRoutes(api: Api, notify: NotifyService): void {
   });
   api.route({
     method: 'post',
+    path: '/api/v1/slack/actions',
+    operationId: 'receiveSlackAction',
+    problems: [403],
+    summary: "Slack's interactive request (signed with the app's signing secret): Acknowledge on a page",
+    tag: 'paging',
+    roles: 'custom',
+    handler: async ({ req, res }) => {
+      const raw = (req as { rawBody?: Buffer }).rawBody;
+      const payload = (req.body as { payload?: unknown } | undefined)?.payload;
+      if (
+        typeof payload !== 'string' ||
+        !notify.slackSigned(req.header('x-slack-request-timestamp'), req.header('x-slack-signature'), raw)
+      ) {
+        sendProblem(res, 403, 'X-Slack-Signature does not match this request, or it is too old');
+        return;
+      }
+      // Answered in the channel, to the one who pressed it only (Slack's default response_type).
+      return { text: await notify.slackAction(payload), replace_original: false };
+    },
+  });
+  api.route({
+    method: 'post',
     path: '/api/v1/twilio/status',
     operationId: 'receiveTwilioStatus',
     status: 204,

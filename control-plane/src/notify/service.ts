@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import twilio from 'twilio';
 import type { Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
@@ -89,6 +89,9 @@ const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
 /** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
 const CALLBACK_WAIT_MS = [100, 250, 500, 1000];
 
+/** Slack's replay window: a signed request older (or newer) than this is refused. */
+const SLACK_REPLAY_SECONDS = 300;
+
 /** Waits between tries to record a page the provider took (see markSent). */
 const MARK_SENT_RETRY_MS = [200, 1000, 3000];
 
@@ -100,7 +103,11 @@ export interface IncidentDesk {
   /** An event on the incident's timeline (a page whose outcome is unknown, a fallback to e-mail), in `tx`. */
   recordPaging(tx: Queryable, incidentId: string, event: { kind: string; detail: object }): Promise<void>;
   /** A responder's acknowledgement by SMS reply, voice digit or e-mail link; throws if there is no such incident. */
-  acknowledge(actor: string, idOrCode: string, via: 'sms' | 'voice' | 'email'): Promise<{ code: string }>;
+  acknowledge(
+    actor: string,
+    idOrCode: string,
+    via: 'sms' | 'voice' | 'email' | 'slack',
+  ): Promise<{ code: string }>;
 }
 
 /**
@@ -546,6 +553,48 @@ export class NotifyService {
     try {
       const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, code, 'sms');
       return `${inc.code} acknowledged by ${responder.name}.`;
+    } catch {
+      return `Unknown incident ${code}.`;
+    }
+  }
+
+  /**
+   * Slack's interactive request when someone presses a page's Acknowledge button: true only when signed with
+   * the app's signing secret (v0: HMAC-SHA256 of "v0:<timestamp>:<raw body>") within 5 minutes of its
+   * timestamp, so a captured request cannot be replayed later (https://api.slack.com/authentication/verifying-requests-from-slack).
+   */
+  slackSigned(
+    timestamp: string | undefined,
+    signature: string | undefined,
+    raw: Buffer | undefined,
+  ): boolean {
+    const secret = this.config.slackSigningSecret;
+    if (!secret || !timestamp || !signature || !raw || !/^\d{1,12}$/.test(timestamp)) return false;
+    if (Math.abs(Date.now() / 1000 - Number(timestamp)) > SLACK_REPLAY_SECONDS) return false;
+    const mac = createHmac('sha256', secret).update(`v0:${timestamp}:`).update(raw).digest('hex');
+    const want = Buffer.from(`v0=${mac}`);
+    const got = Buffer.from(signature);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  /** The Acknowledge button's action (a signed request): acknowledges the incident its value names. */
+  async slackAction(payload: string): Promise<string> {
+    let p: {
+      user?: { name?: unknown; username?: unknown };
+      actions?: { action_id?: unknown; value?: unknown }[];
+    };
+    try {
+      p = JSON.parse(payload) as typeof p;
+    } catch {
+      return 'Not an interaction this control plane understands.';
+    }
+    const action = p.actions?.find((a) => a.action_id === 'acknowledge');
+    const code = typeof action?.value === 'string' ? action.value : '';
+    if (!/^INC-\d{6,12}$/.test(code)) return 'Not an interaction this control plane understands.';
+    const user = String(p.user?.username ?? p.user?.name ?? 'someone').slice(0, 80);
+    try {
+      const inc = await this.incidents().acknowledge(`${user} (slack)`, code, 'slack');
+      return `${inc.code} acknowledged by ${user}.`;
     } catch {
       return `Unknown incident ${code}.`;
     }

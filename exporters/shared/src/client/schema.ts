@@ -87,6 +87,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/slack/actions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Slack's interactive request (signed with the app's signing secret): Acknowledge on a page */
+    post: operations['receiveSlackAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/twilio/status': {
     parameters: {
       query?: never;
@@ -1493,6 +1510,28 @@ export interface operations {
       404: components['responses']['Problem'];
       413: components['responses']['Problem'];
       415: components['responses']['Problem'];
+    };
+  };
+  receiveSlackAction: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      403: components['responses']['Problem'];
     };
   };
   receiveTwilioStatus: {
