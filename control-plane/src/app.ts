@@ -54,6 +54,18 @@ export function createApp(ctx: Context): express.Express {
     express.json({ limit: ctx.config.maxBodyBytes, strict: true, type: ['application/json', '+json'] }),
   ); // Twilio posts its webhooks form-encoded.
   app.use('/api/v1/twilio', express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
+  // Slack signs the raw form body: it is kept beside the parsed one for the signature check.
+  app.use(
+    '/api/v1/slack',
+    express.urlencoded({
+      extended: false,
+      limit: '64kb',
+      parameterLimit: 20,
+      verify: (req, _res, buf) => {
+        (req as { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
 
   const router = express.Router();
   const api = new Api(
@@ -140,7 +152,7 @@ export function createApp(ctx: Context): express.Express {
   availabilityRoutes(api, ctx.availability, ctx.history);
   maintenanceRoutes(api, ctx.maintenance);
   slaRoutes(api, ctx.sla, ctx.creditDecisions);
-  onCallRoutes(api, ctx.oncall);
+  onCallRoutes(api, ctx.oncall, ctx.calendars);
   policyRoutes(api, ctx.policies);
   fleetBatchRoutes(api, ctx.fleetBatch);
   faroRoutes(api, ctx.faro);

@@ -415,6 +415,8 @@ export interface PagingConfig {
   readonly twilioApiUrl: string | undefined;
   /** HMAC key of e-mail acknowledge links; random per process when unset (links then die on restart). */
   readonly ackLinkSecret: string | undefined;
+  /** Slack app's signing secret: verifies the Acknowledge button's requests (none accepted without it). */
+  readonly slackSigningSecret: string | undefined;
   readonly ackLinkTtlSeconds: number;
   readonly deadmanSwitchSeconds: number;
   readonly sendMaxAttempts: number;
@@ -437,6 +439,9 @@ function pagingConfig(env: Env, problems: string[]): PagingConfig {
   const secret = env.ACK_LINK_SECRET || undefined;
   if (secret !== undefined && secret.length < 32)
     problems.push('ACK_LINK_SECRET must be at least 32 characters');
+  const slackSecret = env.SLACK_SIGNING_SECRET || undefined;
+  if (slackSecret !== undefined && slackSecret.length < 16)
+    problems.push("SLACK_SIGNING_SECRET must be at least 16 characters (the Slack app's signing secret)");
   const mailFrom = env.MAIL_FROM || 'concierge-ops <pager@concierge-ops.invalid>';
   if (!/^[^\r\n]{3,254}$/.test(mailFrom) || !mailFrom.includes('@'))
     problems.push('MAIL_FROM must be an address like "concierge-ops <pager@example.com>"');
@@ -447,6 +452,7 @@ function pagingConfig(env: Env, problems: string[]): PagingConfig {
       twilioSet === 3 ? Object.freeze({ accountSid: sid!, authToken: token!, fromNumber: from! }) : undefined,
     twilioApiUrl: url(env, 'TWILIO_API_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     ackLinkSecret: secret,
+    slackSigningSecret: slackSecret,
     ackLinkTtlSeconds: int(env, 'ACK_LINK_TTL_SECONDS', 86400, 60, 30 * 86400, problems),
     deadmanSwitchSeconds: int(env, 'DEADMAN_SWITCH_SECONDS', 300, 5, 86400, problems),
     sendMaxAttempts: int(env, 'SEND_MAX_ATTEMPTS', 5, 1, 50, problems),

@@ -37,6 +37,7 @@ import { PrometheusPerformance } from './reports/performance.ts';
 import { registerReportJobs } from './reports/jobs.ts';
 import { createMailer } from './notify/providers.ts';
 import { OpsService } from './ops/service.ts';
+import { CalendarService } from './oncall/calendar.ts';
 import { OnCallService } from './oncall/service.ts';
 import { PolicyService } from './escalation/policies.ts';
 import { registerOpsJobs } from './ops/jobs.ts';
@@ -60,6 +61,8 @@ export interface Context {
   readonly paging: Paging;
   /** Responders, on-call rotations and overrides. */
   readonly oncall: OnCallService;
+  /** On-call schedules as iCalendar behind secret links. */
+  readonly calendars: CalendarService;
   /** Escalation policies and their levels. */
   readonly policies: PolicyService;
   /** The fleet's operations in one transaction (the fleet CLI's apply). */
@@ -213,6 +216,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     tokens,
     paging,
     oncall,
+    calendars: new CalendarService(pool, audit, config.publicUrl),
     policies,
     drills,
     fleetBatch: new FleetBatchService(pool, audit),

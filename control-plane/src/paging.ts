@@ -61,6 +61,7 @@ export function createPaging(
     { twilio: createTwilio(c), mail: createMailer(c) },
     m,
     log,
+    audit,
   );
   const escalation: EscalationService = new EscalationService(
     pool,

@@ -22,6 +22,7 @@ GET /healthz getHealth
 GET /readyz getReadiness
 GET /metrics getMetrics
 GET /api/v1/openapi.json getOpenApiDocument
+POST /api/v1/slack/actions receiveSlackAction
 POST /api/v1/twilio/status receiveTwilioStatus
 POST /api/v1/twilio/inbound receiveTwilioSms
 POST /api/v1/twilio/voice receiveTwilioVoiceDigits
@@ -33,6 +34,7 @@ GET /api/v1/incidents listIncidents
 POST /api/v1/incidents openIncident
 GET /api/v1/incidents/{id} getIncident
 POST /api/v1/incidents/{id}/ack acknowledgeIncident
+POST /api/v1/incidents/{id}/class setIncidentClass
 POST /api/v1/incidents/{id}/resolve resolveIncident
 POST /api/v1/incidents/{id}/reassign reassignIncident
 POST /api/v1/incidents/{id}/severity raiseIncidentSeverity
@@ -77,9 +79,14 @@ GET /api/v1/maintenance-windows listMaintenanceWindows
 DELETE /api/v1/maintenance-windows/{id} deleteMaintenanceWindow
 GET /api/v1/clients/{id}/sla getClientSla
 GET /api/v1/instances/{id}/sla getInstanceSla
+POST /api/v1/rotations/{id}/calendar-link createRotationCalendarLink
+GET /api/v1/rotations/{id}/calendar.ics getRotationCalendar
+POST /api/v1/responders/{id}/calendar-link createResponderCalendarLink
+GET /api/v1/responders/{id}/calendar.ics getResponderCalendar
 GET /api/v1/responders listResponders
 POST /api/v1/responders createResponder
 PATCH /api/v1/responders/{id} updateResponder
+POST /api/v1/responders/{id}/test-page sendTestPage
 GET /api/v1/rotations listRotations
 POST /api/v1/rotations createRotation
 GET /api/v1/rotations/{id} getRotation

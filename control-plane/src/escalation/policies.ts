@@ -4,10 +4,11 @@ import type { FleetService } from '../fleet/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
 import { validZone, type Hours } from '../oncall/schedule.ts';
+import type { Channel } from '../notify/store.ts';
 import { DEFAULT_CHANNELS } from './service.ts';
 import type { DbPolicy } from './store.ts';
 
-type ChannelMap = Partial<Record<'critical' | 'warning' | 'info', ('sms' | 'voice' | 'email')[]>>;
+type ChannelMap = Partial<Record<'critical' | 'warning' | 'info', Channel[]>>;
 
 export interface LevelInput {
   delaySeconds: number;
@@ -21,6 +22,8 @@ export interface PolicyInput {
   name: string;
   client?: string;
   severities?: ('critical' | 'warning' | 'info')[];
+  /** Incident classes the policy applies to (chosen before policies without). */
+  classes?: string[];
   repeatCount?: number | 'unlimited';
   repeatIntervalSeconds?: number;
   autoResolve?: boolean;
@@ -33,6 +36,7 @@ interface DbPolicyRow extends DbPolicy {
   is_default: boolean;
   client_id: string | null;
   severities: string[] | null;
+  classes: string[] | null;
 }
 
 const view = (p: DbPolicyRow) => ({
@@ -41,6 +45,7 @@ const view = (p: DbPolicyRow) => ({
   isDefault: p.is_default,
   clientId: p.client_id,
   severities: p.severities,
+  classes: p.classes,
   repeatCount: p.repeat_count ?? 'unlimited',
   repeatIntervalSeconds: p.repeat_interval_seconds,
   autoResolve: p.auto_resolve,
@@ -64,9 +69,10 @@ const policyValues = (p: PolicyInput, clientId: string | null) => [
   p.repeatIntervalSeconds ?? 300,
   p.hours ? JSON.stringify(p.hours) : null,
   p.autoResolve ?? true,
+  p.classes ?? null,
 ];
 
-const SELECT = `select p.id, p.name, p.is_default, p.client_id, p.severities, p.repeat_count,
+const SELECT = `select p.id, p.name, p.is_default, p.client_id, p.severities, p.classes, p.repeat_count,
   p.repeat_interval_seconds, p.auto_resolve, p.hours,
   (select jsonb_agg(to_jsonb(l) - 'policy_id' order by l.level) from escalation_levels l where l.policy_id = p.id)
     as levels
@@ -94,7 +100,7 @@ export class PolicyService {
       const clientId = await this.check(tx, input, null, false);
       const { rows } = await tx.query<{ id: string }>(
         `insert into escalation_policies (name, client_id, severities, repeat_count, repeat_interval_seconds, hours,
-           auto_resolve) values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+           auto_resolve, classes) values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
         policyValues(input, clientId),
       );
       await this.writeLevels(tx, rows[0]!.id, input.levels);
@@ -116,7 +122,7 @@ export class PolicyService {
       const clientId = await this.check(tx, input, before.id, before.isDefault);
       await tx.query(
         `update escalation_policies set name = $2, client_id = $3, severities = $4, repeat_count = $5,
-           repeat_interval_seconds = $6, hours = $7, auto_resolve = $8 where id = $1`,
+           repeat_interval_seconds = $6, hours = $7, auto_resolve = $8, classes = $9 where id = $1`,
         [before.id, ...policyValues(input, clientId)],
       );
       await tx.query(`delete from escalation_levels where policy_id = $1`, [before.id]);
@@ -163,7 +169,7 @@ export class PolicyService {
     const errors: FieldError[] = [];
     let clientId: string | null = null;
     if (isDefault) {
-      for (const f of ['client', 'severities', 'hours'] as const)
+      for (const f of ['client', 'severities', 'classes', 'hours'] as const)
         if (p[f] !== undefined)
           errors.push({ field: `/${f}`, message: 'the default policy applies always, to all' });
     } else if (p.client !== undefined) {

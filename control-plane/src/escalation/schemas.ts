@@ -3,9 +3,9 @@ import { hours, name, role, uuid } from '../oncall/schemas.ts';
 
 const channelList = {
   type: 'array',
-  maxItems: 3,
+  maxItems: 6,
   uniqueItems: true,
-  items: { enum: ['sms', 'voice', 'email'] },
+  items: { enum: ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'] },
 } as const;
 const channelMap = {
   type: 'object',
@@ -56,6 +56,14 @@ export const policy = {
       maxItems: 3,
       uniqueItems: true,
       items: { enum: ['critical', 'warning', 'info'] },
+    },
+    classes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 5,
+      uniqueItems: true,
+      items: { enum: ['crisis', 'security', 'compliance', 'performance', 'availability'] },
+      description: 'incident classes the policy applies to; chosen before a policy without classes',
     },
     repeatCount: {
       oneOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { const: 'unlimited' }],

@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { systemJob, type Acting } from '../audit/service.ts';
 import type { AuditEntry } from '../audit/store.ts';
+import { CHANNELS as ALL_CHANNELS } from '../notify/store.ts';
 import type { NotifyService, Channel } from '../notify/service.ts';
 import type { NewNotification } from '../notify/store.ts';
 import * as store from './store.ts';
@@ -22,6 +23,10 @@ export interface EscalatedIncident {
   opened_at: Date;
   /** Set when the incident escalates by this policy whatever its client and severity (a drill's). */
   policy_id?: string | null;
+  /** crisis, security, ...: policies may select on it; null when nothing said. */
+  class: string | null;
+  /** 'emergency': the first step pages the whole ladder at once, by voice too. */
+  urgency: string | null;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface EscalateJob {
   repeat: number;
 }
 
-const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email'];
+const CHANNELS: readonly Channel[] = ALL_CHANNELS;
 /**
  * The shipped default's channels by severity (escalation_levels.channels' column default): a level given no
  * channels for a severity takes these, and a reassignment pages on them.
@@ -50,6 +55,10 @@ export const DEFAULT_CHANNELS: Record<'critical' | 'warning' | 'info', Channel[]
   warning: ['sms', 'email'],
   info: ['email'],
 };
+/** The policies an incident may follow depend on these (escalation_policies' selectors). */
+const policyKey = (inc: Pick<EscalatedIncident, 'client_id' | 'severity' | 'class'>) =>
+  `${inc.client_id ?? ''}:${inc.severity}:${inc.class ?? ''}`;
+
 /** A step that failed is tried again after 1 s, 2 s, 4 s ... up to a minute. */
 const retryMs = (attempts: number) => Math.min(60_000, 1000 * 2 ** Math.min(attempts, 6));
 
@@ -145,21 +154,45 @@ export interface StepPlan {
   counts: boolean;
 }
 
+/**
+ * An emergency's first step of each cycle: every level's people at once, on every level's channels and by
+ * voice (hours do not hold back an emergency); the cycle's later levels are then passed over.
+ */
+function wholeLadder(policy: store.PolicyWithResponders, severity: string, now: Date) {
+  const people = new Map<string, store.DbResponder>();
+  const channels = new Set<Channel>(['voice']);
+  for (const l of policy.levels) {
+    for (const r of levelTargets(l, now)) if (!people.has(r.id)) people.set(r.id, r);
+    for (const c of [...(l.channels?.[severity] ?? []), ...(l.off_hours_channels?.[severity] ?? [])])
+      if (CHANNELS.includes(c as Channel)) channels.add(c as Channel);
+  }
+  return { responders: [...people.values()], channels: CHANNELS.filter((c) => channels.has(c)) };
+}
+
 /** The step (level, repeat) of `policy` for an incident of `severity`, at `now`. */
 export function planStep(
   policy: store.PolicyWithResponders,
   severity: string,
   step: { level: number; repeat: number },
   now: Date,
+  emergency = false,
 ): StepPlan {
   const level = policy.levels.find((l) => l.level === step.level);
-  const { channels, outside } = level
-    ? levelChannels(level, severity, now)
-    : { channels: [], outside: false };
+  const whole = emergency && level !== undefined && level.level === policy.levels[0]?.level;
+  const { channels, outside } = whole
+    ? { ...wholeLadder(policy, severity, now), outside: false }
+    : level
+      ? levelChannels(level, severity, now)
+      : { channels: [], outside: false };
   // Outside its hours with no off-hours channels, the level is skipped: no one is paged, the ladder goes on.
   const skipped = outside && channels.length === 0;
-  const responders = level && !skipped ? levelTargets(level, now) : [];
-  const after = nextStep(policy, step.level, step.repeat);
+  const responders = whole
+    ? wholeLadder(policy, severity, now).responders
+    : level && !skipped
+      ? levelTargets(level, now)
+      : [];
+  const last = policy.levels[policy.levels.length - 1]?.level ?? step.level;
+  const after = nextStep(policy, whole ? last : step.level, step.repeat);
   // A system step, not a person's change: the timeline holds it (when it paged someone or found no one), and
   // its audit record is staged beside it (stepIn), never chained in its transaction, so escalation does not
   // queue behind webhooks for the chain's lock.
@@ -178,6 +211,7 @@ export function planStep(
             ? { reason: 'outside hours' }
             : { responders: responders.map((r) => r.name), channels }),
           ...(outside && !skipped ? { outsideHours: true } : {}),
+          ...(whole ? { emergency: true, levels: policy.levels.map((l) => l.level) } : {}),
         },
         evenWithoutPages: skipped || responders.length === 0,
       }
@@ -225,17 +259,19 @@ export class EscalationService {
    * moves with every change to policies, levels or responders, by any process: migration 1765100000000).
    */
   private async policyFor(tx: Queryable, inc: EscalatedIncident, configVersion?: string) {
-    if (inc.policy_id) return store.policyCandidates(tx, inc.client_id, inc.severity, inc.policy_id);
-    if (configVersion === undefined) return store.policyCandidates(tx, inc.client_id, inc.severity);
+    if (inc.policy_id)
+      return store.policyCandidates(tx, inc.client_id, inc.severity, inc.class, inc.policy_id);
+    if (configVersion === undefined)
+      return store.policyCandidates(tx, inc.client_id, inc.severity, inc.class);
     const cache = this.policies;
     if (cache.version !== configVersion || cache.byKey.size >= 10_000) {
       cache.version = configVersion;
       cache.byKey.clear();
     }
-    const key = `${inc.client_id ?? ''}:${inc.severity}`;
+    const key = policyKey(inc);
     let policy = cache.byKey.get(key);
     if (!policy) {
-      policy = await store.policyCandidates(tx, inc.client_id, inc.severity);
+      policy = await store.policyCandidates(tx, inc.client_id, inc.severity, inc.class);
       cache.byKey.set(key, policy);
     }
     return policy;
@@ -375,7 +411,7 @@ export class EscalationService {
   ): Promise<void> {
     const now = new Date();
     const policy = known ?? choosePolicy(await this.policyFor(tx, inc), now);
-    const plan = planStep(policy, inc.severity, step, now);
+    const plan = planStep(policy, inc.severity, step, now, inc.urgency === 'emergency');
     const next = plan.next && {
       level: plan.next.level,
       repeat: plan.next.repeat,
@@ -413,10 +449,10 @@ export class EscalationService {
    * straight after commit (then the opening goes the usual way).
    */
   openingPlan(
-    inc: { id: string; client_id: string | null; severity: string },
+    inc: Pick<EscalatedIncident, 'id' | 'client_id' | 'severity' | 'class' | 'urgency'>,
     now: Date,
   ): OpeningPlan | undefined {
-    const candidates = this.policies.byKey.get(`${inc.client_id ?? ''}:${inc.severity}`);
+    const candidates = this.policies.byKey.get(policyKey(inc));
     if (!candidates || !this.notify.sendsDirectly()) return undefined;
     const policy = choosePolicy(candidates, now);
     const first = policy.levels[0];
@@ -428,7 +464,7 @@ export class EscalationService {
         next: { level: first.level, repeat: 0, offsetSeconds: stepOffsetSeconds(policy, first.level, 0) },
       };
     const step = { level: first.level, repeat: 0 };
-    const plan = planStep(policy, inc.severity, step, now);
+    const plan = planStep(policy, inc.severity, step, now, inc.urgency === 'emergency');
     return {
       ...none,
       rows: this.notify.outboxRows(inc.id, step, plan.responders, plan.channels),

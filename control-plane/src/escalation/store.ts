@@ -37,6 +37,10 @@ export interface DbResponder {
   role: string;
   phone: string | null;
   email: string | null;
+  /** Whether the responder has a target on these channels (the targets themselves are read only to send). */
+  webhook?: boolean;
+  slack?: boolean;
+  teams?: boolean;
 }
 
 /** A rotation a level targets, with its overrides not yet ended and its active people, as JSON gives them. */
@@ -59,7 +63,8 @@ const ROTATION_JSON = `jsonb_build_object('id', ro.id, 'name', ro.name, 'timeZon
                  'start', o.starts_at, 'end', o.ends_at, 'createdAt', o.created_at))
                from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()), '[]'::jsonb),
              'people', coalesce((select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role,
-                 'phone', r.phone, 'email', r.email)) from responders r
+                 'phone', r.phone, 'email', r.email, 'webhook', r.webhook_url is not null,
+                 'slack', r.slack_webhook_url is not null, 'teams', r.teams_webhook_url is not null)) from responders r
                where r.active and (r.id = any (ro.members) or r.id in (select o.responder_id
                  from rotation_overrides o where o.rotation_id = ro.id and o.ends_at > now()))), '[]'::jsonb))`;
 
@@ -81,8 +86,8 @@ export async function activeResponder(db: Queryable, id: string): Promise<DbResp
 }
 
 /**
- * The policies that may apply to a client and severity, most specific first (client and severity, client,
- * severity; with hours before without; the default last), each level with its active responders by role or
+ * The policies that may apply to a client, severity and class, most specific first (class, then client and
+ * severity, client, severity; with hours before without; the default last), each level with its active responders by role or
  * name and the rotations it targets (with their overrides and people), in one round trip. The caller picks
  * the first whose hours hold (escalation/service.ts `choosePolicy`).
  */
@@ -90,6 +95,7 @@ export async function policyCandidates(
   db: Queryable,
   clientId: string | null,
   severity: string,
+  incidentClass: string | null = null,
   /** This policy alone (a drill of it), however its selectors read. */
   only: string | null = null,
 ): Promise<PolicyWithResponders[]> {
@@ -99,7 +105,8 @@ export async function policyCandidates(
       `select p.id, p.name, p.repeat_count, p.repeat_interval_seconds, p.auto_resolve, p.hours,
        (select jsonb_agg((to_jsonb(l) - 'policy_id') || jsonb_build_object('responders', coalesce(
           (select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'role', r.role, 'phone', r.phone,
-             'email', r.email) order by r.name, r.id) from responders r
+             'email', r.email, 'webhook', r.webhook_url is not null, 'slack', r.slack_webhook_url is not null,
+             'teams', r.teams_webhook_url is not null) order by r.name, r.id) from responders r
            where r.active and (r.role = any (l.target_roles) or r.id = any (l.target_responders))),
           '[]'::jsonb), 'rotations', coalesce(
           (select jsonb_agg(${ROTATION_JSON}
@@ -107,12 +114,14 @@ export async function policyCandidates(
            from rotations ro where ro.id = any (l.target_rotations)), '[]'::jsonb)) order by l.level)
         from escalation_levels l where l.policy_id = p.id) as levels
      from escalation_policies p
-     where case when $3::uuid is not null then p.id = $3 else p.is_default
-        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities))) end
-     order by (p.client_id is not null) desc, (p.severities is not null) desc, (p.hours is not null) desc,
-       p.is_default, p.name
+     where case when $4::uuid is not null then p.id = $4 else p.is_default
+        or ((p.client_id is null or p.client_id = $1) and (p.severities is null or $2 = any (p.severities))
+          and (p.classes is null or $3 = any (p.classes))) end
+     -- A class names what failed (a security incident goes to the security lead whoever the client is).
+     order by (p.classes is not null) desc, (p.client_id is not null) desc, (p.severities is not null) desc,
+       (p.hours is not null) desc, p.is_default, p.name
      limit 50`,
-      [clientId, severity, only],
+      [clientId, severity, incidentClass, only],
     ),
   );
   return rows.map((p) => ({ ...p, levels: p.levels ?? [] }));

@@ -63,7 +63,7 @@ function remember<K, V>(cache: Map<K, V> | Set<K>, key: K, value?: V): void {
  */
 function timelineOf(
   p: AlertmanagerPayload,
-  opened: Pick<store.DbIncident, 'severity' | 'title' | 'unassigned'> | undefined,
+  opened: Pick<store.DbIncident, 'severity' | 'title' | 'unassigned' | 'class' | 'urgency'> | undefined,
   changed: { fingerprint: string; alertname: string | null; status: string; inserted: boolean }[],
   rejected?: Record<string, string>,
   repairs: FieldError[] = [],
@@ -78,7 +78,13 @@ function timelineOf(
       ? [
           {
             kind: 'opened',
-            detail: { severity: opened.severity, title: opened.title, unassigned: opened.unassigned },
+            detail: {
+              severity: opened.severity,
+              title: opened.title,
+              unassigned: opened.unassigned,
+              ...(opened.class ? { class: opened.class } : {}),
+              ...(opened.urgency ? { urgency: opened.urgency } : {}),
+            },
             internal: false,
           },
         ]
@@ -179,6 +185,8 @@ export class AlertIngest {
             instance: labels.instance ?? null,
             service: labels.service ?? null,
             severity: severityOf(fresh),
+            class: store.classOf(labels.class),
+            urgency: store.urgencyOf(labels.urgency),
             groupKey: p.groupKey,
             source: 'alertmanager',
             title: titleOf(labels),
@@ -299,14 +307,19 @@ export class AlertIngest {
     const clientId = this.clients.get(labels.client ?? '');
     if (firing.length === 0 || clientId === undefined || this.openGroups.has(p.groupKey)) return undefined;
     const severity = severityOf(firing);
+    const cls = store.classOf(labels.class);
+    const urgency = store.urgencyOf(labels.urgency);
     const id = randomUUID();
-    const plan = this.incidents.hooks.openingPlan({ id, client_id: clientId, severity }, new Date());
+    const plan = this.incidents.hooks.openingPlan(
+      { id, client_id: clientId, severity, class: cls, urgency },
+      new Date(),
+    );
     if (!plan) return undefined;
     const title = titleOf(labels);
     const alerts = [...new Map(p.alerts.map((a) => [a.fingerprint, a])).values()].map(toRow);
     const { events, timeline } = timelineOf(
       p,
-      { severity, title, unassigned: clientId === null },
+      { severity, title, unassigned: clientId === null, class: cls, urgency },
       alerts.map((a) => ({ ...a, inserted: true })),
     );
     const inc = await store.openWithEscalation(this.incidents.pool, {
@@ -316,6 +329,8 @@ export class AlertIngest {
       instance: labels.instance ?? null,
       service: labels.service ?? null,
       severity,
+      class: cls,
+      urgency,
       groupKey: p.groupKey,
       title,
       summary: (p.commonAnnotations?.summary ?? firing[0]!.annotations.summary ?? '').slice(0, 2000),

@@ -3,6 +3,7 @@ import { READERS, STAFF } from '../http/auth.ts';
 import type { AlertIngest } from './ingest.ts';
 import * as schemas from './schemas.ts';
 import type { IncidentService } from './service.ts';
+import type { IncidentClass } from './store.ts';
 
 export function incidentRoutes(api: Api, incidents: IncidentService, ingest: AlertIngest): void {
   api.route<schemas.AlertmanagerPayload>({
@@ -105,6 +106,18 @@ export function incidentRoutes(api: Api, incidents: IncidentService, ingest: Ale
     responseSchema: schemas.incidentResponse,
     handler: ({ auth, req, params, body }) =>
       incidents.raiseSeverity(auth, req.id, params.id!, body.severity, body.note),
+  });
+  api.route<{ class: IncidentClass; note?: string }>({
+    method: 'post',
+    path: '/api/v1/incidents/:id/class',
+    operationId: 'setIncidentClass',
+    summary: "Sets the incident's class by hand; later escalation steps follow that class's policy",
+    tag: 'incidents',
+    roles: STAFF,
+    body: schemas.setClass,
+    responseSchema: schemas.incidentResponse,
+    handler: ({ auth, req, params, body }) =>
+      incidents.setClass(auth, req.id, params.id!, body.class, body.note),
   });
   api.route<{ text: string; visibility: string }>({
     method: 'post',

@@ -79,6 +79,10 @@ export interface AlertmanagerPayload {
 }
 
 const severity = { enum: ['critical', 'warning', 'info'] } as const;
+export const incidentClass = {
+  enum: ['crisis', 'security', 'compliance', 'performance', 'availability'],
+  description: 'what kind of failure; escalation policies may select on it',
+} as const;
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max }) as const;
 
 export const openIncident = {
@@ -89,6 +93,7 @@ export const openIncident = {
     title: text(200),
     summary: { type: 'string', maxLength: 2000, default: '' },
     severity,
+    class: incidentClass,
     client: { type: 'string', maxLength: 64, description: "a client's id or slug" },
     instance: {
       type: 'string',
@@ -111,6 +116,7 @@ export interface OpenIncidentInput {
   title: string;
   summary: string;
   severity: 'critical' | 'warning' | 'info';
+  class?: 'crisis' | 'security' | 'compliance' | 'performance' | 'availability';
   client?: string;
   instance?: string;
   service?: string;
@@ -179,6 +185,13 @@ export const reassign = {
   },
 } as const;
 
+export const setClass = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['class'],
+  properties: { class: incidentClass, note: { type: 'string', maxLength: 2000 } },
+} as const;
+
 export const raiseSeverity = {
   type: 'object',
   additionalProperties: false,
@@ -213,6 +226,8 @@ export const incidentResponse = {
     service: nullable({ type: 'string', description: "a service's name, within the incident's instance" }),
     severity,
     status: { enum: ['open', 'acknowledged', 'resolved'] },
+    class: nullable(incidentClass),
+    urgency: nullable({ enum: ['emergency'], description: 'the whole ladder was paged at once, by voice' }),
     source: { enum: ['alertmanager', 'manual', 'deadman', 'drill'] },
     title: { type: 'string' },
     summary: { type: 'string', description: 'internal: staff only' },

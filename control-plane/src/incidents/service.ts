@@ -253,6 +253,7 @@ export class IncidentService {
         instance,
         service: input.service ?? null,
         severity: input.severity,
+        class: input.class ?? null,
         groupKey: null,
         source: 'manual',
         title: input.title,
@@ -264,7 +265,11 @@ export class IncidentService {
       const inc = (await store.find(tx, id))!;
       await this.record(tx, inc, auth, requestId, {
         kind: 'opened',
-        detail: { severity: inc.severity, title: inc.title },
+        detail: {
+          severity: inc.severity,
+          title: inc.title,
+          ...(inc.class ? { class: inc.class } : {}),
+        },
         internal: false,
       });
       await this.hooks.opened(tx, inc);
@@ -460,6 +465,26 @@ export class IncidentService {
       await this.record(tx, inc, auth, requestId, {
         kind: 'severity_raised',
         detail: { from: inc.severity, severity, ...(note ? { note } : {}) },
+        internal: false,
+      });
+      return incidentView((await store.find(tx, inc.id))!);
+    });
+  }
+
+  /**
+   * Sets an unresolved incident's class by hand: later escalation steps follow the policy for that class (a
+   * step already paged stays paged).
+   */
+  async setClass(auth: Auth, requestId: string, idOrCode: string, cls: store.IncidentClass, note?: string) {
+    const visible = await this.visible(auth, idOrCode);
+    return withTx(this.pool, async (tx) => {
+      const inc = (await store.find(tx, visible.id, true))!;
+      if (inc.status === 'resolved') throw new ConflictError(`${inc.code} is resolved`);
+      if (inc.class === cls) return incidentView(inc);
+      await store.setClass(tx, inc.id, cls);
+      await this.record(tx, inc, auth, requestId, {
+        kind: 'class_set',
+        detail: { from: inc.class, class: cls, ...(note ? { note } : {}) },
         internal: false,
       });
       return incidentView((await store.find(tx, inc.id))!);

@@ -8,6 +8,15 @@ export type Severity = 'critical' | 'warning' | 'info';
 /** Severities from lowest to highest. */
 export const SEVERITIES: Severity[] = ['info', 'warning', 'critical'];
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+/** What kind of failure an incident is (the seeds' four, and availability); policies select on it. */
+export const CLASSES = ['crisis', 'security', 'compliance', 'performance', 'availability'] as const;
+export type IncidentClass = (typeof CLASSES)[number];
+/** An alert's `class` label as a class, or null when it names none of them. */
+export const classOf = (label: string | undefined): IncidentClass | null =>
+  (CLASSES as readonly string[]).includes(label ?? '') ? (label as IncidentClass) : null;
+/** An alert's `urgency` label: only `emergency` means anything (it pages the whole ladder at once). */
+export const urgencyOf = (label: string | undefined): 'emergency' | null =>
+  label === 'emergency' ? 'emergency' : null;
 
 export interface DbIncident {
   id: string;
@@ -21,6 +30,8 @@ export interface DbIncident {
   service: string | null;
   severity: Severity;
   status: IncidentStatus;
+  class: IncidentClass | null;
+  urgency: 'emergency' | null;
   group_key: string | null;
   source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
   title: string;
@@ -64,6 +75,8 @@ export interface NewIncident {
   autoResolve: boolean;
   /** When the failure began; null: the opening. Never later than the opening (the table's trigger). */
   failureBeganAt: string | null;
+  class?: IncidentClass | null;
+  urgency?: 'emergency' | null;
 }
 
 export interface AlertRow {
@@ -96,11 +109,13 @@ function values(n: NewIncident) {
     n.publicSummary,
     n.autoResolve,
     n.failureBeganAt,
+    n.class ?? null,
+    n.urgency ?? null,
   ];
 }
 const INSERT = `insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
-  summary, public_summary, auto_resolve, failure_began_at)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+  summary, public_summary, auto_resolve, failure_began_at, class, urgency)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
 
 /**
  * When an alert group's failure began, from the earliest start of the alerts that open its incident: never
@@ -175,12 +190,12 @@ export async function openForGroup(
       'incidents.openForGroup',
       `with c as (select (select id from clients where ($1::uuid is not null and id = $1) or slug = $2) as id)
      insert into incidents (client_id, unassigned, instance, service, severity, group_key, source, title,
-       summary, public_summary, auto_resolve, failure_began_at, drill_id)
+       summary, public_summary, auto_resolve, failure_began_at, class, urgency, drill_id)
      select c.id, c.id is null, case when ${OWN_INSTANCE('$3', 'c.id')} then $3 end,
        case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11,
-       ${FAILURE_BEGAN('$12', '$6')},
+       ${FAILURE_BEGAN('$12', '$6')}, $13, $14,
        -- a label is any text: only a drill of ours (and not yet opened) marks the incident as a drill
-       (select d.id from drills d where d.id::text = $13::text
+       (select d.id from drills d where d.id::text = $15::text
           and not exists (select 1 from incidents x where x.drill_id = d.id)) from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug, null::uuid as instance_id`,
@@ -196,6 +211,8 @@ export async function openForGroup(
         n.publicSummary,
         n.autoResolve,
         n.failureBeganAt,
+        n.class ?? null,
+        n.urgency ?? null,
         n.drill ?? null,
       ],
     ),
@@ -255,6 +272,8 @@ export async function openWithEscalation(
     instance: string | null;
     service: string | null;
     severity: Severity;
+    class: IncidentClass | null;
+    urgency: 'emergency' | null;
     groupKey: string;
     title: string;
     summary: string;
@@ -282,9 +301,9 @@ export async function openWithEscalation(
       `with c as (select (select id from clients where ($2::uuid is not null and id = $2) or slug = $3) as id),
      i as (
        insert into incidents (id, client_id, unassigned, instance, service, severity, group_key, source, title,
-         summary, public_summary, auto_resolve, failure_began_at)
+         summary, public_summary, auto_resolve, failure_began_at, class, urgency)
        select $1, c.id, c.id is null, $5, $6, $7, $8, 'alertmanager', $9, $10, null, true,
-         ${FAILURE_BEGAN('$32', '$8')} from c
+         ${FAILURE_BEGAN('$32', '$8')}, $33, $34 from c
        where c.id is not distinct from $4::uuid
          and ($5::text is null or ${OWN_INSTANCE('$5', 'c.id')})
          and ($6::text is null or ${OWN_SERVICE('$5', '$6', 'c.id')})
@@ -348,6 +367,8 @@ export async function openWithEscalation(
         ),
         ...callerValues(o.audit),
         o.failureBeganAt,
+        o.class,
+        o.urgency,
       ],
     ),
   );
@@ -580,6 +601,10 @@ export async function resolve(db: Queryable, id: string, by: string): Promise<vo
 
 export async function raiseSeverity(db: Queryable, id: string, severity: Severity): Promise<void> {
   await db.query(`update incidents set severity = $2, updated_at = now() where id = $1`, [id, severity]);
+}
+
+export async function setClass(db: Queryable, id: string, cls: IncidentClass): Promise<void> {
+  await db.query(`update incidents set class = $2, updated_at = now() where id = $1`, [id, cls]);
 }
 
 export async function setPublicSummary(db: Queryable, id: string, text: string): Promise<void> {

@@ -13,6 +13,10 @@ export interface Incident {
   service: string | null;
   severity: Severity;
   status: IncidentStatus;
+  /** crisis, security, compliance, performance or availability; null when nothing said. */
+  class: DbIncident['class'];
+  /** 'emergency' (the alert's urgency label): the whole ladder was paged at once. */
+  urgency: DbIncident['urgency'];
   source: DbIncident['source'];
   title: string;
   /** Internal (the alert's annotation or the operator's text): staff only, absent for client tokens. */
@@ -57,7 +61,7 @@ export interface IncidentHooks {
    * (AlertIngest's one-statement opening); undefined when it cannot be planned so.
    */
   openingPlan(
-    incident: Pick<DbIncident, 'id' | 'client_id' | 'severity'>,
+    incident: Pick<DbIncident, 'id' | 'client_id' | 'severity' | 'class' | 'urgency'>,
     now: Date,
   ): OpeningPlan | undefined;
   /** After such an opening committed: its new pages (`sends`) go out and its level counts as reached. */
@@ -84,6 +88,8 @@ export function incidentView(i: DbIncident): Incident {
     service: i.service,
     severity: i.severity,
     status: i.status,
+    class: i.class,
+    urgency: i.urgency,
     source: i.source,
     title: i.title,
     summary: i.summary,

@@ -85,7 +85,8 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
     registers: [registry],
   });
   // Present at 0 from the start, so that the first page of unknown outcome is an increase (PageOutcomeUnknown).
-  for (const channel of ['sms', 'voice', 'email']) notifications.inc({ channel, status: 'unknown' }, 0);
+  for (const channel of ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'])
+    notifications.inc({ channel, status: 'unknown' }, 0);
   /*
    * Observed by the one process whose statement recorded the incident's first accepted page (or its
    * acknowledgement): with several replicas each counts only what it did, so a sum over them counts each

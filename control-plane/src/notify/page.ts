@@ -71,3 +71,25 @@ export function mailContent(p: DbPage, ackUrl: string) {
     (p.fallback_of ? '<p>The SMS page to you could not be delivered; this e-mail replaces it.</p>' : '');
   return { subject, text, html };
 }
+
+/** A test page says so first, names no incident, and asks for nothing (POST /responders/{id}/test-page). */
+const TEST_SAYS = 'concierge-ops TEST page: no incident, no action needed.';
+
+export const testSms = (p: DbPage) =>
+  `[TEST] ${TEST_SAYS} It reached ${toGsm(p.responder_name)} by SMS.`.slice(0, 160);
+
+export function testTwiml(p: DbPage): string {
+  const say = xml(
+    `This is a concierge ops test page for ${toGsm(p.responder_name)}. There is no incident. No action is needed.`,
+  );
+  return `<Response><Say>${say}</Say><Say>${say}</Say></Response>`;
+}
+
+export function testMail(p: DbPage) {
+  const subject = '[TEST] concierge-ops test page';
+  const text = `${TEST_SAYS}\n\nThis e-mail proves that pages reach ${p.responder_name} by e-mail.`;
+  const html =
+    `<h2>[TEST] concierge-ops test page</h2><p>${xml(TEST_SAYS)}</p>` +
+    `<p>This e-mail proves that pages reach ${xml(p.responder_name)} by e-mail.</p>`;
+  return { subject, text, html };
+}

@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Api } from '../http/api.ts';
 import { sendProblem } from '../http/errors.ts';
-import type { NotifyService } from './service.ts';
+import { STAFF } from '../http/auth.ts';
+import type { Channel, NotifyService } from './service.ts';
 
 const twiml = (res: Response, inner: string) =>
   res.type('text/xml').send(`<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`);
@@ -40,7 +41,64 @@ function signed(notify: NotifyService, req: Request, res: Response): Record<stri
   return undefined;
 }
 
+const testPage = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['channel'],
+  properties: { channel: { enum: ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'] } },
+} as const;
+const testPageResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'responder', 'channel', 'status'],
+  properties: {
+    id: { type: 'string', format: 'uuid', description: 'the outbox row of the test page' },
+    responder: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'name'],
+      properties: { id: { type: 'string', format: 'uuid' }, name: { type: 'string' } },
+    },
+    channel: { type: 'string' },
+    status: { const: 'queued' },
+  },
+} as const;
+
 export function notifyRoutes(api: Api, notify: NotifyService): void {
+  api.route<{ channel: Channel }>({
+    method: 'post',
+    path: '/api/v1/responders/:id/test-page',
+    operationId: 'sendTestPage',
+    summary: 'Sends a page marked TEST to the responder on one channel, through the outbox; audited',
+    tag: 'oncall',
+    roles: STAFF,
+    body: testPage,
+    status: 202,
+    responseSchema: testPageResponse,
+    handler: ({ auth, req, params, body }) => notify.testPage(auth, req.id, params.id!, body.channel),
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/slack/actions',
+    operationId: 'receiveSlackAction',
+    problems: [403],
+    summary: "Slack's interactive request (signed with the app's signing secret): Acknowledge on a page",
+    tag: 'paging',
+    roles: 'custom',
+    handler: async ({ req, res }) => {
+      const raw = (req as { rawBody?: Buffer }).rawBody;
+      const payload = (req.body as { payload?: unknown } | undefined)?.payload;
+      if (
+        typeof payload !== 'string' ||
+        !notify.slackSigned(req.header('x-slack-request-timestamp'), req.header('x-slack-signature'), raw)
+      ) {
+        sendProblem(res, 403, 'X-Slack-Signature does not match this request, or it is too old');
+        return;
+      }
+      // Answered in the channel, to the one who pressed it only (Slack's default response_type).
+      return { text: await notify.slackAction(payload), replace_original: false };
+    },
+  });
   api.route({
     method: 'post',
     path: '/api/v1/twilio/status',

@@ -1,3 +1,6 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Auth } from '../http/auth.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import type { PagingConfig } from '../config.ts';
@@ -6,7 +9,8 @@ import { UUID, withTx, type Pool, type Queryable, type Tx } from '../db/pool.ts'
 import * as jobs from '../jobs/store.ts';
 import { loadTwilio } from '../lazy.ts';
 import { AckLinks } from './ack-link.ts';
-import { mailContent, smsText, voiceTwiml } from './page.ts';
+import { postChat } from './chat.ts';
+import { mailContent, smsText, testMail, testSms, testTwiml, voiceTwiml } from './page.ts';
 import type { MailSender, SmsSender } from './providers.ts';
 import * as store from './store.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
@@ -24,9 +28,32 @@ interface Target {
   name: string;
   phone: string | null;
   email: string | null;
+  webhook?: boolean;
+  slack?: boolean;
+  teams?: boolean;
+}
+
+/** Whether a responder has a target on `channel`. */
+export function reaches(r: Target, channel: Channel): boolean {
+  if (channel === 'email') return r.email !== null;
+  if (channel === 'sms' || channel === 'voice') return r.phone !== null;
+  return r[channel] === true;
 }
 
 class PermanentError extends Error {}
+
+/**
+ * How a test page is audited: the audit domain's `record`, passed in by paging.ts (audit sends its reports
+ * through notify's providers, so notify names none of audit's types).
+ */
+export interface PageAudit {
+  record(
+    tx: Queryable,
+    who: Auth,
+    requestId: string | null,
+    change: { action: string; targetType: string; targetId: string; after: object },
+  ): Promise<unknown>;
+}
 
 /**
  * A page the committing process sends itself straight after commit has no job of its own: the `outbox-sweep`
@@ -62,6 +89,9 @@ const incidentCode = (n: number) => `INC-${String(n).padStart(6, '0')}`;
 /** How long a status callback for a message not yet marked sent waits for that mark (see providerStatus). */
 const CALLBACK_WAIT_MS = [100, 250, 500, 1000];
 
+/** Slack's replay window: a signed request older (or newer) than this is refused. */
+const SLACK_REPLAY_SECONDS = 300;
+
 /** Waits between tries to record a page the provider took (see markSent). */
 const MARK_SENT_RETRY_MS = [200, 1000, 3000];
 
@@ -73,7 +103,11 @@ export interface IncidentDesk {
   /** An event on the incident's timeline (a page whose outcome is unknown, a fallback to e-mail), in `tx`. */
   recordPaging(tx: Queryable, incidentId: string, event: { kind: string; detail: object }): Promise<void>;
   /** A responder's acknowledgement by SMS reply, voice digit or e-mail link; throws if there is no such incident. */
-  acknowledge(actor: string, idOrCode: string, via: 'sms' | 'voice' | 'email'): Promise<{ code: string }>;
+  acknowledge(
+    actor: string,
+    idOrCode: string,
+    via: 'sms' | 'voice' | 'email' | 'slack',
+  ): Promise<{ code: string }>;
 }
 
 /**
@@ -115,6 +149,7 @@ export class NotifyService {
     private readonly providers: { twilio: SmsSender | undefined; mail: MailSender | undefined },
     private readonly metrics: NotifyMetrics,
     private readonly log: Logger,
+    private readonly audit?: PageAudit,
   ) {
     this.ackLinks = new AckLinks(config.ackLinkSecret, config.ackLinkTtlSeconds);
     if (!config.ackLinkSecret) log.warn('ACK_LINK_SECRET is unset: e-mail ack links stop working on restart');
@@ -208,7 +243,7 @@ export class NotifyService {
     const rows: store.NewNotification[] = [];
     for (const r of responders)
       for (const channel of channels) {
-        if ((channel === 'email' ? r.email : r.phone) === null) continue;
+        if (!reaches(r, channel)) continue;
         rows.push({
           incidentId,
           level: step.level,
@@ -260,6 +295,45 @@ export class NotifyService {
     }));
   }
 
+  /**
+   * A test page to one responder on one channel, through the outbox like any page (claimed, retried, its
+   * provider status recorded), marked as a test in every word it says; audited without the contact details.
+   */
+  async testPage(auth: Auth, requestId: string, responderId: string, channel: Channel) {
+    if (!UUID.test(responderId)) throw new NotFoundError('responder');
+    const r = await store.responderContacts(this.pool, responderId);
+    if (!r) throw new NotFoundError('responder');
+    if (!r.active) throw new ConflictError(`${r.name} is not active: escalation does not page them`);
+    if (!reaches(r, channel))
+      throw new ValidationError('test page is invalid', [
+        {
+          field: '/channel',
+          message:
+            channel === 'email'
+              ? 'the responder has no e-mail address'
+              : channel === 'sms' || channel === 'voice'
+                ? 'the responder has no phone number'
+                : `the responder has no ${channel} target`,
+        },
+      ]);
+    // Each request is its own test (a second one is a second page), so the key is made here.
+    const key = `test:${r.id}:${channel}:${randomUUID()}`;
+    const id = await this.withOutbox(async (tx) => {
+      const id = await store.insertTestPage(tx, { responderId: r.id, channel, idempotencyKey: key });
+      const sends = this.direct ? this.pending.get(tx) : undefined;
+      if (sends) sends.push(id);
+      else await jobs.addJob(tx, { task: 'send', payload: { notificationId: id }, jobKey: key });
+      await this.audit?.record(tx, auth, requestId, {
+        action: 'responder.test_page',
+        targetType: 'responder',
+        targetId: r.id,
+        after: { channel, notificationId: id },
+      });
+      return id;
+    });
+    return { id, responder: { id: r.id, name: r.name }, channel, status: 'queued' as const };
+  }
+
   async cancelQueued(tx: Queryable, incidentId: string): Promise<void> {
     await store.cancelQueued(tx, incidentId);
   }
@@ -290,6 +364,8 @@ export class NotifyService {
     const pages = await withTx(this.pool, async (tx) => {
       const stale = await store.markStaleSendingUnknown(tx, SENDING_STALE_MS, EMAIL_SENDING_STALE_MS);
       for (const p of stale) {
+        // A test page has no timeline; its row says 'unknown' to whoever looks.
+        if (p.incident_id === null) continue;
         await this.incidents().recordPaging(tx, p.incident_id, {
           kind: 'page_unknown',
           detail: { level: p.level, responder: p.responder_name, channel: p.channel },
@@ -390,21 +466,29 @@ export class NotifyService {
   }
 
   private async deliver(p: store.DbPage): Promise<string | null> {
+    if (p.channel === 'webhook' || p.channel === 'slack' || p.channel === 'teams')
+      return postChat(
+        p,
+        p.test ? null : `${this.publicUrl}/api/v1/incidents/ack-link?t=${this.ackLinks.sign(p.id)}`,
+      );
     const cb = `${this.publicUrl}/api/v1/twilio/status`;
     if (p.channel === 'email') {
       if (!this.providers.mail || !p.email) throw new PermanentError('e-mail is not configured (SMTP_URL)');
+      if (p.test) return this.providers.mail.send({ to: p.email, ...testMail(p) });
       const link = `${this.publicUrl}/api/v1/incidents/ack-link?t=${this.ackLinks.sign(p.id)}`;
       return this.providers.mail.send({ to: p.email, ...mailContent(p, link) });
     }
     if (!this.providers.twilio || !p.phone) throw new PermanentError('Twilio is not configured');
-    if (p.channel === 'sms') return this.providers.twilio.sms(p.phone, smsText(p), cb);
+    if (p.channel === 'sms') return this.providers.twilio.sms(p.phone, p.test ? testSms(p) : smsText(p), cb);
+    if (p.test) return this.providers.twilio.call(p.phone, testTwiml(p), cb);
     const gather = `${this.publicUrl}/api/v1/twilio/voice?n=${p.id}`;
     return this.providers.twilio.call(p.phone, voiceTwiml(p, gather), cb);
   }
 
   /** An SMS that cannot be delivered becomes an e-mail to the same responder, noted on the incident. */
   private async failedForGood(tx: Queryable, p: store.DbPage, error: string): Promise<void> {
-    if (p.channel !== 'sms' || !p.email) return;
+    // A test page that fails has done its job: it shows the channel does not reach the responder.
+    if (p.channel !== 'sms' || !p.email || p.incident_id === null) return;
     const key = `${p.idempotency_key}:fallback`;
     const created = await store.insertNew(tx, [
       {
@@ -498,6 +582,48 @@ export class NotifyService {
     try {
       const inc = await this.incidents().acknowledge(`${responder.name} (sms)`, code, 'sms');
       return `${inc.code} acknowledged by ${responder.name}.`;
+    } catch {
+      return `Unknown incident ${code}.`;
+    }
+  }
+
+  /**
+   * Slack's interactive request when someone presses a page's Acknowledge button: true only when signed with
+   * the app's signing secret (v0: HMAC-SHA256 of "v0:<timestamp>:<raw body>") within 5 minutes of its
+   * timestamp, so a captured request cannot be replayed later (https://api.slack.com/authentication/verifying-requests-from-slack).
+   */
+  slackSigned(
+    timestamp: string | undefined,
+    signature: string | undefined,
+    raw: Buffer | undefined,
+  ): boolean {
+    const secret = this.config.slackSigningSecret;
+    if (!secret || !timestamp || !signature || !raw || !/^\d{1,12}$/.test(timestamp)) return false;
+    if (Math.abs(Date.now() / 1000 - Number(timestamp)) > SLACK_REPLAY_SECONDS) return false;
+    const mac = createHmac('sha256', secret).update(`v0:${timestamp}:`).update(raw).digest('hex');
+    const want = Buffer.from(`v0=${mac}`);
+    const got = Buffer.from(signature);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  /** The Acknowledge button's action (a signed request): acknowledges the incident its value names. */
+  async slackAction(payload: string): Promise<string> {
+    let p: {
+      user?: { name?: unknown; username?: unknown };
+      actions?: { action_id?: unknown; value?: unknown }[];
+    };
+    try {
+      p = JSON.parse(payload) as typeof p;
+    } catch {
+      return 'Not an interaction this control plane understands.';
+    }
+    const action = p.actions?.find((a) => a.action_id === 'acknowledge');
+    const code = typeof action?.value === 'string' ? action.value : '';
+    if (!/^INC-\d{6,12}$/.test(code)) return 'Not an interaction this control plane understands.';
+    const user = String(p.user?.username ?? p.user?.name ?? 'someone').slice(0, 80);
+    try {
+      const inc = await this.incidents().acknowledge(`${user} (slack)`, code, 'slack');
+      return `${inc.code} acknowledged by ${user}.`;
     } catch {
       return `Unknown incident ${code}.`;
     }

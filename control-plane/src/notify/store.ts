@@ -3,7 +3,9 @@ import type { Queryable } from '../db/pool.ts';
 /** A named statement: prepared once per connection, so the hot paths skip parsing and planning each time. */
 const prepared = (name: string, text: string, values: unknown[]) => ({ name, text, values });
 
-export type Channel = 'sms' | 'voice' | 'email';
+export type Channel = 'sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams';
+/** Every channel, in the order a level lists them. */
+export const CHANNELS: readonly Channel[] = ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'];
 
 export interface NewNotification {
   incidentId: string;
@@ -18,7 +20,9 @@ export interface NewNotification {
 /** One page to send, with what the page says and where it goes (read only to send it). */
 export interface DbPage {
   id: string;
-  incident_id: string;
+  /** Null for a test page (`test`), which belongs to no incident. */
+  incident_id: string | null;
+  test: boolean;
   level: number;
   repeat: number;
   channel: Channel;
@@ -29,6 +33,10 @@ export interface DbPage {
   responder_name: string;
   phone: string | null;
   email: string | null;
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  slack_webhook_url: string | null;
+  teams_webhook_url: string | null;
   code: string;
   severity: 'critical' | 'warning' | 'info';
   incident_status: string;
@@ -125,7 +133,8 @@ export async function unsentSince(db: Queryable, graceMs: number, limit: number)
 
 export interface StalePage {
   id: string;
-  incident_id: string;
+  incident_id: string | null;
+  test: boolean;
   level: number;
   channel: string;
   responder_name: string;
@@ -147,8 +156,8 @@ export async function markStaleSendingUnknown(
          last_error = 'the process sending it stopped before the provider answered'
        where status = 'sending'
          and updated_at < now() - (case when channel = 'email' then $2::float8 else $1::float8 end) * interval '1 millisecond'
-       returning id, incident_id, level, channel, responder_id)
-     select u.id, u.incident_id, u.level, u.channel, r.name as responder_name
+       returning id, incident_id, level, channel, responder_id, test)
+     select u.id, u.incident_id, u.test, u.level, u.channel, r.name as responder_name
      from u join responders r on r.id = u.responder_id order by u.incident_id, u.level`,
     [staleMs, emailStaleMs],
   );
@@ -182,11 +191,14 @@ export async function pageById(db: Queryable, id: string): Promise<DbPage | unde
 }
 
 const PAGE_SELECT = `
-     select c.id, c.incident_id, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts, c.fallback_of,
-       r.id as responder_id, r.name as responder_name, r.phone, r.email, i.code, i.severity,
-       i.status as incident_status, i.title, i.summary, cl.slug as client_slug, i.unassigned, i.instance,
-       i.service, i.drill_id is not null as drill
-     from c join responders r on r.id = c.responder_id join incidents i on i.id = c.incident_id
+     select c.id, c.incident_id, c.test, c.level, c.repeat, c.channel, c.idempotency_key, c.attempts,
+       c.fallback_of, r.id as responder_id, r.name as responder_name, r.phone, r.email,
+       r.webhook_url, r.webhook_secret, r.slack_webhook_url, r.teams_webhook_url,
+       coalesce(i.code, 'TEST') as code, coalesce(i.severity, 'info') as severity,
+       coalesce(i.status, 'resolved') as incident_status, coalesce(i.title, 'Test page') as title,
+       coalesce(i.summary, '') as summary, cl.slug as client_slug, coalesce(i.unassigned, false) as unassigned,
+       i.instance, i.service, i.drill_id is not null as drill
+     from c join responders r on r.id = c.responder_id left join incidents i on i.id = c.incident_id
        left join clients cl on cl.id = i.client_id`;
 
 /** Back to queued (for a retry) or failed for good. */
@@ -211,6 +223,38 @@ export async function insertAttempt(
      values ($1, $2, $3, $4, $5, $6)`,
     [a.id, a.attempt, a.outcome, a.providerStatus ?? null, a.error?.slice(0, 500) ?? null, a.ms ?? null],
   );
+}
+
+/** A test page's outbox row (no incident); returns its id. */
+export async function insertTestPage(
+  db: Queryable,
+  p: { responderId: string; channel: Channel; idempotencyKey: string },
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into notifications (incident_id, test, level, repeat, responder_id, channel, idempotency_key)
+     values (null, true, 0, 0, $1, $2, $3) returning id`,
+    [p.responderId, p.channel, p.idempotencyKey],
+  );
+  return rows[0]!.id;
+}
+
+/** A responder as a test page needs it: whether they are active, and which channels can reach them. */
+export async function responderContacts(db: Queryable, id: string) {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    active: boolean;
+    phone: string | null;
+    email: string | null;
+    webhook: boolean;
+    slack: boolean;
+    teams: boolean;
+  }>(
+    `select id, name, active, phone, email, webhook_url is not null as webhook,
+       slack_webhook_url is not null as slack, teams_webhook_url is not null as teams from responders where id = $1`,
+    [id],
+  );
+  return rows[0];
 }
 
 export async function cancelQueued(db: Queryable, incidentId: string): Promise<number> {

@@ -1,9 +1,54 @@
 import type { Api } from '../http/api.ts';
 import { STAFF } from '../http/auth.ts';
 import * as schemas from './schemas.ts';
+import type { CalendarService } from './calendar.ts';
 import type { OnCallService, OverrideInput, ResponderInput, RotationInput } from './service.ts';
 
-export function onCallRoutes(api: Api, oncall: OnCallService): void {
+const calendarQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { token: { type: 'string', maxLength: 200, description: "the secret link's token" } },
+} as const;
+const calendarLink = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'token'],
+  properties: {
+    url: { type: 'string', description: 'the secret link to subscribe to (shown once)' },
+    token: { type: 'string' },
+  },
+} as const;
+
+export function onCallRoutes(api: Api, oncall: OnCallService, calendars: CalendarService): void {
+  for (const owner of ['rotation', 'responder'] as const) {
+    const Owner = owner === 'rotation' ? 'Rotation' : 'Responder';
+    api.route({
+      method: 'post',
+      path: `/api/v1/${owner}s/:id/calendar-link`,
+      operationId: `create${Owner}CalendarLink`,
+      summary: `A new secret iCalendar link to the ${owner}'s on-call shifts; the old link stops working`,
+      tag: 'oncall',
+      roles: STAFF,
+      status: 201,
+      responseSchema: calendarLink,
+      handler: ({ auth, req, params }) => calendars.newLink(auth, req.id, owner, params.id!),
+    });
+    api.route<unknown, { token?: string }>({
+      method: 'get',
+      path: `/api/v1/${owner}s/:id/calendar.ics`,
+      operationId: `get${Owner}Calendar`,
+      summary: `The ${owner}'s on-call shifts as iCalendar (RFC 5545), last 7 and next 92 days; ?token= from its link`,
+      tag: 'oncall',
+      // The token in the link is the credential: calendar apps send no Authorization header.
+      roles: 'public',
+      query: calendarQuery,
+      produces: ['text/calendar'],
+      handler: async ({ params, query, res }) => {
+        const ics = await calendars.calendar(owner, params.id!, query.token);
+        res.type('text/calendar; charset=utf-8').set('Cache-Control', 'private, max-age=300').send(ics);
+      },
+    });
+  }
   api.route({
     method: 'get',
     path: '/api/v1/responders',

@@ -20,7 +20,31 @@ const phone = {
 } as const;
 const email = { type: ['string', 'null'], format: 'email', maxLength: 254 } as const;
 
-const responderFields = { name, role, phone, email, active: { type: 'boolean' } } as const;
+const hookUrl = (what: string) =>
+  ({
+    type: ['string', 'null'],
+    format: 'uri',
+    pattern: '^https?://',
+    maxLength: 2000,
+    description: `${what}; answered masked, never in full`,
+  }) as const;
+
+const responderFields = {
+  name,
+  role,
+  phone,
+  email,
+  active: { type: 'boolean' },
+  webhookUrl: hookUrl('outbound webhook: pages POSTed as JSON, HMAC-SHA256 signed with webhookSecret'),
+  webhookSecret: {
+    type: ['string', 'null'],
+    minLength: 16,
+    maxLength: 200,
+    description: 'signs webhook pages; never answered',
+  },
+  slackWebhookUrl: hookUrl('Slack incoming webhook URL'),
+  teamsWebhookUrl: hookUrl('Microsoft Teams incoming webhook URL'),
+} as const;
 
 export const createResponder = {
   type: 'object',

@@ -20,7 +20,23 @@ export interface ResponderInput {
   phone?: string | null;
   email?: string | null;
   active?: boolean;
+  webhookUrl?: string | null;
+  webhookSecret?: string | null;
+  slackWebhookUrl?: string | null;
+  teamsWebhookUrl?: string | null;
 }
+
+/** A chat or webhook URL as answered: its origin and last four characters (the path is the credential). */
+const masked = (url: string | null) => {
+  if (url === null) return null;
+  let origin = '';
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    // Stored before validation tightened: still never shown whole.
+  }
+  return `${origin}/…${url.slice(-4)}`;
+};
 
 export interface RotationInput extends RotationSpec {
   name: string;
@@ -69,6 +85,10 @@ const responderView = (r: store.DbResponder) => ({
   phone: r.phone,
   email: r.email,
   active: r.active,
+  webhookUrl: masked(r.webhook_url),
+  hasWebhookSecret: r.webhook_secret !== null,
+  slackWebhookUrl: masked(r.slack_webhook_url),
+  teamsWebhookUrl: masked(r.teams_webhook_url),
   createdAt: r.created_at.toISOString(),
 });
 
@@ -79,6 +99,9 @@ const responderAudit = (r: store.DbResponder) => ({
   active: r.active,
   hasPhone: r.phone !== null,
   hasEmail: r.email !== null,
+  hasWebhook: r.webhook_url !== null,
+  hasSlack: r.slack_webhook_url !== null,
+  hasTeams: r.teams_webhook_url !== null,
 });
 
 const rotationView = (r: store.DbRotation) => ({
@@ -130,6 +153,10 @@ export class OnCallService {
         phone,
         email: input.email ?? null,
         active: input.active ?? true,
+        webhook_url: input.webhookUrl ?? null,
+        webhook_secret: input.webhookSecret ?? null,
+        slack_webhook_url: input.slackWebhookUrl ?? null,
+        teams_webhook_url: input.teamsWebhookUrl ?? null,
       });
       await this.audit.record(tx, auth, requestId, {
         action: 'responder.create',
@@ -153,6 +180,12 @@ export class OnCallService {
         phone: patch.phone === undefined ? cur.phone : patch.phone,
         email: patch.email === undefined ? cur.email : patch.email,
         active: patch.active ?? cur.active,
+        webhook_url: patch.webhookUrl === undefined ? cur.webhook_url : patch.webhookUrl,
+        webhook_secret: patch.webhookSecret === undefined ? cur.webhook_secret : patch.webhookSecret,
+        slack_webhook_url:
+          patch.slackWebhookUrl === undefined ? cur.slack_webhook_url : patch.slackWebhookUrl,
+        teams_webhook_url:
+          patch.teamsWebhookUrl === undefined ? cur.teams_webhook_url : patch.teamsWebhookUrl,
       };
       if (next.phone !== null && next.active && (await store.phoneTaken(tx, next.phone, id)))
         throw new ConflictError('another active responder has this phone number');

@@ -9,6 +9,11 @@ export interface DbResponder {
   email: string | null;
   active: boolean;
   created_at: Date;
+  /** Page targets beyond phone and e-mail: credentials, never answered or audited in full. */
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  slack_webhook_url: string | null;
+  teams_webhook_url: string | null;
 }
 
 export interface DbRotation {
@@ -35,7 +40,8 @@ export interface DbOverride {
   created_at: Date;
 }
 
-const RESPONDER = `id, name, role, phone, email, active, created_at`;
+const RESPONDER = `id, name, role, phone, email, active, created_at, webhook_url, webhook_secret, slack_webhook_url,
+  teams_webhook_url`;
 const ROTATION = `id, name, time_zone, handoff, handoff_time, start_date::text as start_date, members, created_at,
   updated_at`;
 
@@ -63,12 +69,23 @@ export async function respondersById(db: Queryable, ids: string[]): Promise<Map<
 
 export async function insertResponder(
   db: Queryable,
-  r: { name: string; role: string; phone: string | null; email: string | null; active: boolean },
+  r: Omit<DbResponder, 'id' | 'created_at'>,
 ): Promise<DbResponder> {
   const { rows } = await db.query<DbResponder>(
-    `insert into responders (name, role, phone, email, active) values ($1, $2, $3, $4, $5)
+    `insert into responders (name, role, phone, email, active, webhook_url, webhook_secret, slack_webhook_url,
+       teams_webhook_url) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      returning ${RESPONDER}`,
-    [r.name, r.role, r.phone, r.email, r.active],
+    [
+      r.name,
+      r.role,
+      r.phone,
+      r.email,
+      r.active,
+      r.webhook_url,
+      r.webhook_secret,
+      r.slack_webhook_url,
+      r.teams_webhook_url,
+    ],
   );
   return rows[0]!;
 }
@@ -78,9 +95,21 @@ export async function updateResponder(
   r: Omit<DbResponder, 'created_at'>,
 ): Promise<DbResponder> {
   const { rows } = await db.query<DbResponder>(
-    `update responders set name = $2, role = $3, phone = $4, email = $5, active = $6 where id = $1
+    `update responders set name = $2, role = $3, phone = $4, email = $5, active = $6, webhook_url = $7,
+       webhook_secret = $8, slack_webhook_url = $9, teams_webhook_url = $10 where id = $1
      returning ${RESPONDER}`,
-    [r.id, r.name, r.role, r.phone, r.email, r.active],
+    [
+      r.id,
+      r.name,
+      r.role,
+      r.phone,
+      r.email,
+      r.active,
+      r.webhook_url,
+      r.webhook_secret,
+      r.slack_webhook_url,
+      r.teams_webhook_url,
+    ],
   );
   return rows[0]!;
 }
@@ -194,4 +223,32 @@ export async function deleteOverride(
     [rotationId, id],
   );
   return rows[0];
+}
+
+/** Sets (or, with null, clears) the SHA-256 of a rotation's or responder's calendar link token. */
+export async function setCalendarToken(
+  db: Queryable,
+  table: 'rotations' | 'responders',
+  id: string,
+  sha256: string | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(`update ${table} set calendar_token_sha256 = $2 where id = $1`, [
+    id,
+    sha256,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Whether `sha256` is the current calendar link token of that rotation or responder. */
+export async function calendarTokenValid(
+  db: Queryable,
+  table: 'rotations' | 'responders',
+  id: string,
+  sha256: string,
+): Promise<boolean> {
+  const { rows } = await db.query(`select 1 from ${table} where id = $1 and calendar_token_sha256 = $2`, [
+    id,
+    sha256,
+  ]);
+  return rows.length > 0;
 }

@@ -70,6 +70,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/responders/{id}/test-page': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sends a page marked TEST to the responder on one channel, through the outbox; audited */
+    post: operations['sendTestPage'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/slack/actions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Slack's interactive request (signed with the app's signing secret): Acknowledge on a page */
+    post: operations['receiveSlackAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/twilio/status': {
     parameters: {
       query?: never;
@@ -270,6 +304,23 @@ export interface paths {
     put?: never;
     /** Raises the severity (never lowers it); later escalation steps page on its channels */
     post: operations['raiseIncidentSeverity'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/incidents/{id}/class': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sets the incident's class by hand; later escalation steps follow that class's policy */
+    post: operations['setIncidentClass'];
     delete?: never;
     options?: never;
     head?: never;
@@ -853,6 +904,74 @@ export interface paths {
     };
     /** An instance's SLA (default: this month in the client's time zone) */
     get: operations['getInstanceSla'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/rotations/{id}/calendar-link': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A new secret iCalendar link to the rotation's on-call shifts; the old link stops working */
+    post: operations['createRotationCalendarLink'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/rotations/{id}/calendar.ics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The rotation's on-call shifts as iCalendar (RFC 5545), last 7 and next 92 days; ?token= from its link */
+    get: operations['getRotationCalendar'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/responders/{id}/calendar-link': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A new secret iCalendar link to the responder's on-call shifts; the old link stops working */
+    post: operations['createResponderCalendarLink'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/responders/{id}/calendar.ics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The responder's on-call shifts as iCalendar (RFC 5545), last 7 and next 92 days; ?token= from its link */
+    get: operations['getResponderCalendar'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1555,6 +1674,77 @@ export interface operations {
       400: components['responses']['Problem'];
     };
   };
+  sendTestPage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {unknown} */
+          channel: 'sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description the outbox row of the test page
+             */
+            id: string;
+            responder: {
+              /** Format: uuid */
+              id: string;
+              name: string;
+            };
+            channel: string;
+            /** @constant */
+            status: 'queued';
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  receiveSlackAction: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+    };
+  };
   receiveTwilioStatus: {
     parameters: {
       query?: never;
@@ -1799,6 +1989,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -1845,6 +2037,11 @@ export interface operations {
           summary?: string;
           /** @enum {unknown} */
           severity: 'critical' | 'warning' | 'info';
+          /**
+           * @description what kind of failure; escalation policies may select on it
+           * @enum {unknown}
+           */
+          class?: 'crisis' | 'security' | 'compliance' | 'performance' | 'availability';
           /** @description a client's id or slug */
           client?: string;
           /** @description an instance's id or slug: the client's own (it names the client when none is given) */
@@ -1887,6 +2084,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -1957,6 +2156,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -2032,6 +2233,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -2109,6 +2312,8 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -2229,6 +2434,92 @@ export interface operations {
             severity: 'critical' | 'warning' | 'info';
             /** @enum {unknown} */
             status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
+            /** @enum {unknown} */
+            source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
+            title?: string;
+            /** @description internal: staff only */
+            summary?: string;
+            publicSummary?: string | null;
+            /** Format: date-time */
+            openedAt?: string;
+            /**
+             * Format: date-time
+             * @description when the failure began: the alerts' earliest startsAt, or the time given to a hand-made one
+             */
+            failureBeganAt?: string;
+            /**
+             * Format: date-time
+             * @description when the control plane confirmed the failure by opening the incident (openedAt)
+             */
+            confirmedAt?: string;
+            firstPageAt?: string | null;
+            acknowledgedAt?: string | null;
+            acknowledgedBy?: string | null;
+            resolvedAt?: string | null;
+            resolvedBy?: string | null;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  setIncidentClass: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description what kind of failure; escalation policies may select on it
+           * @enum {unknown}
+           */
+          class: 'crisis' | 'security' | 'compliance' | 'performance' | 'availability';
+          note?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            client: {
+              /** Format: uuid */
+              id: string;
+              slug: string;
+            } | null;
+            unassigned: boolean;
+            instance: {
+              /** Format: uuid */
+              id: string;
+              slug: string;
+            } | null;
+            service: string | null;
+            /** @enum {unknown} */
+            severity: 'critical' | 'warning' | 'info';
+            /** @enum {unknown} */
+            status: 'open' | 'acknowledged' | 'resolved';
+            class?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability') | null;
+            urgency?: 'emergency' | null;
             /** @enum {unknown} */
             source: 'alertmanager' | 'manual' | 'deadman' | 'drill';
             title?: string;
@@ -3994,6 +4285,118 @@ export interface operations {
       404: components['responses']['Problem'];
     };
   };
+  createRotationCalendarLink: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description the secret link to subscribe to (shown once) */
+            url: string;
+            token: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  getRotationCalendar: {
+    parameters: {
+      query?: {
+        token?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/calendar': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  createResponderCalendarLink: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description the secret link to subscribe to (shown once) */
+            url: string;
+            token: string;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  getResponderCalendar: {
+    parameters: {
+      query?: {
+        token?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/calendar': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
   listResponders: {
     parameters: {
       query?: never;
@@ -4035,6 +4438,23 @@ export interface operations {
           /** Format: email */
           email?: string | null;
           active?: boolean;
+          /**
+           * Format: uri
+           * @description outbound webhook: pages POSTed as JSON, HMAC-SHA256 signed with webhookSecret; answered masked, never in full
+           */
+          webhookUrl?: string | null;
+          /** @description signs webhook pages; never answered */
+          webhookSecret?: string | null;
+          /**
+           * Format: uri
+           * @description Slack incoming webhook URL; answered masked, never in full
+           */
+          slackWebhookUrl?: string | null;
+          /**
+           * Format: uri
+           * @description Microsoft Teams incoming webhook URL; answered masked, never in full
+           */
+          teamsWebhookUrl?: string | null;
         };
       };
     };
@@ -4075,6 +4495,23 @@ export interface operations {
           /** Format: email */
           email?: string | null;
           active?: boolean;
+          /**
+           * Format: uri
+           * @description outbound webhook: pages POSTed as JSON, HMAC-SHA256 signed with webhookSecret; answered masked, never in full
+           */
+          webhookUrl?: string | null;
+          /** @description signs webhook pages; never answered */
+          webhookSecret?: string | null;
+          /**
+           * Format: uri
+           * @description Slack incoming webhook URL; answered masked, never in full
+           */
+          slackWebhookUrl?: string | null;
+          /**
+           * Format: uri
+           * @description Microsoft Teams incoming webhook URL; answered masked, never in full
+           */
+          teamsWebhookUrl?: string | null;
         };
       };
     };
@@ -4429,6 +4866,8 @@ export interface operations {
           /** @description client id or slug */
           client?: string;
           severities?: ('critical' | 'warning' | 'info')[];
+          /** @description incident classes the policy applies to; chosen before a policy without classes */
+          classes?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability')[];
           /** @description repeats of the whole ladder after its last level (default 0); unlimited: until acked or resolved */
           repeatCount?: number | 'unlimited';
           repeatIntervalSeconds?: number;
@@ -4454,9 +4893,9 @@ export interface operations {
             };
             /** @description by severity; a severity left out keeps the default (critical sms+voice+email, warning sms+email, info email) */
             channels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
             /** @description the level pages by `channels` only within these hours */
             hours?: {
@@ -4470,9 +4909,9 @@ export interface operations {
             };
             /** @description outside `hours`; without it the level is skipped then */
             offHoursChannels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
           }[];
         };
@@ -4511,6 +4950,8 @@ export interface operations {
           /** @description client id or slug */
           client?: string;
           severities?: ('critical' | 'warning' | 'info')[];
+          /** @description incident classes the policy applies to; chosen before a policy without classes */
+          classes?: ('crisis' | 'security' | 'compliance' | 'performance' | 'availability')[];
           /** @description repeats of the whole ladder after its last level (default 0); unlimited: until acked or resolved */
           repeatCount?: number | 'unlimited';
           repeatIntervalSeconds?: number;
@@ -4536,9 +4977,9 @@ export interface operations {
             };
             /** @description by severity; a severity left out keeps the default (critical sms+voice+email, warning sms+email, info email) */
             channels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
             /** @description the level pages by `channels` only within these hours */
             hours?: {
@@ -4552,9 +4993,9 @@ export interface operations {
             };
             /** @description outside `hours`; without it the level is skipped then */
             offHoursChannels?: {
-              critical?: ('sms' | 'voice' | 'email')[];
-              warning?: ('sms' | 'voice' | 'email')[];
-              info?: ('sms' | 'voice' | 'email')[];
+              critical?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              warning?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
+              info?: ('sms' | 'voice' | 'email' | 'webhook' | 'slack' | 'teams')[];
             };
           }[];
         };
