@@ -398,6 +398,8 @@ describe('dashboards against the Prometheus of a running stack', function () {
       intervalSeconds: 3600,
     });
     assert.equal(hb.status, 201, hb.text);
+    const pushed = await fetch(urls['control plane'] + hb.body.pushPath);
+    assert.equal(pushed.status, 200, await pushed.text());
     for (const [id, from, to] of [
       ['dash-wal1', 6, 4],
       ['dash-wal2', 3, 1],

@@ -24,6 +24,7 @@ const TEST_FILES = [
   'backups',
   'audit',
   'longterm',
+  'heartbeats',
 ];
 const PROM_DIR = path.join(ROOT, 'prometheus');
 const RUNBOOK_BASE = 'https://github.com/concierge-ops/concierge-ops/blob/main/docs/runbooks/';
@@ -38,6 +39,8 @@ const PRINTABLE_LABELS = new Set([
   'dependency',
   'kind',
   'job',
+  // a heartbeat monitor's name: a slug staff chose for a job ([a-z0-9-], e.g. nightly-export)
+  'heartbeat',
 ]);
 const SEVERITIES = new Set(['critical', 'warning', 'info', 'none']);
 
