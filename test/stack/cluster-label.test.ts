@@ -25,22 +25,11 @@ import { buildDashboards } from '../../grafana/src/dashboards.ts';
 import { queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
 import { startPrometheus, type Proc } from '../helpers/stack.ts';
 import { requireTool } from '../helpers/tools.ts';
+import { PROMTOOL_TESTS } from '../helpers/promtool-tests.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
-/** prometheus/tests/<name>.test.yml, every one of them (a test checks that none is left out). */
-const TEST_FILES = [
-  'fleet',
-  'slo',
-  'slo-recovery',
-  'concierge',
-  'platform',
-  'backups',
-  'audit',
-  'longterm',
-  'heartbeats',
-  'fleet-quorum',
-];
+const TEST_FILES = PROMTOOL_TESTS;
 const TESTS = path.join(ROOT, 'prometheus/tests');
 const CLUSTERS = ['eu-1', 'us-1'];
 

@@ -11,21 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { requireTool } from '../helpers/tools.ts';
+import { PROMTOOL_TESTS } from '../helpers/promtool-tests.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-/** prometheus/tests/<name>.test.yml, every one of them (a test checks that none is left out). */
-const TEST_FILES = [
-  'fleet',
-  'fleet-quorum',
-  'slo',
-  'slo-recovery',
-  'concierge',
-  'platform',
-  'backups',
-  'audit',
-  'longterm',
-  'heartbeats',
-];
+const TEST_FILES = PROMTOOL_TESTS;
 const PROM_DIR = path.join(ROOT, 'prometheus');
 const RUNBOOK_BASE = 'https://github.com/concierge-ops/concierge-ops/blob/main/docs/runbooks/';
 /** The placeholder secret path in prometheus.yml that a deploy mounts and this test renders. */
