@@ -141,23 +141,6 @@ const clientLookup = (client: string | null) =>
   client !== null && UUID.test(client) ? [client, null] : [null, client];
 
 /**
- * Whether the occurrence `x` (a firing alert's fingerprint and startsAt) is over: it, or a later occurrence
- * of it, resolved in this group's incidents, or in a delivery that found no incident (alert_resolutions).
- */
-// Each probe per alert only when its table can answer: the guards are uncorrelated, so PostgreSQL runs each
-// once per statement. A new group (no resolved incident, no remembered resolution) costs two index probes
-// instead of three per alert: 75 buffer reads for 25 alerts before, which cost the webhook ~10% of its
-// database time (docs/benchmarks.md, alert ingest).
-const RESOLVED_BEFORE = (groupKey: string, x: string) =>
-  `(((select exists (select 1 from incidents r where r.group_key = ${groupKey} and r.status = 'resolved'))
-     and exists (select 1 from incidents r join incident_alerts a on a.incident_id = r.id
-       where r.group_key = ${groupKey} and a.status = 'resolved' and a.fingerprint = ${x}.fingerprint
-         and a.starts_at >= ${x}."startsAt"))
-   or ((select exists (select 1 from alert_resolutions))
-     and exists (select 1 from alert_resolutions z
-       where z.fingerprint = ${x}.fingerprint and z.starts_at >= ${x}."startsAt")))`;
-
-/**
  * Whether an instance label (a slug) names an instance of the client: labels are whatever a rule or a
  * runtime wrote, and an incident must never show one client another's instance.
  */
@@ -195,7 +178,7 @@ export async function openForGroup(
        case when ${OWN_SERVICE('$3', '$4', 'c.id')} then $4 end, $5, $6, $7, $8, $9, $10, $11,
        ${FAILURE_BEGAN('$12', '$6')}, $13, $14,
        -- a label is any text: only a drill of ours (and not yet opened) marks the incident as a drill
-       (select d.id from drills d where d.id::text = $15::text
+       (select d.id from drills d where d.id = $15::uuid
           and not exists (select 1 from incidents x where x.drill_id = d.id)) from c
      on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
      returning *, null::text as client_slug, null::uuid as instance_id`,
@@ -213,7 +196,9 @@ export async function openForGroup(
         n.failureBeganAt,
         n.class ?? null,
         n.urgency ?? null,
-        n.drill ?? null,
+        // Only a uuid can name a drill: anything else is no drill, decided here so the statement keeps one
+        // generic plan (a text comparison with the label made PostgreSQL plan it afresh on every call).
+        n.drill && UUID.test(n.drill) ? n.drill : null,
       ],
     ),
   );
@@ -308,9 +293,7 @@ export async function openWithEscalation(
          and ($5::text is null or ${OWN_INSTANCE('$5', 'c.id')})
          and ($6::text is null or ${OWN_SERVICE('$5', '$6', 'c.id')})
          and (select v::text from paging_config_version) = $11
-         and not exists (
-           select 1 from jsonb_to_recordset($25::jsonb) as x(fingerprint text, "startsAt" timestamptz)
-           where ${RESOLVED_BEFORE('$8', 'x')})
+         and cardinality(incidents_resolved_before($8, $25::jsonb)) = 0
        on conflict (group_key) where status <> 'resolved' and group_key is not null do nothing
        returning *),
      a as (
@@ -378,7 +361,7 @@ export async function openWithEscalation(
 /**
  * The group's open incident, locked; when there is none, also the firing alerts whose very occurrence
  * (fingerprint and start) already resolved, in this group or in a delivery that found no incident
- * (`RESOLVED_BEFORE`): a late duplicate from another Alertmanager must not reopen what is over. One round trip.
+ * (`incidents_resolved_before`, a migration): a late duplicate from another Alertmanager must not reopen what is over. One round trip.
  */
 export async function lockOpenOrResolved(
   db: Queryable,
@@ -393,9 +376,8 @@ export async function lockOpenOrResolved(
       `with o as (
        select i.*, null::text as client_slug, null::uuid as instance_id from incidents i
        where group_key = $1 and status <> 'resolved' for update)
-     select o.*, case when o.id is null and $2::jsonb <> '[]'::jsonb then array(
-         select x.fingerprint from jsonb_to_recordset($2::jsonb) as x(fingerprint text, "startsAt" timestamptz)
-         where ${RESOLVED_BEFORE('$1', 'x')}) end as over_fingerprints,
+     select o.*, case when o.id is null and $2::jsonb <> '[]'::jsonb
+         then incidents_resolved_before($1, $2::jsonb) end as over_fingerprints,
        (select v from paging_config_version) as paging_config_version
      from (select 1) one left join o on true`,
       [groupKey, JSON.stringify(firing.map((a) => ({ fingerprint: a.fingerprint, startsAt: a.startsAt })))],
