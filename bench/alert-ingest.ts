@@ -3,7 +3,8 @@
  * earlier ones) posted over HTTP to an in-process control plane on a throwaway embedded PostgreSQL, beside
  * the raw single-row-insert rate of the same database measured in the same run with the same concurrency.
  * Last line: `bench alert-ingest: alerts_per_s=.. raw_inserts_per_s=.. ratio=.. p50_ms=.. p99_ms=..
- * node_cpu_ms_per_alert=.. pg_cpu_ms_per_alert=.. cpu_ms_per_alert=..`.
+ * node_cpu_ms_per_alert=.. pg_cpu_ms_per_alert=.. cpu_ms_per_alert=.. custom_plans_per_delivery=..`
+ * (BENCH_PLANS=1 lists the plans per statement).
  * Targets: ratio >= 0.25 and >= 2,000 alerts/s.
  * The CPU figures are the CPU seconds spent per alert during the ingest phase by this process (the control plane
  * and the load generator, which share it) and by the PostgreSQL server (postmaster and every backend and helper
@@ -124,6 +125,27 @@ try {
   });
   const node = process.cpuUsage(node0);
   const pgMs = ((await serverTicks(db.dataDir)) - pg0) * 10;
+  // How often PostgreSQL planned the webhook's named statements afresh (custom plans) rather than reusing one
+  // generic plan, after the first five on each connection: planning its first statement cost several times its execution (docs/benchmarks.md).
+  const clients = await Promise.all(Array.from({ length: CONCURRENCY }, () => benchPool.connect()));
+  const plans = new Map<string, { generic: number; custom: number }>();
+  for (const c of clients) {
+    const r = await c.query<{ name: string; generic_plans: string; custom_plans: string }>(
+      'select name, generic_plans, custom_plans from pg_prepared_statements',
+    );
+    for (const x of r.rows) {
+      const p = plans.get(x.name) ?? { generic: 0, custom: 0 };
+      p.generic += Number(x.generic_plans);
+      // PostgreSQL plans the first five executions of a statement on each connection afresh in any case.
+      p.custom += Math.max(0, Number(x.custom_plans) - 5);
+      plans.set(x.name, p);
+    }
+  }
+  clients.forEach((c) => c.release());
+  if (process.env.BENCH_PLANS)
+    for (const [name, p] of [...plans].sort((a, b) => b[1].custom - a[1].custom))
+      console.log(`plans ${name}: generic=${p.generic} custom=${p.custom}`);
+  const customPlans = [...plans.values()].reduce((n, p) => n + p.custom, 0);
   server.closeAllConnections();
   server.close();
   await pool.end();
@@ -140,7 +162,8 @@ try {
     `bench alert-ingest: alerts_per_s=${alertsPerS.toFixed(0)} raw_inserts_per_s=${rawPerS.toFixed(0)} ` +
       `ratio=${(alertsPerS / rawPerS).toFixed(2)} p50_ms=${pct(ingest.lat, 0.5).toFixed(1)} ` +
       `p99_ms=${pct(ingest.lat, 0.99).toFixed(1)} node_cpu_ms_per_alert=${nodeMsPerAlert.toFixed(3)} ` +
-      `pg_cpu_ms_per_alert=${pgMsPerAlert.toFixed(3)} cpu_ms_per_alert=${(nodeMsPerAlert + pgMsPerAlert).toFixed(3)}`,
+      `pg_cpu_ms_per_alert=${pgMsPerAlert.toFixed(3)} cpu_ms_per_alert=${(nodeMsPerAlert + pgMsPerAlert).toFixed(3)} ` +
+      `custom_plans_per_delivery=${(customPlans / ingest.lat.length).toFixed(2)}`,
   );
 } finally {
   await pool?.end().catch(() => undefined);
