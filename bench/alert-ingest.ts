@@ -126,7 +126,8 @@ try {
   const node = process.cpuUsage(node0);
   const pgMs = ((await serverTicks(db.dataDir)) - pg0) * 10;
   // How often PostgreSQL planned the webhook's named statements afresh (custom plans) rather than reusing one
-  // generic plan, after the first five on each connection: planning its first statement cost several times its execution (docs/benchmarks.md).
+  // generic plan, after the first five on each connection: planning the webhook's first statement once cost
+  // several times running it (docs/benchmarks.md).
   const clients = await Promise.all(Array.from({ length: CONCURRENCY }, () => benchPool.connect()));
   const plans = new Map<string, { generic: number; custom: number }>();
   for (const c of clients) {
