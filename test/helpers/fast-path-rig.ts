@@ -81,6 +81,11 @@ export interface Rig {
 
 export interface RigOptions {
   slugs: string[];
+  /**
+   * More services of an instance, beside its backend: kind frontend, each its own target, keyed
+   * `<slug>/<name>` in `targets` (the backend keeps the key `<slug>`).
+   */
+  services?: Record<string, string[]>;
   direct: boolean;
   locations: number;
   /** An instance the last location cannot reach. */
@@ -118,13 +123,21 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     const url = await t.listen();
     cleanup.push(() => t.close());
     targets.set(slug, t);
+    const more = [];
+    for (const name of opts.services?.[slug] ?? []) {
+      const m = new Target();
+      const murl = await m.listen();
+      cleanup.push(() => m.close());
+      targets.set(`${slug}/${name}`, m);
+      more.push({ name, kind: 'frontend', probe: { type: 'http', url: murl } });
+    }
     const created = await cp.call('POST', '/api/v1/instances', {
       body: {
         client: CLIENT,
         slug,
         environment: 'prod',
         baseUrl: url,
-        services: [{ name: 'backend', kind: 'backend', probe: { type: 'http', url } }],
+        services: [{ name: 'backend', kind: 'backend', probe: { type: 'http', url } }, ...more],
       },
     });
     assert.equal(created.status, 201, created.text);
@@ -202,7 +215,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     'every location to see every service up',
     async () => {
       const up = await query(prom, 'probe_success == 1');
-      return up.length === opts.slugs.length * opts.locations - (opts.cut ? 1 : 0) || undefined;
+      return up.length === targets.size * opts.locations - (opts.cut ? 1 : 0) || undefined;
     },
     120_000,
   );

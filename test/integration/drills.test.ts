@@ -364,6 +364,41 @@ describe('failure drills', () => {
     assert.equal((await cp.call('DELETE', `/api/v1/drill-schedules/${made.body.id}`)).status, 404);
   });
 
+  it('never counts a drill in the open-incidents gauge or the escalation levels reached on /metrics', async () => {
+    const metrics = async () => (await cp.call('GET', '/metrics')).text;
+    const open = (text: string) =>
+      /^concierge_ops_incidents_open\{client="drill-dental",severity="warning"\} (\d+)$/m.exec(text)?.[1];
+    const level1 = (text: string) =>
+      Number(/^concierge_ops_escalation_levels_reached_total\{level="1"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    const before = await metrics();
+    // An instance drill (warning, the default) open and paging level 1.
+    const started = await cp.call('POST', '/api/v1/drills', {
+      token: operator,
+      body: { kind: 'instance', instance: 'drill-prod' },
+    });
+    assert.equal(started.status, 201, started.text);
+    const code = started.body.incident as string;
+    await waitFor('the drill SMS', () =>
+      tw.messages(OLIVIA.phone).find((m) => m.params.Body!.startsWith(`DRILL [WARN] ${code} `)),
+    );
+    const during = await metrics();
+    assert.equal(open(during), undefined, 'an open drill is no open incident');
+    assert.equal(level1(during), level1(before), 'a drill paging level 1 is no level reached');
+    // A real warning incident of the same client beside it: counted, and its page reaches level 1.
+    const real = await cp.call('POST', '/api/v1/incidents', {
+      body: { title: 'real warning', severity: 'warning', client: 'drill-dental' },
+    });
+    assert.equal(real.status, 201, real.text);
+    await waitFor('the real page', () =>
+      tw.messages(OLIVIA.phone).find((m) => m.params.Body!.includes(real.body.code)),
+    );
+    const after = await metrics();
+    assert.equal(open(after), '1');
+    assert.equal(level1(after), level1(before) + 1);
+    assert.equal((await reply(OLIVIA.phone, `ACK ${number(code)}`)).status, 200);
+    await cp.call('POST', `/api/v1/incidents/${real.body.code}/resolve`, { body: {} });
+  });
+
   describe('with Alertmanager configured', () => {
     let am: http.Server;
     const received: { labels: Record<string, string>; endsAt: string }[] = [];

@@ -139,6 +139,14 @@ describe('fleet probers in three locations with a quorum of 2 and the direct pat
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('exports its quorum, which the Prometheus rules take as theirs, labelled with its location', async () => {
+    for (const [i, p] of probers.entries()) {
+      const text = await scrape(p.port);
+      assert.match(text, /^# TYPE prober_quorum gauge$/m);
+      assert.equal(sample(text, 'prober_quorum', { location: `loc-${i}` }), 2);
+    }
+  });
+
   it('one location cut off from a service: no alert, no down reported, and its own view shows the disagreement', async () => {
     const cutOff = probers[2]!;
     await waitFor('the cut-off location to hold the proxy down', async () => {

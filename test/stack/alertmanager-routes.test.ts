@@ -326,11 +326,8 @@ describe('alertmanager delivering to the control plane and the e-mail fallback',
     assert.equal(d.body.version, '4');
     assert.equal(d.body.status, 'firing');
     assert.equal(d.body.receiver, 'control-plane');
-    assert.deepEqual(d.body.groupLabels, {
-      alertname: 'InstanceDown',
-      client: 'acme',
-      instance: 'acme-prod',
-    });
+    // The fleet route groups by instance, not alert name (one outage, one incident: see the last test).
+    assert.deepEqual(d.body.groupLabels, { client: 'acme', instance: 'acme-prod' });
     assert.equal(d.body.alerts.length, 1);
     const [alert] = d.body.alerts;
     assert.deepEqual(alert!.labels, labels);
@@ -492,5 +489,22 @@ describe('alertmanager delivering to the control plane and the e-mail fallback',
       'b api down': 'active',
       'b latency': 'active',
     });
+  });
+
+  it("groups an instance's ServiceDown and InstanceDown into one control-plane group (one outage, one incident)", async () => {
+    const omega = { severity: 'critical', client: 'omega', instance: 'omega-prod' };
+    // A service fails first; the rest of the instance follows.
+    await postAlert({ alertname: 'ServiceDown', ...omega, service: 'api' }, { summary: 'test' });
+    await postAlert({ alertname: 'InstanceDown', ...omega }, { summary: 'test' });
+    const res = await fetch(`${amUrl}/api/v2/alerts/groups?receiver=control-plane`);
+    const groups = (await res.json()) as Array<{
+      labels: Record<string, string>;
+      alerts: Array<{ labels: Record<string, string> }>;
+    }>;
+    const ours = groups.filter((g) => g.alerts.some((a) => a.labels.client === 'omega'));
+    assert.deepEqual(
+      ours.map((g) => ({ labels: g.labels, alerts: g.alerts.map((a) => a.labels.alertname).sort() })),
+      [{ labels: { client: 'omega', instance: 'omega-prod' }, alerts: ['InstanceDown', 'ServiceDown'] }],
+    );
   });
 });

@@ -23,7 +23,8 @@ describe('the fast path: three locations, the direct path and the Prometheus bac
 
   before(async () => {
     rig = await startRig({
-      slugs: ['fast-down', 'fast-flap', 'fast-cut'],
+      slugs: ['fast-down', 'fast-flap', 'fast-cut', 'fast-whole'],
+      services: { 'fast-whole': ['web'] },
       direct: true,
       locations: 3,
       cut: 'fast-cut',
@@ -51,6 +52,45 @@ describe('the fast path: three locations, the direct path and the Prometheus bac
     // A 1 s probe interval, four failures a fifth of a second apart, a peer poll and a 2 s group_wait: the
     // direct path pages well before the backstop's 10 s `for:` could.
     assert.ok(pagedAfter < 10, `paged ${pagedAfter} s after the failure`);
+  });
+
+  it("pages once for a whole instance whose services fail one after the other, InstanceDown joining ServiceDown's incident", async () => {
+    const r = rig!;
+    // The backend fails first: ServiceDown pages before InstanceDown can exist.
+    r.targets.get('fast-whole')!.mode = 'down';
+    await waitFor('the first page', () => pagesFor(r, 'fast-whole') > 0 || undefined, 30_000);
+    const [first] = await incidentsFor(r, 'fast-whole');
+    assert.ok(first);
+    assert.equal(first.title, 'ServiceDown');
+    // Then the rest of the instance: the probers' InstanceDown, and the backstop's after its `for:`.
+    r.targets.get('fast-whole/web')!.mode = 'down';
+    await waitFor(
+      'the Prometheus backstop to hold InstanceDown',
+      () => firing(r.prom, 'InstanceDown', 'fast-whole'),
+      60_000,
+    );
+    await new Promise((res) => setTimeout(res, 8000));
+    assert.deepEqual(
+      (await incidentsFor(r, 'fast-whole')).map((i) => i.id),
+      [first.id],
+      'one outage, one incident',
+    );
+    assert.equal(pagesFor(r, 'fast-whole'), 1, 'one SMS');
+    // The instance outage is on that incident's timeline, once Alertmanager sends the grown group (its
+    // group_interval for these alerts is 1 minute).
+    const added = await waitFor(
+      "InstanceDown on the first incident's timeline",
+      async () => {
+        await new Promise((res) => setTimeout(res, 500));
+        const tl = await r.cp.call('GET', `/api/v1/incidents/${first.id}/timeline`);
+        const events = tl.body as Array<{ kind: string; detail: { alertname?: string } }>;
+        return events.find((e) => e.kind === 'alert_added' && e.detail.alertname === 'InstanceDown');
+      },
+      90_000,
+    );
+    assert.ok(added);
+    assert.equal((await incidentsFor(r, 'fast-whole')).length, 1);
+    assert.equal(pagesFor(r, 'fast-whole'), 1);
   });
 
   it('pages no one for a service that fails one probe in five', async () => {

@@ -30,6 +30,8 @@ const PRINTABLE_LABELS = new Set([
   'job',
   // a heartbeat monitor's name: a slug staff chose for a job ([a-z0-9-], e.g. nightly-export)
   'heartbeat',
+  // where a fleet prober probes from (PROBER_LOCATION, e.g. eu-west)
+  'location',
 ]);
 const SEVERITIES = new Set(['critical', 'warning', 'info', 'none']);
 

@@ -27,6 +27,8 @@ export interface EscalatedIncident {
   class: string | null;
   /** 'emergency': the first step pages the whole ladder at once, by voice too. */
   urgency: string | null;
+  /** Set for a failure drill's incident: its steps page, but never count among the levels real failures reached. */
+  drill_id?: string | null;
 }
 
 /**
@@ -433,7 +435,7 @@ export class EscalationService {
       (db, rows, sendJobs) =>
         store.writeStep(db, { incidentId: inc.id, rows, sendJobs, event: plan.event, next, audit }),
     );
-    this.reached(step.level, plan.counts, created, plan.responders.length);
+    this.reached(step.level, plan.counts && !inc.drill_id, created, plan.responders.length);
   }
 
   /** A step that counts reached its level when it paged someone, or found no one to page. */

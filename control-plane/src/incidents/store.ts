@@ -619,11 +619,12 @@ export async function listEvents(
   return rows;
 }
 
-/** Open (unresolved) incidents by client slug and severity, for the /metrics gauge. */
+/** Open (unresolved) incidents by client slug and severity, for the /metrics gauge; drills never count. */
 export async function openCounts(db: Queryable) {
   const { rows } = await db.query<{ client: string | null; severity: string; n: number }>(
     `select c.slug as client, i.severity, count(*)::int as n from incidents i
-     left join clients c on c.id = i.client_id where i.status <> 'resolved' group by 1, 2`,
+     left join clients c on c.id = i.client_id
+     where i.status <> 'resolved' and i.drill_id is null group by 1, 2`,
   );
   return rows;
 }

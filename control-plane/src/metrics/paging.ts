@@ -29,7 +29,7 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
   const log = (err: unknown) => void err; // a failed scrape query leaves the gauge empty rather than failing /metrics
   new Gauge({
     name: 'concierge_ops_incidents_open',
-    help: 'Incidents not yet resolved, by client (slug, "unassigned" when unknown) and severity.',
+    help: 'Incidents not yet resolved, by client (slug, "unassigned" when unknown) and severity; failure drills never count.',
     labelNames: OPEN_LABELS,
     registers: [registry],
     async collect() {
@@ -138,7 +138,7 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
     }),
     levelsReached: new Counter({
       name: 'concierge_ops_escalation_levels_reached_total',
-      help: 'Escalation steps that paged, by level.',
+      help: 'Escalation steps that paged, by level; failure drills never count.',
       labelNames: LEVEL,
       registers: [registry],
     }),

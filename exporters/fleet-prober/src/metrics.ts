@@ -84,7 +84,7 @@ export class ProberMetrics {
 
   constructor(
     private readonly source: MetricsSource,
-    opts: { defaultMetrics: boolean; location?: string | undefined },
+    opts: { defaultMetrics: boolean; location?: string | undefined; quorum: number },
   ) {
     const registers = [this.registry];
     this.locationText = opts.location ? `,location="${escape(opts.location)}"` : '';
@@ -129,6 +129,16 @@ export class ProberMetrics {
         this.set(source.pendingTransitions());
       },
     });
+    // The Prometheus rules' quorum (prometheus/rules/fleet.yml) reads this, so the backstop needs the locations
+    // the direct path needs. Labelled with the location, so a prober that stops answering can be named by it.
+    const quorum = new Gauge({
+      name: 'prober_quorum',
+      help: 'Locations, this one included, that must hold a service down for the fleet to hold it down (PROBER_QUORUM).',
+      labelNames: opts.location ? ['location'] : [],
+      registers,
+    });
+    if (opts.location) quorum.set({ location: opts.location }, opts.quorum);
+    else quorum.set(opts.quorum);
     this.confirmations = new Counter({
       name: 'prober_down_confirmations_total',
       help: 'Failed probes settled by re-probing: confirmed as down, or contradicted (a flap, not reported).',

@@ -114,16 +114,17 @@ export class FleetProber {
     this.httpOpts = opts.tlsCa === undefined ? {} : { ca: opts.tlsCa };
     this.tracker = new StateTracker(opts.downAfter ?? 4, opts.upAfter ?? 2);
     this.reprobeMs = Math.min(intervalMs, (opts.reprobeIntervalSeconds ?? 1) * 1000);
+    const peerUrls = (opts.peers ?? []).map((u) => u.replace(/\/+$/, ''));
+    const quorum = opts.quorum ?? majority(peerUrls.length + 1);
     this.metrics = new ProberMetrics(
       {
         targetViews: () => this.views.values() as Iterable<TargetView>,
         stableState: (key) => this.tracker.stableState(key),
         pendingTransitions: () => this.reporter.pending.length,
       },
-      { defaultMetrics: opts.defaultMetrics ?? true, location: opts.location },
+      { defaultMetrics: opts.defaultMetrics ?? true, location: opts.location, quorum },
     );
     const onError = (kind: ErrorKind): void => void this.metrics.errors.inc({ kind });
-    const peerUrls = (opts.peers ?? []).map((u) => u.replace(/\/+$/, ''));
     this.peers = new Peers({
       urls: peerUrls,
       pollMs: (opts.peerPollSeconds ?? 1) * 1000,
@@ -133,7 +134,7 @@ export class FleetProber {
       onChange: () => this.reconcileAll(),
     });
     this.fleet = new FleetView(
-      opts.quorum ?? majority(peerUrls.length + 1),
+      quorum,
       (key) => this.peers.downCount(key),
       opts.alertLabels ?? { monitor: 'concierge-ops' },
     );
