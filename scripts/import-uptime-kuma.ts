@@ -69,7 +69,9 @@ async function main(): Promise<number> {
       token: process.env.CONCIERGE_OPS_TOKEN,
     },
   );
-  const plan = histories(data, mapping);
+  // A JSON backup keeps monitors and notifications only: there is no history to bring, so none is planned
+  // (an empty import would read as "Kuma watched nothing").
+  const plan = data.beats.length > 0 ? histories(data, mapping) : [];
   const missing: string[] = [];
   for (const h of plan) {
     const r = await api.GET('/api/v1/instances/{id}', { params: { path: { id: h.instance } } });
@@ -95,6 +97,11 @@ async function main(): Promise<number> {
         `${h.intervals.length} down interval(s), ${down.toFixed(1)} s`,
     );
   }
+  if (data.beats.length === 0)
+    console.log(
+      '  no history: this file holds no heartbeats (a JSON backup keeps monitors and notifications only); ' +
+        'import the kuma.db file to bring the history along',
+    );
   for (const m of w.make) console.log(`  maintenance ${m.instance}: ${m.start} to ${m.end} "${m.reason}"`);
   for (const s of w.byHand) console.log(`  by hand: ${s}`);
   for (const n of data.notifications)

@@ -130,9 +130,15 @@ function readBackup(file: string): KumaData {
       type: string;
       interval?: number;
       tags?: { name: string; value?: string }[];
+      /** The notifications a monitor uses, by id (`{"1": true}`), as the frontend keeps them. */
+      notificationIDList?: Record<string, boolean>;
     }[];
-    notificationList?: { name: string; config?: string }[];
+    notificationList?: { id?: number; name: string; config?: string }[];
   };
+  const users = (id: number | undefined) =>
+    (b.monitorList ?? [])
+      .filter((m) => id !== undefined && m.notificationIDList?.[String(id)])
+      .map((m) => m.id);
   return {
     monitors: (b.monitorList ?? []).map((m) => ({
       id: m.id,
@@ -146,7 +152,7 @@ function readBackup(file: string): KumaData {
     notifications: (b.notificationList ?? []).map((n) => ({
       name: n.name,
       type: String((JSON.parse(n.config ?? '{}') as { type?: string }).type ?? 'unknown'),
-      monitorIds: [],
+      monitorIds: users(n.id),
     })),
   };
 }
