@@ -1,0 +1,19 @@
+import { DateTime } from 'luxon';
+
+/** A time as people read it, in the client's zone: "7 Dec 2026, 14:05 EST" (raw ISO stays in <time datetime>). */
+export function when(iso: string | null | undefined, zone: string): string {
+  if (!iso) return '';
+  const t = DateTime.fromISO(iso, { zone });
+  return t.isValid ? t.toFormat('d LLL yyyy, HH:mm ZZZZ') : '';
+}
+
+/** A share as a percentage with three decimals (99.950 %), or "no data". */
+export function percent(share: number | null | undefined): string {
+  return typeof share === 'number' ? `${(share * 100).toFixed(3)} %` : 'no data';
+}
+
+/** A month key (2026-11) as "November 2026". */
+export function monthName(month: string): string {
+  const t = DateTime.fromFormat(month, 'yyyy-MM', { zone: 'utc' });
+  return t.isValid ? t.toFormat('LLLL yyyy') : month;
+}
