@@ -41,7 +41,7 @@ export function pageErrors(ctx: Context, render: Render, view: string, what: str
     const message =
       status === 500
         ? 'Something went wrong on our side. The error is logged; try again in a moment.'
-        : status === 404
+        : status === 404 && !(err instanceof PageError)
           ? 'There is no such page here.'
           : (err as Error).message;
     render(req, res, view, { status, message }, status);
