@@ -17,3 +17,11 @@ export function monthName(month: string): string {
   const t = DateTime.fromFormat(month, 'yyyy-MM', { zone: 'utc' });
   return t.isValid ? t.toFormat('LLLL yyyy') : month;
 }
+
+/** A length of time as people say it: "45 s", "12 min", "3 h 5 min". */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}

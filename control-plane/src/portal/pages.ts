@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { PageError } from '../console/guard.ts';
 import type { Render } from '../console/render.ts';
 import { overview, publicUpdates } from './overview.ts';
-import { monthName, percent, when } from './format.ts';
+import { duration, monthName, percent, when } from './format.ts';
 
 /** Months of SLA history shown under the month under way. */
 const SLA_MONTHS = 12;
@@ -18,7 +18,7 @@ const who = (req: Request) => ({ auth: req.console!.auth, clientId: req.console!
  * summaries, internal notes and operators' names. Reads the API audits (reports, SLA) are audited here too.
  */
 export function portalPages(router: Router, ctx: Context, render: Render): void {
-  const fmt = { when, percent, monthName };
+  const fmt = { when, percent, monthName, duration };
 
   router.get('/', async (req, res) => {
     const { auth, clientId } = who(req);
