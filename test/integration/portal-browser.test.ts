@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
-import { alertPayload } from '../helpers/alerts.ts';
+import { alertPayload, waitFor } from '../helpers/alerts.ts';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
 import {
   clientBody,
@@ -17,7 +17,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard } from '../helpers/console.ts';
+import { onboard, type ConsoleClient } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { pdfText } from '../fixtures/reports/pdf-pages.ts';
 
@@ -41,6 +41,7 @@ describe('the clients portal and the public status page in a browser', function 
   let axeSource: string;
   let ownCode = '';
   let otherCode = '';
+  let admin: ConsoleClient;
 
   /** Screenshot for the artifacts, and no serious or critical axe violation on the page as it is. */
   async function check(name: string): Promise<void> {
@@ -274,14 +275,26 @@ describe('the clients portal and the public status page in a browser', function 
     await page.waitForURL(/\/portal\/reports\/[0-9a-f-]{36}$/);
     assert.match(await page.locator('body').innerText(), /Practice smile-dental/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-html.png'), fullPage: true });
+
+    // Reads the API audits are audited from the portal too, naming the person.
+    const audited = await waitFor('the audit records of the reads', async () => {
+      const { rows } = await cp.db.query<{ action: string }>(
+        `select action from audit_log where token_name = $1 and action like 'report.%'`,
+        [EMAIL],
+      );
+      return rows.length >= 3 ? rows.map((r) => r.action).sort() : undefined;
+    });
+    assert.deepEqual(audited, ['report.list', 'report.read', 'report.read']);
   });
 
   it('tells staff that the portal is for clinics', async () => {
-    const { client: admin } = await onboard(cp, sink, {
-      email: 'ada@ops.example.test',
-      name: 'Ada',
-      role: 'admin',
-    });
+    admin = (
+      await onboard(cp, sink, {
+        email: 'ada@ops.example.test',
+        name: 'Ada',
+        role: 'admin',
+      })
+    ).client;
     const res = await admin.get('/portal/');
     assert.equal(res.status, 403);
     assert.match(res.html, /The portal is for clinics&#39; own users/);
@@ -358,5 +371,31 @@ describe('the clients portal and the public status page in a browser', function 
       audit.rows.map((r) => r.action),
       ['client.status_page', 'client.status_page', 'client.status_page_rotate'],
     );
+  });
+
+  it('staff switch a status page on from the console and read its address once', async () => {
+    const url = new URL(cp.url);
+    await browser.context.addCookies(
+      [...admin.cookies].map(([name, value]) => ({ name, value, domain: url.hostname, path: '/', httpOnly: true })),
+    );
+    await page.goto(cp.url + '/console/status-pages');
+    const row = page.getByRole('row', { name: /other-clinic/ });
+    await row.getByLabel('On').check();
+    await row.getByRole('button', { name: 'Save other-clinic' }).click();
+    await page.getByText('Saved other-clinic.').waitFor();
+    const shown = await page.locator('.secret-url').innerText();
+    assert.match(shown, /\/status\/[A-Za-z0-9_-]{43}$/);
+    await check('console-status-pages');
+    await phone('console-status-pages');
+    await page.goto(cp.url + '/console/status-pages');
+    assert.ok(await page.getByRole('row', { name: /other-clinic/ }).getByLabel('On').isChecked());
+    assert.equal(await page.locator('.secret-url').count(), 0, 'the address is shown once');
+
+    await browser.context.clearCookies();
+    await page.goto(cp.url + new URL(shown).pathname);
+    const text = await page.locator('main').innerText();
+    assert.ok(text.includes(OTHER_PUBLIC));
+    for (const hidden of [PUBLIC_SUMMARY, PUBLIC_UPDATE, 'Practice other-clinic'])
+      assert.ok(!text.includes(hidden), `the other clinic's page must not show ${hidden}`);
   });
 });

@@ -32,6 +32,7 @@ describe('status pages: staff switch them on and off and rotate their URL throug
     const res = await open(url);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('set-cookie'), null);
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer', 'the address does not leak to linked sites');
     assert.match(await res.text(), /Service status/);
     assert.equal((await cp.call('GET', page('north'))).body.url, null, 'never shown again');
 

@@ -9,6 +9,7 @@ import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
 import { renderer } from './render.ts';
+import { statusPagePages } from './status-page-pages.ts';
 
 /**
  * The operators' console at /console/: server-rendered pages (eta templates in control-plane/views), one small
@@ -42,6 +43,7 @@ export function consoleRouter(ctx: Context): express.Router {
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
+  statusPagePages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });

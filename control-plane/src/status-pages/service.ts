@@ -50,6 +50,30 @@ export class StatusPageService {
     };
   }
 
+  /** Every active client's page settings (the console's list), in one query. */
+  async list(auth: Auth): Promise<(StatusPageSettings & { name: string })[]> {
+    const clients = await this.fleet.listClients(auth, 'active');
+    const rows = new Map(
+      (
+        await store.listFor(
+          this.pool,
+          clients.map((c) => c.id),
+        )
+      ).map((r) => [r.client_id, r]),
+    );
+    return clients.map((c) => {
+      const row = rows.get(c.id);
+      return {
+        client: { id: c.id, slug: c.slug },
+        name: c.name,
+        enabled: row?.enabled ?? false,
+        showName: row?.show_name ?? false,
+        url: null,
+        updatedAt: row?.updated_at.toISOString() ?? null,
+      };
+    });
+  }
+
   /** Switches the page on or off; the first call also makes its URL (shown in this answer only). */
   async set(
     auth: Auth,

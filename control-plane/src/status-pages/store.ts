@@ -54,3 +54,12 @@ export async function byToken(db: Queryable, sha256: string): Promise<DbStatusPa
   );
   return rows[0];
 }
+
+/** The pages of the given clients (those without one have no row). */
+export async function listFor(db: Queryable, clientIds: string[]): Promise<DbStatusPage[]> {
+  const { rows } = await db.query<DbStatusPage>(
+    `select client_id, enabled, show_name, updated_at from status_pages where client_id = any($1::uuid[])`,
+    [clientIds],
+  );
+  return rows;
+}
