@@ -93,7 +93,11 @@ describe('the clients portal and the public status page in a browser', function 
     await fs.mkdir(ARTIFACTS, { recursive: true });
     axeSource = await fs.readFile(AXE, 'utf8');
     sink = await new SmtpSink().start();
-    cp = await startControlPlane({ SMTP_URL: sink.url, WORKER_POLL_INTERVAL_MS: '100', REPORT_SCHEDULER: 'off' });
+    cp = await startControlPlane({
+      SMTP_URL: sink.url,
+      WORKER_POLL_INTERVAL_MS: '100',
+      REPORT_SCHEDULER: 'off',
+    });
     for (const c of ['smile-dental', 'other-clinic'])
       assert.equal((await cp.call('POST', '/api/v1/clients', { body: clientBody(c) })).status, 201);
     for (const [c, i] of [
@@ -114,8 +118,20 @@ describe('the clients portal and the public status page in a browser', function 
       body: {
         prober: 'p1',
         transitions: [
-          { id: crypto.randomUUID(), instanceId: ids.get('smile-prod'), service: 'backend', state: 'down', at },
-          { id: crypto.randomUUID(), instanceId: ids.get('smile-staging'), service: 'backend', state: 'up', at },
+          {
+            id: crypto.randomUUID(),
+            instanceId: ids.get('smile-prod'),
+            service: 'backend',
+            state: 'down',
+            at,
+          },
+          {
+            id: crypto.randomUUID(),
+            instanceId: ids.get('smile-staging'),
+            service: 'backend',
+            state: 'up',
+            at,
+          },
         ],
       },
     });
@@ -168,7 +184,12 @@ describe('the clients portal and the public status page in a browser', function 
     void admin;
 
     // The clinic's user has an account (invited by the API, password set through the mailed link).
-    await onboard(cp, sink, { email: EMAIL, name: 'Front Desk', role: 'client', client: 'smile-dental' }, PASSWORD);
+    await onboard(
+      cp,
+      sink,
+      { email: EMAIL, name: 'Front Desk', role: 'client', client: 'smile-dental' },
+      PASSWORD,
+    );
     browser = await startChromium();
     page = await browser.context.newPage();
   });
@@ -376,7 +397,13 @@ describe('the clients portal and the public status page in a browser', function 
   it('staff switch a status page on from the console and read its address once', async () => {
     const url = new URL(cp.url);
     await browser.context.addCookies(
-      [...admin.cookies].map(([name, value]) => ({ name, value, domain: url.hostname, path: '/', httpOnly: true })),
+      [...admin.cookies].map(([name, value]) => ({
+        name,
+        value,
+        domain: url.hostname,
+        path: '/',
+        httpOnly: true,
+      })),
     );
     await page.goto(cp.url + '/console/status-pages');
     const row = page.getByRole('row', { name: /other-clinic/ });
@@ -388,7 +415,12 @@ describe('the clients portal and the public status page in a browser', function 
     await check('console-status-pages');
     await phone('console-status-pages');
     await page.goto(cp.url + '/console/status-pages');
-    assert.ok(await page.getByRole('row', { name: /other-clinic/ }).getByLabel('On').isChecked());
+    assert.ok(
+      await page
+        .getByRole('row', { name: /other-clinic/ })
+        .getByLabel('On')
+        .isChecked(),
+    );
     assert.equal(await page.locator('.secret-url').count(), 0, 'the address is shown once');
 
     await browser.context.clearCookies();

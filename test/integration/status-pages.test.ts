@@ -32,7 +32,11 @@ describe('status pages: staff switch them on and off and rotate their URL throug
     const res = await open(url);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('set-cookie'), null);
-    assert.equal(res.headers.get('referrer-policy'), 'no-referrer', 'the address does not leak to linked sites');
+    assert.equal(
+      res.headers.get('referrer-policy'),
+      'no-referrer',
+      'the address does not leak to linked sites',
+    );
     assert.match(await res.text(), /Service status/);
     assert.equal((await cp.call('GET', page('north'))).body.url, null, 'never shown again');
 
@@ -74,7 +78,10 @@ describe('status pages: staff switch them on and off and rotate their URL throug
       );
     }
     const client = await cp.token('client', 'north');
-    assert.equal((await cp.call('PUT', page('north'), { token: client, body: { enabled: false } })).status, 403);
+    assert.equal(
+      (await cp.call('PUT', page('north'), { token: client, body: { enabled: false } })).status,
+      403,
+    );
     assert.equal((await cp.call('POST', `${page('north')}/rotate`, { token: client })).status, 403);
     assert.equal((await cp.call('PUT', page('nowhere'), { body: { enabled: true } })).status, 404);
     assert.deepEqual((await cp.call('GET', page('north'))).body, before);

@@ -34,7 +34,11 @@ export function statusPagePages(router: Router, ctx: Context, render: Render): v
   });
 
   router.post('/status-pages/:client/rotate', staff, async (req, res) => {
-    const done = await ctx.statusPages.rotate(req.console!.auth, req.id, String(req.params.client).slice(0, 64));
+    const done = await ctx.statusPages.rotate(
+      req.console!.auth,
+      req.id,
+      String(req.params.client).slice(0, 64),
+    );
     await list(req, res, { saved: done.client.slug, url: done.url });
   });
 }

@@ -113,10 +113,7 @@ export async function overview(ctx: Context, auth: Auth, clientId: string): Prom
         slug: i.slug,
         environment: i.environment,
         state,
-        since:
-          state === 'down' || state === 'degraded'
-            ? worst.map((v) => v.start).sort()[0]!
-            : null,
+        since: state === 'down' || state === 'degraded' ? worst.map((v) => v.start).sort()[0]! : null,
         until: inMaintenance ? inMaintenance.end : null,
         services: [...new Set(worst.map((v) => v.service))].sort(),
       };

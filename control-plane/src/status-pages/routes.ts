@@ -8,7 +8,8 @@ export function statusPageRoutes(api: Api, pages: StatusPageService): void {
     method: 'get',
     path: '/api/v1/clients/:id/status-page',
     operationId: 'getClientStatusPage',
-    summary: "Whether the client's public status page is on and shows its name (its URL is shown only when made)",
+    summary:
+      "Whether the client's public status page is on and shows its name (its URL is shown only when made)",
     tag: 'fleet',
     roles: STAFF,
     responseSchema: schemas.settings,
