@@ -245,6 +245,17 @@ describe('the clients portal and the public status page in a browser', function 
     assert.equal((await page.goto(`${cp.url}/portal/incidents/${other}`))?.status(), 404);
     const otherReport = (await cp.call('GET', '/api/v1/clients/other-clinic/reports')).body.reports[0].id;
     assert.equal((await page.goto(`${cp.url}/portal/reports/${otherReport}.pdf`))?.status(), 404);
+    // Hostile ids are 404s too, never a 500: NUL, a lone surrogate's bytes, a huge id, an unknown page.
+    for (const bad of [
+      '/portal/incidents/%00',
+      '/portal/incidents/%ED%A0%80',
+      `/portal/incidents/${'9'.repeat(5000)}`,
+      '/portal/reports/%00.pdf',
+      `/portal/reports/${crypto.randomUUID()}`,
+      '/portal/nowhere',
+      '/status/%00',
+    ])
+      assert.equal((await page.goto(cp.url + bad))?.status(), 404, bad);
   });
 
   it('shows the SLA month to date against target and the last 12 months, and backup evidence', async () => {

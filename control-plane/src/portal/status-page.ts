@@ -6,7 +6,7 @@ import { PageError } from '../console/guard.ts';
 import { eta } from '../console/http.ts';
 import { renderer } from '../console/render.ts';
 import { overview } from './overview.ts';
-import { pageErrors } from './router.ts';
+import { pageErrors, plainPath } from './router.ts';
 import { when } from './format.ts';
 
 /** How long browsers and shared caches may keep the page: a short while, so an outage shows within a minute. */
@@ -22,6 +22,7 @@ export function statusPageRouter(ctx: Context): express.Router {
   const router = express.Router();
   const render = renderer(eta(ctx.config.logLevel !== 'debug'));
   router.use(pageHeaders());
+  router.use(plainPath);
   router.get('/:token', async (req: Request, res: Response) => {
     const page = await ctx.statusPages.open(String(req.params.token).slice(0, 100));
     if (!page) throw new PageError(404, 'There is no status page at this address.');
