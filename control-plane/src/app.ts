@@ -24,6 +24,9 @@ import { drillRoutes } from './drills/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { userRoutes } from './users/routes.ts';
 import { consoleRouter } from './console/router.ts';
+import { portalRouter } from './portal/router.ts';
+import { statusPageRouter } from './portal/status-page.ts';
+import { statusPageRoutes } from './status-pages/routes.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
@@ -48,6 +51,9 @@ export function createApp(ctx: Context): express.Express {
   app.use(deadline(ctx.config.requestTimeoutMs, ctx.log));
   // The console's own parsers, headers (CSP) and error pages: HTML for people, beside the JSON API.
   app.use('/console', consoleRouter(ctx));
+  // The clients' portal (the console's sessions, for the client role) and the public status pages (no session).
+  app.use('/portal', portalRouter(ctx));
+  app.use('/status', statusPageRouter(ctx));
   // Before the JSON parser: Faro payloads get the app key, origin and rate checks first, then their own limit.
   app.use(faroReceiver(ctx.faro, ctx.config.faro));
   app.use(
@@ -161,6 +167,7 @@ export function createApp(ctx: Context): express.Express {
   opsRoutes(api, ctx.ops);
   drillRoutes(api, ctx.drills);
   userRoutes(api, ctx.users);
+  statusPageRoutes(api, ctx.statusPages);
 
   app.use(router);
   app.use(api.methodNotAllowed());

@@ -47,6 +47,7 @@ import { registerDrillJobs } from './drills/jobs.ts';
 import { UserService } from './users/service.ts';
 import { registerUserMailJob } from './users/jobs.ts';
 import { LiveIncidents } from './console/live.ts';
+import { StatusPageService } from './status-pages/service.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -93,6 +94,8 @@ export interface Context {
   readonly users: UserService;
   /** The console's live incident feed (server-sent events); main.ts ends its streams at shutdown. */
   readonly consoleLive: LiveIncidents;
+  /** Clients' optional public status pages (status-pages/, served by portal/status-page.ts). */
+  readonly statusPages: StatusPageService;
 }
 
 export function createContext(config: Config, log: Logger, pool: Pool): Context {
@@ -207,6 +210,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   return {
     users,
     consoleLive: new LiveIncidents(paging.incidents, log),
+    statusPages: new StatusPageService(pool, audit, fleet, config.publicUrl),
     config,
     log,
     pool,

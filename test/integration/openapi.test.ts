@@ -66,6 +66,9 @@ POST /api/v1/backups/runs reportBackupRun
 POST /api/v1/backups/restore-tests reportRestoreTest
 GET /api/v1/instances/{id}/backups listInstanceBackups
 GET /api/v1/clients/{id}/backups/status getClientBackupStatus
+GET /api/v1/clients/{id}/status-page getClientStatusPage
+PUT /api/v1/clients/{id}/status-page setClientStatusPage
+POST /api/v1/clients/{id}/status-page/rotate rotateClientStatusPage
 PATCH /api/v1/clients/{id}/backups/policy updateClientBackupPolicy
 POST /api/v1/availability/transitions reportTransitions
 POST /api/v1/availability/heartbeat reportProberHeartbeat

@@ -9,10 +9,13 @@ import { PageError, preToken } from './guard.ts';
 import { fieldErrors, type Render } from './render.ts';
 
 const str = (v: unknown, max = 1000) => (typeof v === 'string' ? v.slice(0, max) : '');
-/** Only a path inside the console may be where sign-in returns to (no open redirect). */
+/**
+ * Only a path inside the console or the clients' portal may be where sign-in returns to (no open redirect).
+ * The default, /console/, sends each person on to their own pages (staff to incidents, clients to the portal).
+ */
 const safeNext = (v: unknown) => {
   const s = str(v, 500);
-  return /^\/console\/[A-Za-z0-9/_\-?=&.%]*$/.test(s) && !s.startsWith('//') ? s : '/console/';
+  return /^\/(console|portal)\/[A-Za-z0-9/_\-?=&.%]*$/.test(s) && !s.startsWith('//') ? s : '/console/';
 };
 
 /** Sign-in with password and second factor, first TOTP set-up, invite and reset links, sign-out. */

@@ -1,14 +1,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
 import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 import { authPages } from './auth-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
+import { pageHeaders } from './headers.ts';
 import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
 import { renderer } from './render.ts';
+import { statusPagePages } from './status-page-pages.ts';
 
 /**
  * The operators' console at /console/: server-rendered pages (eta templates in control-plane/views), one small
@@ -18,25 +19,7 @@ export function consoleRouter(ctx: Context): express.Router {
   const router = express.Router();
   const views = eta(ctx.config.logLevel !== 'debug');
   const render = renderer(views);
-  router.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'none'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-        },
-      },
-      // HSTS only means something over TLS; helmet sends it either way, and browsers ignore it on http.
-      strictTransportSecurity: { maxAge: 31536000, includeSubDomains: false },
-    }),
-  );
+  router.use(pageHeaders());
   router.use((_req, res, next) => {
     // Pages show incidents and contacts: never kept by a shared cache or the browser's back-forward store.
     res.setHeader('Cache-Control', 'no-store');
@@ -47,11 +30,20 @@ export function consoleRouter(ctx: Context): express.Router {
   router.use(loadSession(ctx));
   router.use(csrfCheck(ctx));
   router.get('/', (req, res) =>
-    res.redirect(303, req.console?.stage === 'full' ? '/console/incidents' : '/console/signin'),
+    res.redirect(
+      303,
+      req.console?.stage !== 'full'
+        ? '/console/signin'
+        : // A clinic's user has nothing to do in the console: the clients' portal is theirs.
+          req.console.user.role === 'client'
+          ? '/portal/'
+          : '/console/incidents',
+    ),
   );
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
+  statusPagePages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });

@@ -1557,6 +1557,41 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/clients/{id}/status-page': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Whether the client's public status page is on and shows its name (its URL is shown only when made) */
+    get: operations['getClientStatusPage'];
+    /** Turns the client's public status page on or off and chooses whether it shows the client's name; the first call makes its URL, returned once */
+    put: operations['setClientStatusPage'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/clients/{id}/status-page/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A new URL for the client's status page, returned once; the old URL answers 404 at once */
+    post: operations['rotateClientStatusPage'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6833,6 +6868,128 @@ export interface operations {
       409: components['responses']['Problem'];
       413: components['responses']['Problem'];
       415: components['responses']['Problem'];
+    };
+  };
+  getClientStatusPage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            client: {
+              id: string;
+              slug: string;
+            };
+            enabled: boolean;
+            showName: boolean;
+            /** @description the public URL, only in the answer that made it (first set-up, rotation): only its hash is kept */
+            url: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  setClientStatusPage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description whether the public page answers at its URL (off by default) */
+          enabled: boolean;
+          /** @description whether the page shows the client's name (default false: states only, no name) */
+          showName?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            client: {
+              id: string;
+              slug: string;
+            };
+            enabled: boolean;
+            showName: boolean;
+            /** @description the public URL, only in the answer that made it (first set-up, rotation): only its hash is kept */
+            url: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+      413: components['responses']['Problem'];
+      415: components['responses']['Problem'];
+    };
+  };
+  rotateClientStatusPage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            client: {
+              id: string;
+              slug: string;
+            };
+            enabled: boolean;
+            showName: boolean;
+            /** @description the public URL, only in the answer that made it (first set-up, rotation): only its hash is kept */
+            url: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+          };
+        };
+      };
+      400: components['responses']['Problem'];
+      401: components['responses']['Problem'];
+      403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
     };
   };
 }
