@@ -209,6 +209,20 @@ describe('console accounts: invites, passwords, TOTP, sessions, CSRF and lockout
     assert.match(users.html, /not open to the operator role/);
   });
 
+  it('answers a path holding NUL, a lone surrogate or bad UTF-8 with a 404 page, even signed in', async () => {
+    const { client: c } = await onboard(cp, sink, {
+      email: 'op3@example.test',
+      name: 'Otto',
+      role: 'operator',
+    });
+    for (const id of ['%00', 'INC-1%00', '%ED%A0%80', '%FF', '%E0%A4%A']) {
+      const r = await c.get(`/console/incidents/${id}`);
+      assert.equal(r.status, 404, `${id}: ${r.status}`);
+      assert.match(r.html, /No such page/);
+    }
+    assert.equal((await c.get('/console/incidents')).status, 200, 'the session is untouched');
+  });
+
   it('resets a password by e-mail link, which ends every session of the user', async () => {
     const { client: old } = await onboard(cp, sink, {
       email: 'reset@example.test',

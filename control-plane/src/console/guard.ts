@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Context } from '../context.ts';
+import { hasUnstorable } from '../http/unstorable.ts';
 import { cookieNames, equalSecret, isSecure, readCookie, setCookie } from './http.ts';
 
 /** A page the browser shows as the answer to a refused or failed request. */
@@ -56,4 +57,19 @@ export function signedIn(roles: readonly string[]) {
       throw new PageError(403, `This page is not open to the ${c.user.role} role.`);
     next();
   };
+}
+
+/**
+ * A path that is not valid UTF-8 or holds NUL or a lone surrogate names nothing here: 404 before any service
+ * sees it (PostgreSQL would refuse such text with an error, a 500).
+ */
+export function plainPath(req: Request, _res: Response, next: NextFunction) {
+  let path: string;
+  try {
+    path = decodeURIComponent(req.path);
+  } catch {
+    throw new PageError(404, 'No such page.');
+  }
+  if (hasUnstorable(path)) throw new PageError(404, 'No such page.');
+  next();
 }

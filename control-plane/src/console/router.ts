@@ -5,7 +5,7 @@ import { errorMessage } from '@concierge-ops/shared/errors';
 import { authPages } from './auth-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
 import { pageHeaders } from './headers.ts';
-import { PageError, csrfCheck } from './guard.ts';
+import { PageError, csrfCheck, plainPath } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
 import { renderer } from './render.ts';
@@ -27,6 +27,7 @@ export function consoleRouter(ctx: Context): express.Router {
   });
   router.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
+  router.use(plainPath);
   router.use(loadSession(ctx));
   router.use(csrfCheck(ctx));
   router.get('/', (req, res) =>

@@ -1,10 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
-import { hasUnstorable } from '../http/unstorable.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 import { pageHeaders } from '../console/headers.ts';
-import { PageError, csrfCheck, signedIn } from '../console/guard.ts';
+import { PageError, csrfCheck, plainPath, signedIn } from '../console/guard.ts';
 import { eta, loadSession } from '../console/http.ts';
 import { renderer, type Render } from '../console/render.ts';
 import { portalPages } from './pages.ts';
@@ -27,21 +26,6 @@ const clientUser = [
     next();
   },
 ];
-
-/**
- * A path that is not valid UTF-8 or holds NUL or a lone surrogate names nothing here: 404 before any service
- * sees it (PostgreSQL would refuse such text with an error, a 500).
- */
-export function plainPath(req: Request, _res: Response, next: NextFunction) {
-  let path: string;
-  try {
-    path = decodeURIComponent(req.path);
-  } catch {
-    throw new PageError(404, 'No such page.');
-  }
-  if (hasUnstorable(path)) throw new PageError(404, 'No such page.');
-  next();
-}
 
 /** Error pages in the portal's own layout; 500s logged with their cause, never shown. */
 export function pageErrors(ctx: Context, render: Render, view: string, what: string) {

@@ -2,11 +2,11 @@ import express, { type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
 import type { Auth } from '../http/auth.ts';
 import { pageHeaders } from '../console/headers.ts';
-import { PageError } from '../console/guard.ts';
+import { PageError, plainPath } from '../console/guard.ts';
 import { eta } from '../console/http.ts';
 import { renderer } from '../console/render.ts';
 import { overview } from './overview.ts';
-import { pageErrors, plainPath } from './router.ts';
+import { pageErrors } from './router.ts';
 import { when } from './format.ts';
 
 /** How long browsers and shared caches may keep the page: a short while, so an outage shows within a minute. */
