@@ -8,6 +8,7 @@ import { fleetPages } from './fleet-pages.ts';
 import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
+import { opsPages } from './ops-pages.ts';
 import { renderer } from './render.ts';
 
 /**
@@ -52,6 +53,7 @@ export function consoleRouter(ctx: Context): express.Router {
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
+  opsPages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });
