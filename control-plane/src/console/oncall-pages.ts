@@ -7,7 +7,7 @@ import * as oncallSchemas from '../oncall/schemas.ts';
 import type { OverrideInput } from '../oncall/service.ts';
 import { signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
-import { formAction, isoToLocal, localToIso, queryParam, refuseUnstorable, str } from './ops-common.ts';
+import { formAction, localToIso, queryParam, refuseUnstorable, str, when } from './ops-common.ts';
 import type { Render } from './render.ts';
 
 const createOverride = compile<OverrideInput>(oncallSchemas.createOverride);
@@ -143,7 +143,7 @@ export function onCallPages(router: Router, ctx: Context, render: Render): void 
           res,
           {
             rotation: rotation.id,
-            added: `${who ?? 'The responder'} is on call for ${rotation.name} from ${isoToLocal(o.start, rotation.timeZone).replace('T', ' ')} to ${isoToLocal(o.end, rotation.timeZone).replace('T', ' ')} (${rotation.timeZone}).`,
+            added: `${who ?? 'The responder'} is on call for ${rotation.name} from ${when(o.start, rotation.timeZone)} to ${when(o.end, rotation.timeZone)}.`,
           },
           201,
         );

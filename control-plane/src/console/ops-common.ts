@@ -21,6 +21,16 @@ export function timeTag(at: string | Date | null | undefined, zone = 'UTC'): str
   return `<time datetime="${escape(iso)}">${escape(when(at, zone))}</time>`;
 }
 
+/** A period: "3 Jan 2027, 02:00–04:00 EST" within one local day, else both ends in full; each end a <time>. */
+export function spanTag(start: string, end: string | null, zone = 'UTC'): string {
+  if (end === null) return `from ${timeTag(start, zone)}`;
+  const a = DateTime.fromISO(start, { zone });
+  const b = DateTime.fromISO(end, { zone });
+  if (a.isValid && b.isValid && a.hasSame(b, 'day') && a.offsetNameShort === b.offsetNameShort)
+    return `<time datetime="${escape(start)}">${escape(a.toFormat('d LLL yyyy, HH:mm'))}</time>–<time datetime="${escape(end)}">${escape(b.toFormat('HH:mm ZZZZ'))}</time>`;
+  return `${timeTag(start, zone)} to ${timeTag(end, zone)}`;
+}
+
 /** "5 min", "2 h", "1 d 2 h": a delay or an age. */
 export function duration(seconds: number): string {
   if (seconds < 60) return `${seconds} s`;
@@ -31,7 +41,7 @@ export function duration(seconds: number): string {
 }
 
 /** What the operations pages' templates use besides their data. */
-export const fmt = { when, time: timeTag, duration };
+export const fmt = { when, time: timeTag, span: spanTag, duration };
 
 /** A form value as text, cut to `max` characters (the schema then says what is wrong with it). */
 export const str = (v: unknown, max = 2048): string => (typeof v === 'string' ? v.slice(0, max).trim() : '');
@@ -57,12 +67,6 @@ export function localToIso(value: string, zone: string): string {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return value;
   const d = DateTime.fromISO(value, { zone });
   return d.isValid && d.year >= 1 ? d.toUTC().toISO({ suppressMilliseconds: true })! : value;
-}
-
-/** An ISO instant as the `datetime-local` value of `zone` (for filling a form back in). */
-export function isoToLocal(iso: string, zone: string): string {
-  const d = DateTime.fromISO(iso, { zone });
-  return d.isValid ? d.toFormat("yyyy-MM-dd'T'HH:mm") : iso;
 }
 
 /** One query parameter as text (a repeated one reads as missing), at most `max` characters. */
