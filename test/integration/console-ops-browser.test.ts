@@ -23,7 +23,13 @@ const ARTIFACTS = path.resolve('test/artifacts/console-ops');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const ZONE = 'America/New_York';
 const CONTACT = 'ops@smile-dental.example.test';
-const PAGES = ['/console/oncall', '/console/policies', '/console/maintenance', '/console/backups', '/console/reports'];
+const PAGES = [
+  '/console/oncall',
+  '/console/policies',
+  '/console/maintenance',
+  '/console/backups',
+  '/console/reports',
+];
 
 describe('the console’s operations pages in a browser', function () {
   this.timeout(180_000);
@@ -64,7 +70,13 @@ describe('the console’s operations pages in a browser', function () {
     const url = new URL(cp.url);
     await browser.context.clearCookies();
     await browser.context.addCookies(
-      [...c.cookies].map(([name, value]) => ({ name, value, domain: url.hostname, path: '/', httpOnly: true })),
+      [...c.cookies].map(([name, value]) => ({
+        name,
+        value,
+        domain: url.hostname,
+        path: '/',
+        httpOnly: true,
+      })),
     );
   }
 
@@ -257,7 +269,9 @@ describe('the console’s operations pages in a browser', function () {
   it('previews the next occurrences of a maintenance window before creating it, then deletes it', async () => {
     await page.goto(cp.url + '/console/maintenance');
     await check('maintenance-empty');
-    await page.getByLabel('For').selectOption({ label: 'Practice smile-dental (smile-dental), every instance' });
+    await page
+      .getByLabel('For')
+      .selectOption({ label: 'Practice smile-dental (smile-dental), every instance' });
     await page.getByLabel('Reason').fill('Sunday database upgrade');
     await page.getByLabel('Starts (one-off) or series begins').fill('2027-01-01T00:00');
     await page.getByLabel('Weekly', { exact: true }).check();
@@ -269,12 +283,15 @@ describe('the console’s operations pages in a browser', function () {
     await items.first().waitFor();
     assert.equal(await items.count(), 5);
     // 3 Jan 2027 is the first Sunday of the series: 02:00 in New York (EST) is 07:00 UTC.
-    assert.equal(await items.first().locator('time').first().getAttribute('datetime'), '2027-01-03T07:00:00.000Z');
+    assert.equal(
+      await items.first().locator('time').first().getAttribute('datetime'),
+      '2027-01-03T07:00:00.000Z',
+    );
     assert.match(await items.first().innerText(), /3 Jan 2027, 02:00–04:00 EST/);
     assert.match(await items.nth(4).innerText(), /31 Jan 2027, 02:00–04:00 EST/);
     assert.equal(
-      (await cp.call('GET', '/api/v1/maintenance-windows?from=2026-12-01T00:00:00Z&to=2027-12-01T00:00:00Z')).body
-        .length,
+      (await cp.call('GET', '/api/v1/maintenance-windows?from=2026-12-01T00:00:00Z&to=2027-12-01T00:00:00Z'))
+        .body.length,
       0,
       'a preview saves nothing',
     );
@@ -366,7 +383,10 @@ describe('the console’s operations pages in a browser', function () {
     await page.getByText('Sending again to every report contact.').waitFor();
     await waitForMail(sink, CONTACT, 2);
     assert.match((await audited('report.resend'))[0]!.actor, /otto@ops\.example\.test/);
-    assert.ok((await audited('report.read')).some((r) => /otto@ops\.example\.test/.test(r.actor)), 'reads recorded');
+    assert.ok(
+      (await audited('report.read')).some((r) => /otto@ops\.example\.test/.test(r.actor)),
+      'reads recorded',
+    );
   });
 
   it('a client user cannot open the operations pages, nor see their links', async () => {

@@ -22,10 +22,16 @@ describe('console operations pages (HTTP)', function () {
 
   before(async () => {
     sink = await new SmtpSink().start();
-    cp = await startControlPlane({ SMTP_URL: sink.url, WORKER_POLL_INTERVAL_MS: '100', REPORT_SCHEDULER: 'off' });
+    cp = await startControlPlane({
+      SMTP_URL: sink.url,
+      WORKER_POLL_INTERVAL_MS: '100',
+      REPORT_SCHEDULER: 'off',
+    });
     await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') });
     await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') });
-    const r = await cp.call('POST', '/api/v1/responders', { body: { name: 'Priya', role: 'oncall-engineer' } });
+    const r = await cp.call('POST', '/api/v1/responders', {
+      body: { name: 'Priya', role: 'oncall-engineer' },
+    });
     priya = r.body.id;
     const rot = await cp.call('POST', '/api/v1/rotations', {
       body: {
@@ -129,7 +135,10 @@ describe('console operations pages (HTTP)', function () {
   it('serves a report in a sandboxed frame of its own, framed only by the console', async () => {
     const page = await op.get('/console/reports/month/smile-dental/2026-11');
     assert.equal(page.status, 200);
-    assert.match(page.html, /<iframe class="report" src="\/console\/reports\/month\/smile-dental\/2026-11\/content"[^>]* sandbox>/);
+    assert.match(
+      page.html,
+      /<iframe class="report" src="\/console\/reports\/month\/smile-dental\/2026-11\/content"[^>]* sandbox>/,
+    );
     const res = await fetch(cp.url + '/console/reports/month/smile-dental/2026-11/content', {
       headers: { cookie: [...op.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
     });

@@ -133,7 +133,8 @@ export function maintenancePages(router: Router, ctx: Context, render: Render): 
         // The zone the times are typed in: the client's (an instance's is its client's).
         const [kind, ref] = (values.target as string).split(':', 2);
         let zone = 'UTC';
-        if (kind === 'client' && ref) zone = (await ctx.fleet.getClient(auth, ref).catch(() => undefined))?.timeZone ?? zone;
+        if (kind === 'client' && ref)
+          zone = (await ctx.fleet.getClient(auth, ref).catch(() => undefined))?.timeZone ?? zone;
         else if (kind === 'instance' && ref) {
           const i = await ctx.fleet.getInstance(auth, ref).catch(() => undefined);
           if (i) zone = (await ctx.fleet.getClient(auth, i.client.id)).timeZone;
@@ -147,7 +148,9 @@ export function maintenancePages(router: Router, ctx: Context, render: Render): 
           return page(req, res, { values, preview });
         }
         const created = await ctx.maintenance.create(auth, req.id, body);
-        const where = created.instance ? `${created.client.slug}/${created.instance.slug}` : created.client.slug;
+        const where = created.instance
+          ? `${created.client.slug}/${created.instance.slug}`
+          : created.client.slug;
         res.redirect(
           303,
           `/console/maintenance?client=${encodeURIComponent(created.client.slug)}&created=${encodeURIComponent(where)}#windows`,
@@ -160,6 +163,9 @@ export function maintenancePages(router: Router, ctx: Context, render: Render): 
   router.post('/maintenance/:id/delete', staff, async (req, res) => {
     await ctx.maintenance.remove(req.console!.auth, req.id, String(req.params.id).slice(0, 64));
     const client = str((req.body as Record<string, unknown>).client, 64);
-    res.redirect(303, `/console/maintenance?${client ? `client=${encodeURIComponent(client)}&` : ''}deleted=1#windows`);
+    res.redirect(
+      303,
+      `/console/maintenance?${client ? `client=${encodeURIComponent(client)}&` : ''}deleted=1#windows`,
+    );
   });
 }

@@ -72,7 +72,10 @@ export function onCallPages(router: Router, ctx: Context, render: Render): void 
       const zone = chosen.rotation.timeZone;
       const asked = queryParam(req, 'from', 20);
       from = (asked ? DateTime.fromISO(asked, { zone }) : DateTime.now().setZone(zone)).startOf('day');
-      if (asked && (!/^\d{4}-\d{2}-\d{2}$/.test(asked) || !from.isValid || from.year < 1970 || from.year > 9998)) {
+      if (
+        asked &&
+        (!/^\d{4}-\d{2}-\d{2}$/.test(asked) || !from.isValid || from.year < 1970 || from.year > 9998)
+      ) {
         errors.from = 'must be a date (YYYY-MM-DD) from 1970 to 9998';
         from = DateTime.now().setZone(zone).startOf('day');
         status = 400;

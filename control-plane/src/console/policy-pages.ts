@@ -85,7 +85,7 @@ function policyInput(p: Policy, clientId: string | undefined, levels: LevelForm[
     ...(clientId ? { client: clientId } : {}),
     ...(p.severities ? { severities: p.severities as PolicyInput['severities'] } : {}),
     ...(p.classes ? { classes: p.classes } : {}),
-    repeatCount: p.repeatCount as PolicyInput["repeatCount"],
+    repeatCount: p.repeatCount as PolicyInput['repeatCount'],
     repeatIntervalSeconds: p.repeatIntervalSeconds,
     autoResolve: p.autoResolve,
     ...(p.hours ? { hours: p.hours } : {}),

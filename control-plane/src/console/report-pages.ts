@@ -78,7 +78,12 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
     );
   });
 
-  const monthPage = async (req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) => {
+  const monthPage = async (
+    req: Request,
+    res: Response,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) => {
     const auth = req.console!.auth;
     const client = await ctx.fleet.getClient(auth, String(req.params.client).slice(0, 64));
     const month = monthOf(String(req.params.month));
@@ -130,7 +135,13 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
         refuseUnstorable({ reason });
         const body = check(correction, { reason });
         const month = monthOf(String(req.params.month));
-        const v = await ctx.reports.correct(auth, req.id, String(req.params.client).slice(0, 64), month, body.reason);
+        const v = await ctx.reports.correct(
+          auth,
+          req.id,
+          String(req.params.client).slice(0, 64),
+          month,
+          body.reason,
+        );
         res.redirect(303, `/console/reports/version/${v.id}?done=corrected`);
       },
       (errors) => monthPage(req, res, { errors, values: { reason } }, 400),

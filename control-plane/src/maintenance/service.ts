@@ -111,7 +111,10 @@ export class MaintenanceService {
   }
 
   /** The window's client and instance, or a 400 naming every bad field (the rules of `create` and `preview`). */
-  private async target(auth: Auth, input: WindowInput): Promise<{ clientId: string; instanceId: string | null }> {
+  private async target(
+    auth: Auth,
+    input: WindowInput,
+  ): Promise<{ clientId: string; instanceId: string | null }> {
     const errors: FieldError[] = [];
     if ((input.client === undefined) === (input.instance === undefined))
       errors.push({ field: '/client', message: 'give exactly one of client or instance' });
