@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Context } from '../context.ts';
-import { ValidationError } from '../http/errors.ts';
+import type { ValidationError } from '../http/errors.ts';
 import { check, compile } from '../http/validation.ts';
 import { parseMonthParam, reasonBody } from '../reports/routes.ts';
 import { signedIn } from './guard.ts';
