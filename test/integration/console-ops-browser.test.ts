@@ -239,6 +239,7 @@ describe('the console’s operations pages in a browser', function () {
     assert.match(await section.innerText(), /critical: sms\+voice/);
     assert.match(await section.innerText(), /role devops-lead/);
     await check('policies');
+    await onPhone('policies');
     await section.getByRole('link', { name: 'smile-dental rota' }).click();
     await page.getByRole('heading', { name: 'Edit the levels' }).waitFor();
     // Level 2 may not come before level 1: the policy service's rule, named at level 2's delay.
@@ -264,6 +265,7 @@ describe('the console’s operations pages in a browser', function () {
     assert.deepEqual(saved.levels[2].targets.roles, ['cto']);
     assert.match((await audited('escalation_policy.replace'))[0]!.actor, /otto@ops\.example\.test/);
     await check('policy-saved');
+    await onPhone('policy-saved');
   });
 
   it('previews the next occurrences of a maintenance window before creating it, then deletes it', async () => {
@@ -273,7 +275,11 @@ describe('the console’s operations pages in a browser', function () {
       .getByLabel('For')
       .selectOption({ label: 'Practice smile-dental (smile-dental), every instance' });
     await page.getByLabel('Reason').fill('Sunday database upgrade');
-    await page.getByLabel('Starts (one-off) or series begins').fill('2027-01-01T00:00');
+    // From 1 January next year: its first five Sundays, 02:00 New York time (EST in January).
+    const year = DateTime.now().year + 1;
+    const jan1 = DateTime.fromObject({ year, month: 1, day: 1, hour: 2 }, { zone: ZONE });
+    const sundays = [0, 1, 2, 3, 4].map((w) => jan1.plus({ days: ((7 - jan1.weekday) % 7) + 7 * w }));
+    await page.getByLabel('Starts (one-off) or series begins').fill(`${year}-01-01T00:00`);
     await page.getByLabel('Weekly', { exact: true }).check();
     await page.getByLabel('Sunday').check();
     await page.getByLabel('Starts at (local time)').fill('02:00');
@@ -282,13 +288,14 @@ describe('the console’s operations pages in a browser', function () {
     const items = page.locator('#preview-list li');
     await items.first().waitFor();
     assert.equal(await items.count(), 5);
-    // 3 Jan 2027 is the first Sunday of the series: 02:00 in New York (EST) is 07:00 UTC.
+    // 02:00 in New York in January (EST) is 07:00 UTC.
     assert.equal(
       await items.first().locator('time').first().getAttribute('datetime'),
-      '2027-01-03T07:00:00.000Z',
+      sundays[0]!.toUTC().toISO(),
     );
-    assert.match(await items.first().innerText(), /3 Jan 2027, 02:00–04:00 EST/);
-    assert.match(await items.nth(4).innerText(), /31 Jan 2027, 02:00–04:00 EST/);
+    assert.equal(sundays[0]!.toUTC().hour, 7);
+    for (const [k, d] of sundays.entries())
+      assert.equal(await items.nth(k).innerText(), `${d.toFormat('d LLL yyyy')}, 02:00–04:00 EST`);
     assert.equal(
       (await cp.call('GET', '/api/v1/maintenance-windows?from=2026-12-01T00:00:00Z&to=2027-12-01T00:00:00Z'))
         .body.length,
@@ -339,8 +346,9 @@ describe('the console’s operations pages in a browser', function () {
       body: { reviewBeforeSend: true },
     });
     assert.equal(s.status, 200, s.text);
-    await cp.ctx.reports.runMonthly(new Date());
-    const month = DateTime.now().setZone(ZONE).minus({ months: 1 }).toFormat('yyyy-MM');
+    // On 1 December after the send time (08:00 New York): November's report, whatever today is.
+    assert.deepEqual(await cp.ctx.reports.runMonthly(new Date('2026-12-01T14:00:00Z')), { generated: 1 });
+    const month = '2026-11';
     await page.goto(cp.url + '/console/reports?client=smile-dental');
     const row = page.locator('#report-list tbody tr', { hasText: month });
     assert.match(await row.innerText(), /waiting for review/);
@@ -363,6 +371,7 @@ describe('the console’s operations pages in a browser', function () {
     await page.reload();
     assert.match(await page.locator('#deliveries').innerText(), new RegExp(`${CONTACT}\\s+sent`));
     await check('report-sent');
+    await onPhone('report-sent');
 
     // Correct: a reason too short is the API's error at the field; then a real one makes version 2.
     await page.getByRole('link', { name: `All versions of ${month}` }).click();

@@ -72,15 +72,16 @@ describe('console operations pages (HTTP)', function () {
     });
     assert.equal(bad.status, 400);
     assert.match(bad.html, /id="f-start-error">must be a valid date-time/);
+    const year = new Date().getUTCFullYear() + 1;
     const ok = await op.post(`/console/oncall/${rotation}/overrides`, {
       responder: priya,
-      start: '2027-07-01T09:00',
-      end: '2027-07-02T09:00',
+      start: `${year}-07-01T09:00`,
+      end: `${year}-07-02T09:00`,
     });
     assert.equal(ok.status, 201, ok.html);
     const [o] = (await cp.call('GET', `/api/v1/rotations/${rotation}`)).body.overrides;
     // 09:00 in London in July is 08:00 UTC (BST).
-    assert.equal(o.start, '2027-07-01T08:00:00.000Z');
+    assert.equal(o.start, `${year}-07-01T08:00:00.000Z`);
   });
 
   it('answers 404 for a rotation, override, policy, window or report that does not exist', async () => {
@@ -148,5 +149,29 @@ describe('console operations pages (HTTP)', function () {
     assert.match(csp, /frame-ancestors 'self'/);
     assert.doesNotMatch(csp, /script-src/);
     assert.match(await res.text(), /service report for November 2026/);
+  });
+
+  it('approves a report through the service; admins see what was done to it, from the audit log', async () => {
+    await cp.call('PATCH', '/api/v1/clients/smile-dental/report-settings', {
+      body: { reviewBeforeSend: true },
+    });
+    // On 1 December after the send time (08:00 New York): November's report, whatever today is.
+    await cp.ctx.reports.runMonthly(new Date('2026-12-01T14:00:00Z'));
+    const { rows } = await cp.db.query<{ id: string }>(
+      `select id from reports where status = 'pending_review'`,
+    );
+    const id = rows[0]!.id;
+    const before = await op.get(`/console/reports/version/${id}`);
+    assert.match(before.html, /Approve and send/);
+    assert.doesNotMatch(before.html, /<h2>History<\/h2>/, 'the audit log is for admins');
+    const approved = await op.post(`/console/reports/version/${id}/approve`, {});
+    assert.equal(approved.status, 303);
+    assert.equal((await op.post(`/console/reports/version/${id}/approve`, {})).status, 409, 'sent already');
+    const admin = (await onboard(cp, sink, { email: 'ada@ops.example.test', name: 'Ada', role: 'admin' }))
+      .client;
+    const page = await admin.get(`/console/reports/version/${id}`);
+    assert.match(page.html, /<h2>History<\/h2>/);
+    assert.match(page.html, /<strong>report\.approve<\/strong> by otto@ops\.example\.test \(operator, user /);
+    assert.doesNotMatch(page.html, /report\.read/);
   });
 });

@@ -164,8 +164,22 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
       targetId: r.meta.id,
       after: null,
     });
+    // What was done to this version (approve, correct, resend), from the audit log: admins only, as the API's
+    // audit route is; the page's own reads are left out.
+    let history: { at: string; actor: string; action: string }[] | undefined;
+    if (req.console!.user.role === 'admin') {
+      const rows = await ctx.audit.list({ targetType: 'report', targetId: r.meta.id, limit: 200 });
+      await ctx.audit.recordRead(auth, req.id, {
+        action: 'audit.read',
+        targetType: 'audit',
+        targetId: null,
+        after: { query: { targetType: 'report', targetId: r.meta.id } },
+      });
+      history = rows.filter((x) => !x.action.endsWith('.read')).slice(0, 20);
+    }
     render(req, res, 'report-version', {
       title: `${r.report.client.slug} ${r.meta.month} v${r.meta.version}`,
+      history,
       meta: r.meta,
       client: r.report.client,
       done: queryParam(req, 'done', 20),
