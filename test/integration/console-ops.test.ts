@@ -174,4 +174,42 @@ describe('console operations pages (HTTP)', function () {
     assert.match(page.html, /<strong>report\.approve<\/strong> by otto@ops\.example\.test \(operator, user /);
     assert.doesNotMatch(page.html, /report\.read/);
   });
+
+  it('saves a policy of many levels with every channel ticked (hundreds of form fields)', async () => {
+    const levels = Array.from({ length: 12 }, (_, i) => ({
+      delaySeconds: i * 60,
+      targets: { roles: ['cto'] },
+    }));
+    const pol = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: { name: 'long ladder', levels },
+    });
+    assert.equal(pol.status, 201, pol.text);
+    await op.get(`/console/policies/${pol.body.id}`);
+    const form: [string, string][] = [['_csrf', op.csrf]];
+    levels.forEach((l, i) => {
+      form.push([`levels.${i}.was`, String(i)], [`levels.${i}.delaySeconds`, String(l.delaySeconds + 30)]);
+      form.push([`levels.${i}.roles`, 'cto, devops-lead']);
+      for (const s of ['critical', 'warning', 'info'])
+        for (const c of ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'])
+          form.push([`levels.${i}.channels.${s}`, c]);
+    });
+    assert.ok(form.length > 200);
+    const res = await fetch(`${cp.url}/console/policies/${pol.body.id}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: [...op.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+    assert.equal(res.status, 303, await res.text());
+    const saved = (await cp.call('GET', '/api/v1/escalation-policies')).body.find(
+      (p: { name: string }) => p.name === 'long ladder',
+    );
+    assert.equal(saved.levels.length, 12);
+    assert.equal(saved.levels[11].delaySeconds, 11 * 60 + 30);
+    assert.deepEqual(saved.levels[11].targets.roles, ['cto', 'devops-lead']);
+    assert.equal(saved.levels[0].channels.info.length, 6);
+  });
 });

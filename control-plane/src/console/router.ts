@@ -44,7 +44,8 @@ export function consoleRouter(ctx: Context): express.Router {
     next();
   });
   router.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
-  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
+  // 64 kB bounds the work; the field count allows an escalation policy's level form (20 levels of checkboxes).
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 }));
   router.use(loadSession(ctx));
   router.use(csrfCheck(ctx));
   router.get('/', (req, res) =>
