@@ -349,6 +349,12 @@ describe('the console’s operations pages in a browser', function () {
     // On 1 December after the send time (08:00 New York): November's report, whatever today is.
     assert.deepEqual(await cp.ctx.reports.runMonthly(new Date('2026-12-01T14:00:00Z')), { generated: 1 });
     const month = '2026-11';
+    await page.goto(cp.url + `/console/reports?month=${month}`);
+    assert.match(
+      await page.locator('#month-list').innerText(),
+      /Practice smile-dental[\s\S]*waiting for review/,
+    );
+    await check('reports-month');
     await page.goto(cp.url + '/console/reports?client=smile-dental');
     const row = page.locator('#report-list tbody tr', { hasText: month });
     assert.match(await row.innerText(), /waiting for review/);

@@ -161,6 +161,14 @@ describe('console operations pages (HTTP)', function () {
       `select id from reports where status = 'pending_review'`,
     );
     const id = rows[0]!.id;
+    // The month across every client: the one waiting for review is there to open.
+    const across = await op.get('/console/reports?month=2026-11');
+    assert.equal(across.status, 200);
+    assert.match(
+      across.html,
+      /id="month-list"[\s\S]*Practice smile-dental[\s\S]*version 1[\s\S]*waiting for review/,
+    );
+    assert.match((await op.get('/console/reports')).html, /<h2>Reports for \d{4}-\d{2}, every client<\/h2>/);
     const before = await op.get(`/console/reports/version/${id}`);
     assert.match(before.html, /Approve and send/);
     assert.doesNotMatch(before.html, /<h2>History<\/h2>/, 'the audit log is for admins');

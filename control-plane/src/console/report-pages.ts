@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response, Router } from 'express';
+import { DateTime } from 'luxon';
 import type { Context } from '../context.ts';
 import type { ValidationError } from '../http/errors.ts';
 import { check, compile } from '../http/validation.ts';
@@ -8,6 +9,8 @@ import { STAFF_ROLES } from './http.ts';
 import { formAction, queryParam, refuseUnstorable, str } from './ops-common.ts';
 import type { Render } from './render.ts';
 
+/** Clients on one page of a month's reports across clients. */
+const MONTH_PAGE = 50;
 const correction = compile<{ reason: string }>(reasonBody);
 
 /**
@@ -41,8 +44,11 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
     const auth = req.console!.auth;
     const clients = await ctx.fleet.listClients(auth, 'active');
     const asked = queryParam(req, 'client', 64);
-    const client = asked ? await ctx.fleet.getClient(auth, asked) : clients[0];
-    const rawMonth = queryParam(req, 'month', 20);
+    const client = asked ? await ctx.fleet.getClient(auth, asked) : undefined;
+    // Without a client: one month across every client, by default the month just ended (the one to review).
+    const rawMonth =
+      queryParam(req, 'month', 20) ??
+      (client ? undefined : DateTime.utc().minus({ months: 1 }).toFormat('yyyy-MM'));
     let month: string | undefined;
     const errors: Record<string, string> = {};
     if (rawMonth) {
@@ -53,12 +59,16 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
       }
     }
     const listed = client ? await ctx.reports.list(auth, client.id) : undefined;
-    if (client)
+    const across =
+      !client && month
+        ? await ctx.reports.listMonth(auth, month, MONTH_PAGE, queryParam(req, 'after', 64))
+        : undefined;
+    for (const id of client ? [client.id] : (across?.clients.map((c) => c.client.id) ?? []))
       await ctx.audit.recordRead(auth, req.id, {
         action: 'report.list',
         targetType: 'client',
-        targetId: client.id,
-        after: null,
+        targetId: id,
+        after: month ? { month } : null,
       });
     const reports = (listed?.reports ?? []).filter((r) => !month || r.month === month);
     render(
@@ -70,6 +80,7 @@ export function reportPages(router: Router, ctx: Context, render: Render): void 
         clients,
         client,
         reports,
+        across,
         month,
         values: { month: rawMonth ?? '' },
         errors,
