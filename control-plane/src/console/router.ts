@@ -8,6 +8,7 @@ import { pageHeaders } from './headers.ts';
 import { PageError, csrfCheck, plainPath } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
+import { opsPages } from './ops-pages.ts';
 import { renderer } from './render.ts';
 import { statusPagePages } from './status-page-pages.ts';
 
@@ -26,7 +27,8 @@ export function consoleRouter(ctx: Context): express.Router {
     next();
   });
   router.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
-  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
+  // 64 kB bounds the work; the field count allows an escalation policy's level form (20 levels of checkboxes).
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 }));
   router.use(plainPath);
   router.use(loadSession(ctx));
   router.use(csrfCheck(ctx));
@@ -45,6 +47,7 @@ export function consoleRouter(ctx: Context): express.Router {
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
   statusPagePages(router, ctx, render);
+  opsPages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });

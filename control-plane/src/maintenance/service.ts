@@ -5,8 +5,8 @@ import type { AuditService } from '../audit/service.ts';
 import type { FleetService } from '../fleet/service.ts';
 import { actorName, canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../http/errors.ts';
-import { DAY_MS, parseRange } from '../http/range.ts';
-import { generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
+import { DAY_MS, parseRange, parseTime } from '../http/range.ts';
+import { expand, generate, occurrences, type Range, type Recurrence } from './recurrence.ts';
 import * as store from './store.ts';
 
 export interface WindowInput {
@@ -66,26 +66,10 @@ export class MaintenanceService {
   ) {}
 
   async create(auth: Auth, requestId: string, input: WindowInput) {
-    const errors: FieldError[] = [];
-    if ((input.client === undefined) === (input.instance === undefined))
-      errors.push({ field: '/client', message: 'give exactly one of client or instance' });
-    if (!input.recurrence && input.end === undefined) errors.push({ field: '/end', message: 'is required' });
-    if (input.end !== undefined && Date.parse(input.end) <= Date.parse(input.start))
-      errors.push({ field: '/end', message: 'must be after start' });
-    let clientId: string | undefined;
-    let instanceId: string | null = null;
-    if (errors.length === 0 && input.instance !== undefined) {
-      const i = await this.fleet.getInstance(auth, input.instance).catch(() => undefined);
-      if (!i) errors.push({ field: '/instance', message: 'no such instance' });
-      else [clientId, instanceId] = [i.client.id, i.id];
-    } else if (errors.length === 0) {
-      clientId = await this.fleet.resolveClientId(input.client!);
-      if (!clientId) errors.push({ field: '/client', message: 'no such client' });
-    }
-    if (errors.length > 0) throw new ValidationError('maintenance window is invalid', errors);
+    const { clientId, instanceId } = await this.target(auth, input);
     return withTx(this.pool, async (tx) => {
       const id = await store.insert(tx, {
-        clientId: clientId!,
+        clientId,
         instanceId,
         start: input.start,
         end: input.end ?? null,
@@ -103,6 +87,52 @@ export class MaintenanceService {
       });
       return after;
     });
+  }
+
+  /**
+   * The next `count` occurrences a window would have (expanded in the client's time zone from now, within a
+   * year), checked as `create` checks it: what the console shows before saving. Nothing is stored.
+   */
+  async preview(auth: Auth, input: WindowInput, count = 5) {
+    const { clientId } = await this.target(auth, input);
+    const client = await this.fleet.getClient(auth, clientId);
+    const w = {
+      start: parseTime(input.start, '/start'),
+      end: input.end === undefined ? null : parseTime(input.end, '/end'),
+      recurrence: input.recurrence ?? null,
+    };
+    const now = new Date();
+    const found = expand(w, client.timeZone, now, new Date(now.getTime() + MAX_LIST_DAYS * DAY_MS), count);
+    return {
+      client: { id: client.id, slug: client.slug, timeZone: client.timeZone },
+      occurrences: found.ranges.map((o) => ({ start: o.start.toISOString(), end: o.end.toISOString() })),
+      more: found.truncated,
+    };
+  }
+
+  /** The window's client and instance, or a 400 naming every bad field (the rules of `create` and `preview`). */
+  private async target(
+    auth: Auth,
+    input: WindowInput,
+  ): Promise<{ clientId: string; instanceId: string | null }> {
+    const errors: FieldError[] = [];
+    if ((input.client === undefined) === (input.instance === undefined))
+      errors.push({ field: '/client', message: 'give exactly one of client or instance' });
+    if (!input.recurrence && input.end === undefined) errors.push({ field: '/end', message: 'is required' });
+    if (input.end !== undefined && Date.parse(input.end) <= Date.parse(input.start))
+      errors.push({ field: '/end', message: 'must be after start' });
+    let clientId: string | undefined;
+    let instanceId: string | null = null;
+    if (errors.length === 0 && input.instance !== undefined) {
+      const i = await this.fleet.getInstance(auth, input.instance).catch(() => undefined);
+      if (!i) errors.push({ field: '/instance', message: 'no such instance' });
+      else [clientId, instanceId] = [i.client.id, i.id];
+    } else if (errors.length === 0) {
+      clientId = await this.fleet.resolveClientId(input.client!);
+      if (!clientId) errors.push({ field: '/client', message: 'no such client' });
+    }
+    if (errors.length > 0) throw new ValidationError('maintenance window is invalid', errors);
+    return { clientId: clientId!, instanceId };
   }
 
   /**

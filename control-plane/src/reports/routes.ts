@@ -44,7 +44,7 @@ const monthQuery = {
     fresh: { enum: ['true', 'false'], description: 'true: compose now even when a sent version is stored' },
   },
 } as const;
-const reasonBody = {
+export const reasonBody = {
   type: 'object',
   additionalProperties: false,
   required: ['reason'],

@@ -154,6 +154,39 @@ export class ReportService {
     };
   }
 
+  /**
+   * One month across clients: for a page of at most `limit` active clients the caller may see (by slug, after
+   * `after`), each client's stored versions of the month, newest first (clients see the sent ones).
+   */
+  async listMonth(auth: Auth, month: string, limit = 50, after?: string) {
+    checkMonth(month);
+    const all = (await this.d.fleet.listClients(auth, 'active'))
+      .filter((c) => after === undefined || c.slug > after)
+      .sort((a, b) => (a.slug < b.slug ? -1 : 1));
+    const page = all.slice(0, limit);
+    const rows = (
+      await store.listMonthMeta(
+        this.d.pool,
+        page.map((c) => c.id),
+        month,
+      )
+    ).filter((r) => isStaff(auth) || r.status === 'sent');
+    const deliveries = isStaff(auth)
+      ? await store.deliveries(
+          this.d.pool,
+          rows.map((r) => r.id),
+        )
+      : [];
+    return {
+      month,
+      clients: page.map((c) => ({
+        client: { id: c.id, slug: c.slug, name: c.name },
+        reports: rows.filter((r) => r.client_id === c.id).map((r) => meta(r, deliveries, isStaff(auth))),
+      })),
+      next: all.length > limit ? page[page.length - 1]!.slug : null,
+    };
+  }
+
   async settings(auth: Auth, clientIdOrSlug: string): Promise<ReportSettings> {
     const client = await this.d.fleet.getClient(auth, clientIdOrSlug);
     const [s] = await store.settings(this.d.pool, [client.id]);

@@ -89,6 +89,19 @@ export async function listMeta(db: Queryable, clientId: string): Promise<DbRepor
   return rows;
 }
 
+/** One month's stored versions of the given clients, newest version first per client. */
+export async function listMonthMeta(
+  db: Queryable,
+  clientIds: string[],
+  month: string,
+): Promise<DbReportMeta[]> {
+  const { rows } = await db.query<DbReportMeta>(
+    `select ${META} from reports where client_id = any($1::uuid[]) and month = $2 order by client_id, version desc`,
+    [clientIds, month],
+  );
+  return rows;
+}
+
 export async function find(db: Queryable, id: string, lock = false): Promise<DbReport | undefined> {
   const { rows } = await db.query<DbReport>(
     `select * from reports where id = $1${lock ? ' for update' : ''}`,

@@ -1,0 +1,223 @@
+/**
+ * The console's operations pages over plain HTTP: hostile and bad input is shown at its field and changes
+ * nothing, unknown ids are 404, and the report frame carries its own sandboxing policy.
+ */
+import assert from 'node:assert/strict';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
+import { onboard, type ConsoleClient } from '../helpers/console.ts';
+import { SmtpSink } from '../helpers/smtp-sink.ts';
+
+describe('console operations pages (HTTP)', function () {
+  this.timeout(120_000);
+  let cp: TestControlPlane;
+  let sink: SmtpSink;
+  let op: ConsoleClient;
+  let rotation = '';
+  let priya = '';
+
+  before(async () => {
+    sink = await new SmtpSink().start();
+    cp = await startControlPlane({
+      SMTP_URL: sink.url,
+      WORKER_POLL_INTERVAL_MS: '100',
+      REPORT_SCHEDULER: 'off',
+    });
+    await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') });
+    await cp.call('POST', '/api/v1/instances', { body: instanceBody('smile-dental', 'smile-prod') });
+    const r = await cp.call('POST', '/api/v1/responders', {
+      body: { name: 'Priya', role: 'oncall-engineer' },
+    });
+    priya = r.body.id;
+    const rot = await cp.call('POST', '/api/v1/rotations', {
+      body: {
+        name: 'primary',
+        timeZone: 'Europe/London',
+        handoff: 'weekly',
+        handoffTime: '09:00',
+        startDate: '2026-01-05',
+        members: [priya],
+      },
+    });
+    rotation = rot.body.id;
+    op = (await onboard(cp, sink, { email: 'otto@ops.example.test', name: 'Otto', role: 'operator' })).client;
+  });
+  after(async () => {
+    await cp?.close();
+    await sink?.stop();
+  });
+
+  it('refuses a NUL in an override reason at its field, and adds nothing', async () => {
+    await op.get('/console/oncall');
+    const res = await op.post(`/console/oncall/${rotation}/overrides`, {
+      responder: priya,
+      start: '2027-01-01T09:00',
+      end: '2027-01-02T09:00',
+      reason: 'away\u0000',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.html, /id="f-reason-error">[^<]*NUL character/);
+    assert.equal((await cp.call('GET', `/api/v1/rotations/${rotation}`)).body.overrides.length, 0);
+  });
+
+  it('reads override times in the rotation’s zone and names a time that is not one', async () => {
+    const bad = await op.post(`/console/oncall/${rotation}/overrides`, {
+      responder: priya,
+      start: '0000-01-01T09:00',
+      end: '2027-01-02T09:00',
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.html, /id="f-start-error">must be a valid date-time/);
+    const year = new Date().getUTCFullYear() + 1;
+    const ok = await op.post(`/console/oncall/${rotation}/overrides`, {
+      responder: priya,
+      start: `${year}-07-01T09:00`,
+      end: `${year}-07-02T09:00`,
+    });
+    assert.equal(ok.status, 201, ok.html);
+    const [o] = (await cp.call('GET', `/api/v1/rotations/${rotation}`)).body.overrides;
+    // 09:00 in London in July is 08:00 UTC (BST).
+    assert.equal(o.start, `${year}-07-01T08:00:00.000Z`);
+  });
+
+  it('answers 404 for a rotation, override, policy, window or report that does not exist', async () => {
+    const none = '00000000-0000-4000-8000-000000000000';
+    await op.get('/console/oncall');
+    assert.equal((await op.post(`/console/oncall/nope/overrides`, { responder: priya })).status, 404);
+    assert.equal((await op.post(`/console/oncall/${rotation}/overrides/${none}/delete`, {})).status, 404);
+    assert.equal((await op.get(`/console/policies/${none}`)).status, 404);
+    assert.equal((await op.post(`/console/maintenance/${none}/delete`, {})).status, 404);
+    assert.equal((await op.get(`/console/reports/version/${none}`)).status, 404);
+    assert.equal((await op.get(`/console/reports/version/${none}/content`)).status, 404);
+    assert.equal((await op.get(`/console/backups?client=nope`)).status, 404);
+  });
+
+  it('names a calendar date or a month that is not one', async () => {
+    const cal = await op.get('/console/oncall?from=0000-01-01');
+    assert.equal(cal.status, 400);
+    assert.match(cal.html, /id="f-from-error">must be a date/);
+    const month = await op.get('/console/reports?client=smile-dental&month=0000-13');
+    assert.equal(month.status, 400);
+    assert.match(month.html, /id="f-month-error">Month must be YYYY-MM/);
+    assert.equal((await op.get('/console/reports/month/smile-dental/2026-13')).status, 400);
+  });
+
+  it('checks a maintenance window with the API’s schema before a preview, at the field', async () => {
+    await op.get('/console/maintenance');
+    const res = await op.post('/console/maintenance', {
+      target: 'client:smile-dental',
+      reason: 'upgrade',
+      start: '2027-01-01T00:00',
+      kind: 'weekly',
+      'recurrence.byDay': 'SU',
+      'recurrence.startTime': '25:00',
+      'recurrence.durationMinutes': 'two hours',
+      intent: 'preview',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.html, /id="f-recurrence-startTime-error">must match pattern/);
+    assert.match(res.html, /id="f-recurrence-durationMinutes-error">must be integer/);
+    const other = await op.post('/console/maintenance', {
+      target: 'instance:nope',
+      reason: 'upgrade',
+      start: '2027-01-01T00:00',
+      end: '2027-01-01T02:00',
+      intent: 'create',
+    });
+    assert.equal(other.status, 400);
+    assert.match(other.html, /id="f-target-error">no such instance/);
+    assert.equal(await cp.count('maintenance_windows'), 0);
+  });
+
+  it('serves a report in a sandboxed frame of its own, framed only by the console', async () => {
+    const page = await op.get('/console/reports/month/smile-dental/2026-11');
+    assert.equal(page.status, 200);
+    assert.match(
+      page.html,
+      /<iframe class="report" src="\/console\/reports\/month\/smile-dental\/2026-11\/content"[^>]* sandbox>/,
+    );
+    const res = await fetch(cp.url + '/console/reports/month/smile-dental/2026-11/content', {
+      headers: { cookie: [...op.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    assert.equal(res.status, 200);
+    const csp = res.headers.get('content-security-policy')!;
+    assert.match(csp, /^sandbox;/);
+    assert.match(csp, /frame-ancestors 'self'/);
+    assert.doesNotMatch(csp, /script-src/);
+    assert.match(await res.text(), /service report for November 2026/);
+  });
+
+  it('approves a report through the service; admins see what was done to it, from the audit log', async () => {
+    await cp.call('PATCH', '/api/v1/clients/smile-dental/report-settings', {
+      body: { reviewBeforeSend: true },
+    });
+    // On 1 December after the send time (08:00 New York): November's report, whatever today is.
+    await cp.ctx.reports.runMonthly(new Date('2026-12-01T14:00:00Z'));
+    const { rows } = await cp.db.query<{ id: string }>(
+      `select id from reports where status = 'pending_review'`,
+    );
+    const id = rows[0]!.id;
+    // The month across every client: the one waiting for review is there to open.
+    const across = await op.get('/console/reports?month=2026-11');
+    assert.equal(across.status, 200);
+    assert.match(
+      across.html,
+      /id="month-list"[\s\S]*Practice smile-dental[\s\S]*version 1[\s\S]*waiting for review/,
+    );
+    assert.match((await op.get('/console/reports')).html, /<h2>Reports for \d{4}-\d{2}, every client<\/h2>/);
+    const before = await op.get(`/console/reports/version/${id}`);
+    assert.match(before.html, /Approve and send/);
+    assert.doesNotMatch(before.html, /<h2>History<\/h2>/, 'the audit log is for admins');
+    const approved = await op.post(`/console/reports/version/${id}/approve`, {});
+    assert.equal(approved.status, 303);
+    assert.equal((await op.post(`/console/reports/version/${id}/approve`, {})).status, 409, 'sent already');
+    const admin = (await onboard(cp, sink, { email: 'ada@ops.example.test', name: 'Ada', role: 'admin' }))
+      .client;
+    const page = await admin.get(`/console/reports/version/${id}`);
+    assert.match(page.html, /<h2>History<\/h2>/);
+    assert.match(page.html, /<strong>report\.approve<\/strong> by otto@ops\.example\.test \(operator, user /);
+    assert.doesNotMatch(page.html, /report\.read/);
+  });
+
+  it('saves a policy of many levels with every channel ticked (hundreds of form fields)', async () => {
+    const levels = Array.from({ length: 12 }, (_, i) => ({
+      delaySeconds: i * 60,
+      targets: { roles: ['cto'] },
+    }));
+    const pol = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: { name: 'long ladder', levels },
+    });
+    assert.equal(pol.status, 201, pol.text);
+    await op.get(`/console/policies/${pol.body.id}`);
+    const form: [string, string][] = [['_csrf', op.csrf]];
+    levels.forEach((l, i) => {
+      form.push([`levels.${i}.was`, String(i)], [`levels.${i}.delaySeconds`, String(l.delaySeconds + 30)]);
+      form.push([`levels.${i}.roles`, 'cto, devops-lead']);
+      for (const s of ['critical', 'warning', 'info'])
+        for (const c of ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'])
+          form.push([`levels.${i}.channels.${s}`, c]);
+    });
+    assert.ok(form.length > 200);
+    const res = await fetch(`${cp.url}/console/policies/${pol.body.id}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: [...op.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+    assert.equal(res.status, 303, await res.text());
+    const saved = (await cp.call('GET', '/api/v1/escalation-policies')).body.find(
+      (p: { name: string }) => p.name === 'long ladder',
+    );
+    assert.equal(saved.levels.length, 12);
+    assert.equal(saved.levels[11].delaySeconds, 11 * 60 + 30);
+    assert.deepEqual(saved.levels[11].targets.roles, ['cto', 'devops-lead']);
+    assert.equal(saved.levels[0].channels.info.length, 6);
+  });
+});
