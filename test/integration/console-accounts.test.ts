@@ -223,6 +223,18 @@ describe('console accounts: invites, passwords, TOTP, sessions, CSRF and lockout
     assert.equal((await c.get('/console/incidents')).status, 200, 'the session is untouched');
   });
 
+  it('answers a form too large to read with a 413 page naming the problem, not a 500', async () => {
+    const { client: c } = await onboard(cp, sink, {
+      email: 'op4@example.test',
+      name: 'Oona',
+      role: 'operator',
+    });
+    const r = await c.post('/console/signout', { filler: 'x'.repeat(70_000) });
+    assert.equal(r.status, 413);
+    assert.match(r.html, /too large to send/);
+    assert.equal((await c.get('/console/incidents')).status, 200, 'still signed in: nothing was done');
+  });
+
   it('resets a password by e-mail link, which ends every session of the user', async () => {
     const { client: old } = await onboard(cp, sink, {
       email: 'reset@example.test',

@@ -12,6 +12,19 @@ import { opsPages } from './ops-pages.ts';
 import { renderer } from './render.ts';
 import { statusPagePages } from './status-page-pages.ts';
 
+const FORM_ERRORS: Record<string, { status: number; message: string }> = {
+  'entity.too.large': { status: 413, message: 'This form is too large to send. Shorten what you typed.' },
+  'parameters.too.many': { status: 413, message: 'This form has too many fields to send.' },
+  'charset.unsupported': {
+    status: 415,
+    message: 'This form was sent in a character set the console does not read.',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    message: 'This form was sent compressed in a way the console does not read.',
+  },
+};
+
 /**
  * The operators' console at /console/: server-rendered pages (eta templates in control-plane/views), one small
  * script for the live list, sessions in PostgreSQL, CSRF tokens on every form, a CSP with no inline script.
@@ -53,6 +66,9 @@ export function consoleRouter(ctx: Context): express.Router {
   });
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
+    // The form parser's refusals (too large, too many fields, a bad charset) are the sender's, not ours.
+    const form = FORM_ERRORS[(err as { type?: string }).type ?? ''];
+    if (form) return render(req, res, 'error', form, form.status);
     const status =
       err instanceof PageError
         ? err.status
