@@ -4,6 +4,35 @@ import { AppError, ValidationError } from '../http/errors.ts';
 
 export type Render = (req: Request, res: Response, view: string, data?: object, status?: number) => void;
 
+const TIME = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+
+/** A time as people read it: "7 Dec 2026, 14:05 UTC" (templates put the exact instant in <time datetime>). */
+export function when(iso: string | Date | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${TIME.format(d)} UTC`;
+}
+
+/**
+ * A field error as a sentence naming the field: the API's messages read after the field's name ("must be a
+ * URL that starts with http:// or https://"), so "Base URL must be ...". One that does not gets a colon.
+ */
+export function sentence(field: string, message: string): string {
+  const m = message.trim().replace(/\.$/, '');
+  return /^(must|is|are|has|may|cannot|does)\b/.test(m) ? `${field} ${m}.` : `${field}: ${m}.`;
+}
+
+/** What every template may use besides its data. */
+export const helpers = { when, sentence };
+
 export function renderer(eta: Eta): Render {
   return (req, res, view, data = {}, status = 200) => {
     const c = req.console;
@@ -13,6 +42,7 @@ export function renderer(eta: Eta): Render {
       path: req.path,
       errors: {},
       values: {},
+      ...helpers,
       ...data,
     });
     res.status(status).type('html').send(html);

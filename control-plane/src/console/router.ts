@@ -7,6 +7,7 @@ import { authPages } from './auth-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
 import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
+import { incidentActions } from './incident-actions.ts';
 import { incidentPages } from './incident-pages.ts';
 import { renderer } from './render.ts';
 
@@ -51,6 +52,7 @@ export function consoleRouter(ctx: Context): express.Router {
   );
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
+  incidentActions(router, ctx, render);
   fleetPages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
