@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, Router } from 'express';
 import type { Context } from '../context.ts';
 import { check, compile } from '../http/validation.ts';
 import * as incidentSchemas from '../incidents/schemas.ts';
