@@ -91,7 +91,13 @@ export function incidentActions(router: Router, ctx: Context, render: Render): v
         severity: values.severity,
         ...(values['severity-note'] ? { note: values['severity-note'] } : {}),
       });
-      return ctx.paging.incidents.raiseSeverity(req.console!.auth, req.id, idOf(req), body.severity, body.note);
+      return ctx.paging.incidents.raiseSeverity(
+        req.console!.auth,
+        req.id,
+        idOf(req),
+        body.severity,
+        body.note,
+      );
     });
   });
 

@@ -4,6 +4,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 import { authPages } from './auth-pages.ts';
+import { fleetInstancePages } from './fleet-instance-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
 import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
@@ -54,6 +55,7 @@ export function consoleRouter(ctx: Context): express.Router {
   incidentPages(router, ctx, render, views);
   incidentActions(router, ctx, render);
   fleetPages(router, ctx, render);
+  fleetInstancePages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });

@@ -71,6 +71,8 @@ const PATTERNS: Record<string, string> = {
   '^[0-9]{1,18}$': 'a whole number of at most 18 digits',
   '^INC-[0-9]{6,}$': 'an incident code like INC-000123',
   '^[A-Za-z0-9.:_-]+$': 'a host name or IP address',
+  '^[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}$':
+    'a client name and an instance name joined by /, like smile-dental/smile-prod',
 };
 
 const FORMATS: Record<string, string> = {
