@@ -7,7 +7,7 @@ import { check, compile } from '../http/validation.ts';
 import { grafanaLinks } from './grafana.ts';
 import { PageError, signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
-import { fieldErrors, type Render } from './render.ts';
+import { fieldErrors, refuseUnstorable, type Render } from './render.ts';
 
 const updateInstance = compile<InstancePatch>(fleetSchemas.updateInstance);
 const createKey = compile<faroSchemas.KeyInput>(faroSchemas.createKey);
@@ -66,6 +66,7 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
   ) => {
     let result: unknown;
     try {
+      refuseUnstorable(req.body);
       result = await act();
     } catch (err) {
       const bad = fieldErrors(err);

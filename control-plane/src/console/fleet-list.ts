@@ -4,7 +4,7 @@ import * as fleetSchemas from '../fleet/schemas.ts';
 import type { InstanceQuery } from '../fleet/service.ts';
 import { check, compile } from '../http/validation.ts';
 import { grafanaLinks } from './grafana.ts';
-import { fieldErrors, type Render } from './render.ts';
+import { fieldErrors, refuseUnstorable, type Render } from './render.ts';
 
 /** Instances on one page of the fleet list: the page's weight does not grow with the fleet. */
 export const FLEET_PAGE = 50;
@@ -28,6 +28,7 @@ export function fleetList(ctx: Context, render: Render) {
     let q: InstanceQuery = {};
     let filterErrors: Record<string, string> = {};
     try {
+      refuseUnstorable(raw);
       q = check(listQuery, raw, 'filters');
     } catch (err) {
       const bad = fieldErrors(err);

@@ -5,7 +5,7 @@ import { check, compile } from '../http/validation.ts';
 import * as incidentSchemas from '../incidents/schemas.ts';
 import { signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
-import { fieldErrors, type Render } from './render.ts';
+import { fieldErrors, refuseUnstorable, type Render } from './render.ts';
 
 const reassign = compile<{ responder?: string; note?: string }>(incidentSchemas.reassign);
 const raise = compile<{ severity: 'warning' | 'critical'; note?: string }>(incidentSchemas.raiseSeverity);
@@ -62,12 +62,14 @@ export function incidentActions(router: Router, ctx: Context, render: Render): v
     act: () => Promise<unknown>,
   ) => {
     try {
+      refuseUnstorable(req.body);
       await act();
     } catch (err) {
       const bad = fieldErrors(err);
       if (!bad || (err instanceof AppError && err.httpStatus !== 400)) throw err;
       const errors: Record<string, string> = {};
       for (const [k, v] of Object.entries(bad.fields)) errors[rename[k] ?? k] = v;
+      if (Object.keys(errors).length === 0) errors[`${form}._form`] = bad.message;
       return detail(req, res, { errors, values, form }, 400);
     }
     back(res, idOf(req), form);

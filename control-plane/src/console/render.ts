@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Eta } from 'eta';
 import { AppError, ValidationError } from '../http/errors.ts';
+import { replaceUnstorable, unstorable } from '../http/unstorable.ts';
 
 export type Render = (req: Request, res: Response, view: string, data?: object, status?: number) => void;
 
@@ -27,7 +28,7 @@ export function when(iso: string | Date | null | undefined): string {
  */
 export function sentence(field: string, message: string): string {
   const m = message.trim().replace(/\.$/, '');
-  return /^(must|is|are|has|may|cannot|does)\b/.test(m) ? `${field} ${m}.` : `${field}: ${m}.`;
+  return /^(must|is|are|has|holds|may|cannot|does|name)\b/.test(m) ? `${field} ${m}.` : `${field}: ${m}.`;
 }
 
 /** What every template may use besides its data. */
@@ -44,6 +45,8 @@ export function renderer(eta: Eta): Render {
       values: {},
       ...helpers,
       ...data,
+      // What the person typed comes back in the form; a NUL or lone surrogate in it comes back as U+FFFD.
+      ...('values' in data ? { values: replaceUnstorable(data.values).value } : {}),
     });
     res.status(status).type('html').send(html);
   };
@@ -58,4 +61,13 @@ export function fieldErrors(err: unknown): { message: string; fields: Record<str
     fields[name] ??= e.message;
   }
   return { message: err.message, fields };
+}
+
+/**
+ * A form's text that PostgreSQL cannot hold (NUL, a lone surrogate) as the API refuses it: a 400 naming each
+ * field, thrown before any service runs, so it is shown at the field rather than failing in the database.
+ */
+export function refuseUnstorable(form: unknown): void {
+  const bad = unstorable(form);
+  if (bad.length > 0) throw new ValidationError('the form holds text that cannot be stored', bad);
 }
