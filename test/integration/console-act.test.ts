@@ -9,7 +9,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { ConsoleClient, onboard } from '../helpers/console.ts';
+import { onboard, type ConsoleClient } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 
 describe('console incident actions and fleet pages over HTTP', () => {
