@@ -61,7 +61,10 @@ function checkServiceNames(services: ServiceSpec[]): void {
   services.forEach((s, i) => {
     if (seen.has(s.name))
       throw new ValidationError('service names must be unique within an instance', [
-        { field: `/services/${i}/name`, message: `duplicate service name ${s.name}` },
+        {
+          field: `/services/${i}/name`,
+          message: `must differ from the other services' names (${s.name} is taken)`,
+        },
       ]);
     seen.add(s.name);
   });
@@ -222,7 +225,9 @@ export class FleetService {
     return withTx(this.pool, async (tx) => {
       const client = await store.findClient(tx, input.client);
       if (!client)
-        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+        throw new ValidationError('unknown client', [
+          { field: '/client', message: 'must name a registered client' },
+        ]);
       if (client.status !== 'active')
         throw new ValidationError('client is decommissioned', [
           { field: '/client', message: 'is decommissioned' },
