@@ -2,7 +2,8 @@
  * bench/console: the console's incidents and fleet pages on a big fleet (1,000 instances, 50,000 incidents),
  * p95 time to the last byte, beside the JSON API answering the same data in the same run:
  * - incidents: GET /console/incidents (first page, 50 rows) vs GET /api/v1/incidents?limit=50;
- * - fleet: GET /console/fleet vs GET /api/v1/instances plus GET /api/v1/clients (what the page shows).
+ * - fleet: GET /console/fleet (first page, 50 of the 1,000 instances, and the clients for its filter) vs
+ *   GET /api/v1/instances?limit=50 plus GET /api/v1/clients?status=all (what the page shows).
  * Also the first load's weight (HTML + CSS + script) and the bytes of one live update (one SSE event).
  *
  * Last line: `bench console: ratio=.. incidents_p95_ms=.. incidents_api_p95_ms=.. fleet_p95_ms=..
@@ -79,12 +80,12 @@ try {
     await timed('/console/incidents', cookie);
     await timed('/api/v1/incidents?limit=50', bearer);
     await timed('/console/fleet', cookie);
-    await timed('/api/v1/instances', bearer);
+    await timed('/api/v1/instances?limit=50', bearer);
   }
   const incPage = await p95(['/console/incidents'], cookie);
   const incApi = await p95(['/api/v1/incidents?limit=50'], bearer);
   const fleetPage = await p95(['/console/fleet'], cookie);
-  const fleetApi = await p95(['/api/v1/instances', '/api/v1/clients'], bearer);
+  const fleetApi = await p95(['/api/v1/instances?limit=50', '/api/v1/clients?status=all'], bearer);
   const assets =
     (await timed('/console/static/console.css', cookie)).bytes +
     (await timed('/console/static/console.js', cookie)).bytes;

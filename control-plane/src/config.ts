@@ -69,6 +69,8 @@ export interface ConsoleConfig {
   readonly lockoutSeconds: number;
   /** How long an invite link works (CONSOLE_INVITE_HOURS, default 72). */
   readonly inviteTtlSeconds: number;
+  /** Grafana's address, for links to each client's and instance's dashboards (GRAFANA_URL; none when unset). */
+  readonly grafanaUrl: string | undefined;
 }
 
 function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
@@ -78,6 +80,7 @@ function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
     signinAttempts: int(env, 'CONSOLE_SIGNIN_ATTEMPTS', 5, 1, 100, problems),
     lockoutSeconds: 60 * int(env, 'CONSOLE_LOCKOUT_MINUTES', 15, 1, 24 * 60, problems),
     inviteTtlSeconds: 3600 * int(env, 'CONSOLE_INVITE_HOURS', 72, 1, 24 * 30, problems),
+    grafanaUrl: url(env, 'GRAFANA_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
   });
 }
 

@@ -209,7 +209,7 @@ describe('fleet as code: npm run fleet -- plan|apply|export', () => {
     assert.match(
       schemaBad.err,
       new RegExp(
-        `${d}/clients.yaml:${lineOf(badClients, 'Europe/Nowhere')}: /clients/2/timeZone must be a valid iana-time-zone`,
+        `${d}/clients.yaml:${lineOf(badClients, 'Europe/Nowhere')}: /clients/2/timeZone must be an IANA time zone name, like Europe/Berlin`,
       ),
     );
     assert.match(schemaBad.err, /nothing was applied/);

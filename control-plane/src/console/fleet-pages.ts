@@ -5,6 +5,7 @@ import * as fleetSchemas from '../fleet/schemas.ts';
 import type { InstanceInput } from '../fleet/types.ts';
 import type { InviteInput } from '../users/service.ts';
 import * as userSchemas from '../users/schemas.ts';
+import { fleetList } from './fleet-list.ts';
 import { signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
 import { fieldErrors, type Render } from './render.ts';
@@ -15,19 +16,7 @@ const str = (v: unknown, max = 2048) => (typeof v === 'string' ? v.slice(0, max)
 
 /** Fleet (clients and instances, registering one) and, for admins, users. */
 export function fleetPages(router: Router, ctx: Context, render: Render): void {
-  const fleetPage = async (
-    req: Parameters<Render>[0],
-    res: Parameters<Render>[1],
-    extra: object = {},
-    status = 200,
-  ) => {
-    const auth = req.console!.auth;
-    const [clients, instances] = await Promise.all([
-      ctx.fleet.listClients(auth, 'active'),
-      ctx.fleet.listInstances(auth, { status: 'active' }),
-    ]);
-    render(req, res, 'fleet', { clients, instances, ...extra }, status);
-  };
+  const fleetPage = fleetList(ctx, render);
 
   router.get('/fleet', signedIn(STAFF_ROLES), (req, res) => fleetPage(req, res));
 
@@ -64,6 +53,9 @@ export function fleetPages(router: Router, ctx: Context, render: Render): void {
     } catch (err) {
       const bad = fieldErrors(err);
       if (!bad) throw err;
+      // The API's 409 names a constraint; a person needs the field: the client has an instance of that name.
+      if ((err as { httpStatus?: number }).httpStatus === 409)
+        bad.fields.slug = 'is taken: the client already has an instance of that name';
       return fleetPage(req, res, { errors: { _form: bad.message, ...bad.fields }, values }, 400);
     }
   });

@@ -1,11 +1,12 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, Router } from 'express';
 import type { Context } from '../context.ts';
 import { check, compile } from '../http/validation.ts';
 import * as incidentSchemas from '../incidents/schemas.ts';
 import type { Incident } from '../incidents/types.ts';
 import type { Eta } from 'eta';
 import { signedIn } from './guard.ts';
-import { fieldErrors, type Render } from './render.ts';
+import { incidentDetail } from './incident-actions.ts';
+import { fieldErrors, helpers, type Render } from './render.ts';
 import * as sessions from '../users/sessions.ts';
 import { STAFF_ROLES } from './http.ts';
 
@@ -93,7 +94,7 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
       auth: c.auth,
       ...(Number.isSafeInteger(since) && since >= 0 ? { since } : {}),
       send(inc) {
-        const html = eta.render('./incident-row', { i: inc });
+        const html = eta.render('./incident-row', { i: inc, when: helpers.when });
         const data = JSON.stringify({ id: inc.id, match: matches(inc, q), html });
         res.write(`event: incident\ndata: ${data}\n\n`);
       },
@@ -110,16 +111,7 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
     });
   });
 
-  const detail = async (req: Request, res: Response, extra: object = {}, status = 200) => {
-    const auth = req.console!.auth;
-    const id = String(req.params.id).slice(0, 64);
-    const [incident, timeline] = await Promise.all([
-      ctx.paging.incidents.get(auth, id),
-      ctx.paging.incidents.timeline(auth, id),
-    ]);
-    const pages = await ctx.paging.notify.pagesOf(incident.id);
-    render(req, res, 'incident', { incident, timeline, pages, ...extra }, status);
-  };
+  const detail = incidentDetail(ctx, render);
 
   router.get('/incidents/:id', staff, (req, res) => detail(req, res));
 

@@ -1,8 +1,38 @@
 import type { Request, Response } from 'express';
 import type { Eta } from 'eta';
 import { AppError, ValidationError } from '../http/errors.ts';
+import { replaceUnstorable, unstorable } from '../http/unstorable.ts';
 
 export type Render = (req: Request, res: Response, view: string, data?: object, status?: number) => void;
+
+const TIME = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+
+/** A time as people read it: "7 Dec 2026, 14:05 UTC" (templates put the exact instant in <time datetime>). */
+export function when(iso: string | Date | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${TIME.format(d)} UTC`;
+}
+
+/**
+ * A field error as a sentence naming the field: the API's messages read after the field's name ("must be a
+ * URL that starts with http:// or https://"), so "Base URL must be ...". One that does not gets a colon.
+ */
+export function sentence(field: string, message: string): string {
+  const m = message.trim().replace(/\.$/, '');
+  return /^(must|is|are|has|holds|may|cannot|does|name)\b/.test(m) ? `${field} ${m}.` : `${field}: ${m}.`;
+}
+
+/** What every template may use besides its data. */
+export const helpers = { when, sentence };
 
 export function renderer(eta: Eta): Render {
   return (req, res, view, data = {}, status = 200) => {
@@ -13,7 +43,10 @@ export function renderer(eta: Eta): Render {
       path: req.path,
       errors: {},
       values: {},
+      ...helpers,
       ...data,
+      // What the person typed comes back in the form; a NUL or lone surrogate in it comes back as U+FFFD.
+      ...('values' in data ? { values: replaceUnstorable(data.values).value } : {}),
     });
     res.status(status).type('html').send(html);
   };
@@ -28,4 +61,13 @@ export function fieldErrors(err: unknown): { message: string; fields: Record<str
     fields[name] ??= e.message;
   }
   return { message: err.message, fields };
+}
+
+/**
+ * A form's text that PostgreSQL cannot hold (NUL, a lone surrogate) as the API refuses it: a 400 naming each
+ * field, thrown before any service runs, so it is shown at the field rather than failing in the database.
+ */
+export function refuseUnstorable(form: unknown): void {
+  const bad = unstorable(form);
+  if (bad.length > 0) throw new ValidationError('the form holds text that cannot be stored', bad);
 }

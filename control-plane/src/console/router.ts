@@ -3,10 +3,12 @@ import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 import { authPages } from './auth-pages.ts';
+import { fleetInstancePages } from './fleet-instance-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
 import { pageHeaders } from './headers.ts';
 import { PageError, csrfCheck, plainPath } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
+import { incidentActions } from './incident-actions.ts';
 import { incidentPages } from './incident-pages.ts';
 import { opsPages } from './ops-pages.ts';
 import { renderer } from './render.ts';
@@ -58,7 +60,9 @@ export function consoleRouter(ctx: Context): express.Router {
   );
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
+  incidentActions(router, ctx, render);
   fleetPages(router, ctx, render);
+  fleetInstancePages(router, ctx, render);
   statusPagePages(router, ctx, render);
   opsPages(router, ctx, render);
   router.use(() => {

@@ -3,10 +3,10 @@ import type { Api } from '../http/api.ts';
 import { READERS, STAFF } from '../http/auth.ts';
 import * as schemas from './schemas.ts';
 import { probeTargets, scrapeTargets } from './sd.ts';
-import type { FleetService } from './service.ts';
+import type { FleetService, InstanceQuery } from './service.ts';
 import type { ClientInput, ClientPatch, InstanceInput, InstancePatch } from './types.ts';
 
-type ListQuery = { status?: string; client?: string };
+type ListQuery = InstanceQuery;
 
 function sdAnswer(res: Response, body: unknown) {
   // Prometheus polls at its refresh_interval; this tells it the interval we expect.
@@ -86,7 +86,8 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
     path: '/api/v1/instances',
     operationId: 'listInstances',
     responseSchema: schemas.instanceList,
-    summary: 'Lists instances, optionally of one client',
+    summary:
+      'Lists instances by client and name, optionally of one client or matching words; limit and after page them',
     tag: 'fleet',
     roles: READERS,
     query: schemas.listQuery,

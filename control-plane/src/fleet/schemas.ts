@@ -123,7 +123,21 @@ export const clientListQuery = {
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { ...clientListQuery.properties, client: { type: 'string', maxLength: 64 } },
+  properties: {
+    ...clientListQuery.properties,
+    client: { type: 'string', maxLength: 64 },
+    q: {
+      type: 'string',
+      maxLength: 100,
+      description: "words in the instance's or client's name, the environment or the base URL",
+    },
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000; unset: all of them' },
+    after: {
+      type: 'string',
+      pattern: '^[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}$',
+      description: "paging: the last instance's client/instance of the page before",
+    },
+  },
 } as const;
 
 // Answers (the OpenAPI document's response schemas, read by generated clients; fleet/types.ts Client, Instance).

@@ -61,13 +61,27 @@ function checkServiceNames(services: ServiceSpec[]): void {
   services.forEach((s, i) => {
     if (seen.has(s.name))
       throw new ValidationError('service names must be unique within an instance', [
-        { field: `/services/${i}/name`, message: `duplicate service name ${s.name}` },
+        {
+          field: `/services/${i}/name`,
+          message: `must differ from the other services' names (${s.name} is taken)`,
+        },
       ]);
     seen.add(s.name);
   });
 }
 
 const statusFilter = (s: string | undefined) => (s === 'all' ? null : (s ?? 'active'));
+
+/** An instance's place in the list order, as the `after` of the page that follows it. */
+export const cursorOf = (i: Instance) => `${i.client.slug}/${i.slug}`;
+
+export interface InstanceQuery {
+  status?: string;
+  client?: string;
+  q?: string;
+  after?: string;
+  limit?: string;
+}
 
 /** The fleet registry: clients and their concierge instances, with the services each one runs. */
 export class FleetService {
@@ -158,15 +172,47 @@ export class FleetService {
     return instanceView(i);
   }
 
-  async listInstances(auth: Auth, f: { status?: string; client?: string }): Promise<Instance[]> {
+  /**
+   * Instances by client and instance slug, filtered; `limit` (with `after`, the last one's
+   * `client/instance`) pages them, so a request's work is bounded by what it returns.
+   */
+  async listInstances(auth: Auth, f: InstanceQuery): Promise<Instance[]> {
+    const filter = await this.instanceFilter(auth, f);
+    const rows = await store.listInstances(this.pool, filter);
+    return rows.filter((i) => canSeeClient(auth, i.client_id)).map(instanceView);
+  }
+
+  /** One page of instances, how many match in all, and the cursor of the next page (null on the last). */
+  async pageInstances(
+    auth: Auth,
+    f: InstanceQuery & { limit: string },
+  ): Promise<{ instances: Instance[]; total: number; next: string | null }> {
+    const filter = await this.instanceFilter(auth, f);
+    // One more than a page tells whether there is a next one.
+    const [rows, total] = await Promise.all([
+      store.listInstances(this.pool, { ...filter, limit: filter.limit! + 1 }),
+      store.countInstances(this.pool, filter),
+    ]);
+    const page = rows.slice(0, filter.limit!).map(instanceView);
+    const last = page[page.length - 1];
+    return { instances: page, total, next: rows.length > page.length && last ? cursorOf(last) : null };
+  }
+
+  private async instanceFilter(auth: Auth, f: InstanceQuery): Promise<store.InstanceFilter> {
     let clientId = auth.clientId;
     if (f.client !== undefined) {
       const c = await store.findClient(this.pool, f.client);
       if (!c || !canSeeClient(auth, c.id)) throw new NotFoundError('client');
       clientId = c.id;
     }
-    const rows = await store.listInstances(this.pool, { status: statusFilter(f.status), clientId });
-    return rows.filter((i) => canSeeClient(auth, i.client_id)).map(instanceView);
+    const after = f.after?.split('/');
+    return {
+      status: statusFilter(f.status),
+      clientId,
+      text: f.q?.trim() || null,
+      after: after?.length === 2 ? [after[0]!, after[1]!] : null,
+      limit: f.limit === undefined ? null : Number(f.limit),
+    };
   }
 
   async listMonitored(): Promise<Instance[]> {
@@ -179,7 +225,9 @@ export class FleetService {
     return withTx(this.pool, async (tx) => {
       const client = await store.findClient(tx, input.client);
       if (!client)
-        throw new ValidationError('unknown client', [{ field: '/client', message: 'no such client' }]);
+        throw new ValidationError('unknown client', [
+          { field: '/client', message: 'must name a registered client' },
+        ]);
       if (client.status !== 'active')
         throw new ValidationError('client is decommissioned', [
           { field: '/client', message: 'is decommissioned' },

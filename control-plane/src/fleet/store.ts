@@ -125,16 +125,39 @@ export async function findInstance(
   return rows[0];
 }
 
-export async function listInstances(
-  db: Queryable,
-  f: { status: string | null; clientId: string | null },
-): Promise<DbInstance[]> {
+export interface InstanceFilter {
+  status: string | null;
+  clientId: string | null;
+  /** Words anywhere in the instance's or client's slug, the client's name, the environment or the base URL. */
+  text?: string | null;
+  /** Keyset paging: instances after this (client slug, instance slug), in that order. */
+  after?: [string, string] | null;
+  limit?: number | null;
+}
+
+const instanceWhere = `where ($1::text is null or i.status = $1) and ($2::uuid is null or i.client_id = $2)
+    and ($3::text is null or concat_ws(' ', i.slug, c.slug, c.name, i.environment, i.base_url) ilike $3)`;
+const like = (text: string | null | undefined) =>
+  text ? `%${text.replace(/[\\%_]/g, (ch) => '\\' + ch)}%` : null;
+
+export async function listInstances(db: Queryable, f: InstanceFilter): Promise<DbInstance[]> {
+  // (c.slug, i.slug) is unique, so the row comparison pages without gaps or repeats.
   const { rows } = await db.query<DbInstance>(
-    `${INSTANCE_SELECT} where ($1::text is null or i.status = $1) and ($2::uuid is null or i.client_id = $2)
-     order by c.slug, i.slug`,
-    [f.status, f.clientId],
+    `${INSTANCE_SELECT} ${instanceWhere}
+       and ($4::text is null or (c.slug, i.slug) > ($4::text, $5::text))
+     order by c.slug, i.slug limit $6`,
+    [f.status, f.clientId, like(f.text), f.after?.[0] ?? null, f.after?.[1] ?? null, f.limit ?? null],
   );
   return rows;
+}
+
+/** How many instances match a filter (for "1,000 instances" above a page of 50). */
+export async function countInstances(db: Queryable, f: InstanceFilter): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `select count(*) as n from instances i join clients c on c.id = i.client_id ${instanceWhere}`,
+    [f.status, f.clientId, like(f.text)],
+  );
+  return Number(rows[0]!.n);
 }
 
 /** Active instances of active clients: what gets probed and scraped. */

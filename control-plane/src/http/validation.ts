@@ -48,15 +48,116 @@ function field(e: ErrorObject): string {
   return e.instancePath;
 }
 
-function message(e: ErrorObject): string {
-  if (e.keyword === 'required') return 'is required';
-  if (e.keyword === 'additionalProperties') return 'is not a known field';
-  if (e.keyword === 'format') {
-    const format = (e.params as { format: string }).format;
-    const why = typeof e.data === 'string' ? PROBLEMS[format]?.(e.data) : undefined;
-    return `must be a valid ${format}${why ? `: ${why}` : ''}`;
+/**
+ * What a pattern asks for, in words: a person reads the message (the console shows it at the field), so
+ * `must match pattern "^https?://"` is not an answer. Patterns not listed fall back to the schema's own words.
+ */
+const PATTERNS: Record<string, string> = {
+  '^https?://': 'a URL that starts with http:// or https://',
+  '^[a-z0-9][a-z0-9-]{0,62}$':
+    'a name of 1 to 63 lower-case letters, digits and hyphens, starting with a letter or digit',
+  '^[a-z0-9][a-z0-9-]{0,31}$':
+    'a name of 1 to 32 lower-case letters, digits and hyphens, starting with a letter or digit',
+  '^[a-z0-9][a-z0-9_-]{0,62}$':
+    'a name of 1 to 63 lower-case letters, digits, hyphens and underscores, starting with a letter or digit',
+  '^[a-z][a-z0-9-]{0,62}$':
+    'a name of 1 to 63 lower-case letters, digits and hyphens, starting with a letter',
+  '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$':
+    'a name of 1 to 63 letters, digits and underscores, not starting with a digit',
+  '^([01][0-9]|2[0-3]):[0-5][0-9]$': 'a time of day as HH:MM, from 00:00 to 23:59',
+  '^\\+[1-9][0-9]{6,14}$': 'a phone number in international form, like +15551234567',
+  '^[1-9][0-9]{0,3}$': 'a whole number from 1 to 9999',
+  '^[0-9]{1,4}$': 'a whole number of at most 4 digits',
+  '^[0-9]{1,18}$': 'a whole number of at most 18 digits',
+  '^INC-[0-9]{6,}$': 'an incident code like INC-000123',
+  '^[A-Za-z0-9.:_-]+$': 'a host name or IP address',
+  '^[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9-]{0,62}$':
+    'a client name and an instance name joined by /, like smile-dental/smile-prod',
+};
+
+const FORMATS: Record<string, string> = {
+  uri: 'a full URL, like https://clinic.example.com',
+  email: 'an e-mail address, like name@example.com',
+  uuid: 'an id (a UUID)',
+  'date-time': 'a date and time like 2026-12-07T14:05:00Z',
+  'date-time-shape': 'a date and time like 2026-12-07T14:05:00Z',
+  date: 'a date like 2026-12-07',
+  month: 'a month like 2026-12',
+  'iana-time-zone': 'an IANA time zone name, like Europe/Berlin',
+};
+
+const TYPES: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  integer: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+  null: 'null',
+};
+
+const list = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).join(', ');
+const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`;
+
+/** The message of one field error: "must be ...", read after the field's name (the pointer names it). */
+export function message(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return 'is required';
+    case 'additionalProperties':
+      return 'is not a known field';
+    case 'format': {
+      const format = p.format as string;
+      const why = typeof e.data === 'string' ? PROBLEMS[format]?.(e.data) : undefined;
+      return `must be ${FORMATS[format] ?? `a valid ${format}`}${why ? `: ${why}` : ''}`;
+    }
+    case 'pattern': {
+      const pattern = p.pattern as string;
+      const described = (e.parentSchema as { description?: string } | undefined)?.description;
+      return `must be ${PATTERNS[pattern] ?? (described ? `${described} (pattern ${pattern})` : `text of the form ${pattern}`)}`;
+    }
+    case 'type': {
+      const types = String(p.type).split(',');
+      return `must be ${types.map((t) => TYPES[t] ?? t).join(' or ')}`;
+    }
+    case 'minLength':
+      return p.limit === 1
+        ? 'must not be empty'
+        : `must be at least ${plural(p.limit as number, 'character')} long`;
+    case 'maxLength':
+      return `must be at most ${plural(p.limit as number, 'character')} long`;
+    case 'minItems':
+      return `must list at least ${plural(p.limit as number, 'entry', 'entries')}`;
+    case 'maxItems':
+      return `must list at most ${plural(p.limit as number, 'entry', 'entries')}`;
+    case 'minProperties':
+      return p.limit === 1
+        ? 'must change at least one field'
+        : `must have at least ${p.limit as number} fields`;
+    case 'maxProperties':
+      return `must have at most ${p.limit as number} entries`;
+    case 'uniqueItems':
+      return 'must not list the same value twice';
+    case 'enum':
+      return `must be one of ${list(p.allowedValues as unknown[])}`;
+    case 'const':
+      return `must be ${JSON.stringify(p.allowedValue)}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const words = {
+        minimum: 'at least',
+        maximum: 'at most',
+        exclusiveMinimum: 'above',
+        exclusiveMaximum: 'below',
+      };
+      return `must be ${words[e.keyword]} ${p.limit as number}`;
+    }
+    default:
+      return e.message ?? 'is invalid';
   }
-  return e.message ?? 'is invalid';
 }
 
 /** One entry per bad field: oneOf/anyOf noise is dropped when a more precise error names the same field. */

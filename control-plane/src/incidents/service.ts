@@ -418,7 +418,7 @@ export class IncidentService {
     const visible = await this.visible(auth, idOrCode);
     if ((input.responder === undefined) === (input.rotation === undefined))
       throw new ValidationError('reassignment is invalid', [
-        { field: '/responder', message: 'give exactly one of responder or rotation' },
+        { field: '/responder', message: 'must be given, or else a rotation (one of the two)' },
       ]);
     return this.hooks.transaction(async (tx) => {
       const inc = (await store.find(tx, visible.id, true))!;
@@ -428,8 +428,8 @@ export class IncidentService {
       if (!paged)
         throw new ValidationError('reassignment is invalid', [
           input.responder !== undefined
-            ? { field: '/responder', message: 'no such active responder' }
-            : { field: '/rotation', message: 'no such rotation, or no one is on call in it now' },
+            ? { field: '/responder', message: 'must name an active responder' }
+            : { field: '/rotation', message: 'must name a rotation with someone on call now' },
         ]);
       await this.record(tx, inc, auth, requestId, {
         kind: 'reassigned',

@@ -456,7 +456,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Lists instances, optionally of one client */
+    /** Lists instances by client and name, optionally of one client or matching words; limit and after page them */
     get: operations['listInstances'];
     put?: never;
     /** Registers a client's concierge instance and its services */
@@ -3025,6 +3025,9 @@ export interface operations {
       query?: {
         status?: 'active' | 'decommissioned' | 'all';
         client?: string;
+        q?: string;
+        limit?: string;
+        after?: string;
       };
       header?: never;
       path?: never;
