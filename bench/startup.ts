@@ -1,29 +1,44 @@
 /**
  * bench/startup: each service (control plane, fleet prober, backup exporter, demo fleet) started from its build
- * with plain node, against the same service run from its TypeScript sources through tsx (as every service ran
- * before the build), in the same run: time from spawn to ready, and resident memory once ready (the process
- * and its children, such as tsx's esbuild service; never the embedded PostgreSQL).
+ * with plain node, as its launchers start it (`npm start`, `npm run stack`, its image: the same node options and
+ * malloc settings, from the service's own node-options module), against the same service run from its
+ * TypeScript sources through tsx with no options (as every service ran before the build), in the same run:
+ * time from spawn to ready, and resident memory once ready (the process and its children, such as tsx's esbuild
+ * service; never PostgreSQL).
+ * The control plane runs as a provider runs it, against an external PostgreSQL (DATABASE_URL and
+ * MIGRATION_DATABASE_URL, its roles set up by the script in docs/audit.md; here a server this bench starts):
+ * `cp_*`. Without DATABASE_URL it starts an embedded PostgreSQL of its own, which costs both variants the same
+ * second or more and hides what the build changes: printed apart as `cpe_*`.
  * Rounds alternate which variant goes first; figures are medians. Targets: start at most half, memory at least
- * 30% less (start_ratio <= 0.5, rss_ratio <= 0.7; ratio = built / tsx).
+ * 30% less (start_ratio <= 0.5, rss_ratio <= 0.7; ratio = built / tsx). BENCH_ROUNDS (3), BENCH_SERVICES (a
+ * comma-separated subset of cp, cpe, prober, backup, demo).
  * Last line: `bench startup: cp_first_s=.. cp_built_s=.. cp_tsx_s=.. cp_start_ratio=.. cp_built_rss_mb=.. ...`
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
 import { freePort } from '@concierge-ops/shared/ports';
+import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
+import { CONTROL_PLANE_NODE_OPTIONS } from '@concierge-ops/control-plane/node-options';
+import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
 import { reachableTempDir } from '../test/helpers/process.ts';
 import { createServiceTokens } from '../scripts/stack/tokens.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const TSX = ['--import', 'tsx', '--conditions=concierge-source'];
+const only = process.env.BENCH_SERVICES?.split(',');
 
 interface Service {
   key: string;
   name: string;
   /** The package folder: its build is `dist/main.js`, its source `src/main.ts`. */
   dir: string;
+  /** How its launchers run the build: node options before the entry, and environment (malloc settings). */
+  launch?: { options: string; env?: Readonly<Record<string, string>> };
   env: () => Promise<Record<string, string>>;
   /** Resolves once the service answers as ready (`r.out()` is what it printed so far). */
   ready: (env: Record<string, string>, r: Running) => Promise<void>;
@@ -38,11 +53,12 @@ interface Running {
 function start(service: Service, variant: 'built' | 'tsx', env: Record<string, string>): Running {
   const entry =
     variant === 'built'
-      ? [path.join(service.dir, 'dist/main.js')]
+      ? [...(service.launch?.options.split(' ') ?? []), path.join(service.dir, 'dist/main.js')]
       : [...TSX, path.join(service.dir, 'src/main.ts')];
+  const launchEnv = variant === 'built' ? service.launch?.env : undefined;
   const child = spawn(process.execPath, entry, {
     cwd: REPO,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...launchEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -115,22 +131,82 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const work = await reachableTempDir('bench-startup-');
 const admin = crypto.randomBytes(24).toString('base64url');
-const cpData = path.join(work, 'control-plane');
+
+/**
+ * The provider's PostgreSQL: a server of the bench's own (not a child of any control plane), with the owner and
+ * app roles and the database made by the operator's script in docs/audit.md ("Database roles").
+ */
+async function externalDatabase(): Promise<{ url: string; migrationUrl: string; stop: () => Promise<void> }> {
+  const server = await startEmbeddedPostgres(path.join(work, 'postgres'), pino({ level: 'warn' }));
+  const doc = await fs.readFile(path.join(REPO, 'docs/audit.md'), 'utf8');
+  const script = /<!-- roles-script -->\s*```sql\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (!script) throw new Error('docs/audit.md has no roles script');
+  const pw = { owner: crypto.randomBytes(18).toString('hex'), app: crypto.randomBytes(18).toString('hex') };
+  const [serverPart, dbPart] = script
+    .replaceAll("'change-me-owner'", `'${pw.owner}'`)
+    .replaceAll("'change-me-app'", `'${pw.app}'`)
+    .split(/^\s*\\c .*$/m);
+  const at = (role: string, password: string, db: string) => {
+    const u = new URL(server.url);
+    u.username = role;
+    u.password = password;
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
+  const run = async (url: string, statements: string[]) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    for (const sql of statements) await c.query(sql);
+    await c.end();
+  };
+  // One statement at a time: CREATE DATABASE refuses to run inside the transaction a multi-statement query is.
+  await run(
+    server.url,
+    serverPart!.split(';').filter((sql) => sql.replace(/--.*$/gm, '').trim()),
+  );
+  await run(at('postgres', new URL(server.url).password, 'concierge_ops'), [dbPart!]);
+  return {
+    url: at('concierge_ops_app', pw.app, 'concierge_ops'),
+    migrationUrl: at('concierge_ops_owner', pw.owner, 'concierge_ops'),
+    stop: () => server.stop(),
+  };
+}
+
+const external = await externalDatabase();
 let cpUrl = '';
 const controlPlane: Service = {
   key: 'cp',
   name: 'control plane',
   dir: 'control-plane',
-  env: async () => ({ DATA_DIR: cpData, PORT: String(await freePort()), BOOTSTRAP_ADMIN_TOKEN: admin }),
+  launch: { options: CONTROL_PLANE_NODE_OPTIONS },
+  env: async () => ({
+    DATABASE_URL: external.url,
+    MIGRATION_DATABASE_URL: external.migrationUrl,
+    DATA_DIR: path.join(work, 'control-plane'),
+    PORT: String(await freePort()),
+    BOOTSTRAP_ADMIN_TOKEN: admin,
+  }),
   ready: (env, r) => until(answers(`http://127.0.0.1:${env.PORT}/readyz`), r),
+};
+const embedded: Service = {
+  ...controlPlane,
+  key: 'cpe',
+  name: 'cp, embedded pg',
+  env: async () => ({
+    DATA_DIR: path.join(work, 'control-plane-embedded'),
+    PORT: String(await freePort()),
+    BOOTSTRAP_ADMIN_TOKEN: admin,
+  }),
 };
 let tokens: Awaited<ReturnType<typeof createServiceTokens>>;
 const services: Service[] = [
   controlPlane,
+  embedded,
   {
     key: 'prober',
     name: 'fleet prober',
     dir: 'exporters/fleet-prober',
+    launch: { options: PROBER_NODE_OPTIONS, env: PROBER_MALLOC_ENV },
     env: async () => ({
       CONTROL_PLANE_URL: cpUrl,
       PROBER_TOKEN: tokens.prober.token,
@@ -169,11 +245,14 @@ const fields: string[] = [];
 let background: Running | undefined;
 try {
   await fs.mkdir(path.join(work, 'backups'));
-  // The first start makes the data folder (initdb, migrations): timed apart, then every start is a restart.
+  // The first start migrates the empty database: timed apart, then every start is a restart. The embedded
+  // variant's first start (initdb as well) is not timed.
   const first = await measure(controlPlane, 'built');
   fields.push(`cp_first_s=${first.s.toFixed(2)}`);
+  if (!only || only.includes('cpe')) await measure(embedded, 'built');
   for (const service of services) {
-    if (service !== controlPlane && !background) {
+    if (only && !only.includes(service.key)) continue;
+    if (service.key !== 'cp' && service.key !== 'cpe' && !background) {
       // The exporters and the demo talk to a control plane, which runs (built) beside them from here on.
       const env = await controlPlane.env();
       background = start(controlPlane, 'built', env);
@@ -209,5 +288,6 @@ try {
   console.log(`bench startup: ${fields.join(' ')}`);
 } finally {
   if (background) await stop(background).catch(() => undefined);
+  await external.stop();
   await fs.rm(work, { recursive: true, force: true });
 }
