@@ -22,7 +22,6 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { freePort } from '@concierge-ops/shared/ports';
 import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
-import { CONTROL_PLANE_NODE_OPTIONS } from '@concierge-ops/control-plane/node-options';
 import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
 import { reachableTempDir } from '../test/helpers/process.ts';
 import { createServiceTokens } from '../scripts/stack/tokens.ts';
@@ -138,6 +137,16 @@ const admin = crypto.randomBytes(24).toString('base64url');
  */
 async function externalDatabase(): Promise<{ url: string; migrationUrl: string; stop: () => Promise<void> }> {
   const server = await startEmbeddedPostgres(path.join(work, 'postgres'), pino({ level: 'warn' }));
+  try {
+    return await makeRoles(server);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** The operator's script run on `server` as its superuser, with fresh passwords: the two roles' URLs. */
+async function makeRoles(server: { url: string; stop: () => Promise<void> }) {
   const doc = await fs.readFile(path.join(REPO, 'docs/audit.md'), 'utf8');
   const script = /<!-- roles-script -->\s*```sql\n([\s\S]*?)```/.exec(doc)?.[1];
   if (!script) throw new Error('docs/audit.md has no roles script');
@@ -172,13 +181,15 @@ async function externalDatabase(): Promise<{ url: string; migrationUrl: string; 
   };
 }
 
-const external = await externalDatabase();
+const external = await externalDatabase().catch(async (err: unknown) => {
+  await fs.rm(work, { recursive: true, force: true });
+  throw err;
+});
 let cpUrl = '';
 const controlPlane: Service = {
   key: 'cp',
   name: 'control plane',
   dir: 'control-plane',
-  launch: { options: CONTROL_PLANE_NODE_OPTIONS },
   env: async () => ({
     DATABASE_URL: external.url,
     MIGRATION_DATABASE_URL: external.migrationUrl,

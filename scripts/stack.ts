@@ -20,7 +20,6 @@ import path from 'node:path';
 import { freePort } from '@concierge-ops/shared/ports';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
 import { prometheusPages } from './stack/links.ts';
-import { controlPlaneArgs } from './stack/control-plane.ts';
 import { proberLaunch } from './stack/prober.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { seedDemoResponders } from './stack/paging.ts';
@@ -310,7 +309,7 @@ async function main(): Promise<void> {
     const cp = spawnChild({
       name: `control-plane-${i + 1}`,
       command: NODE[0]!,
-      args: [...NODE.slice(1), ...controlPlaneArgs()],
+      args: [...NODE.slice(1), 'control-plane/dist/main.js'],
       env: {
         ...baseEnv,
         HOST: host,

@@ -33,5 +33,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=8 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/app/entrypoint.sh"]
-# A smaller young generation than V8's default: see control-plane/src/node-options.ts.
-CMD ["node", "--max-semi-space-size=4", "control-plane/dist/main.js"]
+CMD ["node", "control-plane/dist/main.js"]

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTROL_PLANE_NODE_OPTIONS } from '@concierge-ops/control-plane/node-options';
 import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
-import { CONTROL_PLANE_ENTRY, controlPlaneArgs } from '../../scripts/stack/control-plane.ts';
 import { PROBER_ENTRY, proberLaunch } from '../../scripts/stack/prober.ts';
 
 /**
  * The services run their build with plain node (no tsx, no esbuild at run time), after building what is stale:
  * each script that starts one is `node scripts/build-stale.mjs <its projects> && [VAR=value ...] [exec] node
- * [--v8-option ...] <its dist entry>` (the prober's and the control plane's settings: their src/node-options.ts).
+ * [--v8-option ...] <its dist entry>` (the prober's memory settings: exporters/fleet-prober/src/node-options.ts).
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -52,32 +50,6 @@ describe('service scripts', () => {
       ...pkg.workspaces.map((w) => JSON.parse(fs.readFileSync(path.join(ROOT, w, 'package.json'), 'utf8'))),
     ].map((p: { engines?: { node?: string } }) => p.engines?.node);
     assert.deepEqual(new Set(engines), new Set(['>=20.19']));
-  });
-
-  // One place says how the control plane runs (control-plane/src/node-options.ts); the stack and bench:startup
-  // take it from there, and the launchers that cannot import it (npm start, its Dockerfile) must say the same.
-  describe("the control plane's node options", () => {
-    const flags = CONTROL_PLANE_NODE_OPTIONS.split(' ');
-
-    it('npm run stack starts every control plane with them', () => {
-      assert.deepEqual(controlPlaneArgs(), [...flags, CONTROL_PLANE_ENTRY]);
-      const stack = fs.readFileSync(path.join(ROOT, 'scripts/stack.ts'), 'utf8');
-      assert.match(stack, /args: \[\.\.\.NODE\.slice\(1\), \.\.\.controlPlaneArgs\(\)\]/);
-      assert.doesNotMatch(stack, /'control-plane\/dist\/main\.js'/);
-    });
-
-    it('npm start uses the same ones', () => {
-      const m = /&& exec node ((?:--\S+ )*)(\S+)$/.exec(pkg.scripts.start!);
-      assert.ok(m, pkg.scripts.start);
-      assert.deepEqual(m[1]!.trim().split(' '), flags);
-      assert.equal(m[2], CONTROL_PLANE_ENTRY);
-    });
-
-    it("the control plane's image uses the same ones", () => {
-      const file = fs.readFileSync(path.join(ROOT, 'deploy/docker/control-plane.Dockerfile'), 'utf8');
-      const cmd = /^CMD (\[.*\])$/m.exec(file)?.[1];
-      assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...flags, CONTROL_PLANE_ENTRY]);
-    });
   });
 
   // One place says how the prober runs (exporters/fleet-prober/src/node-options.ts); the stack takes it from

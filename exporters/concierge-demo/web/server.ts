@@ -63,9 +63,9 @@ export interface DemoWebBundle {
 
 /**
  * Reads the page's files and bundles its browser code (about a second), then stops esbuild's service process:
- * the demo fleet bundles once for all its pages, and would otherwise keep that process (about 9 MB) for as
- * long as it runs. esbuild is imported here, so a demo that serves no page never loads it. Not for calls that
- * overlap in one process: the second would find esbuild stopped under it.
+ * the demo fleet bundles once for all its pages, and would otherwise keep that process (about 26 MB resident)
+ * for as long as it runs. esbuild is imported here, so a demo that serves no page never loads it. Not for calls
+ * that overlap in one process: the second would find esbuild stopped under it.
  */
 export async function bundleDemoWeb(): Promise<DemoWebBundle> {
   const esbuild = await import('esbuild');
