@@ -3,8 +3,9 @@
  * with plain node, as its launchers start it (`npm start`, `npm run stack`, its image: the same node options and
  * malloc settings, from the service's own node-options module), against the same service run from its
  * TypeScript sources through tsx with no options (as every service ran before the build), in the same run:
- * time from spawn to ready, and resident memory once ready (the process and its children, such as tsx's esbuild
- * service; never PostgreSQL).
+ * time from spawn to ready, the CPU time used by then, and resident memory once ready (the process and its
+ * children, such as tsx's esbuild service; never PostgreSQL). On a shared machine the time to ready follows the
+ * load; the CPU time much less so.
  * The control plane runs as a provider runs it, against an external PostgreSQL (DATABASE_URL and
  * MIGRATION_DATABASE_URL, its roles set up by the script in docs/audit.md; here a server this bench starts):
  * `cp_*`. Without DATABASE_URL it starts an embedded PostgreSQL of its own, which costs both variants the same
@@ -12,7 +13,7 @@
  * Rounds alternate which variant goes first; figures are medians. Targets: start at most half, memory at least
  * 30% less (start_ratio <= 0.5, rss_ratio <= 0.7; ratio = built / tsx). BENCH_ROUNDS (3), BENCH_SERVICES (a
  * comma-separated subset of cp, cpe, prober, backup, demo).
- * Last line: `bench startup: cp_first_s=.. cp_built_s=.. cp_tsx_s=.. cp_start_ratio=.. cp_built_rss_mb=.. ...`
+ * Last line: `bench startup: cp_first_s=.. cp_built_s=.. cp_tsx_s=.. cp_start_ratio=.. cp_built_cpu_s=.. ...`
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -86,8 +87,8 @@ async function until(ok: () => Promise<boolean>, r: Running, timeoutMs = 120_000
 
 const answers = (url: string) => async () => (await fetch(url)).status === 200;
 
-/** Resident memory in bytes of `pid` and its descendants, postgres servers excepted. */
-async function treeRss(pid: number): Promise<number> {
+/** `pid` and its descendants, postgres servers excepted. */
+async function tree(pid: number): Promise<number[]> {
   const parent = new Map<number, number>();
   const comm = new Map<number, string>();
   for (const e of await fs.readdir('/proc')) {
@@ -99,18 +100,41 @@ async function treeRss(pid: number): Promise<number> {
       comm.set(Number(e), m[1]!);
     }
   }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++)
-    for (const [p, pp] of parent) if (pp === tree[i] && !comm.get(p)!.startsWith('postgres')) tree.push(p);
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++)
+    for (const [p, pp] of parent) if (pp === pids[i] && !comm.get(p)!.startsWith('postgres')) pids.push(p);
+  return pids;
+}
+
+/** Resident memory in bytes of `pid` and its descendants, postgres servers excepted. */
+async function treeRss(pid: number): Promise<number> {
   let kb = 0;
-  for (const p of tree) {
+  for (const p of await tree(pid)) {
     const status = await fs.readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
     kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   }
   return kb * 1024;
 }
 
-async function measure(service: Service, variant: 'built' | 'tsx'): Promise<{ s: number; rss: number }> {
+/**
+ * CPU seconds (user and system, all threads) that `pid` and its descendants have used, with children they have
+ * already reaped. Unlike the time to ready, this hardly moves with what else the machine runs.
+ */
+async function treeCpu(pid: number): Promise<number> {
+  let ticks = 0;
+  for (const p of await tree(pid)) {
+    const stat = await fs.readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+    // Fields after the command's closing parenthesis: utime, stime, cutime and cstime are the 12th to 15th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0);
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+async function measure(
+  service: Service,
+  variant: 'built' | 'tsx',
+): Promise<{ s: number; cpu: number; rss: number }> {
   const env = await service.env();
   const t0 = performance.now();
   const r = start(service, variant, env);
@@ -119,13 +143,16 @@ async function measure(service: Service, variant: 'built' | 'tsx'): Promise<{ s:
     throw new Error(`${service.name} (${variant}): ${err instanceof Error ? err.message : String(err)}`);
   });
   const s = (performance.now() - t0) / 1000;
+  const cpu = await treeCpu(r.child.pid!);
   // Resident memory once the start's garbage has had a moment to be collected, as it would be in service.
   await new Promise((res) => setTimeout(res, 1000));
   const rss = await treeRss(r.child.pid!);
   await stop(r);
-  return { s, rss };
+  return { s, cpu, rss };
 }
 
+// Linux counts CPU time in /proc in clock ticks of 1/100 s (USER_HZ) on every architecture node runs on.
+const CLOCK_TICKS = 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const work = await reachableTempDir('bench-startup-');
@@ -271,19 +298,22 @@ try {
       await controlPlane.ready(env, background);
       tokens = await createServiceTokens(cpUrl, admin, work);
     }
-    const runs = { built: [] as { s: number; rss: number }[], tsx: [] as { s: number; rss: number }[] };
+    type Run = { s: number; cpu: number; rss: number };
+    const runs = { built: [] as Run[], tsx: [] as Run[] };
     for (let i = 0; i < rounds; i++) {
       const order = i % 2 === 0 ? (['built', 'tsx'] as const) : (['tsx', 'built'] as const);
       for (const variant of order) runs[variant].push(await measure(service, variant));
     }
     const s = { built: median(runs.built.map((x) => x.s)), tsx: median(runs.tsx.map((x) => x.s)) };
+    const cpu = { built: median(runs.built.map((x) => x.cpu)), tsx: median(runs.tsx.map((x) => x.cpu)) };
     const mb = {
       built: median(runs.built.map((x) => x.rss)) / 2 ** 20,
       tsx: median(runs.tsx.map((x) => x.rss)) / 2 ** 20,
     };
     console.log(
       `${service.name.padEnd(16)} start ${s.built.toFixed(2)} s built, ${s.tsx.toFixed(2)} s tsx ` +
-        `(ratio ${(s.built / s.tsx).toFixed(2)}); RSS ${mb.built.toFixed(0)} MB built, ${mb.tsx.toFixed(0)} MB tsx ` +
+        `(ratio ${(s.built / s.tsx).toFixed(2)}); CPU ${cpu.built.toFixed(2)} s built, ${cpu.tsx.toFixed(2)} s tsx ` +
+        `(ratio ${(cpu.built / cpu.tsx).toFixed(2)}); RSS ${mb.built.toFixed(0)} MB built, ${mb.tsx.toFixed(0)} MB tsx ` +
         `(ratio ${(mb.built / mb.tsx).toFixed(2)})`,
     );
     const k = service.key;
@@ -291,6 +321,9 @@ try {
       `${k}_built_s=${s.built.toFixed(2)}`,
       `${k}_tsx_s=${s.tsx.toFixed(2)}`,
       `${k}_start_ratio=${(s.built / s.tsx).toFixed(2)}`,
+      `${k}_built_cpu_s=${cpu.built.toFixed(2)}`,
+      `${k}_tsx_cpu_s=${cpu.tsx.toFixed(2)}`,
+      `${k}_cpu_ratio=${(cpu.built / cpu.tsx).toFixed(2)}`,
       `${k}_built_rss_mb=${mb.built.toFixed(1)}`,
       `${k}_tsx_rss_mb=${mb.tsx.toFixed(1)}`,
       `${k}_rss_ratio=${(mb.built / mb.tsx).toFixed(2)}`,
