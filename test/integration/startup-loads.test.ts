@@ -17,13 +17,14 @@ const SRC = path.join(ROOT, 'control-plane/src');
 const HEAVY = ['pdfkit', 'twilio', 'nodemailer', 'node-pg-migrate'];
 
 /**
- * Runs `script` (an ES module, through tsx from the sources) and says which of `packages` the process loaded
- * by then; the script's last line of output is `{ ...its own fields }` as JSON, to which `loaded` is added.
+ * Runs `script` (an ES module, through tsx from the sources, or with plain node) and says which of `packages`
+ * the process loaded by then; the script returns its own fields, to which `loaded` is added.
  */
 async function loadsOf<T extends object>(
   script: string,
   packages: string[],
   env: Record<string, string> = {},
+  through: 'tsx' | 'node' = 'tsx',
 ): Promise<T & { loaded: string[] }> {
   const wrapped = `
     import { createRequire } from 'node:module';
@@ -41,9 +42,7 @@ async function loadsOf<T extends object>(
     [
       '--import',
       path.join(ROOT, 'test/helpers/record-packages.mjs'),
-      '--import',
-      'tsx',
-      '--conditions=concierge-source',
+      ...(through === 'tsx' ? ['--import', 'tsx', '--conditions=concierge-source'] : []),
       '--input-type=module',
       '-e',
       wrapped,
@@ -106,7 +105,15 @@ describe('exporters start-up: what they load', function () {
   });
 
   it('the demo fleet loads esbuild at the first view of its web chat, not before', async () => {
-    const file = path.join(ROOT, 'exporters/concierge-demo/src/instance.ts');
+    // Its build with plain node, as it runs: tsx itself loads esbuild, in every process it runs.
+    await run(
+      process.execPath,
+      ['scripts/build-stale.mjs', 'exporters/concierge-demo', 'exporters/concierge-demo/web'],
+      {
+        cwd: ROOT,
+      },
+    );
+    const file = path.join(ROOT, 'exporters/concierge-demo/dist/instance.js');
     const r = await loadsOf<{ before: boolean; status: number; js: number }>(
       `
       const { DemoInstance, loadWebBuilder } = await import(${JSON.stringify(file)});
@@ -126,6 +133,8 @@ describe('exporters start-up: what they load', function () {
       return { before, status: res.status, js };
       `,
       ['esbuild'],
+      {},
+      'node',
     );
     assert.equal(r.before, false, 'esbuild was loaded before the page was viewed');
     assert.equal(r.status, 200);
