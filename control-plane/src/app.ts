@@ -36,11 +36,8 @@ function newestMigration(): string {
   return names[names.length - 1]!.replace(/\.sql$/, '');
 }
 
-/**
- * Express app assembly only: middleware, routes, and the error model. `compileSchemas` compiles every route's
- * schemas at once (tests); otherwise each compiles at its route's first request (http/validation.ts).
- */
-export function createApp(ctx: Context, opts: { compileSchemas?: boolean } = {}): express.Express {
+/** Express app assembly only: middleware, routes, and the error model. */
+export function createApp(ctx: Context): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-For is anyone's to send: believed only from TRUSTED_PROXIES, so the audit log's source address
@@ -164,7 +161,6 @@ export function createApp(ctx: Context, opts: { compileSchemas?: boolean } = {})
   opsRoutes(api, ctx.ops);
   drillRoutes(api, ctx.drills);
   userRoutes(api, ctx.users);
-  if (opts.compileSchemas) api.compileSchemas();
 
   app.use(router);
   app.use(api.methodNotAllowed());

@@ -4,7 +4,7 @@ import { bearer, type Auth, type Role } from './auth.ts';
 import { AppError, ForbiddenError, UnauthorizedError, ValidationError, sendProblem } from './errors.ts';
 import { unstorable } from './unstorable.ts';
 import { OPERATION_ID, openapiDocument } from './openapi.ts';
-import { ajv, check, compile } from './validation.ts';
+import { check, compile } from './validation.ts';
 import './types.ts';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -256,28 +256,6 @@ export class Api {
         `${req.method} is not allowed here; use ${[...new Set(allowed)].join(', ')}`,
       );
     };
-  }
-
-  /**
-   * Compiles every route's body and query schema now rather than at each route's first request (validation.ts,
-   * compile): for tests, so a schema ajv's strict mode refuses fails them. Throws naming the route.
-   */
-  compileSchemas(): void {
-    for (const { spec } of this.routes)
-      for (const [part, schema] of [
-        ['body', spec.body],
-        ['query', spec.query],
-      ] as const) {
-        if (!schema) continue;
-        try {
-          ajv.compile(schema);
-        } catch (err) {
-          throw new Error(
-            `${spec.method.toUpperCase()} ${spec.path}: its ${part} schema does not compile: ${(err as Error).message}`,
-            { cause: err },
-          );
-        }
-      }
   }
 
   /** OpenAPI 3.1 document built from the same schemas that validate requests (http/openapi.ts). */

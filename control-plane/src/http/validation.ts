@@ -8,7 +8,7 @@ import { dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemO
 const addFormats =
   (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
-/** The one Ajv instance: each schema is compiled once, at its first use (see compile), and reused. */
+/** The one Ajv instance: schemas are compiled once, at module load, and reused. */
 export const ajv = new Ajv({
   allErrors: true,
   verbose: true, // errors carry the bad value, so a format error can say what is wrong with it
@@ -72,22 +72,8 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
   return [...out.values()];
 }
 
-/**
- * A validator for `schema` that compiles it at its first call and reuses that from then on. Compiling the API's
- * ~150 schemas was a fifth of the control plane's start and 15 MB it held whether or not a route was ever
- * called (bench:startup); one schema compiles in a few milliseconds, so the first request to a route pays
- * that once. test/unit/route-schemas.test.ts compiles every route's schemas, so a schema ajv's strict mode
- * refuses still fails the tests rather than a first request.
- */
 export function compile<T>(schema: object): ValidateFunction<T> {
-  let compiled: ValidateFunction<T> | undefined;
-  const validate = ((data: unknown) => {
-    compiled ??= ajv.compile<T>(schema);
-    const valid = compiled(data);
-    validate.errors = compiled.errors;
-    return valid;
-  }) as ValidateFunction<T>;
-  return validate;
+  return ajv.compile<T>(schema);
 }
 
 /** Validates `data` (mutating defaults in) or throws a 400 naming every bad field. */
