@@ -79,7 +79,7 @@ if [ "$service" = control-plane ]; then
   for d in migrations views public; do cp -R "$root/control-plane/$d" "$stage/control-plane/"; done
 fi
 if [ "$service" = demo ]; then
-  # The web chat's server (dist/web/server.js) bundles the page from these files with esbuild at start.
+  # The web chat's server (dist/web/server.js) bundles the page from these files with esbuild at its first view.
   if [ -f "$stage/$pkg/dist/web/server.js" ]; then
     mkdir -p "$stage/$pkg/web"
     cp -R "$root/$pkg/web/index.html" "$root/$pkg/web/app.css" "$root/$pkg/web/src" "$stage/$pkg/web/"

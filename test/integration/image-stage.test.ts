@@ -316,7 +316,7 @@ describe('deploy/build-image.sh: staged services start with plain node', functio
       env: { PATH: process.env.PATH!, ...env },
     });
     assert.match(status.stdout, /riverside-prod/);
-    // The web chat page, bundled at start from the staged web/ files with the demo's esbuild.
+    // The web chat page, bundled at its first view from the staged web/ files with the demo's esbuild.
     const chat = /web (http:\S+)\/chat/.exec(demo.output())?.[1];
     assert.ok(chat, `no web chat URL in:\n${demo.output()}`);
     const app = await fetch(`${chat}/app.js`);

@@ -4,9 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import type { Logger } from 'pino';
-import { ensureDatabase, startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import type { DumpArchive } from './sources/pgdump.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
@@ -27,6 +25,7 @@ const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** Tables of the manifest missing from the restored database, or holding another number of rows. */
 async function check(url: string, expected: Record<string, number>): Promise<string[]> {
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -82,6 +81,9 @@ export async function restoreTest(
   const removeAtExit = () => rmSync(tmp, { recursive: true, force: true });
   process.on('exit', removeAtExit);
   try {
+    // Loaded at the first restore test, not at start: pg and embedded-postgres serve only these, which an
+    // exporter with no dumps to test never runs (bench:startup, docs/benchmarks.md).
+    const { ensureDatabase, startEmbeddedPostgres } = await import('@concierge-ops/embedded-postgres');
     const db = await startEmbeddedPostgres(tmp, opts.log);
     try {
       const url = await ensureDatabase(db.url, 'restore_test');

@@ -52,7 +52,8 @@ async function close(server: http.Server): Promise<void> {
 export class DemoInstance {
   readonly broken = new Set<Target>();
   readonly urls = { backend: '', frontend: '', proxy: '', metrics: '' };
-  private page: WebPage | undefined;
+  /** Makes the page at its first view (a second of bundling that a demo nobody opens never pays). */
+  private page: (() => Promise<WebPage>) | undefined;
   private proxyPort = 0;
   private readonly backend: http.Server;
   private readonly frontend: http.Server;
@@ -94,9 +95,13 @@ export class DemoInstance {
     this.traffic.start(rps);
   }
 
-  /** The web chat page the frontend serves (the Faro-instrumented one once its app key is known). */
-  setPage(page: WebPage): void {
-    this.page = page;
+  /**
+   * The web chat page the frontend serves (the Faro-instrumented one once its app key is known): `make` runs at
+   * the page's first view, once.
+   */
+  setPage(make: () => Promise<WebPage>): void {
+    let made: Promise<WebPage> | undefined;
+    this.page = () => (made ??= make());
   }
 
   /** The health JSON the fleet prober reads (`healthJson: true`). */
@@ -158,11 +163,22 @@ export class DemoInstance {
     };
     if (this.broken.has('frontend')) return send(503, 'text/plain', 'frontend unavailable\n');
     if (path === '/healthz') return send(200, 'application/json', '{"status":"ok"}\n');
-    if (path === '/app.js' && this.page) return send(200, 'text/javascript', this.page.js);
-    if (path === '/app.css' && this.page) return send(200, 'text/css', this.page.css);
-    if (path === '/' || path === '/chat' || path?.startsWith('/appointments/'))
-      return send(200, 'text/html', this.page?.html ?? FALLBACK_PAGE(this.spec.clientName));
-    send(404, 'text/plain', 'not found\n');
+    const asset = path === '/app.js' ? 'js' : path === '/app.css' ? 'css' : undefined;
+    const isPage = path === '/' || path === '/chat' || path?.startsWith('/appointments/');
+    if (!isPage && !(asset && this.page)) return send(404, 'text/plain', 'not found\n');
+    if (!this.page) return send(200, 'text/html', FALLBACK_PAGE(this.spec.clientName));
+    this.page().then(
+      (page) =>
+        asset
+          ? send(200, asset === 'js' ? 'text/javascript' : 'text/css', page[asset])
+          : send(200, 'text/html', page.html),
+      (err: unknown) =>
+        send(
+          500,
+          'text/plain',
+          `the web chat page could not be built: ${err instanceof Error ? err.message : String(err)}\n`,
+        ),
+    );
   }
 
   /** /api/* and /health go to the backend, everything else to the frontend. */
@@ -196,9 +212,14 @@ export async function loadWebBuilder(): Promise<
     : path.resolve(import.meta.dirname, 'web/server.js');
   if (!fs.existsSync(file)) return undefined;
   const mod = (await import(file)) as {
-    buildDemoWeb?: (o: { collectUrl: string; practiceName?: string }) => Promise<WebPage>;
+    bundleDemoWeb?: () => Promise<object>;
+    demoPage?: (bundle: object, o: { collectUrl: string; practiceName?: string }) => WebPage;
   };
-  if (!mod.buildDemoWeb) return undefined;
-  const build = mod.buildDemoWeb;
-  return (collectUrl, practiceName) => build({ collectUrl, practiceName });
+  const { bundleDemoWeb, demoPage } = mod;
+  if (!bundleDemoWeb || !demoPage) return undefined;
+  // Every instance's page shares one bundle, made at the first page's first view (it was once per instance, at
+  // start: a second of esbuild each, and its service process kept for as long as the demo ran).
+  let bundled: Promise<object> | undefined;
+  return async (collectUrl, practiceName) =>
+    demoPage(await (bundled ??= bundleDemoWeb()), { collectUrl, practiceName });
 }

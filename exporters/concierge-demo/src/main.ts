@@ -68,7 +68,7 @@ async function start(): Promise<void> {
       if (build) {
         const key = await cp.faroKey(id, [inst.urls.proxy, inst.urls.frontend]);
         if (key)
-          inst.setPage(await build(`${config.controlPlaneUrl}/api/v1/faro/collect/${key}`, spec.clientName));
+          inst.setPage(() => build(`${config.controlPlaneUrl}/api/v1/faro/collect/${key}`, spec.clientName));
       }
     }
   } catch (err) {

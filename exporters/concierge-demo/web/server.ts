@@ -6,7 +6,6 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { build } from 'esbuild';
 
 // Built, this module runs from dist/web/; the page's own files (html, css, the browser code) stay in web/.
 const DIR =
@@ -55,24 +54,46 @@ export interface DemoWebBuild {
 
 export const DEFAULT_APP: DemoWebApp = { name: 'concierge-web-chat', version: '1.0.0', environment: 'demo' };
 
-/** Bundles the page for `options` (about a second: do it once per server, not per request). */
-export async function buildDemoWeb(options: DemoWebOptions): Promise<DemoWebBuild> {
+/** What every page shares: the HTML template, the stylesheet and the browser bundle. */
+export interface DemoWebBundle {
+  template: string;
+  css: string;
+  js: string;
+}
+
+/**
+ * Reads the page's files and bundles its browser code (about a second), then stops esbuild's service process:
+ * the demo fleet bundles once for all its pages, and would otherwise keep that process (about 26 MB resident)
+ * for as long as it runs. esbuild is imported here, so a demo that serves no page never loads it. Not for calls
+ * that overlap in one process: the second would find esbuild stopped under it.
+ */
+export async function bundleDemoWeb(): Promise<DemoWebBundle> {
+  const esbuild = await import('esbuild');
+  try {
+    const [template, css, bundle] = await Promise.all([
+      fs.readFile(path.join(DIR, 'index.html'), 'utf8'),
+      fs.readFile(path.join(DIR, 'app.css'), 'utf8'),
+      esbuild.build({
+        entryPoints: [path.join(DIR, 'src', 'main.ts')],
+        bundle: true,
+        write: false,
+        format: 'iife',
+        platform: 'browser',
+        target: ['chrome110', 'firefox110', 'safari16'],
+        minify: true,
+        legalComments: 'none',
+        logLevel: 'silent',
+      }),
+    ]);
+    return { template, css, js: bundle.outputFiles[0]!.text };
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+/** One page from the shared bundle: index.html with this page's configuration in it. */
+export function demoPage(bundle: DemoWebBundle, options: DemoWebOptions): DemoWebBuild {
   new URL(options.collectUrl); // throws on a malformed URL, before the page would fail silently
-  const [template, css, bundle] = await Promise.all([
-    fs.readFile(path.join(DIR, 'index.html'), 'utf8'),
-    fs.readFile(path.join(DIR, 'app.css'), 'utf8'),
-    build({
-      entryPoints: [path.join(DIR, 'src', 'main.ts')],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: ['chrome110', 'firefox110', 'safari16'],
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'silent',
-    }),
-  ]);
   const config = {
     collectUrl: options.collectUrl,
     app: { ...DEFAULT_APP, ...options.app },
@@ -81,7 +102,13 @@ export async function buildDemoWeb(options: DemoWebOptions): Promise<DemoWebBuil
   };
   // `<` escaped: the JSON sits inside a <script> element and must not be able to close it.
   const json = JSON.stringify(config).replace(/</g, '\\u003c');
-  return { html: template.replace('__CONFIG__', () => json), css, js: bundle.outputFiles[0]!.text };
+  return { html: bundle.template.replace('__CONFIG__', () => json), css: bundle.css, js: bundle.js };
+}
+
+/** Bundles the page for `options` (about a second: do it once per server, not per request). */
+export async function buildDemoWeb(options: DemoWebOptions): Promise<DemoWebBuild> {
+  new URL(options.collectUrl);
+  return demoPage(await bundleDemoWeb(), options);
 }
 
 // The chat's own routes; any other path is 404 (the receiver labels pages by these templates too).
