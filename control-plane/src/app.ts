@@ -24,6 +24,7 @@ import { drillRoutes } from './drills/routes.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { userRoutes } from './users/routes.ts';
 import { consoleRouter } from './console/router.ts';
+import { statusUpdateRoutes } from './status-updates/routes.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
@@ -161,6 +162,7 @@ export function createApp(ctx: Context): express.Express {
   opsRoutes(api, ctx.ops);
   drillRoutes(api, ctx.drills);
   userRoutes(api, ctx.users);
+  statusUpdateRoutes(api, ctx.fleet);
 
   app.use(router);
   app.use(api.methodNotAllowed());

@@ -197,15 +197,17 @@ export class FleetService {
     });
   }
 
-  /** Who an update to the client goes to now (listed, not unsubscribed), read in the caller's transaction. */
-  async subscribedStatusContacts(db: Queryable, clientId: string) {
-    return (await store.subscribedStatusContacts(db, clientId)).map((c) => ({
-      id: c.id,
-      email: c.email,
-      name: c.name,
-      sms: c.sms,
-      unsubscribeToken: c.unsubscribe_token,
-    }));
+  /**
+   * Who an update to the client goes to now (listed, not unsubscribed; none once it is decommissioned), with
+   * the client's name and time zone, read in the caller's transaction.
+   */
+  async statusAudience(db: Queryable, clientId: string) {
+    const rows = await store.subscribedStatusContacts(db, clientId);
+    return {
+      clientName: rows[0]?.client_name ?? '',
+      timeZone: rows[0]?.time_zone ?? 'UTC',
+      contacts: rows.map((c) => ({ id: c.id, email: c.email, name: c.name, sms: c.sms })),
+    };
   }
 
   /** The contact an unsubscribe link names, for its confirmation page; undefined for an unknown link. */
@@ -232,6 +234,24 @@ export class FleetService {
         });
       }
       return { email: c.email, clientName: c.client_name };
+    });
+  }
+
+  /** The same link's way back: only the link's holder can subscribe a contact again. Audited; idempotent. */
+  async resubscribeStatusContact(who: Who, requestId: string | null, token: string) {
+    return withTx(this.pool, async (tx) => {
+      const c = await store.statusContactByToken(tx, token, true);
+      if (!c) return undefined;
+      if (c.unsubscribed_at !== null) {
+        await store.resubscribeStatusContact(tx, c.id);
+        await this.audit.record(tx, who, requestId, {
+          action: 'client.status_contact_resubscribe',
+          targetType: 'client',
+          targetId: c.client_id,
+          after: { email: c.email },
+        });
+      }
+      return { email: c.email, clientName: c.client_name, listed: c.position !== null };
     });
   }
 

@@ -29,6 +29,8 @@ export interface DbStatusContactJson {
 export interface DbStatusContact {
   id: string;
   client_id: string;
+  /** Null: off the client's list, kept only because it unsubscribed. */
+  position: number | null;
   email: string;
   name: string | null;
   sms: string | null;
@@ -161,11 +163,18 @@ export async function replaceStatusContacts(
   );
 }
 
-/** The client's listed contacts that have not unsubscribed, in order: who an update goes to. */
-export async function subscribedStatusContacts(db: Queryable, clientId: string): Promise<DbStatusContact[]> {
-  const { rows } = await db.query<DbStatusContact>(
-    `select * from client_status_contacts
-     where client_id = $1 and position is not null and unsubscribed_at is null order by position`,
+/**
+ * The client's listed contacts that have not unsubscribed, in order (who an update goes to), with the client's
+ * name and time zone (what the update says); none for a decommissioned client.
+ */
+export async function subscribedStatusContacts(
+  db: Queryable,
+  clientId: string,
+): Promise<(DbStatusContact & { client_name: string; time_zone: string })[]> {
+  const { rows } = await db.query<DbStatusContact & { client_name: string; time_zone: string }>(
+    `select s.*, c.name as client_name, c.time_zone from client_status_contacts s join clients c on c.id = s.client_id
+     where s.client_id = $1 and c.status = 'active' and s.position is not null and s.unsubscribed_at is null
+     order by s.position`,
     [clientId],
   );
   return rows;
@@ -183,6 +192,15 @@ export async function statusContactByToken(
     [token],
   );
   return rows[0];
+}
+
+/** Subscribed again; a contact no longer listed is forgotten, as a listed one would be when taken off. */
+export async function resubscribeStatusContact(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `with d as (delete from client_status_contacts where id = $1 and position is null)
+     update client_status_contacts set unsubscribed_at = null where id = $1 and position is not null`,
+    [id],
+  );
 }
 
 export async function unsubscribeStatusContact(db: Queryable, id: string): Promise<void> {

@@ -163,6 +163,26 @@ export class MaintenanceService {
     });
   }
 
+  /**
+   * Occurrences of live windows of active clients starting in [from, to), with what a clinic is told of them
+   * (status-updates' reminders). Bounded by the span asked for (the reminder lead time).
+   */
+  async startingBetween(from: Date, to: Date) {
+    const rows = await store.listLive(this.pool, { clientIds: null, from, to });
+    return rows.flatMap((w) =>
+      occurrences(spec(w), w.time_zone, from, to)
+        .filter((o) => o.start >= from && o.start < to)
+        .map((o) => ({
+          windowId: w.id,
+          clientId: w.client_id,
+          instance: w.instance_slug,
+          reason: w.reason,
+          start: o.start,
+          end: o.end,
+        })),
+    );
+  }
+
   /** Concrete maintenance time in [from, to) of the given clients (null: every client). */
   async ranges(clientIds: string[] | null, from: Date, to: Date): Promise<MaintenanceRange[]> {
     const rows = await store.listLive(this.pool, { clientIds, from, to });
