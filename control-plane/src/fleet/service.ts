@@ -100,7 +100,12 @@ async function writeStatusContacts(tx: Queryable, clientId: string, contacts: St
   await store.replaceStatusContacts(
     tx,
     clientId,
-    contacts.map((c) => ({ email: c.email, name: c.name ?? null, sms: c.sms ?? null, token: unsubscribeToken() })),
+    contacts.map((c) => ({
+      email: c.email,
+      name: c.name ?? null,
+      sms: c.sms ?? null,
+      token: unsubscribeToken(),
+    })),
   );
 }
 

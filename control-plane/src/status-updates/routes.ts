@@ -47,7 +47,8 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
     operationId: 'showStatusUnsubscribePage',
     produces: ['text/html'],
     problems: [404],
-    summary: "A status update's unsubscribe link: a confirmation page (mail scanners that follow links change nothing)",
+    summary:
+      "A status update's unsubscribe link: a confirmation page (mail scanners that follow links change nothing)",
     tag: 'status updates',
     roles: 'public',
     query: linkQuery,

@@ -46,7 +46,10 @@ const JOB = systemJob('status-updates');
 /** 4xx from Twilio (an opted-out or bad number) and a missing provider will not heal by retrying. */
 function isPermanent(err: unknown): boolean {
   const status = (err as { status?: number }).status;
-  return err instanceof MissingProvider || (typeof status === 'number' && status >= 400 && status < 500 && status !== 429);
+  return (
+    err instanceof MissingProvider ||
+    (typeof status === 'number' && status >= 400 && status < 500 && status !== 429)
+  );
 }
 class MissingProvider extends Error {}
 
@@ -110,7 +113,10 @@ export class StatusUpdateService {
    * started yet gets one reminder per contact, keyed by window, occurrence and contact, so later ticks (and
    * other replicas) add nothing; a contact added meanwhile still gets its own. Returns how many were queued.
    */
-  async remindMaintenance(upcoming: (from: Date, to: Date) => Promise<UpcomingMaintenance[]>, now = new Date()) {
+  async remindMaintenance(
+    upcoming: (from: Date, to: Date) => Promise<UpcomingMaintenance[]>,
+    now = new Date(),
+  ) {
     const list = await upcoming(now, new Date(now.getTime() + this.options.reminderLeadMs));
     let total = 0;
     for (const m of list) {
@@ -190,7 +196,10 @@ export class StatusUpdateService {
     } catch (err) {
       const final = lastAttempt || isPermanent(err);
       await store.markFailed(this.pool, id, final ? 'failed' : 'queued', errorMessage(err) || 'send failed');
-      this.log.warn({ channel: u.channel, kind: u.kind, attempt: u.attempts, final }, 'status update send failed');
+      this.log.warn(
+        { channel: u.channel, kind: u.kind, attempt: u.attempts, final },
+        'status update send failed',
+      );
       if (!final) throw err;
       return;
     }

@@ -84,10 +84,11 @@ export async function markSent(db: Queryable, id: string, providerId: string | n
 
 /** Back to queued (its job is retried) or failed for good. */
 export async function markFailed(db: Queryable, id: string, status: 'queued' | 'failed', error: string) {
-  await db.query(
-    `update status_updates set status = $2, last_error = $3, updated_at = now() where id = $1`,
-    [id, status, error.slice(0, 500)],
-  );
+  await db.query(`update status_updates set status = $2, last_error = $3, updated_at = now() where id = $1`, [
+    id,
+    status,
+    error.slice(0, 500),
+  ]);
 }
 
 /**
