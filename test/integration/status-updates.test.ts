@@ -258,11 +258,14 @@ describe('status updates: clinics hear of incidents and maintenance by e-mail', 
     assert.match(html, /l\*\*\*@smile\.example\.test/);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.equal((await cp.call('GET', '/api/v1/clients/smile')).body.statusContacts[2].unsubscribedAt, null);
-    // A forged token is an unknown link.
-    assert.equal(
-      (await fetch(`${cp.url}/api/v1/status-updates/unsubscribe?t=forged`, { method: 'POST' })).status,
-      404,
-    );
+    // A forged token is an unknown link: a page for a browser, problem+json for anything else.
+    const forged = `${cp.url}/api/v1/status-updates/unsubscribe?t=forged`;
+    const asBrowser = await fetch(forged, { method: 'POST', headers: { accept: 'text/html,*/*;q=0.8' } });
+    assert.equal(asBrowser.status, 404);
+    assert.match(await asBrowser.text(), /This link is not valid/);
+    const asScript = await fetch(forged, { method: 'POST' });
+    assert.equal(asScript.status, 404);
+    assert.match(asScript.headers.get('content-type') ?? '', /application\/problem\+json/);
     // The form's POST (no session, no token of ours) unsubscribes.
     const done = await fetch(cp.url + path, { method: 'POST' });
     assert.equal(done.status, 200);

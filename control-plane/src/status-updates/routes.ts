@@ -1,6 +1,7 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { FleetService } from '../fleet/service.ts';
 import type { Api } from '../http/api.ts';
+import { sendProblem } from '../http/errors.ts';
 
 // The link's one parameter: the contact's unsubscribe token (any other query parameter is a 400, http/api.ts).
 const linkQuery = {
@@ -38,7 +39,20 @@ function page(res: Response, status: number, title: string, body: string): void 
     );
 }
 
-const UNKNOWN = '<p>This unsubscribe link is not valid. It may have been copied incompletely.</p>';
+/**
+ * An unknown link: a page for a browser (which asks for HTML by name), problem+json for anything else, as every
+ * refusal of the API is.
+ */
+function unknownLink(req: Request, res: Response): void {
+  if (req.accepts(['application/problem+json', 'text/html']) === 'text/html')
+    return page(
+      res,
+      404,
+      'Unknown link',
+      '<p>This link is not valid. It may have been copied incompletely.</p>',
+    );
+  sendProblem(res, 404, 'this unsubscribe link is not valid');
+}
 
 export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
   api.route({
@@ -55,7 +69,7 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
     handler: async ({ req, res }) => {
       const t = typeof req.query.t === 'string' ? req.query.t : '';
       const c = t ? await fleet.statusContactByToken(t) : undefined;
-      if (!c) return page(res, 404, 'Unknown link', UNKNOWN);
+      if (!c) return unknownLink(req, res);
       if (c.unsubscribed) return page(res, 200, 'Unsubscribed', unsubscribed(c, t));
       page(
         res,
@@ -81,7 +95,7 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
       const t = typeof req.query.t === 'string' ? req.query.t : '';
       const who = 'status contact (unsubscribe link)';
       const c = t ? await fleet.unsubscribeStatusContact(who, req.id, t) : undefined;
-      if (!c) return page(res, 404, 'Unknown link', UNKNOWN);
+      if (!c) return unknownLink(req, res);
       page(res, 200, 'Unsubscribed', unsubscribed(c, t));
     },
   });
@@ -99,7 +113,7 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
       const t = typeof req.query.t === 'string' ? req.query.t : '';
       const who = 'status contact (unsubscribe link)';
       const c = t ? await fleet.resubscribeStatusContact(who, req.id, t) : undefined;
-      if (!c) return page(res, 404, 'Unknown link', UNKNOWN);
+      if (!c) return unknownLink(req, res);
       page(
         res,
         200,
