@@ -354,6 +354,42 @@ describe('status updates: clinics hear of incidents and maintenance by e-mail', 
     ]);
   });
 
+  it('tells of an incident opened by hand only when it has a public summary', async function () {
+    this.timeout(30_000);
+    const quiet = await cp.call('POST', '/api/v1/incidents', {
+      body: { client: 'other', severity: 'warning', title: 'Disk filling', summary: 'db volume at 91%' },
+    });
+    assert.equal(quiet.status, 201, quiet.text);
+    const told = await cp.call('POST', '/api/v1/incidents', {
+      body: {
+        client: 'other',
+        severity: 'critical',
+        title: 'SMS provider outage',
+        summary: 'carrier 502s on the SMS gateway',
+        publicSummary: 'Text messages to patients are delayed.',
+      },
+    });
+    assert.equal(told.status, 201, told.text);
+    await expectMails(OTHER, 1);
+    assert.match(
+      mails(OTHER)[0]!.subject ?? '',
+      new RegExp(`Practice other: Service incident ${told.body.code}`),
+    );
+    assert.match(mails(OTHER)[0]!.text ?? '', /Text messages to patients are delayed/);
+    assert.doesNotMatch(mails(OTHER)[0]!.text ?? '', /carrier|Disk|91%/);
+    // Resolving the quiet one tells no one; resolving the told one tells its clinic.
+    assert.equal(
+      (await cp.call('POST', `/api/v1/incidents/${quiet.body.code}/resolve`, { body: {} })).status,
+      200,
+    );
+    assert.equal(
+      (await cp.call('POST', `/api/v1/incidents/${told.body.code}/resolve`, { body: {} })).status,
+      200,
+    );
+    await expectMails(OTHER, 2);
+    assert.match(mails(OTHER)[1]!.subject ?? '', /Resolved: service incident/);
+  });
+
   it('sends the maintenance reminder once, however often the reminder runs', async function () {
     this.timeout(30_000);
     const start = new Date(Date.now() + 3 * 3600_000);
@@ -384,7 +420,11 @@ describe('status updates: clinics hear of incidents and maintenance by e-mail', 
     assert.match(reminder.text ?? '', /smile-prod.*America\/New_York/s);
     assert.match(reminder.text ?? '', /Upgrading the phone line provider/);
     assert.equal(mails(LEAVER).length, 1);
-    assert.equal(mails(OTHER).length, 0);
+    assert.deepEqual(
+      mails(OTHER).filter((m) => /maintenance/.test(m.subject ?? '')),
+      [],
+      "another client's contacts hear nothing of smile's maintenance",
+    );
     assert.equal(await remind(cp.ctx), 0);
   });
 });

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.ts';
+import { UUID, type Pool } from '../db/pool.ts';
 import { addJob } from '../jobs/store.ts';
 import type { Workers } from '../jobs/workers.ts';
 import type { StatusUpdateService, UpcomingMaintenance } from './service.ts';
@@ -27,7 +27,8 @@ export function registerStatusUpdateJobs(
     {
       [SEND_TASK]: async (payload, helpers) => {
         const id = (payload as { id?: unknown }).id;
-        if (typeof id !== 'string') return;
+        // Not a row of ours (a hand-made job): nothing to send, and nothing to retry.
+        if (typeof id !== 'string' || !UUID.test(id)) return;
         await updates.send(id, helpers.job.attempts >= helpers.job.max_attempts);
       },
       [REMINDER_TASK]: async () => {
