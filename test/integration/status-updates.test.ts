@@ -377,17 +377,24 @@ describe('status updates: clinics hear of incidents and maintenance by e-mail', 
     );
     assert.match(mails(OTHER)[0]!.text ?? '', /Text messages to patients are delayed/);
     assert.doesNotMatch(mails(OTHER)[0]!.text ?? '', /carrier|Disk|91%/);
-    // Resolving the quiet one tells no one; resolving the told one tells its clinic.
-    assert.equal(
-      (await cp.call('POST', `/api/v1/incidents/${quiet.body.code}/resolve`, { body: {} })).status,
-      200,
-    );
     assert.equal(
       (await cp.call('POST', `/api/v1/incidents/${told.body.code}/resolve`, { body: {} })).status,
       200,
     );
     await expectMails(OTHER, 2);
-    assert.match(mails(OTHER)[1]!.subject ?? '', /Resolved: service incident/);
+    assert.match(mails(OTHER)[1]!.subject ?? '', new RegExp(`Resolved: service incident ${told.body.code}`));
+    // The quiet one's first public note is, for the clinic, its opening; its resolution follows.
+    const note = await cp.call('POST', `/api/v1/incidents/${quiet.body.code}/notes`, {
+      body: { text: 'Reports may arrive late today.', visibility: 'public' },
+    });
+    assert.equal(note.status, 201, note.text);
+    await expectMails(OTHER, 3);
+    assert.match(mails(OTHER)[2]!.subject ?? '', new RegExp(`: Service incident ${quiet.body.code}$`));
+    assert.equal(
+      (await cp.call('POST', `/api/v1/incidents/${quiet.body.code}/resolve`, { body: {} })).status,
+      200,
+    );
+    await expectMails(OTHER, 4);
   });
 
   it('sends the maintenance reminder once, however often the reminder runs', async function () {

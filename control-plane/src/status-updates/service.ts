@@ -78,10 +78,12 @@ export class StatusUpdateService {
    * told: a drill, an incident of no client, or one without a public summary never reaches a clinic. `key`
    * tells updates of one kind apart (an opening and a resolution happen once each; each update is its own).
    */
-  async incidentChanged(tx: Queryable, inc: PublicIncident, kind: 'opened' | 'updated' | 'resolved') {
+  async incidentChanged(tx: Queryable, inc: PublicIncident, change: 'opened' | 'updated' | 'resolved') {
     if (inc.clientId === null || inc.drill || !inc.publicSummary) return 0;
     const audience = await this.fleet.statusAudience(tx, inc.clientId);
     if (audience.contacts.length === 0) return 0;
+    // The first public summary of an incident opened without one is, for the clinic, its opening.
+    const kind = change === 'updated' && !(await store.toldOf(tx, inc.id)) ? 'opened' : change;
     const content: IncidentContent = {
       clientName: audience.clientName,
       timeZone: audience.timeZone,

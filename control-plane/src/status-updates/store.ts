@@ -104,3 +104,11 @@ export async function markStaleUnknown(db: Queryable, staleMs: number): Promise<
   );
   return rowCount ?? 0;
 }
+
+/** Whether the clinic was told of this incident before (an update of it was queued). */
+export async function toldOf(db: Queryable, incidentId: string): Promise<boolean> {
+  const { rows } = await db.query('select 1 from status_updates where incident_id = $1 limit 1', [
+    incidentId,
+  ]);
+  return rows.length > 0;
+}
