@@ -77,6 +77,7 @@ export function createPaging(
       reminderLeadMs: config.statusUpdates.maintenanceReminderSeconds * 1000,
     },
     log,
+    metrics.registry,
   );
   const escalation: EscalationService = new EscalationService(
     pool,

@@ -434,4 +434,19 @@ describe('status updates: clinics hear of incidents and maintenance by e-mail', 
     );
     assert.equal(await remind(cp.ctx), 0);
   });
+
+  it('counts every e-mail sent in /metrics, summed over the replicas that sent them', async () => {
+    const sent = async (url: string) => {
+      const text = await (
+        await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${cp.adminToken}` } })
+      ).text();
+      const m = /^concierge_ops_status_updates_total\{channel="email",status="sent"\} (\d+)$/m.exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const { rows } = await cp.db.query<{ n: number }>(
+      `select count(*)::int as n from status_updates where channel = 'email' and status = 'sent'`,
+    );
+    assert.ok(rows[0]!.n >= 17, `sent rows: ${rows[0]!.n}`);
+    assert.equal((await sent(cp.url)) + (await sent(replica.url)), rows[0]!.n);
+  });
 });

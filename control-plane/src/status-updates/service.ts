@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { systemJob, type AuditService } from '../audit/service.ts';
 import { withTx, type Pool, type Queryable } from '../db/pool.ts';
 import type { FleetService } from '../fleet/service.ts';
@@ -40,6 +41,8 @@ export interface StatusUpdatesOptions {
 /** An update 'sending' this long has lost its sender (nodemailer's SMTP timeouts run to minutes). */
 export const SENDING_STALE_MS = 15 * 60_000;
 
+const LABELS = ['channel', 'status'] as const;
+
 /** The fan-outs and sends, as the audit log names them. */
 const JOB = systemJob('status-updates');
 
@@ -59,6 +62,7 @@ class MissingProvider extends Error {}
  * outbox keyed for idempotency and sent by retried jobs, each with the contact's unsubscribe link.
  */
 export class StatusUpdateService {
+  private readonly outcomes: Counter<(typeof LABELS)[number]>;
   constructor(
     private readonly pool: Pool,
     private readonly audit: AuditService,
@@ -66,7 +70,17 @@ export class StatusUpdateService {
     private readonly providers: { mail: MailSender | undefined; twilio: SmsSender | undefined },
     private readonly options: StatusUpdatesOptions,
     private readonly log: Logger,
-  ) {}
+    registry: Registry,
+  ) {
+    this.outcomes = new Counter({
+      name: 'concierge_ops_status_updates_total',
+      help: "Sends of updates to clients' status contacts by channel (email, sms) and status (sent, retrying, failed).",
+      labelNames: LABELS,
+      registers: [registry],
+    });
+    // Present at 0 from the start, so that the first failure is an increase.
+    for (const channel of ['email', 'sms']) this.outcomes.inc({ channel, status: 'failed' }, 0);
+  }
 
   unsubscribeUrl(token: string): string {
     return `${this.options.publicUrl}/api/v1/status-updates/unsubscribe?t=${encodeURIComponent(token)}`;
@@ -202,10 +216,12 @@ export class StatusUpdateService {
         { channel: u.channel, kind: u.kind, attempt: u.attempts, final },
         'status update send failed',
       );
+      this.outcomes.inc({ channel: u.channel, status: final ? 'failed' : 'retrying' });
       if (!final) throw err;
       return;
     }
     await store.markSent(this.pool, id, providerId);
+    this.outcomes.inc({ channel: u.channel, status: 'sent' });
   }
 
   private async deliver(u: store.DbUpdate): Promise<string | null> {
