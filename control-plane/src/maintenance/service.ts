@@ -164,8 +164,9 @@ export class MaintenanceService {
   }
 
   /**
-   * Occurrences of live windows of active clients starting in [from, to), with what a clinic is told of them
-   * (status-updates' reminders). Bounded by the span asked for (the reminder lead time).
+   * Occurrences of live windows starting in [from, to), with what a clinic is told of them (status-updates'
+   * reminders, which ask the fleet whom to tell: no one of a decommissioned client). Bounded by the span asked
+   * for (the reminder lead time).
    */
   async startingBetween(from: Date, to: Date) {
     const rows = await store.listLive(this.pool, { clientIds: null, from, to });
