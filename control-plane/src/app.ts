@@ -27,6 +27,7 @@ import { consoleRouter } from './console/router.ts';
 import { portalRouter } from './portal/router.ts';
 import { statusPageRouter } from './portal/status-page.ts';
 import { statusPageRoutes } from './status-pages/routes.ts';
+import { statusUpdateRoutes } from './status-updates/routes.ts';
 import type { Context } from './context.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
@@ -168,6 +169,7 @@ export function createApp(ctx: Context): express.Express {
   drillRoutes(api, ctx.drills);
   userRoutes(api, ctx.users);
   statusPageRoutes(api, ctx.statusPages);
+  statusUpdateRoutes(api, ctx.fleet);
 
   app.use(router);
   app.use(api.methodNotAllowed());

@@ -56,6 +56,13 @@ export interface Config {
   readonly security: SecurityConfig;
   /** Console users and sessions (CONSOLE_*): see docs/console.md. */
   readonly console: ConsoleConfig;
+  /** Updates to clients' status contacts: see docs/status-updates.md. */
+  readonly statusUpdates: StatusUpdatesConfig;
+}
+
+export interface StatusUpdatesConfig {
+  /** How long before a maintenance window its reminder goes out (MAINTENANCE_REMINDER_HOURS, default 24). */
+  readonly maintenanceReminderSeconds: number;
 }
 
 export interface ConsoleConfig {
@@ -404,6 +411,9 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: trustedProxies(env.TRUSTED_PROXIES, problems),
     security: securityConfig(env, problems),
     console: consoleConfig(env, problems),
+    statusUpdates: Object.freeze({
+      maintenanceReminderSeconds: 3600 * int(env, 'MAINTENANCE_REMINDER_HOURS', 24, 1, 24 * 14, problems),
+    }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

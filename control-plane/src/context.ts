@@ -48,6 +48,7 @@ import { UserService } from './users/service.ts';
 import { registerUserMailJob } from './users/jobs.ts';
 import { LiveIncidents } from './console/live.ts';
 import { StatusPageService } from './status-pages/service.ts';
+import { registerStatusUpdateJobs } from './status-updates/jobs.ts';
 
 /** Every service of the control plane, wired once per process (or per test) and passed down. */
 export interface Context {
@@ -121,6 +122,9 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
   const paging = createPaging(config, log, pool, metrics, audit, fleet);
   const availability = new AvailabilityService(pool, audit, fleet, config.proberGraceSeconds);
   const maintenance = new MaintenanceService(pool, audit, fleet);
+  registerStatusUpdateJobs(paging.workers, pool, paging.statusUpdates, (from, to) =>
+    maintenance.startingBetween(from, to),
+  );
   const sla = new SlaService(pool, fleet, maintenance, config.slaCreditTiers, config.slaMinMeasuredShare);
   registerSlaMetrics(metrics.registry, sla, fleet);
   const silences = config.alertmanagerUrl

@@ -12,6 +12,7 @@ import { createPagingMetrics } from './metrics/paging.ts';
 import type { Metrics } from './metrics/registry.ts';
 import { createMailer, createTwilio } from './notify/providers.ts';
 import { NotifyService } from './notify/service.ts';
+import { StatusUpdateService } from './status-updates/service.ts';
 
 /** The alert-to-page path: incidents, escalation, paging and the job runner that drives them. */
 export interface Paging {
@@ -19,6 +20,8 @@ export interface Paging {
   readonly ingest: AlertIngest;
   readonly escalation: EscalationService;
   readonly notify: NotifyService;
+  /** Incident updates and maintenance reminders to clients' status contacts. */
+  readonly statusUpdates: StatusUpdateService;
   /** main.ts (and the test helper) migrate and start these, and stop them on shutdown. */
   readonly workers: Workers;
 }
@@ -63,6 +66,19 @@ export function createPaging(
     log,
     audit,
   );
+  const statusUpdates = new StatusUpdateService(
+    pool,
+    audit,
+    fleet,
+    { mail: createMailer(c), twilio: createTwilio(c) },
+    {
+      publicUrl: config.publicUrl,
+      maxAttempts: c.sendMaxAttempts,
+      reminderLeadMs: config.statusUpdates.maintenanceReminderSeconds * 1000,
+    },
+    log,
+    metrics.registry,
+  );
   const escalation: EscalationService = new EscalationService(
     pool,
     {
@@ -87,6 +103,20 @@ export function createPaging(
         notify.sendCommitted(sends);
       },
       stopped: (tx, inc) => escalation.stopped(tx, inc),
+      announce: async (tx, inc, kind) => {
+        await statusUpdates.incidentChanged(
+          tx,
+          {
+            id: inc.id,
+            code: inc.code,
+            clientId: inc.client_id,
+            drill: inc.drill_id !== null,
+            publicSummary: inc.public_summary,
+            instance: inc.instance,
+          },
+          kind,
+        );
+      },
       autoResolves: (tx, inc) => escalation.autoResolves(tx, inc),
       reassign: (tx, inc, target, n) => escalation.reassign(tx, inc, target, n),
     },
@@ -94,5 +124,5 @@ export function createPaging(
   );
   const ingest = new AlertIngest(incidents);
   const workers = createWorkers(pool, c, log, { escalation, notify, ingest, audit });
-  return { incidents, ingest, escalation, notify, workers };
+  return { incidents, ingest, escalation, notify, statusUpdates, workers };
 }

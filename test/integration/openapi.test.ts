@@ -136,6 +136,9 @@ GET /api/v1/drill-schedules listDrillSchedules
 DELETE /api/v1/drill-schedules/{id} deleteDrillSchedule
 POST /api/v1/users inviteUser
 GET /api/v1/users listUsers
+GET /api/v1/status-updates/unsubscribe showStatusUnsubscribePage
+POST /api/v1/status-updates/unsubscribe unsubscribeStatusContact
+POST /api/v1/status-updates/resubscribe resubscribeStatusContact
 `
   .trim()
   .split('\n');

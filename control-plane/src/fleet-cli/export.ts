@@ -22,6 +22,9 @@ export function exportFiles(cur: Current): Record<string, Obj> {
         timeZone: c.timeZone,
         slaTarget: c.slaTarget,
         reportContacts: c.reportContacts,
+        statusContacts: c.statusContacts.length
+          ? c.statusContacts.map((s) => defined({ email: s.email, name: s.name, sms: s.sms }))
+          : undefined,
         slaServices: c.slaServices,
         backupPolicy: cur.backupPolicies.get(c.slug),
       }),

@@ -95,6 +95,12 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
     timeZone: v.timeZone,
     slaTarget: v.slaTarget,
     reportContacts: v.reportContacts ?? [],
+    // The files say who is listed; whether a contact unsubscribed is the contact's, not the files'.
+    statusContacts: ((v.statusContacts ?? []) as Obj[]).map((c) => ({
+      email: c.email,
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      ...(c.sms !== undefined ? { sms: c.sms } : {}),
+    })),
     slaServices: v.slaServices ?? null,
   });
   for (const [slug, it] of clients) {

@@ -8,11 +8,32 @@ const slug = {
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 };
 const email = { type: 'string', format: 'email', maxLength: 254 };
 
+/** Most status contacts a client has: each update is one e-mail (and SMS) per contact. */
+export const MAX_STATUS_CONTACTS = 20;
+
+/** A clinic's person told of incidents and maintenance (docs/status-updates.md). */
+export const statusContact = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email'],
+  properties: {
+    email,
+    name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+    sms: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$', description: 'E.164, e.g. +15551230001' },
+  },
+} as const;
+
 const clientFields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
   timeZone: { type: 'string', format: 'iana-time-zone', description: 'IANA time zone, e.g. Europe/Berlin' },
   slaTarget: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'monthly uptime target' },
   reportContacts: { type: 'array', items: email, maxItems: 20, uniqueItems: true },
+  statusContacts: {
+    type: 'array',
+    items: statusContact,
+    maxItems: MAX_STATUS_CONTACTS,
+    description: 'told by e-mail (and SMS with `sms`) of incidents with a public summary and of maintenance',
+  },
   slaServices: {
     type: ['array', 'null'],
     items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' },
@@ -147,7 +168,17 @@ const lifecycle = { status: { enum: ['active', 'decommissioned'] }, decommission
 
 export const client = {
   type: 'object',
-  required: ['id', 'slug', 'name', 'timeZone', 'slaTarget', 'reportContacts', 'slaServices', 'status'],
+  required: [
+    'id',
+    'slug',
+    'name',
+    'timeZone',
+    'slaTarget',
+    'reportContacts',
+    'statusContacts',
+    'slaServices',
+    'status',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     slug: { type: 'string' },
@@ -155,6 +186,19 @@ export const client = {
     timeZone: { type: 'string' },
     slaTarget: { type: 'number' },
     reportContacts: { type: 'array', items: { type: 'string' } },
+    statusContacts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['email', 'unsubscribedAt'],
+        properties: {
+          email: { type: 'string' },
+          name: { type: 'string' },
+          sms: { type: 'string' },
+          unsubscribedAt: { ...nullableTime, description: 'set once the contact used its unsubscribe link' },
+        },
+      },
+    },
     slaServices: { type: ['array', 'null'], items: { type: 'string' } },
     ...lifecycle,
     createdAt: time,

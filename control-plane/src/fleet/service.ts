@@ -1,6 +1,7 @@
-import type { Pool } from '../db/pool.ts';
+import { randomBytes } from 'node:crypto';
+import type { Pool, Queryable } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
-import type { AuditService } from '../audit/service.ts';
+import type { AuditService, Who } from '../audit/service.ts';
 import { canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError } from '../http/errors.ts';
 import * as store from './store.ts';
@@ -12,7 +13,18 @@ import type {
   InstanceInput,
   InstancePatch,
   ServiceSpec,
+  StatusContact,
+  StatusContactInput,
 } from './types.ts';
+
+function statusContactView(s: store.DbStatusContactJson): StatusContact {
+  return {
+    email: s.email,
+    ...(s.name !== null ? { name: s.name } : {}),
+    ...(s.sms !== null ? { sms: s.sms } : {}),
+    unsubscribedAt: s.unsubscribed_at && new Date(s.unsubscribed_at).toISOString(),
+  };
+}
 
 export function clientView(c: store.DbClient): Client {
   return {
@@ -22,6 +34,7 @@ export function clientView(c: store.DbClient): Client {
     timeZone: c.time_zone,
     slaTarget: c.sla_target,
     reportContacts: c.report_contacts,
+    statusContacts: c.status_contacts.map(statusContactView),
     slaServices: c.sla_services,
     status: c.status,
     decommissionedAt: c.decommissioned_at?.toISOString() ?? null,
@@ -70,6 +83,35 @@ function checkServiceNames(services: ServiceSpec[]): void {
   });
 }
 
+/** One contact per address (case aside): a second would get every update twice. 400 naming it, otherwise. */
+function checkStatusContacts(contacts: StatusContactInput[] | undefined): void {
+  const seen = new Set<string>();
+  contacts?.forEach((c, i) => {
+    const address = c.email.toLowerCase();
+    if (seen.has(address))
+      throw new ValidationError('status contacts must be unique by e-mail address', [
+        { field: `/statusContacts/${i}/email`, message: `duplicate address ${c.email}` },
+      ]);
+    seen.add(address);
+  });
+}
+
+/** A new contact's unsubscribe link secret: 32 random bytes, so that no one can guess another's link. */
+const unsubscribeToken = () => randomBytes(32).toString('base64url');
+
+async function writeStatusContacts(tx: Queryable, clientId: string, contacts: StatusContactInput[]) {
+  await store.replaceStatusContacts(
+    tx,
+    clientId,
+    contacts.map((c) => ({
+      email: c.email,
+      name: c.name ?? null,
+      sms: c.sms ?? null,
+      token: unsubscribeToken(),
+    })),
+  );
+}
+
 const statusFilter = (s: string | undefined) => (s === 'all' ? null : (s ?? 'active'));
 
 /** An instance's place in the list order, as the `after` of the page that follows it. */
@@ -107,17 +149,22 @@ export class FleetService {
   }
 
   async createClient(auth: Auth, requestId: string, input: ClientInput): Promise<Client> {
+    checkStatusContacts(input.statusContacts);
     return withTx(this.pool, async (tx) => {
-      const row = await store.insertClient(tx, {
-        ...input,
+      const id = await store.insertClient(tx, {
+        slug: input.slug,
+        name: input.name,
+        timeZone: input.timeZone,
+        slaTarget: input.slaTarget,
         reportContacts: input.reportContacts ?? [],
         slaServices: input.slaServices ?? null,
       });
-      const after = clientView(row);
+      if (input.statusContacts?.length) await writeStatusContacts(tx, id, input.statusContacts);
+      const after = clientView((await store.findClient(tx, id))!);
       await this.audit.record(tx, auth, requestId, {
         action: 'client.create',
         targetType: 'client',
-        targetId: row.id,
+        targetId: id,
         after,
       });
       return after;
@@ -125,18 +172,20 @@ export class FleetService {
   }
 
   async updateClient(auth: Auth, requestId: string, idOrSlug: string, patch: ClientPatch): Promise<Client> {
+    checkStatusContacts(patch.statusContacts);
     return withTx(this.pool, async (tx) => {
       const cur = await store.findClient(tx, idOrSlug, true);
       if (!cur) throw new NotFoundError('client');
       const before = clientView(cur);
-      const row = await store.updateClient(tx, cur.id, {
+      await store.updateClient(tx, cur.id, {
         name: patch.name ?? cur.name,
         timeZone: patch.timeZone ?? cur.time_zone,
         slaTarget: patch.slaTarget ?? cur.sla_target,
         reportContacts: patch.reportContacts ?? cur.report_contacts,
         slaServices: patch.slaServices !== undefined ? patch.slaServices : cur.sla_services,
       });
-      const after = clientView(row);
+      if (patch.statusContacts) await writeStatusContacts(tx, cur.id, patch.statusContacts);
+      const after = clientView((await store.findClient(tx, cur.id))!);
       await this.audit.record(tx, auth, requestId, {
         action: 'client.update',
         targetType: 'client',
@@ -153,7 +202,8 @@ export class FleetService {
     return withTx(this.pool, async (tx) => {
       const cur = await store.findClient(tx, idOrSlug, true);
       if (!cur) throw new NotFoundError('client');
-      const row = await store.decommissionClient(tx, cur.id);
+      await store.decommissionClient(tx, cur.id);
+      const row = (await store.findClient(tx, cur.id))!;
       const instances = await store.decommissionInstances(tx, { clientId: cur.id });
       await this.audit.record(tx, auth, requestId, {
         action: 'client.decommission',
@@ -163,6 +213,64 @@ export class FleetService {
         after: { ...clientView(row), instancesDecommissioned: instances },
       });
       return clientView(row);
+    });
+  }
+
+  /**
+   * Who an update to the client goes to now (listed, not unsubscribed; none once it is decommissioned), with
+   * the client's name and time zone, read in the caller's transaction.
+   */
+  async statusAudience(db: Queryable, clientId: string) {
+    const rows = await store.subscribedStatusContacts(db, clientId);
+    return {
+      clientName: rows[0]?.client_name ?? '',
+      timeZone: rows[0]?.time_zone ?? 'UTC',
+      contacts: rows.map((c) => ({ id: c.id, email: c.email, name: c.name, sms: c.sms })),
+    };
+  }
+
+  /** The contact an unsubscribe link names, for its confirmation page; undefined for an unknown link. */
+  async statusContactByToken(token: string) {
+    const c = await store.statusContactByToken(this.pool, token);
+    return c && { email: c.email, clientName: c.client_name, unsubscribed: c.unsubscribed_at !== null };
+  }
+
+  /**
+   * The unsubscribe link used: the contact is sent nothing more (an update already queued for it is not sent
+   * either), audited under `who`. Idempotent; undefined for an unknown link.
+   */
+  async unsubscribeStatusContact(who: Who, requestId: string | null, token: string) {
+    return withTx(this.pool, async (tx) => {
+      const c = await store.statusContactByToken(tx, token, true);
+      if (!c) return undefined;
+      if (c.unsubscribed_at === null) {
+        await store.unsubscribeStatusContact(tx, c.id);
+        await this.audit.record(tx, who, requestId, {
+          action: 'client.status_contact_unsubscribe',
+          targetType: 'client',
+          targetId: c.client_id,
+          after: { email: c.email },
+        });
+      }
+      return { email: c.email, clientName: c.client_name };
+    });
+  }
+
+  /** The same link's way back: only the link's holder can subscribe a contact again. Audited; idempotent. */
+  async resubscribeStatusContact(who: Who, requestId: string | null, token: string) {
+    return withTx(this.pool, async (tx) => {
+      const c = await store.statusContactByToken(tx, token, true);
+      if (!c) return undefined;
+      if (c.unsubscribed_at !== null) {
+        await store.resubscribeStatusContact(tx, c.id);
+        await this.audit.record(tx, who, requestId, {
+          action: 'client.status_contact_resubscribe',
+          targetType: 'client',
+          targetId: c.client_id,
+          after: { email: c.email },
+        });
+      }
+      return { email: c.email, clientName: c.client_name, listed: c.position !== null };
     });
   }
 

@@ -8,11 +8,34 @@ export interface DbClient {
   time_zone: string;
   sla_target: number;
   report_contacts: string[];
+  /** The listed status contacts in order (CLIENT_SELECT), as JSON. */
+  status_contacts: DbStatusContactJson[];
   sla_services: string[] | null;
   status: 'active' | 'decommissioned';
   decommissioned_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+export interface DbStatusContactJson {
+  email: string;
+  name: string | null;
+  sms: string | null;
+  /** timestamptz as JSON text (PostgreSQL's own form, not ISO's `Z`). */
+  unsubscribed_at: string | null;
+}
+
+/** A status contact as the updates need it: where to send, and its unsubscribe link's secret. */
+export interface DbStatusContact {
+  id: string;
+  client_id: string;
+  /** Null: off the client's list, kept only because it unsubscribed. */
+  position: number | null;
+  email: string;
+  name: string | null;
+  sms: string | null;
+  unsubscribe_token: string;
+  unsubscribed_at: Date | null;
 }
 
 export interface DbInstance {
@@ -35,6 +58,14 @@ export interface DbInstance {
 /** `{id or slug}` in paths: a UUID matches the id column, anything else the slug. */
 const key = (idOrSlug: string) => (UUID.test(idOrSlug) ? 'id' : 'slug');
 
+/** A client with its listed status contacts in order (unlisted ones are kept only to stay unsubscribed). */
+const CLIENT_SELECT = `
+  select c.*, coalesce((
+      select jsonb_agg(jsonb_build_object('email', s.email, 'name', s.name, 'sms', s.sms,
+                                          'unsubscribed_at', s.unsubscribed_at) order by s.position)
+      from client_status_contacts s where s.client_id = c.id and s.position is not null), '[]') as status_contacts
+  from clients c`;
+
 export async function insertClient(
   db: Queryable,
   c: {
@@ -45,13 +76,13 @@ export async function insertClient(
     reportContacts: string[];
     slaServices: string[] | null;
   },
-): Promise<DbClient> {
-  const { rows } = await db.query<DbClient>(
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
     `insert into clients (slug, name, time_zone, sla_target, report_contacts, sla_services)
-     values ($1, $2, $3, $4, $5, $6) returning *`,
+     values ($1, $2, $3, $4, $5, $6) returning id`,
     [c.slug, c.name, c.timeZone, c.slaTarget, c.reportContacts, c.slaServices],
   );
-  return rows[0]!;
+  return rows[0]!.id;
 }
 
 export async function findClient(
@@ -60,7 +91,7 @@ export async function findClient(
   forUpdate = false,
 ): Promise<DbClient | undefined> {
   const { rows } = await db.query<DbClient>(
-    `select * from clients where ${key(idOrSlug)} = $1${forUpdate ? ' for update' : ''}`,
+    `${CLIENT_SELECT} where c.${key(idOrSlug)} = $1${forUpdate ? ' for update of c' : ''}`,
     [idOrSlug],
   );
   return rows[0];
@@ -71,7 +102,7 @@ export async function listClients(
   f: { status: string | null; onlyId: string | null },
 ): Promise<DbClient[]> {
   const { rows } = await db.query<DbClient>(
-    `select * from clients where ($1::text is null or status = $1) and ($2::uuid is null or id = $2) order by slug`,
+    `${CLIENT_SELECT} where ($1::text is null or c.status = $1) and ($2::uuid is null or c.id = $2) order by c.slug`,
     [f.status, f.onlyId],
   );
   return rows;
@@ -87,23 +118,96 @@ export async function updateClient(
     reportContacts: string[];
     slaServices: string[] | null;
   },
-): Promise<DbClient> {
-  const { rows } = await db.query<DbClient>(
+): Promise<void> {
+  await db.query(
     `update clients set name = $2, time_zone = $3, sla_target = $4, report_contacts = $5, sla_services = $6,
        updated_at = now()
-     where id = $1 returning *`,
+     where id = $1`,
     [id, c.name, c.timeZone, c.slaTarget, c.reportContacts, c.slaServices],
   );
-  return rows[0]!;
 }
 
-export async function decommissionClient(db: Queryable, id: string): Promise<DbClient> {
-  const { rows } = await db.query<DbClient>(
+export async function decommissionClient(db: Queryable, id: string): Promise<void> {
+  await db.query(
     `update clients set status = 'decommissioned', decommissioned_at = coalesce(decommissioned_at, now()),
-       updated_at = now() where id = $1 returning *`,
+       updated_at = now() where id = $1`,
     [id],
   );
-  return rows[0]!;
+}
+
+/**
+ * Makes the client's status contact list `contacts`, in order, matched by address (case aside): a contact
+ * still listed keeps its row, its unsubscribe link and whether it unsubscribed; a new one gets `token`; one
+ * left off is forgotten, unless it unsubscribed, whose row stays unlisted so that listing it again does not
+ * subscribe it again. One statement.
+ */
+export async function replaceStatusContacts(
+  db: Queryable,
+  clientId: string,
+  contacts: { email: string; name: string | null; sms: string | null; token: string }[],
+): Promise<void> {
+  await db.query(
+    `with x as (
+       select * from jsonb_to_recordset($2::jsonb) as x(email text, name text, sms text, token text, position int)),
+     gone as (
+       delete from client_status_contacts s where s.client_id = $1 and s.unsubscribed_at is null
+         and lower(s.email) not in (select lower(email) from x)),
+     unlisted as (
+       update client_status_contacts s set position = null where s.client_id = $1
+         and s.unsubscribed_at is not null and lower(s.email) not in (select lower(email) from x))
+     insert into client_status_contacts (client_id, position, email, name, sms, unsubscribe_token)
+     select $1, x.position, x.email, x.name, x.sms, x.token from x
+     on conflict (client_id, lower(email)) do update
+       set position = excluded.position, email = excluded.email, name = excluded.name, sms = excluded.sms`,
+    [clientId, JSON.stringify(contacts.map((c, position) => ({ ...c, position })))],
+  );
+}
+
+/**
+ * The client's listed contacts that have not unsubscribed, in order (who an update goes to), with the client's
+ * name and time zone (what the update says); none for a decommissioned client.
+ */
+export async function subscribedStatusContacts(
+  db: Queryable,
+  clientId: string,
+): Promise<(DbStatusContact & { client_name: string; time_zone: string })[]> {
+  const { rows } = await db.query<DbStatusContact & { client_name: string; time_zone: string }>(
+    `select s.*, c.name as client_name, c.time_zone from client_status_contacts s join clients c on c.id = s.client_id
+     where s.client_id = $1 and c.status = 'active' and s.position is not null and s.unsubscribed_at is null
+     order by s.position`,
+    [clientId],
+  );
+  return rows;
+}
+
+/** The contact an unsubscribe link names (its token), listed or not; `forUpdate` locks it. */
+export async function statusContactByToken(
+  db: Queryable,
+  token: string,
+  forUpdate = false,
+): Promise<(DbStatusContact & { client_name: string }) | undefined> {
+  const { rows } = await db.query<DbStatusContact & { client_name: string }>(
+    `select s.*, c.name as client_name from client_status_contacts s join clients c on c.id = s.client_id
+     where s.unsubscribe_token = $1${forUpdate ? ' for update of s' : ''}`,
+    [token],
+  );
+  return rows[0];
+}
+
+/** Subscribed again; a contact no longer listed is forgotten, as a listed one would be when taken off. */
+export async function resubscribeStatusContact(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `with d as (delete from client_status_contacts where id = $1 and position is null)
+     update client_status_contacts set unsubscribed_at = null where id = $1 and position is not null`,
+    [id],
+  );
+}
+
+export async function unsubscribeStatusContact(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `update client_status_contacts set unsubscribed_at = coalesce(unsubscribed_at, now()) where id = $1`,
+    [id],
+  );
 }
 
 const INSTANCE_SELECT = `

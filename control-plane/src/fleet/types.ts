@@ -11,6 +11,18 @@ export interface ServiceSpec {
   probe: Probe;
 }
 
+/** A clinic's person told of incidents and maintenance, as a request gives it. */
+export interface StatusContactInput {
+  email: string;
+  name?: string;
+  sms?: string;
+}
+
+export interface StatusContact extends StatusContactInput {
+  /** Set once the contact used its unsubscribe link: it is sent nothing more. */
+  unsubscribedAt: string | null;
+}
+
 export interface Client {
   id: string;
   slug: string;
@@ -18,6 +30,7 @@ export interface Client {
   timeZone: string;
   slaTarget: number;
   reportContacts: string[];
+  statusContacts: StatusContact[];
   slaServices: string[] | null;
   status: 'active' | 'decommissioned';
   decommissionedAt: string | null;
@@ -48,6 +61,7 @@ export interface ClientInput {
   timeZone: string;
   slaTarget: number;
   reportContacts?: string[];
+  statusContacts?: StatusContactInput[];
   slaServices?: string[] | null;
 }
 export type ClientPatch = Partial<Omit<ClientInput, 'slug'>>;

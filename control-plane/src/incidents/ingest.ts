@@ -50,6 +50,23 @@ function titleOf(labels: Record<string, string>): string {
   return labels.cluster ? `${name} (cluster ${labels.cluster})` : name;
 }
 
+/**
+ * The annotation an alert rule (or the prober) writes for clinics: text its status contacts may read. The
+ * delivery's common annotation wins, then the first alert's; blank is none. `summary` stays internal.
+ */
+export const PUBLIC_SUMMARY_ANNOTATION = 'public_summary';
+
+function publicSummaryOf(p: AlertmanagerPayload, alerts: AlertmanagerAlert[]): string | null {
+  const text = (
+    p.commonAnnotations?.[PUBLIC_SUMMARY_ANNOTATION] ??
+    alerts.find((a) => a.annotations[PUBLIC_SUMMARY_ANNOTATION] !== undefined)?.annotations[
+      PUBLIC_SUMMARY_ANNOTATION
+    ] ??
+    ''
+  ).trim();
+  return text ? text.slice(0, 2000) : null;
+}
+
 /** Adds to a cache that forgets everything past 10,000 entries (it is only ever a hint). */
 function remember<K, V>(cache: Map<K, V> | Set<K>, key: K, value?: V): void {
   if (cache.size >= 10_000) cache.clear();
@@ -164,10 +181,12 @@ export class AlertIngest {
     const firing = p.alerts.filter((a) => a.status === 'firing');
     const common = { ...(p.commonLabels ?? {}) };
     const labels = { ...(firing[0] ?? p.alerts[0]!).labels, ...common };
+    const publicSummary = firing.length > 0 ? publicSummaryOf(p, firing) : null;
     // A repaired delivery takes the usual transaction, which writes the repair onto the timeline; so does a
-    // drill's alert, whose incident is marked as the drill's there.
+    // drill's alert, whose incident is marked as the drill's there, and one with a public summary, which the
+    // clinic is told of in that transaction.
     const atOnce =
-      repairs.length || labels.drill !== undefined
+      repairs.length || labels.drill !== undefined || publicSummary !== null
         ? undefined
         : await this.openInOneStatement(p, firing, labels, actor, requestId);
     if (atOnce) return atOnce;
@@ -191,7 +210,7 @@ export class AlertIngest {
             source: 'alertmanager',
             title: titleOf(labels),
             summary: summary.slice(0, 2000),
-            publicSummary: null,
+            publicSummary,
             autoResolve: true,
             failureBeganAt: earliestStart(fresh),
             drill: labels.drill ?? null,
@@ -222,6 +241,12 @@ export class AlertIngest {
       );
       // Escalation after the timeline's "opened" and alert events; its first level pages in this transaction.
       if (opened) await this.incidents.hooks.opened(tx, inc, found.configVersion);
+      if (opened) await this.incidents.hooks.announce(tx, inc, 'opened');
+      // A later delivery whose public summary says something new: the incident's public summary, told once
+      // (the compare-and-set under the row's lock makes a replay, or the same delivery from a second
+      // Alertmanager, change nothing).
+      else if (publicSummary !== null && inc.status !== 'resolved')
+        await this.publicSummaryChanged(tx, inc, publicSummary, actor, requestId);
       let resolved = false;
       // Every alert resolved: the incident resolves itself, unless its policy says an operator resolves it.
       if (
@@ -239,6 +264,23 @@ export class AlertIngest {
     });
     if (result.opened || result.alertsChanged > 0) this.incidents.auditCommitted();
     return result;
+  }
+
+  private async publicSummaryChanged(
+    tx: Queryable,
+    inc: store.DbIncident,
+    text: string,
+    actor: Acting,
+    requestId: string | null,
+  ): Promise<void> {
+    if (!(await store.changePublicSummary(tx, inc.id, text))) return;
+    const after = (await store.find(tx, inc.id))!;
+    await this.incidents.record(tx, after, actor, requestId, {
+      kind: 'public_summary_changed',
+      detail: { publicSummary: text, via: 'alertmanager' },
+      internal: false,
+    });
+    await this.incidents.hooks.announce(tx, after, 'updated');
   }
 
   /**

@@ -273,6 +273,7 @@ export class IncidentService {
         internal: false,
       });
       await this.hooks.opened(tx, inc);
+      await this.hooks.announce(tx, inc, 'opened');
       return incidentView(inc);
     });
   }
@@ -331,6 +332,7 @@ export class IncidentService {
     await this.record(tx, cur, actor, requestId, { kind: 'resolved', detail, internal: false });
     await this.hooks.stopped(tx, cur, 'resolved');
     const after = (await store.find(tx, cur.id))!;
+    await this.hooks.announce(tx, after, 'resolved');
     if (after.drill_id === null) this.observe(this.metrics.timeToResolve, after, after.resolved_at!);
     return after;
   }
@@ -400,6 +402,8 @@ export class IncidentService {
         detail: { text, visibility },
         internal: visibility !== 'public',
       });
+      // A public note is the incident's new public summary: the clinic is told; an internal one never.
+      if (visibility === 'public') await this.hooks.announce(tx, (await store.find(tx, inc.id))!, 'updated');
     });
     return this.timeline(auth, inc.id);
   }

@@ -589,6 +589,16 @@ export async function setClass(db: Queryable, id: string, cls: IncidentClass): P
   await db.query(`update incidents set class = $2, updated_at = now() where id = $1`, [id, cls]);
 }
 
+/** Sets the public summary only when it says something else; true when it changed. */
+export async function changePublicSummary(db: Queryable, id: string, text: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update incidents set public_summary = $2, updated_at = now()
+     where id = $1 and public_summary is distinct from $2`,
+    [id, text],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 export async function setPublicSummary(db: Queryable, id: string, text: string): Promise<void> {
   await db.query(`update incidents set public_summary = $2, updated_at = now() where id = $1`, [id, text]);
 }

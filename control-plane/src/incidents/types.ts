@@ -67,6 +67,11 @@ export interface IncidentHooks {
   /** After such an opening committed: its new pages (`sends`) go out and its level counts as reached. */
   openedWithPlan(plan: OpeningPlan, sends: string[]): void;
   stopped(tx: Queryable, incident: DbIncident, how: 'acknowledged' | 'resolved'): Promise<void>;
+  /**
+   * What the affected clinic may be told, in the transaction of the change: an opening, a new public summary,
+   * a resolution (the status updates decide whom, and whether: never for a drill or without a public summary).
+   */
+  announce(tx: Queryable, incident: DbIncident, kind: 'opened' | 'updated' | 'resolved'): Promise<void>;
   /** Whether the incident's escalation policy lets it resolve itself once all its alerts have resolved. */
   autoResolves(tx: Queryable, incident: DbIncident): Promise<boolean>;
   /** Pages a reassignment's target now (the n-th reassignment); undefined when there is no one to page. */

@@ -193,6 +193,27 @@ export class MaintenanceService {
     });
   }
 
+  /**
+   * Occurrences of live windows starting in [from, to), with what a clinic is told of them (status-updates'
+   * reminders, which ask the fleet whom to tell: no one of a decommissioned client). Bounded by the span asked
+   * for (the reminder lead time).
+   */
+  async startingBetween(from: Date, to: Date) {
+    const rows = await store.listLive(this.pool, { clientIds: null, from, to });
+    return rows.flatMap((w) =>
+      occurrences(spec(w), w.time_zone, from, to)
+        .filter((o) => o.start >= from && o.start < to)
+        .map((o) => ({
+          windowId: w.id,
+          clientId: w.client_id,
+          instance: w.instance_slug,
+          reason: w.reason,
+          start: o.start,
+          end: o.end,
+        })),
+    );
+  }
+
   /** Concrete maintenance time in [from, to) of the given clients (null: every client). */
   async ranges(clientIds: string[] | null, from: Date, to: Date): Promise<MaintenanceRange[]> {
     const rows = await store.listLive(this.pool, { clientIds, from, to });

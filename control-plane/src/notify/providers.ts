@@ -109,7 +109,8 @@ function rewritingRequestClient(sdk: typeof twilio, base: string | undefined): t
 }
 
 export interface SmsSender {
-  sms(to: string, body: string, statusCallback: string): Promise<string>;
+  /** Without `statusCallback` Twilio reports no status (a clinic's update has no page row to record it on). */
+  sms(to: string, body: string, statusCallback?: string): Promise<string>;
   call(to: string, twiml: string, statusCallback: string): Promise<string>;
 }
 export interface MailSender {
@@ -118,6 +119,8 @@ export interface MailSender {
     subject: string;
     text: string;
     html: string;
+    /** Extra header fields (List-Unsubscribe on a clinic's status update). */
+    headers?: Record<string, string>;
     attachments?: { filename: string; content: Buffer; contentType: string }[];
   }): Promise<string>;
 }

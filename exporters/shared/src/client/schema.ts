@@ -1592,6 +1592,41 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/status-updates/unsubscribe': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A status update's unsubscribe link: a confirmation page (mail scanners that follow links change nothing) */
+    get: operations['showStatusUnsubscribePage'];
+    put?: never;
+    /** Unsubscribes the status contact the link names (also one-click, RFC 8058); audited */
+    post: operations['unsubscribeStatusContact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/status-updates/resubscribe': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Undoes an unsubscribe, from the same link (only its holder can); audited */
+    post: operations['resubscribeStatusContact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2810,6 +2845,16 @@ export interface operations {
             timeZone: string;
             slaTarget: number;
             reportContacts: string[];
+            statusContacts: {
+              email: string;
+              name?: string;
+              sms?: string;
+              /**
+               * Format: date-time
+               * @description set once the contact used its unsubscribe link
+               */
+              unsubscribedAt: string | null;
+            }[];
             slaServices: string[] | null;
             /** @enum {unknown} */
             status: 'active' | 'decommissioned';
@@ -2851,6 +2896,14 @@ export interface operations {
            */
           slaTarget?: number;
           reportContacts?: string[];
+          /** @description told by e-mail (and SMS with `sms`) of incidents with a public summary and of maintenance */
+          statusContacts?: {
+            /** Format: email */
+            email: string;
+            name?: string;
+            /** @description E.164, e.g. +15551230001 */
+            sms?: string;
+          }[];
           /** @description service names or kinds whose downtime counts in the SLA; null: backend and proxy */
           slaServices?: string[] | null;
         };
@@ -2871,6 +2924,16 @@ export interface operations {
             timeZone: string;
             slaTarget: number;
             reportContacts: string[];
+            statusContacts: {
+              email: string;
+              name?: string;
+              sms?: string;
+              /**
+               * Format: date-time
+               * @description set once the contact used its unsubscribe link
+               */
+              unsubscribedAt: string | null;
+            }[];
             slaServices: string[] | null;
             /** @enum {unknown} */
             status: 'active' | 'decommissioned';
@@ -2915,6 +2978,16 @@ export interface operations {
             timeZone: string;
             slaTarget: number;
             reportContacts: string[];
+            statusContacts: {
+              email: string;
+              name?: string;
+              sms?: string;
+              /**
+               * Format: date-time
+               * @description set once the contact used its unsubscribe link
+               */
+              unsubscribedAt: string | null;
+            }[];
             slaServices: string[] | null;
             /** @enum {unknown} */
             status: 'active' | 'decommissioned';
@@ -2954,6 +3027,14 @@ export interface operations {
           /** @description monthly uptime target */
           slaTarget?: number;
           reportContacts?: string[];
+          /** @description told by e-mail (and SMS with `sms`) of incidents with a public summary and of maintenance */
+          statusContacts?: {
+            /** Format: email */
+            email: string;
+            name?: string;
+            /** @description E.164, e.g. +15551230001 */
+            sms?: string;
+          }[];
           /** @description service names or kinds whose downtime counts in the SLA; null: backend and proxy */
           slaServices?: string[] | null;
         };
@@ -2974,6 +3055,16 @@ export interface operations {
             timeZone: string;
             slaTarget: number;
             reportContacts: string[];
+            statusContacts: {
+              email: string;
+              name?: string;
+              sms?: string;
+              /**
+               * Format: date-time
+               * @description set once the contact used its unsubscribe link
+               */
+              unsubscribedAt: string | null;
+            }[];
             slaServices: string[] | null;
             /** @enum {unknown} */
             status: 'active' | 'decommissioned';
@@ -6992,6 +7083,78 @@ export interface operations {
       400: components['responses']['Problem'];
       401: components['responses']['Problem'];
       403: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  showStatusUnsubscribePage: {
+    parameters: {
+      query?: {
+        t?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  unsubscribeStatusContact: {
+    parameters: {
+      query?: {
+        t?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
+      404: components['responses']['Problem'];
+    };
+  };
+  resubscribeStatusContact: {
+    parameters: {
+      query?: {
+        t?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': unknown;
+        };
+      };
+      400: components['responses']['Problem'];
       404: components['responses']['Problem'];
     };
   };
