@@ -69,6 +69,10 @@ export interface ConsoleConfig {
   readonly lockoutSeconds: number;
   /** How long an invite link works (CONSOLE_INVITE_HOURS, default 72). */
   readonly inviteTtlSeconds: number;
+  /** Failed sign-ins from one client address that refuse it (CONSOLE_SIGNIN_ADDRESS_ATTEMPTS, default 20) ... */
+  readonly signinAddressAttempts: number;
+  /** ... within this window (CONSOLE_SIGNIN_ADDRESS_MINUTES, default 15), until the window ends. */
+  readonly signinAddressSeconds: number;
 }
 
 function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
@@ -78,6 +82,8 @@ function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
     signinAttempts: int(env, 'CONSOLE_SIGNIN_ATTEMPTS', 5, 1, 100, problems),
     lockoutSeconds: 60 * int(env, 'CONSOLE_LOCKOUT_MINUTES', 15, 1, 24 * 60, problems),
     inviteTtlSeconds: 3600 * int(env, 'CONSOLE_INVITE_HOURS', 72, 1, 24 * 30, problems),
+    signinAddressAttempts: int(env, 'CONSOLE_SIGNIN_ADDRESS_ATTEMPTS', 20, 1, 10_000, problems),
+    signinAddressSeconds: 60 * int(env, 'CONSOLE_SIGNIN_ADDRESS_MINUTES', 15, 1, 24 * 60, problems),
   });
 }
 

@@ -4,6 +4,7 @@ import type { Context } from '../context.ts';
 import { needsTotp } from '../users/service.ts';
 import * as sessions from '../users/sessions.ts';
 import { totpUri } from '../users/totp.ts';
+import { SigninAddressLimit } from '../users/address-limit.ts';
 import { cookieNames, isSecure, setCookie } from './http.ts';
 import { PageError, preToken } from './guard.ts';
 import { fieldErrors, type Render } from './render.ts';
@@ -18,6 +19,31 @@ const safeNext = (v: unknown) => {
 /** Sign-in with password and second factor, first TOTP set-up, invite and reset links, sign-out. */
 export function authPages(router: Router, ctx: Context, render: Render): void {
   const lockMinutes = Math.round(ctx.config.console.lockoutSeconds / 60);
+  const addressLimit = new SigninAddressLimit(
+    ctx.pool,
+    ctx.audit,
+    ctx.config.console.signinAddressAttempts,
+    ctx.config.console.signinAddressSeconds,
+  );
+  /** The answer to an address over its limit: the sign-in form again, with when to retry, and Retry-After. */
+  const tooMany = (req: Request, res: Response, retryAfterSeconds: number, values: object = {}) => {
+    res.setHeader('Retry-After', String(retryAfterSeconds));
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    render(
+      req,
+      res,
+      'signin',
+      {
+        pre: preToken(ctx, req, res),
+        next: safeNext(req.body?.next),
+        values,
+        errors: {
+          _form: `Too many failed sign-ins from your network address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        },
+      },
+      429,
+    );
+  };
   const newSession = async (
     req: Request,
     res: Response,
@@ -45,9 +71,14 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
 
   router.post('/signin', async (req, res) => {
     const email = str(req.body.email, 254);
+    // Before the password is hashed: an address over its limit costs one indexed read.
+    const allowed = await addressLimit.check(req.ip);
+    if (!allowed.ok) return tooMany(req, res, allowed.retryAfterSeconds, { email });
     const result = await ctx.users.checkPassword(email, str(req.body.password, 256));
     const next = safeNext(req.body.next);
     if (!result.ok) {
+      const counted = await addressLimit.fail(req.ip);
+      if (!counted.ok) return tooMany(req, res, counted.retryAfterSeconds, { email });
       const message =
         result.reason === 'locked'
           ? `This account is locked after too many failed sign-ins. Try again in ${lockMinutes} minutes, or reset your password.`
@@ -76,6 +107,13 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
     return c;
   };
 
+  /** Ends a half-finished sign-in: the person starts again from the password (with a fresh form token). */
+  const dropMidway = async (req: Request, res: Response) => {
+    if (req.console) await sessions.deleteSession(ctx.pool, req.console.sessionId);
+    res.clearCookie(cookieNames(isSecure(req, ctx.config.publicUrl)).session, { path: '/' });
+    req.console = undefined;
+  };
+
   router.get('/signin/code', (req, res) => {
     midway(req, 'password');
     render(req, res, 'signin-code', { next: safeNext(req.query.next) });
@@ -84,7 +122,17 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
   router.post('/signin/code', async (req, res) => {
     const c = midway(req, 'password');
     const next = safeNext(req.body.next);
+    const allowed = await addressLimit.check(req.ip);
+    if (!allowed.ok) {
+      await dropMidway(req, res);
+      return tooMany(req, res, allowed.retryAfterSeconds);
+    }
     if (!(await ctx.users.checkSecondFactor(c.user, str(req.body.code, 32)))) {
+      const counted = await addressLimit.fail(req.ip);
+      if (!counted.ok) {
+        await dropMidway(req, res);
+        return tooMany(req, res, counted.retryAfterSeconds);
+      }
       const fresh = await ctx.users.byId(c.user.id);
       if (fresh?.locked) {
         await sessions.deleteSession(ctx.pool, c.sessionId);
