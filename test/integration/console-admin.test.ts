@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
-import { ConsoleClient, onboard } from '../helpers/console.ts';
+import { ConsoleClient, linkIn, onboard, waitForMail } from '../helpers/console.ts';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+import { totpUri } from '../../control-plane/src/users/totp.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -43,7 +46,10 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       if (i < 3) assert.equal(r.status, 401, r.html);
       else {
         assert.equal(r.status, 429);
-        assert.match(r.html, /Too many failed sign-ins from your network address\. Try again in 15 minutes\./);
+        assert.match(
+          r.html,
+          /Too many failed sign-ins from your network address\. Try again in 15 minutes\./,
+        );
       }
     }
     const refused = await fetch(cp.url + '/console/signin', {
@@ -92,5 +98,32 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
     assert.equal(over.status, 429);
     assert.match(over.html, /Too many failed sign-ins/);
     assert.equal((await c.get('/console/signin/code')).status, 401, 'the half-finished sign-in is gone');
+  });
+
+  it('shows the TOTP set-up link as a QR code that decodes to it, allowed by the CSP, with a text alternative', async () => {
+    const email = 'quinn@example.test';
+    assert.equal(
+      (await cp.call('POST', '/api/v1/users', { body: { email, name: 'Quinn', role: 'admin' } })).status,
+      201,
+    );
+    const link = linkIn(await waitForMail(sink, email), 'accept');
+    const c = await from('192.0.2.200');
+    await c.get(link);
+    await c.post(link, { password: PASSWORD, confirm: PASSWORD });
+    await c.get('/console/signin');
+    const signin = await c.post('/console/signin', { email, password: PASSWORD });
+    const res = await fetch(cp.url + signin.location!, {
+      headers: { cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    assert.match(res.headers.get('content-security-policy') ?? '', /img-src 'self' data:/);
+    const html = await res.text();
+    const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(html)![1]!.replace(/ /g, '');
+    const img = /<img id="totp-qr" src="data:image\/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]+)"/.exec(html);
+    assert.ok(img, 'a data: PNG image');
+    assert.match(img[2]!, /QR code .* quinn@example\.test\. If you cannot scan it, type the key/);
+    const png = PNG.sync.read(Buffer.from(img[1]!, 'base64'));
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.equal(decoded?.data, totpUri(secret, email));
+    assert.match(decoded.data, /^otpauth:\/\/totp\/concierge-ops:quinn%40example\.test\?/);
   });
 });
