@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
+import { adminPages } from './admin-pages.ts';
 import { authPages } from './auth-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
 import { PageError, csrfCheck } from './guard.ts';
@@ -52,6 +53,7 @@ export function consoleRouter(ctx: Context): express.Router {
   authPages(router, ctx, render);
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
+  adminPages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });
