@@ -73,7 +73,8 @@ export function adminPages(router: Router, ctx: Context, render: Render): void {
         all,
         revoked: typeof req.query.revoked === 'string' && !('created' in extra),
         clients,
-        roles: ROLES,
+        // The most powerful role last, so that it is never the form's default.
+        roles: [...ROLES.filter((r) => r !== 'admin'), 'admin'],
         when,
         ...extra,
       },
