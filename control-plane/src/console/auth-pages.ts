@@ -26,14 +26,39 @@ async function totpSetup(secret: string, email: string) {
 
 const str = (v: unknown, max = 1000) => (typeof v === 'string' ? v.slice(0, max) : '');
 /** Only a path inside the console may be where sign-in returns to (no open redirect). */
-const safeNext = (v: unknown) => {
+export const safeNext = (v: unknown) => {
   const s = str(v, 500);
   return /^\/console\/[A-Za-z0-9/_\-?=&.%]*$/.test(s) && !s.startsWith('//') ? s : '/console/';
 };
 
+/**
+ * Starts a console session for `userId` at `stage`: a new id at every sign-in (no session fixation), and a
+ * half-finished earlier one is dropped. Used by the password and the single sign-on paths alike.
+ */
+export async function startSession(
+  ctx: Context,
+  req: Request,
+  res: Response,
+  userId: string,
+  stage: sessions.DbSession['stage'],
+): Promise<void> {
+  if (req.console) await sessions.deleteSession(ctx.pool, req.console.sessionId);
+  const id = crypto.randomBytes(32).toString('base64url');
+  await sessions.insertSession(ctx.pool, {
+    id,
+    userId,
+    stage,
+    csrf: crypto.randomBytes(24).toString('base64url'),
+    absoluteSeconds: ctx.config.console.absoluteSeconds,
+  });
+  setCookie(res, req, ctx.config.publicUrl, cookieNames(isSecure(req, ctx.config.publicUrl)).session, id);
+}
+
 /** Sign-in with password and second factor, first TOTP set-up, invite and reset links, sign-out. */
 export function authPages(router: Router, ctx: Context, render: Render): void {
   const lockMinutes = Math.round(ctx.config.console.lockoutSeconds / 60);
+  /** The single sign-on button's provider name, when one is configured. */
+  const oidcName = ctx.config.console.oidc?.name;
   const addressLimit = new SigninAddressLimit(
     ctx.pool,
     ctx.audit,
@@ -51,6 +76,7 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
       {
         pre: preToken(ctx, req, res),
         next: safeNext(req.body?.next),
+        oidcName,
         values,
         errors: {
           _form: `Too many failed sign-ins from your network address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
@@ -59,29 +85,9 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
       429,
     );
   };
-  const newSession = async (
-    req: Request,
-    res: Response,
-    userId: string,
-    stage: sessions.DbSession['stage'],
-  ) => {
-    // A new id at every sign-in (no session fixation); a half-finished earlier one is dropped.
-    if (req.console) await sessions.deleteSession(ctx.pool, req.console.sessionId);
-    const id = crypto.randomBytes(32).toString('base64url');
-    await sessions.insertSession(ctx.pool, {
-      id,
-      userId,
-      stage,
-      csrf: crypto.randomBytes(24).toString('base64url'),
-      absoluteSeconds: ctx.config.console.absoluteSeconds,
-    });
-    const names = cookieNames(isSecure(req, ctx.config.publicUrl));
-    setCookie(res, req, ctx.config.publicUrl, names.session, id);
-  };
-
   router.get('/signin', (req, res) => {
     if (req.console?.stage === 'full') return res.redirect(303, safeNext(req.query.next));
-    render(req, res, 'signin', { pre: preToken(ctx, req, res), next: safeNext(req.query.next) });
+    render(req, res, 'signin', { pre: preToken(ctx, req, res), next: safeNext(req.query.next), oidcName });
   });
 
   router.post('/signin', async (req, res) => {
@@ -102,13 +108,13 @@ export function authPages(router: Router, ctx: Context, render: Render): void {
         req,
         res,
         'signin',
-        { pre: preToken(ctx, req, res), next, values: { email }, errors: { _form: message } },
+        { pre: preToken(ctx, req, res), next, oidcName, values: { email }, errors: { _form: message } },
         result.reason === 'locked' ? 429 : 401,
       );
     }
     const u = result.user;
     const stage = u.totp_secret ? 'password' : needsTotp(u.role) ? 'totp-setup' : 'full';
-    await newSession(req, res, u.id, stage);
+    await startSession(ctx, req, res, u.id, stage);
     if (stage === 'full') await ctx.users.signedIn(u, ctx.users.authOf(u, { ip: req.ip ?? null }));
     const step =
       stage === 'password' ? '/console/signin/code' : stage === 'totp-setup' ? '/console/signin/setup' : next;

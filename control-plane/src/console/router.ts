@@ -9,6 +9,7 @@ import { fleetPages } from './fleet-pages.ts';
 import { PageError, csrfCheck } from './guard.ts';
 import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentPages } from './incident-pages.ts';
+import { oidcPages } from './oidc-pages.ts';
 import { renderer } from './render.ts';
 
 /**
@@ -51,6 +52,7 @@ export function consoleRouter(ctx: Context): express.Router {
     res.redirect(303, req.console?.stage === 'full' ? '/console/incidents' : '/console/signin'),
   );
   authPages(router, ctx, render);
+  oidcPages(router, ctx);
   incidentPages(router, ctx, render, views);
   fleetPages(router, ctx, render);
   adminPages(router, ctx, render);
