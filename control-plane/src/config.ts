@@ -78,6 +78,76 @@ export interface ConsoleConfig {
   readonly inviteTtlSeconds: number;
   /** Grafana's address, for links to each client's and instance's dashboards (GRAFANA_URL; none when unset). */
   readonly grafanaUrl: string | undefined;
+  /** Failed sign-ins from one client address that refuse it (CONSOLE_SIGNIN_ADDRESS_ATTEMPTS, default 20) ... */
+  readonly signinAddressAttempts: number;
+  /** ... within this window (CONSOLE_SIGNIN_ADDRESS_MINUTES, default 15), until the window ends. */
+  readonly signinAddressSeconds: number;
+  /** Staff sign-in through an OpenID Connect provider (CONSOLE_OIDC_*); undefined: not offered. */
+  readonly oidc: OidcConfig | undefined;
+}
+
+export interface OidcConfig {
+  /** The provider's issuer URL (discovery at <issuer>/.well-known/openid-configuration). */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** What the sign-in button says: "Sign in with <name>" (CONSOLE_OIDC_NAME, default "single sign-on"). */
+  readonly name: string;
+  /** Only verified e-mails of these domains may sign in this way (CONSOLE_OIDC_EMAIL_DOMAINS); empty: any domain. */
+  readonly emailDomains: readonly string[];
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+function oidcConfig(env: Env, problems: string[]): OidcConfig | undefined {
+  const issuer = env.CONSOLE_OIDC_ISSUER || undefined;
+  const clientId = env.CONSOLE_OIDC_CLIENT_ID || undefined;
+  const clientSecret = env.CONSOLE_OIDC_CLIENT_SECRET || undefined;
+  const set = [issuer, clientId, clientSecret].filter((v) => v !== undefined).length;
+  if (set === 0) return undefined;
+  if (set < 3) {
+    problems.push(
+      'CONSOLE_OIDC_ISSUER, CONSOLE_OIDC_CLIENT_ID and CONSOLE_OIDC_CLIENT_SECRET must be set together',
+    );
+    return undefined;
+  }
+  try {
+    const u = new URL(issuer!);
+    // Plain http only on this machine (a provider in a test); anywhere else codes and tokens travel over TLS.
+    if (
+      !(u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.includes(u.hostname))) ||
+      u.search ||
+      u.hash
+    )
+      throw new Error('protocol');
+  } catch {
+    problems.push(
+      'CONSOLE_OIDC_ISSUER must be an https URL (http only for localhost), without query or fragment',
+    );
+  }
+  if (!/^[\x21-\x7e]{1,200}$/.test(clientId!))
+    problems.push('CONSOLE_OIDC_CLIENT_ID must be 1 to 200 printable ASCII characters');
+  if (!/^[\x21-\x7e]{8,500}$/.test(clientSecret!))
+    problems.push('CONSOLE_OIDC_CLIENT_SECRET must be 8 to 500 printable ASCII characters');
+  const name = (env.CONSOLE_OIDC_NAME || 'single sign-on').trim();
+  if (!/^[^\p{Cc}\p{Cs}]{1,60}$/u.test(name))
+    problems.push('CONSOLE_OIDC_NAME must be 1 to 60 characters on one line');
+  const emailDomains = (env.CONSOLE_OIDC_EMAIL_DOMAINS ?? '')
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter(Boolean);
+  if (emailDomains.some((d) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(d)))
+    problems.push(
+      'CONSOLE_OIDC_EMAIL_DOMAINS must be a comma-separated list of domains like provider.example',
+    );
+  return Object.freeze({
+    // As given: discovery checks that the provider names itself exactly so (a trailing / included).
+    issuer: issuer!,
+    clientId: clientId!,
+    clientSecret: clientSecret!,
+    name,
+    emailDomains: Object.freeze(emailDomains),
+  });
 }
 
 function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
@@ -88,6 +158,9 @@ function consoleConfig(env: Env, problems: string[]): ConsoleConfig {
     lockoutSeconds: 60 * int(env, 'CONSOLE_LOCKOUT_MINUTES', 15, 1, 24 * 60, problems),
     inviteTtlSeconds: 3600 * int(env, 'CONSOLE_INVITE_HOURS', 72, 1, 24 * 30, problems),
     grafanaUrl: url(env, 'GRAFANA_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
+    signinAddressAttempts: int(env, 'CONSOLE_SIGNIN_ADDRESS_ATTEMPTS', 20, 1, 10_000, problems),
+    signinAddressSeconds: 60 * int(env, 'CONSOLE_SIGNIN_ADDRESS_MINUTES', 15, 1, 24 * 60, problems),
+    oidc: oidcConfig(env, problems),
   });
 }
 

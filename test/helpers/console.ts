@@ -15,11 +15,13 @@ export class ConsoleClient {
   readonly cookies = new Map<string, string>();
   /** The last page's `_csrf` field, which the next form post sends. */
   csrf = '';
+  /** Sent with every request (X-Forwarded-For, as a proxy in TRUSTED_PROXIES would add it). */
+  headers: Record<string, string> = {};
 
   constructor(readonly base: string) {}
 
   async request(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Page> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
     if (form) {

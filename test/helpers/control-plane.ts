@@ -62,7 +62,9 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   if (env.WORKERS !== 'off') await ctx.paging.workers.start();
   const app = createApp(ctx);
   const server: http.Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    // PORT 0 (the default here) picks a free port; a test that must know it beforehand (a registered OIDC
+    // redirect URI) passes PORT and PUBLIC_URL.
+    const s = app.listen(config.port, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

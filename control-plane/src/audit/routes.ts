@@ -2,40 +2,22 @@ import type { Api } from '../http/api.ts';
 import type { ExportQuery } from './export.ts';
 import { CONTENT_TYPES, EXTENSIONS } from './export-formats.ts';
 import type { AuditReportService } from './report-service.ts';
+import { listQuery, type ListQuery } from './schemas.ts';
 import type { AuditService } from './service.ts';
 
 const isoTime = { type: 'string', format: 'date-time', maxLength: 40 };
 
 export function auditRoutes(api: Api, audit: AuditService, reports: AuditReportService): void {
-  api.route<unknown, { targetType?: string; targetId?: string; limit?: number; before?: number }>({
+  api.route<unknown, ListQuery>({
     method: 'get',
     path: '/api/v1/audit',
     operationId: 'listAuditEntries',
     summary: 'Audit log entries, newest first (the read itself is recorded)',
     tag: 'audit',
     roles: ['admin'],
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        targetType: { type: 'string', maxLength: 64 },
-        targetId: { type: 'string', maxLength: 128 },
-        limit: {
-          type: 'string',
-          pattern: '^[0-9]{1,4}$',
-          description: 'at most 1000 (more reads 1000), default 100',
-        },
-        before: { type: 'string', pattern: '^[0-9]{1,18}$' },
-      },
-    },
+    query: listQuery,
     read: ({ query }) => ({ action: 'audit.read', targetType: 'audit', targetId: null, detail: { query } }),
-    handler: ({ query }) =>
-      audit.list({
-        targetType: query.targetType,
-        targetId: query.targetId,
-        limit: query.limit === undefined ? undefined : Number(query.limit),
-        beforeSeq: query.before === undefined ? undefined : Number(query.before),
-      }),
+    handler: ({ query }) => audit.list(audit.listFilter(query)),
   });
   api.route<unknown, ExportQuery>({
     method: 'get',

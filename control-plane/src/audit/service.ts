@@ -10,6 +10,8 @@ import type { CheckpointKeys } from './keys.ts';
 import * as store from './store.ts';
 import { retentionAnchor } from './archive-store.ts';
 import { judge, type Broken } from './verify.ts';
+import { parseRange } from '../http/range.ts';
+import type { ListQuery } from './schemas.ts';
 
 export interface Change {
   action: string;
@@ -237,7 +239,31 @@ export class AuditService {
     while ((await store.chainPending(this.pool, CHAIN_BATCH)) === CHAIN_BATCH);
   }
 
-  async list(f: { targetType?: string; targetId?: string; limit?: number; beforeSeq?: number }) {
+  /**
+   * A list query's filter: `limit` within 1..1000 (default 100), and with any of actor, action, from or to a time
+   * range checked as every range-taking route does (default the 31 days before `to`, at most 366; a 400 names
+   * the field), so a filter that matches little still reads a bounded stretch of the log; the console's page is
+   * always ranged (`alwaysRanged`).
+   */
+  listFilter(q: ListQuery, alwaysRanged = false, now = new Date()): store.ListFilter {
+    const ranged =
+      alwaysRanged ||
+      q.actor !== undefined ||
+      q.action !== undefined ||
+      q.from !== undefined ||
+      q.to !== undefined;
+    return {
+      targetType: q.targetType,
+      targetId: q.targetId,
+      actor: q.actor,
+      action: q.action,
+      ...(ranged ? parseRange(q, { maxDays: 366, defaultDays: 31, anchor: 'to' }, now) : {}),
+      limit: q.limit === undefined ? 100 : Math.min(Number(q.limit), 1000),
+      beforeSeq: q.before === undefined ? undefined : Number(q.before),
+    };
+  }
+
+  async list(f: Partial<store.ListFilter>) {
     await this.flush();
     const rows = await store.list(this.pool, { ...f, limit: Math.min(f.limit ?? 100, 1000) });
     return rows.map((r) => ({

@@ -99,17 +99,40 @@ export async function chainPending(db: Queryable, max: number): Promise<number> 
   return r.rows[0]!.n;
 }
 
-export async function list(
-  db: Queryable,
-  f: { targetType?: string; targetId?: string; limit: number; beforeSeq?: number },
-): Promise<DbAuditRow[]> {
+/** What a page of the audit log may be filtered by; `from`/`to` bound `at` (the change's time). */
+export interface ListFilter {
+  targetType?: string;
+  targetId?: string;
+  /** The actor column, or the caller's token id or name (as the export's `actor`). */
+  actor?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  beforeSeq?: number;
+}
+
+export async function list(db: Queryable, f: ListFilter): Promise<DbAuditRow[]> {
+  // Newest first by seq (keyset paging with `before`); the time range keeps a rare filter's scan bounded.
   const { rows } = await db.query<DbAuditRow>(
     `select seq, at, actor, action, target_type, target_id, before, after, request_id, ${CALLER_COLUMNS}, hash
      from audit_log
      where ($1::text is null or target_type = $1) and ($2::text is null or target_id = $2)
        and ($3::bigint is null or seq < $3)
+       and ($5::text is null or actor = $5 or token_id = $5 or token_name = $5)
+       and ($6::text is null or action = $6)
+       and ($7::timestamptz is null or at >= $7) and ($8::timestamptz is null or at < $8)
      order by seq desc limit $4`,
-    [f.targetType ?? null, f.targetId ?? null, f.beforeSeq ?? null, f.limit],
+    [
+      f.targetType ?? null,
+      f.targetId ?? null,
+      f.beforeSeq ?? null,
+      f.limit,
+      f.actor ?? null,
+      f.action ?? null,
+      f.from ?? null,
+      f.to ?? null,
+    ],
   );
   return rows;
 }

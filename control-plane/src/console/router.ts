@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Context } from '../context.ts';
 import { AppError } from '../http/errors.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
+import { adminPages } from './admin-pages.ts';
 import { authPages } from './auth-pages.ts';
 import { fleetInstancePages } from './fleet-instance-pages.ts';
 import { fleetPages } from './fleet-pages.ts';
@@ -11,6 +12,7 @@ import { PUBLIC_DIR, eta, loadSession } from './http.ts';
 import { incidentActions } from './incident-actions.ts';
 import { incidentPages } from './incident-pages.ts';
 import { opsPages } from './ops-pages.ts';
+import { oidcPages } from './oidc-pages.ts';
 import { renderer } from './render.ts';
 import { statusPagePages } from './status-page-pages.ts';
 
@@ -59,12 +61,14 @@ export function consoleRouter(ctx: Context): express.Router {
     ),
   );
   authPages(router, ctx, render);
+  oidcPages(router, ctx);
   incidentPages(router, ctx, render, views);
   incidentActions(router, ctx, render);
   fleetPages(router, ctx, render);
   fleetInstancePages(router, ctx, render);
   statusPagePages(router, ctx, render);
   opsPages(router, ctx, render);
+  adminPages(router, ctx, render);
   router.use(() => {
     throw new PageError(404, 'No such page.');
   });

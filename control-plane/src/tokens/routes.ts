@@ -1,18 +1,7 @@
 import type { Api } from '../http/api.ts';
-import { ROLES, type Role } from '../http/auth.ts';
+import type { Role } from '../http/auth.ts';
 import * as schemas from './schemas.ts';
 import type { TokenService } from './service.ts';
-
-const createBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'role'],
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 100 },
-    role: { enum: [...ROLES] },
-    client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
-  },
-} as const;
 
 export function tokenRoutes(api: Api, tokens: TokenService): void {
   api.route<{ name: string; role: Role; client?: string }>({
@@ -23,7 +12,7 @@ export function tokenRoutes(api: Api, tokens: TokenService): void {
     summary: 'Creates an API token; the token is in this answer only',
     tag: 'tokens',
     roles: ['admin'],
-    body: createBody,
+    body: schemas.createBody,
     status: 201,
     handler: ({ auth, req, body }) => tokens.create(auth, req.id, body),
   });

@@ -24,3 +24,15 @@ export const createdToken = {
   required: [...required, 'token'],
   properties: { ...tokenViewProperties, token: { type: 'string' } },
 } as const;
+
+/** The body of POST /api/v1/tokens (and of the console's token form). */
+export const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'role'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    role: { enum: [...ROLES] },
+    client: { type: 'string', minLength: 1, maxLength: 64, description: 'client id or slug' },
+  },
+} as const;

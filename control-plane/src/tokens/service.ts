@@ -162,6 +162,41 @@ export class TokenService {
     return (await store.list(this.pool)).map(view);
   }
 
+  /** One token (never its secret); 404 when there is none with this id. */
+  async get(id: string): Promise<TokenView> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await store.byId(this.pool, id) : undefined;
+    if (!row) throw new NotFoundError('token');
+    return view(row);
+  }
+
+  /**
+   * A page of tokens for the console, newest first (live ones only unless `all`), and the cursor of the next
+   * page, if any. An unreadable cursor is a 400 naming `/after`.
+   */
+  async page(q: {
+    all: boolean;
+    limit: number;
+    after?: string;
+  }): Promise<{ tokens: TokenView[]; next: string | null }> {
+    let after: { createdAt: string; id: string } | undefined;
+    if (q.after !== undefined) {
+      const m = /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)~([0-9a-f-]{36})$/.exec(
+        q.after,
+      );
+      if (!m || Number.isNaN(Date.parse(m[1]!)))
+        throw new ValidationError('query string is invalid', [
+          { field: '/after', message: 'must be a cursor from the previous page' },
+        ]);
+      after = { createdAt: m[1]!, id: m[2]! };
+    }
+    const rows = await store.page(this.pool, { all: q.all, limit: q.limit + 1, ...(after ? { after } : {}) });
+    const tokens = rows.slice(0, q.limit);
+    return {
+      tokens: tokens.map(view),
+      next: rows.length > q.limit ? tokens[tokens.length - 1]!.cursor : null,
+    };
+  }
+
   async revoke(auth: Auth, requestId: string, id: string): Promise<TokenView> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('token');
     const revoked = await withTx(this.pool, async (tx) => {

@@ -86,6 +86,32 @@ export async function list(db: Queryable): Promise<DbToken[]> {
   return rows;
 }
 
+export async function byId(db: Queryable, id: string): Promise<DbToken | undefined> {
+  const { rows } = await db.query<DbToken>(`select ${COLUMNS} from api_tokens where id = $1`, [id]);
+  return rows[0];
+}
+
+/**
+ * One page of tokens, newest first, live ones only unless `all`; `cursor` is the keyset to go on after (the
+ * creation time to the microsecond and the id, so tokens made in the same millisecond are neither skipped nor
+ * shown twice).
+ */
+export async function page(
+  db: Queryable,
+  p: { all: boolean; limit: number; after?: { createdAt: string; id: string } },
+): Promise<(DbToken & { cursor: string })[]> {
+  const { rows } = await db.query<DbToken & { cursor: string }>(
+    `select ${COLUMNS},
+       to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '~' || id as cursor
+     from api_tokens
+     where ($1 or revoked_at is null)
+       and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::uuid))
+     order by created_at desc, id desc limit $2`,
+    [p.all, p.limit, p.after?.createdAt ?? null, p.after?.id ?? null],
+  );
+  return rows;
+}
+
 export async function revoke(db: Queryable, id: string): Promise<DbToken | undefined> {
   const { rows } = await db.query<DbToken>(
     `update api_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 returning ${COLUMNS}`,

@@ -3541,8 +3541,12 @@ export interface operations {
   listAuditEntries: {
     parameters: {
       query?: {
+        actor?: string;
+        action?: string;
         targetType?: string;
         targetId?: string;
+        from?: string;
+        to?: string;
         limit?: string;
         before?: string;
       };
