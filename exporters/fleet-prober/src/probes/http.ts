@@ -115,12 +115,17 @@ function request(target: Target, needBody: boolean, opts: HttpProbeOptions): Pro
       } else resolve(value!);
     };
     const options: https.RequestOptions = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.path,
+      auth: url.auth,
       method: 'GET',
       agent: isHttps ? AGENTS.https : AGENTS.http,
       headers: HEADERS,
     };
     if (isHttps && opts.ca !== undefined) options.ca = opts.ca;
-    const req = (isHttps ? https : http).request(url, options, (res) => {
+    const req = (isHttps ? https : http).request(options, (res) => {
       const status = res.statusCode ?? 0;
       const certExpiry = isHttps ? earliestExpiry(res.socket as TLSSocket) : undefined;
       const chunks: Buffer[] = [];
