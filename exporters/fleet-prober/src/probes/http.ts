@@ -32,6 +32,18 @@ const AGENTS = {
   https: new https.Agent({ keepAlive: false, maxSockets: Infinity, maxCachedSessions: 0 }),
 };
 
+/**
+ * 'HTTP 200' and the like, one string per status: each target's last result holds its reason, and thousands
+ * of equal strings built per probe would each be kept (and collected) on their own. Bounded: node's parser
+ * only yields three-digit statuses.
+ */
+const HTTP_REASONS = new Map<number, string>();
+function httpReason(status: number): string {
+  let reason = HTTP_REASONS.get(status);
+  if (reason === undefined) HTTP_REASONS.set(status, (reason = `HTTP ${status}`));
+  return reason;
+}
+
 interface RawResponse {
   status: number;
   body?: Buffer;
@@ -55,13 +67,13 @@ export async function probeHttp(target: Target, opts: HttpProbeOptions = {}): Pr
   const durationSeconds = elapsed();
   const base = { durationSeconds, httpStatus: raw.status, certExpiry: raw.certExpiry };
   if (raw.status !== target.expectStatus) {
-    return { ...base, success: false, state: 'down', reason: `HTTP ${raw.status}` };
+    return { ...base, success: false, state: 'down', reason: httpReason(raw.status) };
   }
   const body = raw.body ?? Buffer.alloc(0);
   if (target.bodyRegex && !target.bodyRegex.test(body.toString('utf8'))) {
     return { ...base, success: false, state: 'down', reason: 'body did not match' };
   }
-  if (!target.healthJson) return { ...base, success: true, state: 'up', reason: `HTTP ${raw.status}` };
+  if (!target.healthJson) return { ...base, success: true, state: 'up', reason: httpReason(raw.status) };
   const health = parseHealth(body);
   if (typeof health === 'string') return { ...base, success: false, state: 'down', reason: health };
   const downDeps = [...health.dependencies].filter(([, up]) => !up).map(([name]) => name);
@@ -74,7 +86,7 @@ export async function probeHttp(target: Target, opts: HttpProbeOptions = {}): Pr
     // The service answered: the probe succeeded, the service is degraded.
     return { ...withDeps, success: true, state: 'degraded', reason };
   }
-  return { ...withDeps, success: true, state: 'up', reason: `HTTP ${raw.status}` };
+  return { ...withDeps, success: true, state: 'up', reason: httpReason(raw.status) };
 }
 
 /** Parses the concierge health JSON; a string is the reason it is unusable. */
