@@ -153,7 +153,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
   );
   const amToken = path.join(tmp, 'am.token');
   await fs.writeFile(amToken, await cp.token('alertmanager'));
-  // The repo's routes as they are (the fleet route's group_wait of 2 s included); only addresses change.
+  // The repo's routes as they are (the fleet route's group_wait of 1 s included); only addresses change.
   const am = await startAlertmanager(
     (await fs.readFile(path.join(REPO, 'alertmanager/alertmanager.yml'), 'utf8'))
       .replaceAll('http://control-plane:8080', cp.url)
