@@ -4,11 +4,14 @@
  * plane (SD + transitions) and drives blackbox the way Prometheus does (one /probe per target per interval,
  * spread over the interval). CPU (utime+stime from /proc) per probe and peak RSS (VmHWM) are measured over
  * the same window; `ratio=` is the prober's CPU per probe over blackbox's, `rss_ratio=` its peak resident
- * memory over blackbox's.
+ * memory over blackbox's. Resident memory is also split by /proc/<pid>/smaps_rollup, sampled every second, at
+ * the highest sample: anonymous pages (`anon_mib=`: the heap, malloc, stacks: what the process itself uses)
+ * and file-backed ones (`file_mib=`: the executable and libraries, the same for any node process and shared
+ * among them; node's own are 34 MiB of an idle `node`'s 40, blackbox's static binary ~13 MiB).
  *
- * The prober runs as it is deployed: its workspace build (dist/, as `npm run prober` runs it; tsx's loader alone costs
- * ~35 MiB of resident memory), on plain node with the node options and malloc settings of
- * exporters/fleet-prober/src/node-options.ts.
+ * The prober runs as it is deployed: its workspace build (dist/, built when stale, as `npm run prober` runs
+ * it; tsx's loader alone costs ~35 MiB of resident memory), on plain node with the node options and malloc
+ * settings of exporters/fleet-prober/src/node-options.ts.
  *
  * Env: BENCH_TARGETS (1000), BENCH_INTERVAL_SECONDS (10), BENCH_SECONDS (60, the measured window);
  * BENCH_PROBER_NODE_OPTIONS (default: the prober's recommended ones) and BENCH_PROBER_MALLOC=default (glibc's
@@ -309,7 +312,9 @@ async function main(): Promise<void> {
     console.log(
       `bench prober: targets=${N} cpu_ms_per_probe=${fmt(cpuPerProbe)} blackbox_cpu_ms_per_probe=${fmt(bbCpuPerProbe)} ` +
         `ratio=${fmt(cpuPerProbe / bbCpuPerProbe, 2)} rss_mib=${fmt(rss, 1)} ` +
-        `blackbox_rss_mib=${fmt(bbRss, 1)} rss_ratio=${fmt(rss / bbRss, 2)} late=${p1.late - p0.late}`,
+        `blackbox_rss_mib=${fmt(bbRss, 1)} rss_ratio=${fmt(rss / bbRss, 2)} late=${p1.late - p0.late} ` +
+        `anon_mib=${fmt(proberSmaps?.anon ?? NaN, 1)} file_mib=${fmt(proberSmaps?.file ?? NaN, 1)} ` +
+        `blackbox_anon_mib=${fmt(blackboxSmaps?.anon ?? NaN, 1)}`,
     );
   } finally {
     for (const child of children) {
