@@ -76,9 +76,10 @@ export interface FleetProberOptions {
 
 /**
  * The gap between re-probes: as configured but never longer than the interval; by default 1 s, or a quarter
- * of the interval when that is shorter. A service probed every 2 s (a crisis line) is confirmed down 1 s after
- * its first failure instead of 2 s, which its 5 s page target needs (a failure waits up to 2 s for its first
- * probe); a contradicting success still needs a blip to last under that second.
+ * of the interval when that is shorter. A service probed every 2 s (a crisis line) is then confirmed down
+ * about 1 s after its first failed probe instead of 2 s, which its 5 s page target needs (a failure waits up
+ * to 2 s for that probe; the fleet route's group_wait of 1s in alertmanager.yml adds nothing after it). A blip
+ * shorter than that second is still contradicted by a re-probe.
  */
 export function reprobeGapMs(intervalMs: number, seconds: number | undefined): number {
   return seconds === undefined ? Math.min(1000, intervalMs / 4) : Math.min(intervalMs, seconds * 1000);
