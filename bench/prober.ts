@@ -4,19 +4,21 @@
  * plane (SD + transitions) and drives blackbox the way Prometheus does (one /probe per target per interval,
  * spread over the interval). CPU (utime+stime from /proc) per probe and peak RSS (VmHWM) are measured over
  * the same window; `ratio=` is the prober's CPU per probe over blackbox's, `rss_ratio=` its peak resident
- * memory over blackbox's.
+ * memory over blackbox's. Resident memory is also split by /proc/<pid>/smaps_rollup, sampled every second, at
+ * the highest sample: anonymous pages (`anon_mib=`: the heap, malloc, stacks: what the process itself uses)
+ * and file-backed ones (`file_mib=`: the executable and libraries, the same for any node process and shared
+ * among them; node's own are 34 MiB of an idle `node`'s 40, blackbox's static binary ~13 MiB).
  *
- * The prober runs as it is deployed: its TypeScript compiled to JavaScript first (tsx's loader alone costs
- * ~35 MiB of resident memory), on plain node with the node options and malloc settings of
- * exporters/fleet-prober/src/node-options.ts.
+ * The prober runs as it is deployed: its workspace build (dist/, built when stale, as `npm run prober` runs
+ * it; tsx's loader alone costs ~35 MiB of resident memory), on plain node with the node options and malloc
+ * settings of exporters/fleet-prober/src/node-options.ts.
  *
  * Env: BENCH_TARGETS (1000), BENCH_INTERVAL_SECONDS (10), BENCH_SECONDS (60, the measured window);
  * BENCH_PROBER_NODE_OPTIONS (default: the prober's recommended ones) and BENCH_PROBER_MALLOC=default (glibc's
  * own settings) to compare.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,31 +42,15 @@ const NODE_OPTIONS = (process.env.BENCH_PROBER_NODE_OPTIONS ?? PROBER_NODE_OPTIO
 const MALLOC_ENV = process.env.BENCH_PROBER_MALLOC === 'default' ? {} : PROBER_MALLOC_ENV;
 
 /**
- * Compiles the prober to JavaScript under .tmp/ (inside the repository so that its imports find
- * node_modules) and returns the entry point. Types are checked by `npm run lint`, not here.
+ * Builds the prober as `npm run prober` does (its workspace's dist/, rebuilt when stale) and returns the entry
+ * point: the bench measures what is deployed.
  */
-function buildProber(): { main: string; dir: string } {
-  mkdirSync('.tmp', { recursive: true });
-  const dir = mkdtempSync(join('.tmp', 'bench-prober-'));
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const built = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      '--ignoreConfig',
-      '--noCheck',
-      '--skipLibCheck',
-      '--rewriteRelativeImportExtensions',
-      '--module', 'nodenext',
-      '--target', 'es2023',
-      '--types', 'node',
-      '--outDir', dir,
-      'exporters/fleet-prober/src/main.ts',
-    ], // prettier-ignore
-    { encoding: 'utf8' },
-  );
+function buildProber(): string {
+  const built = spawnSync(process.execPath, ['scripts/build-stale.mjs', 'exporters/fleet-prober'], {
+    encoding: 'utf8',
+  });
   if (built.status !== 0) throw new Error(`building the prober failed:\n${built.stdout}${built.stderr}`);
-  return { main: join(dir, 'fleet-prober', 'src', 'main.js'), dir };
+  return 'exporters/fleet-prober/dist/main.js';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +61,50 @@ function cpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
+
+/**
+ * What a process holds resident, from /proc/<pid>/smaps_rollup (MiB): Rss, Pss (shared pages divided among
+ * their sharers), and Rss split into anonymous (heap, malloc, stacks) and file-backed (the binary and
+ * libraries, shared with every other process running them) pages.
+ */
+interface Smaps {
+  rss: number;
+  pss: number;
+  anon: number;
+  file: number;
+}
+function smaps(pid: number): Smaps {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  const rss = kb('Rss');
+  return { rss, pss: kb('Pss'), anon: kb('Anonymous'), file: rss - kb('Anonymous') };
+}
+
+/** Samples smaps every second and keeps the sample with the highest Rss. */
+class SmapsPeak {
+  peak: Smaps | undefined;
+  private readonly timer: NodeJS.Timeout;
+  constructor(private readonly pid: number) {
+    this.timer = setInterval(() => this.sample(), 1000);
+  }
+  sample(): void {
+    try {
+      const s = smaps(this.pid);
+      if (!this.peak || s.rss > this.peak.rss) this.peak = s;
+    } catch {
+      // the process has exited
+    }
+  }
+  stop(): Smaps | undefined {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+const fmtSmaps = (s: Smaps | undefined) =>
+  s
+    ? `rss ${s.rss.toFixed(1)} pss ${s.pss.toFixed(1)} anon ${s.anon.toFixed(1)} file ${s.file.toFixed(1)} MiB`
+    : 'n/a';
 
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -186,7 +216,7 @@ async function main(): Promise<void> {
       }),
     );
 
-    const prober = spawn(process.execPath, [...NODE_OPTIONS, build.main], {
+    const prober = spawn(process.execPath, [...NODE_OPTIONS, build], {
       env: {
         ...process.env,
         ...MALLOC_ENV,
@@ -225,15 +255,19 @@ async function main(): Promise<void> {
           () => false,
         );
         if (ok) break;
-        if (i > 200) throw new Error(`nothing answers on port ${port}`);
+        if (i > 600) throw new Error(`nothing answers on port ${port}`);
         await sleep(100);
       }
     }
     const driver = new BlackboxDriver(driverPorts.blackbox, targets);
     driver.start();
+    const smapsPeaks = { prober: new SmapsPeak(prober.pid!), blackbox: new SmapsPeak(blackbox.pid!) };
     // Warm-up: one full interval plus slack, so both are in their steady state (tsx compile, JIT, pools).
     await sleep(INTERVAL_S * 1000 + 3000);
 
+    // The peak so far (start-up: the first discovery answer parsed, every target's first probe) apart from
+    // the measured window's.
+    const startupPeak = peakRssMiB(prober.pid!);
     const p0 = await proberCounters(driverPorts.prober);
     const [pc0, bc0, bb0, bs0] = [
       cpuMs(prober.pid!),
@@ -250,6 +284,7 @@ async function main(): Promise<void> {
     ];
     const p1 = await proberCounters(driverPorts.prober);
     driver.stop();
+    const [proberSmaps, blackboxSmaps] = [smapsPeaks.prober.stop(), smapsPeaks.blackbox.stop()];
 
     const proberProbes = p1.probes - p0.probes;
     const blackboxProbes = bb1 - bb0;
@@ -271,10 +306,15 @@ async function main(): Promise<void> {
             .join(' ') || "(glibc's malloc defaults)"
         }`,
     );
+    console.log(`prober peak Rss before the window (start-up, warm-up): ${startupPeak.toFixed(1)} MiB`);
+    console.log(`prober at its highest sampled Rss: ${fmtSmaps(proberSmaps)}`);
+    console.log(`blackbox at its highest sampled Rss: ${fmtSmaps(blackboxSmaps)}`);
     console.log(
       `bench prober: targets=${N} cpu_ms_per_probe=${fmt(cpuPerProbe)} blackbox_cpu_ms_per_probe=${fmt(bbCpuPerProbe)} ` +
         `ratio=${fmt(cpuPerProbe / bbCpuPerProbe, 2)} rss_mib=${fmt(rss, 1)} ` +
-        `blackbox_rss_mib=${fmt(bbRss, 1)} rss_ratio=${fmt(rss / bbRss, 2)} late=${p1.late - p0.late}`,
+        `blackbox_rss_mib=${fmt(bbRss, 1)} rss_ratio=${fmt(rss / bbRss, 2)} late=${p1.late - p0.late} ` +
+        `anon_mib=${fmt(proberSmaps?.anon ?? NaN, 1)} file_mib=${fmt(proberSmaps?.file ?? NaN, 1)} ` +
+        `blackbox_anon_mib=${fmt(blackboxSmaps?.anon ?? NaN, 1)}`,
     );
   } finally {
     for (const child of children) {
@@ -286,7 +326,6 @@ async function main(): Promise<void> {
     targetServer.closeAllConnections();
     await new Promise((r) => targetServer.close(r));
     rmSync(dir, { recursive: true, force: true });
-    rmSync(build.dir, { recursive: true, force: true });
   }
 }
 

@@ -76,6 +76,8 @@ export interface Rig {
   prom: Proc;
   probers: FleetProber[];
   targets: Map<string, Target>;
+  /** When a prober first reported each instance slug's service down for the fleet (quorum reached), epoch ms. */
+  fleetDownAt: Map<string, number>;
   cleanup: Array<() => unknown>;
 }
 
@@ -118,6 +120,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
   cleanup.push(() => cp.close());
   await cp.call('POST', '/api/v1/clients', { body: clientBody(CLIENT) });
   const targets = new Map<string, Target>();
+  const slugOf = new Map<string, string>();
+  const fleetDownAt = new Map<string, number>();
   for (const slug of opts.slugs) {
     const t = new Target();
     const url = await t.listen();
@@ -141,14 +145,28 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       },
     });
     assert.equal(created.status, 201, created.text);
+    slugOf.set((created.body as { id: string }).id.toLowerCase(), slug);
   }
+  // The probers' own word on when the fleet's view of a service went down (what they send Alertmanager).
+  const noop = (): void => {};
+  const logger = {
+    error: noop,
+    warn: noop,
+    debug: noop,
+    info(obj: object, msg?: string): void {
+      const { state, instanceId } = obj as { state?: string; instanceId?: string };
+      const slug = slugOf.get(instanceId?.toLowerCase() ?? '');
+      if (msg === 'service state changed' && state === 'down' && slug && !fleetDownAt.has(slug))
+        fleetDownAt.set(slug, Date.now());
+    },
+  };
   await cp.db.query(
     `insert into responders (name, role, phone, email) values ('Olivia', 'oncall-engineer', $1, null)`,
     [OLIVIA],
   );
   const amToken = path.join(tmp, 'am.token');
   await fs.writeFile(amToken, await cp.token('alertmanager'));
-  // The repo's routes as they are (the fleet route's group_wait of 2 s included); only addresses change.
+  // The repo's routes as they are (the fleet route's group_wait of 1 s included); only addresses change.
   const am = await startAlertmanager(
     (await fs.readFile(path.join(REPO, 'alertmanager/alertmanager.yml'), 'utf8'))
       .replaceAll('http://control-plane:8080', cp.url)
@@ -182,6 +200,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       heartbeatSeconds: 1,
       stateDir: path.join(tmp, `prober-${i + 1}`),
       defaultMetrics: false,
+      logger,
       ...(opts.locations > 1
         ? {
             location: `loc-${i + 1}`,
@@ -210,7 +229,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     { 'fleet.yml': rules },
   );
   cleanup.push(() => prom.stop());
-  const rig: Rig = { cp, tw, am, prom, probers, targets, cleanup };
+  const rig: Rig = { cp, tw, am, prom, probers, targets, fleetDownAt, cleanup };
   await waitFor(
     'every location to see every service up',
     async () => {

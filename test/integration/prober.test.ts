@@ -174,6 +174,11 @@ describe('fleet prober (loopback services and control plane)', function () {
       cp.transitions.map((t) => [t.instanceId, t.state, t.reason]),
       [[a, 'down', 'connect ECONNREFUSED']],
     );
+    // Re-probes confirm the refused one within a tenth of a second, possibly before the tcp service's first slot.
+    await waitFor(
+      'tcp probed',
+      async () => (await metric(p, 'probe_success', { service: 'database' })) !== undefined,
+    );
     const text = await scrape(p.port);
     assert.equal(sample(text, 'probe_success', { service: 'frontend' }), 0);
     assert.equal(sample(text, 'probe_http_status_code', { service: 'frontend' }), 0);

@@ -49,7 +49,7 @@ describe('the fast path: three locations, the direct path and the Prometheus bac
     const incidents = await incidentsFor(r, 'fast-down');
     assert.equal(incidents.length, 1, JSON.stringify(incidents));
     assert.equal(incidents[0]!.severity, 'critical');
-    // A 1 s probe interval, four failures a fifth of a second apart, a peer poll and a 2 s group_wait: the
+    // A 1 s probe interval, four failures a fifth of a second apart, a peer poll and a 1 s group_wait: the
     // direct path pages well before the backstop's 10 s `for:` could.
     assert.ok(pagedAfter < 10, `paged ${pagedAfter} s after the failure`);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../exporters/fleet-prober/src/config.ts';
+import { reprobeGapMs } from '../../exporters/fleet-prober/src/prober.ts';
 
 describe('fleet prober config', () => {
   it('applies the documented defaults when only the required variables are set', () => {
@@ -11,7 +12,7 @@ describe('fleet prober config', () => {
       probeIntervalSeconds: 15,
       concurrency: 64,
       downAfter: 4,
-      reprobeIntervalSeconds: 1,
+      reprobeIntervalSeconds: undefined,
       upAfter: 2,
       sdRefreshSeconds: 30,
       heartbeatSeconds: 30,
@@ -93,6 +94,20 @@ describe('fleet prober config', () => {
     assert.equal(err.problems.length, names.length);
     for (const name of names) assert.match(err.message, new RegExp(`\\b${name}\\b`));
     assert.doesNotMatch(err.message, /hunter2/);
+  });
+
+  it('re-probes every second by default, every quarter interval below 4 s, never longer than the interval', () => {
+    assert.equal(reprobeGapMs(15_000, undefined), 1000);
+    assert.equal(reprobeGapMs(2000, undefined), 500);
+    assert.equal(reprobeGapMs(2000, 1), 1000);
+    assert.equal(reprobeGapMs(2000, 5), 2000);
+    assert.equal(reprobeGapMs(2000, 0), 0);
+    const c = loadConfig({
+      CONTROL_PLANE_URL: 'http://cp',
+      PROBER_TOKEN: 'x',
+      PROBER_REPROBE_INTERVAL_SECONDS: '1',
+    });
+    assert.equal(c.reprobeIntervalSeconds, 1);
   });
 
   it('turns re-probing off with PROBER_REPROBE_INTERVAL_SECONDS=0', () => {

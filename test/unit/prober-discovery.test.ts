@@ -38,6 +38,28 @@ describe('fleet prober discovery parsing', () => {
     assert.deepEqual([db!.probeType, db!.host, db!.port, db!.timeoutMs], ['tcp', '::1', 5432, 900]);
   });
 
+  it('keeps of a probe URL what the request needs: host without brackets, decoded credentials, path and query', () => {
+    const { targets, errors } = parseTargetGroups([
+      sdGroup({ instanceId: ID, service: 'v6', target: 'http://us%40r:p%20w@[::1]:8080/health?deep=1#x' }),
+      sdGroup({ instanceId: ID, service: 'tls', target: 'https://acme.example' }),
+    ]);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      { ...targets[0]!.url },
+      {
+        protocol: 'http:',
+        hostname: '::1',
+        port: '8080',
+        path: '/health?deep=1',
+        auth: 'us@r:p w',
+      },
+    );
+    assert.deepEqual(
+      { ...targets[1]!.url },
+      { protocol: 'https:', hostname: 'acme.example', port: '', path: '/' },
+    );
+  });
+
   it('rejects bad groups with a reason and keeps the good ones', () => {
     const good = sdGroup({ instanceId: ID, service: 'backend', target: 'http://a/' });
     const badKind = sdGroup({ instanceId: ID, service: 'x', kind: 'mainframe', target: 'http://a/' });

@@ -11,7 +11,8 @@ export interface Config {
   readonly probeIntervalSeconds: number;
   readonly concurrency: number;
   readonly downAfter: number;
-  readonly reprobeIntervalSeconds: number;
+  /** Undefined: the prober's default, 1 s or a quarter of the probe interval when that is shorter. */
+  readonly reprobeIntervalSeconds: number | undefined;
   readonly upAfter: number;
   readonly sdRefreshSeconds: number;
   readonly heartbeatSeconds: number;
@@ -118,7 +119,10 @@ export function loadConfig(env: Env = process.env): Config {
     // Re-probes count: four failures in a row (the first and three re-probes a second apart, ~2 s in all)
     // confirm a down, while one lost request is contradicted at once.
     downAfter: number('PROBER_DOWN_AFTER', 4, { min: 1, max: 1000, integer: true }),
-    reprobeIntervalSeconds: number('PROBER_REPROBE_INTERVAL_SECONDS', 1, { min: 0, max: 60, integer: false }),
+    reprobeIntervalSeconds:
+      raw('PROBER_REPROBE_INTERVAL_SECONDS') === undefined
+        ? undefined
+        : number('PROBER_REPROBE_INTERVAL_SECONDS', 1, { min: 0, max: 60, integer: false }),
     upAfter: number('PROBER_UP_AFTER', 2, { min: 1, max: 1000, integer: true }),
     sdRefreshSeconds: number('PROBER_SD_REFRESH_SECONDS', 30, { min: 0.05, max: 86400, integer: false }),
     heartbeatSeconds: number('PROBER_HEARTBEAT_SECONDS', 30, { min: 0.05, max: 3600, integer: false }),

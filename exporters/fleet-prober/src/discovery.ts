@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { urlToHttpOptions } from 'node:url';
 import { httpCall } from './http-client.ts';
-import { SERVICE_KINDS, type Logger, type ServiceKind, type Target } from './types.ts';
+import { SERVICE_KINDS, type Logger, type ProbeUrl, type ServiceKind, type Target } from './types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -74,10 +75,12 @@ function parseGroup(group: unknown): Target | string {
     healthJson,
     fingerprint: '',
   };
+  let href: string | undefined;
   if (probeType === 'http') {
     const url = parseHttpUrl(str('__meta_concierge_probe_url') ?? targets[0]);
     if (!url) return 'probe url must be an http(s) URL';
-    target.url = url;
+    href = url.href;
+    target.url = probeUrl(url);
   } else {
     const hp = parseHostPort(targets[0]);
     if (!hp) return 'tcp target must be host:port';
@@ -97,7 +100,7 @@ function parseGroup(group: unknown): Target | string {
     JSON.stringify([
       target.labels,
       probeType,
-      target.url?.href ?? `${target.host}:${target.port}`,
+      href ?? `${target.host}:${target.port}`,
       expectStatus,
       timeoutMs,
       healthJson,
@@ -124,6 +127,18 @@ function parseHttpUrl(v: string): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The parts of a URL an http probe uses, by node's own rules (brackets, credentials, path and query). */
+function probeUrl(url: URL): ProbeUrl {
+  const o = urlToHttpOptions(url);
+  return Object.freeze({
+    protocol: url.protocol as ProbeUrl['protocol'],
+    hostname: o.hostname ?? '',
+    port: url.port,
+    path: o.path ?? '/',
+    ...(o.auth ? { auth: o.auth } : {}),
+  });
 }
 
 /** "host:port" or "[v6]:port". */

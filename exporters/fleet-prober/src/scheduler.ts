@@ -47,7 +47,8 @@ export class Scheduler<T extends { readonly key: string }> {
   private watermark = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private readonly queue: Job<T>[] = [];
+  /** Jobs waiting for a concurrency slot from `queueHead` on; taken ones are cleared so a backlog holds no garbage. */
+  private readonly queue: Array<Job<T> | undefined> = [];
   private queueHead = 0;
   private active = 0;
   private readonly inFlight = new Set<string>();
@@ -163,7 +164,8 @@ export class Scheduler<T extends { readonly key: string }> {
 
   private pump(): void {
     while (this.active < this.opts.concurrency && this.queueHead < this.queue.length) {
-      const job = this.queue[this.queueHead++]!;
+      const job = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined;
       this.active++;
       if (this.now() - job.due > this.opts.lateToleranceMs) this.opts.onLate(1);
       this.opts

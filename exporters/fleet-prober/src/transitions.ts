@@ -7,11 +7,19 @@ export interface StateChange {
   readonly reason: string;
 }
 
+/**
+ * One flat object per service, updated in place: the current run of identical observations lives in the
+ * entry itself rather than in a run object replaced at every change (one object per service, not two, at
+ * thousands of services). firstAt in epoch ms: one Date per service would be kept for nothing.
+ */
 interface Entry {
   /** The state the control plane holds (or will, once pending transitions land). */
   stable: ServiceState | undefined;
-  /** firstAt in epoch ms: one Date per service would be kept for nothing between changes. */
-  run: { state: ServiceState; count: number; firstAt: number; reason: string } | undefined;
+  /** The state of the current run of identical observations, undefined before the first. */
+  runState: ServiceState | undefined;
+  count: number;
+  firstAt: number;
+  reason: string;
 }
 
 /**
@@ -44,17 +52,22 @@ export class StateTracker {
   observe(key: string, state: ServiceState, at: Date, reason: string): StateChange | undefined {
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { stable: undefined, run: undefined };
+      entry = { stable: undefined, runState: undefined, count: 0, firstAt: 0, reason: '' };
       this.entries.set(key, entry);
     }
-    if (entry.run?.state === state) entry.run.count++;
-    else entry.run = { state, count: 1, firstAt: at.getTime(), reason };
+    if (entry.runState === state) entry.count++;
+    else {
+      entry.runState = state;
+      entry.count = 1;
+      entry.firstAt = at.getTime();
+      entry.reason = reason;
+    }
     if (!this.baseline) return undefined;
     entry.stable ??= this.baseline.get(key) ?? 'up';
     const needed = state === 'down' ? this.downAfter : this.upAfter;
-    if (entry.run.count < needed || entry.stable === state) return undefined;
+    if (entry.count < needed || entry.stable === state) return undefined;
     entry.stable = state;
-    return { state, at: new Date(entry.run.firstAt), reason: entry.run.reason };
+    return { state, at: new Date(entry.firstAt), reason: entry.reason };
   }
 
   /**
@@ -63,8 +76,8 @@ export class StateTracker {
    */
   unconfirmedDowns(key: string): number {
     const entry = this.entries.get(key);
-    if (entry?.run?.state !== 'down' || entry.stable === 'down') return 0;
-    return entry.run.count < this.downAfter ? entry.run.count : 0;
+    if (entry?.runState !== 'down' || entry.stable === 'down') return 0;
+    return entry.count < this.downAfter ? entry.count : 0;
   }
 
   /** The state last reported (or, before any report, the control plane's), if known yet. */

@@ -9,6 +9,22 @@ export type ServiceState = 'up' | 'down' | 'degraded';
 export const TARGET_LABELS = ['client', 'instance', 'service', 'service_kind'] as const;
 export type TargetLabels = Readonly<Record<(typeof TARGET_LABELS)[number], string>>;
 
+/**
+ * What an http probe needs of its URL, as node's http.request takes it (node:url's urlToHttpOptions), kept
+ * instead of a URL object: a URL holds its parsed context and href besides, ~160 bytes more per target.
+ */
+export interface ProbeUrl {
+  readonly protocol: 'http:' | 'https:';
+  /** Without the brackets of an IPv6 literal. */
+  readonly hostname: string;
+  /** '' for the protocol's default. */
+  readonly port: string;
+  /** Path and query. */
+  readonly path: string;
+  /** user:password, decoded, when the URL has credentials. */
+  readonly auth?: string;
+}
+
 /** One service to probe, as parsed from an http_sd target group. */
 export interface Target {
   /** `${instanceId}/${service}`: identity across SD refreshes and in the control plane. */
@@ -18,7 +34,7 @@ export interface Target {
   readonly service: string;
   readonly probeType: 'http' | 'tcp';
   /** For http probes. May hold credentials: never log it. */
-  readonly url?: URL;
+  readonly url?: ProbeUrl;
   /** For tcp probes. */
   readonly host?: string;
   readonly port?: number;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import type { ProbeResult, Target } from '../types.ts';
-import { failure, ProbeError, socketErrorReason } from './common.ts';
+import { failure, ProbeError, probeResult, socketErrorReason } from './common.ts';
 
 export interface HttpProbeOptions {
   /** Extra trust anchors for https (e.g. a private CA); replaces the default store when set. */
@@ -32,6 +32,18 @@ const AGENTS = {
   https: new https.Agent({ keepAlive: false, maxSockets: Infinity, maxCachedSessions: 0 }),
 };
 
+/**
+ * 'HTTP 200' and the like, one string per status: each target's last result holds its reason, and thousands
+ * of equal strings built per probe would each be kept (and collected) on their own. Bounded: node's parser
+ * only yields three-digit statuses.
+ */
+const HTTP_REASONS = new Map<number, string>();
+function httpReason(status: number): string {
+  let reason = HTTP_REASONS.get(status);
+  if (reason === undefined) HTTP_REASONS.set(status, (reason = `HTTP ${status}`));
+  return reason;
+}
+
 interface RawResponse {
   status: number;
   body?: Buffer;
@@ -53,28 +65,28 @@ export async function probeHttp(target: Target, opts: HttpProbeOptions = {}): Pr
     return failure(socketErrorReason(err, target.timeoutMs), elapsed());
   }
   const durationSeconds = elapsed();
-  const base = { durationSeconds, httpStatus: raw.status, certExpiry: raw.certExpiry };
+  const base = { httpStatus: raw.status, certExpiry: raw.certExpiry };
   if (raw.status !== target.expectStatus) {
-    return { ...base, success: false, state: 'down', reason: `HTTP ${raw.status}` };
+    return probeResult(false, 'down', durationSeconds, httpReason(raw.status), base);
   }
   const body = raw.body ?? Buffer.alloc(0);
   if (target.bodyRegex && !target.bodyRegex.test(body.toString('utf8'))) {
-    return { ...base, success: false, state: 'down', reason: 'body did not match' };
+    return probeResult(false, 'down', durationSeconds, 'body did not match', base);
   }
-  if (!target.healthJson) return { ...base, success: true, state: 'up', reason: `HTTP ${raw.status}` };
+  if (!target.healthJson) return probeResult(true, 'up', durationSeconds, httpReason(raw.status), base);
   const health = parseHealth(body);
-  if (typeof health === 'string') return { ...base, success: false, state: 'down', reason: health };
+  if (typeof health === 'string') return probeResult(false, 'down', durationSeconds, health, base);
   const downDeps = [...health.dependencies].filter(([, up]) => !up).map(([name]) => name);
   const withDeps = { ...base, dependencies: health.dependencies };
   if (health.status === 'down') {
-    return { ...withDeps, success: false, state: 'down', reason: 'health status down' };
+    return probeResult(false, 'down', durationSeconds, 'health status down', withDeps);
   }
   if (health.status === 'degraded' || downDeps.length > 0) {
     const reason = downDeps.length > 0 ? `dependency down: ${downDeps.join(', ')}` : 'health status degraded';
     // The service answered: the probe succeeded, the service is degraded.
-    return { ...withDeps, success: true, state: 'degraded', reason };
+    return probeResult(true, 'degraded', durationSeconds, reason, withDeps);
   }
-  return { ...withDeps, success: true, state: 'up', reason: `HTTP ${raw.status}` };
+  return probeResult(true, 'up', durationSeconds, httpReason(raw.status), withDeps);
 }
 
 /** Parses the concierge health JSON; a string is the reason it is unusable. */
@@ -115,12 +127,17 @@ function request(target: Target, needBody: boolean, opts: HttpProbeOptions): Pro
       } else resolve(value!);
     };
     const options: https.RequestOptions = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.path,
+      auth: url.auth,
       method: 'GET',
       agent: isHttps ? AGENTS.https : AGENTS.http,
       headers: HEADERS,
     };
     if (isHttps && opts.ca !== undefined) options.ca = opts.ca;
-    const req = (isHttps ? https : http).request(url, options, (res) => {
+    const req = (isHttps ? https : http).request(options, (res) => {
       const status = res.statusCode ?? 0;
       const certExpiry = isHttps ? earliestExpiry(res.socket as TLSSocket) : undefined;
       const chunks: Buffer[] = [];

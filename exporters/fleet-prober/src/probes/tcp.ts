@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { ProbeResult, Target } from '../types.ts';
-import { failure, ProbeError, socketErrorReason } from './common.ts';
+import { failure, ProbeError, probeResult, socketErrorReason } from './common.ts';
 
 /** TCP connect probe: success once the handshake completes; the socket is closed at once. */
 export function probeTcp(target: Target): Promise<ProbeResult> {
@@ -13,7 +13,7 @@ export function probeTcp(target: Target): Promise<ProbeResult> {
       clearTimeout(timer);
       const durationSeconds = elapsed();
       socket.destroy();
-      resolve({ success: true, state: 'up', durationSeconds, reason: 'connected' });
+      resolve(probeResult(true, 'up', durationSeconds, 'connected'));
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
