@@ -109,7 +109,10 @@ describe('the console admin pages in a browser', function () {
     await page.getByRole('button', { name: 'Create token' }).click();
     const error = page.locator('#f-client-error');
     await error.waitFor();
-    assert.equal(await error.innerText(), 'is required for role client');
+    assert.equal(
+      await error.innerText(),
+      'Client (client and backup-agent tokens) is required for role client.',
+    );
     assert.equal(
       await page.getByLabel('Client (client and backup-agent tokens)').getAttribute('aria-invalid'),
       'true',

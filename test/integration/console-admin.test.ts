@@ -166,10 +166,13 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       const before = await cp.count('api_tokens');
       const bad = await admin.post('/console/tokens', { name: 'scrape\u0000r', role: 'prometheus' });
       assert.equal(bad.status, 400);
-      assert.match(bad.html, /id="f-name-error">holds a NUL character/);
+      assert.match(bad.html, /id="f-name-error">Name \(what uses it\) holds a NUL character/);
       const noClient = await admin.post('/console/tokens', { name: 'acme-app', role: 'client' });
       assert.equal(noClient.status, 400);
-      assert.match(noClient.html, /id="f-client-error">is required for role client/);
+      assert.match(
+        noClient.html,
+        /id="f-client-error">Client \(client and backup-agent tokens\) is required for role client/,
+      );
       const badRole = await admin.post('/console/tokens', { name: 'x', role: 'root' });
       assert.equal(badRole.status, 400);
       assert.match(badRole.html, /id="f-role-error">/);
@@ -276,7 +279,10 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       assert.match(tooLong.html, /id="a-to-error">must be at most 366 days after from/);
       const year0 = await admin.get('/console/audit?from=0000-01-01T00:00');
       assert.equal(year0.status, 400);
-      assert.match(year0.html, /id="a-from-error">must be a valid date-time/);
+      assert.match(
+        year0.html,
+        /id="a-from-error">must be a date and time like 2026-12-07T14:05:00Z: the year must be 0001 to 9999/,
+      );
       const nul = await admin.get('/console/audit?actor=a%00b');
       assert.equal(nul.status, 400);
       assert.match(nul.html, /id="a-actor-error">holds a NUL character/);

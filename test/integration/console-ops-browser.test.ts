@@ -384,7 +384,7 @@ describe('the console’s operations pages in a browser', function () {
     await page.getByLabel('Reason (the client reads it)').fill('no');
     await page.getByRole('button', { name: 'Issue correction' }).click();
     await page.locator('#f-reason-error').waitFor();
-    assert.match(await page.locator('#f-reason-error').innerText(), /must NOT have fewer than 3 characters/);
+    assert.match(await page.locator('#f-reason-error').innerText(), /must be at least 3 characters long/);
     await check('report-correct-error');
     await page.getByLabel('Reason (the client reads it)').fill('An outage was counted twice');
     await page.getByRole('button', { name: 'Issue correction' }).click();

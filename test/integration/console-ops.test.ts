@@ -71,7 +71,10 @@ describe('console operations pages (HTTP)', function () {
       end: '2027-01-02T09:00',
     });
     assert.equal(bad.status, 400);
-    assert.match(bad.html, /id="f-start-error">must be a valid date-time/);
+    assert.match(
+      bad.html,
+      /id="f-start-error">From \(Europe\/London\) must be a date and time like 2026-12-07T14:05:00Z/,
+    );
     const year = new Date().getUTCFullYear() + 1;
     const ok = await op.post(`/console/oncall/${rotation}/overrides`, {
       responder: priya,
@@ -119,8 +122,14 @@ describe('console operations pages (HTTP)', function () {
       intent: 'preview',
     });
     assert.equal(res.status, 400);
-    assert.match(res.html, /id="f-recurrence-startTime-error">must match pattern/);
-    assert.match(res.html, /id="f-recurrence-durationMinutes-error">must be integer/);
+    assert.match(
+      res.html,
+      /id="f-recurrence-startTime-error">Starts at \(local time\) must be a time of day as HH:MM/,
+    );
+    assert.match(
+      res.html,
+      /id="f-recurrence-durationMinutes-error">Lasts \(minutes\) must be a whole number/,
+    );
     const other = await op.post('/console/maintenance', {
       target: 'instance:nope',
       reason: 'upgrade',
@@ -129,7 +138,7 @@ describe('console operations pages (HTTP)', function () {
       intent: 'create',
     });
     assert.equal(other.status, 400);
-    assert.match(other.html, /id="f-target-error">no such instance/);
+    assert.match(other.html, /id="f-target-error">For: no such instance/);
     assert.equal(await cp.count('maintenance_windows'), 0);
   });
 

@@ -40,16 +40,16 @@ export function dateProblemOf(s: string): string | undefined {
  * rather than rounded: nothing that sends times here (Alertmanager, the exporters, browsers) writes one, and a
  * 400 naming it is clearer than an instant one second away from what was sent.
  */
-const SHAPE = 'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T09:30:00Z';
+export const DATE_TIME_SHAPE = 'must be an RFC 3339 date-time with a time zone, e.g. 2026-03-01T09:30:00Z';
 
 /** Only the shape of a date-time: for senders whose odd values are repaired rather than refused. */
 export function dateTimeShapeProblemOf(s: string): string | undefined {
-  return DATE_TIME.test(s) ? undefined : SHAPE;
+  return DATE_TIME.test(s) ? undefined : DATE_TIME_SHAPE;
 }
 
 export function dateTimeProblemOf(s: string): string | undefined {
   const m = DATE_TIME.exec(s);
-  if (!m) return SHAPE;
+  if (!m) return DATE_TIME_SHAPE;
   const bad = dateProblem(Number(m[1]), Number(m[2]), Number(m[3]));
   if (bad) return bad;
   const [h, min, sec] = [Number(m[4]), Number(m[5]), Number(m[6])];

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { IANAZone } from 'luxon';
 import { ValidationError, type FieldError } from './errors.ts';
-import { dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemOf } from './formats.ts';
+import { DATE_TIME_SHAPE, dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemOf } from './formats.ts';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
 const addFormats =
@@ -109,7 +109,9 @@ export function message(e: ErrorObject): string {
       return 'is not a known field';
     case 'format': {
       const format = p.format as string;
-      const why = typeof e.data === 'string' ? PROBLEMS[format]?.(e.data) : undefined;
+      const problem = typeof e.data === 'string' ? PROBLEMS[format]?.(e.data) : undefined;
+      // "Not the shape of a date-time" says again what the format's words say: only a finer reason is added.
+      const why = problem === DATE_TIME_SHAPE ? undefined : problem;
       return `must be ${FORMATS[format] ?? `a valid ${format}`}${why ? `: ${why}` : ''}`;
     }
     case 'pattern': {
