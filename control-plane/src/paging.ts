@@ -45,6 +45,7 @@ export function createPaging(
     },
     heartbeatArmed: async () => (await ingest.heartbeatAge()) !== null,
     queueLagSeconds: () => queueLagSeconds(pool),
+    pastTargets: () => incidents.pastTargets(),
   }));
   const notify: NotifyService = new NotifyService(
     pool,
@@ -91,6 +92,7 @@ export function createPaging(
       reassign: (tx, inc, target, n) => escalation.reassign(tx, inc, target, n),
     },
     m,
+    config.responseTargets,
   );
   const ingest = new AlertIngest(incidents);
   const workers = createWorkers(pool, c, log, { escalation, notify, ingest, audit });
