@@ -220,8 +220,15 @@ const targetState = {
   properties: {
     withinSeconds: { type: 'integer', minimum: 1 },
     dueAt: { type: 'string', format: 'date-time' },
-    missed: { type: 'boolean', description: 'the target passed before it was met (or while it is still awaited)' },
-    missedAt: nullable({ type: 'string', format: 'date-time', description: 'when it was missed (its due time)' }),
+    missed: {
+      type: 'boolean',
+      description: 'the target passed before it was met (or while it is still awaited)',
+    },
+    missedAt: nullable({
+      type: 'string',
+      format: 'date-time',
+      description: 'when it was missed (its due time)',
+    }),
   },
 } as const;
 

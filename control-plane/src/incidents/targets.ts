@@ -52,7 +52,9 @@ export function parseResponseTargets(raw: string | undefined, problems: string[]
   try {
     json = JSON.parse(raw);
   } catch {
-    problems.push('RESPONSE_TARGETS must be JSON, e.g. {"critical": {"ackMinutes": 5, "resolveMinutes": 240}}');
+    problems.push(
+      'RESPONSE_TARGETS must be JSON, e.g. {"critical": {"ackMinutes": 5, "resolveMinutes": 240}}',
+    );
     return DEFAULT_TARGETS;
   }
   if (!isObject(json)) {
@@ -68,7 +70,8 @@ export function parseResponseTargets(raw: string | undefined, problems: string[]
     }
     for (const [k, n] of Object.entries(v)) {
       const field = FIELDS[k as keyof typeof FIELDS] as keyof Target | undefined;
-      if (!Object.hasOwn(FIELDS, k) || field === undefined) bad(`${pointer}/${k}`, 'is not a known key (ackMinutes, resolveMinutes)');
+      if (!Object.hasOwn(FIELDS, k) || field === undefined)
+        bad(`${pointer}/${k}`, 'is not a known key (ackMinutes, resolveMinutes)');
       else if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_MINUTES)
         bad(`${pointer}/${k}`, `must be an integer number of minutes from 1 to ${MAX_MINUTES}`);
       else out[field] = (n as number) * MINUTE;
@@ -89,7 +92,11 @@ export function parseResponseTargets(raw: string | undefined, problems: string[]
       for (const [cls, v] of Object.entries(value)) {
         if (!(CLASSES as readonly string[]).includes(cls))
           bad(`/classes/${cls}`, `is not a class (${CLASSES.join(', ')})`);
-        else classes[cls as IncidentClass] = { ...classes[cls as IncidentClass], ...entry(v, `/classes/${cls}`) };
+        else
+          classes[cls as IncidentClass] = {
+            ...classes[cls as IncidentClass],
+            ...entry(v, `/classes/${cls}`),
+          };
       }
     } else bad(`/${key}`, 'is not a known key (critical, warning, info, classes)');
   }
@@ -150,7 +157,12 @@ export function incidentTargets(
   const state = (seconds: number, doneAt: Date | null): TargetState => {
     const due = new Date(i.openedAt.getTime() + seconds * 1000);
     const missed = (doneAt ?? now).getTime() > due.getTime();
-    return { withinSeconds: seconds, dueAt: due.toISOString(), missed, missedAt: missed ? due.toISOString() : null };
+    return {
+      withinSeconds: seconds,
+      dueAt: due.toISOString(),
+      missed,
+      missedAt: missed ? due.toISOString() : null,
+    };
   };
   return {
     acknowledge: state(target.ackSeconds, i.acknowledgedAt ?? i.resolvedAt),

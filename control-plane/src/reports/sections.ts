@@ -15,6 +15,9 @@ const credit = (percent: number | null) => (percent === null ? 'no data' : `${pe
 // Reports stored before the measured share was reported have none to show.
 const measured = (share: number | null | undefined) => (share === undefined ? '-' : pct(share, 2));
 const SUMMARY_TO_FOLLOW = 'Summary to follow.';
+// Reports stored before response targets have nothing to say about them.
+const missed = (m: ('acknowledge' | 'resolve')[] | undefined) =>
+  m === undefined ? '-' : m.length ? m.join(', ') : 'none';
 
 /** The report's tables and sentences, written once for both formats. */
 export function sections(r: MonthlyReport) {
@@ -100,6 +103,7 @@ export function sections(r: MonthlyReport) {
         'Acknowledged after failure',
         'Acknowledged after',
         'Resolved after',
+        'Targets missed',
         'Summary',
       ],
       rows: r.incidents.list.map((i) => [
@@ -110,6 +114,7 @@ export function sections(r: MonthlyReport) {
         duration(i.failureToAckSeconds ?? null),
         duration(i.timeToAcknowledgeSeconds),
         duration(i.timeToResolveSeconds),
+        missed(i.missedTargets),
         i.publicSummary ?? SUMMARY_TO_FOLLOW,
       ]),
       empty: 'No incidents this month.',
@@ -157,6 +162,7 @@ export function sections(r: MonthlyReport) {
     },
   } satisfies Record<string, TableData>;
   const rt = r.incidents.responseTimes;
+  const tb = r.incidents.targetBreaches;
   const seconds = (s: number | null) => (s === null ? 'not available' : `${s.toFixed(3)} s`);
   const insufficient = o.insufficientData === true && o.uptime !== null;
   return {
@@ -188,6 +194,13 @@ export function sections(r: MonthlyReport) {
             rt.failureToAckP50Seconds,
           )}, p90 ${duration(rt.failureToAckP90Seconds)} (${rt.acknowledged} acknowledged).`
         : '',
+    // Said whenever the report counted them (reports stored before response targets did not).
+    targetBreaches: tb
+      ? tb.incidents === 0
+        ? 'Response targets: every incident was acknowledged and resolved within its target.'
+        : `Response targets missed: ${tb.incidents} of ${r.incidents.list.length} incidents (${tb.acknowledge} ` +
+          `not acknowledged in time, ${tb.resolve} not resolved in time).`
+      : '',
     performance: perf.available
       ? `Response latency p50 ${seconds(perf.p50Seconds)}, p95 ${seconds(perf.p95Seconds)}; error rate ${
           perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)
