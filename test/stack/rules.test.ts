@@ -30,6 +30,8 @@ const PRINTABLE_LABELS = new Set([
   'job',
   // a heartbeat monitor's name: a slug staff chose for a job ([a-z0-9-], e.g. nightly-export)
   'heartbeat',
+  // an incident's class: one of five fixed words (crisis, security, ...) or none
+  'class',
 ]);
 const SEVERITIES = new Set(['critical', 'warning', 'info', 'none']);
 

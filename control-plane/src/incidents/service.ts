@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts
 import { checkSpan, DAY_MS, parseLimit, parseTime } from '../http/range.ts';
 import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
-import { targetTable, type ResponseTargets } from './targets.ts';
+import { BREACH_ALERT, targetTable, type ResponseTargets } from './targets.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
 
 export interface IncidentMetrics {
@@ -522,6 +522,6 @@ export class IncidentService {
 
   /** Open incidents past their acknowledge and resolve targets now, by class and severity (for /metrics). */
   async pastTargets() {
-    return store.pastTargets(this.pool, targetTable(this.targets));
+    return store.pastTargets(this.pool, targetTable(this.targets), BREACH_ALERT);
   }
 }

@@ -12,6 +12,12 @@ export interface ResponseTargets {
   readonly classes: Readonly<Partial<Record<IncidentClass, Partial<Target>>>>;
 }
 
+/**
+ * The Prometheus alert raised while an incident is past its acknowledge target (prometheus/rules/
+ * response-targets.yml). The incident it opens is left out of the count, so the alert cannot keep itself firing.
+ */
+export const BREACH_ALERT = 'IncidentAckTargetMissed';
+
 export type TargetKind = 'ack' | 'resolve';
 export const TARGET_KINDS: readonly TargetKind[] = ['ack', 'resolve'];
 const TARGET_SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
