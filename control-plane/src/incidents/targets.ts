@@ -43,6 +43,9 @@ export const DEFAULT_TARGETS: ResponseTargets = Object.freeze({
 const MAX_MINUTES = 30 * 24 * 60;
 const FIELDS = { ackMinutes: 'ackSeconds', resolveMinutes: 'resolveSeconds' } as const;
 
+/** A key as a JSON pointer token (RFC 6901), with anything unprintable shown as JSON would. */
+const token = (k: string) => JSON.stringify(k).slice(1, -1).replace(/~/g, '~0').replace(/\//g, '~1');
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -77,9 +80,9 @@ export function parseResponseTargets(raw: string | undefined, problems: string[]
     for (const [k, n] of Object.entries(v)) {
       const field = FIELDS[k as keyof typeof FIELDS] as keyof Target | undefined;
       if (!Object.hasOwn(FIELDS, k) || field === undefined)
-        bad(`${pointer}/${k}`, 'is not a known key (ackMinutes, resolveMinutes)');
+        bad(`${pointer}/${token(k)}`, 'is not a known key (ackMinutes, resolveMinutes)');
       else if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_MINUTES)
-        bad(`${pointer}/${k}`, `must be an integer number of minutes from 1 to ${MAX_MINUTES}`);
+        bad(`${pointer}/${token(k)}`, `must be an integer number of minutes from 1 to ${MAX_MINUTES}`);
       else out[field] = (n as number) * MINUTE;
     }
     return out;
@@ -97,14 +100,14 @@ export function parseResponseTargets(raw: string | undefined, problems: string[]
       }
       for (const [cls, v] of Object.entries(value)) {
         if (!(CLASSES as readonly string[]).includes(cls))
-          bad(`/classes/${cls}`, `is not a class (${CLASSES.join(', ')})`);
+          bad(`/classes/${token(cls)}`, `is not a class (${CLASSES.join(', ')})`);
         else
           classes[cls as IncidentClass] = {
             ...classes[cls as IncidentClass],
-            ...entry(v, `/classes/${cls}`),
+            ...entry(v, `/classes/${token(cls)}`),
           };
       }
-    } else bad(`/${key}`, 'is not a known key (critical, warning, info, classes)');
+    } else bad(`/${token(key)}`, 'is not a known key (critical, warning, info, classes)');
   }
   if (problems.length > before) return DEFAULT_TARGETS;
   return Object.freeze({ severities: Object.freeze(severities), classes: Object.freeze(classes) });

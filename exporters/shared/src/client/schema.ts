@@ -2014,6 +2014,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           }[];
         };
       };
@@ -2109,6 +2127,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2181,6 +2217,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2258,6 +2312,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2337,6 +2409,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2459,6 +2549,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2543,6 +2651,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
