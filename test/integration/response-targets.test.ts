@@ -5,6 +5,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
+import { alertPayload, randomFingerprint } from '../helpers/alerts.ts';
 import { renderOpsMail } from '../../control-plane/src/ops/mail.ts';
 import type { OpsDaily } from '../../control-plane/src/ops/service.ts';
 
@@ -177,5 +178,30 @@ describe('response targets: time to acknowledge and to resolve per class and sev
     assert.match(mail.html, /Attention: Response targets missed by those incidents/);
     assert.match(mail.html, /2 incident\(s\): 2 not acknowledged in time, 1 not resolved in time/);
     assert.match(mail.text, new RegExp(`${code('Booking API down')} critical missed: acknowledge, resolve`));
+  });
+
+  it('leaves the incident its own alert opened out of the count, so IncidentAckTargetMissed cannot keep itself firing', async () => {
+    const am = await cp.token('alertmanager');
+    const r = await cp.call('POST', '/api/v1/alertmanager/webhook', {
+      token: am,
+      body: alertPayload({
+        groupKey: 'g-ack-target',
+        alertname: 'IncidentAckTargetMissed',
+        // the rule's alert names no client: unassigned, as here
+        client: 'no-such-client',
+        instance: null,
+        service: null,
+        startsAt: new Date().toISOString(),
+        fingerprints: [randomFingerprint()],
+      }),
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const code = r.body.incident as string;
+    const inc = await get(code);
+    await age(inc.id, 30);
+    // its own answer still says it was late; only the gauge the alert reads leaves it out
+    assert.equal((await get(code)).responseTargets.acknowledge.missed, true);
+    assert.equal(sample(await metrics(), past('none', 'critical', 'ack')), 0);
+    await cp.call('POST', `/api/v1/incidents/${code}/resolve`, { token: operator, body: {} });
   });
 });
