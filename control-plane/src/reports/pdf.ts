@@ -111,7 +111,7 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
   heading(doc, 'Incidents');
   draw(x.tables.severities, [1.5, 1, 1.5, 2.5, 2.5]);
   // The severity table already says when there were none.
-  if (r.incidents.list.length) draw(x.tables.incidents, [1.6, 1.2, 2.2, 1.5, 1.5, 1.5, 1.5, 1.6, 3.2]);
+  if (r.incidents.list.length) draw(x.tables.incidents, [1.6, 1.2, 2.2, 1.5, 1.5, 1.5, 1.5, 3.4]);
   if (x.responseTimes) para(doc, x.responseTimes);
   if (x.targetBreaches) para(doc, x.targetBreaches);
   heading(doc, 'Backups');

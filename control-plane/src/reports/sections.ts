@@ -15,9 +15,7 @@ const credit = (percent: number | null) => (percent === null ? 'no data' : `${pe
 // Reports stored before the measured share was reported have none to show.
 const measured = (share: number | null | undefined) => (share === undefined ? '-' : pct(share, 2));
 const SUMMARY_TO_FOLLOW = 'Summary to follow.';
-// Reports stored before response targets have nothing to say about them.
-const missed = (m: ('acknowledge' | 'resolve')[] | undefined) =>
-  m === undefined ? '-' : m.length ? m.join(', ') : 'none';
+const MISSED = { acknowledge: 'not acknowledged in time', resolve: 'not resolved in time' } as const;
 
 /** The report's tables and sentences, written once for both formats. */
 export function sections(r: MonthlyReport) {
@@ -103,7 +101,6 @@ export function sections(r: MonthlyReport) {
         'Acknowledged after failure',
         'Acknowledged after',
         'Resolved after',
-        'Targets missed',
         'Summary',
       ],
       rows: r.incidents.list.map((i) => [
@@ -114,7 +111,6 @@ export function sections(r: MonthlyReport) {
         duration(i.failureToAckSeconds ?? null),
         duration(i.timeToAcknowledgeSeconds),
         duration(i.timeToResolveSeconds),
-        missed(i.missedTargets),
         i.publicSummary ?? SUMMARY_TO_FOLLOW,
       ]),
       empty: 'No incidents this month.',
@@ -198,8 +194,11 @@ export function sections(r: MonthlyReport) {
     targetBreaches: tb
       ? tb.incidents === 0
         ? 'Response targets: every incident was acknowledged and resolved within its target.'
-        : `Response targets missed: ${tb.incidents} of ${r.incidents.list.length} incidents (${tb.acknowledge} ` +
-          `not acknowledged in time, ${tb.resolve} not resolved in time).`
+        : `Response targets missed by ${tb.incidents} of ${r.incidents.list.length} incidents (${tb.acknowledge} ` +
+          `not acknowledged in time, ${tb.resolve} not resolved in time): ${r.incidents.list
+            .filter((i) => i.missedTargets?.length)
+            .map((i) => `${i.code} ${i.missedTargets!.map((k) => MISSED[k]).join(' and ')}`)
+            .join('; ')}.`
       : '',
     performance: perf.available
       ? `Response latency p50 ${seconds(perf.p50Seconds)}, p95 ${seconds(perf.p95Seconds)}; error rate ${
