@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
+import { parseResponseTargets, type ResponseTargets } from './incidents/targets.ts';
 import { readTokenFiles, TOKEN_PATTERN, type TokenFile } from './tokens/files.ts';
 
 /** Everything the control plane reads from its environment, validated once at start. */
@@ -30,6 +31,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Incidents, escalation and paging (Twilio, SMTP, job runner): see pagingConfig. */
   readonly paging: PagingConfig;
+  /** Time to acknowledge and to resolve per severity and class (RESPONSE_TARGETS over the defaults). */
+  readonly responseTargets: ResponseTargets;
   /** Alertmanager to keep maintenance silences in; unset disables the silence sync. */
   readonly alertmanagerUrl: string | undefined;
   readonly alertmanagerSilenceSyncSeconds: number;
@@ -472,6 +475,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000, problems),
     paging: pagingConfig(env, problems),
+    responseTargets: parseResponseTargets(env.RESPONSE_TARGETS, problems),
     alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:'], problems)?.replace(/\/+$/, ''),
     alertmanagerSilenceSyncSeconds: int(env, 'ALERTMANAGER_SILENCE_SYNC_SECONDS', 30, 1, 3600, problems),
     proberGraceSeconds: int(env, 'PROBER_GRACE_SECONDS', 120, 1, 86400, problems),

@@ -48,6 +48,7 @@ export function createPaging(
     },
     heartbeatArmed: async () => (await ingest.heartbeatAge()) !== null,
     queueLagSeconds: () => queueLagSeconds(pool),
+    pastTargets: () => incidents.pastTargets(),
   }));
   const notify: NotifyService = new NotifyService(
     pool,
@@ -121,6 +122,7 @@ export function createPaging(
       reassign: (tx, inc, target, n) => escalation.reassign(tx, inc, target, n),
     },
     m,
+    config.responseTargets,
   );
   const ingest = new AlertIngest(incidents);
   const workers = createWorkers(pool, c, log, { escalation, notify, ingest, audit });

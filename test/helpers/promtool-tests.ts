@@ -13,4 +13,5 @@ export const PROMTOOL_TESTS = [
   'audit',
   'longterm',
   'heartbeats',
+  'response-targets',
 ] as const;

@@ -32,6 +32,8 @@ const PRINTABLE_LABELS = new Set([
   'heartbeat',
   // where a fleet prober probes from (PROBER_LOCATION, e.g. eu-west)
   'location',
+  // an incident's class: one of five fixed words (crisis, security, ...) or none
+  'class',
 ]);
 const SEVERITIES = new Set(['critical', 'warning', 'info', 'none']);
 

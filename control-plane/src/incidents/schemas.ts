@@ -212,6 +212,26 @@ const ref = {
 const nullable = (s: object) => ({ oneOf: [s, { type: 'null' }] });
 const optionalTime = nullable({ type: 'string', format: 'date-time' });
 
+/** Where an incident stands against one response target. */
+const targetState = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['withinSeconds', 'dueAt', 'missed', 'missedAt'],
+  properties: {
+    withinSeconds: { type: 'integer', minimum: 1 },
+    dueAt: { type: 'string', format: 'date-time' },
+    missed: {
+      type: 'boolean',
+      description: 'the target passed before it was met (or while it is still awaited)',
+    },
+    missedAt: nullable({
+      type: 'string',
+      format: 'date-time',
+      description: 'when it was missed (its due time)',
+    }),
+  },
+} as const;
+
 /** An incident as answered; `summary` (internal) is left out for client tokens. */
 export const incidentResponse = {
   type: 'object',
@@ -253,6 +273,14 @@ export const incidentResponse = {
     acknowledgedBy: nullable({ type: 'string' }),
     resolvedAt: optionalTime,
     resolvedBy: nullable({ type: 'string' }),
+    responseTargets: nullable({
+      type: 'object',
+      additionalProperties: false,
+      required: ['acknowledge', 'resolve'],
+      description:
+        'time to acknowledge and to resolve from the opening, per severity and class (docs/incident-targets.md); null for a drill',
+      properties: { acknowledge: targetState, resolve: targetState },
+    }),
   },
 } as const;
 

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../http/errors.ts
 import { checkSpan, DAY_MS, parseLimit, parseTime } from '../http/range.ts';
 import { MAX_LIST_LIMIT, type ListQuery, type OpenIncidentInput } from './schemas.ts';
 import * as store from './store.ts';
+import { BREACH_ALERT, targetTable, type ResponseTargets } from './targets.ts';
 import { incidentView, type Actor, type Incident, type IncidentHooks, type TimelineEvent } from './types.ts';
 
 export interface IncidentMetrics {
@@ -58,7 +59,13 @@ export class IncidentService {
     private readonly fleet: FleetService,
     readonly hooks: IncidentHooks,
     private readonly metrics: IncidentMetrics,
+    private readonly targets: ResponseTargets,
   ) {}
+
+  /** An incident as the API answers it, with where it stands against its response targets now. */
+  private viewOf(inc: store.DbIncident): Incident {
+    return incidentView(inc, this.targets);
+  }
 
   /** Appends to the timeline and the audit log in the caller's transaction. */
   async record(
@@ -185,7 +192,7 @@ export class IncidentService {
    * annotation text), and who acted as the provider, not which operator or token (as on the timeline).
    */
   private view(auth: Auth, inc: store.DbIncident): Incident {
-    const v = incidentView(inc);
+    const v = this.viewOf(inc);
     if (isStaff(auth)) return v;
     const forClient: Incident = { ...v };
     delete forClient.summary;
@@ -274,7 +281,7 @@ export class IncidentService {
       });
       await this.hooks.opened(tx, inc);
       await this.hooks.announce(tx, inc, 'opened');
-      return incidentView(inc);
+      return this.viewOf(inc);
     });
   }
 
@@ -306,7 +313,7 @@ export class IncidentService {
       this.observe(this.metrics.timeToAck, inc, inc.acknowledged_at!);
       this.observe(this.metrics.failureToAck, inc, inc.acknowledged_at!, inc.failure_began_at);
     }
-    return incidentView(result.inc);
+    return this.viewOf(result.inc);
   }
 
   async resolve(actor: Actor, requestId: string | null, idOrCode: string, via: string, note?: string) {
@@ -316,7 +323,7 @@ export class IncidentService {
       if (!cur) throw new NotFoundError('incident');
       return this.resolveLocked(tx, cur, actor, requestId, { via, ...(note ? { note } : {}) });
     });
-    return incidentView(inc);
+    return this.viewOf(inc);
   }
 
   /** Resolves a locked incident row inside the caller's transaction; a resolved one is left as it is. */
@@ -371,14 +378,14 @@ export class IncidentService {
           audit: false,
         });
       } else await this.hooks.opened(tx, inc);
-      return incidentView(inc);
+      return this.viewOf(inc);
     });
   }
 
   /** The incidents of these drills, for the drill reports. */
   async ofDrills(ids: string[]): Promise<Map<string, Incident>> {
     const rows = ids.length === 0 ? [] : await store.byDrills(this.pool, ids);
-    return new Map(rows.map((i) => [i.drill_id!, incidentView(i)]));
+    return new Map(rows.map((i) => [i.drill_id!, this.viewOf(i)]));
   }
 
   /** A drill's incident's timeline, all of it (the drill report reads its escalation steps). */
@@ -445,7 +452,7 @@ export class IncidentService {
           ...(input.note ? { note: input.note } : {}),
         },
       });
-      return { incident: incidentView(inc), assignee: paged.assignee, pages: paged.pages };
+      return { incident: this.viewOf(inc), assignee: paged.assignee, pages: paged.pages };
     });
   }
 
@@ -471,7 +478,7 @@ export class IncidentService {
         detail: { from: inc.severity, severity, ...(note ? { note } : {}) },
         internal: false,
       });
-      return incidentView((await store.find(tx, inc.id))!);
+      return this.viewOf((await store.find(tx, inc.id))!);
     });
   }
 
@@ -484,14 +491,14 @@ export class IncidentService {
     return withTx(this.pool, async (tx) => {
       const inc = (await store.find(tx, visible.id, true))!;
       if (inc.status === 'resolved') throw new ConflictError(`${inc.code} is resolved`);
-      if (inc.class === cls) return incidentView(inc);
+      if (inc.class === cls) return this.viewOf(inc);
       await store.setClass(tx, inc.id, cls);
       await this.record(tx, inc, auth, requestId, {
         kind: 'class_set',
         detail: { from: inc.class, class: cls, ...(note ? { note } : {}) },
         internal: false,
       });
-      return incidentView((await store.find(tx, inc.id))!);
+      return this.viewOf((await store.find(tx, inc.id))!);
     });
   }
 
@@ -515,5 +522,10 @@ export class IncidentService {
 
   async openCounts() {
     return store.openCounts(this.pool);
+  }
+
+  /** Open incidents past their acknowledge and resolve targets now, by class and severity (for /metrics). */
+  async pastTargets() {
+    return store.pastTargets(this.pool, targetTable(this.targets), BREACH_ALERT);
   }
 }

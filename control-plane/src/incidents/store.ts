@@ -639,6 +639,28 @@ export async function openCounts(db: Queryable) {
   return rows;
 }
 
+/**
+ * Open incidents (drills left out) past their targets now, by class ('none' without one) and severity: `ack`
+ * not yet acknowledged, `resolve` not yet resolved. `targets` is targets.ts `targetTable`, one row per pair.
+ */
+export async function pastTargets(db: Queryable, targets: object[], breachAlert: string) {
+  const { rows } = await db.query<{ class: string; severity: Severity; ack: number; resolve: number }>(
+    `with t as (select * from jsonb_to_recordset($1::jsonb)
+                  as t(severity text, class text, ack_seconds int, resolve_seconds int))
+     select coalesce(i.class, 'none') as class, i.severity,
+            count(*) filter (where i.status = 'open'
+                               and now() > i.opened_at + make_interval(secs => t.ack_seconds))::int as ack,
+            count(*) filter (where now() > i.opened_at + make_interval(secs => t.resolve_seconds))::int as resolve
+       from incidents i join t on t.severity = i.severity and t.class is not distinct from i.class
+      where i.status <> 'resolved' and i.drill_id is null
+        -- an incident opened for the breach alert itself would keep that alert firing after the real one is handled
+        and not exists (select 1 from incident_alerts a where a.incident_id = i.id and a.alertname = $2)
+      group by 1, 2`,
+    [JSON.stringify(targets), breachAlert],
+  );
+  return rows;
+}
+
 export async function touchHeartbeat(db: Queryable, name: string): Promise<void> {
   await db.query(
     `insert into heartbeats (name, last_at) values ($1, now())

@@ -2,6 +2,7 @@ import type { Queryable, Tx } from '../db/pool.ts';
 import type { Who } from '../audit/service.ts';
 import type { DbIncident, IncidentStatus, Severity } from './store.ts';
 import type { OpeningPlan } from '../escalation/service.ts';
+import { incidentTargets, type IncidentTargets, type ResponseTargets } from './targets.ts';
 
 export interface Incident {
   id: string;
@@ -31,6 +32,8 @@ export interface Incident {
   acknowledgedBy: string | null;
   resolvedAt: string | null;
   resolvedBy: string | null;
+  /** Time to acknowledge and to resolve against its targets (which it missed, and when); null for a drill. */
+  responseTargets: IncidentTargets | null;
 }
 
 export interface TimelineEvent {
@@ -83,7 +86,7 @@ export interface IncidentHooks {
   ): Promise<{ assignee: { id: string; name: string }; pages: number; channels: string[] } | undefined>;
 }
 
-export function incidentView(i: DbIncident): Incident {
+export function incidentView(i: DbIncident, targets: ResponseTargets, now = new Date()): Incident {
   return {
     id: i.id,
     code: i.code,
@@ -107,5 +110,17 @@ export function incidentView(i: DbIncident): Incident {
     acknowledgedBy: i.acknowledged_by,
     resolvedAt: i.resolved_at?.toISOString() ?? null,
     resolvedBy: i.resolved_by,
+    responseTargets: incidentTargets(
+      targets,
+      {
+        severity: i.severity,
+        class: i.class,
+        openedAt: i.opened_at,
+        acknowledgedAt: i.acknowledged_at,
+        resolvedAt: i.resolved_at,
+        drill: i.drill_id !== null,
+      },
+      now,
+    ),
   };
 }

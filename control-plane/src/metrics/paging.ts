@@ -5,6 +5,8 @@ const SEVERITY = ['severity'] as const;
 const NOTIFY_LABELS = ['channel', 'status'] as const;
 const CHANNEL = ['channel'] as const;
 const LEVEL = ['level'] as const;
+const TARGET_LABELS = ['class', 'severity', 'kind'] as const;
+const TARGET_CLASSES = ['none', 'crisis', 'security', 'compliance', 'performance', 'availability'];
 // Seconds: a page is acknowledged within minutes, an incident resolved within hours.
 const ACK_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 const RESOLVE_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200];
@@ -19,6 +21,8 @@ export interface PagingSources {
   /** False until the first Watchdog has arrived (the switch arms on it). */
   heartbeatArmed(): Promise<boolean>;
   queueLagSeconds(): Promise<number>;
+  /** Open incidents past their response targets, by class ('none' without one) and severity. */
+  pastTargets(): Promise<{ class: string; severity: string; ack: number; resolve: number }[]>;
 }
 
 /**
@@ -61,6 +65,30 @@ export function createPagingMetrics(registry: Registry, sources: () => PagingSou
     async collect() {
       try {
         this.set((await sources().heartbeatArmed()) ? 1 : 0);
+      } catch (err) {
+        log(err);
+      }
+    },
+  });
+  new Gauge({
+    name: 'concierge_ops_incidents_past_response_target',
+    help:
+      'Open incidents (drills left out) past their response target now, by class ("none" without one), severity ' +
+      'and kind (ack: not acknowledged in time, resolve: not resolved in time); docs/incident-targets.md.',
+    labelNames: TARGET_LABELS,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const rows = await sources().pastTargets();
+        // Every series present at 0, so a breach is a change Prometheus sees; a failed query leaves none.
+        for (const cls of TARGET_CLASSES)
+          for (const severity of ['critical', 'warning', 'info'])
+            for (const kind of ['ack', 'resolve']) this.set({ class: cls, severity, kind }, 0);
+        for (const r of rows) {
+          this.set({ class: r.class, severity: r.severity, kind: 'ack' }, r.ack);
+          this.set({ class: r.class, severity: r.severity, kind: 'resolve' }, r.resolve);
+        }
       } catch (err) {
         log(err);
       }

@@ -25,6 +25,21 @@ export function sections(d: OpsDaily): { title: string; ok: boolean; lines: stri
       ),
     },
     {
+      title: 'Response targets missed by those incidents',
+      ok: d.targetBreaches.incidents === 0,
+      lines: [
+        ...(d.targetBreaches.incidents
+          ? [
+              `${d.targetBreaches.incidents} incident(s): ${d.targetBreaches.acknowledge} not acknowledged in time, ` +
+                `${d.targetBreaches.resolve} not resolved in time`,
+            ]
+          : []),
+        ...d.incidents
+          .filter((i) => i.missedTargets.length > 0)
+          .map((i) => `${i.code} ${i.severity} missed: ${i.missedTargets.join(', ')}`),
+      ],
+    },
+    {
       title: 'Failure drills in the last 24 h',
       ok: d.drills.every((x) => x.status === 'ended' && x.unreachable.length === 0),
       lines: d.drills.map(

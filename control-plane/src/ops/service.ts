@@ -31,7 +31,11 @@ export interface OpsDaily {
     acknowledgedBy: string | null;
     timeToAcknowledgeSeconds: number | null;
     escalations: number;
+    /** The response targets it missed so far (docs/incident-targets.md). */
+    missedTargets: ('acknowledge' | 'resolve')[];
   }[];
+  /** Of those incidents, how many missed a response target, and which (one may miss both). */
+  targetBreaches: { incidents: number; acknowledge: number; resolve: number };
   /** Failure drills started in the last 24 h, with their figures and who was unreachable. */
   drills: {
     id: string;
@@ -161,8 +165,16 @@ export class OpsService {
             : null,
           escalations: (await this.d.incidents.timeline(SYSTEM, i.id)).filter((e) => e.kind === 'escalated')
             .length,
+          missedTargets: (['acknowledge', 'resolve'] as const).filter((k) => i.responseTargets?.[k].missed),
         })),
     );
+    const missing = (k: 'acknowledge' | 'resolve') =>
+      incidents.filter((i) => i.missedTargets.includes(k)).length;
+    const targetBreaches = {
+      incidents: incidents.filter((i) => i.missedTargets.length > 0).length,
+      acknowledge: missing('acknowledge'),
+      resolve: missing('resolve'),
+    };
 
     const backups: OpsDaily['backups'] = [];
     const restoreTestsOverdue: OpsDaily['restoreTestsOverdue'] = [];
@@ -229,6 +241,7 @@ export class OpsService {
       since: since.toISOString(),
       unhealthy,
       incidents,
+      targetBreaches,
       drills: (await this.d.drills?.recent(since)) ?? [],
       backups,
       restoreTestsOverdue,

@@ -17,6 +17,7 @@ import type {
   ResponseTimes,
   SeverityStats,
   SlaSummary,
+  TargetBreaches,
   TimelineEntry,
 } from './types.ts';
 
@@ -84,6 +85,22 @@ function responseTimes(list: ReportIncident[]): ResponseTimes {
     acknowledged: ack.length,
     failureToAckP50Seconds: percentile(ack, 0.5),
     failureToAckP90Seconds: percentile(ack, 0.9),
+  };
+}
+
+/** Which of its response targets an incident missed, as the incident's own answer says (at compose time). */
+function missedTargets(i: Incident): ('acknowledge' | 'resolve')[] {
+  const t = i.responseTargets;
+  if (!t) return [];
+  return (['acknowledge', 'resolve'] as const).filter((k) => t[k].missed);
+}
+
+function targetBreaches(list: ReportIncident[]): TargetBreaches {
+  const of = (k: 'acknowledge' | 'resolve') => list.filter((i) => i.missedTargets?.includes(k)).length;
+  return {
+    incidents: list.filter((i) => (i.missedTargets?.length ?? 0) > 0).length,
+    acknowledge: of('acknowledge'),
+    resolve: of('resolve'),
   };
 }
 
@@ -211,6 +228,7 @@ export async function composeReport(
       failureBeganAt: i.failureBeganAt,
       failureToPageSeconds: i.firstPageAt ? secs(i.failureBeganAt, i.firstPageAt) : null,
       failureToAckSeconds: i.acknowledgedAt ? secs(i.failureBeganAt, i.acknowledgedAt) : null,
+      missedTargets: missedTargets(i),
       publicSummary: i.publicSummary,
     }));
   const bySeverity = Object.fromEntries(
@@ -303,7 +321,12 @@ export async function composeReport(
     instances: list,
     downtimes,
     maintenance,
-    incidents: { bySeverity, list: incidents, responseTimes: responseTimes(incidents) },
+    incidents: {
+      bySeverity,
+      list: incidents,
+      responseTimes: responseTimes(incidents),
+      targetBreaches: targetBreaches(incidents),
+    },
     backups,
     performance,
     daily,

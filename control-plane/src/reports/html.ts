@@ -76,6 +76,7 @@ ${table(x.tables.maintenance)}
 ${table(x.tables.severities)}
 ${table(x.tables.incidents)}
 ${x.responseTimes ? `<p>${esc(x.responseTimes)}</p>` : ''}
+${x.targetBreaches ? `<p>${esc(x.targetBreaches)}</p>` : ''}
 <h2>Backups</h2>
 ${table(x.tables.backups)}
 <h2>Concierge performance</h2>

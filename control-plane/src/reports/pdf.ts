@@ -113,6 +113,7 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
   // The severity table already says when there were none.
   if (r.incidents.list.length) draw(x.tables.incidents, [1.6, 1.2, 2.2, 1.5, 1.5, 1.5, 1.5, 3.4]);
   if (x.responseTimes) para(doc, x.responseTimes);
+  if (x.targetBreaches) para(doc, x.targetBreaches);
   heading(doc, 'Backups');
   draw(x.tables.backups, [2, 1.3, 1.8, 1.2, 1.3, 2.2, 3]);
   heading(doc, 'Concierge performance');

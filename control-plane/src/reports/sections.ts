@@ -15,6 +15,7 @@ const credit = (percent: number | null) => (percent === null ? 'no data' : `${pe
 // Reports stored before the measured share was reported have none to show.
 const measured = (share: number | null | undefined) => (share === undefined ? '-' : pct(share, 2));
 const SUMMARY_TO_FOLLOW = 'Summary to follow.';
+const MISSED = { acknowledge: 'not acknowledged in time', resolve: 'not resolved in time' } as const;
 
 /** The report's tables and sentences, written once for both formats. */
 export function sections(r: MonthlyReport) {
@@ -157,6 +158,7 @@ export function sections(r: MonthlyReport) {
     },
   } satisfies Record<string, TableData>;
   const rt = r.incidents.responseTimes;
+  const tb = r.incidents.targetBreaches;
   const seconds = (s: number | null) => (s === null ? 'not available' : `${s.toFixed(3)} s`);
   const insufficient = o.insufficientData === true && o.uptime !== null;
   return {
@@ -188,6 +190,16 @@ export function sections(r: MonthlyReport) {
             rt.failureToAckP50Seconds,
           )}, p90 ${duration(rt.failureToAckP90Seconds)} (${rt.acknowledged} acknowledged).`
         : '',
+    // Said whenever the report counted them (reports stored before response targets did not).
+    targetBreaches: tb
+      ? tb.incidents === 0
+        ? 'Response targets: every incident was acknowledged and resolved within its target.'
+        : `Response targets missed by ${tb.incidents} of ${r.incidents.list.length} incidents (${tb.acknowledge} ` +
+          `not acknowledged in time, ${tb.resolve} not resolved in time): ${r.incidents.list
+            .filter((i) => i.missedTargets?.length)
+            .map((i) => `${i.code} ${i.missedTargets!.map((k) => MISSED[k]).join(' and ')}`)
+            .join('; ')}.`
+      : '',
     performance: perf.available
       ? `Response latency p50 ${seconds(perf.p50Seconds)}, p95 ${seconds(perf.p95Seconds)}; error rate ${
           perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)

@@ -45,7 +45,17 @@ export interface ReportIncident {
   failureToPageSeconds?: number | null;
   /** From the failure's beginning to the acknowledgement; null if never acknowledged. */
   failureToAckSeconds?: number | null;
+  /** The response targets it missed (docs/incident-targets.md); absent from reports stored before targets. */
+  missedTargets?: ('acknowledge' | 'resolve')[];
   publicSummary: string | null;
+}
+
+/** The month's incidents that missed a response target, by which one (an incident may miss both). */
+export interface TargetBreaches {
+  /** incidents that missed at least one */
+  incidents: number;
+  acknowledge: number;
+  resolve: number;
 }
 
 /** The month's incidents' response times from the failure on (p50, p90 by nearest rank; null without any). */
@@ -143,6 +153,8 @@ export interface MonthlyReport {
     list: ReportIncident[];
     /** Absent from reports stored before incidents recorded when their failure began. */
     responseTimes?: ResponseTimes;
+    /** Absent from reports stored before response targets. */
+    targetBreaches?: TargetBreaches;
   };
   backups: BackupEvidence[];
   performance: Performance;

@@ -2084,6 +2084,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           }[];
         };
       };
@@ -2179,6 +2197,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2251,6 +2287,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2328,6 +2382,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2407,6 +2479,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2529,6 +2619,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
@@ -2613,6 +2721,24 @@ export interface operations {
             acknowledgedBy?: string | null;
             resolvedAt?: string | null;
             resolvedBy?: string | null;
+            responseTargets?: {
+              acknowledge: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+              resolve: {
+                withinSeconds: number;
+                /** Format: date-time */
+                dueAt: string;
+                /** @description the target passed before it was met (or while it is still awaited) */
+                missed: boolean;
+                missedAt: string | null;
+              };
+            } | null;
           };
         };
       };
