@@ -2,7 +2,13 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { IANAZone } from 'luxon';
 import { ValidationError, type FieldError } from './errors.ts';
-import { DATE_TIME_SHAPE, dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemOf } from './formats.ts';
+import {
+  DATE_TIME_SHAPE,
+  dateProblemOf,
+  dateTimeProblemOf,
+  dateTimeShapeProblemOf,
+  monthProblemOf,
+} from './formats.ts';
 
 // ajv-formats ships CommonJS; under ESM its default export sits one level down.
 const addFormats =
