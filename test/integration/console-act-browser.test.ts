@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/alerts.ts';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
@@ -21,9 +20,9 @@ import {
 import { onboard } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
+import { screenshotAndAxe } from '../helpers/axe.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts/console');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const OLIVIA_PHONE = '+15551230001';
 /** "7 Dec 2026, 14:05 UTC": how the console shows a time. */
 const HUMAN_TIME = /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC$/;
@@ -35,22 +34,11 @@ describe('the console acts on incidents and the fleet in a browser', function ()
   let tw: TwilioStandIn;
   let browser: Chromium;
   let page: Page;
-  let axeSource: string;
   let instanceId = '';
 
+  /** Screenshot for the artifacts, and no serious or critical axe violation on the page as it is. */
   async function check(name: string, p: Page = page): Promise<void> {
-    await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-    await p.evaluate(axeSource);
-    const violations = await p.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: { run(): Promise<{ violations: { id: string; impact: string; help: string }[] }> };
-        }
-      ).axe;
-      return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help }));
-    });
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad, [], `${name}: accessibility violations`);
+    await screenshotAndAxe(p, ARTIFACTS, name);
   }
 
   /** The page is no wider than the screen: nothing scrolls it sideways. */
@@ -70,7 +58,6 @@ describe('the console acts on incidents and the fleet in a browser', function ()
 
   before(async () => {
     await fs.mkdir(ARTIFACTS, { recursive: true });
-    axeSource = await fs.readFile(AXE, 'utf8');
     tw = await new TwilioStandIn().start();
     sink = await new SmtpSink().start();
     cp = await startControlPlane({

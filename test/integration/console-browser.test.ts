@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { alertPayload, waitFor } from '../helpers/alerts.ts';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
@@ -19,9 +18,9 @@ import { linkIn, onboard, waitForMail } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 import { totpNow } from '../../control-plane/src/users/totp.ts';
+import { screenshotAndAxe } from '../helpers/axe.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts/console');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PASSWORD = 'a long and private passphrase';
 const DEV_PHONE = '+15551230002';
 // Long enough that the operator acknowledges first however slow the machine; the test then makes it due.
@@ -34,28 +33,14 @@ describe('the console in a browser', function () {
   let tw: TwilioStandIn;
   let browser: Chromium;
   let page: Page;
-  let axeSource: string;
 
   /** Screenshot for the artifacts, and no serious or critical axe violation on the page as it is. */
   async function check(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-    // Runtime.evaluate is not subject to the page's CSP, which (rightly) refuses an injected script tag.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: { run(): Promise<{ violations: { id: string; impact: string; help: string }[] }> };
-        }
-      ).axe;
-      return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help }));
-    });
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad, [], `${name}: accessibility violations`);
+    await screenshotAndAxe(page, ARTIFACTS, name);
   }
 
   before(async () => {
     await fs.mkdir(ARTIFACTS, { recursive: true });
-    axeSource = await fs.readFile(AXE, 'utf8');
     tw = await new TwilioStandIn().start();
     sink = await new SmtpSink().start();
     cp = await startControlPlane({

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { DateTime } from 'luxon';
 import type { Page } from 'playwright-core';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
@@ -18,9 +17,9 @@ import {
 } from '../helpers/control-plane.ts';
 import { onboard, waitForMail, type ConsoleClient } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
+import { screenshotAndAxe } from '../helpers/axe.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts/console-ops');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const ZONE = 'America/New_York';
 const CONTACT = 'ops@smile-dental.example.test';
 const PAGES = [
@@ -37,24 +36,12 @@ describe('the console’s operations pages in a browser', function () {
   let sink: SmtpSink;
   let browser: Chromium;
   let page: Page;
-  let axeSource: string;
   let rotationId = '';
   const people: Record<string, string> = {};
 
   /** Screenshot for the artifacts, and no serious or critical axe violation on the page as it is. */
   async function check(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: { run(): Promise<{ violations: { id: string; impact: string; help: string }[] }> };
-        }
-      ).axe;
-      return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help }));
-    });
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad, [], `${name}: accessibility violations`);
+    await screenshotAndAxe(page, ARTIFACTS, name);
   }
 
   /** The page at phone width (375 px): kept as a screenshot, and the page itself does not scroll sideways. */
@@ -88,7 +75,6 @@ describe('the console’s operations pages in a browser', function () {
 
   before(async () => {
     await fs.mkdir(ARTIFACTS, { recursive: true });
-    axeSource = await fs.readFile(AXE, 'utf8');
     sink = await new SmtpSink().start();
     cp = await startControlPlane({
       SMTP_URL: sink.url,

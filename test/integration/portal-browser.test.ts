@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { alertPayload, waitFor } from '../helpers/alerts.ts';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
@@ -20,9 +19,9 @@ import {
 import { onboard, type ConsoleClient } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { pdfText } from '../fixtures/reports/pdf-pages.ts';
+import { screenshotAndAxe } from '../helpers/axe.ts';
 
 const ARTIFACTS = path.resolve('test/artifacts/portal');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PASSWORD = 'front desk passphrase 2026';
 const EMAIL = 'desk@smile-dental.example.test';
 const INTERNAL_NOTE = 'INTERNAL: Olivia failed the primary over by hand';
@@ -38,25 +37,13 @@ describe('the clients portal and the public status page in a browser', function 
   let sink: SmtpSink;
   let browser: Chromium;
   let page: Page;
-  let axeSource: string;
   let ownCode = '';
   let otherCode = '';
   let admin: ConsoleClient;
 
   /** Screenshot for the artifacts, and no serious or critical axe violation on the page as it is. */
   async function check(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: { run(): Promise<{ violations: { id: string; impact: string; help: string }[] }> };
-        }
-      ).axe;
-      return (await axe.run()).violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help }));
-    });
-    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad, [], `${name}: accessibility violations`);
+    await screenshotAndAxe(page, ARTIFACTS, name);
   }
 
   /** The same page 375 px wide, kept as a screenshot: nothing may scroll sideways. */
@@ -91,7 +78,6 @@ describe('the clients portal and the public status page in a browser', function 
 
   before(async () => {
     await fs.mkdir(ARTIFACTS, { recursive: true });
-    axeSource = await fs.readFile(AXE, 'utf8');
     sink = await new SmtpSink().start();
     cp = await startControlPlane({
       SMTP_URL: sink.url,
