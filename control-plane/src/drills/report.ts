@@ -1,5 +1,5 @@
 import type { Incident, TimelineEvent } from '../incidents/types.ts';
-import type { DbPageOutcome } from '../notify/store.ts';
+import type { DbPage } from '../notify/store.ts';
 import type { DbDrill } from './store.ts';
 
 const ref = (id: string | null, name: string) => (id ? { id, name } : null);
@@ -51,11 +51,11 @@ export function drillSummary(d: DbDrill, inc: Incident | undefined) {
 export function drillReport(
   d: DbDrill,
   inc: Incident | undefined,
-  pages: DbPageOutcome[],
+  pages: DbPage[],
   timeline: TimelineEvent[],
 ) {
   const ackAt = inc?.acknowledgedAt ? Date.parse(inc.acknowledgedAt) : null;
-  const steps = new Map<string, DbPageOutcome[]>();
+  const steps = new Map<string, DbPage[]>();
   for (const p of pages) {
     const key = `${p.level}:${p.repeat}`;
     steps.set(key, [...(steps.get(key) ?? []), p]);

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -10,6 +9,7 @@ import { PageRoutes, errorTypeLabel, normalOrigin, routeErrors } from './labels.
 import { VITALS, type FaroMetrics, type Vital } from './metrics.ts';
 import type { FaroPayload, KeyInput, RotateInput } from './schemas.ts';
 import * as store from './store.ts';
+import { hashSecret, newSecret } from '../security/secrets.ts';
 
 /** What a working app key stands for, as the receiver needs it on every request. */
 export interface ResolvedKey {
@@ -41,7 +41,7 @@ const CACHE_MAX = 10_000;
 const MAX_SECONDS = 3600;
 const MAX_CLS = 100;
 
-const hashKey = (key: string) => crypto.createHash('sha256').update(key, 'utf8').digest();
+const hashKey = hashSecret;
 
 function keyView(k: store.DbFaroKey, i: Instance): KeyView {
   return {
@@ -173,7 +173,7 @@ export class FaroService {
     action: string,
     before: KeyView | undefined,
   ) {
-    const key = 'faro_' + crypto.randomBytes(32).toString('base64url');
+    const key = newSecret('faro_');
     const row = await store.insertKey(tx, {
       instanceId: instance.id,
       hash: hashKey(key),

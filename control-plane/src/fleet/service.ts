@@ -236,35 +236,19 @@ export class FleetService {
   }
 
   /**
-   * The unsubscribe link used: the contact is sent nothing more (an update already queued for it is not sent
-   * either), audited under `who`. Idempotent; undefined for an unknown link.
+   * The unsubscribe link used (`subscribed` false): the contact is sent nothing more (an update already queued
+   * for it is not sent either); or its way back (true), which only the link's holder has. Audited under `who`
+   * when it changes something; idempotent; undefined for an unknown link. `listed` says whether the provider
+   * still lists the address (an unlisted one gets nothing even when subscribed).
    */
-  async unsubscribeStatusContact(who: Who, requestId: string | null, token: string) {
+  async setStatusContactSubscribed(who: Who, requestId: string | null, token: string, subscribed: boolean) {
     return withTx(this.pool, async (tx) => {
       const c = await store.statusContactByToken(tx, token, true);
       if (!c) return undefined;
-      if (c.unsubscribed_at === null) {
-        await store.unsubscribeStatusContact(tx, c.id);
+      if ((c.unsubscribed_at === null) !== subscribed) {
+        await (subscribed ? store.resubscribeStatusContact : store.unsubscribeStatusContact)(tx, c.id);
         await this.audit.record(tx, who, requestId, {
-          action: 'client.status_contact_unsubscribe',
-          targetType: 'client',
-          targetId: c.client_id,
-          after: { email: c.email },
-        });
-      }
-      return { email: c.email, clientName: c.client_name };
-    });
-  }
-
-  /** The same link's way back: only the link's holder can subscribe a contact again. Audited; idempotent. */
-  async resubscribeStatusContact(who: Who, requestId: string | null, token: string) {
-    return withTx(this.pool, async (tx) => {
-      const c = await store.statusContactByToken(tx, token, true);
-      if (!c) return undefined;
-      if (c.unsubscribed_at !== null) {
-        await store.resubscribeStatusContact(tx, c.id);
-        await this.audit.record(tx, who, requestId, {
-          action: 'client.status_contact_resubscribe',
+          action: subscribed ? 'client.status_contact_resubscribe' : 'client.status_contact_unsubscribe',
           targetType: 'client',
           targetId: c.client_id,
           after: { email: c.email },

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { AuditService } from '../audit/service.ts';
 import type { Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
@@ -7,12 +6,13 @@ import { actorName, type Auth } from '../http/auth.ts';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
 import type { CreateInput, UpdateInput } from './schemas.ts';
 import * as store from './store.ts';
+import { hashSecret, newSecret } from '../security/secrets.ts';
 
 export const PUSH_PATH = '/api/v1/push/:token';
 const TOKEN_FORMAT = /^hb_[A-Za-z0-9_-]{43}$/;
 const DEFAULT_GRACE = 300;
 
-const hashToken = (token: string) => crypto.createHash('sha256').update(token, 'utf8').digest();
+const hashToken = hashSecret;
 
 export interface HeartbeatView {
   id: string;
@@ -57,7 +57,7 @@ const settings = (h: HeartbeatView) => ({
 });
 
 function newToken() {
-  const token = `hb_${crypto.randomBytes(32).toString('base64url')}`;
+  const token = newSecret('hb_');
   return { token, hash: hashToken(token), prefix: token.slice(0, 10) };
 }
 

@@ -272,8 +272,8 @@ export class NotifyService {
   }
 
   /** An incident's pages and what became of them (a drill's report), at most `limit`. */
-  async pageOutcomes(incidentId: string, limit = 500): Promise<store.DbPageOutcome[]> {
-    return store.pageOutcomes(this.pool, incidentId, limit);
+  async pageOutcomes(incidentId: string, limit = 500): Promise<store.DbPage[]> {
+    return store.pagesOf(this.pool, incidentId, limit);
   }
 
   /**
@@ -290,7 +290,7 @@ export class NotifyService {
       channel: p.channel,
       status: p.status,
       attempts: p.attempts,
-      responder: p.responder_name,
+      responder: p.responder,
       at: p.created_at.toISOString(),
     }));
   }
@@ -508,7 +508,7 @@ export class NotifyService {
       kind: 'page_fallback',
       detail: {
         level: p.level,
-        responder: p.responder_name,
+        responder: p.responder,
         from: 'sms',
         to: 'email',
         error: error.slice(0, 200),

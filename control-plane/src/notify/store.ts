@@ -322,47 +322,29 @@ export async function responderName(db: Queryable, notificationId: string) {
   return rows[0];
 }
 
-/** An incident's pages for a drill report: who, how, what became of each, when a provider accepted it. */
-export interface DbPageOutcome {
+/**
+ * An incident's pages, oldest first, at most `limit` (a page list, not a log): who, how, what became of each and
+ * when a provider first accepted it. The console's incident page and a drill's report both read this.
+ */
+export interface DbPage {
   level: number;
   repeat: number;
   responder: string;
   channel: Channel;
   status: string;
+  attempts: number;
   last_error: string | null;
   created_at: Date;
   accepted_at: Date | null;
 }
 
-export async function pageOutcomes(db: Queryable, incidentId: string, limit: number) {
-  const { rows } = await db.query<DbPageOutcome>(
-    `select n.level, n.repeat, r.name as responder, n.channel, n.status, n.last_error, n.created_at,
+export async function pagesOf(db: Queryable, incidentId: string, limit: number): Promise<DbPage[]> {
+  const { rows } = await db.query<DbPage>(
+    `select n.level, n.repeat, r.name as responder, n.channel, n.status, n.attempts, n.last_error, n.created_at,
        (select min(t.at) from notification_attempts t where t.notification_id = n.id and t.outcome = 'sent')
          as accepted_at
      from notifications n join responders r on r.id = n.responder_id
-     where n.incident_id = $1 order by n.created_at, n.id limit $2`,
-    [incidentId, limit],
-  );
-  return rows;
-}
-
-export interface DbPageSent {
-  level: number;
-  repeat: number;
-  channel: string;
-  status: string;
-  attempts: number;
-  responder_name: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-/** An incident's pages for the console's incident page, oldest first (bounded: a page list, not a log). */
-export async function pagesOf(db: Queryable, incidentId: string, limit: number): Promise<DbPageSent[]> {
-  const { rows } = await db.query<DbPageSent>(
-    `select n.level, n.repeat, n.channel, n.status, n.attempts, r.name as responder_name, n.created_at, n.updated_at
-     from notifications n join responders r on r.id = n.responder_id
-     where n.incident_id = $1 order by n.created_at, n.level, n.channel limit $2`,
+     where n.incident_id = $1 order by n.created_at, n.level, n.channel, n.id limit $2`,
     [incidentId, limit],
   );
   return rows;

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { AuditService } from '../audit/service.ts';
 import { UUID, withTx, type Pool } from '../db/pool.ts';
 import type { Auth } from '../http/auth.ts';
@@ -7,13 +6,14 @@ import { icalendar, type CalendarEvent } from './ical.ts';
 import { schedule } from './schedule.ts';
 import { overrideSpec, rotationSpec } from './service.ts';
 import * as store from './store.ts';
+import { hashSecretHex, newSecret } from '../security/secrets.ts';
 
 /** A calendar shows the last week (what just happened) and the next 92 days: the work is bounded by that. */
 export const CALENDAR_PAST_DAYS = 7;
 export const CALENDAR_FUTURE_DAYS = 92;
 const DAY_MS = 86_400_000;
 
-const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+const sha256 = hashSecretHex;
 
 type Owner = 'rotation' | 'responder';
 const TABLE = { rotation: 'rotations', responder: 'responders' } as const;
@@ -34,7 +34,7 @@ export class CalendarService {
   /** A new secret link for a rotation (by id or name) or a responder; the old link stops working. */
   async newLink(auth: Auth, requestId: string, owner: Owner, idOrName: string) {
     const id = await this.ownerId(owner, idOrName);
-    const token = randomBytes(24).toString('base64url');
+    const token = newSecret('', 24);
     await withTx(this.pool, async (tx) => {
       await store.setCalendarToken(tx, TABLE[owner], id, sha256(token));
       await this.audit.record(tx, auth, requestId, {

@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { AuditService } from '../audit/service.ts';
 import { withTx, type Pool } from '../db/pool.ts';
 import type { Auth } from '../http/auth.ts';
 import type { FleetService } from '../fleet/service.ts';
 import type { SettingsInput } from './schemas.ts';
 import * as store from './store.ts';
+import { hashSecretHex, newSecret } from '../security/secrets.ts';
 
-const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+const sha256 = hashSecretHex;
 /** 32 random bytes in base64url: 43 characters, 256 bits nobody can guess. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -82,7 +82,7 @@ export class StatusPageService {
     input: SettingsInput,
   ): Promise<StatusPageSettings> {
     const client = await this.fleet.getClient(auth, clientIdOrSlug);
-    const token = randomBytes(32).toString('base64url');
+    const token = newSecret();
     return withTx(this.pool, async (tx) => {
       const before = await store.find(tx, client.id);
       const showName = input.showName ?? before?.show_name ?? false;
@@ -102,7 +102,7 @@ export class StatusPageService {
   /** A new URL; the old one answers 404 from the moment this commits. */
   async rotate(auth: Auth, requestId: string, clientIdOrSlug: string): Promise<StatusPageSettings> {
     const client = await this.fleet.getClient(auth, clientIdOrSlug);
-    const token = randomBytes(32).toString('base64url');
+    const token = newSecret();
     return withTx(this.pool, async (tx) => {
       const row = await store.setToken(tx, client.id, sha256(token));
       await this.audit.record(tx, auth, requestId, {

@@ -54,6 +54,8 @@ function unknownLink(req: Request, res: Response): void {
   sendProblem(res, 404, 'this unsubscribe link is not valid');
 }
 
+const linkToken = (req: Request): string => (typeof req.query.t === 'string' ? req.query.t : '');
+
 export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
   api.route({
     method: 'get',
@@ -67,7 +69,7 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
     roles: 'public',
     query: linkQuery,
     handler: async ({ req, res }) => {
-      const t = typeof req.query.t === 'string' ? req.query.t : '';
+      const t = linkToken(req);
       const c = t ? await fleet.statusContactByToken(t) : undefined;
       if (!c) return unknownLink(req, res);
       if (c.unsubscribed) return page(res, 200, 'Unsubscribed', unsubscribed(c, t));
@@ -81,48 +83,57 @@ export function statusUpdateRoutes(api: Api, fleet: FleetService): void {
       );
     },
   });
-  api.route({
-    method: 'post',
-    path: '/api/v1/status-updates/unsubscribe',
-    operationId: 'unsubscribeStatusContact',
-    produces: ['text/html'],
-    problems: [404],
-    summary: 'Unsubscribes the status contact the link names (also one-click, RFC 8058); audited',
-    tag: 'status updates',
-    roles: 'public',
-    query: linkQuery,
-    handler: async ({ req, res }) => {
-      const t = typeof req.query.t === 'string' ? req.query.t : '';
-      const who = 'status contact (unsubscribe link)';
-      const c = t ? await fleet.unsubscribeStatusContact(who, req.id, t) : undefined;
-      if (!c) return unknownLink(req, res);
-      page(res, 200, 'Unsubscribed', unsubscribed(c, t));
-    },
-  });
-  api.route({
-    method: 'post',
-    path: '/api/v1/status-updates/resubscribe',
-    operationId: 'resubscribeStatusContact',
-    produces: ['text/html'],
-    problems: [404],
-    summary: 'Undoes an unsubscribe, from the same link (only its holder can); audited',
-    tag: 'status updates',
-    roles: 'public',
-    query: linkQuery,
-    handler: async ({ req, res }) => {
-      const t = typeof req.query.t === 'string' ? req.query.t : '';
-      const who = 'status contact (unsubscribe link)';
-      const c = t ? await fleet.resubscribeStatusContact(who, req.id, t) : undefined;
-      if (!c) return unknownLink(req, res);
+  const linkAction = (
+    path: string,
+    operationId: string,
+    summary: string,
+    subscribed: boolean,
+    done: (
+      res: Response,
+      c: NonNullable<Awaited<ReturnType<FleetService['setStatusContactSubscribed']>>>,
+      t: string,
+    ) => void,
+  ) =>
+    api.route({
+      method: 'post',
+      path,
+      operationId,
+      produces: ['text/html'],
+      problems: [404],
+      summary,
+      tag: 'status updates',
+      roles: 'public',
+      query: linkQuery,
+      handler: async ({ req, res }) => {
+        const t = linkToken(req);
+        const c = t
+          ? await fleet.setStatusContactSubscribed('status contact (unsubscribe link)', req.id, t, subscribed)
+          : undefined;
+        if (!c) return unknownLink(req, res);
+        done(res, c, t);
+      },
+    });
+  linkAction(
+    '/api/v1/status-updates/unsubscribe',
+    'unsubscribeStatusContact',
+    'Unsubscribes the status contact the link names (also one-click, RFC 8058); audited',
+    false,
+    (res, c, t) => page(res, 200, 'Unsubscribed', unsubscribed(c, t)),
+  );
+  linkAction(
+    '/api/v1/status-updates/resubscribe',
+    'resubscribeStatusContact',
+    'Undoes an unsubscribe, from the same link (only its holder can); audited',
+    true,
+    (res, c) =>
       page(
         res,
         200,
         'Subscribed again',
         `<p>${esc(masked(c.email))} receives status updates of ${esc(c.clientName)} again` +
           `${c.listed ? '' : ' once your provider lists the address again'}.</p>`,
-      );
-    },
-  });
+      ),
+  );
 }
 
 /** After unsubscribing: what happened, and the way back (the provider cannot subscribe anyone again). */

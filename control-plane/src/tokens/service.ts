@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.ts';
 import { withTx } from '../db/pool.ts';
@@ -8,6 +7,7 @@ import { NotFoundError, ValidationError } from '../http/errors.ts';
 import * as store from './store.ts';
 import type { TokenFile } from './files.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
+import { hashSecret, newSecret } from '../security/secrets.ts';
 
 export interface TokenView {
   id: string;
@@ -23,12 +23,10 @@ export interface TokenView {
 /** Resolves a client id or slug to its id (owned by the fleet domain). */
 export type ClientResolver = (idOrSlug: string) => Promise<string | undefined>;
 
-export function hashToken(token: string): Buffer {
-  return crypto.createHash('sha256').update(token, 'utf8').digest();
-}
+export const hashToken = hashSecret;
 
 export function newToken(): string {
-  return 'cop_' + crypto.randomBytes(32).toString('base64url');
+  return newSecret('cop_');
 }
 
 function view(t: store.DbToken): TokenView {

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { OidcConfig } from '../config.ts';
@@ -7,8 +6,9 @@ import { systemJob, type AuditService } from '../audit/service.ts';
 import { needsTotp, type UserService } from './service.ts';
 import * as store from './store.ts';
 import * as logins from './oidc-store.ts';
+import { hashSecret } from '../security/secrets.ts';
 
-const hashState = (state: string) => crypto.createHash('sha256').update(state, 'utf8').digest();
+const hashState = hashSecret;
 
 /** Why a finished provider sign-in gives no session; `message` is what the person reads. */
 export class OidcRefusal extends Error {

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ConsoleConfig } from '../config.ts';
 import { withTx, type Pool } from '../db/pool.ts';
@@ -10,6 +9,7 @@ import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './pas
 import { hashCode, newRecoveryCodes, newTotpSecret, totpValid } from './totp.ts';
 import * as sessions from './sessions.ts';
 import * as store from './store.ts';
+import { hashSecret, newSecret } from '../security/secrets.ts';
 
 export type UserRole = 'admin' | 'operator' | 'client';
 
@@ -38,7 +38,7 @@ export const USER_MAIL_TASK = 'console-user-mail';
 /** Staff must have a second factor before a session is full (HIPAA-grade access to every client's data). */
 export const needsTotp = (role: string) => role === 'admin' || role === 'operator';
 
-const hashLink = (token: string) => crypto.createHash('sha256').update(token, 'utf8').digest();
+const hashLink = hashSecret;
 /** A password reset link lives an hour; an invite as long as CONSOLE_INVITE_HOURS says. */
 const RESET_TTL_SECONDS = 3600;
 
@@ -109,7 +109,7 @@ export class UserService {
     purpose: 'invite' | 'reset',
     ttlSeconds: number,
   ) {
-    const token = crypto.randomBytes(32).toString('base64url');
+    const token = newSecret();
     await store.insertLink(tx, { hash: hashLink(token), userId: user.id, purpose, ttlSeconds });
     const link = `${this.publicUrl}/console/${purpose === 'invite' ? 'accept' : 'reset'}/${token}`;
     // A job in the same transaction: the mail goes (with retries) if and only if the invite is committed.

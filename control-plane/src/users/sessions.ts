@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { COLUMNS as USER_COLUMNS, type DbUser } from './store.ts';
+import { hashSecret } from '../security/secrets.ts';
 
 /** What a session row says, with its user's id; `csrf` is the synchronizer token its forms carry. */
 export interface DbSession {
@@ -10,7 +10,7 @@ export interface DbSession {
   pending_totp: string | null;
 }
 
-export const hashSessionId = (id: string) => crypto.createHash('sha256').update(id, 'utf8').digest();
+export const hashSessionId = hashSecret;
 
 export async function insertSession(
   db: Queryable,
