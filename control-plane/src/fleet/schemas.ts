@@ -96,7 +96,10 @@ const httpProbe = {
           pattern: JSON_PATH,
           description: "a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status",
         },
-        equals: { type: ['string', 'number', 'boolean', 'null'], maxLength: 256 },
+        equals: {
+          anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
+          description: 'a string, number, boolean or null, compared exactly (200 is not "200")',
+        },
       },
     },
     tlsExpiry: {
