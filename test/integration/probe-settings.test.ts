@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FleetProber } from '../../exporters/fleet-prober/src/prober.ts';
 import { sample, scrape, selfSignedCert, waitFor } from '../../exporters/fleet-prober/testing/stand-ins.ts';
-import { clientBody, instanceBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
+import {
+  clientBody,
+  instanceBody,
+  startControlPlane,
+  type TestControlPlane,
+} from '../helpers/control-plane.ts';
 import { DnsStandIn } from '../helpers/dns-server.ts';
 
 type Body = Record<string, unknown>;
@@ -17,8 +22,14 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
   let cp: TestControlPlane;
   before(async () => {
     cp = await startControlPlane({ WORKERS: 'off' });
-    assert.equal((await cp.call('POST', '/api/v1/clients', { body: clientBody('bright-smile') })).status, 201);
-    assert.equal((await cp.call('POST', '/api/v1/clients', { body: clientBody('other-clinic') })).status, 201);
+    assert.equal(
+      (await cp.call('POST', '/api/v1/clients', { body: clientBody('bright-smile') })).status,
+      201,
+    );
+    assert.equal(
+      (await cp.call('POST', '/api/v1/clients', { body: clientBody('other-clinic') })).status,
+      201,
+    );
   });
   after(() => cp.close());
 
@@ -37,7 +48,13 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
     {
       name: 'dns',
       kind: 'dependency',
-      probe: { type: 'dns', name: 'bs.example.test', recordType: 'A', server: '192.0.2.53:5353', expect: '192.0.2.10' },
+      probe: {
+        type: 'dns',
+        name: 'bs.example.test',
+        recordType: 'A',
+        server: '192.0.2.53:5353',
+        expect: '192.0.2.10',
+      },
     },
   ];
 
@@ -54,7 +71,10 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
     });
     assert.deepEqual(created.body.services[1].probe, { ...services[1]!.probe, timeoutMs: 5000 });
 
-    const sd = (await cp.call('GET', '/api/v1/sd/probe-targets')).body as { targets: string[]; labels: Body }[];
+    const sd = (await cp.call('GET', '/api/v1/sd/probe-targets')).body as {
+      targets: string[];
+      labels: Body;
+    }[];
     const api = sd.find((g) => g.labels.service === 'api')!;
     assert.equal(api.labels.__meta_concierge_body_regex, '"status":\\s*"ok"');
     assert.equal(api.labels.__meta_concierge_body_json_path, '$.checks[0].ready');
@@ -74,9 +94,13 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
     assert.deepEqual(audit.body[0].after.services[1].probe.expect, '192.0.2.10');
 
     // Tenant rules as for every instance field: the client's own token reads them, another client's gets 404.
-    const own = await cp.call('GET', '/api/v1/instances/bs-prod', { token: await cp.token('client', 'bright-smile') });
+    const own = await cp.call('GET', '/api/v1/instances/bs-prod', {
+      token: await cp.token('client', 'bright-smile'),
+    });
     assert.equal(own.body.services[0].probe.tlsExpiry.criticalDays, 10);
-    const other = await cp.call('GET', '/api/v1/instances/bs-prod', { token: await cp.token('client', 'other-clinic') });
+    const other = await cp.call('GET', '/api/v1/instances/bs-prod', {
+      token: await cp.token('client', 'other-clinic'),
+    });
     assert.equal(other.status, 404);
   });
 
@@ -140,7 +164,9 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
       pem = selfSignedCert(dir, 45);
       plain = http.createServer((_req, res) => res.writeHead(200).end(JSON.stringify(health)));
       tls = https.createServer({ key: pem.key, cert: pem.cert }, (_req, res) => res.writeHead(200).end('ok'));
-      await Promise.all([plain, tls].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))));
+      await Promise.all(
+        [plain, tls].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))),
+      );
       dnsServer = await new DnsStandIn().listen();
       dnsServer.set('portal.bs.example.test', 'A', ['192.0.2.10']);
     });
@@ -215,7 +241,8 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
       await prober.start();
       const p = prober;
       const live = (service: string) => ({ instance: 'bs-live', service });
-      const value = async (name: string, service: string) => sample(await scrape(p.port), name, live(service));
+      const value = async (name: string, service: string) =>
+        sample(await scrape(p.port), name, live(service));
       for (const service of ['api', 'edge', 'portal-dns'])
         await waitFor(`${service} up`, async () => (await value('probe_success', service)) === 1);
 
@@ -241,13 +268,10 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
         const open = (await intervals()).filter((i) => i.state === 'down');
         return open.length === 2 ? open : undefined;
       });
-      assert.deepEqual(
-        down.map((i) => [i.service, i.reason]).sort(),
-        [
-          ['api', 'body JSON $.checks[0].ready is not the expected value'],
-          ['portal-dns', 'dns answer not the expected one'],
-        ],
-      );
+      assert.deepEqual(down!.map((i) => [i.service, i.reason]).sort(), [
+        ['api', 'body JSON $.checks[0].ready is not the expected value'],
+        ['portal-dns', 'dns answer not the expected one'],
+      ]);
       assert.equal(await value('probe_success', 'edge'), 1, 'the https service stays up');
     });
   });

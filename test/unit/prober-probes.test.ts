@@ -152,7 +152,10 @@ describe('fleet prober probes: body match, dns, TLS thresholds', () => {
     it('fails an unknown name, a name without that record, and a server that does not answer', async () => {
       const nx = await probe(targetFor(dnsProbe({ name: 'gone.example.test' })), {});
       assert.deepEqual([nx.success, nx.state, nx.reason], [false, 'down', 'dns ENOTFOUND']);
-      const nodata = await probe(targetFor(dnsProbe({ name: 'www.clinic.example.test', recordType: 'MX' })), {});
+      const nodata = await probe(
+        targetFor(dnsProbe({ name: 'www.clinic.example.test', recordType: 'MX' })),
+        {},
+      );
       assert.deepEqual([nodata.success, nodata.reason], [false, 'dns ENODATA']);
       const slow = await probe(targetFor(dnsProbe({ name: 'slow.example.test', timeoutMs: 300 })), {});
       assert.deepEqual([slow.success, slow.reason], [false, 'timeout after 300ms']);

@@ -11,7 +11,8 @@ import type { Probe, ServiceSpec } from './types.ts';
 export function checkProbes(services: ServiceSpec[]): void {
   const errors: Array<{ field: string; message: string }> = [];
   services.forEach((s, i) => {
-    for (const [field, message] of probeProblems(s.probe)) errors.push({ field: `/services/${i}/probe${field}`, message });
+    for (const [field, message] of probeProblems(s.probe))
+      errors.push({ field: `/services/${i}/probe${field}`, message });
   });
   if (errors.length > 0) throw new ValidationError('invalid probe settings', errors);
 }

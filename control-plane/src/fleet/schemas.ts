@@ -61,7 +61,8 @@ export const updateClient = {
 /** Bounds of what a probe may ask of a body: the prober reads at most its own limit of bytes (256 KiB). */
 export const MAX_BODY_REGEX = 256;
 /** `$`, then `.name`, `[index]` or `['name']` steps: a JSON path without wildcards or filters. */
-export const JSON_PATH = "^\\$(\\.[A-Za-z_][A-Za-z0-9_-]{0,63}|\\[(0|[1-9][0-9]{0,5})\\]|\\['[^'\\\\]{1,64}'\\])*$";
+export const JSON_PATH =
+  "^\\$(\\.[A-Za-z_][A-Za-z0-9_-]{0,63}|\\[(0|[1-9][0-9]{0,5})\\]|\\['[^'\\\\]{1,64}'\\])*$";
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT'] as const;
 
 const timeoutMs = { type: 'integer', minimum: 100, maximum: 60000, default: 5000 } as const;
@@ -97,7 +98,12 @@ const httpProbe = {
           description: "a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status",
         },
         equals: {
-          anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }],
+          anyOf: [
+            { type: 'string', maxLength: 256 },
+            { type: 'number' },
+            { type: 'boolean' },
+            { type: 'null' },
+          ],
           description: 'a string, number, boolean or null, compared exactly (200 is not "200")',
         },
       },
@@ -135,7 +141,8 @@ const dnsProbe = {
       minLength: 2,
       maxLength: 53,
       pattern: '^[0-9A-Fa-f:.\\[\\]]+$',
-      description: 'the DNS server to ask: an IP address, with :port (IPv6 as [addr]:port); unset: the prober host\'s',
+      description:
+        "the DNS server to ask: an IP address, with :port (IPv6 as [addr]:port); unset: the prober host's",
     },
     expect: {
       type: 'string',
@@ -311,7 +318,11 @@ export const instance = {
         properties: {
           name: { type: 'string' },
           kind: { enum: SERVICE_KINDS },
-          probe: { type: 'object', required: ['type'], properties: { type: { enum: ['http', 'tcp', 'dns'] } } },
+          probe: {
+            type: 'object',
+            required: ['type'],
+            properties: { type: { enum: ['http', 'tcp', 'dns'] } },
+          },
         },
       },
     },

@@ -113,7 +113,8 @@ function parseGroup(group: unknown): Target | string {
     const server = str('__meta_concierge_dns_server');
     const expect = str('__meta_concierge_dns_expect');
     const dnsServer = server === undefined ? undefined : parseDnsServer(server);
-    if (dnsServer === null) return 'label __meta_concierge_dns_server must be an IP address with an optional port';
+    if (dnsServer === null)
+      return 'label __meta_concierge_dns_server must be an IP address with an optional port';
     target.dns = Object.freeze({
       name,
       recordType,

@@ -51,7 +51,11 @@ function jsonMismatch(m: BodyJsonMatch, text: string): string | undefined {
   }
   let at: unknown = json;
   for (const step of m.path) {
-    if (typeof step === 'number' ? !Array.isArray(at) : typeof at !== 'object' || at === null || Array.isArray(at))
+    if (
+      typeof step === 'number'
+        ? !Array.isArray(at)
+        : typeof at !== 'object' || at === null || Array.isArray(at)
+    )
       return `body JSON has no ${m.text}`;
     if (!Object.hasOwn(at as object, step)) return `body JSON has no ${m.text}`;
     at = (at as Record<string | number, unknown>)[step];

@@ -19,7 +19,8 @@ export async function probeDns(target: Target): Promise<ProbeResult> {
     answers = await resolve(resolver, q);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ECANCELLED' || code === 'ETIMEOUT') return failure(`timeout after ${target.timeoutMs}ms`, elapsed());
+    if (code === 'ECANCELLED' || code === 'ETIMEOUT')
+      return failure(`timeout after ${target.timeoutMs}ms`, elapsed());
     // c-ares codes only (ENOTFOUND, ENODATA, ESERVFAIL, EREFUSED, ...): never the message, which names the host.
     return failure(/^E[A-Z]+$/.test(code) ? `dns ${code}` : 'dns query failed', elapsed());
   } finally {
