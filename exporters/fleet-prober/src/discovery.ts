@@ -144,7 +144,13 @@ function parseGroup(group: unknown): Target | string {
     if (path === undefined) return 'label __meta_concierge_body_json_path invalid';
     const equals = parseJsonScalar(jsonEquals);
     if (equals === undefined) return 'label __meta_concierge_body_json_equals must be a JSON scalar';
-    target.bodyJson = Object.freeze({ text: jsonPath, path: Object.freeze(path), equals: equals.value });
+    target.bodyJson = Object.freeze({
+      text: jsonPath,
+      path: Object.freeze(path),
+      equals: equals.value,
+      missingReason: `body JSON has no ${jsonPath}`,
+      mismatchReason: `body JSON ${jsonPath} is not the expected value`,
+    });
   }
   // A digest, not the text: thousands of targets each kept a few hundred bytes of JSON only to compare it.
   target.fingerprint = digestOf(

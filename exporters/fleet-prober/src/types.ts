@@ -27,6 +27,9 @@ export interface BodyJsonMatch {
   readonly text: string;
   readonly path: readonly (string | number)[];
   readonly equals: string | number | boolean | null;
+  /** The failure reasons, built once per target rather than once per failed probe. */
+  readonly missingReason: string;
+  readonly mismatchReason: string;
 }
 
 /** The labels every per-target series carries. Bounded: one set per (instance, service). */

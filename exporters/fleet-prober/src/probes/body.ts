@@ -56,11 +56,11 @@ function jsonMismatch(m: BodyJsonMatch, text: string): string | undefined {
         ? !Array.isArray(at)
         : typeof at !== 'object' || at === null || Array.isArray(at)
     )
-      return `body JSON has no ${m.text}`;
-    if (!Object.hasOwn(at as object, step)) return `body JSON has no ${m.text}`;
+      return m.missingReason;
+    if (!Object.hasOwn(at as object, step)) return m.missingReason;
     at = (at as Record<string | number, unknown>)[step];
   }
-  return at === m.equals ? undefined : `body JSON ${m.text} is not the expected value`;
+  return at === m.equals ? undefined : m.mismatchReason;
 }
 
 const STEP = /\.([A-Za-z_][A-Za-z0-9_-]{0,63})|\[(0|[1-9][0-9]{0,5})\]|\['([^'\\]{1,64})'\]/y;
