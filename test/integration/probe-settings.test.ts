@@ -119,6 +119,8 @@ describe('probe settings through the fleet API: body match, dns, TLS expiry thre
     ['a NUL in the regex', { type: 'http', url: 'http://x.test/', bodyRegex: 'ok\u0000' }, '/services/0/probe/bodyRegex'],
     ['a JSON path with a wildcard', { type: 'http', url: 'http://x.test/', bodyJson: { path: '$..ready', equals: true } }, '/services/0/probe/bodyJson/path'],
     ['an object as the expected value', { type: 'http', url: 'http://x.test/', bodyJson: { path: '$.a', equals: { b: 1 } } }, '/services/0/probe/bodyJson/equals'],
+    ['a 10,000-character expected value', { type: 'http', url: 'http://x.test/', bodyJson: { path: '$.a', equals: 'x'.repeat(10_000) } }, '/services/0/probe/bodyJson/equals'],
+    ['a threshold of a billion days', { type: 'http', url: 'https://x.test/', tlsExpiry: { warningDays: 1e9, criticalDays: 7 } }, '/services/0/probe/tlsExpiry/warningDays'],
     ['TLS thresholds on plain http', { type: 'http', url: 'http://x.test/', tlsExpiry: { warningDays: 30, criticalDays: 7 } }, '/services/0/probe/tlsExpiry'],
     ['a critical threshold above the warning one', { type: 'http', url: 'https://x.test/', tlsExpiry: { warningDays: 7, criticalDays: 14 } }, '/services/0/probe/tlsExpiry/criticalDays'],
     ['a 10,000-character name', { type: 'dns', name: 'a'.repeat(10_000), recordType: 'A' }, '/services/0/probe/name'],
