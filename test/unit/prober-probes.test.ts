@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { probeTargets } from '../../control-plane/src/fleet/sd.ts';
 import type { Instance, Probe } from '../../control-plane/src/fleet/types.ts';
 import { parseTargetGroups } from '../../exporters/fleet-prober/src/discovery.ts';
-import { guardedTest, parseJsonPath } from '../../exporters/fleet-prober/src/probes/body.ts';
+import { parseDnsServer, parseJsonPath } from '@concierge-ops/shared/probes';
+import { guardedTest } from '../../exporters/fleet-prober/src/probes/body.ts';
 import { probe } from '../../exporters/fleet-prober/src/probes/index.ts';
 import type { Target } from '../../exporters/fleet-prober/src/types.ts';
 import { DnsStandIn } from '../helpers/dns-server.ts';
@@ -95,6 +96,24 @@ describe('fleet prober probes: body match, dns, TLS thresholds', () => {
     assert.deepEqual(parseJsonPath('$'), []);
     for (const bad of ['$..a', '$.a[*]', 'a.b', '$[01]', "$['a\\'b']", '$.a[?(@.b)]'])
       assert.equal(parseJsonPath(bad), undefined, bad);
+  });
+
+  it('reads a DNS server as an address with an optional port, IPv6 with a port only in brackets', () => {
+    const server = (v: string) => parseDnsServer(v)?.server;
+    assert.equal(server('192.0.2.53'), '192.0.2.53:53');
+    assert.equal(server('192.0.2.53:5353'), '192.0.2.53:5353');
+    assert.equal(server('2001:db8::53'), '[2001:db8::53]:53');
+    assert.equal(server('[2001:db8::53]:5353'), '[2001:db8::53]:5353');
+    for (const bad of [
+      'dns.example',
+      '999.1.1.1',
+      '192.0.2.1:0',
+      '192.0.2.1:65536',
+      '[192.0.2.1]:53',
+      '[::1]53',
+      '',
+    ])
+      assert.equal(server(bad), undefined, bad);
   });
 
   it('exports the service TLS thresholds in seconds, 21 and 7 days when unset, and none for plain http', () => {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { parseDnsServer } from '@concierge-ops/shared/probes';
 import safeRegex from 'safe-regex';
 import { ValidationError } from '../http/errors.ts';
 import type { Probe, ServiceSpec } from './types.ts';
@@ -51,15 +51,4 @@ export function regexProblem(source: string): string | undefined {
   if (!safeRegex(source))
     return 'may backtrack catastrophically (nested repetition such as (a+)+, or more than 25 repetitions): simplify it';
   return undefined;
-}
-
-/** "192.0.2.53", "192.0.2.53:5353", "2001:db8::53" or "[2001:db8::53]:5353"; undefined when it is none. */
-export function parseDnsServer(v: string): { address: string; port: number } | undefined {
-  if (isIP(v) !== 0) return { address: v, port: 53 };
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(v);
-  if (!m) return undefined;
-  const address = (m[1] ?? m[2])!;
-  const port = Number(m[3]);
-  if (isIP(address) !== (m[1] !== undefined ? 6 : 4) || port < 1 || port > 65535) return undefined;
-  return { address, port };
 }

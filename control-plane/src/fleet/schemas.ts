@@ -1,4 +1,10 @@
 /** JSON Schemas of the fleet API: they validate requests and make up the OpenAPI document. */
+import {
+  DNS_RECORD_TYPES,
+  JSON_PATH_PATTERN,
+  MAX_BODY_REGEX,
+  MAX_JSON_PATH,
+} from '@concierge-ops/shared/probes';
 
 const slug = {
   type: 'string',
@@ -58,13 +64,6 @@ export const updateClient = {
   properties: clientFields,
 } as const;
 
-/** Bounds of what a probe may ask of a body: the prober reads at most its own limit of bytes (256 KiB). */
-export const MAX_BODY_REGEX = 256;
-/** `$`, then `.name`, `[index]` or `['name']` steps: a JSON path without wildcards or filters. */
-export const JSON_PATH =
-  "^\\$(\\.[A-Za-z_][A-Za-z0-9_-]{0,63}|\\[(0|[1-9][0-9]{0,5})\\]|\\['[^'\\\\]{1,64}'\\])*$";
-export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT'] as const;
-
 const timeoutMs = { type: 'integer', minimum: 100, maximum: 60000, default: 5000 } as const;
 const host = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' } as const;
 
@@ -93,8 +92,8 @@ const httpProbe = {
       properties: {
         path: {
           type: 'string',
-          maxLength: 256,
-          pattern: JSON_PATH,
+          maxLength: MAX_JSON_PATH,
+          pattern: JSON_PATH_PATTERN,
           description: "a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status",
         },
         equals: {

@@ -1,4 +1,5 @@
-import type { DNS_RECORD_TYPES, SERVICE_KINDS } from './schemas.ts';
+import type { DnsRecordType } from '@concierge-ops/shared/probes';
+import type { SERVICE_KINDS } from './schemas.ts';
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export interface HttpProbe {
@@ -14,7 +15,7 @@ export interface HttpProbe {
 export interface DnsProbe {
   type: 'dns';
   name: string;
-  recordType: (typeof DNS_RECORD_TYPES)[number];
+  recordType: DnsRecordType;
   server?: string;
   expect?: string;
   timeoutMs: number;

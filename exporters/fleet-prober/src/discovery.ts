@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { urlToHttpOptions } from 'node:url';
 import { httpCall } from './http-client.ts';
-import { parseJsonPath } from './probes/body.ts';
+import {
+  DEFAULT_TLS_DAYS,
+  MAX_BODY_REGEX,
+  parseDnsServer,
+  parseJsonPath,
+} from '@concierge-ops/shared/probes';
 import {
   DNS_RECORD_TYPES,
   PROBE_TYPES,
@@ -16,11 +20,7 @@ import {
 } from './types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The control plane's bound; a longer one never came from it. */
-const MAX_BODY_REGEX = 256;
 const DAY_SECONDS = 86_400;
-/** CertificateExpiring's thresholds for a service that sets none (the rule's fixed ones before they were per service). */
-export const DEFAULT_TLS_DAYS = { warning: 21, critical: 7 } as const;
 
 export interface ParsedTargets {
   readonly targets: Target[];
@@ -112,8 +112,8 @@ function parseGroup(group: unknown): Target | string {
     if (!DNS_RECORD_TYPES.includes(recordType)) return 'label __meta_concierge_dns_record_type invalid';
     const server = str('__meta_concierge_dns_server');
     const expect = str('__meta_concierge_dns_expect');
-    const dnsServer = server === undefined ? undefined : parseDnsServer(server);
-    if (dnsServer === null)
+    const dnsServer = server === undefined ? undefined : parseDnsServer(server)?.server;
+    if (server !== undefined && dnsServer === undefined)
       return 'label __meta_concierge_dns_server must be an IP address with an optional port';
     target.dns = Object.freeze({
       name,
@@ -213,18 +213,6 @@ function parseJsonScalar(v: string | undefined): { value: string | number | bool
     // not JSON
   }
   return undefined;
-}
-
-/**
- * A DNS server as node's Resolver.setServers takes it ("192.0.2.53:53", "[2001:db8::53]:53"), from an
- * address with an optional port; null when it is not one.
- */
-export function parseDnsServer(v: string): string | null {
-  if (isIP(v) === 4) return `${v}:53`;
-  if (isIP(v) === 6) return `[${v}]:53`;
-  const hp = parseHostPort(v);
-  if (!hp || isIP(hp.host) === 0 || (isIP(hp.host) === 6) !== v.startsWith('[')) return null;
-  return isIP(hp.host) === 6 ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
 /** "host:port" or "[v6]:port". */

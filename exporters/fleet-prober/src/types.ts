@@ -8,8 +8,8 @@ export type ServiceState = 'up' | 'down' | 'degraded';
 export const PROBE_TYPES = ['http', 'tcp', 'dns'] as const;
 export type ProbeType = (typeof PROBE_TYPES)[number];
 
-export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT'] as const;
-export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number];
+export { DNS_RECORD_TYPES, type DnsRecordType } from '@concierge-ops/shared/probes';
+import type { DnsRecordType } from '@concierge-ops/shared/probes';
 
 /** What a dns probe asks: a name and record type, of one server (unset: the host's resolvers). */
 export interface DnsQuery {

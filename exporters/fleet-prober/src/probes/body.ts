@@ -62,19 +62,3 @@ function jsonMismatch(m: BodyJsonMatch, text: string): string | undefined {
   }
   return at === m.equals ? undefined : m.mismatchReason;
 }
-
-const STEP = /\.([A-Za-z_][A-Za-z0-9_-]{0,63})|\[(0|[1-9][0-9]{0,5})\]|\['([^'\\]{1,64})'\]/y;
-
-/** `$.a[0]['b c']` as steps ['a', 0, 'b c'] (the control plane's JSON path grammar), or undefined. */
-export function parseJsonPath(text: string): (string | number)[] | undefined {
-  if (!text.startsWith('$') || text.length > 256) return undefined;
-  const steps: (string | number)[] = [];
-  STEP.lastIndex = 1;
-  while (STEP.lastIndex < text.length) {
-    const at = STEP.lastIndex;
-    const m = STEP.exec(text);
-    if (!m || m.index !== at) return undefined;
-    steps.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3]!));
-  }
-  return steps;
-}
