@@ -42,6 +42,11 @@ describe('report performance and morning-report certificates from a real Prometh
           '# TYPE probe_ssl_earliest_cert_expiry gauge',
           `probe_ssl_earliest_cert_expiry{instance="perf-prod",service="proxy"} ${certSoon}`,
           `probe_ssl_earliest_cert_expiry{instance="perf-prod",service="backend"} ${certSoon + 60 * 86400}`,
+          `probe_ssl_earliest_cert_expiry{instance="perf-prod",service="edge"} ${certSoon + 60 * 86400}`,
+          // edge warns 90 days ahead (its probe's tlsExpiry), backend 21; proxy sets none (21 days).
+          '# TYPE probe_tls_expiry_warning_threshold_seconds gauge',
+          `probe_tls_expiry_warning_threshold_seconds{instance="perf-prod",service="edge"} ${90 * 86400}`,
+          `probe_tls_expiry_warning_threshold_seconds{instance="perf-prod",service="backend"} ${21 * 86400}`,
           '',
         ].join('\n'),
       );
@@ -105,7 +110,7 @@ scrape_configs:
     });
   });
 
-  it('the morning report lists certificates expiring within 21 days', async () => {
+  it("the morning report lists certificates within their service's warning threshold (21 days unset)", async () => {
     const d = await cp.call('GET', '/api/v1/ops/daily');
     assert.equal(d.status, 200, d.text);
     assert.deepEqual(d.body.certificates, {
@@ -116,6 +121,12 @@ scrape_configs:
           instance: 'perf-prod',
           service: 'proxy',
           expiresAt: new Date(certSoon * 1000).toISOString(),
+        },
+        {
+          client: 'perf',
+          instance: 'perf-prod',
+          service: 'edge',
+          expiresAt: new Date((certSoon + 60 * 86400) * 1000).toISOString(),
         },
       ],
     });

@@ -119,10 +119,13 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
       [`${p}.probe.host`]: str(b[`${p}.probe.host`], 300),
       [`${p}.probe.port`]: str(b[`${p}.probe.port`], 20),
     };
+    // A dns probe has no field here (its settings are the API's): it is sent back as it is.
     const probe =
       cur.probe.type === 'http'
         ? { ...cur.probe, url: values[`${p}.probe.url`] }
-        : { ...cur.probe, host: values[`${p}.probe.host`], port: num(values[`${p}.probe.port`]!) };
+        : cur.probe.type === 'tcp'
+          ? { ...cur.probe, host: values[`${p}.probe.host`], port: num(values[`${p}.probe.port`]!) }
+          : cur.probe;
     const services = instance.services.map((s, i) =>
       i === n ? { name: values[`${p}.name`], kind: values[`${p}.kind`], probe } : s,
     );

@@ -1,4 +1,10 @@
 /** JSON Schemas of the fleet API: they validate requests and make up the OpenAPI document. */
+import {
+  DNS_RECORD_TYPES,
+  JSON_PATH_PATTERN,
+  MAX_BODY_REGEX,
+  MAX_JSON_PATH,
+} from '@concierge-ops/shared/probes';
 
 const slug = {
   type: 'string',
@@ -58,33 +64,115 @@ export const updateClient = {
   properties: clientFields,
 } as const;
 
+const timeoutMs = { type: 'integer', minimum: 100, maximum: 60000, default: 5000 } as const;
+const host = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' } as const;
+
+const httpProbe = {
+  additionalProperties: false,
+  required: ['type', 'url'],
+  properties: {
+    type: { const: 'http' },
+    url: httpUrl,
+    expectStatus: { type: 'integer', minimum: 100, maximum: 599, default: 200 },
+    timeoutMs,
+    healthJson: { type: 'boolean', default: false, description: "body is the concierge's health JSON" },
+    bodyRegex: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_BODY_REGEX,
+      description:
+        'a JavaScript regular expression the body must match (searched, not anchored); refused when it nests ' +
+        'unbounded repetition, e.g. (a+)+, and run under a time limit by the prober',
+    },
+    bodyJson: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path', 'equals'],
+      description: 'the body must be JSON and the value at `path` must equal `equals`',
+      properties: {
+        path: {
+          type: 'string',
+          maxLength: MAX_JSON_PATH,
+          pattern: JSON_PATH_PATTERN,
+          description: "a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status",
+        },
+        equals: {
+          anyOf: [
+            { type: 'string', maxLength: 256 },
+            { type: 'number' },
+            { type: 'boolean' },
+            { type: 'null' },
+          ],
+          description: 'a string, number, boolean or null, compared exactly (200 is not "200")',
+        },
+      },
+    },
+    tlsExpiry: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['warningDays', 'criticalDays'],
+      description:
+        'https only: days before the certificate expires at which CertificateExpiring warns and turns critical ' +
+        '(unset: 21 and 7)',
+      properties: {
+        warningDays: { type: 'integer', minimum: 1, maximum: 365 },
+        criticalDays: { type: 'integer', minimum: 0, maximum: 364 },
+      },
+    },
+  },
+} as const;
+
+const dnsProbe = {
+  additionalProperties: false,
+  required: ['type', 'name', 'recordType'],
+  properties: {
+    type: { const: 'dns' },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9.])?$',
+      description: 'the name to resolve',
+    },
+    recordType: { enum: [...DNS_RECORD_TYPES] },
+    server: {
+      type: 'string',
+      minLength: 2,
+      maxLength: 53,
+      pattern: '^[0-9A-Fa-f:.\\[\\]]+$',
+      description:
+        "the DNS server to ask: an IP address, with :port (IPv6 as [addr]:port); unset: the prober host's",
+    },
+    expect: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+      description:
+        'an answer that must be among those returned (an address, a name, an MX exchange, a TXT string); unset: any answer',
+    },
+    timeoutMs,
+  },
+} as const;
+
 const probe = {
   type: 'object',
   discriminator: { propertyName: 'type' },
   required: ['type'],
-  properties: { type: { enum: ['http', 'tcp'] } },
+  properties: { type: { enum: ['http', 'tcp', 'dns'] } },
   oneOf: [
-    {
-      additionalProperties: false,
-      required: ['type', 'url'],
-      properties: {
-        type: { const: 'http' },
-        url: httpUrl,
-        expectStatus: { type: 'integer', minimum: 100, maximum: 599, default: 200 },
-        timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
-        healthJson: { type: 'boolean', default: false, description: "body is the concierge's health JSON" },
-      },
-    },
+    httpProbe,
     {
       additionalProperties: false,
       required: ['type', 'host', 'port'],
       properties: {
         type: { const: 'tcp' },
-        host: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
+        host,
         port: { type: 'integer', minimum: 1, maximum: 65535 },
-        timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+        timeoutMs,
       },
     },
+    dnsProbe,
   ],
 } as const;
 
@@ -229,7 +317,11 @@ export const instance = {
         properties: {
           name: { type: 'string' },
           kind: { enum: SERVICE_KINDS },
-          probe: { type: 'object', required: ['type'], properties: { type: { enum: ['http', 'tcp'] } } },
+          probe: {
+            type: 'object',
+            required: ['type'],
+            properties: { type: { enum: ['http', 'tcp', 'dns'] } },
+          },
         },
       },
     },

@@ -24,10 +24,29 @@ export function probeTargets(instances: Instance[]): TargetGroup[] {
         __meta_concierge_timeout_ms: String(s.probe.timeoutMs),
       };
       if (s.probe.type === 'http') {
-        labels.__meta_concierge_probe_url = s.probe.url;
-        labels.__meta_concierge_expect_status = String(s.probe.expectStatus);
-        labels.__meta_concierge_health_json = String(s.probe.healthJson);
-        return { targets: [s.probe.url], labels };
+        const p = s.probe;
+        labels.__meta_concierge_probe_url = p.url;
+        labels.__meta_concierge_expect_status = String(p.expectStatus);
+        labels.__meta_concierge_health_json = String(p.healthJson);
+        if (p.bodyRegex !== undefined) labels.__meta_concierge_body_regex = p.bodyRegex;
+        if (p.bodyJson !== undefined) {
+          labels.__meta_concierge_body_json_path = p.bodyJson.path;
+          // JSON text, so that 200, "200" and true stay apart.
+          labels.__meta_concierge_body_json_equals = JSON.stringify(p.bodyJson.equals);
+        }
+        if (p.tlsExpiry !== undefined) {
+          labels.__meta_concierge_tls_warning_days = String(p.tlsExpiry.warningDays);
+          labels.__meta_concierge_tls_critical_days = String(p.tlsExpiry.criticalDays);
+        }
+        return { targets: [p.url], labels };
+      }
+      if (s.probe.type === 'dns') {
+        const p = s.probe;
+        labels.__meta_concierge_dns_name = p.name;
+        labels.__meta_concierge_dns_record_type = p.recordType;
+        if (p.server !== undefined) labels.__meta_concierge_dns_server = p.server;
+        if (p.expect !== undefined) labels.__meta_concierge_dns_expect = p.expect;
+        return { targets: [p.name], labels };
       }
       return {
         targets: [`${s.probe.host.includes(':') ? `[${s.probe.host}]` : s.probe.host}:${s.probe.port}`],

@@ -4,6 +4,7 @@ import { withTx } from '../db/pool.ts';
 import type { AuditService, Who } from '../audit/service.ts';
 import { canSeeClient, type Auth } from '../http/auth.ts';
 import { NotFoundError, ValidationError } from '../http/errors.ts';
+import { checkProbes } from './probes.ts';
 import * as store from './store.ts';
 import type {
   Client,
@@ -313,6 +314,7 @@ export class FleetService {
 
   async createInstance(auth: Auth, requestId: string, input: InstanceInput): Promise<Instance> {
     checkServiceNames(input.services);
+    checkProbes(input.services);
     checkMonitoredSince(input.monitoredSince);
     return withTx(this.pool, async (tx) => {
       const client = await store.findClient(tx, input.client);
@@ -351,7 +353,10 @@ export class FleetService {
     idOrSlug: string,
     patch: InstancePatch,
   ): Promise<Instance> {
-    if (patch.services) checkServiceNames(patch.services);
+    if (patch.services) {
+      checkServiceNames(patch.services);
+      checkProbes(patch.services);
+    }
     checkMonitoredSince(patch.monitoredSince);
     return withTx(this.pool, async (tx) => {
       const cur = await store.findInstance(tx, idOrSlug, true);

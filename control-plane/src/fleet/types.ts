@@ -1,9 +1,26 @@
+import type { DnsRecordType } from '@concierge-ops/shared/probes';
 import type { SERVICE_KINDS } from './schemas.ts';
 
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
-export type Probe =
-  | { type: 'http'; url: string; expectStatus: number; timeoutMs: number; healthJson: boolean }
-  | { type: 'tcp'; host: string; port: number; timeoutMs: number };
+export interface HttpProbe {
+  type: 'http';
+  url: string;
+  expectStatus: number;
+  timeoutMs: number;
+  healthJson: boolean;
+  bodyRegex?: string;
+  bodyJson?: { path: string; equals: string | number | boolean | null };
+  tlsExpiry?: { warningDays: number; criticalDays: number };
+}
+export interface DnsProbe {
+  type: 'dns';
+  name: string;
+  recordType: DnsRecordType;
+  server?: string;
+  expect?: string;
+  timeoutMs: number;
+}
+export type Probe = HttpProbe | { type: 'tcp'; host: string; port: number; timeoutMs: number } | DnsProbe;
 
 export interface ServiceSpec {
   name: string;

@@ -11,6 +11,7 @@ import { period, type SlaService } from '../sla/service.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
 
 const SYSTEM: Auth = { tokenId: '00000000-opsdaily', name: 'ops daily', role: 'admin', clientId: null };
+/** CertificateExpiring's warning threshold for a service that sets none (its probe's tlsExpiry.warningDays). */
 const CERT_DAYS = 21;
 // A client is "at risk" once it has burnt half of the whole month's error budget (or missed already).
 const RISK_BURN = 0.5;
@@ -266,9 +267,17 @@ export class OpsService {
         reason: 'PROMETHEUS_URL is not configured, so the prober’s certificate expiry is not readable',
       };
     try {
+      // Within each service's own warning threshold, as CertificateExpiring sees it (prometheus/rules/fleet.yml);
+      // CERT_DAYS for a series without one. max by: one threshold per service, whatever the prober locations.
+      const t = Math.floor(now.getTime() / 1000);
+      const threshold = 'max by (client, instance, service) (probe_tls_expiry_warning_threshold_seconds)';
       const rows = await promVector(
         this.d.prometheusUrl,
-        `min by (client, instance, service) (probe_ssl_earliest_cert_expiry) < ${Math.floor(now.getTime() / 1000) + CERT_DAYS * 86400}`,
+        `min by (client, instance, service) (
+           probe_ssl_earliest_cert_expiry < on (client, instance, service) group_left () (${t} + ${threshold})
+           or (probe_ssl_earliest_cert_expiry < ${t + CERT_DAYS * 86400}
+               unless on (client, instance, service) ${threshold})
+         )`,
       );
       return {
         available: true,

@@ -1,9 +1,26 @@
 import { createHash } from 'node:crypto';
 import { urlToHttpOptions } from 'node:url';
 import { httpCall } from './http-client.ts';
-import { SERVICE_KINDS, type Logger, type ProbeUrl, type ServiceKind, type Target } from './types.ts';
+import {
+  DEFAULT_TLS_DAYS,
+  MAX_BODY_REGEX,
+  parseDnsServer,
+  parseJsonPath,
+} from '@concierge-ops/shared/probes';
+import {
+  DNS_RECORD_TYPES,
+  PROBE_TYPES,
+  SERVICE_KINDS,
+  type DnsRecordType,
+  type Logger,
+  type ProbeType,
+  type ProbeUrl,
+  type ServiceKind,
+  type Target,
+} from './types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY_SECONDS = 86_400;
 
 export interface ParsedTargets {
   readonly targets: Target[];
@@ -48,9 +65,8 @@ function parseGroup(group: unknown): Target | string {
   if (!SERVICE_KINDS.includes(serviceKind)) return 'label service_kind invalid';
   const instanceId = str('__meta_concierge_instance_id') ?? '';
   if (!UUID.test(instanceId)) return 'label __meta_concierge_instance_id must be a uuid';
-  const probeType = str('__meta_concierge_probe_type');
-  if (probeType !== 'http' && probeType !== 'tcp')
-    return 'label __meta_concierge_probe_type must be http or tcp';
+  const probeType = str('__meta_concierge_probe_type') as ProbeType;
+  if (!PROBE_TYPES.includes(probeType)) return 'label __meta_concierge_probe_type must be http, tcp or dns';
   const expectStatus = intLabel(str('__meta_concierge_expect_status'), 200, 100, 599);
   const timeoutMs = intLabel(str('__meta_concierge_timeout_ms'), 5000, 1, 600_000);
   if (expectStatus === undefined) return 'label __meta_concierge_expect_status invalid';
@@ -81,6 +97,31 @@ function parseGroup(group: unknown): Target | string {
     if (!url) return 'probe url must be an http(s) URL';
     href = url.href;
     target.url = probeUrl(url);
+    if (url.protocol === 'https:') {
+      const warning = intLabel(str('__meta_concierge_tls_warning_days'), DEFAULT_TLS_DAYS.warning, 1, 365);
+      const critical = intLabel(str('__meta_concierge_tls_critical_days'), DEFAULT_TLS_DAYS.critical, 0, 364);
+      if (warning === undefined) return 'label __meta_concierge_tls_warning_days invalid';
+      if (critical === undefined) return 'label __meta_concierge_tls_critical_days invalid';
+      target.tlsWarningSeconds = warning * DAY_SECONDS;
+      target.tlsCriticalSeconds = critical * DAY_SECONDS;
+    }
+  } else if (probeType === 'dns') {
+    const name = str('__meta_concierge_dns_name') ?? targets[0];
+    const recordType = str('__meta_concierge_dns_record_type') as DnsRecordType;
+    if (!/^[A-Za-z0-9_.-]{1,253}$/.test(name)) return 'label __meta_concierge_dns_name invalid';
+    if (!DNS_RECORD_TYPES.includes(recordType)) return 'label __meta_concierge_dns_record_type invalid';
+    const server = str('__meta_concierge_dns_server');
+    const expect = str('__meta_concierge_dns_expect');
+    const dnsServer = server === undefined ? undefined : parseDnsServer(server)?.server;
+    if (server !== undefined && dnsServer === undefined)
+      return 'label __meta_concierge_dns_server must be an IP address with an optional port';
+    target.dns = Object.freeze({
+      name,
+      recordType,
+      ...(dnsServer !== undefined ? { server: dnsServer } : {}),
+      ...(expect !== undefined && expect !== '' ? { expect } : {}),
+    });
+    href = `dns:${name}/${recordType}@${server ?? ''}=${expect ?? ''}`;
   } else {
     const hp = parseHostPort(targets[0]);
     if (!hp) return 'tcp target must be host:port';
@@ -90,10 +131,26 @@ function parseGroup(group: unknown): Target | string {
   const bodyRegex = str('__meta_concierge_body_regex');
   if (bodyRegex !== undefined && bodyRegex !== '') {
     try {
+      if (bodyRegex.length > MAX_BODY_REGEX) throw new Error('too long');
       target.bodyRegex = new RegExp(bodyRegex);
     } catch {
       return 'label __meta_concierge_body_regex invalid';
     }
+  }
+  const jsonPath = str('__meta_concierge_body_json_path');
+  const jsonEquals = str('__meta_concierge_body_json_equals');
+  if (jsonPath !== undefined) {
+    const path = parseJsonPath(jsonPath);
+    if (path === undefined) return 'label __meta_concierge_body_json_path invalid';
+    const equals = parseJsonScalar(jsonEquals);
+    if (equals === undefined) return 'label __meta_concierge_body_json_equals must be a JSON scalar';
+    target.bodyJson = Object.freeze({
+      text: jsonPath,
+      path: Object.freeze(path),
+      equals: equals.value,
+      missingReason: `body JSON has no ${jsonPath}`,
+      mismatchReason: `body JSON ${jsonPath} is not the expected value`,
+    });
   }
   // A digest, not the text: thousands of targets each kept a few hundred bytes of JSON only to compare it.
   target.fingerprint = digestOf(
@@ -105,6 +162,10 @@ function parseGroup(group: unknown): Target | string {
       timeoutMs,
       healthJson,
       bodyRegex ?? '',
+      jsonPath ?? '',
+      jsonEquals ?? '',
+      target.tlsWarningSeconds ?? 0,
+      target.tlsCriticalSeconds ?? 0,
     ]),
   );
   return Object.freeze(target);
@@ -139,6 +200,19 @@ function probeUrl(url: URL): ProbeUrl {
     path: o.path ?? '/',
     ...(o.auth ? { auth: o.auth } : {}),
   });
+}
+
+/** `"ok"`, `200`, `true`, `null`: the expected value as the control plane wrote it (JSON text). */
+function parseJsonScalar(v: string | undefined): { value: string | number | boolean | null } | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(v);
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value))
+      return { value: value as string | number | boolean | null };
+  } catch {
+    // not JSON
+  }
+  return undefined;
 }
 
 /** "host:port" or "[v6]:port". */

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import {
+  PROBE_TYPES,
   TARGET_LABELS,
   type ProbeResult,
   type ServiceState,
@@ -63,6 +64,18 @@ const FAMILIES: readonly Family[] = [
     help: 'Earliest notAfter of the verified TLS chain, unix seconds.',
     value: (r) => r.certExpiry,
   },
+  // The service's own CertificateExpiring thresholds (its tlsExpiry, 21 and 7 days unset), for the rule to
+  // compare with: a label would do as well but would change every series' identity when a threshold changes.
+  {
+    name: 'probe_tls_expiry_warning_threshold_seconds',
+    help: 'Time before the certificate expires at which CertificateExpiring warns, in seconds (https only).',
+    value: (_r, t) => t.tlsWarningSeconds,
+  },
+  {
+    name: 'probe_tls_expiry_critical_threshold_seconds',
+    help: 'Time before the certificate expires at which CertificateExpiring turns critical, in seconds (https only).',
+    value: (_r, t) => t.tlsCriticalSeconds,
+  },
 ];
 
 /**
@@ -95,7 +108,7 @@ export class ProberMetrics {
       labelNames: ['type', 'result'] as const,
       registers,
     });
-    for (const type of ['http', 'tcp']) {
+    for (const type of PROBE_TYPES) {
       for (const result of ['success', 'failure']) this.probes.inc({ type, result }, 0);
     }
     this.late = new Counter({
@@ -116,7 +129,7 @@ export class ProberMetrics {
       labelNames: ['type'] as const,
       registers,
       collect() {
-        const counts = { http: 0, tcp: 0 };
+        const counts = { http: 0, tcp: 0, dns: 0 };
         for (const { target } of source.targetViews()) counts[target.probeType]++;
         for (const [type, n] of Object.entries(counts)) this.set({ type }, n);
       },

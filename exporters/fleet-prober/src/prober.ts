@@ -7,8 +7,8 @@ import { Discovery, errText } from './discovery.ts';
 import { FleetView } from './fleet-view.ts';
 import { ProberMetrics, type ErrorKind, type TargetView } from './metrics.ts';
 import { failure } from './probes/common.ts';
-import { probeHttp, type HttpProbeOptions } from './probes/http.ts';
-import { probeTcp } from './probes/tcp.ts';
+import type { HttpProbeOptions } from './probes/http.ts';
+import { probe } from './probes/index.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { Peers } from './peers.ts';
 import { httpCall } from './http-client.ts';
@@ -266,7 +266,7 @@ export class FleetProber {
     const at = new Date();
     let result: ProbeResult;
     try {
-      result = target.probeType === 'http' ? await probeHttp(target, this.httpOpts) : await probeTcp(target);
+      result = await probe(target, this.httpOpts);
     } catch (err) {
       this.metrics.errors.inc({ kind: 'probe_internal' });
       this.logger.error({ err: errText(err), target: target.key }, 'probe crashed');

@@ -5,6 +5,33 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 
 export type ServiceState = 'up' | 'down' | 'degraded';
 
+export const PROBE_TYPES = ['http', 'tcp', 'dns'] as const;
+export type ProbeType = (typeof PROBE_TYPES)[number];
+
+export { DNS_RECORD_TYPES, type DnsRecordType } from '@concierge-ops/shared/probes';
+import type { DnsRecordType } from '@concierge-ops/shared/probes';
+
+/** What a dns probe asks: a name and record type, of one server (unset: the host's resolvers). */
+export interface DnsQuery {
+  readonly name: string;
+  readonly recordType: DnsRecordType;
+  /** "address:port" as node's Resolver.setServers takes it (IPv6 in brackets). */
+  readonly server?: string;
+  /** An answer that must be among those returned; unset: any answer will do. */
+  readonly expect?: string;
+}
+
+/** A JSON body check: the value at `path` (object keys and array indexes) must equal `equals`. */
+export interface BodyJsonMatch {
+  /** As configured (`$.checks[0].status`): what a failure's reason names. */
+  readonly text: string;
+  readonly path: readonly (string | number)[];
+  readonly equals: string | number | boolean | null;
+  /** The failure reasons, built once per target rather than once per failed probe. */
+  readonly missingReason: string;
+  readonly mismatchReason: string;
+}
+
 /** The labels every per-target series carries. Bounded: one set per (instance, service). */
 export const TARGET_LABELS = ['client', 'instance', 'service', 'service_kind'] as const;
 export type TargetLabels = Readonly<Record<(typeof TARGET_LABELS)[number], string>>;
@@ -32,7 +59,7 @@ export interface Target {
   readonly labels: TargetLabels;
   readonly instanceId: string;
   readonly service: string;
-  readonly probeType: 'http' | 'tcp';
+  readonly probeType: ProbeType;
   /** For http probes. May hold credentials: never log it. */
   readonly url?: ProbeUrl;
   /** For tcp probes. */
@@ -42,6 +69,12 @@ export interface Target {
   readonly timeoutMs: number;
   readonly healthJson: boolean;
   readonly bodyRegex?: RegExp;
+  readonly bodyJson?: BodyJsonMatch;
+  /** For https probes: seconds before the certificate's expiry at which CertificateExpiring warns / pages. */
+  readonly tlsWarningSeconds?: number;
+  readonly tlsCriticalSeconds?: number;
+  /** For dns probes. */
+  readonly dns?: DnsQuery;
   /** A digest of everything above, to tell whether a refresh changed the target. */
   readonly fingerprint: string;
 }

@@ -2,12 +2,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import type { ProbeResult, Target } from '../types.ts';
+import { bodyMismatch } from './body.ts';
 import { failure, ProbeError, probeResult, socketErrorReason } from './common.ts';
 
 export interface HttpProbeOptions {
   /** Extra trust anchors for https (e.g. a private CA); replaces the default store when set. */
   readonly ca?: string | Buffer;
-  /** Largest body read when it must be inspected (health JSON, body regex). */
+  /** Largest body read when it must be inspected (health JSON, body regex or JSON path); more fails the probe. */
   readonly maxBodyBytes?: number;
 }
 
@@ -57,7 +58,7 @@ interface RawResponse {
 export async function probeHttp(target: Target, opts: HttpProbeOptions = {}): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
-  const needBody = target.healthJson || target.bodyRegex !== undefined;
+  const needBody = target.healthJson || target.bodyRegex !== undefined || target.bodyJson !== undefined;
   let raw: RawResponse;
   try {
     raw = await request(target, needBody, opts);
@@ -70,9 +71,8 @@ export async function probeHttp(target: Target, opts: HttpProbeOptions = {}): Pr
     return probeResult(false, 'down', durationSeconds, httpReason(raw.status), base);
   }
   const body = raw.body ?? Buffer.alloc(0);
-  if (target.bodyRegex && !target.bodyRegex.test(body.toString('utf8'))) {
-    return probeResult(false, 'down', durationSeconds, 'body did not match', base);
-  }
+  const mismatch = bodyMismatch(target, body);
+  if (mismatch !== undefined) return probeResult(false, 'down', durationSeconds, mismatch, base);
   if (!target.healthJson) return probeResult(true, 'up', durationSeconds, httpReason(raw.status), base);
   const health = parseHealth(body);
   if (typeof health === 'string') return probeResult(false, 'down', durationSeconds, health, base);

@@ -3279,7 +3279,7 @@ export interface operations {
               kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
               probe: {
                 /** @enum {unknown} */
-                type: 'http' | 'tcp';
+                type: 'http' | 'tcp' | 'dns';
               };
             }[];
             /** @enum {unknown} */
@@ -3335,7 +3335,7 @@ export interface operations {
             kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
             probe: {
               /** @enum {unknown} */
-              type: 'http' | 'tcp';
+              type: 'http' | 'tcp' | 'dns';
             } & (
               | {
                   /** @constant */
@@ -3351,12 +3351,40 @@ export interface operations {
                    * @default false
                    */
                   healthJson?: boolean;
+                  /** @description a JavaScript regular expression the body must match (searched, not anchored); refused when it nests unbounded repetition, e.g. (a+)+, and run under a time limit by the prober */
+                  bodyRegex?: string;
+                  /** @description the body must be JSON and the value at `path` must equal `equals` */
+                  bodyJson?: {
+                    /** @description a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status */
+                    path: string;
+                    /** @description a string, number, boolean or null, compared exactly (200 is not "200") */
+                    equals: string | number | boolean | null;
+                  };
+                  /** @description https only: days before the certificate expires at which CertificateExpiring warns and turns critical (unset: 21 and 7) */
+                  tlsExpiry?: {
+                    warningDays: number;
+                    criticalDays: number;
+                  };
                 }
               | {
                   /** @constant */
                   type: 'tcp';
                   host: string;
                   port: number;
+                  /** @default 5000 */
+                  timeoutMs?: number;
+                }
+              | {
+                  /** @constant */
+                  type: 'dns';
+                  /** @description the name to resolve */
+                  name: string;
+                  /** @enum {unknown} */
+                  recordType: 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT';
+                  /** @description the DNS server to ask: an IP address, with :port (IPv6 as [addr]:port); unset: the prober host's */
+                  server?: string;
+                  /** @description an answer that must be among those returned (an address, a name, an MX exchange, a TXT string); unset: any answer */
+                  expect?: string;
                   /** @default 5000 */
                   timeoutMs?: number;
                 }
@@ -3393,7 +3421,7 @@ export interface operations {
               kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
               probe: {
                 /** @enum {unknown} */
-                type: 'http' | 'tcp';
+                type: 'http' | 'tcp' | 'dns';
               };
             }[];
             /** @enum {unknown} */
@@ -3454,7 +3482,7 @@ export interface operations {
               kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
               probe: {
                 /** @enum {unknown} */
-                type: 'http' | 'tcp';
+                type: 'http' | 'tcp' | 'dns';
               };
             }[];
             /** @enum {unknown} */
@@ -3510,7 +3538,7 @@ export interface operations {
             kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
             probe: {
               /** @enum {unknown} */
-              type: 'http' | 'tcp';
+              type: 'http' | 'tcp' | 'dns';
             } & (
               | {
                   /** @constant */
@@ -3526,12 +3554,40 @@ export interface operations {
                    * @default false
                    */
                   healthJson?: boolean;
+                  /** @description a JavaScript regular expression the body must match (searched, not anchored); refused when it nests unbounded repetition, e.g. (a+)+, and run under a time limit by the prober */
+                  bodyRegex?: string;
+                  /** @description the body must be JSON and the value at `path` must equal `equals` */
+                  bodyJson?: {
+                    /** @description a JSON path of `.name`, `[index]` and `['name']` steps, e.g. $.checks[0].status */
+                    path: string;
+                    /** @description a string, number, boolean or null, compared exactly (200 is not "200") */
+                    equals: string | number | boolean | null;
+                  };
+                  /** @description https only: days before the certificate expires at which CertificateExpiring warns and turns critical (unset: 21 and 7) */
+                  tlsExpiry?: {
+                    warningDays: number;
+                    criticalDays: number;
+                  };
                 }
               | {
                   /** @constant */
                   type: 'tcp';
                   host: string;
                   port: number;
+                  /** @default 5000 */
+                  timeoutMs?: number;
+                }
+              | {
+                  /** @constant */
+                  type: 'dns';
+                  /** @description the name to resolve */
+                  name: string;
+                  /** @enum {unknown} */
+                  recordType: 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT';
+                  /** @description the DNS server to ask: an IP address, with :port (IPv6 as [addr]:port); unset: the prober host's */
+                  server?: string;
+                  /** @description an answer that must be among those returned (an address, a name, an MX exchange, a TXT string); unset: any answer */
+                  expect?: string;
                   /** @default 5000 */
                   timeoutMs?: number;
                 }
@@ -3568,7 +3624,7 @@ export interface operations {
               kind: 'backend' | 'database' | 'frontend' | 'proxy' | 'dependency';
               probe: {
                 /** @enum {unknown} */
-                type: 'http' | 'tcp';
+                type: 'http' | 'tcp' | 'dns';
               };
             }[];
             /** @enum {unknown} */
