@@ -88,6 +88,31 @@ describe('control plane start-up: what it loads', function () {
   });
 });
 
+describe('built control plane start-up: schemas', function () {
+  this.timeout(240_000);
+
+  it("compiles no schema: it validates with the validators its build generated, and never loads ajv's compiler", async () => {
+    await run(process.execPath, ['scripts/build-stale.mjs', 'control-plane'], { cwd: ROOT });
+    const dist = path.join(ROOT, 'control-plane/dist');
+    // What main.ts imports, and the app assembled as it assembles it (every route's schemas), with plain node.
+    const r = await loadsOf<{ atRunTime: number; schemas: number }>(
+      `
+      for (const m of ['config', 'db/open', 'audit/retention', 'context', 'app', 'http/deadline'])
+        await import(${JSON.stringify(dist)} + '/' + m + '.js');
+      const { offlineApp } = await import(${JSON.stringify(dist)} + '/offline.js');
+      await offlineApp().close();
+      const v = await import(${JSON.stringify(dist)} + '/http/validation.js');
+      return { atRunTime: v.compiledAtRunTime(), schemas: v.compiledSchemas().size };
+      `,
+      ['ajv/dist/compile'],
+      {},
+      'node',
+    );
+    assert.ok(r.schemas > 50, `${r.schemas} schemas`);
+    assert.deepEqual({ atRunTime: r.atRunTime, loaded: r.loaded }, { atRunTime: 0, loaded: [] });
+  });
+});
+
 describe('exporters start-up: what they load', function () {
   this.timeout(120_000);
 
