@@ -87,8 +87,8 @@ function inputs(schema: Schema): unknown[] {
     ];
     for (const name of Object.keys(good))
       for (const value of bad) out.push({ ...(good as object), [name]: value });
-    const { [Object.keys(good)[0] ?? '']: _dropped, ...missing } = good as Record<string, unknown>;
-    out.push(missing);
+    // The first field left out (a required one, usually).
+    out.push(Object.fromEntries(Object.entries(good).slice(1)));
   }
   return out;
 }

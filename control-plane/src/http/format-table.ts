@@ -5,15 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import { IANAZone } from 'luxon';
-import {
-  dateProblemOf,
-  dateTimeProblemOf,
-  dateTimeShapeProblemOf,
-  monthProblemOf,
-} from './formats.ts';
+import { dateProblemOf, dateTimeProblemOf, dateTimeShapeProblemOf, monthProblemOf } from './formats.ts';
 
 /** A format as ajv takes it: a pattern, a test, or a test with the type it applies to. */
-export type Format = RegExp | ((s: string) => boolean) | { type?: 'string'; validate: (s: string) => boolean };
+export type Format =
+  RegExp | ((s: string) => boolean) | { type?: 'string'; validate: (s: string) => boolean };
 
 // Stricter than ajv-formats' RFC 3339 ones, which pass year 0000, offsets like +23:59 and 23:59:60: these
 // accept only what JavaScript and PostgreSQL both read as the same instant (formats.ts says why).

@@ -48,7 +48,8 @@ export async function validatorsModule(): Promise<{ text: string; count: number 
 
 async function main(): Promise<void> {
   // From the sources (tsx) there is nothing to generate: they compile their schemas at start.
-  if (!import.meta.url.endsWith('.js')) throw new Error('run the built generator: dist/http/generate-validators.js');
+  if (!import.meta.url.endsWith('.js'))
+    throw new Error('run the built generator: dist/http/generate-validators.js');
   fs.rmSync(OUT, { force: true });
   const { text, count } = await validatorsModule();
   // Written whole or not at all: a start never reads half a file.
