@@ -13,6 +13,9 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { _ } from 'ajv';
+import { offlineApp } from '../offline.ts';
+import '../fleet-cli/files.ts';
+import { compiledSchemas, newAjv } from './validation.ts';
 
 const require = createRequire(import.meta.url);
 const OUT = fileURLToPath(new URL('./validators.cjs', import.meta.url));
@@ -24,10 +27,8 @@ const HEADER =
 
 /** The module's text: a function of the format table (format-table.ts) returning the validators by key. */
 export async function validatorsModule(): Promise<{ text: string; count: number }> {
-  // Imported here, so that a previous build's file (removed first) is not what these modules load.
-  const { offlineApp } = await import('../offline.ts');
-  await import('../fleet-cli/files.ts');
-  const { compiledSchemas, newAjv } = await import('./validation.ts');
+  // The modules above compiled their schemas as they loaded (with a previous build's validators if there are
+  // any: only which schemas they were given is read here); the app's routes compile theirs as it is assembled.
   const offline = offlineApp();
   await offline.close();
   const standaloneCode = require('ajv/dist/standalone') as (
@@ -50,7 +51,6 @@ async function main(): Promise<void> {
   // From the sources (tsx) there is nothing to generate: they compile their schemas at start.
   if (!import.meta.url.endsWith('.js'))
     throw new Error('run the built generator: dist/http/generate-validators.js');
-  fs.rmSync(OUT, { force: true });
   const { text, count } = await validatorsModule();
   // Written whole or not at all: a start never reads half a file.
   fs.writeFileSync(`${OUT}.tmp`, text);
