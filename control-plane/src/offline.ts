@@ -1,7 +1,7 @@
 /**
  * The app assembled as main.ts does, on a pool that never connects (nothing connects until a query is made): for
  * what needs only the route definitions, on a machine with no PostgreSQL (CI, an image's build stage). The
- * OpenAPI document (client/generate.ts) and the build's validators (http/generate-validators.ts) come from it.
+ * OpenAPI document (client/generate.ts) and the build's validators (generate-validators.ts) come from it.
  */
 import type express from 'express';
 import pg from 'pg';

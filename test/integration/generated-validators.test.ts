@@ -1,5 +1,5 @@
 /**
- * The validators the build generates (control-plane/src/http/generate-validators.ts, dist/http/validators.cjs):
+ * The validators the build generates (control-plane/src/generate-validators.ts, dist/http/validators.cjs):
  * a built control plane validates with them instead of compiling its schemas at start, so they must exist for
  * every schema it compiles (a stale file fails here) and answer exactly as ajv compiling the same schema at run
  * time does: the same verdict, the same errors (which the API turns into its errors[] words), the same defaults.

@@ -15,7 +15,7 @@ import {
 
 const require = createRequire(import.meta.url);
 
-/** How every schema is compiled, here at run time and by the build (generate-validators.ts). */
+/** How every schema is compiled, here at run time and by the build (../generate-validators.ts). */
 export const AJV_OPTIONS = {
   allErrors: true,
   verbose: true, // errors carry the bad value, so a format error can say what is wrong with it
@@ -45,7 +45,7 @@ export function schemaKey(schema: object): string {
 
 /**
  * The validators the build generated from every schema the control plane compiles (dist/http/validators.cjs,
- * written by generate-validators.ts), by schema key. None beside the sources: run through tsx, everything is
+ * written by ../generate-validators.ts), by schema key. None beside the sources: run through tsx, everything is
  * compiled here, at start, as before.
  */
 const GENERATED = fileURLToPath(new URL('./validators.cjs', import.meta.url));

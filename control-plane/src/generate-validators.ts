@@ -13,16 +13,16 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { _ } from 'ajv';
-import { offlineApp } from '../offline.ts';
-import '../fleet-cli/files.ts';
-import { compiledSchemas, newAjv } from './validation.ts';
+import { offlineApp } from './offline.ts';
+import './fleet-cli/files.ts';
+import { compiledSchemas, newAjv } from './http/validation.ts';
 
 const require = createRequire(import.meta.url);
-const OUT = fileURLToPath(new URL('./validators.cjs', import.meta.url));
+const OUT = fileURLToPath(new URL('./http/validators.cjs', import.meta.url));
 
 const HEADER =
-  '// Generated at build time by control-plane/dist/http/generate-validators.js (ajv standalone code) from every\n' +
-  '// schema the control plane compiles; do not edit. validation.ts loads it with the format table.\n' +
+  '// Generated at build time by control-plane/dist/generate-validators.js (ajv standalone code) from every\n' +
+  '// schema the control plane compiles; do not edit. http/validation.ts loads it with the format table.\n' +
   '"use strict";\n';
 
 /** The module's text: a function of the format table (format-table.ts) returning the validators by key. */
@@ -50,7 +50,7 @@ export async function validatorsModule(): Promise<{ text: string; count: number 
 async function main(): Promise<void> {
   // From the sources (tsx) there is nothing to generate: they compile their schemas at start.
   if (!import.meta.url.endsWith('.js'))
-    throw new Error('run the built generator: dist/http/generate-validators.js');
+    throw new Error('run the built generator: dist/generate-validators.js');
   const { text, count } = await validatorsModule();
   // Written whole or not at all: a start never reads half a file.
   fs.writeFileSync(`${OUT}.tmp`, text);
