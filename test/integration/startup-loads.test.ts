@@ -1,8 +1,9 @@
 /**
  * What the services load to start. The control plane: the modules main.ts imports, and the migrations step on a
- * database that is up to date. The heavy packages that only reports, exports, pages and a pending migration use
- * (control-plane/src/lazy.ts, db/migrate.ts) must not be among them: they were a third of its resident memory
- * and most of its start after the database (bench:startup). Nor may the backup exporter load pg before its
+ * database that is up to date. The heavy packages that only reports, exports, pages, the console's TOTP set-up
+ * and OIDC sign-in and a pending migration use (control-plane/src/lazy.ts, db/migrate.ts) must not be among
+ * them: they were a third of its resident memory and most of its start after the database (bench:startup).
+ * Nor may its build compile a schema at start (its validators are generated at build time). Nor may the backup exporter load pg before its
  * first restore test, nor the demo fleet esbuild before the first view of its web chat.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SRC = path.join(ROOT, 'control-plane/src');
-const HEAVY = ['pdfkit', 'twilio', 'nodemailer', 'node-pg-migrate'];
+const HEAVY = ['pdfkit', 'twilio', 'nodemailer', 'qrcode', 'openid-client', 'node-pg-migrate'];
 
 /**
  * Runs `script` (an ES module, through tsx from the sources, or with plain node) and says which of `packages`
@@ -73,7 +74,7 @@ describe('control plane start-up: what it loads', function () {
     for (const url of dbs) await dropTestDatabase(url);
   });
 
-  it('loads neither pdfkit, twilio, nodemailer nor node-pg-migrate when no migration is pending', async () => {
+  it('loads neither pdfkit, twilio, nodemailer, qrcode, openid-client nor node-pg-migrate when no migration is pending', async () => {
     const url = await createTestDatabase();
     dbs.push(url);
     assert.deepEqual(await startLoads(url), { applied: [], loaded: [] });
@@ -85,6 +86,31 @@ describe('control plane start-up: what it loads', function () {
     const { applied, loaded } = await startLoads(url);
     assert.ok(applied.length > 20, applied.join());
     assert.deepEqual(loaded, ['node-pg-migrate']);
+  });
+});
+
+describe('built control plane start-up: schemas', function () {
+  this.timeout(240_000);
+
+  it("compiles no schema: it validates with the validators its build generated, and never loads ajv's compiler", async () => {
+    await run(process.execPath, ['scripts/build-stale.mjs', 'control-plane'], { cwd: ROOT });
+    const dist = path.join(ROOT, 'control-plane/dist');
+    // What main.ts imports, and the app assembled as it assembles it (every route's schemas), with plain node.
+    const r = await loadsOf<{ atRunTime: number; schemas: number }>(
+      `
+      for (const m of ['config', 'db/open', 'audit/retention', 'context', 'app', 'http/deadline'])
+        await import(${JSON.stringify(dist)} + '/' + m + '.js');
+      const { offlineApp } = await import(${JSON.stringify(dist)} + '/offline.js');
+      await offlineApp().close();
+      const v = await import(${JSON.stringify(dist)} + '/http/validation.js');
+      return { atRunTime: v.compiledAtRunTime(), schemas: v.compiledSchemas().size };
+      `,
+      ['ajv/dist/compile'],
+      {},
+      'node',
+    );
+    assert.ok(r.schemas > 50, `${r.schemas} schemas`);
+    assert.deepEqual({ atRunTime: r.atRunTime, loaded: r.loaded }, { atRunTime: 0, loaded: [] });
   });
 });
 

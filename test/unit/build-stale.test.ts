@@ -104,4 +104,49 @@ describe('build-stale (npm start builds what is stale)', function () {
     later('app/src/main.ts');
     assert.equal(buildStale('app').status, 0);
   });
+
+  it('generates the file a project names after its build, again after a referenced build, and not otherwise', () => {
+    // As the control plane's validators: its own built code writes a file from what the build holds.
+    write(
+      'app/package.json',
+      JSON.stringify({ type: 'module', generated: { file: 'dist/answer.txt', by: 'dist/gen.js' } }),
+    );
+    write(
+      'app/src/gen.ts',
+      "import fs from 'node:fs';\nimport { answer } from '../../low/dist/answer.js';\n" +
+        "fs.writeFileSync(new URL('./answer.txt', import.meta.url), `answer ${answer}`);\n",
+    );
+    later('app/src/gen.ts');
+    const generated = path.join(root, 'app/dist/answer.txt');
+    assert.equal(buildStale('app').status, 0);
+    assert.equal(fs.readFileSync(generated, 'utf8'), 'answer 42');
+
+    // The sources back to before the build (later() put them ahead of it): now nothing has changed.
+    for (const file of ['app/src/gen.ts', 'app/src/main.ts', 'low/src/answer.ts'])
+      fs.utimesSync(path.join(root, file), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const at = fs.statSync(generated).mtimeMs;
+    assert.equal(buildStale('app').status, 0);
+    assert.equal(fs.statSync(generated).mtimeMs, at, 'generated again with nothing changed');
+
+    write('low/src/answer.ts', 'export const answer: number = 43;\n');
+    later('low/src/answer.ts');
+    assert.equal(buildStale('app').status, 0);
+    assert.equal(fs.readFileSync(generated, 'utf8'), 'answer 43');
+
+    fs.rmSync(generated);
+    assert.equal(buildStale('app').status, 0);
+    assert.equal(fs.readFileSync(generated, 'utf8'), 'answer 43', 'a missing file is generated');
+  });
+
+  it('fails when the generator fails, and again on the next run', () => {
+    write('app/src/gen.ts', "throw new Error('no answer');\n");
+    later('app/src/gen.ts');
+    const first = buildStale('app');
+    assert.notEqual(first.status, 0);
+    assert.match(
+      first.output,
+      /no answer[\s\S]*app\/dist\/gen\.js failed, so app\/dist\/answer\.txt is not current/,
+    );
+    assert.notEqual(buildStale('app').status, 0, 'an old generated file is not taken for a current one');
+  });
 });

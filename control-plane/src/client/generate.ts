@@ -10,12 +10,8 @@ import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
-import pg from 'pg';
-import { pino } from 'pino';
 import * as prettier from 'prettier';
-import { createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
-import { createContext } from '../context.ts';
+import { offlineApp } from '../offline.ts';
 
 export const SCHEMA_FILE = fileURLToPath(
   new URL('../../../exporters/shared/src/client/schema.ts', import.meta.url),
@@ -35,11 +31,9 @@ export async function typesOf(document: object): Promise<string> {
 
 /** The document as the control plane serves it, from the app listening on a loopback port for one request. */
 export async function servedDocument(): Promise<object> {
-  // Only the route definitions matter: a pool that is never used (nothing connects until a query is made).
-  const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', LOG_LEVEL: 'silent' });
-  const log = pino({ level: 'silent' });
-  const pool = new pg.Pool({ connectionString: config.databaseUrl });
-  const server = createApp(createContext(config, log, pool)).listen(0, '127.0.0.1');
+  // Only the route definitions matter: a pool that is never used.
+  const offline = offlineApp();
+  const server = offline.app.listen(0, '127.0.0.1');
   try {
     await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
     const { port } = server.address() as AddressInfo;
@@ -49,7 +43,7 @@ export async function servedDocument(): Promise<object> {
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    await pool.end();
+    await offline.close();
   }
 }
 

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import QRCode from 'qrcode';
 import type { Context } from '../context.ts';
 import { needsTotp } from '../users/service.ts';
 import * as sessions from '../users/sessions.ts';
 import { totpUri } from '../users/totp.ts';
+import { loadQrcode } from '../lazy.ts';
 import { SigninAddressLimit } from '../users/address-limit.ts';
 import { cookieNames, isSecure, setCookie } from './http.ts';
 import { PageError, preToken } from './guard.ts';
@@ -17,7 +17,7 @@ import { fieldErrors, type Render } from './render.ts';
  */
 async function totpSetup(secret: string, email: string) {
   const uri = totpUri(secret, email);
-  const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 4, scale: 5 });
+  const qr = await loadQrcode().toDataURL(uri, { errorCorrectionLevel: 'M', margin: 4, scale: 5 });
   // The PNG's width (its IHDR, bytes 16-19) as the img's size: the page does not jump when it loads.
   const start = qr.indexOf(',') + 1;
   const size = Buffer.from(qr.slice(start, start + 40), 'base64').readUInt32BE(16);

@@ -1,7 +1,10 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { IANAZone } from 'luxon';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { ValidationError, type FieldError } from './errors.ts';
+import { OWN_FORMATS, formatTable } from './format-table.ts';
 import {
   DATE_TIME_SHAPE,
   dateProblemOf,
@@ -10,29 +13,50 @@ import {
   monthProblemOf,
 } from './formats.ts';
 
-// ajv-formats ships CommonJS; under ESM its default export sits one level down.
-const addFormats =
-  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const require = createRequire(import.meta.url);
 
-/** The one Ajv instance: schemas are compiled once, at module load, and reused. */
-export const ajv = new Ajv({
+/** How every schema is compiled, here at run time and by the build (../generate-validators.ts). */
+export const AJV_OPTIONS = {
   allErrors: true,
   verbose: true, // errors carry the bad value, so a format error can say what is wrong with it
   strict: true,
   useDefaults: true,
   coerceTypes: false,
   discriminator: true,
-});
-(addFormats as unknown as (a: Ajv) => void)(ajv);
-// Stricter than ajv-formats' RFC 3339 ones, which pass year 0000, offsets like +23:59 and 23:59:60: these
-// accept only what JavaScript and PostgreSQL both read as the same instant (formats.ts says why).
-ajv.addFormat('date-time', { type: 'string', validate: (s: string) => dateTimeProblemOf(s) === undefined });
-ajv.addFormat('date', { type: 'string', validate: (s: string) => dateProblemOf(s) === undefined });
-ajv.addFormat('date-time-shape', {
-  type: 'string',
-  validate: (s: string) => dateTimeShapeProblemOf(s) === undefined,
-});
-ajv.addFormat('month', { type: 'string', validate: (s: string) => monthProblemOf(s) === undefined });
+} as const satisfies Options;
+
+/**
+ * A new Ajv with the options and formats above (`code`: the build's options for standalone code). ajv's compiler
+ * is loaded here, at the first call: a built control plane whose validators were all generated never loads it.
+ */
+export function newAjv(code?: Options['code']): Ajv {
+  const { Ajv } = require('ajv') as { Ajv: new (options: Options) => Ajv };
+  const addFormats = require('ajv-formats') as (ajv: Ajv) => Ajv;
+  const ajv = new Ajv({ ...AJV_OPTIONS, ...(code ? { code } : {}) });
+  addFormats(ajv);
+  for (const [name, format] of Object.entries(OWN_FORMATS)) ajv.addFormat(name, format);
+  return ajv;
+}
+
+/** A schema's name in the generated validators: a hash of its JSON, so a changed schema never meets old code. */
+export function schemaKey(schema: object): string {
+  return crypto.createHash('sha256').update(JSON.stringify(schema)).digest('base64url');
+}
+
+/**
+ * The validators the build generated from every schema the control plane compiles (dist/http/validators.cjs,
+ * written by ../generate-validators.ts), by schema key. None beside the sources: run through tsx, everything is
+ * compiled here, at start, as before.
+ */
+const GENERATED = fileURLToPath(new URL('./validators.cjs', import.meta.url));
+const generated: Readonly<Record<string, ValidateFunction>> = fs.existsSync(GENERATED)
+  ? (require(GENERATED) as (formats: object) => Record<string, ValidateFunction>)(formatTable())
+  : {};
+
+/** Every schema compile() was given, by key: what the build generates validators for. */
+const asked = new Map<string, object>();
+/** The Ajv for schemas with no generated validator, made at the first one. */
+const runtime: { ajv?: Ajv } = {};
 
 /** Why a value fails one of the formats above, for the answer's errors[]. */
 const PROBLEMS: Record<string, (s: string) => string | undefined> = {
@@ -41,10 +65,6 @@ const PROBLEMS: Record<string, (s: string) => string | undefined> = {
   date: dateProblemOf,
   month: monthProblemOf,
 };
-ajv.addFormat('iana-time-zone', {
-  type: 'string',
-  validate: (s: string) => s.length <= 64 && IANAZone.isValidZone(s) && s !== 'UTC+0',
-});
 
 function field(e: ErrorObject): string {
   if (e.keyword === 'required')
@@ -181,8 +201,27 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
   return [...out.values()];
 }
 
+/**
+ * The validator of `schema`: the one the build generated for it when there is one (a built control plane), else
+ * compiled now. Schemas are compiled once, at module load or route registration, and reused.
+ */
 export function compile<T>(schema: object): ValidateFunction<T> {
-  return ajv.compile<T>(schema);
+  const key = schemaKey(schema);
+  asked.set(key, schema);
+  const built = generated[key];
+  if (built) return built as ValidateFunction<T>;
+  runtime.ajv ??= newAjv();
+  return runtime.ajv.compile<T>(schema);
+}
+
+/** The schemas compile() has been given so far, by key (the build's generator reads them). */
+export function compiledSchemas(): ReadonlyMap<string, object> {
+  return asked;
+}
+
+/** How many of the schemas compile() was given had no generated validator (0 in a current build). */
+export function compiledAtRunTime(): number {
+  return [...asked.keys()].filter((k) => !generated[k]).length;
 }
 
 /** Validates `data` (mutating defaults in) or throws a 400 naming every bad field. */

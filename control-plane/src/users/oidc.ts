@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { Logger } from 'pino';
 import type { OidcConfig } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
@@ -7,6 +7,7 @@ import { needsTotp, type UserService } from './service.ts';
 import * as store from './store.ts';
 import * as logins from './oidc-store.ts';
 import { hashSecret } from '../security/secrets.ts';
+import { loadOpenidClient } from '../lazy.ts';
 
 const hashState = hashSecret;
 
@@ -28,7 +29,7 @@ export class OidcRefusal extends Error {
  */
 export class OidcSignin {
   /** The provider's metadata, discovered on first use and kept (a failed discovery is tried again next time). */
-  private discovered: Promise<client.Configuration> | undefined;
+  private discovered: Promise<Oidc.Configuration> | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -39,15 +40,17 @@ export class OidcSignin {
     private readonly log: Logger,
   ) {}
 
-  private configuration(): Promise<client.Configuration> {
-    this.discovered ??= client
-      .discovery(
-        new URL(this.config.issuer),
-        this.config.clientId,
-        { redirect_uris: [this.redirectUri] },
-        client.ClientSecretPost(this.config.clientSecret),
-        // http:// is allowed by config.ts for localhost only.
-        this.config.issuer.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : undefined,
+  private configuration(): Promise<Oidc.Configuration> {
+    this.discovered ??= loadOpenidClient()
+      .then((client) =>
+        client.discovery(
+          new URL(this.config.issuer),
+          this.config.clientId,
+          { redirect_uris: [this.redirectUri] },
+          client.ClientSecretPost(this.config.clientSecret),
+          // http:// is allowed by config.ts for localhost only.
+          this.config.issuer.startsWith('http:') ? { execute: [client.allowInsecureRequests] } : undefined,
+        ),
       )
       .catch((err: unknown) => {
         this.discovered = undefined;
@@ -63,6 +66,7 @@ export class OidcSignin {
   /** Starts a sign-in: the provider URL to send the browser to, and the state its cookie keeps. */
   async start(next: string): Promise<{ url: string; state: string }> {
     const config = await this.configuration();
+    const client = await loadOpenidClient();
     const state = client.randomState();
     const nonce = client.randomNonce();
     const verifier = client.randomPKCECodeVerifier();
@@ -104,6 +108,7 @@ export class OidcSignin {
     let claims: { sub?: unknown; email?: unknown; email_verified?: unknown } | undefined;
     try {
       const config = await this.configuration();
+      const client = await loadOpenidClient();
       const tokens = await client.authorizationCodeGrant(config, callback, {
         pkceCodeVerifier: started.code_verifier,
         expectedState: state,
