@@ -64,9 +64,9 @@ describe('report capacity section from a real Prometheus with the capacity rules
     });
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
     const port = (target.address() as AddressInfo).port;
-    // The project's rules, with the 7-day trend group evaluated every second rather than every 5 minutes.
+    // The project's rules, with the 7-day trend group evaluated every second rather than every 2 minutes.
     const rules = (await fs.readFile(path.join(REPO, 'prometheus/rules/capacity.yml'), 'utf8')).replace(
-      'interval: 5m',
+      'interval: 2m',
       'interval: 1s',
     );
     assert.match(rules, /interval: 1s/);

@@ -47,9 +47,9 @@ describe('capacity dashboard against real node_exporter and postgres_exporter', 
     db = await createTestDatabase();
     node = await startNodeExporter();
     postgres = await startPostgresExporter(db);
-    // The project's rules, with the 7-day trend group evaluated every second rather than every 5 minutes.
+    // The project's rules, with the 7-day trend group evaluated every second rather than every 2 minutes.
     const rules = (await fs.readFile(path.join(REPO, 'prometheus/rules/capacity.yml'), 'utf8')).replace(
-      'interval: 5m',
+      'interval: 2m',
       'interval: 1s',
     );
     const target = (p: Proc, job: string) => ({
