@@ -157,7 +157,12 @@ scrape_configs:
       headers: { authorization: `Bearer ${cp.adminToken}` },
     });
     assert.equal(pdf.status, 200);
-    const text = pdfText(Buffer.from(await pdf.arrayBuffer()));
+    const bytes = Buffer.from(await pdf.arrayBuffer());
+    // Kept for a look (test/artifacts is git-ignored).
+    await fs.mkdir(path.join(REPO, 'test/artifacts/capacity'), { recursive: true });
+    await fs.writeFile(path.join(REPO, 'test/artifacts/capacity/report.pdf'), bytes);
+    await fs.writeFile(path.join(REPO, 'test/artifacts/capacity/report.html'), html);
+    const text = pdfText(bytes);
     assert.match(text, /Capacity/);
     assert.match(text, /PostgreSQL connections/);
     assert.match(text, /a year or more/);
