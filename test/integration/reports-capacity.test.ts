@@ -210,6 +210,16 @@ scrape_configs:
           reason: 'Prometheus could not be queried (Prometheus answered 503)',
         },
       );
+      // A slug that is not one (only a bypass of the fleet's schema could store it) never reaches PromQL.
+      assert.deepEqual(
+        await new PrometheusCapacity(url(broken)).forClient(
+          'cap',
+          ['x"} or vector(1) or {a="'],
+          from,
+          new Date(),
+        ),
+        { available: false, reason: 'a client or instance slug is not one Prometheus can be asked about' },
+      );
       const late = await new PrometheusCapacity(url(silent), 300).forClient(
         'cap',
         ['cap-prod'],

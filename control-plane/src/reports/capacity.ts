@@ -18,6 +18,7 @@ const USED = 'instance:capacity_used:ratio';
 const DAYS = 'instance:capacity_days_until_full:days';
 const DB_SIZE = 'instance:capacity_database_size:bytes';
 const DB_GROWTH = 'instance:capacity_database_growth:bytes_per_day';
+const SLUG = /^[a-z0-9][a-z0-9-]*$/;
 const RESOURCES = ['cpu', 'memory', 'filesystem', 'postgres_connections'] as const;
 
 const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
@@ -34,8 +35,14 @@ export class PrometheusCapacity implements CapacitySource {
   async forClient(slug: string, instances: string[], from: Date, to: Date): Promise<Capacity> {
     if (!this.baseUrl) return { available: false, reason: 'PROMETHEUS_URL is not configured' };
     if (instances.length === 0) return { available: false, reason: 'the client has no instances' };
-    // Slugs are [a-z0-9-]: safe inside a PromQL string literal and a regular expression. Both the client and
-    // its own instance slugs are matched, so another client's series cannot enter the report.
+    // Slugs are [a-z0-9-] (the fleet's schema; checked again here, as they go into PromQL): safe inside a
+    // string literal and a regular expression. Both the client and its own instance slugs are matched, so
+    // another client's series cannot enter the report.
+    if (![slug, ...instances].every((s) => SLUG.test(s)))
+      return {
+        available: false,
+        reason: 'a client or instance slug is not one Prometheus can be asked about',
+      };
     const sel = `client="${slug}", instance=~"${instances.join('|')}"`;
     const range = `${Math.max(60, Math.round((to.getTime() - from.getTime()) / 1000))}s`;
     const q = (expr: string) => instantVector(this.baseUrl!, expr, to, this.timeoutMs);

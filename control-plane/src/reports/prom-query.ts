@@ -16,17 +16,23 @@ export async function instantVector(
   at: Date,
   timeoutMs: number,
 ): Promise<Sample[]> {
-  const u = new URL(baseUrl + '/api/v1/query');
-  u.searchParams.set('query', query);
-  u.searchParams.set('time', (at.getTime() / 1000).toFixed(3));
-  // Prometheus stops evaluating at its own timeout too, so a slow query does not run on after we give up.
-  u.searchParams.set('timeout', `${Math.max(1, Math.floor(timeoutMs / 1000))}s`);
-  const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs) });
+  // POST, form-encoded: a client with many instances makes a long selector, past what a URL should carry.
+  const body = new URLSearchParams({
+    query,
+    time: (at.getTime() / 1000).toFixed(3),
+    // Prometheus stops evaluating at its own timeout too, so a slow query does not run on after we give up.
+    timeout: `${Math.max(1, Math.floor(timeoutMs / 1000))}s`,
+  });
+  const res = await fetch(baseUrl + '/api/v1/query', {
+    method: 'POST',
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!res.ok) throw new Error(`Prometheus answered ${res.status}`);
-  const body = (await res.json()) as {
+  const json = (await res.json()) as {
     data?: { resultType?: string; result?: { metric: Record<string, string>; value: [number, string] }[] };
   };
-  const result = body.data?.resultType === 'vector' ? (body.data.result ?? []) : [];
+  const result = json.data?.resultType === 'vector' ? (json.data.result ?? []) : [];
   if (result.length > MAX_SERIES) throw new Error(`Prometheus answered ${result.length} series`);
   return result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
