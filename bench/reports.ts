@@ -111,6 +111,7 @@ try {
     incidents: ctx.paging.incidents,
     backups: ctx.backups,
     performance: { forClient: async () => ({ available: false as const, reason: 'bench' }) },
+    capacity: { forClient: async () => ({ available: false as const, reason: 'bench' }) },
     tiers: ctx.config.slaCreditTiers,
     minMeasuredShare: ctx.config.slaMinMeasuredShare,
   };

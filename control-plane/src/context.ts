@@ -34,6 +34,7 @@ import { FaroService } from './faro/service.ts';
 import { createFaroMetrics } from './faro/metrics.ts';
 import { ReportService } from './reports/service.ts';
 import { PrometheusPerformance } from './reports/performance.ts';
+import { PrometheusCapacity } from './reports/capacity.ts';
 import { registerReportJobs } from './reports/jobs.ts';
 import { createMailer } from './notify/providers.ts';
 import { OpsService } from './ops/service.ts';
@@ -159,6 +160,7 @@ export function createContext(config: Config, log: Logger, pool: Pool): Context 
     incidents: paging.incidents,
     backups,
     performance: new PrometheusPerformance(config.prometheusUrl),
+    capacity: new PrometheusCapacity(config.prometheusUrl),
     tiers: config.slaCreditTiers,
     minMeasuredShare: config.slaMinMeasuredShare,
     pool,

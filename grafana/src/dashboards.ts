@@ -1,6 +1,7 @@
 // Every dashboard the project provisions, by file name (grafana/dashboards/<name>.json).
 import type { Dashboard, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { backups } from './backups.ts';
+import { capacity } from './capacity.ts';
 import { clientDetail } from './client-detail.ts';
 import { fleetOverview } from './fleet-overview.ts';
 import { incidents } from './incidents.ts';
@@ -13,6 +14,7 @@ export function buildDashboards(): Record<string, Dashboard> {
     incidents: withPanelIds(incidents().build()),
     backups: withPanelIds(backups().build()),
     pipeline: withPanelIds(pipeline().build()),
+    capacity: withPanelIds(capacity().build()),
   };
 }
 

@@ -14,4 +14,5 @@ export const PROMTOOL_TESTS = [
   'longterm',
   'heartbeats',
   'response-targets',
+  'capacity',
 ] as const;

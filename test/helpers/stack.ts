@@ -16,22 +16,27 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-interface Spec {
+export interface Spec {
   bin: string;
   /** Written into the process's folder before it starts. */
   files: Record<string, string>;
   args: (dir: string, port: number) => string[];
   readyPath: string;
+  /** Added to the test's own environment. */
+  env?: Record<string, string>;
 }
 
-async function start(spec: Spec): Promise<Proc> {
+export async function start(spec: Spec): Promise<Proc> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${spec.bin}-`));
   for (const [name, content] of Object.entries(spec.files)) {
     await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await fs.writeFile(path.join(dir, name), content);
   }
   const port = await freePort();
-  const child = spawn(requireTool(spec.bin), spec.args(dir, port), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(requireTool(spec.bin), spec.args(dir, port), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...spec.env },
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -200,8 +200,9 @@ describe('monthly report: figures of a fixture month computed by hand', () => {
     assert.equal(standby.pitr, null);
   });
 
-  it('says performance is not available without PROMETHEUS_URL', () => {
+  it('says performance and capacity are not available without PROMETHEUS_URL', () => {
     assert.deepEqual(r.performance, { available: false, reason: 'PROMETHEUS_URL is not configured' });
+    assert.deepEqual(r.capacity, { available: false, reason: 'PROMETHEUS_URL is not configured' });
   });
 
   it('gives daily uptime in local days, the DST day 25 hours long', () => {

@@ -356,7 +356,11 @@ describe('dashboards against the Prometheus of a running stack', function () {
 
   it('returns data for every panel query', async () => {
     const vars = { client: CLIENT, instance: INSTANCE };
-    const queries = Object.entries(buildDashboards()).flatMap(([name, d]) => queriesOf(name, d));
+    // The capacity dashboard reads node_exporter and postgres_exporter series, which this stack does not run:
+    // test/stack/capacity-dashboard.test.ts runs the real exporters and checks its every query.
+    const queries = Object.entries(buildDashboards())
+      .filter(([name]) => name !== 'capacity')
+      .flatMap(([name, d]) => queriesOf(name, d));
     const where = (q: (typeof queries)[number]) => `${q.dashboard} / ${q.panel} / ${q.refId}`;
     const checked = queries.filter((q) => !(where(q) in ALLOWED));
     // Data arrives over a few scrapes (rate() needs two samples, a histogram an increase between two): poll

@@ -9,6 +9,7 @@ import type { IncidentService } from '../incidents/service.ts';
 import type { Incident } from '../incidents/types.ts';
 import type { MaintenanceService } from '../maintenance/service.ts';
 import { period, type SlaFigures, type SlaService } from '../sla/service.ts';
+import type { CapacitySource } from './capacity.ts';
 import type { PerformanceSource } from './performance.ts';
 import type {
   Downtime,
@@ -136,6 +137,7 @@ export interface ComposeDeps {
   incidents: IncidentService;
   backups: BackupService;
   performance: PerformanceSource;
+  capacity: CapacitySource;
   tiers: readonly CreditTier[];
   minMeasuredShare: number;
 }
@@ -165,7 +167,7 @@ export async function composeReport(
 
   // Incidents opened up to 40 days before the month may still be open in it (an outage across the boundary).
   const lookback = new Date(p.from.getTime() - 40 * 86400_000);
-  const [per, detail, windows, allIncidents, backups, performance] = await Promise.all([
+  const [per, detail, windows, allIncidents, backups, performance, capacity] = await Promise.all([
     d.sla.computeFor([client], instances, () => p),
     d.sla.detail(client, instances, p, days),
     p.from < p.to
@@ -188,6 +190,12 @@ export async function composeReport(
     ),
     d.backups.evidence(SYSTEM, client.id, p.from, p.to),
     d.performance.forClient(client.slug, p.from, p.to),
+    d.capacity.forClient(
+      client.slug,
+      instances.map((i) => i.slug),
+      p.from,
+      p.to,
+    ),
   ]);
 
   const list = instances.map((i) => ({ instance: { id: i.id, slug: i.slug }, ...summary(per.get(i.id)!) }));
@@ -329,6 +337,7 @@ export async function composeReport(
     },
     backups,
     performance,
+    capacity,
     daily,
     timeline,
   };

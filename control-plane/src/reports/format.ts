@@ -32,3 +32,16 @@ export const monthTitle = (month: string) =>
   DateTime.fromFormat(month, 'yyyy-MM', { zone: 'UTC' }).toFormat('LLLL yyyy');
 
 export const metText = (met: boolean | null) => (met === null ? 'no data' : met ? 'met' : 'missed');
+
+/** 1536 -> "1.5 KiB", 3.2e9 -> "3.0 GiB": binary units, as the dashboards show bytes. */
+export function bytes(n: number | null): string {
+  if (n === null) return 'no data';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = Math.abs(n);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${n < 0 ? '-' : ''}${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}

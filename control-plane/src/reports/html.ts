@@ -81,6 +81,14 @@ ${x.targetBreaches ? `<p>${esc(x.targetBreaches)}</p>` : ''}
 ${table(x.tables.backups)}
 <h2>Concierge performance</h2>
 <p>${esc(x.performance)}</p>
+${
+  x.capacity
+    ? `<h2>Capacity</h2>
+<p>${esc(x.capacity)}</p>
+${table(x.tables.capacity)}
+${table(x.tables.databases)}`
+    : ''
+}
 <h2>Daily uptime</h2>
 ${chart(r)}
 ${table(x.tables.daily)}

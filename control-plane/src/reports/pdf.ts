@@ -118,6 +118,13 @@ export function renderPdf(r: MonthlyReport): Promise<Buffer> {
   draw(x.tables.backups, [2, 1.3, 1.8, 1.2, 1.3, 2.2, 3]);
   heading(doc, 'Concierge performance');
   para(doc, x.performance);
+  // Unavailable, it is one sentence beside the performance one, not a section of its own.
+  if (r.capacity?.available) {
+    heading(doc, 'Capacity');
+    para(doc, x.capacity);
+    draw(x.tables.capacity, [2, 3, 2, 2]);
+    draw(x.tables.databases, [2, 2.5, 2, 2.5]);
+  } else if (x.capacity) para(doc, x.capacity);
   heading(doc, 'Daily uptime');
   chart(doc, r);
   heading(doc, 'Timeline');

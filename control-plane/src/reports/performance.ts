@@ -7,6 +7,7 @@
  */
 import type { Performance } from './types.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
+import { instantVector } from './prom-query.ts';
 
 export interface PerformanceSource {
   forClient(slug: string, from: Date, to: Date): Promise<Performance>;
@@ -22,16 +23,8 @@ export class PrometheusPerformance implements PerformanceSource {
   ) {}
 
   private async scalar(query: string, at: Date): Promise<number | null> {
-    const u = new URL(this.baseUrl + '/api/v1/query');
-    u.searchParams.set('query', query);
-    u.searchParams.set('time', (at.getTime() / 1000).toFixed(3));
-    const res = await fetch(u, { signal: AbortSignal.timeout(this.timeoutMs) });
-    if (!res.ok) throw new Error(`Prometheus answered ${res.status}`);
-    const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
-    const v = body.data?.result?.[0]?.value?.[1];
-    if (v === undefined) return null;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : null;
+    const v = (await instantVector(this.baseUrl!, query, at, this.timeoutMs))[0]?.value;
+    return v !== undefined && Number.isFinite(v) ? v : null;
   }
 
   async forClient(slug: string, from: Date, to: Date): Promise<Performance> {

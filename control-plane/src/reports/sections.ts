@@ -1,5 +1,5 @@
-import { duration, local, metText, pct } from './format.ts';
-import type { MonthlyReport } from './types.ts';
+import { bytes, duration, local, metText, pct } from './format.ts';
+import type { CapacityResource, MonthlyReport } from './types.ts';
 
 /** One table of the report as plain text; the HTML and the PDF each draw it their own way. */
 export interface TableData {
@@ -17,12 +17,30 @@ const measured = (share: number | null | undefined) => (share === undefined ? '-
 const SUMMARY_TO_FOLLOW = 'Summary to follow.';
 const MISSED = { acknowledge: 'not acknowledged in time', resolve: 'not resolved in time' } as const;
 
+const RESOURCE_NAMES = {
+  cpu: 'CPU',
+  memory: 'Memory',
+  filesystem: 'Disk',
+  postgres_connections: 'PostgreSQL connections',
+} as const;
+const resourceName = (c: CapacityResource) =>
+  c.mountpoint === null ? RESOURCE_NAMES[c.resource] : `${RESOURCE_NAMES[c.resource]} ${c.mountpoint}`;
+/** The rules clamp days until full to 0..365; 365 means not filling within a year (docs/sla-and-reports.md). */
+function daysUntilFull(d: number | null): string {
+  if (d === null) return 'no trend yet';
+  if (d >= 365) return 'a year or more';
+  if (d <= 0) return 'full now';
+  return d < 10 ? `${d.toFixed(1)} days` : `${Math.round(d)} days`;
+}
+const perDay = (n: number | null) => (n === null ? 'no trend yet' : `${n > 0 ? '+' : ''}${bytes(n)} a day`);
+
 /** The report's tables and sentences, written once for both formats. */
 export function sections(r: MonthlyReport) {
   const t = (iso: string) => local(iso, r.client.timeZone);
   const o = r.overall;
   const sev = r.incidents.bySeverity;
   const perf = r.performance;
+  const cap = r.capacity;
   const uptimeRow = (name: string, f: typeof o) => [
     name,
     pct(f.uptime),
@@ -145,6 +163,28 @@ export function sections(r: MonthlyReport) {
       ]),
       empty: 'No instances.',
     },
+    capacity: {
+      caption: 'Capacity per instance and resource',
+      head: ['Instance', 'Resource', 'Peak use in the month', 'Days until full'],
+      rows: (cap?.available ? cap.resources : []).map((c) => [
+        c.instance,
+        resourceName(c),
+        pct(c.peakUsedRatio, 1),
+        daysUntilFull(c.daysUntilFull),
+      ]),
+      empty: '',
+    },
+    databases: {
+      caption: 'Database size per instance',
+      head: ['Instance', 'Database', 'Peak size in the month', 'Growth'],
+      rows: (cap?.available ? cap.databases : []).map((d) => [
+        d.instance,
+        d.database,
+        bytes(d.peakBytes),
+        perDay(d.growthBytesPerDay),
+      ]),
+      empty: '',
+    },
     daily: {
       caption: 'Daily uptime',
       head: ['Day', 'Uptime', 'Downtime', 'Measured'],
@@ -205,5 +245,13 @@ export function sections(r: MonthlyReport) {
           perf.errorRate === null ? 'not available' : pct(perf.errorRate, 2)
         } of ${perf.requests ?? 0} requests.`
       : `Response latency and error rate: not available (${perf.reason}).`,
+    // Reports stored before the capacity section have none to show ('' draws nothing).
+    capacity:
+      cap === undefined
+        ? ''
+        : cap.available
+          ? 'Peak use of each resource in the month, and days until it is full at its 7-day trend as the ' +
+            'period ends ("a year or more" when it is not filling).'
+          : `Capacity data unavailable (${cap.reason}).`,
   };
 }

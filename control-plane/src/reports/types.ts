@@ -89,6 +89,30 @@ export type Performance =
       requests: number | null;
     };
 
+/** One resource of one instance over the month (prometheus/rules/capacity.yml). */
+export interface CapacityResource {
+  instance: string;
+  resource: 'cpu' | 'memory' | 'filesystem' | 'postgres_connections';
+  /** the file system's mount point; null for the other resources */
+  mountpoint: string | null;
+  /** the highest usage in the month, 0 to 1 */
+  peakUsedRatio: number | null;
+  /** days until full at the 7-day trend as the period ends, 0 to 365 (365: a year or more); null: no trend */
+  daysUntilFull: number | null;
+}
+
+export interface CapacityDatabase {
+  instance: string;
+  database: string;
+  peakBytes: number | null;
+  /** growth per day at the 7-day trend as the period ends (negative: shrinking); null: no trend */
+  growthBytesPerDay: number | null;
+}
+
+export type Capacity =
+  | { available: false; reason: string }
+  | { available: true; source: 'prometheus'; resources: CapacityResource[]; databases: CapacityDatabase[] };
+
 export interface BackupEvidence {
   instance: { id: string; slug: string };
   runs: { total: number; success: number; failed: number };
@@ -158,6 +182,8 @@ export interface MonthlyReport {
   };
   backups: BackupEvidence[];
   performance: Performance;
+  /** Absent from reports stored before the capacity section. */
+  capacity?: Capacity;
   daily: {
     date: string;
     uptime: number | null;
