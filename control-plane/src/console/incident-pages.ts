@@ -56,10 +56,12 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
         { incidents: [], q, errors: problem.fields, next: null, live: '' },
         400,
       );
-    // Read before the list: the live stream sends whatever changed after it (live.ts, Subscriber.since).
-    const since = await ctx.paging.incidents.lastEventId();
-    // One more than a page tells whether there is a next one; paging goes by opened_at (the API's `to`).
-    const rows = await ctx.paging.incidents.list(req.console!.auth, { ...q, limit: String(PAGE + 1) });
+    // One more than a page tells whether there is a next one; paging goes by opened_at (the API's `to`). The
+    // newest event id comes in the same statement: the live stream sends whatever changed after it (live.ts).
+    const { incidents: rows, lastEventId: since } = await ctx.paging.incidents.listLive(req.console!.auth, {
+      ...q,
+      limit: String(PAGE + 1),
+    });
     const page = rows.slice(0, PAGE);
     const params = new URLSearchParams();
     for (const k of FILTERS) if (q[k]) params.set(k, q[k]!);

@@ -38,8 +38,10 @@ export async function liveSession(
   touch: boolean,
 ): Promise<(DbSession & { user: DbUser }) | undefined> {
   const hash = hashSessionId(id);
-  const { rows } = await db.query<DbSession & DbUser>(
-    `with s as (
+  // A named statement, prepared once per connection: every console request runs it, and its plan never varies.
+  const { rows } = await db.query<DbSession & DbUser>({
+    name: 'console.liveSession',
+    text: `with s as (
        select user_id, stage, csrf, pending_totp from console_sessions
        where id_hash = $1 and expires_at > now() and last_seen_at > now() - make_interval(secs => $2)),
      t as (
@@ -48,8 +50,8 @@ export async function liveSession(
          and exists (select 1 from s))
      select s.user_id, s.stage, s.csrf, s.pending_totp, ${USER_COLUMNS}
      from s join console_users on console_users.id = s.user_id`,
-    [hash, idleSeconds, touch, TOUCH_AFTER_SECONDS],
-  );
+    values: [hash, idleSeconds, touch, TOUCH_AFTER_SECONDS],
+  });
   const r = rows[0];
   if (!r) {
     await db.query('delete from console_sessions where id_hash = $1', [hash]);
