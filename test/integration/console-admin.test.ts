@@ -179,14 +179,25 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       assert.equal(await cp.count('api_tokens'), before, 'refused forms create nothing');
 
       const made = await admin.post('/console/tokens', { name: 'night-prober', role: 'prober' });
-      assert.equal(made.status, 201, made.html);
+      // POST-redirect-GET: the answer to the form is a redirect, so reloading the result re-sends no form.
+      assert.equal(made.status, 303, made.html);
+      assert.equal(made.location, '/console/tokens');
+      assert.equal(await cp.count('api_tokens'), before + 1);
+      // Between the two, the secret is kept only sealed: the database row does not hold it readable.
+      const { rows: flashes } = await cp.db.query<{ sealed: Buffer }>('select sealed from console_flashes');
+      assert.equal(flashes.length, 1);
+      const shown = await admin.get(made.location);
+      assert.equal(shown.status, 200);
       const secret = /id="new-token" class="secret" readonly value="(cop_[A-Za-z0-9_-]+)"/.exec(
-        made.html,
+        shown.html,
       )?.[1];
       assert.ok(secret, 'the secret is shown');
+      assert.ok(!flashes[0]!.sealed.includes(Buffer.from(secret)), 'the flash row holds no readable secret');
+      assert.equal(await cp.count('console_flashes'), 0, 'the flash is taken by the page that shows it');
       assert.equal((await cp.call('GET', '/api/v1/sd/probe-targets', { token: secret })).status, 200);
       const again = await admin.get('/console/tokens');
       assert.ok(!again.html.includes(secret), 'and never again');
+      assert.equal(await cp.count('api_tokens'), before + 1, 'reloading the page creates no second token');
       const id = /href="\/console\/tokens\/([0-9a-f-]{36})\/revoke" aria-label="Revoke night-prober"/.exec(
         again.html,
       )?.[1];

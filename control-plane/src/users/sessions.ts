@@ -83,3 +83,31 @@ export async function deleteUserSessions(db: Queryable, userId: string): Promise
   const { rowCount } = await db.query('delete from console_sessions where user_id = $1', [userId]);
   return rowCount ?? 0;
 }
+
+/** Keeps a sealed one-time message for this session under `name` (a newer one replaces it) for `seconds`. */
+export async function putFlash(
+  db: Queryable,
+  id: string,
+  name: string,
+  sealed: Buffer,
+  seconds: number,
+): Promise<void> {
+  // Ended flashes of any session go on the way, so the table holds only the last two minutes' worth.
+  await db.query(
+    `with gone as (delete from console_flashes where expires_at < now())
+     insert into console_flashes (session_hash, name, sealed, expires_at)
+     values ($1, $2, $3, now() + make_interval(secs => $4))
+     on conflict (session_hash, name) do update set sealed = excluded.sealed, expires_at = excluded.expires_at`,
+    [hashSessionId(id), name, sealed, seconds],
+  );
+}
+
+/** Takes (deletes and returns) this session's live message under `name`, once. */
+export async function takeFlash(db: Queryable, id: string, name: string): Promise<Buffer | undefined> {
+  const { rows } = await db.query<{ sealed: Buffer; live: boolean }>(
+    `delete from console_flashes where session_hash = $1 and name = $2
+     returning sealed, expires_at > now() as live`,
+    [hashSessionId(id), name],
+  );
+  return rows[0]?.live ? rows[0].sealed : undefined;
+}
