@@ -260,6 +260,51 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       assert.equal((await admin.get('/console/tokens?after=nonsense')).status, 400);
     });
 
+    it('pages the users list on the server by e-mail, 50 to a page, without skipping or repeating', async () => {
+      await cp.db.query(
+        `insert into console_users (email, name, role)
+         select 'bulk-' || lpad(g::text, 3, '0') || '@example.test', 'Bulk ' || g, 'operator'
+         from generate_series(1, 120) g`,
+      );
+      const total = await cp.count('console_users');
+      assert.ok(total > 120);
+      const emails = (html: string) => [...html.matchAll(/<tr><td>([^<]+@[^<]+)<\/td>/g)].map((m) => m[1]!);
+      const seen: string[] = [];
+      let path: string | undefined = '/console/users';
+      let pages = 0;
+      while (path) {
+        const r = await admin.get(path);
+        assert.equal(r.status, 200, r.html);
+        const got = emails(r.html);
+        assert.ok(got.length <= 50, `${got.length} users on one page`);
+        seen.push(...got);
+        path = /href="(\/console\/users\?after=[^"]+)" rel="next"/.exec(r.html)?.[1]?.replace(/&amp;/g, '&');
+        pages++;
+      }
+      assert.equal(pages, Math.ceil(total / 50));
+      assert.equal(seen.length, total, 'every user once');
+      assert.deepEqual(seen, [...seen].sort(), 'by e-mail');
+      assert.equal(new Set(seen).size, seen.length, 'no user twice');
+      // The API's list reads the same rows (it keeps its cap of 500).
+      assert.deepEqual(
+        (await cp.call('GET', '/api/v1/users')).body.map((u: { email: string }) => u.email),
+        seen,
+      );
+      // Bytes that are not UTF-8 arrive as U+FFFD, which is storable text: a cursor like any other.
+      assert.equal((await admin.get('/console/users?after=%ED%A0%80')).status, 200);
+      for (const bad of ['a%00b', 'two%20words', 'x'.repeat(300)]) {
+        const r = await admin.get('/console/users?after=' + bad);
+        assert.equal(r.status, 400, bad);
+        assert.match(r.html, /The page cursor \(after\) must be a cursor from the previous page\./);
+      }
+      await cp.ctx.audit.flush();
+      const { rows } = await cp.db.query(
+        `select count(*)::int as n from audit_log where action = 'user.list' and token_name = 'ada@example.test'`,
+      );
+      // Each page read (and the U+FFFD one) is recorded, as the API records its reads.
+      assert.equal(rows[0].n, pages + 1, 'each page read is recorded as the API records its reads');
+    });
+
     it('filters the audit log by actor, action, target and time, pages it, and bounds the range', async () => {
       const byAda = await admin.get('/console/audit?actor=ada%40example.test&action=token.create');
       assert.equal(byAda.status, 200);
