@@ -285,11 +285,24 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       assert.equal(seen.length, total, 'every user once');
       assert.deepEqual(seen, [...seen].sort(), 'by e-mail');
       assert.equal(new Set(seen).size, seen.length, 'no user twice');
-      // The API's list reads the same rows (it keeps its cap of 500).
-      assert.deepEqual(
-        (await cp.call('GET', '/api/v1/users')).body.map((u: { email: string }) => u.email),
-        seen,
-      );
+      // The API's list reads the same rows, and pages them the same way with limit and after.
+      const email = (r: { body: { email: string }[] }) => r.body.map((u) => u.email);
+      assert.deepEqual(email(await cp.call('GET', '/api/v1/users')), seen);
+      const apiPages: string[] = [];
+      let after = '';
+      for (;;) {
+        const r = await cp.call(
+          'GET',
+          `/api/v1/users?limit=50${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+        );
+        assert.equal(r.status, 200, r.text);
+        apiPages.push(...email(r));
+        if (r.body.length < 50) break;
+        after = r.body[r.body.length - 1].email;
+      }
+      assert.deepEqual(apiPages, seen);
+      for (const bad of ['limit=0', 'limit=501', 'after=', 'after=a%20b'])
+        assert.equal((await cp.call('GET', `/api/v1/users?${bad}`)).status, 400, bad);
       // Bytes that are not UTF-8 arrive as U+FFFD, which is storable text: a cursor like any other.
       assert.equal((await admin.get('/console/users?after=%ED%A0%80')).status, 200);
       for (const bad of ['a%00b', 'two%20words', 'x'.repeat(300)]) {

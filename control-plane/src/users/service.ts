@@ -122,10 +122,6 @@ export class UserService {
     });
   }
 
-  async list(limit = 500): Promise<UserView[]> {
-    return (await store.list(this.pool, limit)).map(view);
-  }
-
   /**
    * `limit` users by e-mail after the e-mail `after` (the cursor the previous page gave), and the cursor of the
    * next page when there is one.

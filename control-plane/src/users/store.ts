@@ -52,13 +52,6 @@ export async function page(db: Queryable, limit: number, after: string | null): 
   return rows;
 }
 
-export async function list(db: Queryable, limit: number): Promise<DbUser[]> {
-  const { rows } = await db.query<DbUser>(`select ${COLUMNS} from console_users order by email limit $1`, [
-    limit,
-  ]);
-  return rows;
-}
-
 /** A failed sign-in: counts it, and locks the account for `lockSeconds` when it reaches `max` failures. */
 export async function failSignin(
   db: Queryable,
