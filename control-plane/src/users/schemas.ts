@@ -39,7 +39,7 @@ export const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$', description: '1..500; unset: 500' },
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..500; unset: 500' },
     after: {
       type: 'string',
       minLength: 1,
