@@ -286,8 +286,16 @@ describe('the console acts on incidents and the fleet in a browser', function ()
       keys.map((k: { prefix: string; allowedOrigins: string[] }) => [k.prefix, k.allowedOrigins]),
       [[first.slice(0, 10), ['https://smile.example.test']]],
     );
+    // The form's answer is a redirect: reloading the page that shows the key shows it no more and issues none.
+    assert.match(page.url(), new RegExp(`/console/fleet/instances/${instanceId}#faro$`));
     await page.reload();
+    await page.getByRole('button', { name: 'Rotate the key' }).waitFor();
     assert.equal(await page.locator('#faro-key').count(), 0, 'the key is not shown again');
+    assert.equal(
+      (await cp.call('GET', `/api/v1/instances/${instanceId}/faro-keys`)).body.length,
+      1,
+      'no second key',
+    );
 
     await page.getByLabel('The old key keeps working').selectOption('3600');
     await page.getByRole('button', { name: 'Rotate the key' }).click();

@@ -179,14 +179,25 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       assert.equal(await cp.count('api_tokens'), before, 'refused forms create nothing');
 
       const made = await admin.post('/console/tokens', { name: 'night-prober', role: 'prober' });
-      assert.equal(made.status, 201, made.html);
+      // POST-redirect-GET: the answer to the form is a redirect, so reloading the result re-sends no form.
+      assert.equal(made.status, 303, made.html);
+      assert.equal(made.location, '/console/tokens');
+      assert.equal(await cp.count('api_tokens'), before + 1);
+      // Between the two, the secret is kept only sealed: the database row does not hold it readable.
+      const { rows: flashes } = await cp.db.query<{ sealed: Buffer }>('select sealed from console_flashes');
+      assert.equal(flashes.length, 1);
+      const shown = await admin.get(made.location);
+      assert.equal(shown.status, 200);
       const secret = /id="new-token" class="secret" readonly value="(cop_[A-Za-z0-9_-]+)"/.exec(
-        made.html,
+        shown.html,
       )?.[1];
       assert.ok(secret, 'the secret is shown');
+      assert.ok(!flashes[0]!.sealed.includes(Buffer.from(secret)), 'the flash row holds no readable secret');
+      assert.equal(await cp.count('console_flashes'), 0, 'the flash is taken by the page that shows it');
       assert.equal((await cp.call('GET', '/api/v1/sd/probe-targets', { token: secret })).status, 200);
       const again = await admin.get('/console/tokens');
       assert.ok(!again.html.includes(secret), 'and never again');
+      assert.equal(await cp.count('api_tokens'), before + 1, 'reloading the page creates no second token');
       const id = /href="\/console\/tokens\/([0-9a-f-]{36})\/revoke" aria-label="Revoke night-prober"/.exec(
         again.html,
       )?.[1];
@@ -247,6 +258,64 @@ describe('console sign-in limits per client address, TOTP set-up, admin pages', 
       );
       assert.equal(all.length, live.length, 'every live token once');
       assert.equal((await admin.get('/console/tokens?after=nonsense')).status, 400);
+    });
+
+    it('pages the users list on the server by e-mail, 50 to a page, without skipping or repeating', async () => {
+      await cp.db.query(
+        `insert into console_users (email, name, role)
+         select 'bulk-' || lpad(g::text, 3, '0') || '@example.test', 'Bulk ' || g, 'operator'
+         from generate_series(1, 120) g`,
+      );
+      const total = await cp.count('console_users');
+      assert.ok(total > 120);
+      const emails = (html: string) => [...html.matchAll(/<tr><td>([^<]+@[^<]+)<\/td>/g)].map((m) => m[1]!);
+      const seen: string[] = [];
+      let path: string | undefined = '/console/users';
+      let pages = 0;
+      while (path) {
+        const r = await admin.get(path);
+        assert.equal(r.status, 200, r.html);
+        const got = emails(r.html);
+        assert.ok(got.length <= 50, `${got.length} users on one page`);
+        seen.push(...got);
+        path = /href="(\/console\/users\?after=[^"]+)" rel="next"/.exec(r.html)?.[1]?.replace(/&amp;/g, '&');
+        pages++;
+      }
+      assert.equal(pages, Math.ceil(total / 50));
+      assert.equal(seen.length, total, 'every user once');
+      assert.deepEqual(seen, [...seen].sort(), 'by e-mail');
+      assert.equal(new Set(seen).size, seen.length, 'no user twice');
+      // The API's list reads the same rows, and pages them the same way with limit and after.
+      const email = (r: { body: { email: string }[] }) => r.body.map((u) => u.email);
+      assert.deepEqual(email(await cp.call('GET', '/api/v1/users')), seen);
+      const apiPages: string[] = [];
+      let after = '';
+      for (;;) {
+        const r = await cp.call(
+          'GET',
+          `/api/v1/users?limit=50${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+        );
+        assert.equal(r.status, 200, r.text);
+        apiPages.push(...email(r));
+        if (r.body.length < 50) break;
+        after = r.body[r.body.length - 1].email;
+      }
+      assert.deepEqual(apiPages, seen);
+      for (const bad of ['limit=0', 'limit=501', 'after=', 'after=a%20b'])
+        assert.equal((await cp.call('GET', `/api/v1/users?${bad}`)).status, 400, bad);
+      // Bytes that are not UTF-8 arrive as U+FFFD, which is storable text: a cursor like any other.
+      assert.equal((await admin.get('/console/users?after=%ED%A0%80')).status, 200);
+      for (const bad of ['a%00b', 'two%20words', 'x'.repeat(300)]) {
+        const r = await admin.get('/console/users?after=' + bad);
+        assert.equal(r.status, 400, bad);
+        assert.match(r.html, /The page cursor \(after\) must be a cursor from the previous page\./);
+      }
+      await cp.ctx.audit.flush();
+      const { rows } = await cp.db.query(
+        `select count(*)::int as n from audit_log where action = 'user.list' and token_name = 'ada@example.test'`,
+      );
+      // Each page read (and the U+FFFD one) is recorded, as the API records its reads.
+      assert.equal(rows[0].n, pages + 1, 'each page read is recorded as the API records its reads');
     });
 
     it('filters the audit log by actor, action, target and time, pages it, and bounds the range', async () => {

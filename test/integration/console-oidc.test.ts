@@ -76,6 +76,9 @@ describe('staff single sign-on through an OpenID Connect provider', function () 
       CONSOLE_OIDC_CLIENT_SECRET: CLIENT_SECRET,
       CONSOLE_OIDC_NAME: 'Ops SSO',
       CONSOLE_OIDC_EMAIL_DOMAINS: 'ops.example.test',
+      // The limit test below comes from another address through the (loopback) proxy.
+      TRUSTED_PROXIES: 'loopback',
+      CONSOLE_SIGNIN_ADDRESS_ATTEMPTS: '5',
     });
     operatorSecret = (
       await onboard(cp, sink, { email: 'olivia@ops.example.test', name: 'Olivia', role: 'operator' })
@@ -128,6 +131,12 @@ describe('staff single sign-on through an OpenID Connect provider', function () 
       ],
     );
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    // A sign-in begun and finished costs this address nothing against its limit.
+    const { rows: counted } = await cp.db.query(`select failures from console_signin_addresses`);
+    assert.deepEqual(
+      counted.map((r) => r.failures),
+      [0],
+    );
   });
 
   it('refuses a person without a staff account, creating none', async () => {
@@ -159,5 +168,47 @@ describe('staff single sign-on through an OpenID Connect provider', function () 
     const res = await page.goto(cp.url + '/console/signin/oidc/callback?code=forged&state=forged');
     assert.equal(res?.status(), 400);
     await page.getByText('This sign-in expired or was started in another browser').waitFor();
+  });
+
+  it('limits sign-in starts per address as password sign-ins are (CONSOLE_SIGNIN_ADDRESS_*), sharing the count', async () => {
+    const start = () =>
+      fetch(cp.url + '/console/signin/oidc', {
+        headers: { 'x-forwarded-for': '198.51.100.9' },
+        redirect: 'manual',
+      });
+    const logins = await cp.count('console_oidc_logins');
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await start()).status);
+    // Five starts are let through to the provider (each counted until it comes back); then the address waits.
+    assert.deepEqual(statuses, [303, 303, 303, 303, 303, 429, 429]);
+    assert.equal(await cp.count('console_oidc_logins'), logins + 5, 'a refused start writes nothing');
+    const refused = await start();
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(retryAfter > 800 && retryAfter <= 900, `Retry-After ${retryAfter}`);
+    assert.match(
+      await refused.text(),
+      /Too many failed sign-ins from your network address\. Try again in 15 minutes\./,
+    );
+    // The same count as password sign-ins: that address's password form is refused too, before any hashing.
+    const form = await fetch(cp.url + '/console/signin', { headers: { 'x-forwarded-for': '198.51.100.9' } });
+    const pre = form.headers.getSetCookie()[0]!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const password = await fetch(cp.url + '/console/signin', {
+      method: 'POST',
+      headers: {
+        'x-forwarded-for': '198.51.100.9',
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: pre,
+      },
+      body: new URLSearchParams({
+        _csrf: csrf,
+        email: 'olivia@ops.example.test',
+        password: 'whatever it is',
+      }),
+      redirect: 'manual',
+    });
+    assert.equal(password.status, 429);
+    // Another address is not affected.
+    assert.equal((await fetch(cp.url + '/console/signin/oidc', { redirect: 'manual' })).status, 303);
   });
 });

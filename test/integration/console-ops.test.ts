@@ -229,4 +229,62 @@ describe('console operations pages (HTTP)', function () {
     assert.deepEqual(saved.levels[11].targets.roles, ['cto', 'devops-lead']);
     assert.equal(saved.levels[0].channels.info.length, 6);
   });
+
+  it('saves 20 levels with every channel, off-hours channel and weekday ticked, and refuses NUL in a time zone at its field', async () => {
+    const levels = Array.from({ length: 20 }, (_, i) => ({
+      delaySeconds: i * 60,
+      targets: { roles: ['cto'] },
+    }));
+    const pol = await cp.call('POST', '/api/v1/escalation-policies', {
+      body: { name: 'office hours', levels },
+    });
+    assert.equal(pol.status, 201, pol.text);
+    await op.get(`/console/policies/${pol.body.id}`);
+    const post = (form: [string, string][]) =>
+      fetch(`${cp.url}/console/policies/${pol.body.id}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: [...op.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        },
+        body: new URLSearchParams([['_csrf', op.csrf], ...form]).toString(),
+      });
+    const formOf = (zone: string) => {
+      const form: [string, string][] = [];
+      levels.forEach((l, i) => {
+        const n = `levels.${i}`;
+        form.push(
+          [`${n}.was`, String(i)],
+          [`${n}.delaySeconds`, String(l.delaySeconds)],
+          [`${n}.roles`, 'cto'],
+        );
+        form.push([`${n}.hoursForm`, '1'], [`${n}.hours.timeZone`, zone]);
+        form.push([`${n}.hours.start`, '08:00'], [`${n}.hours.end`, '18:00']);
+        for (const d of ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU']) form.push([`${n}.hours.days`, d]);
+        for (const s of ['critical', 'warning', 'info'])
+          for (const c of ['sms', 'voice', 'email', 'webhook', 'slack', 'teams'])
+            form.push([`${n}.channels.${s}`, c], [`${n}.offHoursChannels.${s}`, c]);
+      });
+      return form;
+    };
+    const bad = await post(formOf('America/New_York\u0000'));
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /id="l0-hours-error">Time zone /);
+    const unchanged = (await cp.call('GET', '/api/v1/escalation-policies')).body.find(
+      (p: { id: string }) => p.id === pol.body.id,
+    );
+    assert.equal(unchanged.levels[0].hours ?? null, null, 'nothing saved');
+    const form = formOf('Europe/Berlin');
+    // With _csrf, more fields than the form parser allowed before (1,000).
+    assert.ok(form.length >= 1000, `${form.length} fields`);
+    const res = await post(form);
+    assert.equal(res.status, 303, await res.text());
+    const saved = (await cp.call('GET', '/api/v1/escalation-policies')).body.find(
+      (p: { id: string }) => p.id === pol.body.id,
+    );
+    assert.equal(saved.levels[19].hours.timeZone, 'Europe/Berlin');
+    assert.equal(saved.levels[19].hours.days.length, 7);
+    assert.equal(saved.levels[19].offHoursChannels.info.length, 6);
+  });
 });

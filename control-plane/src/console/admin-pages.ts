@@ -6,6 +6,7 @@ import { ValidationError } from '../http/errors.ts';
 import { unstorable } from '../http/unstorable.ts';
 import { check, compile } from '../http/validation.ts';
 import * as tokenSchemas from '../tokens/schemas.ts';
+import { putFlash, takeFlash } from './flash.ts';
 import { signedIn } from './guard.ts';
 import { fieldErrors, type Render } from './render.ts';
 
@@ -82,7 +83,11 @@ export function adminPages(router: Router, ctx: Context, render: Render): void {
     );
   };
 
-  router.get('/tokens', admin, (req, res) => tokensPage(req, res));
+  // A token just created (below) is shown here once, from the flash; a reload shows the list without it.
+  router.get('/tokens', admin, async (req, res) => {
+    const created = await takeFlash<object>(ctx, req, res, 'token');
+    return tokensPage(req, res, created ? { created } : {});
+  });
 
   router.post('/tokens', admin, async (req, res) => {
     const b = req.body as Record<string, unknown>;
@@ -94,8 +99,10 @@ export function adminPages(router: Router, ctx: Context, render: Render): void {
         'request body',
       );
       const created = await ctx.tokens.create(req.console!.auth, req.id, body);
-      // The secret is in this answer only: the page is no-store, and a reload shows the list without it.
-      return tokensPage(req, res, { created }, 201);
+      // POST-redirect-GET: reloading the page that shows the secret must not create a second token. The secret
+      // crosses the redirect sealed in a one-time flash, and the page after it (no-store) shows it once.
+      await putFlash(ctx, req, res, 'token', created);
+      return res.redirect(303, '/console/tokens');
     } catch (err) {
       const bad = fieldErrors(err);
       if (!bad) throw err;

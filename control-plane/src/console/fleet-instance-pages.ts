@@ -4,6 +4,7 @@ import * as faroSchemas from '../faro/schemas.ts';
 import * as fleetSchemas from '../fleet/schemas.ts';
 import type { InstancePatch } from '../fleet/types.ts';
 import { check, compile } from '../http/validation.ts';
+import { putFlash, takeFlash } from './flash.ts';
 import { grafanaLinks } from './grafana.ts';
 import { PageError, signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
@@ -82,7 +83,12 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
     return done(result);
   };
 
-  router.get('/fleet/instances/:id', staff, (req, res) => page(req, res));
+  // A Faro key just issued (below) is shown here once, from the flash, on its own instance's page only.
+  router.get('/fleet/instances/:id', staff, async (req, res) => {
+    const flash = await takeFlash<{ instanceId: string; issued: object }>(ctx, req, res, 'faro-key');
+    const instance = await ctx.fleet.getInstance(req.console!.auth, idOf(req));
+    return page(req, res, flash?.instanceId === instance.id ? { issued: flash.issued } : {});
+  });
 
   router.post('/fleet/instances/:id', staff, (req, res) => {
     const b = req.body as Record<string, unknown>;
@@ -171,7 +177,13 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
     return list.length ? { allowedOrigins: list } : {};
   };
 
-  // A new key is shown in this answer only (the API's too): a page, not a redirect that would lose it.
+  // POST-redirect-GET, as for API tokens: a new key crosses the redirect sealed in a one-time flash and is
+  // shown once by the page after it, so reloading that page issues no second key.
+  const issuedOnce = async (req: Request, res: Response, issued: unknown) => {
+    const instance = await ctx.fleet.getInstance(req.console!.auth, idOf(req));
+    await putFlash(ctx, req, res, 'faro-key', { instanceId: instance.id, issued });
+    here(res, instance.id, '#faro');
+  };
   router.post('/fleet/instances/:id/faro-keys', staff, (req, res) => {
     const b = req.body as Record<string, unknown>;
     const values = { allowedOrigins: str(b.allowedOrigins, 20_000) };
@@ -181,7 +193,7 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
       'faro',
       values,
       () => ctx.faro.createKey(req.console!.auth, req.id, idOf(req), check(createKey, origins(b))),
-      (issued) => page(req, res, { issued }, 201),
+      (issued) => issuedOnce(req, res, issued),
     );
   });
 
@@ -200,7 +212,7 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
           idOf(req),
           check(rotateKey, values.graceSeconds ? { graceSeconds: num(values.graceSeconds) } : {}),
         ),
-      (issued) => page(req, res, { issued }, 201),
+      (issued) => issuedOnce(req, res, issued),
     );
   });
 

@@ -6,12 +6,14 @@ import type { InstanceInput } from '../fleet/types.ts';
 import type { InviteInput } from '../users/service.ts';
 import * as userSchemas from '../users/schemas.ts';
 import { fleetList } from './fleet-list.ts';
-import { signedIn } from './guard.ts';
+import { PageError, signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
-import { fieldErrors, type Render } from './render.ts';
+import { fieldErrors, sentence, type Render } from './render.ts';
 
 const createInstance = compile<InstanceInput>(fleetSchemas.createInstance);
 const invite = compile<InviteInput>(userSchemas.inviteBody);
+/** Users 50 to a page, by e-mail, as the other lists (limit and an `after` cursor). */
+const USERS_PAGE = 50;
 const str = (v: unknown, max = 2048) => (typeof v === 'string' ? v.slice(0, max).trim() : '');
 
 /** Fleet (clients and instances, registering one) and, for admins, users. */
@@ -66,11 +68,23 @@ export function fleetPages(router: Router, ctx: Context, render: Render): void {
     extra: object = {},
     status = 200,
   ) => {
-    const [users, clients] = await Promise.all([
-      ctx.users.list(),
-      ctx.fleet.listClients(req.console!.auth, 'active'),
+    const after = typeof req.query.after === 'string' ? req.query.after.slice(0, 300) : undefined;
+    const auth = req.console!.auth;
+    const [page, clients] = await Promise.all([
+      ctx.users
+        .page({ limit: USERS_PAGE, ...(after !== undefined ? { after } : {}) })
+        .catch((err: unknown) => {
+          const bad = fieldErrors(err);
+          throw bad
+            ? new PageError(400, sentence('The page cursor (after)', bad.fields.after ?? bad.message))
+            : err;
+        }),
+      ctx.fleet.listClients(auth, 'active'),
     ]);
-    render(req, res, 'users', { users, clients, ...extra }, status);
+    // The same read the API's GET /api/v1/users records.
+    await ctx.audit.recordRead(auth, req.id, { action: 'user.list', targetType: 'user', targetId: null });
+    const next = page.next ? `?after=${encodeURIComponent(page.next)}` : null;
+    render(req, res, 'users', { users: page.users, next, clients, ...extra }, status);
   };
   router.get('/users', signedIn(['admin']), (req, res) => usersPage(req, res));
   router.post('/users', signedIn(['admin']), async (req, res) => {

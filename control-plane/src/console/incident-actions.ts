@@ -7,7 +7,7 @@ import { signedIn } from './guard.ts';
 import { STAFF_ROLES } from './http.ts';
 import { fieldErrors, refuseUnstorable, type Render } from './render.ts';
 
-const reassign = compile<{ responder?: string; note?: string }>(incidentSchemas.reassign);
+const reassign = compile<{ responder?: string; rotation?: string; note?: string }>(incidentSchemas.reassign);
 const raise = compile<{ severity: 'warning' | 'critical'; note?: string }>(incidentSchemas.raiseSeverity);
 const note = compile<{ text: string; visibility: string }>(incidentSchemas.note);
 const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max).trim() : '');
@@ -17,11 +17,13 @@ export function incidentDetail(ctx: Context, render: Render) {
   return async (req: Request, res: Response, extra: object = {}, status = 200) => {
     const auth = req.console!.auth;
     const id = String(req.params.id).slice(0, 64);
-    const [incident, timeline, responders] = await Promise.all([
+    const [incident, timeline, responders, rotations] = await Promise.all([
       ctx.paging.incidents.get(auth, id),
       ctx.paging.incidents.timeline(auth, id),
       ctx.oncall.listResponders(),
+      ctx.oncall.listRotations(),
     ]);
+    const names = new Map(responders.map((r) => [r.id, r.name]));
     const pages = await ctx.paging.notify.pagesOf(incident.id);
     render(
       req,
@@ -32,6 +34,11 @@ export function incidentDetail(ctx: Context, render: Render) {
         timeline,
         pages,
         responders: responders.filter((r) => r.active).map((r) => ({ id: r.id, name: r.name, role: r.role })),
+        rotations: rotations.map((r) => ({
+          id: r.id,
+          name: r.name,
+          onCallName: r.onCall ? (names.get(r.onCall.responderId) ?? null) : null,
+        })),
         ...extra,
       },
       status,
@@ -75,11 +82,15 @@ export function incidentActions(router: Router, ctx: Context, render: Render): v
     back(res, idOf(req), form);
   };
 
+  // One choice, `responder:<id>` or `rotation:<id>` (whoever is on call there), as the API's responder or
+  // rotation; the API's errors at either are shown at the one field.
   router.post('/incidents/:id/reassign', staff, (req, res) => {
-    const values = { responder: str(req.body.responder, 64), 'reassign-note': str(req.body.note, 2000) };
-    return acting(req, res, 'reassign', values, { note: 'reassign-note' }, () => {
+    const values = { assignee: str(req.body.assignee, 300), 'reassign-note': str(req.body.note, 2000) };
+    const [kind, target] = /^(responder|rotation):(.+)$/.exec(values.assignee)?.slice(1) ?? [];
+    const rename = { note: 'reassign-note', responder: 'assignee', rotation: 'assignee' };
+    return acting(req, res, 'reassign', values, rename, () => {
       const body = check(reassign, {
-        ...(values.responder ? { responder: values.responder } : {}),
+        ...(kind && target ? { [kind]: target } : {}),
         ...(values['reassign-note'] ? { note: values['reassign-note'] } : {}),
       });
       return ctx.paging.incidents.reassign(req.console!.auth, req.id, idOf(req), body);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Request, Router } from 'express';
 import type { Context } from '../context.ts';
 import { check, compile } from '../http/validation.ts';
@@ -8,7 +10,7 @@ import { signedIn } from './guard.ts';
 import { incidentDetail } from './incident-actions.ts';
 import { fieldErrors, helpers, type Render } from './render.ts';
 import * as sessions from '../users/sessions.ts';
-import { STAFF_ROLES } from './http.ts';
+import { STAFF_ROLES, VIEWS_DIR } from './http.ts';
 
 const PAGE = 50;
 const FILTERS = ['status', 'severity', 'client', 'instance'] as const;
@@ -45,6 +47,11 @@ function matches(i: Incident, q: incidentSchemas.ListQuery): boolean {
 export function incidentPages(router: Router, ctx: Context, render: Render, eta: Eta): void {
   const live = ctx.consoleLive;
   const staff = signedIn(STAFF_ROLES);
+  // One row as the list and the live stream both draw it. The list page calls this per row rather than the
+  // template's include, which resolves the file's path and copies the whole page's data for each of 50 rows.
+  // Loaded once under a name, so that rendering it skips the views folder's path resolution.
+  eta.loadTemplate('@incident-row', fs.readFileSync(path.join(VIEWS_DIR, 'incident-row.eta'), 'utf8'));
+  const row = (i: Incident) => eta.render('@incident-row', { i, when: helpers.when });
 
   router.get('/incidents', staff, async (req, res) => {
     const { q, problem } = filtersOf(req);
@@ -53,13 +60,15 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
         req,
         res,
         'incidents',
-        { incidents: [], q, errors: problem.fields, next: null, live: '' },
+        { incidents: [], row, q, errors: problem.fields, next: null, live: '' },
         400,
       );
-    // Read before the list: the live stream sends whatever changed after it (live.ts, Subscriber.since).
-    const since = await ctx.paging.incidents.lastEventId();
-    // One more than a page tells whether there is a next one; paging goes by opened_at (the API's `to`).
-    const rows = await ctx.paging.incidents.list(req.console!.auth, { ...q, limit: String(PAGE + 1) });
+    // One more than a page tells whether there is a next one; paging goes by opened_at (the API's `to`). The
+    // newest event id comes in the same statement: the live stream sends whatever changed after it (live.ts).
+    const { incidents: rows, lastEventId: since } = await ctx.paging.incidents.listLive(req.console!.auth, {
+      ...q,
+      limit: String(PAGE + 1),
+    });
     const page = rows.slice(0, PAGE);
     const params = new URLSearchParams();
     for (const k of FILTERS) if (q[k]) params.set(k, q[k]!);
@@ -69,6 +78,7 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
         : null;
     render(req, res, 'incidents', {
       incidents: page,
+      row,
       q,
       next,
       live: q.to
@@ -94,7 +104,7 @@ export function incidentPages(router: Router, ctx: Context, render: Render, eta:
       auth: c.auth,
       ...(Number.isSafeInteger(since) && since >= 0 ? { since } : {}),
       send(inc) {
-        const html = eta.render('./incident-row', { i: inc, when: helpers.when });
+        const html = row(inc);
         const data = JSON.stringify({ id: inc.id, match: matches(inc, q), html });
         res.write(`event: incident\ndata: ${data}\n\n`);
       },

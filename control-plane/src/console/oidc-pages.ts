@@ -1,4 +1,5 @@
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
+import { SigninAddressLimit } from '../users/address-limit.ts';
 import type { Context } from '../context.ts';
 import { OidcRefusal, OidcSignin } from '../users/oidc.ts';
 import { safeNext, startSession } from './auth-pages.ts';
@@ -25,8 +26,29 @@ export function oidcPages(router: Router, ctx: Context): void {
     ctx.log,
   );
   const cookieName = (secure: boolean) => (secure ? '__Host-cop_oidc' : 'cop_oidc');
+  // The password sign-in's per-address limit (CONSOLE_SIGNIN_ADDRESS_*), shared with it: each start counts (it
+  // writes a row and sends the browser to the provider), a finished sign-in takes its count back, so starts that
+  // never come back, and refused callbacks, add up with wrong passwords from the same address.
+  const addressLimit = new SigninAddressLimit(
+    ctx.pool,
+    ctx.audit,
+    ctx.config.console.signinAddressAttempts,
+    ctx.config.console.signinAddressSeconds,
+  );
+  const tooMany = (res: Response, retryAfterSeconds: number) => {
+    res.setHeader('Retry-After', String(retryAfterSeconds));
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    return new PageError(
+      429,
+      `Too many failed sign-ins from your network address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    );
+  };
 
   router.get('/signin/oidc', async (req, res) => {
+    // Before anything is written: an address over its limit costs one indexed read.
+    const allowed = await addressLimit.check(req.ip);
+    if (!allowed.ok) throw tooMany(res, allowed.retryAfterSeconds);
+    await addressLimit.fail(req.ip);
     try {
       const { url, state } = await oidc.start(safeNext(req.query.next));
       // Binds the provider's answer to this browser; the state's hash, nonce and verifier are in the database.
@@ -45,8 +67,11 @@ export function oidcPages(router: Router, ctx: Context): void {
     // The URL the provider redirected to, as registered (PUBLIC_URL), with the query it added.
     const callback = new URL(ctx.config.publicUrl + OIDC_CALLBACK);
     callback.search = new URL(req.originalUrl, 'http://x').search;
+    const allowed = await addressLimit.check(req.ip);
+    if (!allowed.ok) throw tooMany(res, allowed.retryAfterSeconds);
     try {
       const { user, next } = await oidc.finish(callback, state, req.ip ?? null);
+      await addressLimit.refund(req.ip);
       // The console's own second factor is still asked for (docs/console.md, "Single sign-on").
       const stage = user.totp_secret ? 'password' : 'totp-setup';
       await startSession(ctx, req, res, user.id, stage);

@@ -15,11 +15,24 @@ const TIME = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'UTC',
 });
 
-/** A time as people read it: "7 Dec 2026, 14:05 UTC" (templates put the exact instant in <time datetime>). */
+/** TIME's month names ("Sept" in en-GB), taken from it once so that the fast path below writes the same text. */
+const MONTHS = Array.from({ length: 12 }, (_, m) =>
+  new Intl.DateTimeFormat('en-GB', { month: 'short', timeZone: 'UTC' }).format(Date.UTC(2000, m, 15)),
+);
+const two = (n: number) => (n < 10 ? '0' : '') + n;
+
+/**
+ * A time as people read it: "7 Dec 2026, 14:05 UTC" (templates put the exact instant in <time datetime>).
+ * Years 1000-9999 are written directly, as TIME would write them (a list page writes 50 of them, and
+ * Intl's format was two fifths of its rendering time); other years go through TIME itself.
+ */
 export function when(iso: string | Date | null | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : `${TIME.format(d)} UTC`;
+  if (Number.isNaN(d.getTime())) return '';
+  const y = d.getUTCFullYear();
+  if (y < 1000 || y > 9999) return `${TIME.format(d)} UTC`;
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${y}, ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
 }
 
 /**

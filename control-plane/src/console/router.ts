@@ -44,8 +44,9 @@ export function consoleRouter(ctx: Context): express.Router {
     next();
   });
   router.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
-  // 64 kB bounds the work; the field count allows an escalation policy's level form (20 levels of checkboxes).
-  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 }));
+  // 64 kB bounds the work; the field count allows an escalation policy's level form (21 levels, each with its
+  // channels, hours and off-hours channels ticked: about 55 fields a level).
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1500 }));
   router.use(plainPath);
   router.use(loadSession(ctx));
   router.use(csrfCheck(ctx));

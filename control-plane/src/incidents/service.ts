@@ -169,13 +169,40 @@ export class IncidentService {
     maxLimit = MAX_LIST_LIMIT,
     opts: { drills?: boolean } = {},
   ): Promise<Incident[]> {
+    const rows = await store.list(this.pool, await this.listFilter(auth, q, maxLimit, opts));
+    return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
+  }
+
+  /**
+   * `list`, with the id of the newest timeline event read in the same statement (one snapshot): a live view
+   * asks `changedSince` that id for whatever changed after the list it shows.
+   */
+  async listLive(
+    auth: Auth,
+    q: ListQuery,
+    maxLimit = MAX_LIST_LIMIT,
+    opts: { drills?: boolean } = {},
+  ): Promise<{ incidents: Incident[]; lastEventId: number }> {
+    const { rows, lastEventId } = await store.listWithLastEvent(
+      this.pool,
+      await this.listFilter(auth, q, maxLimit, opts),
+    );
+    return { incidents: rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i)), lastEventId };
+  }
+
+  private async listFilter(
+    auth: Auth,
+    q: ListQuery,
+    maxLimit: number,
+    opts: { drills?: boolean },
+  ): Promise<store.ListFilter> {
     let clientId = auth.clientId;
     if (q.client !== undefined) {
       const id = await this.fleet.resolveClientId(q.client);
       if (!id || !canSeeClient(auth, id)) throw new NotFoundError('client');
       clientId = id;
     }
-    const rows = await store.list(this.pool, {
+    return {
       clientId,
       instance: q.instance ?? null,
       status: q.status ?? null,
@@ -183,8 +210,7 @@ export class IncidentService {
       ...incidentRange(q),
       limit: parseLimit(q.limit, maxLimit, 100),
       drills: (opts.drills ?? false) && isStaff(auth),
-    });
-    return rows.filter((i) => this.sees(auth, i)).map((i) => this.view(auth, i));
+    };
   }
 
   /**

@@ -457,17 +457,48 @@ export interface ListFilter {
   drills: boolean;
 }
 
-export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> {
-  const { rows } = await db.query<DbIncident>(
-    `${SELECT} where ($1::uuid is null or i.client_id = $1)
+const LIST_WHERE = `where ($1::uuid is null or i.client_id = $1)
        and ($2::text is null or ins.slug = $2 or ins.id::text = $2)
        and ($3::text is null or i.status = $3) and ($4::text is null or i.severity = $4)
        and ($5::timestamptz is null or i.opened_at >= $5) and ($6::timestamptz is null or i.opened_at < $6)
        and ($8 or i.drill_id is null)
-     order by i.opened_at desc limit $7`,
-    [f.clientId, f.instance, f.status, f.severity, f.from, f.to, f.limit, f.drills],
-  );
+     order by i.opened_at desc limit $7`;
+const listValues = (f: ListFilter) => [
+  f.clientId,
+  f.instance,
+  f.status,
+  f.severity,
+  f.from,
+  f.to,
+  f.limit,
+  f.drills,
+];
+
+export async function list(db: Queryable, f: ListFilter): Promise<DbIncident[]> {
+  const { rows } = await db.query<DbIncident>(`${SELECT} ${LIST_WHERE}`, listValues(f));
   return rows;
+}
+
+/**
+ * `list`, and the id of the newest timeline event, in one statement: one round trip instead of two for the
+ * console's list page, and one snapshot, so a live list that goes on from that id misses nothing the page lacks.
+ * The left join keeps the event id when no incident matches.
+ */
+export async function listWithLastEvent(
+  db: Queryable,
+  f: ListFilter,
+): Promise<{ rows: DbIncident[]; lastEventId: number }> {
+  const { rows } = await db.query<DbIncident & { last_event_id: string | null }>(
+    `select e.last_event_id, l.*
+     from (select max(id)::text as last_event_id from incident_events) e
+     left join (${SELECT} ${LIST_WHERE}) l on true`,
+    listValues(f),
+  );
+  const lastEventId = Number(rows[0]?.last_event_id ?? 0);
+  return {
+    lastEventId,
+    rows: rows.filter((r) => r.id !== null).map(({ last_event_id: _, ...r }) => r),
+  };
 }
 
 /**

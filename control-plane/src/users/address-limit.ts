@@ -69,4 +69,9 @@ export class SigninAddressLimit {
       ? { ok: false, retryAfterSeconds: Math.max(1, c.retry_after) }
       : { ok: true };
   }
+
+  /** Takes back one count of the address (a single sign-on that began, counted, and then succeeded). */
+  async refund(ip: string | undefined): Promise<void> {
+    await store.refund(this.pool, addressKey(ip), this.windowSeconds);
+  }
 }

@@ -54,3 +54,12 @@ export async function fail(
   );
   return rows[0]!;
 }
+
+/** Takes one count back in a window still running (a single sign-on begun and finished: not a failure). */
+export async function refund(db: Queryable, address: string, windowSeconds: number): Promise<void> {
+  await db.query(
+    `update console_signin_addresses set failures = greatest(failures - 1, 0)
+     where address = $1 and window_start > now() - make_interval(secs => $2)`,
+    [address, windowSeconds],
+  );
+}

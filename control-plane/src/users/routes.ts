@@ -1,4 +1,5 @@
 import type { Api } from '../http/api.ts';
+import { parseLimit } from '../http/range.ts';
 import * as schemas from './schemas.ts';
 import type { InviteInput, UserService } from './service.ts';
 
@@ -17,15 +18,22 @@ export function userRoutes(api: Api, users: UserService): void {
     responseSchema: schemas.user,
     handler: ({ auth, req, body }) => users.invite(auth, req.id, body),
   });
-  api.route({
+  api.route<unknown, schemas.ListQuery>({
     method: 'get',
     path: '/api/v1/users',
     operationId: 'listUsers',
-    summary: 'Lists console users (at most 500, by e-mail)',
+    summary: 'Lists console users by e-mail, at most 500 at a time; limit and after page them',
     tag: 'users',
     roles: ['admin'],
     responseSchema: schemas.userList,
     read: () => ({ action: 'user.list', targetType: 'user', targetId: null }),
-    handler: () => users.list(),
+    query: schemas.listQuery,
+    handler: async ({ query }) =>
+      (
+        await users.page({
+          limit: parseLimit(query.limit, 500, 500),
+          ...(query.after !== undefined ? { after: query.after } : {}),
+        })
+      ).users,
   });
 }

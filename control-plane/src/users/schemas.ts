@@ -33,3 +33,23 @@ const required = Object.keys(userProperties);
 
 export const user = { type: 'object', required, properties: userProperties } as const;
 export const userList = { type: 'array', items: user } as const;
+
+/** GET /api/v1/users: by e-mail, `limit` at a time (500 when unset), after the e-mail `after`. */
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..500; unset: 500' },
+    after: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 254,
+      pattern: '^\\S+$',
+      description: "paging: the last user's e-mail of the page before",
+    },
+  },
+} as const;
+export interface ListQuery {
+  limit?: string;
+  after?: string;
+}

@@ -4,6 +4,7 @@ import { withTx, type Pool } from '../db/pool.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Auth } from '../http/auth.ts';
 import { ConflictError, ValidationError } from '../http/errors.ts';
+import { hasUnstorable } from '../http/unstorable.ts';
 import { addJob } from '../jobs/store.ts';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password.ts';
 import { hashCode, newRecoveryCodes, newTotpSecret, totpValid } from './totp.ts';
@@ -121,8 +122,18 @@ export class UserService {
     });
   }
 
-  async list(limit = 500): Promise<UserView[]> {
-    return (await store.list(this.pool, limit)).map(view);
+  /**
+   * `limit` users by e-mail after the e-mail `after` (the cursor the previous page gave), and the cursor of the
+   * next page when there is one.
+   */
+  async page(q: { limit: number; after?: string }): Promise<{ users: UserView[]; next: string | null }> {
+    if (q.after !== undefined && (!/^\S{1,254}$/.test(q.after) || hasUnstorable(q.after)))
+      throw new ValidationError('query string is invalid', [
+        { field: '/after', message: 'must be a cursor from the previous page' },
+      ]);
+    const rows = await store.page(this.pool, q.limit + 1, q.after?.toLowerCase() ?? null);
+    const users = rows.slice(0, q.limit);
+    return { users: users.map(view), next: rows.length > q.limit ? users[users.length - 1]!.email : null };
   }
 
   async byId(id: string): Promise<store.DbUser | undefined> {

@@ -38,8 +38,10 @@ export async function liveSession(
   touch: boolean,
 ): Promise<(DbSession & { user: DbUser }) | undefined> {
   const hash = hashSessionId(id);
-  const { rows } = await db.query<DbSession & DbUser>(
-    `with s as (
+  // A named statement, prepared once per connection: every console request runs it, and its plan never varies.
+  const { rows } = await db.query<DbSession & DbUser>({
+    name: 'console.liveSession',
+    text: `with s as (
        select user_id, stage, csrf, pending_totp from console_sessions
        where id_hash = $1 and expires_at > now() and last_seen_at > now() - make_interval(secs => $2)),
      t as (
@@ -48,8 +50,8 @@ export async function liveSession(
          and exists (select 1 from s))
      select s.user_id, s.stage, s.csrf, s.pending_totp, ${USER_COLUMNS}
      from s join console_users on console_users.id = s.user_id`,
-    [hash, idleSeconds, touch, TOUCH_AFTER_SECONDS],
-  );
+    values: [hash, idleSeconds, touch, TOUCH_AFTER_SECONDS],
+  });
   const r = rows[0];
   if (!r) {
     await db.query('delete from console_sessions where id_hash = $1', [hash]);
@@ -80,4 +82,32 @@ export async function deleteSession(db: Queryable, id: string): Promise<void> {
 export async function deleteUserSessions(db: Queryable, userId: string): Promise<number> {
   const { rowCount } = await db.query('delete from console_sessions where user_id = $1', [userId]);
   return rowCount ?? 0;
+}
+
+/** Keeps a sealed one-time message for this session under `name` (a newer one replaces it) for `seconds`. */
+export async function putFlash(
+  db: Queryable,
+  id: string,
+  name: string,
+  sealed: Buffer,
+  seconds: number,
+): Promise<void> {
+  // Ended flashes of any session go on the way, so the table holds only the last two minutes' worth.
+  await db.query(
+    `with gone as (delete from console_flashes where expires_at < now())
+     insert into console_flashes (session_hash, name, sealed, expires_at)
+     values ($1, $2, $3, now() + make_interval(secs => $4))
+     on conflict (session_hash, name) do update set sealed = excluded.sealed, expires_at = excluded.expires_at`,
+    [hashSessionId(id), name, sealed, seconds],
+  );
+}
+
+/** Takes (deletes and returns) this session's live message under `name`, once. */
+export async function takeFlash(db: Queryable, id: string, name: string): Promise<Buffer | undefined> {
+  const { rows } = await db.query<{ sealed: Buffer; live: boolean }>(
+    `delete from console_flashes where session_hash = $1 and name = $2
+     returning sealed, expires_at > now() as live`,
+    [hashSessionId(id), name],
+  );
+  return rows[0]?.live ? rows[0].sealed : undefined;
 }

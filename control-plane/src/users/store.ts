@@ -43,10 +43,12 @@ export async function byEmail(db: Queryable, email: string): Promise<DbUser | un
   return rows[0];
 }
 
-export async function list(db: Queryable, limit: number): Promise<DbUser[]> {
-  const { rows } = await db.query<DbUser>(`select ${COLUMNS} from console_users order by email limit $1`, [
-    limit,
-  ]);
+/** By e-mail (unique), those after `after`: keyset paging, so each page costs its own rows only. */
+export async function page(db: Queryable, limit: number, after: string | null): Promise<DbUser[]> {
+  const { rows } = await db.query<DbUser>(
+    `select ${COLUMNS} from console_users where ($2::text is null or email > $2) order by email limit $1`,
+    [limit, after],
+  );
   return rows;
 }
 

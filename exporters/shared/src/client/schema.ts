@@ -1546,7 +1546,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Lists console users (at most 500, by e-mail) */
+    /** Lists console users by e-mail, at most 500 at a time; limit and after page them */
     get: operations['listUsers'];
     put?: never;
     /** Invites a console user: an e-mail link lets them choose a password (and, staff, a second factor) */
@@ -7057,7 +7057,10 @@ export interface operations {
   };
   listUsers: {
     parameters: {
-      query?: never;
+      query?: {
+        limit?: string;
+        after?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
