@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -260,6 +261,91 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
       });
       assert.equal(res.status, 201, res.text);
     } finally {
+      await fs.rm(repo, { recursive: true, force: true });
+      await fs.rm(data, { recursive: true, force: true });
+    }
+  });
+
+  it("restores the newest restic snapshot of an instance's dump and runs the pg_dump checks on it, temp folder removed", async () => {
+    requireTool('restic');
+    const repo = await reachableTempDir('restic-');
+    const data = await reachableTempDir('restic-dumps-');
+    const env = { ...process.env, RESTIC_PASSWORD: 'test-only-password' };
+    const leftovers = async () =>
+      (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('backup-restore-restic-'));
+    const before = await leftovers();
+    let restic: BackupExporter | undefined;
+    const manifest = (bytes: Buffer) =>
+      JSON.stringify({
+        version: 1,
+        file: 'nightly.dump',
+        client: 'alpha',
+        instance: 'alpha-files',
+        kind: 'full',
+        startedAt: new Date(Date.now() - 60_000).toISOString(),
+        finishedAt: new Date().toISOString(),
+        sha256: sha(bytes),
+        tables: TABLES,
+      });
+    const snapshot = async () =>
+      run('restic', ['-r', repo, 'backup', data, '--tag', 'client=alpha', '--tag', 'instance=alpha-files'], {
+        env,
+      });
+    try {
+      await run('restic', ['-r', repo, 'init'], { env });
+      await fs.writeFile(path.join(data, 'nightly.dump'), archive);
+      await fs.writeFile(path.join(data, 'nightly.dump.manifest.json'), manifest(archive));
+      await snapshot();
+      process.env.RESTIC_PASSWORD = env.RESTIC_PASSWORD;
+      const source = resticSource({
+        repository: repo,
+        restore: { pgRestore: 'pg_restore', log: pino({ level: 'silent' }), timeoutSeconds: 120 },
+      });
+      restic = new BackupExporter({ ...(await exporterOptions([source])), dumpDir: undefined });
+      await restic.start();
+      await restic.scan();
+      const [first] = await restic.runRestoreTests();
+      assert.equal(first!.tool, 'restic');
+      assert.equal(first!.success, true, first!.detail);
+      assert.match(
+        first!.detail,
+        /^snapshot [0-9a-f]{8}, nightly\.dump: restored 3 tables, row counts match/,
+      );
+      const lastTest = async () =>
+        (await cp.call('GET', '/api/v1/instances/alpha-files/backups')).body.restoreTests[0];
+      assert.equal((await lastTest()).success, true);
+      assert.match((await lastTest()).backupRunId, /^restic:[0-9a-f]{64}$/);
+      let text = await metricsText(restic.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-files",kind="database",tool="restic"\} 1/,
+      );
+
+      // A newer snapshot whose dump was damaged after its checksum was taken: that one is tested, and fails.
+      const flipped = Buffer.from(archive);
+      flipped[Math.floor(flipped.length / 2)]! ^= 0xff;
+      await fs.writeFile(path.join(data, 'nightly.dump'), flipped);
+      await new Promise((r) => setTimeout(r, 1100)); // restic's snapshot times have second resolution
+      await snapshot();
+      await restic.scan();
+      const [second] = await restic.runRestoreTests();
+      assert.equal(second!.success, false);
+      assert.match(second!.detail, /does not match the sha256/);
+      assert.equal((await lastTest()).success, false);
+      text = await metricsText(restic.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-files",kind="database",tool="restic"\} 0/,
+      );
+      const check = spawnSync(requireTool('promtool'), ['check', 'metrics'], {
+        input: text,
+        encoding: 'utf8',
+      });
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+      assert.deepEqual(await leftovers(), before, 'the restored snapshots are removed');
+    } finally {
+      delete process.env.RESTIC_PASSWORD;
+      await restic?.stop();
       await fs.rm(repo, { recursive: true, force: true });
       await fs.rm(data, { recursive: true, force: true });
     }

@@ -24,6 +24,8 @@ export interface Config {
   readonly restoreTestIntervalSeconds: number;
   /** BACKUP_PG_RESTORE, default `pg_restore` on PATH (its major version must read the archives). */
   readonly pgRestore: string;
+  /** BACKUP_RESTORE_TEST_TIMEOUT_SECONDS, default 1800: a restic or pgBackRest restore is killed past it. */
+  readonly restoreTestTimeoutSeconds: number;
   /** BACKUP_TIME_ZONE, default UTC: the calendar of the exporter's own retention view. */
   readonly timeZone: string;
   readonly logLevel: string;
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     scanIntervalSeconds: int('BACKUP_SCAN_INTERVAL_SECONDS', 300, 1, 86400),
     restoreTestIntervalSeconds: int('BACKUP_RESTORE_TEST_INTERVAL_SECONDS', 86400, 0, 7 * 86400),
     pgRestore: raw('BACKUP_PG_RESTORE') ?? 'pg_restore',
+    restoreTestTimeoutSeconds: int('BACKUP_RESTORE_TEST_TIMEOUT_SECONDS', 1800, 10, 86400),
     timeZone,
     logLevel,
   };

@@ -16,6 +16,11 @@ runProcess(
         resticSource({
           ...(config.resticRepository ? { repository: config.resticRepository } : {}),
           ...(config.resticSnapshotsFile ? { file: config.resticSnapshotsFile } : {}),
+          restore: {
+            pgRestore: config.pgRestore,
+            log: logger,
+            timeoutSeconds: config.restoreTestTimeoutSeconds,
+          },
         }),
       );
     if (config.pgbackrestStanzas.size > 0)
