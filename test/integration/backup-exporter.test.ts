@@ -15,7 +15,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { startPg15, type Pg15 } from '../helpers/pg15.ts';
+import { PG15_BIN, startPg15, type Pg15 } from '../helpers/pg15.ts';
 import { reachableTempDir } from '../helpers/process.ts';
 import { requireTool } from '../helpers/tools.ts';
 
@@ -391,6 +391,86 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
       assert.equal(runs.filter((r: { tool: string }) => r.tool === 'pgbackrest').length, 2);
     } finally {
       delete process.env.PGBACKREST_CONFIG;
+      await server?.stop();
+    }
+  });
+  it('restores the newest pgBackRest set into a temp data folder, starts it, finds the expected tables; temp folder removed', async () => {
+    requireTool('pgbackrest');
+    const conf = (dir: string, port: number) =>
+      `[global]\nrepo1-path=${dir}/repo\nlog-level-console=warn\nlog-level-file=off\nlock-path=${dir}/lock\n` +
+      `start-fast=y\n[demo]\npg1-path=${dir}/data\npg1-port=${port}\npg1-socket-path=${dir}\n`;
+    const env = (dir: string) => `PGBACKREST_CONFIG=${dir}/pgbackrest.conf`;
+    const leftovers = async () =>
+      (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('backup-restore-pgbackrest-'));
+    const before = await leftovers();
+    const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
+    const user = { uid: await id('-u'), gid: await id('-g') };
+    let server: Pg15 | undefined;
+    let exporter2: BackupExporter | undefined;
+    try {
+      server = await startPg15(
+        (dir) =>
+          `archive_mode = on\nwal_level = replica\narchive_command = '${env(dir)} pgbackrest --stanza=demo archive-push %p'`,
+      );
+      const db = new pg.Client({
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'postgres',
+        database: 'postgres',
+      });
+      await db.connect();
+      await db.query(`create schema billing;
+        create table practices (id int primary key);
+        create table billing.invoices (id int primary key);
+        insert into practices select generate_series(1, 3);`);
+      await db.end();
+      const file = path.join(server.dir, 'pgbackrest.conf');
+      await fs.writeFile(file, conf(server.dir, server.port));
+      for (const cmd of ['stanza-create', '--type=full backup'])
+        await server.asPostgres(`${env(server.dir)} pgbackrest --stanza=demo ${cmd} 2>/dev/null`);
+      process.env.PGBACKREST_CONFIG = file;
+      const restore = {
+        pgBin: PG15_BIN,
+        tables: ['public.practices', 'billing.invoices'],
+        timeoutSeconds: 300,
+        log: pino({ level: 'silent' }),
+        user,
+      };
+      const source = pgbackrestSource({
+        targets: new Map([['demo', { client: 'alpha', instance: 'alpha-good' }]]),
+        restore,
+      });
+      exporter2 = new BackupExporter({ ...(await exporterOptions([source])), dumpDir: undefined });
+      await exporter2.start();
+      await exporter2.scan();
+      const [result] = await exporter2.runRestoreTests();
+      assert.equal(result!.tool, 'pgbackrest');
+      assert.equal(result!.success, true, result!.detail);
+      assert.match(
+        result!.detail,
+        /^restored set \S+ of stanza demo; the server answers and holds 2 expected tables/,
+      );
+      const text = await metricsText(exporter2.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-good",kind="database",tool="pgbackrest"\} 1/,
+      );
+      const last = (await cp.call('GET', '/api/v1/instances/alpha-good/backups')).body.restoreTests[0];
+      assert.match(last.backupRunId, /^pgbackrest:demo:/);
+      assert.equal(last.success, true);
+
+      // The same set against a table it does not hold: a failed test naming it.
+      const records = await source.read();
+      const missing = await pgbackrestSource({
+        targets: new Map(),
+        restore: { ...restore, tables: ['public.practices', 'public.patients_archive'] },
+      }).restoreTest!(records[0]!);
+      assert.equal(missing.success, false);
+      assert.equal(missing.detail, 'restored, but missing public.patients_archive');
+      assert.deepEqual(await leftovers(), before, 'the restored data folders are removed');
+    } finally {
+      delete process.env.PGBACKREST_CONFIG;
+      await exporter2?.stop();
       await server?.stop();
     }
   });

@@ -28,6 +28,17 @@ runProcess(
         pgbackrestSource({
           targets: config.pgbackrestStanzas,
           ...(config.pgbackrestInfoFile ? { file: config.pgbackrestInfoFile } : {}),
+          ...(config.pgbackrestPgBin
+            ? {
+                restore: {
+                  pgBin: config.pgbackrestPgBin,
+                  tables: config.pgbackrestTables,
+                  database: config.pgbackrestDatabase,
+                  timeoutSeconds: config.restoreTestTimeoutSeconds,
+                  log: logger,
+                },
+              }
+            : {}),
         }),
       );
     const exporter = new BackupExporter({ ...config, sources, logger });

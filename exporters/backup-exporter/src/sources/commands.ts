@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { RecordSource } from '../exporter.ts';
+import { pgbackrestRestoreTest, type PgbackrestRestoreOptions } from '../restore-pgbackrest.ts';
 import { resticRestoreTest } from '../restore-restic.ts';
 import { parsePgbackrestInfo, type StanzaTarget } from './pgbackrest.ts';
 import { parseResticSnapshots } from './restic.ts';
@@ -47,9 +48,18 @@ export function pgbackrestSource(opts: {
   targets: ReadonlyMap<string, StanzaTarget>;
   file?: string;
   pgbackrest?: string;
+  /** Restore tests of the newest set of each stanza (restore-pgbackrest.ts); not with `file`. */
+  restore?: Omit<PgbackrestRestoreOptions, 'pgbackrest'>;
 }): RecordSource {
+  const { restore } = opts;
   return {
     name: 'pgbackrest',
+    ...(restore && !opts.file
+      ? {
+          restoreTest: (record) =>
+            pgbackrestRestoreTest(record, { ...restore, pgbackrest: opts.pgbackrest ?? 'pgbackrest' }),
+        }
+      : {}),
     async read() {
       const text = opts.file
         ? await readFile(opts.file, 'utf8')
