@@ -79,6 +79,11 @@ export function loadConfig(env: Env = process.env): Config {
     .filter(Boolean);
   if (tables.some((t) => !/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(t)))
     problems.push('BACKUP_PGBACKREST_TABLES must be a list of schema.table names');
+  // A restored server that merely starts proves little: the test must know what the database holds.
+  if (raw('BACKUP_PGBACKREST_PG_BIN') && tables.length === 0)
+    problems.push(
+      'BACKUP_PGBACKREST_TABLES must name at least one table when BACKUP_PGBACKREST_PG_BIN is set',
+    );
   const database = raw('BACKUP_PGBACKREST_DATABASE') ?? 'postgres';
   if (!/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/.test(database))
     problems.push('BACKUP_PGBACKREST_DATABASE must be a database name');
