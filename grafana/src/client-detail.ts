@@ -223,6 +223,79 @@ export function clientDetail(): dashboard.DashboardBuilder {
         ],
       }),
     )
+    .withRow(row('Objectives'))
+    .withPanel(
+      statPanel({
+        title: 'Availability, last 30 days',
+        description:
+          'Backend and proxy probes that succeeded over the SLA window (30 days, or what Prometheus keeps). ' +
+          'Ticket below the target, page below 99.5% (ConciergeAvailabilityBelowSLA).',
+        queries: [{ expr: `1 - avg_over_time(slo:sli_error:ratio_rate5m{${SEL}}[30d])` }],
+        unit: 'percentunit',
+        decimals: 3,
+        height: 8,
+        thresholds: [
+          [null, 'red'],
+          [0.995, 'orange'],
+          [0.999, 'green'],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Within the response-time objectives',
+        description:
+          'Share of AI turns that succeeded within 2 s, and of API answers that succeeded within 500 ms, over ' +
+          '5 minutes. The objective for both is 95%.',
+        queries: [
+          { expr: `1 - slo:ai_turn_error:ratio_rate5m{${SEL}}`, legend: 'AI turns within 2 s' },
+          { expr: `1 - slo:api_response_error:ratio_rate5m{${SEL}}`, legend: 'API answers within 500 ms' },
+        ],
+        unit: 'percentunit',
+        max: 1,
+        width: 6,
+        thresholds: [
+          [null, 'red'],
+          [0.95, 'green'],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Response-time budget burn',
+        description:
+          'Bad share over each window divided by the 5% budget (1 = spending exactly the budget; the burn ' +
+          'alerts fire at 14.4, 6, 3 and 1 on paired windows).',
+        queries: ['1h', '6h', '1d'].flatMap((w) => [
+          { expr: `slo:ai_turn_error:ratio_rate${w}{${SEL}} / 0.05`, legend: `AI turns ${w}` },
+          { expr: `slo:api_response_error:ratio_rate${w}{${SEL}} / 0.05`, legend: `API ${w}` },
+        ]),
+        width: 6,
+        thresholds: [
+          [null, 'green'],
+          [1, 'orange'],
+          [14.4, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'AI turn and API latency',
+        description: 'p95 of successful AI turns (objective: 2 s) and of API answers (objective: 500 ms).',
+        queries: [
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(concierge_ai_turn_duration_seconds_bucket{job="concierge", outcome="ok", ${SEL}}[$__rate_interval])))`,
+            legend: 'AI turn p95',
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(concierge_api_response_duration_seconds_bucket{job="concierge", outcome="ok", ${SEL}}[$__rate_interval])))`,
+            legend: 'API p95',
+          },
+        ],
+        unit: 's',
+        width: 6,
+      }),
+    )
     .withRow(row('Web pages (Faro)'))
     .withPanel(
       timeseriesPanel({

@@ -7,6 +7,8 @@ export const PROMTOOL_TESTS = [
   'fleet-quorum',
   'slo',
   'slo-recovery',
+  'slo-latency',
+  'slo-sla',
   'concierge',
   'platform',
   'backups',

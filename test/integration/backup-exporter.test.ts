@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -14,7 +15,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { startPg15, type Pg15 } from '../helpers/pg15.ts';
+import { PG15_BIN, startPg15, type Pg15 } from '../helpers/pg15.ts';
 import { reachableTempDir } from '../helpers/process.ts';
 import { requireTool } from '../helpers/tools.ts';
 
@@ -265,6 +266,91 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
     }
   });
 
+  it("restores the newest restic snapshot of an instance's dump and runs the pg_dump checks on it, temp folder removed", async () => {
+    requireTool('restic');
+    const repo = await reachableTempDir('restic-');
+    const data = await reachableTempDir('restic-dumps-');
+    const env = { ...process.env, RESTIC_PASSWORD: 'test-only-password' };
+    const leftovers = async () =>
+      (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('backup-restore-restic-'));
+    const before = await leftovers();
+    let restic: BackupExporter | undefined;
+    const manifest = (bytes: Buffer) =>
+      JSON.stringify({
+        version: 1,
+        file: 'nightly.dump',
+        client: 'alpha',
+        instance: 'alpha-files',
+        kind: 'full',
+        startedAt: new Date(Date.now() - 60_000).toISOString(),
+        finishedAt: new Date().toISOString(),
+        sha256: sha(bytes),
+        tables: TABLES,
+      });
+    const snapshot = async () =>
+      run('restic', ['-r', repo, 'backup', data, '--tag', 'client=alpha', '--tag', 'instance=alpha-files'], {
+        env,
+      });
+    try {
+      await run('restic', ['-r', repo, 'init'], { env });
+      await fs.writeFile(path.join(data, 'nightly.dump'), archive);
+      await fs.writeFile(path.join(data, 'nightly.dump.manifest.json'), manifest(archive));
+      await snapshot();
+      process.env.RESTIC_PASSWORD = env.RESTIC_PASSWORD;
+      const source = resticSource({
+        repository: repo,
+        restore: { pgRestore: 'pg_restore', log: pino({ level: 'silent' }), timeoutSeconds: 120 },
+      });
+      restic = new BackupExporter({ ...(await exporterOptions([source])), dumpDir: undefined });
+      await restic.start();
+      await restic.scan();
+      const [first] = await restic.runRestoreTests();
+      assert.equal(first!.tool, 'restic');
+      assert.equal(first!.success, true, first!.detail);
+      assert.match(
+        first!.detail,
+        /^snapshot [0-9a-f]{8}, nightly\.dump: restored 3 tables, row counts match/,
+      );
+      const lastTest = async () =>
+        (await cp.call('GET', '/api/v1/instances/alpha-files/backups')).body.restoreTests[0];
+      assert.equal((await lastTest()).success, true);
+      assert.match((await lastTest()).backupRunId, /^restic:[0-9a-f]{64}$/);
+      let text = await metricsText(restic.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-files",kind="database",tool="restic"\} 1/,
+      );
+
+      // A newer snapshot whose dump was damaged after its checksum was taken: that one is tested, and fails.
+      const flipped = Buffer.from(archive);
+      flipped[Math.floor(flipped.length / 2)]! ^= 0xff;
+      await fs.writeFile(path.join(data, 'nightly.dump'), flipped);
+      await new Promise((r) => setTimeout(r, 1100)); // restic's snapshot times have second resolution
+      await snapshot();
+      await restic.scan();
+      const [second] = await restic.runRestoreTests();
+      assert.equal(second!.success, false);
+      assert.match(second!.detail, /does not match the sha256/);
+      assert.equal((await lastTest()).success, false);
+      text = await metricsText(restic.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-files",kind="database",tool="restic"\} 0/,
+      );
+      const check = spawnSync(requireTool('promtool'), ['check', 'metrics'], {
+        input: text,
+        encoding: 'utf8',
+      });
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+      assert.deepEqual(await leftovers(), before, 'the restored snapshots are removed');
+    } finally {
+      delete process.env.RESTIC_PASSWORD;
+      await restic?.stop();
+      await fs.rm(repo, { recursive: true, force: true });
+      await fs.rm(data, { recursive: true, force: true });
+    }
+  });
+
   it('turns a real pgBackRest stanza (full and incremental backup) into runs the control plane accepts', async () => {
     requireTool('pgbackrest');
     // The stanza's server must archive WAL through pgBackRest, so it gets its own PostgreSQL 15.
@@ -305,6 +391,86 @@ describe('backup exporter (real pg_dump, pg_restore, restic)', () => {
       assert.equal(runs.filter((r: { tool: string }) => r.tool === 'pgbackrest').length, 2);
     } finally {
       delete process.env.PGBACKREST_CONFIG;
+      await server?.stop();
+    }
+  });
+  it('restores the newest pgBackRest set into a temp data folder, starts it, finds the expected tables; temp folder removed', async () => {
+    requireTool('pgbackrest');
+    const conf = (dir: string, port: number) =>
+      `[global]\nrepo1-path=${dir}/repo\nlog-level-console=warn\nlog-level-file=off\nlock-path=${dir}/lock\n` +
+      `start-fast=y\n[demo]\npg1-path=${dir}/data\npg1-port=${port}\npg1-socket-path=${dir}\n`;
+    const env = (dir: string) => `PGBACKREST_CONFIG=${dir}/pgbackrest.conf`;
+    const leftovers = async () =>
+      (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('backup-restore-pgbackrest-'));
+    const before = await leftovers();
+    const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
+    const user = { uid: await id('-u'), gid: await id('-g') };
+    let server: Pg15 | undefined;
+    let exporter2: BackupExporter | undefined;
+    try {
+      server = await startPg15(
+        (dir) =>
+          `archive_mode = on\nwal_level = replica\narchive_command = '${env(dir)} pgbackrest --stanza=demo archive-push %p'`,
+      );
+      const db = new pg.Client({
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'postgres',
+        database: 'postgres',
+      });
+      await db.connect();
+      await db.query(`create schema billing;
+        create table practices (id int primary key);
+        create table billing.invoices (id int primary key);
+        insert into practices select generate_series(1, 3);`);
+      await db.end();
+      const file = path.join(server.dir, 'pgbackrest.conf');
+      await fs.writeFile(file, conf(server.dir, server.port));
+      for (const cmd of ['stanza-create', '--type=full backup'])
+        await server.asPostgres(`${env(server.dir)} pgbackrest --stanza=demo ${cmd} 2>/dev/null`);
+      process.env.PGBACKREST_CONFIG = file;
+      const restore = {
+        pgBin: PG15_BIN,
+        tables: ['public.practices', 'billing.invoices'],
+        timeoutSeconds: 300,
+        log: pino({ level: 'silent' }),
+        user,
+      };
+      const source = pgbackrestSource({
+        targets: new Map([['demo', { client: 'alpha', instance: 'alpha-good' }]]),
+        restore,
+      });
+      exporter2 = new BackupExporter({ ...(await exporterOptions([source])), dumpDir: undefined });
+      await exporter2.start();
+      await exporter2.scan();
+      const [result] = await exporter2.runRestoreTests();
+      assert.equal(result!.tool, 'pgbackrest');
+      assert.equal(result!.success, true, result!.detail);
+      assert.match(
+        result!.detail,
+        /^restored set \S+ of stanza demo; the server answers and holds 2 expected tables/,
+      );
+      const text = await metricsText(exporter2.port);
+      assert.match(
+        text,
+        /backup_restore_test_success\{client="alpha",instance="alpha-good",kind="database",tool="pgbackrest"\} 1/,
+      );
+      const last = (await cp.call('GET', '/api/v1/instances/alpha-good/backups')).body.restoreTests[0];
+      assert.match(last.backupRunId, /^pgbackrest:demo:/);
+      assert.equal(last.success, true);
+
+      // The same set against a table it does not hold: a failed test naming it.
+      const records = await source.read();
+      const missing = await pgbackrestSource({
+        targets: new Map(),
+        restore: { ...restore, tables: ['public.practices', 'public.patients_archive'] },
+      }).restoreTest!(records[0]!);
+      assert.equal(missing.success, false);
+      assert.equal(missing.detail, 'restored, but missing public.patients_archive');
+      assert.deepEqual(await leftovers(), before, 'the restored data folders are removed');
+    } finally {
+      delete process.env.PGBACKREST_CONFIG;
+      await exporter2?.stop();
       await server?.stop();
     }
   });

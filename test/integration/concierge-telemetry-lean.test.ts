@@ -40,6 +40,7 @@ function record(m: ConciergeMetrics) {
     for (let i = 0; i < 7; i++) m.request(channel, i % 3 === 0 ? 'error' : 'ok');
     m.conversationStarted(channel);
     for (const s of [0.05, 0.1, 0.1000001, 0.3, 2, 12]) m.aiTurn(channel, 'ok', s);
+    for (const s of [0.02, 0.5, 0.5000001, 11]) m.apiResponded(channel, s > 10 ? 'error' : 'ok', s);
     m.crisisResponded(channel, 0.05);
     m.crisisResponded(channel, 0.2);
     m.escalated(channel, 'crisis');
@@ -98,6 +99,12 @@ describe('concierge-telemetry: aggregated instruments', () => {
       assert.ok(
         aggregated.includes(
           'concierge_ai_turn_duration_seconds_bucket{channel="sms",outcome="ok",le="0.1"} 2',
+        ),
+      );
+      // 0.5 s is the API objective's bucket bound: an answer of exactly 0.5 s counts as within it.
+      assert.ok(
+        aggregated.includes(
+          'concierge_api_response_duration_seconds_bucket{channel="web",outcome="ok",le="0.5"} 2',
         ),
       );
       assert.doesNotMatch(aggregated.join('\n'), /6175550123|jane|Jane/);

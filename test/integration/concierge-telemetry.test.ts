@@ -46,6 +46,7 @@ function recordEverything(t: Telemetry) {
     m.request(channel, 'error');
     m.conversationStarted(channel);
     m.aiTurn(channel, 'ok', 0.8);
+    m.apiResponded(channel, 'ok', 0.07);
     m.crisisResponded(channel, 0.04);
     m.escalated(channel, 'crisis');
     m.appointment('booked', channel);

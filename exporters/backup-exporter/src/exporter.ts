@@ -12,7 +12,15 @@ import { errorMessage } from '@concierge-ops/shared/errors';
 export interface RecordSource {
   readonly name: string;
   read(): Promise<BackupRecord[]>;
+  /**
+   * Restores one of this source's runs somewhere throwaway and checks it (restic: the snapshot's pg_dump
+   * archive); undefined when the source cannot (a file of the tool's output, with no repository to read).
+   */
+  readonly restoreTest?: (record: BackupRecord) => Promise<RestoreResult>;
 }
+
+/** The tool a restore test read its backup with: the `tool` label of the restore-test metrics. */
+export type RestoreTool = 'pg_dump' | 'restic' | 'pgbackrest';
 
 export interface ExporterOptions {
   readonly controlPlaneUrl: string;
@@ -35,13 +43,26 @@ export interface ExporterOptions {
 
 const key = (r: { client: string; instance: string }) => `${r.client}/${r.instance}`;
 
+/** The newest (by finish time) of each instance's runs. */
+function newestPerInstance<T extends BackupRecord>(runs: readonly T[]): T[] {
+  const newest = new Map<string, T>();
+  for (const r of runs) {
+    const cur = newest.get(key(r));
+    if (!cur || Date.parse(r.finishedAt) > Date.parse(cur.finishedAt)) newest.set(key(r), r);
+  }
+  return [...newest.values()];
+}
+
 /** Reads backup tools' output, verifies it, runs restore tests, reports to the control plane, serves /metrics. */
 export class BackupExporter {
   readonly metrics: ExporterMetrics;
   private readonly reporter: Reporter;
   private records: BackupRecord[] = [];
   private archives: DumpArchive[] = [];
-  private readonly tests = new Map<string, { client: string; instance: string; result: RestoreResult }>();
+  private readonly tests = new Map<
+    string,
+    { client: string; instance: string; tool: RestoreTool; result: RestoreResult }
+  >();
   /** Run ids the control plane has accepted (or refused for good) in this process's life. */
   private readonly delivered = new Set<string>();
   private readonly hashes = new Map<string, string>();
@@ -139,46 +160,64 @@ export class BackupExporter {
     return records;
   }
 
-  /** Restores the newest pg_dump archive of each instance into a throwaway PostgreSQL and reports the result. */
-  async runRestoreTests(): Promise<(RestoreResult & { instance: string })[]> {
-    const newest = new Map<string, DumpArchive>();
-    for (const a of this.archives) {
-      const cur = newest.get(key(a.record));
-      if (!cur || Date.parse(a.record.finishedAt) > Date.parse(cur.record.finishedAt))
-        newest.set(key(a.record), a);
+  /**
+   * Restores the newest pg_dump archive of each instance into a throwaway PostgreSQL, then the newest run of
+   * each instance from every source that can restore its own (restic, pgBackRest), and reports each result.
+   */
+  async runRestoreTests(): Promise<(RestoreResult & { instance: string; tool: RestoreTool })[]> {
+    const results: (RestoreResult & { instance: string; tool: RestoreTool })[] = [];
+    for (const a of newestPerInstance(this.archives.map((archive) => ({ ...archive.record, archive })))) {
+      const r = await this.restoreOne('pg_dump', a, () =>
+        restoreTest(a.archive, { pgRestore: this.opts.pgRestore, log: this.opts.logger }),
+      );
+      if (r) results.push(r);
     }
-    const results: (RestoreResult & { instance: string })[] = [];
-    for (const a of newest.values()) {
-      let result: RestoreResult;
-      try {
-        result = await restoreTest(a, { pgRestore: this.opts.pgRestore, log: this.opts.logger });
-      } catch (err) {
-        // The test could not run here (its scratch PostgreSQL did not start, say): that says nothing about
-        // the backup, so nothing is reported. RestoreTestCannotRun alerts on the count at once; the previous
-        // result stays and ages until RestoreTestOverdue. The other instances are still tested.
-        this.metrics.restoreTestErrors.inc();
-        this.opts.logger.error(
-          { instance: a.record.instance, err: errorMessage(err) },
-          'restore test could not run',
-        );
-        continue;
+    for (const s of this.opts.sources) {
+      const test = s.restoreTest;
+      if (!test || (s.name !== 'restic' && s.name !== 'pgbackrest')) continue;
+      const own = this.records.filter((r) => r.tool === s.name && r.status === 'success');
+      for (const rec of newestPerInstance(own)) {
+        const r = await this.restoreOne(s.name, rec, () => test(rec));
+        if (r) results.push(r);
       }
-      this.tests.set(key(a.record), { client: a.record.client, instance: a.record.instance, result });
-      this.opts.logger.info({ instance: a.record.instance, ...result }, 'restore test finished');
-      const delivery = await this.reporter.post('/api/v1/backups/restore-tests', {
-        testId: `restore:${a.record.instance}:${result.startedAt}`,
-        instance: a.record.instance,
-        backupRunId: a.record.runId,
-        startedAt: result.startedAt,
-        finishedAt: result.finishedAt,
-        success: result.success,
-        durationSeconds: result.durationSeconds,
-        detail: result.detail,
-      });
-      this.metrics.reports.inc({ endpoint: 'restore_tests', result: delivery });
-      results.push({ instance: a.record.instance, ...result });
     }
     return results;
+  }
+
+  private async restoreOne(
+    tool: RestoreTool,
+    rec: BackupRecord,
+    test: () => Promise<RestoreResult>,
+  ): Promise<(RestoreResult & { instance: string; tool: RestoreTool }) | undefined> {
+    let result: RestoreResult;
+    try {
+      result = await test();
+    } catch (err) {
+      // The test could not run here (its scratch PostgreSQL did not start, say): that says nothing about
+      // the backup, so nothing is reported. RestoreTestCannotRun alerts on the count at once; the previous
+      // result stays and ages until RestoreTestOverdue. The other instances are still tested.
+      this.metrics.restoreTestErrors.inc();
+      this.opts.logger.error(
+        { instance: rec.instance, tool, err: errorMessage(err) },
+        'restore test could not run',
+      );
+      return undefined;
+    }
+    this.tests.set(`${key(rec)}/${tool}`, { client: rec.client, instance: rec.instance, tool, result });
+    this.opts.logger.info({ instance: rec.instance, tool, ...result }, 'restore test finished');
+    const delivery = await this.reporter.post('/api/v1/backups/restore-tests', {
+      // pg_dump's ids keep the form they always had, so the control plane deduplicates across an upgrade.
+      testId: `restore:${tool === 'pg_dump' ? '' : `${tool}:`}${rec.instance}:${result.startedAt}`,
+      instance: rec.instance,
+      backupRunId: rec.runId,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+      success: result.success,
+      durationSeconds: result.durationSeconds,
+      detail: result.detail,
+    });
+    this.metrics.reports.inc({ endpoint: 'restore_tests', result: delivery });
+    return { instance: rec.instance, tool, ...result };
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

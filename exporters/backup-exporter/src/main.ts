@@ -16,6 +16,11 @@ runProcess(
         resticSource({
           ...(config.resticRepository ? { repository: config.resticRepository } : {}),
           ...(config.resticSnapshotsFile ? { file: config.resticSnapshotsFile } : {}),
+          restore: {
+            pgRestore: config.pgRestore,
+            log: logger,
+            timeoutSeconds: config.restoreTestTimeoutSeconds,
+          },
         }),
       );
     if (config.pgbackrestStanzas.size > 0)
@@ -23,6 +28,17 @@ runProcess(
         pgbackrestSource({
           targets: config.pgbackrestStanzas,
           ...(config.pgbackrestInfoFile ? { file: config.pgbackrestInfoFile } : {}),
+          ...(config.pgbackrestPgBin
+            ? {
+                restore: {
+                  pgBin: config.pgbackrestPgBin,
+                  tables: config.pgbackrestTables,
+                  database: config.pgbackrestDatabase,
+                  timeoutSeconds: config.restoreTestTimeoutSeconds,
+                  log: logger,
+                },
+              }
+            : {}),
         }),
       );
     const exporter = new BackupExporter({ ...config, sources, logger });

@@ -10,7 +10,10 @@ type Labels = Record<(typeof LABELS)[number], string>;
 export interface MetricsSource {
   records(): readonly BackupRecord[];
   /** Latest restore test per `client/instance`. */
-  restoreTests(): ReadonlyMap<string, { client: string; instance: string; result: RestoreResult }>;
+  restoreTests(): ReadonlyMap<
+    string,
+    { client: string; instance: string; tool: string; result: RestoreResult }
+  >;
 }
 
 interface Group {
@@ -110,12 +113,16 @@ export class ExporterMetrics {
       new Gauge({
         name,
         help,
-        labelNames: LABELS,
+        // tool: pg_dump, restic or pgbackrest, what the tested backup was read with (one test per tool).
+        labelNames: [...LABELS, 'tool'],
         registers,
         collect() {
           this.reset();
           for (const t of source.restoreTests().values())
-            this.set({ client: t.client, instance: t.instance, kind: 'database' }, pick(t.result));
+            this.set(
+              { client: t.client, instance: t.instance, kind: 'database', tool: t.tool },
+              pick(t.result),
+            );
         },
       });
     perTest('backup_restore_test_success', 'Whether the latest restore test passed (1) or not (0).', (r) =>

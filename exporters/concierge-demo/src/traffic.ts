@@ -102,12 +102,16 @@ export class Traffic {
     const span = tracer.startSpan('concierge.turn', { attributes: { channel } });
     const ctx = trace.setSpan(context.active(), span);
     try {
+      // The API answers first (Twilio's webhook, the web chat's POST); the reply follows on its own. A broken
+      // backend fails fast at the proxy, as a 502 would.
       if (this.state.isBroken('backend')) {
+        m.apiResponded(channel, 'error', this.latency(0.01));
         m.request(channel, 'error');
         span.setStatus({ code: SpanStatusCode.ERROR });
         conv.failed = true;
         return;
       }
+      m.apiResponded(channel, 'ok', this.latency(0.06));
       if (this.random() < 0.02) {
         // A crisis message is answered from a fixed script before any model call: fast, on every channel.
         const seconds = this.latency(0.02);

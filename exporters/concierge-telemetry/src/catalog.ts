@@ -51,8 +51,17 @@ export const METRIC_LABEL_VALUES: Readonly<Record<string, readonly string[]>> = 
  * interpolation (prometheus/rules/concierge.yml relies on exactly these three bounds).
  */
 export const CRISIS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5];
-/** One AI turn: model plus retrieval; patients notice above about a second on the phone. */
+/**
+ * One AI turn: model plus retrieval; patients notice above about a second on the phone. 2 s is a bound on
+ * purpose: the AI-turn objective (prometheus/rules/slo-latency.yml) counts turns answered within 2 s.
+ */
 export const TURN_BUCKETS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+/**
+ * The concierge API's answer to one request (a web chat message, a Twilio SMS or voice webhook). 0.5 s is a
+ * bound on purpose: the API response-time objective (prometheus/rules/slo-latency.yml) counts answers
+ * within 500 ms, and Twilio gives a webhook 15 s before it gives up (the 10 s bucket sees it coming).
+ */
+export const API_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** External calls: OpenEMR's FHIR API, Twilio's REST API, the speech/LLM provider. */
 export const DEPENDENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Phone calls last from seconds (hang-ups) to half an hour. */
@@ -115,6 +124,16 @@ export const METRICS = {
     labels: ['channel', 'outcome'],
     buckets: TURN_BUCKETS,
     prometheusName: 'concierge_ai_turn_duration_seconds',
+  },
+  apiResponse: {
+    name: 'concierge.api.response.duration',
+    kind: 'histogram',
+    unit: 's',
+    description:
+      "Time the concierge's API takes to answer a request (web chat message, Twilio SMS or voice webhook), by channel and outcome.",
+    labels: ['channel', 'outcome'],
+    buckets: API_BUCKETS,
+    prometheusName: 'concierge_api_response_duration_seconds',
   },
   crisisResponse: {
     name: 'concierge.crisis_response.duration',

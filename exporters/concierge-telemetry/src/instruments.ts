@@ -53,6 +53,7 @@ export class ConciergeMetrics {
   private readonly callDuration: Recorder;
   private readonly activeCalls: Recorder;
   private readonly turnDuration: Recorder;
+  private readonly apiResponse: Recorder;
   private readonly crisisResponse: Recorder;
   private readonly escalations: Recorder;
   private readonly dependencyDuration: Recorder;
@@ -66,6 +67,7 @@ export class ConciergeMetrics {
     this.callDuration = make(METRICS.callDuration);
     this.activeCalls = make(METRICS.activeCalls);
     this.turnDuration = make(METRICS.turnDuration);
+    this.apiResponse = make(METRICS.apiResponse);
     this.crisisResponse = make(METRICS.crisisResponse);
     this.escalations = make(METRICS.escalations);
     this.dependencyDuration = make(METRICS.dependencyDuration);
@@ -93,6 +95,11 @@ export class ConciergeMetrics {
 
   aiTurn(channel: Channel, outcome: RequestOutcome, seconds: number): void {
     this.turnDuration(seconds, channel, outcome);
+  }
+
+  /** The concierge's API answered a request (a web chat message, a Twilio webhook) after `seconds`. */
+  apiResponded(channel: Channel, outcome: RequestOutcome, seconds: number): void {
+    this.apiResponse(seconds, channel, outcome);
   }
 
   crisisResponded(channel: Channel, seconds: number): void {
