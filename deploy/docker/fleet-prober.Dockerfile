@@ -35,4 +35,4 @@ ENTRYPOINT ["/app/entrypoint.sh"]
 # V8 and malloc settings that hold resident memory down at thousands of targets (node refuses
 # --heap-growing-percent in NODE_OPTIONS): see exporters/fleet-prober/src/node-options.ts.
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072
-CMD ["node", "--max-semi-space-size=1", "--heap-growing-percent=50", "exporters/fleet-prober/dist/main.js"]
+CMD ["node", "--max-semi-space-size=1", "--heap-growing-percent=50", "--no-turbo-inlining", "exporters/fleet-prober/dist/main.js"]

@@ -28,6 +28,11 @@ export interface AlertSenderOptions {
   readonly logger: Logger;
   readonly onError: () => void;
   readonly onSent: (alerts: number) => void;
+  /**
+   * Awaited before each resend, which then sends what is still firing (the caller re-decides meanwhile and
+   * calls `update`): a resend never re-asserts a decision older than itself.
+   */
+  readonly beforeResend?: () => Promise<void>;
 }
 
 /**
@@ -42,6 +47,7 @@ export class AlertSender {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private inFlight = new Set<Promise<void>>();
+  private resending = false;
 
   constructor(private readonly opts: AlertSenderOptions) {}
 
@@ -81,7 +87,23 @@ export class AlertSender {
   }
 
   private resendAll(): void {
-    if (this.stopped || this.firing.size === 0) return;
+    if (this.stopped || this.firing.size === 0 || this.resending) return;
+    const before = this.opts.beforeResend;
+    if (!before) return this.sendFiring();
+    this.resending = true;
+    const p = before()
+      .catch((err: unknown) =>
+        this.opts.logger.warn({ err: errText(err) }, 're-deciding before a resend failed'),
+      )
+      .then(() => {
+        this.resending = false;
+        if (!this.stopped && this.firing.size > 0) this.sendFiring();
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private sendFiring(): void {
     const now = new Date();
     this.send([...this.firing.values()].map((a) => this.postable(a, now, false)));
   }

@@ -20,12 +20,19 @@ const RUNBOOKS = 'https://github.com/concierge-ops/concierge-ops/blob/main/docs/
 export class FleetView {
   private readonly ownDown = new Map<string, Date>();
   private readonly fleetDown = new Set<string>();
+  /**
+   * When (performance.now()) the fleet's view of a service last went from down to up, until every peer view
+   * held is newer: a peer's answer asked for before the resolve is stale and does not vote, so a poll under
+   * way at the resolve, or an alert resend, cannot bring the decision back.
+   */
+  private readonly resolvedAt = new Map<string, number>();
   /** What the control plane holds (or will, once pending transitions land); undefined until synced. */
   private reported: Map<string, ServiceState> | undefined;
 
   constructor(
     private readonly quorum: number,
-    private readonly peerDownCount: (key: string) => number,
+    /** How many peers hold the service down in views asked for at or after `since` (performance.now()). */
+    private readonly peerDownCount: (key: string, since: number) => number,
     private readonly extraLabels: Readonly<Record<string, string>>,
   ) {}
 
@@ -45,6 +52,17 @@ export class FleetView {
   forget(key: string): void {
     this.ownDown.delete(key);
     this.fleetDown.delete(key);
+    this.resolvedAt.delete(key);
+  }
+
+  /** True while some resolve is younger than a peer view held: a fresh poll may change votes. */
+  get awaitingFreshViews(): boolean {
+    return this.resolvedAt.size > 0;
+  }
+
+  /** Drops the resolves that every peer view held (asked for at `oldestView` or later) postdates. */
+  pruneResolves(oldestView: number): void {
+    for (const [key, at] of this.resolvedAt) if (at <= oldestView) this.resolvedAt.delete(key);
   }
 
   /**
@@ -57,10 +75,12 @@ export class FleetView {
     } else {
       this.ownDown.delete(key);
     }
-    const votes = (own === 'down' ? 1 : 0) + this.peerDownCount(key);
+    const votes = (own === 'down' ? 1 : 0) + this.peerDownCount(key, this.resolvedAt.get(key) ?? -Infinity);
     const down = votes >= this.quorum;
-    if (down) this.fleetDown.add(key);
-    else this.fleetDown.delete(key);
+    if (down) {
+      this.fleetDown.add(key);
+      this.resolvedAt.delete(key);
+    } else if (this.fleetDown.delete(key)) this.resolvedAt.set(key, performance.now());
     if (!this.reported || (own === undefined && !down)) return undefined;
     const state: ServiceState = down ? 'down' : own === 'down' || own === undefined ? 'up' : own;
     if (state === (this.reported.get(key) ?? 'up')) return undefined;

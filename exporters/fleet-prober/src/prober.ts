@@ -142,11 +142,15 @@ export class FleetProber {
       timeoutMs: 2000,
       logger: this.logger,
       onError: () => onError('peer_poll'),
-      onChange: () => this.reconcileAll(),
+      onPolled: (changed) => {
+        // A poll that brought nothing new still matters while a resolve waits for views newer than itself.
+        if (changed || this.fleet.awaitingFreshViews) this.reconcileAll();
+        this.fleet.pruneResolves(this.peers.oldestView());
+      },
     });
     this.fleet = new FleetView(
       quorum,
-      (key) => this.peers.downCount(key),
+      (key, since) => this.peers.downCount(key, since),
       opts.alertLabels ?? { monitor: 'concierge-ops' },
     );
     this.alerts = new AlertSender({
@@ -156,6 +160,10 @@ export class FleetProber {
       logger: this.logger,
       onError: () => onError('alert_send'),
       onSent: (n) => this.metrics.alertsSent.inc(n),
+      // A resend re-asserts the decision: it is taken again on peer views asked for after the resend came
+      // due, so that a service another location has resolved in the meantime is not brought back by views
+      // read before that (the slower the peers answer, the older the views a timer alone would resend).
+      ...(peerUrls.length > 0 ? { beforeResend: () => this.peers.poll() } : {}),
     });
     this.discovery = new Discovery({
       url: `${base}/api/v1/sd/probe-targets`,
