@@ -14,4 +14,6 @@ export const PROMTOOL_TESTS = [
   'longterm',
   'heartbeats',
   'response-targets',
+  'hosts',
+  'postgres',
 ] as const;
