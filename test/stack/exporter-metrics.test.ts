@@ -75,7 +75,10 @@ describe('host and PostgreSQL rules name only metrics the real exporters export'
     pgUrl = `http://127.0.0.1:${pgPort}/metrics`;
     await waitFor('node_exporter answering', () => scrapeNames(nodeUrl).catch(() => undefined));
     await waitFor('postgres_exporter connected', async () => {
-      const text = await fetch(pgUrl).then((r) => r.text(), () => '');
+      const text = await fetch(pgUrl).then(
+        (r) => r.text(),
+        () => '',
+      );
       return /^pg_up 1$/m.test(text) ? true : undefined;
     });
   });
