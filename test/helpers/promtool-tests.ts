@@ -17,4 +17,6 @@ export const PROMTOOL_TESTS = [
   'heartbeats',
   'response-targets',
   'capacity',
+  'hosts',
+  'postgres',
 ] as const;
