@@ -84,10 +84,23 @@ else
   echo "images:build: base $base made"
 fi
 
+# Where this machine reaches the npm registry through a TLS proxy of its own (npm's cafile or
+# NODE_EXTRA_CA_CERTS), the build's RUN steps see that CA bundle through a mounted global npmrc. Mounts are not
+# part of the image: the images keep Node's own CA store.
+mounts=""
+ca=$(npm config get cafile 2> /dev/null || true)
+case $ca in null | undefined | "") ca=${NODE_EXTRA_CA_CERTS:-} ;; esac
+if [ -n "$ca" ] && [ -f "$ca" ]; then
+  npmrc=$(mktemp)
+  echo "cafile=/run/build-ca.crt" > "$npmrc"
+  mounts="--volume=$ca:/run/build-ca.crt:ro --volume=$npmrc:/usr/etc/npmrc:ro"
+  echo "images:build: npm in the build trusts $ca (this machine's npm cafile)"
+fi
+
 for s in $services; do
   start=$(date +%s)
   echo "images:build: building concierge-ops/$s"
-  b bud --isolation="$isolation" --network=host --layers=false --build-arg NODE_IMAGE="$base" \
+  b bud --isolation="$isolation" --network=host --layers=false --build-arg NODE_IMAGE="$base" $mounts \
     ${IMAGES_BUILD_ARGS:-} -f "$root/deploy/docker/$s.Dockerfile" -t "concierge-ops/$s" "$root"
   echo "images:build: concierge-ops/$s built in $(($(date +%s) - start)) s"
 done
