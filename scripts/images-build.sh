@@ -100,7 +100,7 @@ fi
 for s in $services; do
   start=$(date +%s)
   echo "images:build: building concierge-ops/$s"
-  b bud --isolation="$isolation" --network=host --layers=false --build-arg NODE_IMAGE="$base" $mounts \
+  b bud --format=docker --isolation="$isolation" --network=host --layers=false --build-arg NODE_IMAGE="$base" $mounts \
     ${IMAGES_BUILD_ARGS:-} -f "$root/deploy/docker/$s.Dockerfile" -t "concierge-ops/$s" "$root"
   echo "images:build: concierge-ops/$s built in $(($(date +%s) - start)) s"
 done
