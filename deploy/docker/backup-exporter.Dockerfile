@@ -3,7 +3,10 @@
 # The build stage runs deploy/build-image.sh, which CI runs too (test/integration/image-stage.test.ts); the
 # runtime stage is the staged folder on a slim Node LTS, run as the unprivileged `node` user.
 
-FROM node:22-bookworm-slim AS build
+# The base: the published Node LTS image by default; scripts/images-build.sh passes a local one (docs/deployment.md).
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # The locked dependencies first, so a change to the sources reuses this layer. npm ci checks the lock file
 # against every workspace's package.json, so each one is copied (test/unit/compose.test.ts keeps the list whole).
@@ -20,15 +23,24 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN sh deploy/build-image.sh backup-exporter /stage
 
-FROM node:22-bookworm-slim
+FROM ${NODE_IMAGE}
 # The restore test runs pg_restore, whose major version must read the archives: Debian 12's is 15, older than
 # the stack's PostgreSQL 17, so it comes from PostgreSQL's own apt repository (postgresql-common holds its key).
+# PG_CLIENT=debian installs Debian's 15 instead, for a build that reaches only Debian's mirror (docs/deployment.md:
+# its restore test cannot read PostgreSQL 17 archives).
+ARG PG_CLIENT=pgdg
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
-  && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
-  && apt-get install -y --no-install-recommends postgresql-client-17 \
+  && if [ "$PG_CLIENT" = debian ]; then \
+    apt-get install -y --no-install-recommends postgresql-client-15 \
+    && ln -s /usr/lib/postgresql/15/bin/pg_restore /usr/local/bin/pg_restore; \
+  else \
+    apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-17 \
+    && ln -s /usr/lib/postgresql/17/bin/pg_restore /usr/local/bin/pg_restore; \
+  fi \
   && rm -rf /var/lib/apt/lists/*
-ENV BACKUP_PG_RESTORE=/usr/lib/postgresql/17/bin/pg_restore
+ENV BACKUP_PG_RESTORE=/usr/local/bin/pg_restore
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /stage /app

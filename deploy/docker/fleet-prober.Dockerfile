@@ -3,7 +3,10 @@
 # The build stage runs deploy/build-image.sh, which CI runs too (test/integration/image-stage.test.ts); the
 # runtime stage is the staged folder on a slim Node LTS, run as the unprivileged `node` user.
 
-FROM node:22-bookworm-slim AS build
+# The base: the published Node LTS image by default; scripts/images-build.sh passes a local one (docs/deployment.md).
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # The locked dependencies first, so a change to the sources reuses this layer. npm ci checks the lock file
 # against every workspace's package.json, so each one is copied (test/unit/compose.test.ts keeps the list whole).
@@ -20,7 +23,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN sh deploy/build-image.sh fleet-prober /stage
 
-FROM node:22-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 ENV PROBER_STATE_DIR=/data
 WORKDIR /app
