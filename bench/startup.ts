@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import { freePort } from '@concierge-ops/shared/ports';
 import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
+import { BACKUP_MALLOC_ENV, BACKUP_NODE_OPTIONS } from '@concierge-ops/backup-exporter/node-options';
 import { reachableTempDir } from '../test/helpers/process.ts';
 import { createServiceTokens } from '../scripts/stack/tokens.ts';
 
@@ -258,6 +259,7 @@ const services: Service[] = [
     key: 'backup',
     name: 'backup exporter',
     dir: 'exporters/backup-exporter',
+    launch: { options: BACKUP_NODE_OPTIONS, env: BACKUP_MALLOC_ENV },
     env: async () => ({
       CONTROL_PLANE_URL: cpUrl,
       BACKUP_AGENT_TOKEN: tokens['backup-agent'].token,

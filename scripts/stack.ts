@@ -21,6 +21,7 @@ import { freePort } from '@concierge-ops/shared/ports';
 import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from './stack/configs.ts';
 import { prometheusPages } from './stack/links.ts';
 import { proberLaunch } from './stack/prober.ts';
+import { backupExporterLaunch } from './stack/backup-exporter.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
@@ -366,17 +367,18 @@ async function main(): Promise<void> {
   });
   const backupDir = path.join(dataDir, 'backups');
   fs.mkdirSync(backupDir, { recursive: true });
+  const backupRun = backupExporterLaunch({
+    ...baseEnv,
+    CONTROL_PLANE_URL: cpUrls[0],
+    BACKUP_AGENT_TOKEN: tokens['backup-agent'].token,
+    BACKUP_EXPORTER_PORT: backup.split(':')[1],
+    BACKUP_DUMP_DIR: backupDir,
+  });
   const backupChild = spawnChild({
     name: 'backup-exporter',
     command: NODE[0]!,
-    args: [...NODE.slice(1), 'exporters/backup-exporter/dist/main.js'],
-    env: {
-      ...baseEnv,
-      CONTROL_PLANE_URL: cpUrls[0],
-      BACKUP_AGENT_TOKEN: tokens['backup-agent'].token,
-      BACKUP_EXPORTER_PORT: backup.split(':')[1],
-      BACKUP_DUMP_DIR: backupDir,
-    },
+    args: [...NODE.slice(1), ...backupRun.args],
+    env: backupRun.env,
   });
 
   const amChildren: Child[] = [];

@@ -52,4 +52,6 @@ EXPOSE 9471
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=8 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BACKUP_EXPORTER_PORT || 9471) + '/metrics').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/app/entrypoint.sh"]
-CMD ["node", "exporters/backup-exporter/dist/main.js"]
+# V8 and malloc settings: see exporters/backup-exporter/src/node-options.ts.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072
+CMD ["node", "--max-semi-space-size=1", "exporters/backup-exporter/dist/main.js"]

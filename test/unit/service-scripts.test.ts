@@ -3,6 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
 import { PROBER_ENTRY, proberLaunch } from '../../scripts/stack/prober.ts';
+import {
+  BACKUP_ENTRY,
+  BACKUP_MALLOC_ENV,
+  BACKUP_NODE_OPTIONS,
+} from '@concierge-ops/backup-exporter/node-options';
+import { backupExporterLaunch } from '../../scripts/stack/backup-exporter.ts';
 
 /**
  * The services run their build with plain node (no tsx, no esbuild at run time), after building what is stale:
@@ -52,32 +58,54 @@ describe('service scripts', () => {
     assert.deepEqual(new Set(engines), new Set(['>=20.19']));
   });
 
-  // One place says how the prober runs (exporters/fleet-prober/src/node-options.ts); the stack takes it from
+  // One place says how each long-running exporter runs (its src/node-options.ts); the stack takes it from
   // there, and the two launchers that cannot import it (an npm script, a Dockerfile) must say the same.
-  describe("the prober's memory settings", () => {
-    const flags = PROBER_NODE_OPTIONS.split(' ');
-    const malloc = Object.entries(PROBER_MALLOC_ENV).map(([k, v]) => `${k}=${v}`);
+  const launches = [
+    {
+      name: 'prober',
+      options: PROBER_NODE_OPTIONS,
+      malloc: PROBER_MALLOC_ENV,
+      entry: PROBER_ENTRY,
+      stack: proberLaunch,
+      script: 'prober',
+      image: 'deploy/docker/fleet-prober.Dockerfile',
+    },
+    {
+      name: 'backup exporter',
+      options: BACKUP_NODE_OPTIONS,
+      malloc: BACKUP_MALLOC_ENV,
+      entry: BACKUP_ENTRY,
+      stack: backupExporterLaunch,
+      script: 'backup-exporter',
+      image: 'deploy/docker/backup-exporter.Dockerfile',
+    },
+  ];
+  for (const l of launches) {
+    describe(`the ${l.name}'s memory settings`, () => {
+      const flags = l.options.split(' ');
+      const malloc = Object.entries(l.malloc).map(([k, v]) => `${k}=${v}`);
 
-    it('npm run stack starts the prober with them', () => {
-      const run = proberLaunch({ PROBER_ID: 'stack-prober' });
-      assert.deepEqual(run.args, [...flags, PROBER_ENTRY]);
-      assert.deepEqual(run.env, { PROBER_ID: 'stack-prober', ...PROBER_MALLOC_ENV });
-    });
+      it(`npm run stack starts the ${l.name} with them`, () => {
+        const run = l.stack({ SOME_VAR: 'kept' });
+        assert.deepEqual(run.args, [...flags, l.entry]);
+        assert.deepEqual(run.env, { SOME_VAR: 'kept', ...l.malloc });
+      });
 
-    it('npm run prober uses the same ones', () => {
-      const m = /&& ((?:[A-Z_]+=\S+ )*)exec node ((?:--\S+ )*)(\S+)$/.exec(pkg.scripts.prober!);
-      assert.ok(m, pkg.scripts.prober);
-      assert.deepEqual(m[1]!.trim().split(' '), malloc);
-      assert.deepEqual(m[2]!.trim().split(' '), flags);
-      assert.equal(m[3], PROBER_ENTRY);
-    });
+      it(`npm run ${l.script} uses the same ones`, () => {
+        const m = /&& ((?:[A-Z_]+=\S+ )*)exec node ((?:--\S+ )*)(\S+)$/.exec(pkg.scripts[l.script]!);
+        assert.ok(m, pkg.scripts[l.script]);
+        assert.deepEqual(m[1]!.trim().split(' '), malloc);
+        assert.deepEqual(m[2]!.trim().split(' '), flags);
+        assert.equal(m[3], l.entry);
+      });
 
-    it("the prober's image uses the same ones", () => {
-      const file = fs.readFileSync(path.join(ROOT, 'deploy/docker/fleet-prober.Dockerfile'), 'utf8');
-      const env = /^ENV (MALLOC_.*)$/m.exec(file)?.[1];
-      assert.deepEqual(env?.split(' '), malloc);
-      const cmd = /^CMD (\[.*\])$/m.exec(file)?.[1];
-      assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...flags, PROBER_ENTRY]);
+      it(`the ${l.name}'s image uses the same ones`, () => {
+        const file = fs.readFileSync(path.join(ROOT, l.image), 'utf8');
+        const env = /^ENV (MALLOC_.*)$/m.exec(file)?.[1];
+        assert.deepEqual(env?.split(' '), malloc);
+        const cmd = /^CMD (\[.*\])$/m.exec(file)?.[1];
+        assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...flags, l.entry]);
+      });
     });
-  });
+  }
 });

@@ -1,3 +1,5 @@
+import { LEAN_MALLOC_ENV } from '@concierge-ops/shared/process';
+
 /**
  * How the prober should be run (node options on its command line: node refuses --heap-growing-percent in
  * NODE_OPTIONS; malloc settings in its environment), and why; bench:prober runs it this way and the compose
@@ -14,14 +16,8 @@
  *   its compile jobs (zones on the background threads) and the optimised code stay small: several MiB of
  *   anonymous memory less at 5,000 targets, at no measurable CPU cost. (`--no-opt` saved as much plus TurboFan's
  *   own code pages, but cost about a third more CPU per probe.)
- * - glibc malloc: every socket read takes a 64 KiB buffer from malloc. From the main arena and a dozen
- *   thread arenas the freed buffers fragment the heap and are not given back (~13 MiB); mapped on their own
- *   (threshold 64 KiB) and with two arenas, they are.
+ * - glibc malloc: the shared LEAN_MALLOC_ENV (@concierge-ops/shared/process), which says why.
  */
 export const PROBER_NODE_OPTIONS = '--max-semi-space-size=1 --heap-growing-percent=50 --no-turbo-inlining';
 
-export const PROBER_MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '65536',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-};
+export const PROBER_MALLOC_ENV = LEAN_MALLOC_ENV;

@@ -63,3 +63,16 @@ export function runProcess<C>(
     process.exit(1);
   });
 }
+
+/**
+ * glibc malloc settings for a long-running service that reads sockets: every socket read takes a 64 KiB buffer
+ * from malloc, and from the main arena and a dozen thread arenas the freed buffers fragment the heap and are not
+ * given back (~13 MiB in the prober at 5,000 targets). Mapped on their own (threshold 64 KiB) and with two
+ * arenas, they are. Set in the service's environment (malloc reads them at start), by its npm script, the stack
+ * and its image alike.
+ */
+export const LEAN_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '65536',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
