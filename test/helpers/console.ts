@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { totpNow } from '../../control-plane/src/users/totp.ts';
 import type { TestControlPlane } from './control-plane.ts';
 import type { SmtpSink } from './smtp-sink.ts';
+import type { Chromium } from './chromium.ts';
 
 export interface Page {
   status: number;
@@ -95,4 +96,12 @@ export async function onboard(
   const codes = [...done.html.matchAll(/<code>([A-Z0-9]{5}-[A-Z0-9]{5})<\/code>/g)].map((m) => m[1]!);
   assert.equal(codes.length, 10, 'ten recovery codes are shown once');
   return { client: c, secret, codes };
+}
+
+/** Gives a Chromium context the console session `who` signed in to (its cookies, for `baseUrl`'s host). */
+export async function useSession(browser: Chromium, baseUrl: string, who: ConsoleClient): Promise<void> {
+  const { hostname } = new URL(baseUrl);
+  await browser.context.addCookies(
+    [...who.cookies].map(([name, value]) => ({ name, value, domain: hostname, path: '/', httpOnly: true })),
+  );
 }

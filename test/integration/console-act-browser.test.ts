@@ -17,7 +17,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard } from '../helpers/console.ts';
+import { onboard, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
@@ -89,16 +89,7 @@ describe('the console acts on incidents and the fleet in a browser', function ()
       role: 'operator',
     });
     browser = await startChromium();
-    const url = new URL(cp.url);
-    await browser.context.addCookies(
-      [...otto.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, otto);
     page = await browser.context.newPage();
   });
   after(async () => {

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
 import { screenshotAndAxe, fitsPhone } from '../helpers/axe.ts';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
-import { linkIn, onboard, waitForMail } from '../helpers/console.ts';
+import { linkIn, onboard, waitForMail, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { totpNow, totpUri } from '../../control-plane/src/users/totp.ts';
 
@@ -153,17 +153,8 @@ describe('the console admin pages in a browser', function () {
       name: 'Otto',
       role: 'operator',
     });
-    const url = new URL(cp.url);
     await browser.context.clearCookies();
-    await browser.context.addCookies(
-      [...otto.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, otto);
     for (const p of ['/console/tokens', '/console/audit']) {
       const res = await page.goto(cp.url + p);
       assert.equal(res?.status(), 403, p);

@@ -14,7 +14,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { linkIn, onboard, waitForMail } from '../helpers/console.ts';
+import { linkIn, onboard, waitForMail, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 import { totpNow } from '../../control-plane/src/users/totp.ts';
@@ -81,16 +81,7 @@ describe('the console in a browser', function () {
       name: 'Ada',
       role: 'admin',
     });
-    const url = new URL(cp.url);
-    await browser.context.addCookies(
-      [...admin.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, admin);
     await page.goto(cp.url + '/console/users');
     await check('users');
     await page.getByLabel('E-mail').fill('otto@ops.example.test');

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/alerts.ts';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
 import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
-import { onboard } from '../helpers/console.ts';
+import { onboard, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 import { fitsPhone, screenshotAndAxe } from '../helpers/axe.ts';
@@ -108,16 +108,7 @@ describe('console forms for rotations, level hours and policy selectors', functi
       role: 'operator',
     });
     browser = await startChromium();
-    const url = new URL(cp.url);
-    await browser.context.addCookies(
-      [...otto.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, otto);
     page = await browser.context.newPage();
   });
   after(async () => {

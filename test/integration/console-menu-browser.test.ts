@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startChromium, type Chromium } from '../helpers/chromium.ts';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
-import { onboard } from '../helpers/console.ts';
+import { onboard, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
 
@@ -34,16 +34,7 @@ describe('the console header on a phone and on a laptop', function () {
       role: 'admin',
     });
     browser = await startChromium();
-    const url = new URL(cp.url);
-    await browser.context.addCookies(
-      [...ada.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, ada);
     page = await browser.context.newPage();
   });
   after(async () => {

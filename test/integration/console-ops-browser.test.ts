@@ -15,7 +15,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard, waitForMail, type ConsoleClient } from '../helpers/console.ts';
+import { onboard, waitForMail, type ConsoleClient, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
 
@@ -54,17 +54,8 @@ describe('the console’s operations pages in a browser', function () {
   }
 
   async function signInAs(c: ConsoleClient): Promise<void> {
-    const url = new URL(cp.url);
     await browser.context.clearCookies();
-    await browser.context.addCookies(
-      [...c.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, c);
   }
 
   /** The audit records of `action` as the API's audit log answers them. */

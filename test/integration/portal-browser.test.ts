@@ -16,7 +16,7 @@ import {
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard, type ConsoleClient } from '../helpers/console.ts';
+import { onboard, type ConsoleClient, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { pdfText } from '../fixtures/reports/pdf-pages.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
@@ -392,16 +392,7 @@ describe('the clients portal and the public status page in a browser', function 
   });
 
   it('staff switch a status page on from the console and read its address once', async () => {
-    const url = new URL(cp.url);
-    await browser.context.addCookies(
-      [...admin.cookies].map(([name, value]) => ({
-        name,
-        value,
-        domain: url.hostname,
-        path: '/',
-        httpOnly: true,
-      })),
-    );
+    await useSession(browser, cp.url, admin);
     await page.goto(cp.url + '/console/status-pages');
     const row = page.getByRole('row', { name: /other-clinic/ });
     await row.getByLabel('On').check();
