@@ -149,8 +149,14 @@ describe('instance exporters: node_exporter and postgres_exporter registered per
     assert.equal(await cp.count('audit_log'), audits);
   });
 
-  it("answers 404 to a client's token for another client's instance and keeps SD to Prometheus's roles", async () => {
+  it("hides another client's exporter URLs from a client's token and keeps SD to Prometheus's roles", async () => {
     const token = await cp.token('client', 'other-clinic');
+    assert.equal((await cp.call('GET', '/api/v1/instances/smile-prod', { token })).status, 404);
+    const own = await cp.call('GET', '/api/v1/instances', { token });
+    assert.deepEqual(
+      own.body.map((i: { slug: string }) => i.slug),
+      ['other-prod'],
+    );
     const r = await cp.call('PATCH', '/api/v1/instances/smile-prod', {
       token,
       body: { nodeExporterUrl: 'http://10.6.6.6:9100/metrics' },
