@@ -22,6 +22,7 @@ import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from '
 import { prometheusPages } from './stack/links.ts';
 import { proberLaunch } from './stack/prober.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
+import { postgresExporterDsn, registerHostExporters } from './stack/host-exporters.ts';
 import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
 import { createServiceTokens } from './stack/tokens.ts';
@@ -483,6 +484,49 @@ async function main(): Promise<void> {
   if (typeof demo === 'string') skipped.push({ name: 'demo fleet', url: `skipped: ${demo}` });
   else entries.push(demo);
 
+  // This host and this database, as a client instance's would be watched: registered on the first demo instance.
+  const nodeBin = which('prometheus-node-exporter');
+  const pgBin = which('prometheus-postgres-exporter');
+  const firstInstance = typeof demo === 'string' ? undefined : demo.instance;
+  if (!nodeBin || !pgBin)
+    skipped.push({
+      name: 'host exporters',
+      url:
+        'skipped: run  apt-get install -y --no-install-recommends prometheus-node-exporter ' +
+        'prometheus-postgres-exporter',
+    });
+  else if (!firstInstance)
+    skipped.push({ name: 'host exporters', url: 'skipped: no demo instance to register them on' });
+  else {
+    const [nodePort, pgPort] = [await loop(), await loop()];
+    const nodeChild = spawnChild({
+      name: 'node-exporter',
+      command: nodeBin,
+      args: [`--web.listen-address=${nodePort}`],
+      env: baseEnv,
+    });
+    const pgChild = spawnChild({
+      name: 'postgres-exporter',
+      command: pgBin,
+      args: [`--web.listen-address=${pgPort}`],
+      env: { ...baseEnv, DATA_SOURCE_NAME: postgresExporterDsn(databaseUrl) },
+    });
+    await waitReady(nodeChild, `${url(nodePort)}/metrics`);
+    await waitReady(pgChild, `${url(pgPort)}/metrics`);
+    await registerHostExporters(cpUrls[0]!, tokens.demo.token, firstInstance, {
+      nodeExporterUrl: `${url(nodePort)}/metrics`,
+      postgresExporterUrl: `${url(pgPort)}/metrics`,
+    });
+    entries.push(
+      { name: 'node exporter', url: `${url(nodePort)}/metrics`, note: `this host, as ${firstInstance}'s` },
+      {
+        name: 'postgres exporter',
+        url: `${url(pgPort)}/metrics`,
+        note: `the stack's database, as ${firstInstance}'s`,
+      },
+    );
+  }
+
   fs.writeFileSync(
     path.join(dataDir, 'stack.json'),
     // Holds the database URL (with its password): readable by this user only.
@@ -560,7 +604,7 @@ async function startDemo(
   controlPlaneUrl: string,
   token: string,
   prometheusUrl: string,
-): Promise<Entry | string> {
+): Promise<(Entry & { instance?: string }) | string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;
   };
@@ -596,6 +640,7 @@ async function startDemo(
   return {
     name: 'demo fleet',
     url: web[2]!,
+    instance: web[1]!,
     note:
       `${count} instances, the first's web chat; break one: ` +
       `${dataDir === DEFAULT_DATA_DIR ? '' : `DATA_DIR=${dataDir} `}npm run demo -- break ${web[1]} backend`,

@@ -28,8 +28,14 @@ describe('instance exporters: node_exporter and postgres_exporter registered per
     nodeExporter = await startNodeExporter();
     pgExporter = await startPostgresExporter(cp.databaseUrl);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'instance-exporters-'));
-    assert.equal((await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') })).status, 201);
-    assert.equal((await cp.call('POST', '/api/v1/clients', { body: clientBody('other-clinic') })).status, 201);
+    assert.equal(
+      (await cp.call('POST', '/api/v1/clients', { body: clientBody('smile-dental') })).status,
+      201,
+    );
+    assert.equal(
+      (await cp.call('POST', '/api/v1/clients', { body: clientBody('other-clinic') })).status,
+      201,
+    );
   });
   after(async () => {
     await prom?.stop();
@@ -142,7 +148,10 @@ describe('instance exporters: node_exporter and postgres_exporter registered per
         body: instanceBody('smile-dental', 'smile-new', { [field]: value }),
       });
       assert.equal(c.status, 400, c.text);
-      assert.ok(c.body.errors.some((e: { field: string }) => e.field === `/${field}`), c.text);
+      assert.ok(
+        c.body.errors.some((e: { field: string }) => e.field === `/${field}`),
+        c.text,
+      );
     }
     assert.deepEqual((await cp.call('GET', '/api/v1/instances/smile-prod')).body, before);
     assert.equal((await cp.call('GET', '/api/v1/instances/smile-new')).status, 404);

@@ -201,7 +201,10 @@ const instanceFields = {
   environment: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
   baseUrl: httpUrl,
   metricsUrl: { ...httpUrl, description: "the concierge runtime's Prometheus pull endpoint" },
-  nodeExporterUrl: { ...httpUrl, description: "the instance host's node_exporter metrics endpoint (job node)" },
+  nodeExporterUrl: {
+    ...httpUrl,
+    description: "the instance host's node_exporter metrics endpoint (job node)",
+  },
   postgresExporterUrl: {
     ...httpUrl,
     description: "the instance database's postgres_exporter metrics endpoint (job postgres)",
