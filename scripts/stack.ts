@@ -6,7 +6,8 @@
  *   Prometheus (the repo's rules; scrapes all of them; http_sd from the control plane) -> Alertmanager
  *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio stand-in (or TWILIO_* passed through) / SMTP
  *   sink; a demo responder for each role of the default escalation policy, so that pages go out.
- *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists.
+ *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists, and then
+ *   node_exporter and postgres_exporter (this host, the stack's database) registered on its first instance.
  *
  * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
  * stops every child (each in its own process group) and then the database. STACK_SCRAPE_INTERVAL (e.g. 2s, for
