@@ -93,9 +93,11 @@ describe('instance exporters: node_exporter and postgres_exporter registered per
       runtimes.body.map((g: { labels: { instance: string } }) => g.labels.instance),
       ['other-prod'],
     );
-    const bad = await cp.call('GET', '/api/v1/sd/scrape-targets?job=mysql');
-    assert.equal(bad.status, 400, bad.text);
-    assert.match(bad.text, /job/);
+    for (const q of ['job=mysql', 'job=node&job=postgres', 'job=node%00', 'jobs=node']) {
+      const bad = await cp.call('GET', `/api/v1/sd/scrape-targets?${q}`);
+      assert.equal(bad.status, 400, `${q}: ${bad.text}`);
+      assert.match(bad.text, /job/, q);
+    }
   });
 
   it('a real Prometheus scrapes them through the control plane: up and pg_up are 1 with client and instance', async () => {
