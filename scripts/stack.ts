@@ -6,7 +6,8 @@
  *   Prometheus (the repo's rules; scrapes all of them; http_sd from the control plane) -> Alertmanager
  *   (x3 clustered with --ha) -> webhook -> control plane -> Twilio stand-in (or TWILIO_* passed through) / SMTP
  *   sink; a demo responder for each role of the default escalation policy, so that pages go out.
- *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists.
+ *   Grafana when grafana-server is installed; the demo fleet when exporters/concierge-demo exists, and then
+ *   node_exporter and postgres_exporter (this host, the stack's database) registered on its first instance.
  *
  * Data, logs, generated configs and tokens live in DATA_DIR (default .stack/, git-ignored). Ctrl-C or SIGTERM
  * stops every child (each in its own process group) and then the database. STACK_SCRAPE_INTERVAL (e.g. 2s, for
@@ -23,6 +24,7 @@ import { prometheusPages } from './stack/links.ts';
 import { proberLaunch } from './stack/prober.ts';
 import { backupExporterLaunch } from './stack/backup-exporter.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
+import { postgresExporterDsn, registerHostExporters } from './stack/host-exporters.ts';
 import { seedDemoResponders } from './stack/paging.ts';
 import { startChild, waitReady, type Child, type ChildSpec } from './stack/proc.ts';
 import { createServiceTokens } from './stack/tokens.ts';
@@ -485,6 +487,49 @@ async function main(): Promise<void> {
   if (typeof demo === 'string') skipped.push({ name: 'demo fleet', url: `skipped: ${demo}` });
   else entries.push(demo);
 
+  // This host and this database, as a client instance's would be watched: registered on the first demo instance.
+  const nodeBin = which('prometheus-node-exporter');
+  const pgBin = which('prometheus-postgres-exporter');
+  const firstInstance = typeof demo === 'string' ? undefined : demo.instance;
+  if (!nodeBin || !pgBin)
+    skipped.push({
+      name: 'host exporters',
+      url:
+        'skipped: run  apt-get install -y --no-install-recommends prometheus-node-exporter ' +
+        'prometheus-postgres-exporter',
+    });
+  else if (!firstInstance)
+    skipped.push({ name: 'host exporters', url: 'skipped: no demo instance to register them on' });
+  else {
+    const [nodePort, pgPort] = [await loop(), await loop()];
+    const nodeChild = spawnChild({
+      name: 'node-exporter',
+      command: nodeBin,
+      args: [`--web.listen-address=${nodePort}`],
+      env: baseEnv,
+    });
+    const pgChild = spawnChild({
+      name: 'postgres-exporter',
+      command: pgBin,
+      args: [`--web.listen-address=${pgPort}`],
+      env: { ...baseEnv, DATA_SOURCE_NAME: postgresExporterDsn(databaseUrl) },
+    });
+    await waitReady(nodeChild, `${url(nodePort)}/metrics`);
+    await waitReady(pgChild, `${url(pgPort)}/metrics`);
+    await registerHostExporters(cpUrls[0]!, tokens.demo.token, firstInstance, {
+      nodeExporterUrl: `${url(nodePort)}/metrics`,
+      postgresExporterUrl: `${url(pgPort)}/metrics`,
+    });
+    entries.push(
+      { name: 'node exporter', url: `${url(nodePort)}/metrics`, note: `this host, as ${firstInstance}'s` },
+      {
+        name: 'postgres exporter',
+        url: `${url(pgPort)}/metrics`,
+        note: `the stack's database, as ${firstInstance}'s`,
+      },
+    );
+  }
+
   fs.writeFileSync(
     path.join(dataDir, 'stack.json'),
     // Holds the database URL (with its password): readable by this user only.
@@ -562,7 +607,7 @@ async function startDemo(
   controlPlaneUrl: string,
   token: string,
   prometheusUrl: string,
-): Promise<Entry | string> {
+): Promise<(Entry & { instance?: string }) | string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;
   };
@@ -598,6 +643,7 @@ async function startDemo(
   return {
     name: 'demo fleet',
     url: web[2]!,
+    instance: web[1]!,
     note:
       `${count} instances, the first's web chat; break one: ` +
       `${dataDir === DEFAULT_DATA_DIR ? '' : `DATA_DIR=${dataDir} `}npm run demo -- break ${web[1]} backend`,

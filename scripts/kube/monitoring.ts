@@ -86,6 +86,9 @@ function prometheusRules(root: string): Record<string, string> {
   return out;
 }
 
+/** prometheus.yml's jobs whose targets come from the control plane's /api/v1/sd/scrape-targets. */
+const SD_JOBS = ['concierge', 'node', 'postgres'];
+
 function scrapeResources(root: string): Record<string, string> {
   const prom = read(root, 'prometheus/prometheus.yml') as {
     global: { scrape_interval: string };
@@ -116,32 +119,40 @@ function scrapeResources(root: string): Record<string, string> {
     };
   });
 
-  const concierge = jobs.get('concierge');
-  const sd = (concierge?.http_sd_configs as Json[] | undefined)?.[0];
-  if (!concierge || !sd) throw new Error('prometheus.yml has no concierge job with http_sd_configs');
-  const url = String(sd.url);
-  if (!url.startsWith(COMPOSE_CONTROL_PLANE)) throw new Error(`unexpected discovery URL ${url}`);
-  const scrapeConfig = {
-    apiVersion: 'monitoring.coreos.com/v1alpha1',
-    kind: 'ScrapeConfig',
-    metadata: { name: 'concierge', labels: COMMON_LABELS },
-    spec: {
-      jobName: 'concierge',
-      honorLabels: concierge.honor_labels === true,
-      httpSDConfigs: [
-        {
-          url: CLUSTER_CONTROL_PLANE + url.slice(COMPOSE_CONTROL_PLANE.length),
-          refreshInterval: String(sd.refresh_interval),
-          authorization: authorization(sd.authorization as Json),
+  // The jobs discovered through the control plane: the runtimes and each instance's host and database exporters.
+  const scrapeConfigs = Object.fromEntries(
+    SD_JOBS.map((name) => {
+      const job = jobs.get(name);
+      const sd = (job?.http_sd_configs as Json[] | undefined)?.[0];
+      if (!job || !sd) throw new Error(`prometheus.yml has no ${name} job with http_sd_configs`);
+      const url = String(sd.url);
+      if (!url.startsWith(COMPOSE_CONTROL_PLANE)) throw new Error(`unexpected discovery URL ${url}`);
+      const scrapeConfig = {
+        apiVersion: 'monitoring.coreos.com/v1alpha1',
+        kind: 'ScrapeConfig',
+        metadata: { name, labels: COMMON_LABELS },
+        spec: {
+          jobName: name,
+          honorLabels: job.honor_labels === true,
+          httpSDConfigs: [
+            {
+              url: CLUSTER_CONTROL_PLANE + url.slice(COMPOSE_CONTROL_PLANE.length),
+              refreshInterval: String(sd.refresh_interval),
+              authorization: authorization(sd.authorization as Json),
+            },
+          ],
+          relabelings: (job.relabel_configs as Json[]).map(camelRelabel),
         },
-      ],
-      relabelings: (concierge.relabel_configs as Json[]).map(camelRelabel),
-    },
-  };
+      };
+      return [name, scrapeConfig];
+    }),
+  );
   const src = ['prometheus/prometheus.yml'];
   return {
     'servicemonitors.yaml': header(src) + monitors.map(doc).join('---\n'),
-    'scrapeconfig-concierge.yaml': header(src) + doc(scrapeConfig),
+    ...Object.fromEntries(
+      Object.entries(scrapeConfigs).map(([name, sc]) => [`scrapeconfig-${name}.yaml`, header(src) + doc(sc)]),
+    ),
   };
 }
 

@@ -103,7 +103,8 @@ describe('npm run stack -- --ha', function () {
         'fleet prober 2',
         'fleet prober 3',
         'prometheus',
-        ...(DEMO ? ['demo fleet'] : []),
+        // The stack's own host and database, registered on the first demo instance.
+        ...(DEMO ? ['demo fleet', 'node exporter', 'postgres exporter'] : []),
       ].sort(),
     );
     assert.match(out, /grafana +skipped: grafana-server is not installed/);
@@ -231,7 +232,8 @@ describe('npm run stack -- --ha', function () {
         const settled = list.every((l) => !l.includes(' unknown'));
         // The demo's instances come through the control plane's service discovery (refreshed every 15 s here).
         const demo = list.filter((l) => l.startsWith('concierge ')).length;
-        return settled && (!DEMO || demo > 0) ? list : undefined;
+        const exporters = list.filter((l) => /^(node|postgres) /.test(l)).length;
+        return settled && (!DEMO || (demo > 0 && exporters === 2)) ? list : undefined;
       },
       90_000,
     );
@@ -249,6 +251,7 @@ describe('npm run stack -- --ha', function () {
         'fleet-prober up',
         'fleet-prober up',
         'fleet-prober up',
+        ...(DEMO ? ['node up', 'postgres up'] : []),
         'prometheus up',
       ],
     );

@@ -100,7 +100,9 @@ describe('docker-compose.yml', function () {
       'fleet-prober',
       'grafana',
       'mailpit',
+      'node-exporter',
       'postgres',
+      'postgres-exporter',
       'prometheus',
       'secrets-init',
     ];

@@ -38,6 +38,8 @@ export function exportFiles(cur: Current): Record<string, Obj> {
         environment: i.environment,
         baseUrl: i.baseUrl,
         metricsUrl: i.metricsUrl,
+        nodeExporterUrl: i.nodeExporterUrl,
+        postgresExporterUrl: i.postgresExporterUrl,
         labels: Object.keys(i.labels).length ? i.labels : undefined,
         monitoredSince: i.monitoredSince,
         services: i.services,

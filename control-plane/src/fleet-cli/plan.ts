@@ -164,13 +164,16 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
   // --- instances
   const instances = byKey(desired.instances, (v) => String(v.slug), 'instance', problems);
   const curInstances = new Map(cur.instances.map((i) => [i.slug, i]));
-  // metricsUrl and monitoredSince left out of a file are not managed: the API can set them but not clear them.
+  // metricsUrl, the exporter URLs and monitoredSince left out of a file are not managed: the API can set them but
+  // not clear them.
   const instanceSpec = (v: Obj, ref: Obj) => ({
     environment: v.environment,
     baseUrl: v.baseUrl,
     labels: v.labels ?? {},
     services: sortByName((v.services ?? []) as Obj[]),
     ...(ref.metricsUrl !== undefined ? { metricsUrl: v.metricsUrl ?? null } : {}),
+    ...(ref.nodeExporterUrl !== undefined ? { nodeExporterUrl: v.nodeExporterUrl ?? null } : {}),
+    ...(ref.postgresExporterUrl !== undefined ? { postgresExporterUrl: v.postgresExporterUrl ?? null } : {}),
     ...(ref.monitoredSince !== undefined
       ? { monitoredSince: new Date(String(v.monitoredSince)).toISOString() }
       : {}),

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import type { Api } from '../http/api.ts';
 import { READERS, STAFF } from '../http/auth.ts';
 import * as schemas from './schemas.ts';
-import { probeTargets, scrapeTargets } from './sd.ts';
+import { probeTargets, scrapeTargets, type ScrapeJob } from './sd.ts';
 import type { FleetService, InstanceQuery } from './service.ts';
 import type { ClientInput, ClientPatch, InstanceInput, InstancePatch } from './types.ts';
 
@@ -132,14 +132,18 @@ export function fleetRoutes(api: Api, fleet: FleetService): void {
     roles: ['admin', 'operator', 'prober'],
     handler: async ({ res }) => sdAnswer(res, probeTargets(await fleet.listMonitored())),
   });
-  api.route({
+  api.route<unknown, { job?: ScrapeJob }>({
     method: 'get',
     path: '/api/v1/sd/scrape-targets',
     operationId: 'listScrapeTargets',
-    summary: "The concierge runtimes' metrics endpoints as Prometheus http_sd target groups",
+    summary:
+      "The concierge runtimes' (or, with ?job=node|postgres, the instances' exporters') metrics endpoints " +
+      'as Prometheus http_sd target groups',
     tag: 'service discovery',
     // prometheus: the token Prometheus scrapes with; prober: what that token was before the role existed.
     roles: ['admin', 'operator', 'prober', 'prometheus'],
-    handler: async ({ res }) => sdAnswer(res, scrapeTargets(await fleet.listMonitored())),
+    query: schemas.scrapeTargetsQuery,
+    handler: async ({ res, query }) =>
+      sdAnswer(res, scrapeTargets(await fleet.listMonitored(), query.job ?? 'concierge')),
   });
 }

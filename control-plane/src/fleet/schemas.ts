@@ -5,6 +5,7 @@ import {
   MAX_BODY_REGEX,
   MAX_JSON_PATH,
 } from '@concierge-ops/shared/probes';
+import { SCRAPE_JOBS } from './sd.ts';
 
 const slug = {
   type: 'string',
@@ -200,6 +201,14 @@ const instanceFields = {
   environment: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
   baseUrl: httpUrl,
   metricsUrl: { ...httpUrl, description: "the concierge runtime's Prometheus pull endpoint" },
+  nodeExporterUrl: {
+    ...httpUrl,
+    description: "the instance host's node_exporter metrics endpoint (job node)",
+  },
+  postgresExporterUrl: {
+    ...httpUrl,
+    description: "the instance database's postgres_exporter metrics endpoint (job postgres)",
+  },
   labels,
   monitoredSince: {
     type: 'string',
@@ -227,6 +236,18 @@ export const clientListQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { status: { enum: ['active', 'decommissioned', 'all'] } },
+} as const;
+
+export const scrapeTargetsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    job: {
+      enum: [...SCRAPE_JOBS],
+      description:
+        "concierge (default): the runtimes' metricsUrl; node: nodeExporterUrl; postgres: postgresExporterUrl",
+    },
+  },
 } as const;
 
 export const listQuery = {
@@ -296,7 +317,19 @@ export const client = {
 
 export const instance = {
   type: 'object',
-  required: ['id', 'client', 'slug', 'environment', 'baseUrl', 'metricsUrl', 'labels', 'services', 'status'],
+  required: [
+    'id',
+    'client',
+    'slug',
+    'environment',
+    'baseUrl',
+    'metricsUrl',
+    'nodeExporterUrl',
+    'postgresExporterUrl',
+    'labels',
+    'services',
+    'status',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     client: {
@@ -308,6 +341,8 @@ export const instance = {
     environment: { type: 'string' },
     baseUrl: { type: 'string' },
     metricsUrl: { type: ['string', 'null'] },
+    nodeExporterUrl: { type: ['string', 'null'] },
+    postgresExporterUrl: { type: ['string', 'null'] },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     services: {
       type: 'array',

@@ -56,13 +56,28 @@ export function probeTargets(instances: Instance[]): TargetGroup[] {
   );
 }
 
-/** The concierge runtimes' own metrics endpoints, for Prometheus to scrape. */
-export function scrapeTargets(instances: Instance[]): TargetGroup[] {
-  return instances
-    .filter((i) => i.metricsUrl !== null)
-    .map((i) => {
-      const u = new URL(i.metricsUrl!);
-      return {
+/** What `/api/v1/sd/scrape-targets?job=` lists: the runtimes (default) or the instances' exporters. */
+export const SCRAPE_JOBS = ['concierge', 'node', 'postgres'] as const;
+export type ScrapeJob = (typeof SCRAPE_JOBS)[number];
+
+const SCRAPE_URL: Record<ScrapeJob, (i: Instance) => string | null> = {
+  concierge: (i) => i.metricsUrl,
+  node: (i) => i.nodeExporterUrl,
+  postgres: (i) => i.postgresExporterUrl,
+};
+
+/**
+ * One job's metrics endpoints, for Prometheus to scrape: the concierge runtimes' own (`concierge`), or each
+ * instance's host node_exporter (`node`) or database postgres_exporter (`postgres`). Every group carries the
+ * instance's client and instance labels, so the series of all three jobs join on them.
+ */
+export function scrapeTargets(instances: Instance[], job: ScrapeJob = 'concierge'): TargetGroup[] {
+  return instances.flatMap((i) => {
+    const url = SCRAPE_URL[job](i);
+    if (url === null) return [];
+    const u = new URL(url);
+    return [
+      {
         targets: [u.host],
         labels: {
           client: i.client.slug,
@@ -71,6 +86,7 @@ export function scrapeTargets(instances: Instance[]): TargetGroup[] {
           __scheme__: u.protocol.replace(':', ''),
           __metrics_path__: u.pathname || '/metrics',
         },
-      };
-    });
+      },
+    ];
+  });
 }

@@ -52,6 +52,8 @@ export function instanceView(i: store.DbInstance): Instance {
     environment: i.environment,
     baseUrl: i.base_url,
     metricsUrl: i.metrics_url,
+    nodeExporterUrl: i.node_exporter_url,
+    postgresExporterUrl: i.postgres_exporter_url,
     labels: i.labels,
     services: i.services,
     status: i.status,
@@ -332,6 +334,8 @@ export class FleetService {
         environment: input.environment,
         baseUrl: input.baseUrl,
         metricsUrl: input.metricsUrl ?? null,
+        nodeExporterUrl: input.nodeExporterUrl ?? null,
+        postgresExporterUrl: input.postgresExporterUrl ?? null,
         labels: input.labels ?? {},
         monitoredSince: input.monitoredSince ?? null,
       });
@@ -365,6 +369,8 @@ export class FleetService {
         environment: patch.environment ?? cur.environment,
         baseUrl: patch.baseUrl ?? cur.base_url,
         metricsUrl: patch.metricsUrl ?? cur.metrics_url,
+        nodeExporterUrl: patch.nodeExporterUrl ?? cur.node_exporter_url,
+        postgresExporterUrl: patch.postgresExporterUrl ?? cur.postgres_exporter_url,
         labels: patch.labels ?? cur.labels,
         monitoredSince: patch.monitoredSince ?? cur.monitored_since,
       });

@@ -46,6 +46,8 @@ export interface DbInstance {
   environment: string;
   base_url: string;
   metrics_url: string | null;
+  node_exporter_url: string | null;
+  postgres_exporter_url: string | null;
   labels: Record<string, string>;
   status: 'active' | 'decommissioned';
   decommissioned_at: Date | null;
@@ -280,14 +282,27 @@ export async function insertInstance(
     environment: string;
     baseUrl: string;
     metricsUrl: string | null;
+    nodeExporterUrl: string | null;
+    postgresExporterUrl: string | null;
     labels: Record<string, string>;
     monitoredSince: string | null;
   },
 ): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into instances (client_id, slug, environment, base_url, metrics_url, labels, monitored_since)
-     values ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now())) returning id`,
-    [i.clientId, i.slug, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels), i.monitoredSince],
+    `insert into instances (client_id, slug, environment, base_url, metrics_url, labels, monitored_since,
+                            node_exporter_url, postgres_exporter_url)
+     values ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()), $8, $9) returning id`,
+    [
+      i.clientId,
+      i.slug,
+      i.environment,
+      i.baseUrl,
+      i.metricsUrl,
+      JSON.stringify(i.labels),
+      i.monitoredSince,
+      i.nodeExporterUrl,
+      i.postgresExporterUrl,
+    ],
   );
   return rows[0]!.id;
 }
@@ -299,15 +314,26 @@ export async function updateInstance(
     environment: string;
     baseUrl: string;
     metricsUrl: string | null;
+    nodeExporterUrl: string | null;
+    postgresExporterUrl: string | null;
     labels: Record<string, string>;
     monitoredSince: Date | string;
   },
 ): Promise<void> {
   await db.query(
     `update instances set environment = $2, base_url = $3, metrics_url = $4, labels = $5, monitored_since = $6,
-       updated_at = now()
+       node_exporter_url = $7, postgres_exporter_url = $8, updated_at = now()
      where id = $1`,
-    [id, i.environment, i.baseUrl, i.metricsUrl, JSON.stringify(i.labels), i.monitoredSince],
+    [
+      id,
+      i.environment,
+      i.baseUrl,
+      i.metricsUrl,
+      JSON.stringify(i.labels),
+      i.monitoredSince,
+      i.nodeExporterUrl,
+      i.postgresExporterUrl,
+    ],
   );
 }
 

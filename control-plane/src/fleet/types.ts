@@ -62,6 +62,10 @@ export interface Instance {
   environment: string;
   baseUrl: string;
   metricsUrl: string | null;
+  /** The instance host's node_exporter endpoint (job="node"). */
+  nodeExporterUrl: string | null;
+  /** The instance database's postgres_exporter endpoint (job="postgres"). */
+  postgresExporterUrl: string | null;
   labels: Record<string, string>;
   services: ServiceSpec[];
   status: 'active' | 'decommissioned';
@@ -89,6 +93,8 @@ export interface InstanceInput {
   environment: string;
   baseUrl: string;
   metricsUrl?: string;
+  nodeExporterUrl?: string;
+  postgresExporterUrl?: string;
   labels?: Record<string, string>;
   monitoredSince?: string;
   services: ServiceSpec[];

@@ -18,6 +18,11 @@ export interface DemoConfig {
   readonly publicHost: string;
   /** Seed of the traffic simulation (same seed, same traffic). */
   readonly seed: number;
+  /**
+   * A node_exporter and a postgres_exporter to register on the first instance (DEMO_NODE_EXPORTER_URL,
+   * DEMO_POSTGRES_EXPORTER_URL; docker-compose runs one of each), so the host and database jobs have targets.
+   */
+  readonly exporters: { nodeExporterUrl?: string; postgresExporterUrl?: string };
 }
 
 export class DemoConfigError extends Error {
@@ -65,6 +70,23 @@ export function loadDemoConfig(env: Env = process.env): DemoConfig {
     }
     return n;
   };
+  const httpUrl = (v: string) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  };
+  const exporters: { nodeExporterUrl?: string; postgresExporterUrl?: string } = {};
+  for (const [name, key] of [
+    ['DEMO_NODE_EXPORTER_URL', 'nodeExporterUrl'],
+    ['DEMO_POSTGRES_EXPORTER_URL', 'postgresExporterUrl'],
+  ] as const) {
+    const v = raw(name);
+    if (v === undefined) continue;
+    if (httpUrl(v)) exporters[key] = v;
+    else problems.push(`${name} must be an http(s) URL`);
+  }
   let url = raw('CONTROL_PLANE_URL') ?? '';
   if (!url) problems.push('CONTROL_PLANE_URL is required (the control plane the demo registers with)');
   else {
@@ -94,6 +116,7 @@ export function loadDemoConfig(env: Env = process.env): DemoConfig {
     host,
     publicHost,
     seed: number('DEMO_SEED', 1, 0, 2 ** 31, true),
+    exporters,
   };
   if (problems.length > 0) throw new DemoConfigError(problems);
   return Object.freeze(config);

@@ -64,7 +64,7 @@ async function start(): Promise<void> {
       instances.set(spec.instance, inst);
       await inst.start(config.rps, config.seed + i);
       await cp.ensureClient(spec.client, spec.clientName, spec.timeZone);
-      const id = await cp.upsertInstance(inst);
+      const id = await cp.upsertInstance(inst, i === 0 ? config.exporters : {});
       if (build) {
         const key = await cp.faroKey(id, [inst.urls.proxy, inst.urls.frontend]);
         if (key)

@@ -60,10 +60,14 @@ export class ControlPlane {
     if (r.response.status !== 201 && r.response.status !== 409) this.fail(`creating client ${slug}`, r);
   }
 
-  /** Creates or updates the instance with the demo's current URLs; returns its id. */
-  async upsertInstance(inst: DemoInstance): Promise<string> {
+  /** Creates or updates the instance with the demo's current URLs (and `extra`, such as exporters); returns its id. */
+  async upsertInstance(
+    inst: DemoInstance,
+    extra: { nodeExporterUrl?: string; postgresExporterUrl?: string } = {},
+  ): Promise<string> {
     const { client, instance } = inst.spec;
     const fields = {
+      ...extra,
       environment: 'demo',
       baseUrl: inst.urls.proxy + '/',
       metricsUrl: inst.urls.metrics,

@@ -526,7 +526,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The concierge runtimes' metrics endpoints as Prometheus http_sd target groups */
+    /** The concierge runtimes' (or, with ?job=node|postgres, the instances' exporters') metrics endpoints as Prometheus http_sd target groups */
     get: operations['listScrapeTargets'];
     put?: never;
     post?: never;
@@ -3270,6 +3270,8 @@ export interface operations {
             environment: string;
             baseUrl: string;
             metricsUrl: string | null;
+            nodeExporterUrl: string | null;
+            postgresExporterUrl: string | null;
             labels: {
               [key: string]: string;
             };
@@ -3321,6 +3323,16 @@ export interface operations {
            * @description the concierge runtime's Prometheus pull endpoint
            */
           metricsUrl?: string;
+          /**
+           * Format: uri
+           * @description the instance host's node_exporter metrics endpoint (job node)
+           */
+          nodeExporterUrl?: string;
+          /**
+           * Format: uri
+           * @description the instance database's postgres_exporter metrics endpoint (job postgres)
+           */
+          postgresExporterUrl?: string;
           labels?: {
             [key: string]: string;
           };
@@ -3412,6 +3424,8 @@ export interface operations {
             environment: string;
             baseUrl: string;
             metricsUrl: string | null;
+            nodeExporterUrl: string | null;
+            postgresExporterUrl: string | null;
             labels: {
               [key: string]: string;
             };
@@ -3473,6 +3487,8 @@ export interface operations {
             environment: string;
             baseUrl: string;
             metricsUrl: string | null;
+            nodeExporterUrl: string | null;
+            postgresExporterUrl: string | null;
             labels: {
               [key: string]: string;
             };
@@ -3524,6 +3540,16 @@ export interface operations {
            * @description the concierge runtime's Prometheus pull endpoint
            */
           metricsUrl?: string;
+          /**
+           * Format: uri
+           * @description the instance host's node_exporter metrics endpoint (job node)
+           */
+          nodeExporterUrl?: string;
+          /**
+           * Format: uri
+           * @description the instance database's postgres_exporter metrics endpoint (job postgres)
+           */
+          postgresExporterUrl?: string;
           labels?: {
             [key: string]: string;
           };
@@ -3615,6 +3641,8 @@ export interface operations {
             environment: string;
             baseUrl: string;
             metricsUrl: string | null;
+            nodeExporterUrl: string | null;
+            postgresExporterUrl: string | null;
             labels: {
               [key: string]: string;
             };
@@ -3699,7 +3727,9 @@ export interface operations {
   };
   listScrapeTargets: {
     parameters: {
-      query?: never;
+      query?: {
+        job?: 'concierge' | 'node' | 'postgres';
+      };
       header?: never;
       path?: never;
       cookie?: never;
