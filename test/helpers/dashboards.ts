@@ -83,3 +83,17 @@ export function metricNames(expr: string): string[] {
   } while (cursor.next());
   return [...names];
 }
+
+/** An answer of Prometheus's instant query API. */
+export interface PromResponse {
+  status: string;
+  error?: string;
+  data?: { resultType: string; result: unknown };
+}
+
+/** Data as a panel would show it: at least one sample that is a number (NaN is Grafana's "no value"). */
+export function hasData(r: PromResponse): boolean {
+  if (r.status !== 'success' || !r.data) return false;
+  if (r.data.resultType === 'scalar') return !Number.isNaN(Number((r.data.result as [number, string])[1]));
+  return (r.data.result as { value: [number, string] }[]).some((s) => !Number.isNaN(Number(s.value[1])));
+}

@@ -13,24 +13,12 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { buildDashboards } from '../../grafana/src/dashboards.ts';
 import { waitFor } from '../helpers/alerts.ts';
-import { queriesOf, substitute } from '../helpers/dashboards.ts';
+import { queriesOf, substitute, hasData, type PromResponse } from '../helpers/dashboards.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.ts';
 import { startNodeExporter, startPostgresExporter } from '../helpers/exporters.ts';
 import { REPO, startPrometheus, type Proc } from '../helpers/stack.ts';
 
 const VARS = { client: 'demo-riverside', instance: 'riverside-prod' };
-
-interface PromResponse {
-  status: string;
-  error?: string;
-  data?: { resultType: string; result: unknown };
-}
-
-function hasData(r: PromResponse): boolean {
-  if (r.status !== 'success' || !r.data) return false;
-  if (r.data.resultType === 'scalar') return !Number.isNaN(Number((r.data.result as [number, string])[1]));
-  return (r.data.result as { value: [number, string] }[]).some((s) => !Number.isNaN(Number(s.value[1])));
-}
 
 describe('capacity dashboard against real node_exporter and postgres_exporter', function () {
   this.timeout(120_000);

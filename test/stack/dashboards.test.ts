@@ -22,7 +22,14 @@ import pg from 'pg';
 import { selfSignedCert } from '../../exporters/fleet-prober/testing/stand-ins.ts';
 import { buildDashboards } from '../../grafana/src/dashboards.ts';
 import { waitFor } from '../helpers/alerts.ts';
-import { queriesOf, substitute, variableSelector, variablesOf } from '../helpers/dashboards.ts';
+import {
+  queriesOf,
+  substitute,
+  variableSelector,
+  variablesOf,
+  hasData,
+  type PromResponse,
+} from '../helpers/dashboards.ts';
 import { reachableTempDir } from '../helpers/process.ts';
 import { runbookMetrics } from '../helpers/runbooks.ts';
 import { startPg15 } from '../helpers/pg15.ts';
@@ -41,19 +48,6 @@ const INSTANCE = 'riverside-prod';
 
 /** Panels that cannot have data within a test's minutes, each with why. Keep it short. */
 const ALLOWED: Record<string, string> = {};
-
-interface PromResponse {
-  status: string;
-  error?: string;
-  data?: { resultType: string; result: unknown };
-}
-
-/** Data as a panel would show it: at least one sample that is a number (NaN is Grafana's "no value"). */
-function hasData(r: PromResponse): boolean {
-  if (r.status !== 'success' || !r.data) return false;
-  if (r.data.resultType === 'scalar') return !Number.isNaN(Number((r.data.result as [number, string])[1]));
-  return (r.data.result as { value: [number, string] }[]).some((s) => !Number.isNaN(Number(s.value[1])));
-}
 
 describe('dashboards against the Prometheus of a running stack', function () {
   this.timeout(240_000);
