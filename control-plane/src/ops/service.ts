@@ -9,6 +9,7 @@ import type { IncidentService } from '../incidents/service.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { period, type SlaService } from '../sla/service.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
+import { instantVector } from '../prom-query.ts';
 
 const SYSTEM: Auth = { tokenId: '00000000-opsdaily', name: 'ops daily', role: 'admin', clientId: null };
 /** CertificateExpiring's warning threshold for a service that sets none (its probe's tlsExpiry.warningDays). */
@@ -93,19 +94,8 @@ export interface OpsDaily {
       };
 }
 
-async function promVector(
-  base: string,
-  query: string,
-): Promise<{ metric: Record<string, string>; value: number }[]> {
-  const u = new URL(base + '/api/v1/query');
-  u.searchParams.set('query', query);
-  const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`Prometheus answered ${res.status}`);
-  const body = (await res.json()) as {
-    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-  };
-  return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-}
+/** The most certificates the morning report reads from Prometheus (every service of a 1,000-instance fleet). */
+const FLEET_MAX_SERIES = 20_000;
 
 /** The drills domain as the morning report reads it (drills sit beside ops; ops names none of its types). */
 export interface DrillReader {
@@ -271,13 +261,17 @@ export class OpsService {
       // CERT_DAYS for a series without one. max by: one threshold per service, whatever the prober locations.
       const t = Math.floor(now.getTime() / 1000);
       const threshold = 'max by (client, instance, service) (probe_tls_expiry_warning_threshold_seconds)';
-      const rows = await promVector(
+      const rows = await instantVector(
         this.d.prometheusUrl,
         `min by (client, instance, service) (
            probe_ssl_earliest_cert_expiry < on (client, instance, service) group_left () (${t} + ${threshold})
            or (probe_ssl_earliest_cert_expiry < ${t + CERT_DAYS * 86400}
                unless on (client, instance, service) ${threshold})
          )`,
+        now,
+        10_000,
+        // Fleet-wide: one series per certificate within its threshold, which a whole fleet could reach.
+        FLEET_MAX_SERIES,
       );
       return {
         available: true,
@@ -298,9 +292,11 @@ export class OpsService {
   private async denied(): Promise<OpsDaily['deniedRequests']> {
     if (this.d.prometheusUrl) {
       try {
-        const rows = await promVector(
+        const rows = await instantVector(
           this.d.prometheusUrl,
           'sum by (reason) (increase(concierge_ops_auth_denied_total[24h]))',
+          new Date(),
+          10_000,
         );
         const of = (reason: string) => Math.round(rows.find((r) => r.metric.reason === reason)?.value ?? 0);
         return {

@@ -6,7 +6,7 @@
  * why: the report itself never fails for it.
  */
 import { errorMessage } from '@concierge-ops/shared/errors';
-import { instantVector, type Sample } from './prom-query.ts';
+import { instantVector, type Sample } from '../prom-query.ts';
 import type { Capacity, CapacityDatabase, CapacityResource } from './types.ts';
 
 export interface CapacitySource {

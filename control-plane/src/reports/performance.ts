@@ -7,7 +7,7 @@
  */
 import type { Performance } from './types.ts';
 import { errorMessage } from '@concierge-ops/shared/errors';
-import { instantVector } from './prom-query.ts';
+import { instantVector } from '../prom-query.ts';
 
 export interface PerformanceSource {
   forClient(slug: string, from: Date, to: Date): Promise<Performance>;

@@ -1,5 +1,6 @@
-// Instant queries against Prometheus's HTTP API for the report sections that read it (performance,
-// capacity): one bounded request each, a timeout, and a clear error on anything but a success.
+// Instant queries against Prometheus's HTTP API for what the control plane reads from it (the monthly report's
+// performance and capacity sections, the morning report's certificates): one bounded request each, a timeout,
+// and a clear error on anything but a success.
 
 export interface Sample {
   metric: Record<string, string>;
@@ -7,7 +8,7 @@ export interface Sample {
   value: number;
 }
 
-/** Answers with more series than this are refused rather than read: a report section never needs more. */
+/** Answers with more series than this are refused rather than read: a client's report section never needs more. */
 export const MAX_SERIES = 1000;
 
 export async function instantVector(
@@ -15,6 +16,7 @@ export async function instantVector(
   query: string,
   at: Date,
   timeoutMs: number,
+  maxSeries = MAX_SERIES,
 ): Promise<Sample[]> {
   // POST, form-encoded: a client with many instances makes a long selector, past what a URL should carry.
   const body = new URLSearchParams({
@@ -33,6 +35,6 @@ export async function instantVector(
     data?: { resultType?: string; result?: { metric: Record<string, string>; value: [number, string] }[] };
   };
   const result = json.data?.resultType === 'vector' ? (json.data.result ?? []) : [];
-  if (result.length > MAX_SERIES) throw new Error(`Prometheus answered ${result.length} series`);
+  if (result.length > maxSeries) throw new Error(`Prometheus answered ${result.length} series`);
   return result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
