@@ -64,14 +64,20 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
   });
 
   it('answers who is on call now, with an override on top and gone again, and previews the schedule', async () => {
-    const today = new Date().toISOString().slice(0, 10);
+    // The hand-off is set two to three hours ahead, so Ann's shift (begun at the last hand-off) outlasts the
+    // test and its hour-long override whatever the time of day the suite runs: a 00:00 hand-off failed the
+    // test when it ran after 23:00 UTC, the override then covering the rest of Ann's shift.
+    const HOUR = 3_600_000;
+    const DAY = 86_400_000;
+    const lastHandoff = Math.floor(Date.now() / HOUR) * HOUR + 3 * HOUR - DAY;
+    const handoffAt = (n: number) => new Date(lastHandoff + n * DAY).toISOString();
     const created = await cp.call('POST', '/api/v1/rotations', {
       body: {
         name: 'primary',
         timeZone: 'UTC',
         handoff: 'daily',
-        handoffTime: '00:00',
-        startDate: today,
+        handoffTime: hhmm(new Date(lastHandoff)),
+        startDate: handoffAt(0).slice(0, 10),
         members: [people.Ann!.id, people.Bob!.id],
       },
     });
@@ -82,11 +88,11 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
       (o: { rotation: { name: string } }) => o.rotation.name === 'primary',
     );
     assert.equal(primary.responder.name, 'Ann');
-    assert.equal(primary.since, `${today}T00:00:00.000Z`);
-    assert.equal(primary.until, new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString());
+    assert.equal(primary.since, handoffAt(0));
+    assert.equal(primary.until, handoffAt(1));
     assert.equal(primary.override, null);
 
-    const end = new Date(Date.now() + 3_600_000).toISOString();
+    const end = new Date(Date.now() + HOUR).toISOString();
     const o = await cp.call('POST', `/api/v1/rotations/primary/overrides`, {
       body: {
         responder: people.Cat!.id,
@@ -102,9 +108,9 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     assert.equal(during.body.oncall[0].override, o.body.id);
     assert.equal(during.body.oncall[0].until, end);
 
-    // The preview: the override, then Ann to midnight, then Bob for the next day.
+    // The preview: the override, then Ann to the next hand-off, then Bob for the next day.
     const from = new Date().toISOString();
-    const to = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86_400_000).toISOString();
+    const to = handoffAt(2);
     const preview = await cp.call(
       'GET',
       `/api/v1/rotations/${created.body.id}/schedule?from=${from}&to=${to}`,
@@ -113,10 +119,7 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
     const names = preview.body.shifts.map((s: { responder: { name: string } }) => s.responder.name);
     assert.deepEqual(names.slice(0, 3), ['Cat', 'Ann', 'Bob']);
     assert.equal(preview.body.shifts[0].end, end);
-    assert.equal(
-      preview.body.shifts[2].start,
-      new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString(),
-    );
+    assert.equal(preview.body.shifts[2].start, handoffAt(1));
 
     assert.equal(during.body.oncall[0].responder.active, true);
     const removed = await cp.call('DELETE', `/api/v1/rotations/primary/overrides/${o.body.id}`);
@@ -131,7 +134,7 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
         timeZone: 'Mars/Olympus',
         handoff: 'daily',
         handoffTime: '25:00',
-        startDate: today,
+        startDate: handoffAt(0).slice(0, 10),
         members: [people.Ann!.id],
       },
     });
@@ -147,7 +150,7 @@ describe('on-call rotations, time-of-day rules, reassignment', () => {
         timeZone: 'UTC',
         handoff: 'weekly',
         handoffTime: '09:00',
-        startDate: today,
+        startDate: handoffAt(0).slice(0, 10),
         members: [people.Ann!.id, '00000000-0000-4000-8000-000000000000'],
       },
     });
