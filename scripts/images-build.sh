@@ -2,15 +2,18 @@
 # npm run images:build [SERVICE...]
 #
 # Builds the four images (deploy/docker/*.Dockerfile) with buildah on a machine without Docker or Docker Hub:
-# first a local Node base image, localhost/concierge-ops-node:20, made from a debootstrap of Debian bookworm
-# (minbase, from the configured Debian mirror) with this machine's Node.js (the installed `nodejs` package's
-# files) and a `node` user (uid 1000) as the published node images have; then each image with
+# first a local Node base image, localhost/concierge-ops-node:<major> (22), made from a debootstrap of Debian
+# bookworm (minbase, from the configured Debian mirror) with the Node.js LTS and npm pinned in
+# scripts/node-lts.mjs (the official build, fetched from the npm registry with `npm pack`, not this machine's
+# Node.js 20) and a `node` user (uid 1000), laid out as the published node images are; then each image with
 # `buildah bud --build-arg NODE_IMAGE=<that base>`. See docs/deployment.md ("Building the images without
 # Docker"). Not part of npm test: a build takes minutes.
 #
 # Environment: IMAGES_STORAGE_DRIVER (default vfs; overlay needs kernel support this script does not check),
-# IMAGES_ISOLATION (default chroot: no user namespaces needed), IMAGES_BASE (to use another local base),
-# IMAGES_WORK (scratch folder for the base's root file system, default a new temporary folder).
+# IMAGES_STORAGE_ROOT (a folder for buildah's images and containers instead of /var/lib/containers: vfs
+# images are big, and removing the folder removes them all), IMAGES_ISOLATION (default chroot: no user
+# namespaces needed), IMAGES_BASE (to use another local base), IMAGES_WORK (scratch folder for the base's root
+# file system, default a new temporary folder).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +29,7 @@ for s in $services; do
 done
 
 missing=""
-for tool in buildah debootstrap dpkg-query; do
+for tool in buildah debootstrap node npm; do
   command -v "$tool" > /dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -41,16 +44,32 @@ fi
 
 driver=${IMAGES_STORAGE_DRIVER:-vfs}
 isolation=${IMAGES_ISOLATION:-chroot}
-base=${IMAGES_BASE:-localhost/concierge-ops-node:20}
-b() { buildah --storage-driver="$driver" "$@"; }
+storage=""
+if [ -n "${IMAGES_STORAGE_ROOT:-}" ]; then
+  mkdir -p "$IMAGES_STORAGE_ROOT"
+  storage="--root=$IMAGES_STORAGE_ROOT/storage --runroot=$IMAGES_STORAGE_ROOT/run"
+fi
+lts="node $root/scripts/node-lts.mjs"
+major=$($lts major)
+version=$($lts version)
+base=${IMAGES_BASE:-localhost/concierge-ops-node:$major}
+# shellcheck disable=SC2086 # one argument per storage flag
+b() { buildah --storage-driver="$driver" $storage "$@"; }
 
+made=""
 if b inspect --type image "$base" > /dev/null 2>&1; then
-  echo "images:build: using the base $base built before (buildah rmi $base to make it again)"
-else
-  dpkg-query -W nodejs > /dev/null 2>&1 || {
-    echo "images:build: the nodejs package is not installed here; the base takes its Node.js from it" >&2
-    exit 3
-  }
+  if [ -n "${IMAGES_BASE:-}" ] || b inspect --type image "$base" | grep -q "\"NODE_VERSION=$version\""; then
+    echo "images:build: using the base $base built before (buildah rmi $base to make it again)"
+    made=yes
+  else
+    echo "images:build: the base $base holds another Node.js than the pinned $version: making it again"
+    b rmi "$base" > /dev/null
+  fi
+fi
+if [ -z "$made" ]; then
+  # The pinned Node.js and npm, from the npm registry (cached in node_modules/.cache/node-lts/).
+  nodedir=$($lts node)
+  npmdir=$($lts npm)
   work=${IMAGES_WORK:-$(mktemp -d)}
   rootfs=$work/rootfs
   mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2> /dev/null | head -n 1)
@@ -64,24 +83,25 @@ else
       exit 1
     }
   fi
-  # The node binary and headers as the package installed them; npm and corepack as they are now (an
-  # `npm install -g npm` replaces files the package list names).
-  echo "images:build: adding Node.js $(node --version) (package nodejs $(dpkg-query -W -f '${Version}' nodejs)) and npm $(npm --version) from this machine"
-  dpkg-query -L nodejs | grep -v '^/usr/lib/node_modules/' | while read -r f; do
-    if [ -L "$f" ] || [ -f "$f" ]; then mkdir -p "$rootfs$(dirname "$f")" && cp -P -p "$f" "$rootfs$f"; fi
-  done
-  mkdir -p "$rootfs/usr/lib/node_modules"
-  for m in npm corepack; do
-    if [ -d "/usr/lib/node_modules/$m" ]; then cp -R -p "/usr/lib/node_modules/$m" "$rootfs/usr/lib/node_modules/"; fi
-  done
+  # Where the published node images have them: node in /usr/local/bin, npm in /usr/local/lib/node_modules
+  # with npm and npx linked beside node. No C headers: no dependency builds native code.
+  echo "images:build: adding Node.js v$version and npm $(node -p "require('$npmdir/package.json').version") (official builds, from the npm registry)"
+  mkdir -p "$rootfs/usr/local/bin" "$rootfs/usr/local/lib/node_modules"
+  cp -p "$nodedir/bin/node" "$rootfs/usr/local/bin/node"
+  rm -rf "$rootfs/usr/local/lib/node_modules/npm"
+  cp -R -p "$npmdir" "$rootfs/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
   chroot "$rootfs" sh -c 'id node > /dev/null 2>&1 || { groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/sh --create-home node; }'
   chroot "$rootfs" sh -c 'apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc /usr/share/man /usr/share/info'
-  chroot "$rootfs" node --version > /dev/null
+  test "$(chroot "$rootfs" /usr/local/bin/node --version)" = "v$version"
+  chroot "$rootfs" /usr/local/bin/npm --version > /dev/null
   ctr=$(b from scratch)
   b copy "$ctr" "$rootfs" / > /dev/null
-  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd node "$ctr"
+  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_VERSION="$version" \
+    --cmd node "$ctr"
   b commit --rm "$ctr" "$base" > /dev/null
-  echo "images:build: base $base made"
+  echo "images:build: base $base made (Node.js v$version)"
 fi
 
 # Where this machine reaches the npm registry through a TLS proxy of its own (npm's cafile or
@@ -93,7 +113,7 @@ case $ca in null | undefined | "") ca=${NODE_EXTRA_CA_CERTS:-} ;; esac
 if [ -n "$ca" ] && [ -f "$ca" ]; then
   npmrc=$(mktemp)
   echo "cafile=/run/build-ca.crt" > "$npmrc"
-  mounts="--volume=$ca:/run/build-ca.crt:ro --volume=$npmrc:/usr/etc/npmrc:ro"
+  mounts="--volume=$ca:/run/build-ca.crt:ro --volume=$npmrc:/usr/local/etc/npmrc:ro"
   echo "images:build: npm in the build trusts $ca (this machine's npm cafile)"
 fi
 
