@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startChromium, type Chromium } from '../helpers/chromium.ts';
+import type { Chromium } from '../helpers/chromium.ts';
 import {
   clientBody,
   instanceBody,
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard, useSession } from '../helpers/console.ts';
+import { browserSignedIn } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { fitsPhone, screenshotAndAxe } from '../helpers/axe.ts';
 
@@ -67,14 +67,11 @@ describe("the console sets an instance's exporters and its services' probe setti
     const created = await cp.call('POST', '/api/v1/instances', { body });
     assert.equal(created.status, 201, created.text);
     instanceId = created.body.id;
-    const { client: otto } = await onboard(cp, sink, {
+    ({ browser, page } = await browserSignedIn(cp, sink, {
       email: 'otto@ops.example.test',
       name: 'Otto',
       role: 'operator',
-    });
-    browser = await startChromium();
-    await useSession(browser, cp.url, otto);
-    page = await browser.context.newPage();
+    }));
   });
   after(async () => {
     await browser?.close();
