@@ -3,7 +3,8 @@ import type { ParsedMail } from 'mailparser';
 import { totpNow } from '../../control-plane/src/users/totp.ts';
 import type { TestControlPlane } from './control-plane.ts';
 import type { SmtpSink } from './smtp-sink.ts';
-import type { Chromium } from './chromium.ts';
+import type { Page as BrowserPage } from 'playwright-core';
+import { startChromium, type Chromium } from './chromium.ts';
 
 export interface Page {
   status: number;
@@ -104,4 +105,25 @@ export async function useSession(browser: Chromium, baseUrl: string, who: Consol
   await browser.context.addCookies(
     [...who.cookies].map(([name, value]) => ({ name, value, domain: hostname, path: '/', httpOnly: true })),
   );
+}
+
+/**
+ * How a console browser test starts: `u` is invited through the API and signed in (see onboard), then Debian's
+ * Chromium starts with that session and one page open. The caller closes `browser`; `who` is the same session
+ * outside the browser.
+ */
+export async function browserSignedIn(
+  cp: TestControlPlane,
+  sink: SmtpSink,
+  u: Parameters<typeof onboard>[2],
+): Promise<{ browser: Chromium; page: BrowserPage; who: ConsoleClient }> {
+  const { client: who } = await onboard(cp, sink, u);
+  const browser = await startChromium();
+  try {
+    await useSession(browser, cp.url, who);
+    return { browser, page: await browser.context.newPage(), who };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
 }

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/alerts.ts';
-import { startChromium, type Chromium } from '../helpers/chromium.ts';
+import type { Chromium } from '../helpers/chromium.ts';
 import { clientBody, startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
-import { onboard, useSession } from '../helpers/console.ts';
+import { browserSignedIn } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { TwilioStandIn } from '../helpers/twilio-standin.ts';
 import { fitsPhone, screenshotAndAxe } from '../helpers/axe.ts';
@@ -102,14 +102,11 @@ describe('console forms for rotations, level hours and policy selectors', functi
     policyId = pol.body.id;
     // Escalation waits long enough that only the reassignment pages anyone during the test.
     await cp.db.query(`update escalation_levels set delay_seconds = 3600 where level > 1`);
-    const { client: otto } = await onboard(cp, sink, {
+    ({ browser, page } = await browserSignedIn(cp, sink, {
       email: 'otto@ops.example.test',
       name: 'Otto',
       role: 'operator',
-    });
-    browser = await startChromium();
-    await useSession(browser, cp.url, otto);
-    page = await browser.context.newPage();
+    }));
   });
   after(async () => {
     await browser?.close();

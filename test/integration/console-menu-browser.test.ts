@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startChromium, type Chromium } from '../helpers/chromium.ts';
+import type { Chromium } from '../helpers/chromium.ts';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.ts';
-import { onboard, useSession } from '../helpers/console.ts';
+import { browserSignedIn } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
 
@@ -28,14 +28,11 @@ describe('the console header on a phone and on a laptop', function () {
       WORKER_POLL_INTERVAL_MS: '100',
       REPORT_SCHEDULER: 'off',
     });
-    const { client: ada } = await onboard(cp, sink, {
+    ({ browser, page } = await browserSignedIn(cp, sink, {
       email: 'ada@ops.example.test',
       name: 'Ada',
       role: 'admin',
-    });
-    browser = await startChromium();
-    await useSession(browser, cp.url, ada);
-    page = await browser.context.newPage();
+    }));
   });
   after(async () => {
     await browser?.close();

@@ -8,14 +8,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import type { Page } from 'playwright-core';
-import { startChromium, type Chromium } from '../helpers/chromium.ts';
+import type { Chromium } from '../helpers/chromium.ts';
 import {
   clientBody,
   instanceBody,
   startControlPlane,
   type TestControlPlane,
 } from '../helpers/control-plane.ts';
-import { onboard, waitForMail, type ConsoleClient, useSession } from '../helpers/console.ts';
+import { browserSignedIn, onboard, waitForMail, type ConsoleClient, useSession } from '../helpers/console.ts';
 import { SmtpSink } from '../helpers/smtp-sink.ts';
 import { screenshotAndAxe } from '../helpers/axe.ts';
 
@@ -151,14 +151,11 @@ describe('the console’s operations pages in a browser', function () {
       },
     });
     assert.equal(failed.status, 201, failed.text);
-    browser = await startChromium();
-    page = await browser.context.newPage();
-    const { client: operator } = await onboard(cp, sink, {
+    ({ browser, page } = await browserSignedIn(cp, sink, {
       email: 'otto@ops.example.test',
       name: 'Otto',
       role: 'operator',
-    });
-    await signInAs(operator);
+    }));
   });
   after(async () => {
     await browser?.close();

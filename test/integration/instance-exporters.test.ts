@@ -178,4 +178,27 @@ describe('instance exporters: node_exporter and postgres_exporter registered per
     const node = await cp.call('GET', '/api/v1/sd/scrape-targets?job=node');
     assert.deepEqual(node.body[0].targets, [new URL(nodeExporter.url).host]);
   });
+
+  it('removes an endpoint with null in a PATCH (out of its SD job, audited), and refuses null on create', async () => {
+    const removed = await cp.call('PATCH', '/api/v1/instances/smile-prod', {
+      body: { nodeExporterUrl: null },
+    });
+    assert.equal(removed.status, 200, removed.text);
+    assert.equal(removed.body.nodeExporterUrl, null);
+    assert.equal(removed.body.postgresExporterUrl, `${pgExporter.url}/metrics`, 'the other stays');
+    assert.deepEqual((await cp.call('GET', '/api/v1/sd/scrape-targets?job=node')).body, []);
+    assert.equal((await cp.call('GET', '/api/v1/sd/scrape-targets?job=postgres')).body.length, 1);
+    const audit = await cp.call('GET', `/api/v1/audit?targetType=instance&targetId=${removed.body.id}`);
+    assert.equal(audit.body[0].before.nodeExporterUrl, `${nodeExporter.url}/metrics`);
+    assert.equal(audit.body[0].after.nodeExporterUrl, null);
+
+    const created = await cp.call('POST', '/api/v1/instances', {
+      body: instanceBody('smile-dental', 'smile-null', { nodeExporterUrl: null }),
+    });
+    assert.equal(created.status, 400, created.text);
+    assert.ok(
+      created.body.errors.some((e: { field: string }) => e.field === '/nodeExporterUrl'),
+      created.text,
+    );
+  });
 });

@@ -305,6 +305,48 @@ describe('the clients portal and the public status page in a browser', function 
     assert.deepEqual(audited, ['report.list', 'report.read', 'report.read']);
   });
 
+  it('on a 390 px phone the links fold into a Menu that opens without script and leads to the page', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(cp.url + '/portal/');
+      await page.getByRole('heading', { name: /status now/ }).waitFor();
+      const nav = page.getByRole('navigation', { name: 'Portal' });
+      const menu = page.locator('details.top-menu');
+      assert.ok(await menu.locator('summary', { hasText: 'Menu' }).isVisible(), 'a Menu button is shown');
+      assert.equal(await nav.count(), 0, 'no link list takes the first screen');
+      const header = (await page.locator('header.top').boundingBox())!.height;
+      assert.ok(header <= 72, `the closed header is ${header} px tall`);
+      await check('menu-phone-closed');
+
+      // By keyboard: the skip link, then the Menu; Enter opens it and it reads as expanded.
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Menu');
+      await page.keyboard.press('Enter');
+      await nav.waitFor();
+      assert.equal(await menu.getAttribute('open'), '');
+      for (const name of ['Status', 'SLA', 'Reports', 'Backups'])
+        assert.ok(await nav.getByRole('link', { name, exact: true }).isVisible(), `${name} is in the menu`);
+      assert.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible());
+      await check('menu-phone-open');
+
+      await nav.getByRole('link', { name: 'Reports', exact: true }).click();
+      await page.getByRole('heading', { name: 'Monthly reports' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/portal/reports');
+      assert.equal(await nav.count(), 0, 'the menu is closed again on the next page');
+      await page.locator('summary', { hasText: 'Menu' }).click();
+      assert.equal(
+        await nav.getByRole('link', { name: 'Reports', exact: true }).getAttribute('aria-current'),
+        'page',
+      );
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    // On a laptop the links are in the header and there is no Menu button.
+    assert.equal(await page.locator('summary', { hasText: 'Menu' }).isVisible(), false);
+    assert.equal(await page.getByRole('navigation', { name: 'Portal' }).count(), 1);
+  });
+
   it('tells staff that the portal is for clinics', async () => {
     admin = (
       await onboard(cp, sink, {

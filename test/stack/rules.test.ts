@@ -28,6 +28,8 @@ const PRINTABLE_LABELS = new Set([
   'dependency',
   'kind',
   'job',
+  // the tool a restore-tested backup is read with: pg_dump, restic or pgbackrest (set by the backup exporter)
+  'tool',
   // a heartbeat monitor's name: a slug staff chose for a job ([a-z0-9-], e.g. nightly-export)
   'heartbeat',
   // where a fleet prober probes from (PROBER_LOCATION, e.g. eu-west)

@@ -3,6 +3,7 @@ import type { Context } from '../context.ts';
 import * as faroSchemas from '../faro/schemas.ts';
 import * as fleetSchemas from '../fleet/schemas.ts';
 import type { InstancePatch } from '../fleet/types.ts';
+import { num, PROBE_FIELDS, probeFromForm, probeToForm } from './probe-form.ts';
 import { check, compile } from '../http/validation.ts';
 import { putFlash, takeFlash } from './flash.ts';
 import { grafanaLinks } from './grafana.ts';
@@ -13,9 +14,8 @@ import { fieldErrors, refuseUnstorable, type Render } from './render.ts';
 const updateInstance = compile<InstancePatch>(fleetSchemas.updateInstance);
 const createKey = compile<faroSchemas.KeyInput>(faroSchemas.createKey);
 const rotateKey = compile<faroSchemas.RotateInput>(faroSchemas.rotateKey);
+const KEEP_SPACES = new Set(['bodyRegex', 'bodyJson.equals']);
 const str = (v: unknown, max = 2048) => (typeof v === 'string' ? v.slice(0, max).trim() : '');
-/** A whole number as typed, or the text itself, so the API's schema names what is wrong with it. */
-const num = (v: string) => (/^[0-9]{1,9}$/.test(v) ? Number(v) : v);
 const lines = (v: string) =>
   v
     .split(/\r?\n/)
@@ -47,6 +47,12 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
       {
         instance,
         keys,
+        // Each service's form as stored: its name, kind and every probe setting as text.
+        serviceForms: instance.services.map((s, n) => ({
+          [`services.${n}.name`]: s.name,
+          [`services.${n}.kind`]: s.kind,
+          ...probeToForm(`services.${n}`, s.probe),
+        })),
         grafana: grafana?.instance(instance.client.slug, instance.slug),
         saved: typeof req.query.saved === 'string' ? req.query.saved.slice(0, 40) : undefined,
         title: `${instance.client.slug}/${instance.slug}`,
@@ -90,15 +96,23 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
     return page(req, res, flash?.instanceId === instance.id ? { issued: flash.issued } : {});
   });
 
+  // An empty endpoint field removes that endpoint (null in the API's PATCH), so the form says what is registered.
   router.post('/fleet/instances/:id', staff, (req, res) => {
     const b = req.body as Record<string, unknown>;
     const values = {
       environment: str(b.environment, 200),
       baseUrl: str(b.baseUrl),
       metricsUrl: str(b.metricsUrl),
+      nodeExporterUrl: str(b.nodeExporterUrl),
+      postgresExporterUrl: str(b.postgresExporterUrl),
     };
-    const body: Record<string, unknown> = { environment: values.environment, baseUrl: values.baseUrl };
-    if (values.metricsUrl) body.metricsUrl = values.metricsUrl;
+    const body: Record<string, unknown> = {
+      environment: values.environment,
+      baseUrl: values.baseUrl,
+      metricsUrl: values.metricsUrl || null,
+      nodeExporterUrl: values.nodeExporterUrl || null,
+      postgresExporterUrl: values.postgresExporterUrl || null,
+    };
     return acting(
       req,
       res,
@@ -109,7 +123,8 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
     );
   });
 
-  // One service edited: the API replaces services as a whole, so the others are sent as they are.
+  // One service edited: the API replaces services as a whole, so the others are sent as they are. The probe's
+  // type stays (its fields are the type's); each of its settings is a field, empty meaning "not set".
   router.post('/fleet/instances/:id/services/:n', staff, async (req, res) => {
     const auth = req.console!.auth;
     const instance = await ctx.fleet.getInstance(auth, idOf(req));
@@ -121,17 +136,14 @@ export function fleetInstancePages(router: Router, ctx: Context, render: Render)
     const values: Record<string, string> = {
       [`${p}.name`]: str(b[`${p}.name`], 200),
       [`${p}.kind`]: str(b[`${p}.kind`], 64),
-      [`${p}.probe.url`]: str(b[`${p}.probe.url`]),
-      [`${p}.probe.host`]: str(b[`${p}.probe.host`], 300),
-      [`${p}.probe.port`]: str(b[`${p}.probe.port`], 20),
     };
-    // A dns probe has no field here (its settings are the API's): it is sent back as it is.
-    const probe =
-      cur.probe.type === 'http'
-        ? { ...cur.probe, url: values[`${p}.probe.url`] }
-        : cur.probe.type === 'tcp'
-          ? { ...cur.probe, host: values[`${p}.probe.host`], port: num(values[`${p}.probe.port`]!) }
-          : cur.probe;
+    for (const [field, max] of PROBE_FIELDS[cur.probe.type]) {
+      const v = b[`${p}.probe.${field}`];
+      // A regex and a compared value keep their spaces: they are part of what is matched.
+      values[`${p}.probe.${field}`] =
+        KEEP_SPACES.has(field) && typeof v === 'string' ? v.slice(0, max) : str(v, max);
+    }
+    const probe = probeFromForm(cur.probe.type, (field) => values[`${p}.probe.${field}`] ?? '');
     const services = instance.services.map((s, i) =>
       i === n ? { name: values[`${p}.name`], kind: values[`${p}.kind`], probe } : s,
     );

@@ -164,8 +164,8 @@ export function plan(desired: Desired, cur: Current, now = new Date()): Plan {
   // --- instances
   const instances = byKey(desired.instances, (v) => String(v.slug), 'instance', problems);
   const curInstances = new Map(cur.instances.map((i) => [i.slug, i]));
-  // metricsUrl, the exporter URLs and monitoredSince left out of a file are not managed: the API can set them but
-  // not clear them.
+  // metricsUrl, the exporter URLs and monitoredSince left out of a file are not managed: a file that leaves one out
+  // keeps what the API or the console set.
   const instanceSpec = (v: Obj, ref: Obj) => ({
     environment: v.environment,
     baseUrl: v.baseUrl,

@@ -225,11 +225,19 @@ export const createInstance = {
   properties: { client: { type: 'string', minLength: 1, maxLength: 64 }, slug, ...instanceFields },
 } as const;
 
+/** In a PATCH, null removes an optional endpoint (the instance then has none, and service discovery drops it). */
+const removable = <T extends object>(field: T) => ({ ...field, type: ['string', 'null'] }) as const;
+
 export const updateInstance = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: instanceFields,
+  properties: {
+    ...instanceFields,
+    metricsUrl: removable(instanceFields.metricsUrl),
+    nodeExporterUrl: removable(instanceFields.nodeExporterUrl),
+    postgresExporterUrl: removable(instanceFields.postgresExporterUrl),
+  },
 } as const;
 
 export const clientListQuery = {

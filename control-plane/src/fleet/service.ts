@@ -368,9 +368,11 @@ export class FleetService {
       await store.updateInstance(tx, cur.id, {
         environment: patch.environment ?? cur.environment,
         baseUrl: patch.baseUrl ?? cur.base_url,
-        metricsUrl: patch.metricsUrl ?? cur.metrics_url,
-        nodeExporterUrl: patch.nodeExporterUrl ?? cur.node_exporter_url,
-        postgresExporterUrl: patch.postgresExporterUrl ?? cur.postgres_exporter_url,
+        // Left out: kept; null: removed.
+        metricsUrl: patch.metricsUrl === undefined ? cur.metrics_url : patch.metricsUrl,
+        nodeExporterUrl: patch.nodeExporterUrl === undefined ? cur.node_exporter_url : patch.nodeExporterUrl,
+        postgresExporterUrl:
+          patch.postgresExporterUrl === undefined ? cur.postgres_exporter_url : patch.postgresExporterUrl,
         labels: patch.labels ?? cur.labels,
         monitoredSince: patch.monitoredSince ?? cur.monitored_since,
       });

@@ -99,4 +99,11 @@ export interface InstanceInput {
   monitoredSince?: string;
   services: ServiceSpec[];
 }
-export type InstancePatch = Partial<Omit<InstanceInput, 'client' | 'slug'>>;
+/** A PATCH: what it leaves out stays; a null endpoint is removed. */
+export type InstancePatch = Partial<
+  Omit<InstanceInput, 'client' | 'slug' | 'metricsUrl' | 'nodeExporterUrl' | 'postgresExporterUrl'>
+> & {
+  metricsUrl?: string | null;
+  nodeExporterUrl?: string | null;
+  postgresExporterUrl?: string | null;
+};

@@ -3539,17 +3539,17 @@ export interface operations {
            * Format: uri
            * @description the concierge runtime's Prometheus pull endpoint
            */
-          metricsUrl?: string;
+          metricsUrl?: string | null;
           /**
            * Format: uri
            * @description the instance host's node_exporter metrics endpoint (job node)
            */
-          nodeExporterUrl?: string;
+          nodeExporterUrl?: string | null;
           /**
            * Format: uri
            * @description the instance database's postgres_exporter metrics endpoint (job postgres)
            */
-          postgresExporterUrl?: string;
+          postgresExporterUrl?: string | null;
           labels?: {
             [key: string]: string;
           };
