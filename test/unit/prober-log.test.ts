@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { jsonLogger, type LogLevel } from '../../exporters/fleet-prober/src/log.ts';
 import { Counter } from '../../exporters/fleet-prober/src/exposition.ts';
 
-function capture(level: LogLevel): { logger: ReturnType<typeof jsonLogger>; lines: Array<Record<string, unknown>> } {
+function capture(level: LogLevel): {
+  logger: ReturnType<typeof jsonLogger>;
+  lines: Array<Record<string, unknown>>;
+} {
   const lines: Array<Record<string, unknown>> = [];
   const logger = jsonLogger({ name: 'fleet-prober', level, write: (l) => lines.push(JSON.parse(l)) });
   return { logger, lines };
@@ -14,7 +17,16 @@ describe('fleet prober log lines', () => {
     logger.info({ targets: 3, added: 1 }, 'targets updated');
     assert.equal(lines.length, 1);
     const [line] = lines;
-    assert.deepEqual(Object.keys(line!), ['level', 'time', 'pid', 'hostname', 'name', 'targets', 'added', 'msg']);
+    assert.deepEqual(Object.keys(line!), [
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'name',
+      'targets',
+      'added',
+      'msg',
+    ]);
     assert.equal(line!.level, 30);
     assert.equal(line!.name, 'fleet-prober');
     assert.equal(line!.pid, process.pid);

@@ -31,7 +31,6 @@ export interface Config {
 
 export { ConfigError };
 
-
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**

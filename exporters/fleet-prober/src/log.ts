@@ -7,7 +7,15 @@ import type { Logger } from './types.ts';
  * and stream modules cost ~4 MiB resident in a process whose whole budget at 5,000 targets is 64 MiB, for
  * the handful of lines the prober writes (start, stop, state changes, failures).
  */
-export const LOG_LEVELS = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10, silent: Infinity };
+export const LOG_LEVELS = {
+  fatal: 60,
+  error: 50,
+  warn: 40,
+  info: 30,
+  debug: 20,
+  trace: 10,
+  silent: Infinity,
+};
 export type LogLevel = keyof typeof LOG_LEVELS;
 
 /** Keys whose values never reach a log line, at any depth (pino's `redact` did this for these paths). */

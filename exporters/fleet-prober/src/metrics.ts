@@ -203,9 +203,9 @@ export class ProberMetrics {
         piece += `probe_dependency_up{${labels[i]},dependency="${escape(dependency)}"} ${up ? 1 : 0}\n`;
       }
       if (piece.length >= CHUNK_CHARS) {
-          yield piece;
-          piece = '';
-        }
+        yield piece;
+        piece = '';
+      }
     }
     piece +=
       '# HELP prober_service_down Whether the prober holds the service as down (1): a confirmed down it reported.\n' +
@@ -214,9 +214,9 @@ export class ProberMetrics {
       const state = this.source.stableState(views[i]!.target.key);
       if (state !== undefined) piece += `prober_service_down{${labels[i]}} ${state === 'down' ? 1 : 0}\n`;
       if (piece.length >= CHUNK_CHARS) {
-          yield piece;
-          piece = '';
-        }
+        yield piece;
+        piece = '';
+      }
     }
     yield piece;
   }
@@ -228,4 +228,3 @@ const CHUNK_CHARS = 64 * 1024;
 function labelText(labels: TargetLabels): string {
   return TARGET_LABELS.map((name) => `${name}="${escape(labels[name])}"`).join(',');
 }
-

@@ -78,9 +78,12 @@ export class ProcessMetrics {
       family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [
         sample('process_cpu_seconds_total', '', (cpu.user + cpu.system) / 1e6),
       ]),
-      family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [
-        sample('process_start_time_seconds', '', this.startTime),
-      ]),
+      family(
+        'process_start_time_seconds',
+        'gauge',
+        'Start time of the process since unix epoch in seconds.',
+        [sample('process_start_time_seconds', '', this.startTime)],
+      ),
     );
     const status = readStatus();
     if (status) {
@@ -222,7 +225,8 @@ function readStatus(): { rss: number; size: number; data: number } | undefined {
   } catch {
     return undefined;
   }
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  const kb = (key: string): number =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
   return { rss: kb('VmRSS'), size: kb('VmSize'), data: kb('VmData') };
 }
 
