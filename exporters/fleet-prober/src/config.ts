@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ConfigError } from '@concierge-ops/shared/process';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 /** The prober's whole configuration. Only this file reads the environment. */
 export interface Config {
@@ -18,7 +19,7 @@ export interface Config {
   readonly heartbeatSeconds: number;
   readonly stateDir: string;
   readonly proberId: string;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   readonly location: string | undefined;
   readonly peers: readonly string[];
   readonly quorum: number | undefined;
@@ -29,8 +30,6 @@ export interface Config {
 }
 
 export { ConfigError };
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -73,8 +72,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (proberToken === '') problems.push('PROBER_TOKEN is required');
 
   const logLevel = raw('LOG_LEVEL') ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!Object.hasOwn(LOG_LEVELS, logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   }
 
   const urls = (name: string): string[] => {
@@ -128,7 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatSeconds: number('PROBER_HEARTBEAT_SECONDS', 30, { min: 0.05, max: 3600, integer: false }),
     stateDir: raw('PROBER_STATE_DIR') ?? './data/prober',
     proberId: raw('PROBER_ID') ?? hostname(),
-    logLevel,
+    logLevel: logLevel as LogLevel, // checked above: a bad one has thrown
     location,
     peers,
     // The bounds depend on PROBER_PEERS: a quorum larger than the locations could never be met.

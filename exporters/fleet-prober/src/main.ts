@@ -1,6 +1,6 @@
-import pino from 'pino';
 import { runProcess } from '@concierge-ops/shared/process';
 import { loadConfig } from './config.ts';
+import { jsonLogger } from './log.ts';
 import { FleetProber } from './prober.ts';
 
 /** Process entry: config -> start; SIGTERM/SIGINT stop gracefully (pending transitions are persisted). */
@@ -8,12 +8,8 @@ runProcess(
   'fleet prober',
   loadConfig,
   async (config) => {
-    const logger = pino({
-      name: 'fleet-prober',
-      level: config.logLevel,
-      // Belt and braces: nothing logs the token, and nothing should start to.
-      redact: ['token', 'proberToken', '*.token', 'headers.authorization', '*.headers.authorization'],
-    });
+    // Belt and braces: nothing logs the token, and nothing should start to (the logger redacts it anyway).
+    const logger = jsonLogger({ name: 'fleet-prober', level: config.logLevel });
     const prober = new FleetProber({
       controlPlaneUrl: config.controlPlaneUrl,
       token: config.proberToken,

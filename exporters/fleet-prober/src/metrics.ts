@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { CONTENT_TYPE, Counter, escapeLabel as escape, family, sample } from './exposition.ts';
+import { ProcessMetrics } from './process-metrics.ts';
 import {
   PROBE_TYPES,
   TARGET_LABELS,
@@ -7,7 +8,6 @@ import {
   type Target,
   type TargetLabels,
 } from './types.ts';
-import { collectProcessMetrics } from '@concierge-ops/shared/metrics';
 
 export interface TargetView {
   readonly target: Target;
@@ -79,19 +79,37 @@ const FAMILIES: readonly Family[] = [
 ];
 
 /**
- * The prober's own Registry for its counters and process metrics, plus the per-target families, written
- * straight from the live target map at scrape time. Those are not prom-client gauges: at thousands of
- * targets a gauge keeps one label-set object and hash string per series between scrapes, megabytes that
- * buy nothing here, since every scrape rebuilds them anyway. A target that leaves discovery (or a
- * dependency that leaves the health JSON) loses its series at once.
+ * The prober's counters and gauges, its process metrics, and the per-target families, written straight in
+ * the text format at scrape time (src/exposition.ts says why not prom-client). The per-target series are
+ * built from the live target map: nothing is kept per series between scrapes, and a target that leaves
+ * discovery (or a dependency that leaves the health JSON) loses its series at once.
  */
 export class ProberMetrics {
-  readonly registry = new Registry();
-  readonly probes: Counter<'type' | 'result'>;
-  readonly late: Counter;
-  readonly errors: Counter<'kind'>;
-  readonly confirmations: Counter<'outcome'>;
-  readonly alertsSent: Counter;
+  readonly probes = new Counter('prober_probes_total', 'Probes run, by probe type and result.', [
+    'type',
+    'result',
+  ] as const);
+  readonly late = new Counter(
+    'prober_late_probes_total',
+    'Probes that started late or were skipped because the previous one was still running.',
+  );
+  readonly errors = new Counter(
+    'prober_errors_total',
+    'Errors of the prober itself (discovery, state sync, reporting, state file), by kind.',
+    ['kind'] as const,
+  );
+  readonly confirmations = new Counter(
+    'prober_down_confirmations_total',
+    'Failed probes settled by re-probing: confirmed as down, or contradicted (a flap, not reported).',
+    ['outcome'] as const,
+  );
+  readonly alertsSent = new Counter(
+    'prober_alerts_sent_total',
+    'Alerts accepted by an Alertmanager on the direct path (each resend and each Alertmanager counts).',
+  );
+  readonly contentType = CONTENT_TYPE;
+  private readonly process: ProcessMetrics | undefined;
+  private readonly quorumText: string;
   /** `,location="..."` appended to every per-target label set, or nothing. */
   private readonly locationText: string;
 
@@ -99,118 +117,114 @@ export class ProberMetrics {
     private readonly source: MetricsSource,
     opts: { defaultMetrics: boolean; location?: string | undefined; quorum: number },
   ) {
-    const registers = [this.registry];
     this.locationText = opts.location ? `,location="${escape(opts.location)}"` : '';
-
-    this.probes = new Counter({
-      name: 'prober_probes_total',
-      help: 'Probes run, by probe type and result.',
-      labelNames: ['type', 'result'] as const,
-      registers,
-    });
     for (const type of PROBE_TYPES) {
       for (const result of ['success', 'failure']) this.probes.inc({ type, result }, 0);
     }
-    this.late = new Counter({
-      name: 'prober_late_probes_total',
-      help: 'Probes that started late or were skipped because the previous one was still running.',
-      registers,
-    });
-    this.errors = new Counter({
-      name: 'prober_errors_total',
-      help: 'Errors of the prober itself (discovery, state sync, reporting, state file), by kind.',
-      labelNames: ['kind'] as const,
-      registers,
-    });
     for (const kind of ERROR_KINDS) this.errors.inc({ kind }, 0);
-    new Gauge({
-      name: 'prober_targets',
-      help: 'Services currently discovered, by probe type.',
-      labelNames: ['type'] as const,
-      registers,
-      collect() {
-        const counts = { http: 0, tcp: 0, dns: 0 };
-        for (const { target } of source.targetViews()) counts[target.probeType]++;
-        for (const [type, n] of Object.entries(counts)) this.set({ type }, n);
-      },
-    });
-    new Gauge({
-      name: 'prober_transitions_pending',
-      help: 'State transitions buffered and not yet accepted by the control plane.',
-      registers,
-      collect() {
-        this.set(source.pendingTransitions());
-      },
-    });
+    for (const outcome of ['down', 'flap']) this.confirmations.inc({ outcome }, 0);
     // The Prometheus rules' quorum (prometheus/rules/fleet.yml) reads this, so the backstop needs the locations
     // the direct path needs. Labelled with the location, so a prober that stops answering can be named by it.
-    const quorum = new Gauge({
-      name: 'prober_quorum',
-      help: 'Locations, this one included, that must hold a service down for the fleet to hold it down (PROBER_QUORUM).',
-      labelNames: opts.location ? ['location'] : [],
-      registers,
-    });
-    if (opts.location) quorum.set({ location: opts.location }, opts.quorum);
-    else quorum.set(opts.quorum);
-    this.confirmations = new Counter({
-      name: 'prober_down_confirmations_total',
-      help: 'Failed probes settled by re-probing: confirmed as down, or contradicted (a flap, not reported).',
-      labelNames: ['outcome'] as const,
-      registers,
-    });
-    for (const outcome of ['down', 'flap']) this.confirmations.inc({ outcome }, 0);
-    this.alertsSent = new Counter({
-      name: 'prober_alerts_sent_total',
-      help: 'Alerts accepted by an Alertmanager on the direct path (each resend and each Alertmanager counts).',
-      registers,
-    });
-    if (opts.defaultMetrics) {
-      collectProcessMetrics(this.registry);
-    }
+    this.quorumText = family(
+      'prober_quorum',
+      'gauge',
+      'Locations, this one included, that must hold a service down for the fleet to hold it down (PROBER_QUORUM).',
+      [sample('prober_quorum', opts.location ? `location="${escape(opts.location)}"` : '', opts.quorum)],
+    );
+    if (opts.defaultMetrics) this.process = new ProcessMetrics();
   }
 
-  get contentType(): string {
-    return this.registry.contentType;
+  /** Stops watching the event loop and the garbage collector (process metrics). */
+  stop(): void {
+    this.process?.stop();
   }
 
-  /** The whole /metrics body. */
-  async text(): Promise<string> {
-    return (await this.registry.metrics()) + this.targetText();
+  /** The whole /metrics body at once (tests; the server writes `chunks()`). */
+  text(): string {
+    return [...this.chunks()].join('');
+  }
+
+  /**
+   * The /metrics body in pieces of about 64 KiB. At 5,000 targets the per-target families are megabytes of
+   * text: built whole, joined, and copied into the socket's buffer, they were three copies at once at every
+   * scrape, the prober's highest resident peak.
+   */
+  *chunks(): Generator<string> {
+    const counts = { http: 0, tcp: 0, dns: 0 };
+    // One consistent list for every family, though discovery may swap the target map between pieces.
+    const views = [...this.source.targetViews()];
+    for (const { target } of views) counts[target.probeType]++;
+    yield [
+      this.probes.text(),
+      this.late.text(),
+      this.errors.text(),
+      family(
+        'prober_targets',
+        'gauge',
+        'Services currently discovered, by probe type.',
+        Object.entries(counts).map(([type, n]) => sample('prober_targets', `type="${type}"`, n)),
+      ),
+      family(
+        'prober_transitions_pending',
+        'gauge',
+        'State transitions buffered and not yet accepted by the control plane.',
+        [sample('prober_transitions_pending', '', this.source.pendingTransitions())],
+      ),
+      this.quorumText,
+      this.confirmations.text(),
+      this.alertsSent.text(),
+      this.process?.text() ?? '',
+    ].join('');
+    yield* this.targetChunks(views);
   }
 
   /** Per-target families in text exposition format, each target's label set escaped once per scrape. */
-  private targetText(): string {
-    const lines: string[][] = FAMILIES.map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`]);
-    const deps = [
-      '# HELP probe_dependency_up Whether a dependency in the concierge health JSON reports up (1) or down (0).',
-      '# TYPE probe_dependency_up gauge',
-    ];
-    const down = [
-      '# HELP prober_service_down Whether the prober holds the service as down (1): a confirmed down it reported.',
-      '# TYPE prober_service_down gauge',
-    ];
-    for (const { target, result } of this.source.targetViews()) {
-      const l = labelText(target.labels) + this.locationText;
-      const state = this.source.stableState(target.key);
-      if (state !== undefined) down.push(`prober_service_down{${l}} ${state === 'down' ? 1 : 0}`);
-      if (!result) continue;
-      FAMILIES.forEach((f, i) => {
-        const v = f.value(result, target);
-        if (v !== undefined) lines[i]!.push(`${f.name}{${l}} ${v}`);
-      });
-      for (const [dependency, up] of result.dependencies ?? []) {
-        deps.push(`probe_dependency_up{${l},dependency="${escape(dependency)}"} ${up ? 1 : 0}`);
+  private *targetChunks(views: readonly TargetView[]): Generator<string> {
+    const labels = views.map(({ target }) => labelText(target.labels) + this.locationText);
+    let piece = '';
+    for (const f of FAMILIES) {
+      piece += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} gauge\n`;
+      for (let i = 0; i < views.length; i++) {
+        const { target, result } = views[i]!;
+        const v = result && f.value(result, target);
+        if (v === undefined) continue;
+        piece += `${f.name}{${labels[i]}} ${v}\n`;
+        if (piece.length >= CHUNK_CHARS) {
+          yield piece;
+          piece = '';
+        }
       }
     }
-    return [...lines, deps, down].map((f) => f.join('\n')).join('\n') + '\n';
+    piece +=
+      '# HELP probe_dependency_up Whether a dependency in the concierge health JSON reports up (1) or down (0).\n' +
+      '# TYPE probe_dependency_up gauge\n';
+    for (let i = 0; i < views.length; i++) {
+      for (const [dependency, up] of views[i]!.result?.dependencies ?? []) {
+        piece += `probe_dependency_up{${labels[i]},dependency="${escape(dependency)}"} ${up ? 1 : 0}\n`;
+      }
+      if (piece.length >= CHUNK_CHARS) {
+        yield piece;
+        piece = '';
+      }
+    }
+    piece +=
+      '# HELP prober_service_down Whether the prober holds the service as down (1): a confirmed down it reported.\n' +
+      '# TYPE prober_service_down gauge\n';
+    for (let i = 0; i < views.length; i++) {
+      const state = this.source.stableState(views[i]!.target.key);
+      if (state !== undefined) piece += `prober_service_down{${labels[i]}} ${state === 'down' ? 1 : 0}\n`;
+      if (piece.length >= CHUNK_CHARS) {
+        yield piece;
+        piece = '';
+      }
+    }
+    yield piece;
   }
 }
 
+/** About 64 KiB of text per piece: what a socket takes in one write, and nothing per scrape is held whole. */
+const CHUNK_CHARS = 64 * 1024;
+
 function labelText(labels: TargetLabels): string {
   return TARGET_LABELS.map((name) => `${name}="${escape(labels[name])}"`).join(',');
-}
-
-/** Label value escaping of the text format: backslash, double quote and newline. */
-function escape(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
 }

@@ -212,7 +212,7 @@ export class FleetProber {
 
   async start(): Promise<void> {
     await this.reporter.load();
-    this.server = http.createServer((req, res) => void this.serve(req, res));
+    this.server = http.createServer((req, res) => this.serve(req, res));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject).listen(this.opts.port ?? 9469, this.opts.host, () => resolve());
     });
@@ -244,6 +244,7 @@ export class FleetProber {
       this.server.closeAllConnections();
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     }
+    this.metrics.stop();
     this.logger.info({}, 'fleet prober stopped');
   }
 
@@ -359,18 +360,12 @@ export class FleetProber {
     }
   }
 
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
-      try {
-        const body = await this.metrics.text();
-        res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
-      } catch (err) {
-        this.logger.error({ err: errText(err) }, 'metrics collection failed');
-        res.writeHead(500).end();
-      }
+      void this.serveMetrics(res, req.method === 'HEAD');
     } else if (path === '/-/down') {
       // The peers' quorum input: keys only (instance id and service), no URLs, nothing about patients.
       const body = JSON.stringify({
@@ -386,6 +381,39 @@ export class FleetProber {
       res.writeHead(404).end();
     }
   }
+
+  /** Writes /metrics piece by piece, waiting for the socket to drain (src/metrics.ts says why). */
+  private async serveMetrics(res: http.ServerResponse, headOnly: boolean): Promise<void> {
+    try {
+      const pieces = this.metrics.chunks();
+      const first = pieces.next();
+      res.writeHead(200, { 'content-type': this.metrics.contentType });
+      if (headOnly || first.done) return void res.end();
+      if (!res.write(first.value)) await drained(res);
+      for (const piece of pieces) {
+        if (res.destroyed) return;
+        if (!res.write(piece)) await drained(res);
+      }
+      res.end();
+    } catch (err) {
+      this.logger.error({ err: errText(err) }, 'metrics collection failed');
+      // Before the first piece: a plain 500. After it, the status is gone: cut the answer so that Prometheus
+      // counts a failed scrape, not a short one.
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500).end();
+    }
+  }
+}
+
+/** Resolves when the response can take more, or is gone. */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
 }
 
 function parseStates(body: unknown): Map<string, ServiceState> {

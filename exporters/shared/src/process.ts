@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-
 /** Every bad environment variable at once, named; the process prints it and exits 2. */
 export class ConfigError extends Error {
   constructor(
@@ -11,8 +9,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** What runProcess logs through: pino's shape, so a pino logger or a lighter one with the same calls fits. */
+export interface ProcessLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 export interface Running {
-  logger: Logger;
+  logger: ProcessLogger;
   stop(): Promise<void>;
 }
 
