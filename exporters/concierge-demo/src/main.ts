@@ -66,12 +66,16 @@ async function start(): Promise<void> {
     [...instances.values()].map(async (inst, i) => {
       const { spec } = inst;
       await inst.start(config.rps, config.seed + i);
-      const id = await cp.upsertInstance(inst, spec, i === 0 ? config.exporters : {});
-      if (build) {
-        const key = await cp.faroKey(id, [inst.urls.proxy, inst.urls.frontend]);
-        if (key)
-          inst.setPage(() => build(`${config.controlPlaneUrl}/api/v1/faro/collect/${key}`, spec.clientName));
-      }
+      const origins = [inst.urls.proxy, inst.urls.frontend];
+      // On a restart the instance's update and its Faro key's rotation go together: one round trip. The first
+      // run has no key to rotate yet and makes one once the instance exists.
+      const [id, rotated] = await Promise.all([
+        cp.upsertInstance(inst, spec, i === 0 ? config.exporters : {}),
+        build ? cp.rotateFaroKey(spec.instance, origins) : undefined,
+      ]);
+      const key = rotated ?? (build ? await cp.createFaroKey(id, origins) : undefined);
+      if (build && key)
+        inst.setPage(() => build(`${config.controlPlaneUrl}/api/v1/faro/collect/${key}`, spec.clientName));
     }),
   );
   const failed = started.find((r) => r.status === 'rejected');

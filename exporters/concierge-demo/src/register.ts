@@ -20,6 +20,9 @@ type InstanceFields = NonNullable<
 
 export class ControlPlaneError extends Error {}
 
+/** The web chat's pages, which a Faro key accepts reports from. */
+const PAGE_ROUTES = ['/', '/chat', '/appointments/:id'];
+
 export class ControlPlane {
   private readonly api: ControlPlaneClient;
 
@@ -60,8 +63,7 @@ export class ControlPlane {
 
   /**
    * Updates the instance with the demo's current URLs (and `extra`, such as exporters), or, the first time,
-   * creates its client and it; returns its id. A restart (the common case) takes one request: the demo's
-   * instances register side by side and each waits on the control plane only for what it must.
+   * creates its client and it; returns its id. A restart (the common case) takes one request.
    */
   async upsertInstance(
     inst: DemoInstance,
@@ -108,17 +110,24 @@ export class ControlPlane {
   }
 
   /**
-   * A Faro app key for the instance's web page (opened through the proxy or the frontend directly), if the
-   * control plane has the Faro receiver; undefined otherwise (the page is then served without it).
+   * A new Faro app key for the instance's web page (opened through the proxy or the frontend directly) in place
+   * of the one an earlier run made (and was shown once, then); undefined if it has none, or if the control plane
+   * has no Faro receiver. By the instance's slug, so that a restart can send it beside the instance's update.
    */
-  async faroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
-    const body = { allowedOrigins: origins, pageRoutes: ['/', '/chat', '/appointments/:id'] };
-    const path = { params: { path: { id: instanceId } }, body };
-    // A key from an earlier run exists (and was shown once, then): rotate it to get one for this run's origin;
-    // the first run has none to rotate (404) and creates it.
-    let r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys/rotate', path));
-    if (r.response.status === 404)
-      r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys', path));
+  async rotateFaroKey(instance: string, origins: string[]): Promise<string | undefined> {
+    const body = { allowedOrigins: origins, pageRoutes: PAGE_ROUTES };
+    const r = await this.send(
+      this.api.POST('/api/v1/instances/{id}/faro-keys/rotate', { params: { path: { id: instance } }, body }),
+    );
+    return r.data?.key;
+  }
+
+  /** The instance's first Faro app key; undefined if the control plane has no Faro receiver. */
+  async createFaroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
+    const body = { allowedOrigins: origins, pageRoutes: PAGE_ROUTES };
+    const r = await this.send(
+      this.api.POST('/api/v1/instances/{id}/faro-keys', { params: { path: { id: instanceId } }, body }),
+    );
     return r.data?.key;
   }
 }
