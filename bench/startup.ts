@@ -25,6 +25,7 @@ import { freePort } from '@concierge-ops/shared/ports';
 import { startEmbeddedPostgres } from '@concierge-ops/embedded-postgres';
 import { PROBER_MALLOC_ENV, PROBER_NODE_OPTIONS } from '@concierge-ops/fleet-prober/node-options';
 import { BACKUP_MALLOC_ENV, BACKUP_NODE_OPTIONS } from '@concierge-ops/backup-exporter/node-options';
+import { DEMO_MALLOC_ENV, DEMO_NODE_OPTIONS } from '@concierge-ops/concierge-demo/node-options';
 import { reachableTempDir } from '../test/helpers/process.ts';
 import { createServiceTokens } from '../scripts/stack/tokens.ts';
 
@@ -272,6 +273,7 @@ const services: Service[] = [
     key: 'demo',
     name: 'demo fleet',
     dir: 'exporters/concierge-demo',
+    launch: { options: DEMO_NODE_OPTIONS, env: DEMO_MALLOC_ENV },
     env: async () => ({
       CONTROL_PLANE_URL: cpUrl,
       CONTROL_PLANE_TOKEN: tokens.demo.token,

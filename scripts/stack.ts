@@ -23,6 +23,7 @@ import { alertmanagerConfig, grafanaDatasources, prometheusConfig, REPO } from '
 import { prometheusPages } from './stack/links.ts';
 import { proberLaunch } from './stack/prober.ts';
 import { backupExporterLaunch } from './stack/backup-exporter.ts';
+import { demoLaunch } from './stack/demo.ts';
 import { startMailSink, type MailSink } from './stack/mail.ts';
 import { postgresExporterDsn, registerHostExporters } from './stack/host-exporters.ts';
 import { seedDemoResponders } from './stack/paging.ts';
@@ -618,17 +619,18 @@ async function startDemo(
   let out = '';
   let ready: () => void;
   const printed = new Promise<void>((r) => (ready = r));
+  const run = demoLaunch({
+    ...baseEnv,
+    CONTROL_PLANE_URL: controlPlaneUrl,
+    CONTROL_PLANE_TOKEN: token,
+    PROMETHEUS_URL: prometheusUrl,
+    DEMO_STATE_DIR: stateDir,
+  });
   const child = spawnChild({
     name: 'demo',
     command: NODE[0]!,
-    args: [...NODE.slice(1), 'exporters/concierge-demo/dist/main.js'],
-    env: {
-      ...baseEnv,
-      CONTROL_PLANE_URL: controlPlaneUrl,
-      CONTROL_PLANE_TOKEN: token,
-      PROMETHEUS_URL: prometheusUrl,
-      DEMO_STATE_DIR: stateDir,
-    },
+    args: [...NODE.slice(1), ...run.args],
+    env: run.env,
     onStdout: (chunk) => {
       out += chunk;
       if (/^demo ready/m.test(out)) ready();

@@ -35,4 +35,6 @@ USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=8 \
   CMD ["node", "exporters/concierge-demo/dist/main.js", "status"]
 ENTRYPOINT ["/app/entrypoint.sh"]
-CMD ["node", "exporters/concierge-demo/dist/main.js"]
+# V8 and malloc settings: see exporters/concierge-demo/src/node-options.ts.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072
+CMD ["node", "--liftoff-only", "exporters/concierge-demo/dist/main.js"]

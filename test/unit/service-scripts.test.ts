@@ -9,6 +9,8 @@ import {
   BACKUP_NODE_OPTIONS,
 } from '@concierge-ops/backup-exporter/node-options';
 import { backupExporterLaunch } from '../../scripts/stack/backup-exporter.ts';
+import { DEMO_ENTRY, DEMO_MALLOC_ENV, DEMO_NODE_OPTIONS } from '@concierge-ops/concierge-demo/node-options';
+import { demoLaunch } from '../../scripts/stack/demo.ts';
 
 /**
  * The services run their build with plain node (no tsx, no esbuild at run time), after building what is stale:
@@ -58,7 +60,7 @@ describe('service scripts', () => {
     assert.deepEqual(new Set(engines), new Set(['>=20.19']));
   });
 
-  // One place says how each long-running exporter runs (its src/node-options.ts); the stack takes it from
+  // One place says how each long-running exporter (and the demo fleet) runs (its src/node-options.ts); the stack takes it from
   // there, and the two launchers that cannot import it (an npm script, a Dockerfile) must say the same.
   const launches = [
     {
@@ -78,6 +80,15 @@ describe('service scripts', () => {
       stack: backupExporterLaunch,
       script: 'backup-exporter',
       image: 'deploy/docker/backup-exporter.Dockerfile',
+    },
+    {
+      name: 'demo fleet',
+      options: DEMO_NODE_OPTIONS,
+      malloc: DEMO_MALLOC_ENV,
+      entry: DEMO_ENTRY,
+      stack: demoLaunch,
+      script: 'demo',
+      image: 'deploy/docker/demo.Dockerfile',
     },
   ];
   for (const l of launches) {

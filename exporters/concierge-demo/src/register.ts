@@ -20,6 +20,9 @@ type InstanceFields = NonNullable<
 
 export class ControlPlaneError extends Error {}
 
+/** The web chat's pages, which a Faro key accepts reports from. */
+const PAGE_ROUTES = ['/', '/chat', '/appointments/:id'];
+
 export class ControlPlane {
   private readonly api: ControlPlaneClient;
 
@@ -52,17 +55,19 @@ export class ControlPlane {
 
   /** Creates the client if it does not exist yet. */
   async ensureClient(slug: string, name: string, timeZone: string): Promise<void> {
-    const got = await this.send(this.api.GET('/api/v1/clients/{id}', { params: { path: { id: slug } } }));
-    if (got.response.status === 200) return;
     const r = await this.send(
       this.api.POST('/api/v1/clients', { body: { slug, name, timeZone, slaTarget: 0.999 } }),
     );
     if (r.response.status !== 201 && r.response.status !== 409) this.fail(`creating client ${slug}`, r);
   }
 
-  /** Creates or updates the instance with the demo's current URLs (and `extra`, such as exporters); returns its id. */
+  /**
+   * Updates the instance with the demo's current URLs (and `extra`, such as exporters), or, the first time,
+   * creates its client and it; returns its id. A restart (the common case) takes one request.
+   */
   async upsertInstance(
     inst: DemoInstance,
+    spec: { clientName: string; timeZone: string },
     extra: { nodeExporterUrl?: string; postgresExporterUrl?: string } = {},
   ): Promise<string> {
     const { client, instance } = inst.spec;
@@ -90,16 +95,13 @@ export class ControlPlane {
         },
       ],
     } satisfies InstanceFields;
-    const got = await this.send(
-      this.api.GET('/api/v1/instances/{id}', { params: { path: { id: instance } } }),
+    // By slug: the instance of an earlier run, if there is one.
+    const patched = await this.send(
+      this.api.PATCH('/api/v1/instances/{id}', { params: { path: { id: instance } }, body: fields }),
     );
-    if (got.data) {
-      const r = await this.send(
-        this.api.PATCH('/api/v1/instances/{id}', { params: { path: { id: got.data.id } }, body: fields }),
-      );
-      if (r.response.status !== 200) this.fail(`updating instance ${instance}`, r);
-      return got.data.id;
-    }
+    if (patched.data) return patched.data.id;
+    if (patched.response.status !== 404) this.fail(`updating instance ${instance}`, patched);
+    await this.ensureClient(client, spec.clientName, spec.timeZone);
     const r = await this.send(
       this.api.POST('/api/v1/instances', { body: { client, slug: instance, ...fields } }),
     );
@@ -108,16 +110,24 @@ export class ControlPlane {
   }
 
   /**
-   * A Faro app key for the instance's web page (opened through the proxy or the frontend directly), if the control plane has the Faro receiver; undefined
-   * otherwise (the page is then served without it).
+   * A new Faro app key for the instance's web page (opened through the proxy or the frontend directly) in place
+   * of the one an earlier run made (and was shown once, then); undefined if it has none, or if the control plane
+   * has no Faro receiver. By the instance's slug, so that a restart can send it beside the instance's update.
    */
-  async faroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
-    const body = { allowedOrigins: origins, pageRoutes: ['/', '/chat', '/appointments/:id'] };
-    const path = { params: { path: { id: instanceId } }, body };
-    let r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys', path));
-    // A key from an earlier run exists (and was shown once, then): rotate to get one for this run's origin.
-    if (r.response.status === 409)
-      r = await this.send(this.api.POST('/api/v1/instances/{id}/faro-keys/rotate', path));
+  async rotateFaroKey(instance: string, origins: string[]): Promise<string | undefined> {
+    const body = { allowedOrigins: origins, pageRoutes: PAGE_ROUTES };
+    const r = await this.send(
+      this.api.POST('/api/v1/instances/{id}/faro-keys/rotate', { params: { path: { id: instance } }, body }),
+    );
+    return r.data?.key;
+  }
+
+  /** The instance's first Faro app key; undefined if the control plane has no Faro receiver. */
+  async createFaroKey(instanceId: string, origins: string[]): Promise<string | undefined> {
+    const body = { allowedOrigins: origins, pageRoutes: PAGE_ROUTES };
+    const r = await this.send(
+      this.api.POST('/api/v1/instances/{id}/faro-keys', { params: { path: { id: instanceId } }, body }),
+    );
     return r.data?.key;
   }
 }

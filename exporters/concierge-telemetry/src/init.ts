@@ -22,10 +22,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { AggregatedInstruments } from './aggregated.ts';
 import { DeferredLoggerProvider } from './deferred-logs.ts';
 import { ConciergeMetrics } from './instruments.ts';
@@ -181,8 +177,9 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   validateOptions(options);
   const redactor = new Redactor(options.redaction);
   const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: options.serviceName ?? 'concierge',
-    [ATTR_SERVICE_VERSION]: options.serviceVersion ?? VERSION,
+    // Semantic-convention names written out, as in recording-span.ts.
+    'service.name': options.serviceName ?? 'concierge',
+    'service.version': options.serviceVersion ?? VERSION,
     // Incubating semantic conventions (service.instance.id becomes `instance` on a Prometheus OTLP receiver).
     'service.instance.id': options.instance,
     'deployment.environment.name': options.environment ?? 'production',
@@ -192,6 +189,17 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
   const otlp = options.otlp || undefined;
   const timeoutMillis = otlp?.timeoutMs ?? 10_000;
   const headers = otlp?.headers ?? {};
+  const metricsUrl = otlp && otlpUrl(otlp, 'metrics');
+  const tracesUrl = otlp && otlpUrl(otlp, 'traces');
+  const logsUrl = otlp && otlpUrl(otlp, 'logs');
+  // The OTLP exporters (with the transformer and export machinery they share: a quarter of the SDK's modules)
+  // load only for a signal that is pushed, so a runtime that serves only the pull endpoint never pays for them
+  // (bench:startup: the demo fleet's start and resident memory).
+  const [metricsOtlp, tracesOtlp, logsOtlp] = await Promise.all([
+    metricsUrl ? import('@opentelemetry/exporter-metrics-otlp-http') : undefined,
+    tracesUrl ? import('@opentelemetry/exporter-trace-otlp-http') : undefined,
+    logsUrl ? import('@opentelemetry/exporter-logs-otlp-http') : undefined,
+  ]);
 
   // The concierge's own instruments are aggregated in place and reach every reader through its producer.
   const aggregated = new AggregatedInstruments({ name: SCOPE, version: VERSION });
@@ -202,11 +210,10 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
     pull = new PullEndpoint(metricProducers);
     readers.push(pull.reader as unknown as MetricReader);
   }
-  const metricsUrl = otlp && otlpUrl(otlp, 'metrics');
-  if (metricsUrl) {
+  if (metricsUrl && metricsOtlp) {
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: metricsUrl, headers, timeoutMillis }) as never,
+        exporter: new metricsOtlp.OTLPMetricExporter({ url: metricsUrl, headers, timeoutMillis }) as never,
         exportIntervalMillis: otlp?.metricsIntervalMs ?? 15_000,
         exportTimeoutMillis: Math.min(timeoutMillis, otlp?.metricsIntervalMs ?? 15_000),
         metricProducers,
@@ -221,7 +228,6 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
     views: [{ instrumentName: '*', attributesProcessors: [metricAttributesProcessor(redactor)] }],
   });
 
-  const tracesUrl = otlp && otlpUrl(otlp, 'traces');
   // Parent-based head sampling at traceSampleRatio, at most traceRateLimit new traces a second, decided before
   // a span is built (sampling.ts); kept spans are recorded there (recording-span.ts) and reach the SDK's
   // BatchSpanProcessor as the SDK's own would.
@@ -229,34 +235,35 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
     ratio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
     rateLimit: options.traceRateLimit ?? DEFAULT_TRACE_RATE_LIMIT,
     resource: resource as never,
-    spanProcessors: tracesUrl
-      ? [
-          new BatchSpanProcessor(
-            new RedactingSpanExporter(
-              new OTLPTraceExporter({ url: tracesUrl, headers, timeoutMillis }),
-              redactor,
-            ),
-            { scheduledDelayMillis: otlp?.batchDelayMs ?? 5000, exportTimeoutMillis: timeoutMillis },
-          ) as never,
-        ]
-      : [],
+    spanProcessors:
+      tracesOtlp && tracesUrl
+        ? [
+            new BatchSpanProcessor(
+              new RedactingSpanExporter(
+                new tracesOtlp.OTLPTraceExporter({ url: tracesUrl, headers, timeoutMillis }),
+                redactor,
+              ),
+              { scheduledDelayMillis: otlp?.batchDelayMs ?? 5000, exportTimeoutMillis: timeoutMillis },
+            ) as never,
+          ]
+        : [],
   });
 
-  const logsUrl = otlp && otlpUrl(otlp, 'logs');
   const sdkLoggerProvider = new LoggerProvider({
     resource,
-    processors: logsUrl
-      ? [
-          new BatchLogRecordProcessor({
-            exporter: new RedactingLogExporter(
-              new OTLPLogExporter({ url: logsUrl, headers, timeoutMillis }),
-              redactor,
-            ),
-            scheduledDelayMillis: otlp?.batchDelayMs ?? 5000,
-            exportTimeoutMillis: timeoutMillis,
-          }),
-        ]
-      : [],
+    processors:
+      logsOtlp && logsUrl
+        ? [
+            new BatchLogRecordProcessor({
+              exporter: new RedactingLogExporter(
+                new logsOtlp.OTLPLogExporter({ url: logsUrl, headers, timeoutMillis }),
+                redactor,
+              ),
+              scheduledDelayMillis: otlp?.batchDelayMs ?? 5000,
+              exportTimeoutMillis: timeoutMillis,
+            }),
+          ]
+        : [],
   });
   // Records reach the SDK in batches, at most a second (or the batch delay) after emit (deferred-logs.ts).
   const loggerProvider = new DeferredLoggerProvider(

@@ -46,11 +46,12 @@ import {
 } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import {
-  ATTR_EXCEPTION_MESSAGE,
-  ATTR_EXCEPTION_STACKTRACE,
-  ATTR_EXCEPTION_TYPE,
-} from '@opentelemetry/semantic-conventions';
+
+// The semantic conventions' names for an exception's attributes, written out: importing them from
+// @opentelemetry/semantic-conventions loads its ES module build beside the CommonJS one the SDK requires.
+const ATTR_EXCEPTION_MESSAGE = 'exception.message';
+const ATTR_EXCEPTION_STACKTRACE = 'exception.stacktrace';
+const ATTR_EXCEPTION_TYPE = 'exception.type';
 
 /** What every span of one tracer shares. */
 export interface RecordingScope {
