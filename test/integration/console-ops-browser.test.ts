@@ -248,31 +248,36 @@ describe('the console’s operations pages in a browser', function () {
     await page
       .getByLabel('For')
       .selectOption({ label: 'Practice smile-dental (smile-dental), every instance' });
-    await page.getByLabel('Reason').fill('Sunday database upgrade');
-    // From 1 January next year: its first five Sundays, 02:00 New York time (EST in January).
-    const year = DateTime.now().year + 1;
-    const jan1 = DateTime.fromObject({ year, month: 1, day: 1, hour: 2 }, { zone: ZONE });
-    const sundays = [0, 1, 2, 3, 4].map((w) => jan1.plus({ days: ((7 - jan1.weekday) % 7) + 7 * w }));
-    await page.getByLabel('Starts (one-off) or series begins').fill(`${year}-01-01T00:00`);
+    await page.getByLabel('Reason').fill('Wednesday database upgrade');
+    // From tomorrow: its first five Wednesdays, 02:00 New York time. The page lists the windows of the next 30
+    // days, so a series fixed to begin on 1 January next year was listed only when the suite ran in December.
+    // Wednesdays, as no clock change falls on one (on the second Sunday of March 02:00 does not exist there).
+    const begins = DateTime.now().setZone(ZONE).startOf('day').plus({ days: 1 });
+    const first = begins.plus({ days: (3 - begins.weekday + 7) % 7 }).set({ hour: 2 });
+    const wednesdays = [0, 1, 2, 3, 4].map((w) => first.plus({ weeks: w }));
+    await page.getByLabel('Starts (one-off) or series begins').fill(`${begins.toISODate()}T00:00`);
     await page.getByLabel('Weekly', { exact: true }).check();
-    await page.getByLabel('Sunday').check();
+    await page.getByLabel('Wednesday').check();
     await page.getByLabel('Starts at (local time)').fill('02:00');
     await page.getByLabel('Lasts (minutes)').fill('120');
     await page.getByRole('button', { name: 'Preview' }).click();
     const items = page.locator('#preview-list li');
     await items.first().waitFor();
     assert.equal(await items.count(), 5);
-    // 02:00 in New York in January (EST) is 07:00 UTC.
+    // 02:00 in New York is 07:00 UTC in winter (EST), 06:00 in summer (EDT).
     assert.equal(
       await items.first().locator('time').first().getAttribute('datetime'),
-      sundays[0]!.toUTC().toISO(),
+      wednesdays[0]!.toUTC().toISO(),
     );
-    assert.equal(sundays[0]!.toUTC().hour, 7);
-    for (const [k, d] of sundays.entries())
-      assert.equal(await items.nth(k).innerText(), `${d.toFormat('d LLL yyyy')}, 02:00–04:00 EST`);
+    assert.equal(wednesdays[0]!.toUTC().hour, wednesdays[0]!.isInDST ? 6 : 7);
+    for (const [k, d] of wednesdays.entries())
+      assert.equal(
+        await items.nth(k).innerText(),
+        `${d.toFormat('d LLL yyyy')}, 02:00–04:00 ${d.isInDST ? 'EDT' : 'EST'}`,
+      );
+    const nextYear = `from=${begins.toUTC().toISO()}&to=${begins.plus({ days: 365 }).toUTC().toISO()}`;
     assert.equal(
-      (await cp.call('GET', '/api/v1/maintenance-windows?from=2026-12-01T00:00:00Z&to=2027-12-01T00:00:00Z'))
-        .body.length,
+      (await cp.call('GET', `/api/v1/maintenance-windows?${nextYear}`)).body.length,
       0,
       'a preview saves nothing',
     );
@@ -280,15 +285,15 @@ describe('the console’s operations pages in a browser', function () {
     await onPhone('maintenance-preview');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByText('Created a maintenance window for smile-dental.').waitFor();
-    const listed = page.locator('#window-list tbody tr', { hasText: 'Sunday database upgrade' });
-    assert.match(await listed.innerText(), /every Sunday at 02:00 \(America\/New_York\) for 2 h/);
+    const listed = page.locator('#window-list tbody tr', { hasText: 'Wednesday database upgrade' });
+    assert.match(await listed.innerText(), /every Wednesday at 02:00 \(America\/New_York\) for 2 h/);
     await check('maintenance-created');
     assert.match((await audited('maintenance.create'))[0]!.actor, /otto@ops\.example\.test/);
 
     // A one-off without its end: the service's rule, at the field.
     await page.getByLabel('For').selectOption({ label: 'smile-dental/smile-prod' });
     await page.getByLabel('Reason').fill('Certificate swap');
-    await page.getByLabel('Starts (one-off) or series begins').fill('2027-02-01T10:00');
+    await page.getByLabel('Starts (one-off) or series begins').fill(`${begins.toISODate()}T10:00`);
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator('#f-end-error').waitFor();
     assert.match(await page.locator('#f-end-error').innerText(), /is required/);
