@@ -287,4 +287,59 @@ describe('console operations pages (HTTP)', function () {
     assert.equal(saved.levels[19].hours.days.length, 7);
     assert.equal(saved.levels[19].offHoursChannels.info.length, 6);
   });
+
+  it('lists the windows that begin after the next 30 days apart, each deletable from the page', async () => {
+    const DAY = 86_400_000;
+    const make = async (inDays: number, reason: string, recurrence?: object) => {
+      const start = new Date(Math.ceil((Date.now() + inDays * DAY) / 3_600_000) * 3_600_000);
+      const r = await cp.call('POST', '/api/v1/maintenance-windows', {
+        body: recurrence
+          ? { client: 'smile-dental', start: start.toISOString(), reason, recurrence }
+          : {
+              instance: 'smile-prod',
+              start: start.toISOString(),
+              end: new Date(start.getTime() + 2 * 3_600_000).toISOString(),
+              reason,
+            },
+      });
+      assert.equal(r.status, 201, r.text);
+      return r.body.id as string;
+    };
+    const soon = await make(10, 'disk swap');
+    const far = await make(60, 'datacentre move');
+    const series = await make(45, 'quarterly patching', {
+      freq: 'weekly',
+      byDay: ['WE'],
+      startTime: '02:00',
+      durationMinutes: 60,
+    });
+    const page = await op.get('/console/maintenance');
+    assert.equal(page.status, 200);
+    const section = (id: string) => {
+      const m = new RegExp(`<table class="stack" id="${id}">([\\s\\S]*?)</table>`).exec(page.html);
+      assert.ok(m, `no table #${id} on the page`);
+      return m[1]!;
+    };
+    const next30 = section('window-list');
+    const later = section('later-list');
+    assert.match(next30, /disk swap/);
+    assert.doesNotMatch(next30, /datacentre move|quarterly patching/);
+    assert.match(page.html, /<h2 id="later">Windows that begin later<\/h2>/);
+    // Soonest first: the series (45 days) before the move (60 days), each with its delete button.
+    assert.match(later, /quarterly patching[\s\S]*datacentre move/);
+    assert.doesNotMatch(later, /disk swap/);
+    assert.match(later, new RegExp(`action="/console/maintenance/${far}/delete"`));
+    assert.match(later, new RegExp(`action="/console/maintenance/${series}/delete"`));
+    assert.match(later, /every Wednesday at 02:00/);
+
+    const del = await op.post(`/console/maintenance/${far}/delete`, { client: '' });
+    assert.ok([200, 303].includes(del.status), String(del.status));
+    const live = await cp.call(
+      'GET',
+      `/api/v1/maintenance-windows?from=${new Date().toISOString()}&to=${new Date(Date.now() + 365 * DAY).toISOString()}`,
+    );
+    assert.deepEqual(live.body.map((w: { id: string }) => w.id).sort(), [soon, series].sort());
+    const after = await op.get('/console/maintenance');
+    assert.doesNotMatch(after.html, /datacentre move/);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { Context } from '../context.ts';
 import { ValidationError } from '../http/errors.ts';
+import { DAY_MS } from '../http/range.ts';
 import { check, compile } from '../http/validation.ts';
 import * as maintenanceSchemas from '../maintenance/schemas.ts';
 import type { WindowInput } from '../maintenance/service.ts';
@@ -85,9 +86,19 @@ export function maintenancePages(router: Router, ctx: Context, render: Render): 
       ctx.fleet.listInstances(auth, { status: 'active', ...(client ? { client } : {}) }),
     ]);
     let windows: Awaited<ReturnType<Context['maintenance']['list']>> = [];
+    let later: Awaited<ReturnType<Context['maintenance']['listLater']>> = { windows: [], more: false };
     let listProblem: string | undefined;
+    // The next 30 days, then the windows that begin after them (one edge: each window is in one list).
+    const from = new Date();
+    const horizon = new Date(from.getTime() + 30 * DAY_MS);
     try {
-      windows = await ctx.maintenance.list(auth, client ? { client } : {});
+      const q = client ? { client } : {};
+      windows = await ctx.maintenance.list(auth, {
+        ...q,
+        from: from.toISOString(),
+        to: horizon.toISOString(),
+      });
+      later = await ctx.maintenance.listLater(auth, q, horizon);
     } catch (err) {
       const bad = fieldErrors(err);
       if (!bad) throw err;
@@ -108,6 +119,7 @@ export function maintenancePages(router: Router, ctx: Context, render: Render): 
           ...instances.map((i) => [`instance:${i.id}`, `${i.client.slug}/${i.slug}`]),
         ],
         windows,
+        later,
         listProblem,
         weekdays: WEEKDAYS,
         deleted: req.query.deleted === '1',

@@ -176,6 +176,30 @@ export class MaintenanceService {
     return out;
   }
 
+  /**
+   * Live windows that begin after `after` (those the 30-day list leaves out: a window planned months ahead must
+   * still be seen and deletable), each with its first occurrence only; soonest first, at most `limit` (one more
+   * is fetched to say whether there are more). Clients see their own.
+   */
+  async listLater(auth: Auth, q: { client?: string }, after: Date, limit = 50) {
+    let clientIds: string[] | null = auth.clientId ? [auth.clientId] : null;
+    if (q.client !== undefined) clientIds = [(await this.fleet.getClient(auth, q.client)).id];
+    const rows = (await store.listStartingAfter(this.pool, { clientIds, after, limit: limit + 1 })).filter(
+      (w) => canSeeClient(auth, w.client_id),
+    );
+    const windows = rows.slice(0, limit).map((w) => {
+      // The first occurrence within a year of the window's start (a recurrence may begin with a skipped day).
+      const first = generate(
+        spec(w),
+        w.time_zone,
+        w.starts_at,
+        new Date(w.starts_at.getTime() + 366 * DAY_MS),
+      ).next();
+      return view(w, first.done ? [] : [first.value]);
+    });
+    return { windows, more: rows.length > limit };
+  }
+
   async remove(auth: Auth, requestId: string, id: string) {
     if (!UUID.test(id)) throw new NotFoundError('maintenance window');
     return withTx(this.pool, async (tx) => {

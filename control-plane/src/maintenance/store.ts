@@ -73,6 +73,21 @@ export async function listLive(
   return rows;
 }
 
+/** Live windows that begin at or after `after`, soonest first, at most `limit` (the console's "later" list). */
+export async function listStartingAfter(
+  db: Queryable,
+  f: { clientIds: string[] | null; after: Date; limit: number },
+): Promise<DbWindow[]> {
+  const { rows } = await db.query<DbWindow>(
+    `${SELECT} where w.deleted_at is null and ($1::uuid[] is null or w.client_id = any($1))
+       and w.starts_at >= $2
+     order by w.starts_at, w.id
+     limit $3`,
+    [f.clientIds, f.after, f.limit],
+  );
+  return rows;
+}
+
 export async function markDeleted(db: Queryable, id: string): Promise<void> {
   await db.query('update maintenance_windows set deleted_at = now() where id = $1', [id]);
 }
