@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { escapeLabel, family, sample } from './exposition.ts';
+import { escapeLabel, family, sample, single } from './exposition.ts';
 
 /**
  * The process_* and nodejs_* families prom-client's default metrics served (names, types, help and labels
@@ -69,50 +69,45 @@ export class ProcessMetrics {
     const out: string[] = [];
     const cpu = process.cpuUsage();
     out.push(
-      family('process_cpu_user_seconds_total', 'counter', 'Total user CPU time spent in seconds.', [
-        sample('process_cpu_user_seconds_total', '', cpu.user / 1e6),
-      ]),
-      family('process_cpu_system_seconds_total', 'counter', 'Total system CPU time spent in seconds.', [
-        sample('process_cpu_system_seconds_total', '', cpu.system / 1e6),
-      ]),
-      family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [
-        sample('process_cpu_seconds_total', '', (cpu.user + cpu.system) / 1e6),
-      ]),
-      family(
+      single(
+        'process_cpu_user_seconds_total',
+        'counter',
+        'Total user CPU time spent in seconds.',
+        cpu.user / 1e6,
+      ),
+      single(
+        'process_cpu_system_seconds_total',
+        'counter',
+        'Total system CPU time spent in seconds.',
+        cpu.system / 1e6,
+      ),
+      single(
+        'process_cpu_seconds_total',
+        'counter',
+        'Total user and system CPU time spent in seconds.',
+        (cpu.user + cpu.system) / 1e6,
+      ),
+      single(
         'process_start_time_seconds',
         'gauge',
         'Start time of the process since unix epoch in seconds.',
-        [sample('process_start_time_seconds', '', this.startTime)],
+        this.startTime,
       ),
     );
     const status = readStatus();
     if (status) {
       out.push(
-        family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [
-          sample('process_resident_memory_bytes', '', status.rss),
-        ]),
-        family('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.', [
-          sample('process_virtual_memory_bytes', '', status.size),
-        ]),
-        family('process_heap_bytes', 'gauge', 'Process heap size in bytes.', [
-          sample('process_heap_bytes', '', status.data),
-        ]),
+        single('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', status.rss),
+        single('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.', status.size),
+        single('process_heap_bytes', 'gauge', 'Process heap size in bytes.', status.data),
       );
     }
     const openFds = countOpenFds();
     if (openFds !== undefined) {
-      out.push(
-        family('process_open_fds', 'gauge', 'Number of open file descriptors.', [
-          sample('process_open_fds', '', openFds),
-        ]),
-      );
+      out.push(single('process_open_fds', 'gauge', 'Number of open file descriptors.', openFds));
     }
     if (this.maxFds !== undefined) {
-      out.push(
-        family('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', [
-          sample('process_max_fds', '', this.maxFds),
-        ]),
-      );
+      out.push(single('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', this.maxFds));
     }
     out.push(this.lagText());
     out.push(
@@ -134,15 +129,19 @@ export class ProcessMetrics {
     );
     const mem = process.memoryUsage();
     out.push(
-      family('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.', [
-        sample('nodejs_heap_size_total_bytes', '', mem.heapTotal),
-      ]),
-      family('nodejs_heap_size_used_bytes', 'gauge', 'Process heap size used from Node.js in bytes.', [
-        sample('nodejs_heap_size_used_bytes', '', mem.heapUsed),
-      ]),
-      family('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.', [
-        sample('nodejs_external_memory_bytes', '', mem.external),
-      ]),
+      single(
+        'nodejs_heap_size_total_bytes',
+        'gauge',
+        'Process heap size from Node.js in bytes.',
+        mem.heapTotal,
+      ),
+      single(
+        'nodejs_heap_size_used_bytes',
+        'gauge',
+        'Process heap size used from Node.js in bytes.',
+        mem.heapUsed,
+      ),
+      single('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.', mem.external),
     );
     const spaces = getHeapSpaceStatistics();
     for (const [what, field] of [
@@ -188,13 +187,11 @@ export class ProcessMetrics {
     };
     h.reset();
     const parts = [
-      family('nodejs_eventloop_lag_seconds', 'gauge', 'Lag of event loop in seconds.', [
-        sample('nodejs_eventloop_lag_seconds', '', this.lag),
-      ]),
+      single('nodejs_eventloop_lag_seconds', 'gauge', 'Lag of event loop in seconds.', this.lag),
     ];
     for (const [stat, help] of LAG_STATS) {
       const name = `nodejs_eventloop_lag_${stat}_seconds`;
-      parts.push(family(name, 'gauge', help, [sample(name, '', values[stat] / 1e9)]));
+      parts.push(single(name, 'gauge', help, values[stat] / 1e9));
     }
     return parts.join('');
   }
