@@ -65,6 +65,21 @@ describe('console incident actions and fleet pages over HTTP', () => {
     assert.match(surrogate.html, /value="backend\uFFFD"/);
     assert.equal((await cp.call('GET', `/api/v1/instances/${instanceId}`)).body.services[0].name, 'backend');
 
+    // The probe settings' fields: a regex keeps what was typed (spaces too), NUL still refused by name.
+    await otto.get(`/console/fleet/instances/${instanceId}`);
+    const nulRegex = await otto.post(`/console/fleet/instances/${instanceId}/services/0`, {
+      'services.0.name': 'backend',
+      'services.0.kind': 'backend',
+      'services.0.probe.url': 'https://acme-prod.example.test/health',
+      'services.0.probe.bodyRegex': ' ok\u0000',
+    });
+    assert.equal(nulRegex.status, 400);
+    assert.match(nulRegex.html, /holds a NUL character \(U\+0000\), which cannot be stored/);
+    assert.equal(
+      (await cp.call('GET', `/api/v1/instances/${instanceId}`)).body.services[0].probe.bodyRegex,
+      undefined,
+    );
+
     const search = await otto.get('/console/fleet?q=%00');
     assert.equal(search.status, 400);
     assert.match(search.html, /Search holds a NUL character/);

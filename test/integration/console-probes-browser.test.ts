@@ -51,6 +51,12 @@ describe("the console sets an instance's exporters and its services' probe setti
     await page.waitForLoadState('load');
   };
   const saveService = (name: string) => save(`Save ${name}`);
+  /** The message shown at a field (its `<id>-error`), once the answer's page has it. */
+  const fieldError = async (id: string) => {
+    const error = page.locator(`#${id}-error`);
+    await error.waitFor();
+    return error.innerText();
+  };
 
   before(async () => {
     sink = await new SmtpSink().start();
@@ -86,10 +92,8 @@ describe("the console sets an instance's exporters and its services' probe setti
     await node.fill('ftp://10.0.0.7:9100/metrics');
     await postgres.fill('http://10.0.0.8:9187/metrics');
     await save('Save instance');
-    const error = page.locator('#f-nodeExporterUrl-error');
-    await error.waitFor();
     assert.equal(
-      await error.innerText(),
+      await fieldError('f-nodeExporterUrl'),
       'The node_exporter URL must be a URL that starts with http:// or https://.',
     );
     assert.equal(await node.getAttribute('aria-invalid'), 'true');
@@ -131,10 +135,8 @@ describe("the console sets an instance's exporters and its services' probe setti
     await page.locator('#f-services-0-probe-bodyJson-path').fill('$.checks[0].status');
     await page.locator('#f-services-0-probe-bodyJson-equals').fill('ok');
     await saveService('backend');
-    const error = page.locator('#f-services-0-probe-bodyRegex-error');
-    await error.waitFor();
     assert.equal(
-      await error.innerText(),
+      await fieldError('f-services-0-probe-bodyRegex'),
       'The regular expression may backtrack catastrophically (nested repetition such as (a+)+, or more than 25 repetitions): simplify it.',
     );
     assert.equal(await regex.getAttribute('aria-invalid'), 'true');
@@ -150,9 +152,10 @@ describe("the console sets an instance's exporters and its services' probe setti
     await page.locator('#f-services-0-probe-tlsExpiry-warningDays').fill('10');
     await page.locator('#f-services-0-probe-tlsExpiry-criticalDays').fill('10');
     await saveService('backend');
-    const tlsError = page.locator('#f-services-0-probe-tlsExpiry-criticalDays-error');
-    await tlsError.waitFor();
-    assert.equal(await tlsError.innerText(), 'The critical days must be fewer days than warningDays.');
+    assert.equal(
+      await fieldError('f-services-0-probe-tlsExpiry-criticalDays'),
+      'The critical days must be fewer days than warningDays.',
+    );
     assert.equal((await service('backend')).tlsExpiry, undefined, 'nothing changed');
 
     await page.locator('#f-services-0-probe-tlsExpiry-warningDays').fill('30');
@@ -197,10 +200,8 @@ describe("the console sets an instance's exporters and its services' probe setti
       .getByLabel('An answer that must be among those returned (optional; empty: any answer)')
       .fill('mail.smile-prod.example.test');
     await saveService('dns');
-    const error = page.locator('#f-services-4-probe-server-error');
-    await error.waitFor();
     assert.equal(
-      await error.innerText(),
+      await fieldError('f-services-4-probe-server'),
       'The DNS server must be an IP address, optionally with :port (IPv6 as [address]:port).',
     );
     assert.equal(await server.inputValue(), '1.2.3', 'what was typed stays');

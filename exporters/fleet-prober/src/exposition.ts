@@ -31,12 +31,12 @@ export function family(name: string, type: string, help: string, samples: readon
   return samples.length === 0 ? head : `${head}${samples.join('\n')}\n`;
 }
 
-/** A sample line; no labels writes no braces. */
 /** A family of one unlabelled sample: most process and Node.js metrics. */
 export function single(name: string, type: 'gauge' | 'counter', help: string, value: number): string {
   return family(name, type, help, [sample(name, '', value)]);
 }
 
+/** A sample line; no labels writes no braces. */
 export function sample(name: string, labels: string, value: number): string {
   return labels === '' ? `${name} ${num(value)}` : `${name}{${labels}} ${num(value)}`;
 }
